@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
+using MiniRedis.Networking;
+
+namespace MiniRedis.Server;
+
+/// <summary>Runs the server inside the generic host: start-up lines, listener, graceful stop on SIGTERM/SIGINT/SHUTDOWN.</summary>
+sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService> logger, IHostApplicationLifetime lifetime) : IHostedService
+{
+    RedisServer? _server;
+    Listener? _listener;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("oO0OoO0OoO0Oo MiniRedis is starting oO0OoO0OoO0Oo");
+        logger.LogInformation("MiniRedis version={Version} (Redis {Redis} compatible), bits=64, pid={Pid}, just started",
+            typeof(RedisServer).Assembly.GetName().Version, RedisServer.RedisVersion, Environment.ProcessId);
+        _server = new RedisServer(config, logger);
+        _server.ShutdownRequested += () => lifetime.StopApplication();
+        _server.Start();
+        _listener = new Listener(_server);
+        _listener.Start();
+        logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
+        logger.LogInformation("Server initialized");
+        logger.LogInformation("Ready to accept connections tcp");
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        logger.LogWarning("Received shutdown request, preparing to shutdown.");
+        if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
+        _server?.Stop();
+        logger.LogWarning("MiniRedis is now ready to exit, bye bye...");
+    }
+}

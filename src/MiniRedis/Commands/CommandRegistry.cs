@@ -1,0 +1,17 @@
+using MiniRedis.Execution;
+
+namespace MiniRedis.Commands;
+
+/// <summary>Every command family, registered into the command table at start.</summary>
+public static class CommandRegistry
+{
+    public static void RegisterAll(CommandTable table)
+    {
+        ConnectionCommands.Register(table);
+        StringCommands.Register(table);
+        TransactionCommands.Register(table);
+        KeyCommands.Register(table);
+        ServerCommands.Register(table);
+        ClientCommands.Register(table);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Text;
+using MiniRedis.Execution;
+
+namespace MiniRedis.Commands;
+
+/// <summary>Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT.</summary>
+public static unsafe class ConnectionCommands
+{
+    const string WrongPassError = "WRONGPASS invalid username-password pair or user is disabled.";
+
+    public static void Register(CommandTable t)
+    {
+        t.Add("ping", &Ping);
+        t.Add("echo", &Echo);
+        t.Add("quit", &Quit);
+        t.Add("reset", &Reset);
+        t.Add("hello", &Hello);
+        t.Add("auth", &Auth);
+        t.Add("select", &Select);
+    }
+
+    static void Ping(CommandContext ctx)
+    {
+        if (ctx.ArgCount > 2)
+        {
+            ctx.Error($"ERR wrong number of arguments for '{ctx.Command.Name}' command");
+            return;
+        }
+        if (ctx.ArgCount == 1) ctx.Reply.SimpleString("PONG"u8);
+        else ctx.Reply.Bulk(ctx.Arg(1));
+    }
+
+    static void Echo(CommandContext ctx) => ctx.Reply.Bulk(ctx.Arg(1));
+
+    static void Quit(CommandContext ctx)
+    {
+        ctx.Reply.Ok();
+        ctx.Client.CloseAfterReply = true;
+    }
+
+    static void Reset(CommandContext ctx)
+    {
+        var client = ctx.Client;
+        client.DiscardTransaction();
+        client.Db = ctx.Keyspace[0];
+        client.Reply.Resp3 = false;
+        client.Name = null;
+        client.NoEvict = client.NoTouch = false;
+        client.Authenticated = false;
+        ctx.Reply.SimpleString("RESET"u8);
+    }
+
+    /// <summary>Checks a password for the default user (the only user we have).</summary>
+    static bool PasswordMatches(CommandContext ctx, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
+    {
+        var required = ctx.Server.Config.RequirePass;
+        if (!Ascii.Equals(user, "default"u8)) return false;
+        return required.Length == 0 || password.SequenceEqual(Encoding.UTF8.GetBytes(required));
+    }
+
+    static void Auth(CommandContext ctx)
+    {
+        if (ctx.ArgCount > 3)
+        {
+            ctx.Error(CommandContext.SyntaxError);
+            return;
+        }
+        if (ctx.ArgCount == 2 && ctx.Server.Config.RequirePass.Length == 0)
+        {
+            ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            return;
+        }
+        var user = ctx.ArgCount == 3 ? ctx.Arg(1) : "default"u8;
+        if (!PasswordMatches(ctx, user, ctx.Arg(ctx.ArgCount - 1)))
+        {
+            ctx.Error(WrongPassError);
+            return;
+        }
+        ctx.Client.Authenticated = true;
+        ctx.Reply.Ok();
+    }
+
+    static void Hello(CommandContext ctx)
+    {
+        long version = ctx.Client.Protocol;
+        int next = 1;
+        if (ctx.ArgCount >= 2)
+        {
+            if (!ctx.TryGetLong(1, out version, "ERR Protocol version is not an integer or out of range")) return;
+            next = 2;
+            if (version is < 2 or > 3)
+            {
+                ctx.Error("NOPROTO unsupported protocol version");
+                return;
+            }
+        }
+        string? name = null;
+        for (int i = next; i < ctx.ArgCount; i++)
+        {
+            int remaining = ctx.ArgCount - i - 1;
+            if (ctx.ArgIs(i, "AUTH"u8) && remaining >= 2)
+            {
+                if (!PasswordMatches(ctx, ctx.Arg(i + 1), ctx.Arg(i + 2)))
+                {
+                    ctx.Error(WrongPassError);
+                    return;
+                }
+                ctx.Client.Authenticated = true;
+                i += 2;
+            }
+            else if (ctx.ArgIs(i, "SETNAME"u8) && remaining >= 1)
+            {
+                name = ctx.ArgString(i + 1);
+                if (!ClientCommands.IsValidName(name))
+                {
+                    ctx.Error(ClientCommands.InvalidNameError);
+                    return;
+                }
+                i++;
+            }
+            else
+            {
+                ctx.Error($"ERR Syntax error in HELLO option '{ctx.ArgString(i)}'");
+                return;
+            }
+        }
+        if (ctx.Server.RequiresAuth(ctx.Client))
+        {
+            ctx.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+            return;
+        }
+        if (name is not null) ctx.Client.Name = name.Length == 0 ? null : name;
+        ctx.Client.Reply.Resp3 = version == 3;
+
+        var reply = ctx.Reply;
+        reply.MapHeader(7);
+        reply.Bulk("server"u8);
+        reply.Bulk("redis"u8);
+        reply.Bulk("version"u8);
+        reply.Bulk(RedisServer.RedisVersion);
+        reply.Bulk("proto"u8);
+        reply.Integer(version);
+        reply.Bulk("id"u8);
+        reply.Integer(ctx.Client.Id);
+        reply.Bulk("mode"u8);
+        reply.Bulk("standalone"u8);
+        reply.Bulk("role"u8);
+        reply.Bulk("master"u8);
+        reply.Bulk("modules"u8);
+        reply.ArrayHeader(0);
+    }
+
+    static void Select(CommandContext ctx)
+    {
+        if (!ctx.TryGetLong(1, out long index)) return;
+        if (index < 0 || index >= ctx.Keyspace.Count)
+        {
+            ctx.Error("ERR DB index is out of range");
+            return;
+        }
+        ctx.Client.Db = ctx.Keyspace[(int)index];
+        ctx.Reply.Ok();
+    }
+}

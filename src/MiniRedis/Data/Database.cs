@@ -1,0 +1,184 @@
+namespace MiniRedis.Data;
+
+/// <summary>Told when a key it watches is modified (WATCH), so EXEC can abort.</summary>
+public interface IKeyWatcher
+{
+    void WatchedKeyTouched();
+}
+
+/// <summary>
+/// One numbered database (SELECT n): keys, their expiries and the clients watching them.
+/// Like Redis's db.c, every lookup first removes a key whose time has passed (lazy expiry);
+/// the <see cref="Keyspace"/> is told so it can count and propagate the deletion.
+/// </summary>
+public sealed class Database
+{
+    readonly Keyspace _keyspace;
+    Dict _dict = new();
+    List<KeyEntry> _volatile = [];
+    Dictionary<byte[], List<IKeyWatcher>>? _watchers;
+
+    internal Database(Keyspace keyspace, int index)
+    {
+        _keyspace = keyspace;
+        Index = index;
+    }
+
+    public int Index { get; }
+    public int Count => _dict.Count;
+    public int ExpiresCount => _volatile.Count;
+
+    /// <summary>Running estimate of the remaining TTL of volatile keys, in ms, as INFO keyspace shows.</summary>
+    public long AverageTtl { get; internal set; }
+
+    /// <summary>The live entry for <paramref name="key"/>, expiring it first if its time has passed.</summary>
+    public KeyEntry? Lookup(ReadOnlySpan<byte> key)
+    {
+        var entry = _dict.Find(key);
+        if (entry is null || entry.ExpireAt == 0 || !_keyspace.IsExpired(entry)) return entry;
+        ExpireNow(entry);
+        return null;
+    }
+
+    /// <summary>The entry regardless of its TTL (no lazy expiry), e.g. for SCAN filtering.</summary>
+    public KeyEntry? Peek(ReadOnlySpan<byte> key) => _dict.Find(key);
+
+    public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
+    {
+        var bytes = key.ToArray();
+        var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.LruClock };
+        _dict.Insert(entry);
+        return entry;
+    }
+
+    /// <summary>
+    /// Redis's setKey for strings: creates the key or replaces its value (of any type), dropping
+    /// the TTL unless <paramref name="keepTtl"/>. A same-sized string value is overwritten in place.
+    /// </summary>
+    public KeyEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false)
+    {
+        var encoding = StringEncoding.Of(value);
+        var entry = Lookup(key);
+        if (entry is null) return Add(key, value.ToArray(), RedisType.String, encoding);
+        if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length) value.CopyTo(old);
+        else entry.Value = value.ToArray();
+        entry.Type = RedisType.String;
+        entry.Encoding = encoding;
+        entry.LastAccess = _keyspace.LruClock;
+        if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
+        return entry;
+    }
+
+    /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>
+    internal void Adopt(KeyEntry entry)
+    {
+        _dict.Insert(entry);
+        if (entry.ExpireAt != 0) AddVolatile(entry);
+    }
+
+    public void Delete(KeyEntry entry)
+    {
+        if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
+        _dict.Remove(entry);
+    }
+
+    /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
+    internal void ExpireNow(KeyEntry entry)
+    {
+        Delete(entry);
+        Touch(entry.Key);
+        _keyspace.OnKeyExpired(this, entry.Key);
+    }
+
+    public void SetExpire(KeyEntry entry, long expireAtMs)
+    {
+        entry.ExpireAt = expireAtMs;
+        if (entry.VolatileIndex < 0) AddVolatile(entry);
+    }
+
+    public void Persist(KeyEntry entry)
+    {
+        entry.ExpireAt = 0;
+        if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
+    }
+
+    void AddVolatile(KeyEntry entry)
+    {
+        entry.VolatileIndex = _volatile.Count;
+        _volatile.Add(entry);
+    }
+
+    void RemoveVolatile(KeyEntry entry)
+    {
+        int index = entry.VolatileIndex;
+        var last = _volatile[^1];
+        _volatile[index] = last;
+        last.VolatileIndex = index;
+        _volatile.RemoveAt(_volatile.Count - 1);
+        entry.VolatileIndex = -1;
+    }
+
+    public KeyEntry? RandomVolatile() => _volatile.Count == 0 ? null : _volatile[Random.Shared.Next(_volatile.Count)];
+
+    public KeyEntry? RandomEntry() => _dict.RandomEntry();
+
+    public ulong Scan<TVisitor>(ulong cursor, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+        => _dict.Scan(cursor, ref visitor);
+
+    public Dict.Enumerator GetEnumerator() => _dict.GetEnumerator();
+
+    /// <summary>Drops every key; watchers of keys that existed are told.</summary>
+    public void Clear()
+    {
+        if (_watchers is { Count: > 0 })
+        {
+            foreach (var (key, watchers) in _watchers)
+            {
+                if (_dict.Find(key) is not null) watchers.ForEach(w => w.WatchedKeyTouched());
+            }
+        }
+        _dict = new Dict();
+        _volatile = [];
+        AverageTtl = 0;
+    }
+
+    /// <summary>Exchanges contents with another database (SWAPDB); watchers stay with their db number.</summary>
+    public void SwapContents(Database other)
+    {
+        (_dict, other._dict) = (other._dict, _dict);
+        (_volatile, other._volatile) = (other._volatile, _volatile);
+        (AverageTtl, other.AverageTtl) = (other.AverageTtl, AverageTtl);
+        TouchAllWatched();
+        other.TouchAllWatched();
+    }
+
+    void TouchAllWatched()
+    {
+        if (_watchers is null) return;
+        foreach (var watchers in _watchers.Values) watchers.ForEach(w => w.WatchedKeyTouched());
+    }
+
+    /// <summary>Signals that <paramref name="key"/> changed (Redis's signalModifiedKey).</summary>
+    public void Touch(ReadOnlySpan<byte> key)
+    {
+        if (_watchers is not { Count: > 0 }) return;
+        if (_watchers.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var watchers))
+        {
+            foreach (var w in watchers) w.WatchedKeyTouched();
+        }
+    }
+
+    public void Watch(byte[] key, IKeyWatcher watcher)
+    {
+        _watchers ??= new Dictionary<byte[], List<IKeyWatcher>>(ByteArrayComparer.Instance);
+        if (!_watchers.TryGetValue(key, out var list)) _watchers[key] = list = [];
+        if (!list.Contains(watcher)) list.Add(watcher);
+    }
+
+    public void Unwatch(byte[] key, IKeyWatcher watcher)
+    {
+        if (_watchers is null || !_watchers.TryGetValue(key, out var list)) return;
+        list.Remove(watcher);
+        if (list.Count == 0) _watchers.Remove(key);
+    }
+}

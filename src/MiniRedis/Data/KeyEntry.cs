@@ -1,0 +1,43 @@
+namespace MiniRedis.Data;
+
+/// <summary>Redis's value types, in the order TYPE and SCAN TYPE name them.</summary>
+public enum RedisType : byte { String, List, Set, ZSet, Hash }
+
+/// <summary>How a value is laid out in memory, as OBJECT ENCODING reports it.</summary>
+public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intset, Hashtable, Skiplist }
+
+/// <summary>
+/// One key of the keyspace: the hash table node, the value and its expiry in one object, so a
+/// key costs one allocation beside its bytes. Owned by the executor thread.
+/// </summary>
+public sealed class KeyEntry
+{
+    public KeyEntry(byte[] key, uint hash, object value, RedisType type, ObjectEncoding encoding)
+    {
+        Key = key;
+        Hash = hash;
+        Value = value;
+        Type = type;
+        Encoding = encoding;
+    }
+
+    public byte[] Key { get; }
+    public uint Hash { get; }
+    internal KeyEntry? Next;
+
+    /// <summary>byte[] for strings; the collection object for other types.</summary>
+    public object Value;
+    public RedisType Type;
+    public ObjectEncoding Encoding;
+
+    /// <summary>Absolute expiry in unix milliseconds; 0 when the key is persistent.</summary>
+    public long ExpireAt;
+
+    /// <summary>Position in the database's list of keys with a TTL, or -1.</summary>
+    internal int VolatileIndex = -1;
+
+    /// <summary>LRU clock (seconds) of the last access, for OBJECT IDLETIME.</summary>
+    public uint LastAccess;
+
+    public byte[] StringValue => (byte[])Value;
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+
+namespace MiniRedis.Data;
+
+/// <summary>
+/// All databases plus what expiry needs: the command clock, and Redis's active expire cycle
+/// (expire.c) that samples keys with a TTL so expired keys are reclaimed without being accessed.
+/// </summary>
+public sealed class Keyspace
+{
+    const int KeysPerLoop = 20;
+    const int AcceptableStalePercent = 10;
+
+    readonly Database[] _databases;
+    int _nextCycleDb;
+
+    public Keyspace(int databaseCount)
+    {
+        _databases = new Database[databaseCount];
+        for (int i = 0; i < databaseCount; i++) _databases[i] = new Database(this, i);
+    }
+
+    public int Count => _databases.Length;
+    public Database this[int index] => _databases[index];
+
+    /// <summary>The time commands see: fixed for the duration of one command, like Redis's cached mstime.</summary>
+    public long NowMs { get; set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Redis's LRU clock: seconds, for OBJECT IDLETIME.</summary>
+    public uint LruClock => (uint)(NowMs / 1000);
+
+    /// <summary>While replaying a file nothing expires: Redis defers that until loading is over.</summary>
+    public bool Loading { get; set; }
+
+    public long ExpiredKeys { get; set; }
+    public long ExpiredStalePercent { get; private set; }
+    public long ExpiredTimeCapReached { get; private set; }
+
+    /// <summary>Told of every key the server deletes because its TTL passed (to log a DEL).</summary>
+    public Action<Database, byte[]>? KeyExpired { get; set; }
+
+    public bool IsExpired(KeyEntry entry) => !Loading && entry.ExpireAt != 0 && entry.ExpireAt <= NowMs;
+
+    internal void OnKeyExpired(Database db, byte[] key)
+    {
+        ExpiredKeys++;
+        KeyExpired?.Invoke(db, key);
+    }
+
+    public int TotalKeys()
+    {
+        int total = 0;
+        foreach (var db in _databases) total += db.Count;
+        return total;
+    }
+
+    /// <summary>
+    /// One slow cycle of active expiry (Redis's activeExpireCycle): per database, sample keys with a
+    /// TTL and delete the expired ones, repeating while more than 10% of a sample was expired,
+    /// until <paramref name="budget"/> is spent. Resumes at the next database next time.
+    /// </summary>
+    public void ActiveExpireCycle(TimeSpan budget)
+    {
+        if (Loading) return;
+        long deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
+        for (int n = 0; n < _databases.Length; n++)
+        {
+            var db = _databases[_nextCycleDb];
+            _nextCycleDb = (_nextCycleDb + 1) % _databases.Length;
+            int expired, sampled;
+            do
+            {
+                NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                (expired, sampled) = SampleAndExpire(db);
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    ExpiredTimeCapReached++;
+                    return;
+                }
+            }
+            while (sampled > 0 && expired * 100 > sampled * AcceptableStalePercent);
+        }
+    }
+
+    (int Expired, int Sampled) SampleAndExpire(Database db)
+    {
+        int toSample = Math.Min(db.ExpiresCount, KeysPerLoop);
+        int expired = 0;
+        long ttlSum = 0;
+        int ttlSamples = 0;
+        for (int i = 0; i < toSample; i++)
+        {
+            var entry = db.RandomVolatile()!;
+            if (entry.ExpireAt <= NowMs)
+            {
+                db.ExpireNow(entry);
+                expired++;
+            }
+            else
+            {
+                ttlSum += entry.ExpireAt - NowMs;
+                ttlSamples++;
+            }
+        }
+        if (ttlSamples > 0)
+        {
+            long average = ttlSum / ttlSamples;
+            // Same smoothing as Redis: the new sample weighs 2%.
+            db.AverageTtl = db.AverageTtl == 0 ? average : db.AverageTtl / 50 * 49 + average / 50;
+        }
+        if (toSample > 0) ExpiredStalePercent = expired * 100 / toSample;
+        return (expired, toSample);
+    }
+}

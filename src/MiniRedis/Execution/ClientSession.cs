@@ -1,0 +1,79 @@
+using MiniRedis.Data;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Execution;
+
+/// <summary>What the executor may ask of a client's connection.</summary>
+public interface IClientConnection
+{
+    string RemoteAddress { get; }
+    string LocalAddress { get; }
+
+    /// <summary>Sends what the session's reply buffer holds (called on the executor after each round).</summary>
+    void SendReplies();
+
+    /// <summary>Closes the connection (CLIENT KILL, timeouts, protocol errors after their reply).</summary>
+    void Close();
+}
+
+/// <summary>
+/// A client's state as the executor sees it (Redis's client struct minus the socket): selected
+/// database, protocol, transaction and watch state, name. Touched only on the executor thread.
+/// </summary>
+public sealed class ClientSession : IKeyWatcher
+{
+    static long s_nextId;
+
+    public ClientSession(IClientConnection? connection, Database db, long nowMs)
+    {
+        Id = Interlocked.Increment(ref s_nextId);
+        Connection = connection;
+        Db = db;
+        CreatedMs = nowMs;
+        LastInteractionMs = nowMs;
+    }
+
+    public long Id { get; }
+    public IClientConnection? Connection { get; }
+    public ReplyBuffer Reply { get; } = new();
+    public Database Db { get; set; }
+    public string? Name { get; set; }
+    public string? LibName { get; set; }
+    public string? LibVersion { get; set; }
+    public bool Authenticated { get; set; }
+    public bool NoEvict { get; set; }
+    public bool NoTouch { get; set; }
+    public int Protocol => Reply.Resp3 ? 3 : 2;
+    public long CreatedMs { get; }
+    public long LastInteractionMs { get; set; }
+    public string LastCommand { get; set; } = "NULL";
+    public bool CloseAfterReply { get; set; }
+    public bool Closed { get; set; }
+
+    /// <summary>True while this session's replies are queued for sending this round.</summary>
+    internal bool HasPendingReplies;
+
+    // MULTI/EXEC state (Redis's mstate and CLIENT_DIRTY_CAS / CLIENT_DIRTY_EXEC).
+    public bool InMulti { get; set; }
+    public bool DirtyExec { get; set; }
+    public bool DirtyCas { get; set; }
+    public List<(CommandDef Command, ArgVector Args)> Queued { get; } = [];
+    public List<(Database Db, byte[] Key, bool ExpiredAtWatch)> Watched { get; } = [];
+
+    public void WatchedKeyTouched() => DirtyCas = true;
+
+    public void UnwatchAll()
+    {
+        foreach (var (db, key, _) in Watched) db.Unwatch(key, this);
+        Watched.Clear();
+        DirtyCas = false;
+    }
+
+    public void DiscardTransaction()
+    {
+        Queued.Clear();
+        InMulti = false;
+        DirtyExec = false;
+        UnwatchAll();
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text;
+using MiniRedis.Data;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Execution;
+
+/// <summary>
+/// What a command handler sees: its arguments, the client, the server, and helpers for replies,
+/// errors and propagation. One instance, reused by the executor for every command.
+/// </summary>
+public sealed class CommandContext
+{
+    public const string SyntaxError = "ERR syntax error";
+    public const string WrongTypeError = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    public const string NotIntegerError = "ERR value is not an integer or out of range";
+    public const string NotFloatError = "ERR value is not a valid float";
+    public const string OverflowError = "ERR increment or decrement would overflow";
+
+    internal CommandContext(RedisServer server) => Server = server;
+
+    public RedisServer Server { get; }
+    public Keyspace Keyspace => Server.Keyspace;
+    public ClientSession Client { get; internal set; } = null!;
+    public CommandDef Command { get; internal set; } = null!;
+    public ArgVector Args { get; internal set; }
+
+    public ReplyBuffer Reply => Client.Reply;
+    public Database Db => Client.Db;
+    public int ArgCount => Args.Count;
+    public ReadOnlySpan<byte> Arg(int index) => Args[index];
+    public long NowMs => Keyspace.NowMs;
+
+    /// <summary>Set when this command replied with an error (INFO commandstats failed_calls).</summary>
+    public bool Failed { get; internal set; }
+
+    /// <summary>Set when the command logged its effect itself instead of its arguments.</summary>
+    internal bool PropagationReplaced;
+
+    public bool ArgIs(int index, ReadOnlySpan<byte> upperCaseWord) => Ascii.EqualsIgnoreCase(Args[index], upperCaseWord);
+
+    public string ArgString(int index) => Encoding.Latin1.GetString(Args[index]);
+
+    public void Error(string message)
+    {
+        Failed = true;
+        Server.Stats.CountError(message);
+        Reply.Error(message);
+    }
+
+    public void WrongType() => Error(WrongTypeError);
+
+    /// <summary>Parses an integer argument; replies Redis's error and returns false when it is not one.</summary>
+    public bool TryGetLong(int index, out long value, string error = NotIntegerError)
+    {
+        if (RedisNumbers.TryParseInt64(Args[index], out value)) return true;
+        Error(error);
+        return false;
+    }
+
+    /// <summary>
+    /// Records that <paramref name="key"/> of <paramref name="db"/> changed: watchers are told and the
+    /// change counts as dirty, which makes the command propagate (Redis's signalModifiedKey + server.dirty++).
+    /// </summary>
+    public void KeyModified(Database db, ReadOnlySpan<byte> key, long changes = 1)
+    {
+        db.Touch(key);
+        Server.Dirty += changes;
+    }
+
+    public void KeyModified(ReadOnlySpan<byte> key) => KeyModified(Db, key);
+
+    /// <summary>
+    /// Logs an effect different from what the client sent (SET ... PXAT for SET EX); the command's
+    /// own arguments are then not logged. Call once per record.
+    /// </summary>
+    public RecordBuilder Propagate(Database db)
+    {
+        PropagationReplaced = true;
+        return Server.Propagation.Begin(db.Index);
+    }
+
+    public RecordBuilder Propagate() => Propagate(Db);
+
+    /// <summary>Looks a key up for reading, counting keyspace hits and misses.</summary>
+    public KeyEntry? LookupRead(ReadOnlySpan<byte> key)
+    {
+        var entry = Db.Lookup(key);
+        if (entry is null) Server.Stats.KeyspaceMisses++;
+        else
+        {
+            Server.Stats.KeyspaceHits++;
+            if (!Client.NoTouch) entry.LastAccess = Keyspace.LruClock;
+        }
+        return entry;
+    }
+
+    /// <summary>Looks a key up for writing (no hit/miss accounting).</summary>
+    public KeyEntry? LookupWrite(ReadOnlySpan<byte> key)
+    {
+        var entry = Db.Lookup(key);
+        if (entry is not null) entry.LastAccess = Keyspace.LruClock;
+        return entry;
+    }
+}

@@ -1,0 +1,78 @@
+namespace MiniRedis.Execution;
+
+/// <summary>Redis's command flags (the ones COMMAND INFO lists) that the executor acts on.</summary>
+[Flags]
+public enum CommandFlags
+{
+    None = 0,
+    Write = 1 << 0,
+    ReadOnly = 1 << 1,
+    DenyOom = 1 << 2,
+    Admin = 1 << 3,
+    PubSub = 1 << 4,
+    NoScript = 1 << 5,
+    Blocking = 1 << 6,
+    Loading = 1 << 7,
+    Stale = 1 << 8,
+    SkipMonitor = 1 << 9,
+    SkipSlowlog = 1 << 10,
+    Fast = 1 << 11,
+    NoAuth = 1 << 12,
+    MayReplicate = 1 << 13,
+    NoMulti = 1 << 14,
+    MovableKeys = 1 << 15,
+    AllowBusy = 1 << 16,
+    NoMandatoryKeys = 1 << 17,
+    NoAsyncLoading = 1 << 18,
+    SentinelOnly = 1 << 19,
+    Sentinel = 1 << 20,
+    OnlySentinel = 1 << 21,
+}
+
+/// <summary>
+/// One command or subcommand: Redis's metadata (arity, flags, key positions) and our handler.
+/// Handlers are static methods reached through a function pointer: no virtual dispatch.
+/// </summary>
+public sealed unsafe class CommandDef
+{
+    public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep, Resp.RespValue info, Resp.RespValue? docs)
+    {
+        Name = name;
+        Arity = arity;
+        Flags = flags;
+        FirstKey = firstKey;
+        LastKey = lastKey;
+        KeyStep = keyStep;
+        Info = info;
+        Docs = docs;
+    }
+
+    /// <summary>Lowercase, "parent|sub" for subcommands, as INFO commandstats names it.</summary>
+    public string Name { get; }
+    public int Arity { get; }
+    public CommandFlags Flags { get; }
+    public int FirstKey { get; }
+    public int LastKey { get; }
+    public int KeyStep { get; }
+
+    /// <summary>Redis's COMMAND INFO and COMMAND DOCS entries for this command, replayed as-is.</summary>
+    public Resp.RespValue Info { get; }
+    public Resp.RespValue? Docs { get; }
+
+    public delegate*<CommandContext, void> Handler { get; internal set; }
+    public CommandDef? Parent { get; internal set; }
+    public Dictionary<string, CommandDef>? Subcommands { get; internal set; }
+
+    // INFO commandstats.
+    public long Calls;
+    public long Microseconds;
+    public long RejectedCalls;
+    public long FailedCalls;
+
+    public bool IsWrite => (Flags & CommandFlags.Write) != 0;
+
+    /// <summary>The error name used in replies: "get", or "config|get" for subcommands.</summary>
+    public string FullName => Name;
+
+    public bool ArityMatches(int argc) => Arity >= 0 ? argc == Arity : argc >= -Arity;
+}

@@ -1,0 +1,151 @@
+using System.Reflection;
+using System.Text;
+using MiniRedis.Execution.Resp;
+
+namespace MiniRedis.Execution;
+
+/// <summary>
+/// The command table, as Redis's server.c: every command we serve, found by name
+/// case-insensitively without allocating. Arity, flags and key positions are Redis 7.0's own,
+/// read from the COMMAND / COMMAND DOCS replies of a real 7.0.15 server captured into
+/// Metadata/*.resp, so COMMAND answers byte-for-byte what Redis would for the commands we have.
+/// </summary>
+public sealed unsafe class CommandTable
+{
+    readonly Dictionary<byte[], CommandDef> _commands = new(AsciiIgnoreCaseComparer.Instance);
+    readonly Dictionary<string, RespValue> _redisInfo = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, RespValue> _redisDocs = new(StringComparer.OrdinalIgnoreCase);
+
+    public CommandTable()
+    {
+        var info = Load("command-info.resp");
+        foreach (var entry in info.Items!) IndexInfo(entry, null);
+        var docs = Load("command-docs.resp");
+        for (int i = 0; i < docs.Items!.Length; i += 2) IndexDocs(docs.Items[i].Text!, docs.Items[i + 1]);
+    }
+
+    public IEnumerable<CommandDef> All => _commands.Values;
+    public int Count => _commands.Count;
+
+    static RespValue Load(string name)
+    {
+        using var stream = typeof(CommandTable).Assembly.GetManifestResourceStream("MiniRedis.Execution.Metadata." + name)
+            ?? throw new InvalidOperationException("missing command metadata " + name);
+        using var memory = new MemoryStream();
+        stream.CopyTo(memory);
+        int pos = 0;
+        return RespValue.Parse(memory.ToArray(), ref pos);
+    }
+
+    void IndexInfo(RespValue entry, string? parent)
+    {
+        string name = entry.Items![0].Text!;
+        _redisInfo[name] = entry;
+        foreach (var sub in entry.Items[9].Items!) IndexInfo(sub, name);
+    }
+
+    void IndexDocs(string name, RespValue docs)
+    {
+        _redisDocs[name] = docs;
+        var items = docs.Items!;
+        for (int i = 0; i < items.Length; i += 2)
+        {
+            if (items[i].Text != "subcommands") continue;
+            var subs = items[i + 1].Items!;
+            for (int j = 0; j < subs.Length; j += 2) IndexDocs(subs[j].Text!, subs[j + 1]);
+        }
+    }
+
+    /// <summary>Registers a handler for a command ("get") or subcommand ("config|get").</summary>
+    public void Add(string name, delegate*<CommandContext, void> handler)
+    {
+        name = name.ToLowerInvariant();
+        int bar = name.IndexOf('|', StringComparison.Ordinal);
+        if (bar < 0)
+        {
+            var def = CreateDef(name);
+            def.Handler = handler;
+            _commands[Encoding.ASCII.GetBytes(name)] = def;
+            return;
+        }
+        var parentName = Encoding.ASCII.GetBytes(name[..bar]);
+        if (!_commands.TryGetValue(parentName, out var parentDef))
+        {
+            parentDef = CreateDef(name[..bar]);
+            parentDef.Subcommands = new Dictionary<string, CommandDef>(StringComparer.OrdinalIgnoreCase);
+            _commands[parentName] = parentDef;
+        }
+        var sub = CreateDef(name);
+        sub.Handler = handler;
+        sub.Parent = parentDef;
+        parentDef.Subcommands![name[(bar + 1)..]] = sub;
+    }
+
+    CommandDef CreateDef(string name)
+    {
+        if (!_redisInfo.TryGetValue(name, out var info)) throw new InvalidOperationException($"Redis 7.0 has no command '{name}'");
+        var items = info.Items!;
+        var flags = CommandFlags.None;
+        foreach (var flag in items[2].Items!) flags |= ParseFlag(flag.Text!);
+        _redisDocs.TryGetValue(name, out var docs);
+        return new CommandDef(name, (int)items[1].Number, flags, (int)items[3].Number, (int)items[4].Number, (int)items[5].Number, info, docs);
+    }
+
+    static CommandFlags ParseFlag(string flag) => Enum.Parse<CommandFlags>(flag.Replace("_", "", StringComparison.Ordinal), ignoreCase: true);
+
+    /// <summary>Finds a top-level command by the bytes the client sent, in any case.</summary>
+    public CommandDef? Find(ReadOnlySpan<byte> name)
+        => _commands.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(name, out var def) ? def : null;
+
+    public CommandDef? Find(string name) => Find(Encoding.ASCII.GetBytes(name));
+
+    /// <summary>
+    /// COMMAND INFO for a command as Redis would give it, listing only the subcommands we serve.
+    /// </summary>
+    public RespValue InfoOf(CommandDef def)
+    {
+        if (def.Subcommands is null) return def.Info;
+        var items = (RespValue[])def.Info.Items!.Clone();
+        items[9] = items[9].WithItems(def.Subcommands.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => s.Info).ToArray());
+        return def.Info.WithItems(items);
+    }
+
+    /// <summary>COMMAND DOCS for a command, listing only the subcommands we serve.</summary>
+    public RespValue? DocsOf(CommandDef def)
+    {
+        if (def.Docs is null || def.Subcommands is null) return def.Docs;
+        var items = (RespValue[])def.Docs.Items!.Clone();
+        for (int i = 0; i < items.Length; i += 2)
+        {
+            if (items[i].Text != "subcommands") continue;
+            var subs = new List<RespValue>();
+            foreach (var sub in def.Subcommands.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
+            {
+                if (sub.Docs is null) continue;
+                subs.Add(RespValue.Bulk(sub.Name));
+                subs.Add(sub.Docs);
+            }
+            items[i + 1] = items[i + 1].WithItems([.. subs]);
+        }
+        return def.Docs.WithItems(items);
+    }
+}
+
+/// <summary>ASCII case-insensitive equality for command names, probe-able with a span.</summary>
+sealed class AsciiIgnoreCaseComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+{
+    public static readonly AsciiIgnoreCaseComparer Instance = new();
+
+    public bool Equals(byte[]? x, byte[]? y) => Equals(x.AsSpan(), y!);
+    public int GetHashCode(byte[] obj) => GetHashCode(obj.AsSpan());
+    public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => System.Text.Ascii.EqualsIgnoreCase(alternate, other);
+
+    public int GetHashCode(ReadOnlySpan<byte> alternate)
+    {
+        uint h = 2166136261;
+        foreach (var b in alternate) h = (h ^ (uint)(b | 0x20)) * 16777619;
+        return (int)h;
+    }
+
+    public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+}

@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Execution;
+
+/// <summary>
+/// The single thread that owns the keyspace, as Redis's event loop does. Connections hand it
+/// whole parsed batches; it runs every queued batch in order (one round), lets the propagation
+/// sinks flush (group commit), then sends the round's replies. Between rounds it runs the cron
+/// (active expiry, idle timeouts, stats) <c>hz</c> times a second.
+/// </summary>
+public sealed class Executor
+{
+    readonly RedisServer _server;
+    readonly ConcurrentQueue<WorkItem> _queue = new();
+    readonly ManualResetEventSlim _wake = new(false);
+    readonly List<ClientSession> _roundReplies = [];
+    readonly CommandContext _context;
+    readonly Thread _thread;
+    int _idle;
+    volatile bool _stopping;
+    long _nextCronTicks;
+
+    readonly record struct WorkItem(ClientSession? Session, CommandBatch? Batch, Action? Action);
+
+    internal Executor(RedisServer server)
+    {
+        _server = server;
+        _context = new CommandContext(server);
+        _thread = new Thread(Run) { Name = "miniredis-executor", IsBackground = true };
+    }
+
+    public bool IsExecutorThread => Thread.CurrentThread == _thread;
+
+    internal void Start() => _thread.Start();
+
+    internal void Stop()
+    {
+        _stopping = true;
+        _wake.Set();
+        if (Thread.CurrentThread != _thread) _thread.Join();
+    }
+
+    /// <summary>Queues a parsed batch of a client's commands (any thread).</summary>
+    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null));
+
+    /// <summary>Runs an action on the executor thread (connect/disconnect, host requests).</summary>
+    public void Post(Action action) => Enqueue(new WorkItem(null, null, action));
+
+    /// <summary>Runs a function on the executor thread and returns its result.</summary>
+    public Task<T> InvokeAsync<T>(Func<T> function)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            try { done.SetResult(function()); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        return done.Task;
+    }
+
+    void Enqueue(WorkItem item)
+    {
+        _queue.Enqueue(item);
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _idle) == 1) _wake.Set();
+    }
+
+    void Run()
+    {
+        while (!_stopping)
+        {
+            RunRound();
+            RunCronIfDue();
+            if (!_queue.IsEmpty) continue;
+
+            var spinner = new SpinWait();
+            while (_queue.IsEmpty && !spinner.NextSpinWillYield) spinner.SpinOnce(-1);
+            if (!_queue.IsEmpty) continue;
+
+            _wake.Reset();
+            Interlocked.Exchange(ref _idle, 1);
+            if (_queue.IsEmpty && !_stopping) _wake.Wait(MillisecondsToNextCron());
+            Interlocked.Exchange(ref _idle, 0);
+        }
+    }
+
+    void RunRound()
+    {
+        // Bound the round so replies of early clients are not held back by a flood.
+        for (int n = 0; n < 1024 && _queue.TryDequeue(out var item); n++)
+        {
+            if (item.Action is not null) item.Action();
+            else ProcessBatch(item.Session!, item.Batch!);
+        }
+        if (_roundReplies.Count == 0) return;
+        _server.Propagation.FlushSinks();
+        foreach (var session in _roundReplies)
+        {
+            session.HasPendingReplies = false;
+            session.Connection?.SendReplies();
+        }
+        _roundReplies.Clear();
+    }
+
+    void ProcessBatch(ClientSession session, CommandBatch batch)
+    {
+        if (!session.Closed)
+        {
+            for (int i = 0; i < batch.Count && !session.CloseAfterReply; i++) ProcessCommand(session, batch[i]);
+            if (batch.ProtocolError is not null && !session.CloseAfterReply)
+            {
+                _server.Stats.CountError(batch.ProtocolError);
+                session.Reply.Error(batch.ProtocolError);
+                session.CloseAfterReply = true;
+            }
+        }
+        if (!session.HasPendingReplies)
+        {
+            session.HasPendingReplies = true;
+            _roundReplies.Add(session);
+        }
+    }
+
+    /// <summary>Redis's processCommand: look up, validate, queue inside MULTI, or call.</summary>
+    internal void ProcessCommand(ClientSession session, ArgVector args)
+    {
+        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        session.LastInteractionMs = _server.Keyspace.NowMs;
+        var ctx = _context;
+        ctx.Client = session;
+        ctx.Args = args;
+        ctx.Failed = false;
+
+        var command = _server.Commands.Find(args[0]);
+        if (command is null)
+        {
+            Reject(session, null, UnknownCommandError(args));
+            return;
+        }
+        if (command.Subcommands is not null && args.Count >= 2)
+        {
+            var parentName = command.Name;
+            var sub = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
+            if (sub is null)
+            {
+                Reject(session, command, $"ERR unknown subcommand '{Truncate(Encoding.Latin1.GetString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
+                return;
+            }
+            command = sub;
+        }
+        session.LastCommand = command.Name;
+        if (!command.ArityMatches(args.Count) || (command.Subcommands is not null && args.Count < 2))
+        {
+            Reject(session, command, $"ERR wrong number of arguments for '{command.Name}' command");
+            return;
+        }
+        if (_server.RequiresAuth(session) && (command.Flags & CommandFlags.NoAuth) == 0)
+        {
+            Reject(session, command, "NOAUTH Authentication required.");
+            return;
+        }
+        if (session.InMulti && !IsTransactionControl(command))
+        {
+            if ((command.Flags & CommandFlags.NoMulti) != 0)
+            {
+                Reject(session, command, "ERR Command not allowed inside a transaction");
+                return;
+            }
+            session.Queued.Add((command, args.Clone()));
+            session.Reply.SimpleString("QUEUED"u8);
+            return;
+        }
+        Call(command, args, session);
+        _server.Propagation.EndUnit();
+    }
+
+    static bool IsTransactionControl(CommandDef command)
+        => command.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";
+
+    void Reject(ClientSession session, CommandDef? command, string error)
+    {
+        if (command is not null) command.RejectedCalls++;
+        if (session.InMulti) session.DirtyExec = true;
+        _server.Stats.CountError(error);
+        session.Reply.Error(error);
+    }
+
+    static string UnknownCommandError(ArgVector args)
+    {
+        var details = new StringBuilder();
+        for (int i = 1; i < args.Count && details.Length < 128; i++)
+        {
+            details.Append('\'').Append(Truncate(CString(args[i]), 128 - details.Length)).Append("' ");
+        }
+        return $"ERR unknown command '{Truncate(CString(args[0]), 128)}', with args beginning with: {details}";
+    }
+
+    /// <summary>The argument as C's %s prints it: up to the first NUL.</summary>
+    static string CString(ReadOnlySpan<byte> arg)
+    {
+        int nul = arg.IndexOf((byte)0);
+        return Encoding.Latin1.GetString(nul < 0 ? arg : arg[..nul]);
+    }
+
+    static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+
+    /// <summary>
+    /// Redis's call(): runs the handler, accounts time and calls, and propagates the command's
+    /// arguments when it changed the dataset and did not log its effect itself.
+    /// </summary>
+    internal unsafe void Call(CommandDef command, ArgVector args, ClientSession session)
+    {
+        var ctx = _context;
+        ctx.Client = session;
+        ctx.Args = args;
+        ctx.Command = command;
+        ctx.Failed = false;
+        ctx.PropagationReplaced = false;
+        long dirtyBefore = _server.Dirty;
+        long start = Stopwatch.GetTimestamp();
+
+        command.Handler(ctx);
+
+        command.Microseconds += (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        command.Calls++;
+        if (ctx.Failed) command.FailedCalls++;
+        _server.Stats.TotalCommandsProcessed++;
+        if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
+        {
+            _server.Propagation.Add(session.Db.Index, args);
+        }
+    }
+
+    void RunCronIfDue()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now < _nextCronTicks) return;
+        _nextCronTicks = now + Stopwatch.Frequency / Math.Max(1, _server.Config.Hz);
+        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _server.Cron();
+    }
+
+    int MillisecondsToNextCron()
+    {
+        long ticks = _nextCronTicks - Stopwatch.GetTimestamp();
+        return ticks <= 0 ? 0 : (int)(ticks * 1000 / Stopwatch.Frequency) + 1;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Execution;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Networking;
+
+/// <summary>
+/// One client socket. Reading follows Kestrel's loop: ReadAsync, parse every complete command
+/// into a batch, AdvanceTo(consumed, examined) so a partial command waits for more bytes. Two
+/// batches alternate so the next one can be parsed while the executor runs the previous one.
+/// Replies are sent by the executor right after its round with a non-blocking send, as Redis
+/// writes in beforeSleep; only what the socket does not take at once goes to an async sender.
+/// </summary>
+public sealed class ClientConnection : IClientConnection
+{
+    const int MaxBatchBytes = 1 << 20;
+    const int MaxPendingOutput = 4 << 20;
+
+    readonly RedisServer _server;
+    readonly Socket _socket;
+    readonly PipeReader _reader;
+    readonly CommandBatch[] _batches = [new(), new()];
+    readonly SemaphoreSlim _freeBatches = new(2, 2);
+    readonly object _sendLock = new();
+    readonly CancellationTokenSource _closed = new();
+    ClientSession _session = null!;
+    int _nextBatch;
+
+    // Output not yet accepted by the socket, sent by SendPendingAsync; guarded by _sendLock.
+    byte[] _pending = [];
+    int _pendingStart;
+    int _pendingEnd;
+    bool _sending;
+    int _owedBatchSlots;
+
+    public ClientConnection(RedisServer server, Socket socket)
+    {
+        _server = server;
+        _socket = socket;
+        _socket.NoDelay = true;
+        RemoteAddress = FormatEndpoint(socket.RemoteEndPoint);
+        LocalAddress = FormatEndpoint(socket.LocalEndPoint);
+        _reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false), new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096));
+    }
+
+    public string RemoteAddress { get; }
+    public string LocalAddress { get; }
+
+    static string FormatEndpoint(System.Net.EndPoint? endpoint) => endpoint switch
+    {
+        System.Net.IPEndPoint ip when ip.Address.IsIPv4MappedToIPv6 => $"{ip.Address.MapToIPv4()}:{ip.Port}",
+        System.Net.IPEndPoint ip => $"{ip.Address}:{ip.Port}",
+        _ => endpoint?.ToString() ?? "?",
+    };
+
+    public async Task RunAsync()
+    {
+        _session = await _server.Executor.InvokeAsync(() => _server.Connect(this)).ConfigureAwait(false);
+        _socket.Blocking = false;
+        try
+        {
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The peer went away or we closed it: nothing to report.
+        }
+        finally
+        {
+            await _reader.CompleteAsync().ConfigureAwait(false);
+            // Queued behind any in-flight batches, so they finish first.
+            _server.Executor.Post(() => _server.Disconnect(_session));
+        }
+    }
+
+    async Task ReadLoopAsync()
+    {
+        long maxBulk = _server.Config.ProtoMaxBulkLen;
+        while (true)
+        {
+            var result = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            Interlocked.Add(ref _server.Stats.NetInputBytes, 0); // placeholder for accounting below
+            if (buffer.Length > _server.Config.ClientQueryBufferLimit)
+            {
+                _server.Logger.LogWarning("Closing client that reached max query buffer length: addr={Address}", RemoteAddress);
+                return;
+            }
+            while (!buffer.IsEmpty)
+            {
+                await _freeBatches.WaitAsync(_closed.Token).ConfigureAwait(false);
+                var batch = _batches[_nextBatch];
+                batch.Clear();
+                var consumed = RespParser.Parse(buffer, batch, maxBulk, MaxBatchBytes);
+                buffer = buffer.Slice(consumed);
+                if (batch.Count == 0 && batch.ProtocolError is null)
+                {
+                    _freeBatches.Release();
+                    break;
+                }
+                _nextBatch ^= 1;
+                _server.Executor.Submit(_session, batch);
+                if (batch.ProtocolError is not null)
+                {
+                    // The executor replies with the error and then closes us.
+                    await Task.Delay(Timeout.Infinite, _closed.Token).ConfigureAwait(false);
+                }
+            }
+            _reader.AdvanceTo(buffer.Start, result.Buffer.End);
+            if (result.IsCompleted || result.IsCanceled) return;
+        }
+    }
+
+    /// <summary>Executor thread: sends the round's replies, without blocking on a slow client.</summary>
+    public void SendReplies()
+    {
+        var reply = _session.Reply;
+        int length = reply.Length;
+        Interlocked.Add(ref _server.Stats.NetOutputBytes, length);
+        bool closeAfter = _session.CloseAfterReply;
+        lock (_sendLock)
+        {
+            if (!_sending)
+            {
+                int sent = TrySend(reply.WrittenSpan);
+                if (sent == length)
+                {
+                    reply.Clear();
+                    _freeBatches.Release();
+                    if (closeAfter) Close();
+                    return;
+                }
+                AppendPending(reply.WrittenSpan[sent..]);
+                _sending = true;
+                _ = SendPendingAsync(closeAfter);
+            }
+            else
+            {
+                AppendPending(reply.WrittenSpan);
+            }
+            reply.Clear();
+            // A client that doesn't read its replies stops being read from (back-pressure).
+            if (_pendingEnd - _pendingStart > MaxPendingOutput) _owedBatchSlots++;
+            else _freeBatches.Release();
+        }
+    }
+
+    int TrySend(ReadOnlySpan<byte> data)
+    {
+        if (_closed.IsCancellationRequested) return data.Length;
+        int total = 0;
+        while (total < data.Length)
+        {
+            int n = _socket.Send(data[total..], SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock) break;
+            if (error != SocketError.Success)
+            {
+                Close();
+                return data.Length;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    void AppendPending(ReadOnlySpan<byte> data)
+    {
+        if (_pendingEnd + data.Length > _pending.Length)
+        {
+            int live = _pendingEnd - _pendingStart;
+            var bigger = new byte[Math.Max(_pending.Length * 2, live + data.Length)];
+            _pending.AsSpan(_pendingStart, live).CopyTo(bigger);
+            _pending = bigger;
+            _pendingStart = 0;
+            _pendingEnd = live;
+        }
+        data.CopyTo(_pending.AsSpan(_pendingEnd));
+        _pendingEnd += data.Length;
+    }
+
+    async Task SendPendingAsync(bool closeAfter)
+    {
+        try
+        {
+            while (true)
+            {
+                ReadOnlyMemory<byte> chunk;
+                lock (_sendLock)
+                {
+                    if (_pendingStart == _pendingEnd)
+                    {
+                        _pendingStart = _pendingEnd = 0;
+                        _sending = false;
+                        if (_owedBatchSlots > 0)
+                        {
+                            _freeBatches.Release(_owedBatchSlots);
+                            _owedBatchSlots = 0;
+                        }
+                        break;
+                    }
+                    chunk = _pending.AsMemory(_pendingStart, _pendingEnd - _pendingStart);
+                }
+                int n = await _socket.SendAsync(chunk, SocketFlags.None, _closed.Token).ConfigureAwait(false);
+                lock (_sendLock) _pendingStart += n;
+            }
+            if (closeAfter || _session.CloseAfterReply) Close();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            Close();
+        }
+    }
+
+    public void Close()
+    {
+        if (_closed.IsCancellationRequested) return;
+        try
+        {
+            _closed.Cancel();
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            _socket.Dispose();
+        }
+    }
+}

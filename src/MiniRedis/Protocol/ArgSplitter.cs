@@ -1,0 +1,105 @@
+namespace MiniRedis.Protocol;
+
+/// <summary>
+/// Splits a line into arguments the way Redis's sdssplitargs does: whitespace separates,
+/// "double quotes" understand \n \r \t \b \a \xHH and \c, 'single quotes' only \'; a closing
+/// quote must be followed by whitespace or the end. Used for inline commands.
+/// </summary>
+public static class ArgSplitter
+{
+    /// <summary>Appends the arguments of <paramref name="line"/> to the batch's current command; false on unbalanced quotes.</summary>
+    public static bool Split(ReadOnlySpan<byte> line, CommandBatch batch)
+    {
+        Span<byte> scratch = line.Length <= 512 ? stackalloc byte[line.Length] : new byte[line.Length];
+        int pos = 0;
+        while (true)
+        {
+            while (pos < line.Length && IsSpace(line[pos])) pos++;
+            if (pos >= line.Length) return true;
+            if (!TryReadToken(line, ref pos, scratch, out int length)) return false;
+            scratch[..length].CopyTo(batch.AddArgument(length));
+        }
+    }
+
+    static bool TryReadToken(ReadOnlySpan<byte> line, ref int pos, Span<byte> output, out int length)
+    {
+        length = 0;
+        bool inDouble = false, inSingle = false;
+        while (true)
+        {
+            if (pos >= line.Length) return !inDouble && !inSingle;
+            byte c = line[pos];
+            if (inDouble)
+            {
+                if (c == '\\' && pos + 3 < line.Length && line[pos + 1] == 'x' && IsHex(line[pos + 2]) && IsHex(line[pos + 3]))
+                {
+                    output[length++] = (byte)(HexValue(line[pos + 2]) * 16 + HexValue(line[pos + 3]));
+                    pos += 4;
+                    continue;
+                }
+                if (c == '\\' && pos + 1 < line.Length)
+                {
+                    pos++;
+                    output[length++] = line[pos] switch
+                    {
+                        (byte)'n' => (byte)'\n',
+                        (byte)'r' => (byte)'\r',
+                        (byte)'t' => (byte)'\t',
+                        (byte)'b' => (byte)'\b',
+                        (byte)'a' => (byte)'\a',
+                        var other => other,
+                    };
+                    pos++;
+                    continue;
+                }
+                if (c == '"')
+                {
+                    pos++;
+                    if (pos < line.Length && !IsSpace(line[pos])) return false;
+                    return true;
+                }
+                output[length++] = c;
+                pos++;
+            }
+            else if (inSingle)
+            {
+                if (c == '\\' && pos + 1 < line.Length && line[pos + 1] == '\'')
+                {
+                    output[length++] = (byte)'\'';
+                    pos += 2;
+                    continue;
+                }
+                if (c == '\'')
+                {
+                    pos++;
+                    if (pos < line.Length && !IsSpace(line[pos])) return false;
+                    return true;
+                }
+                output[length++] = c;
+                pos++;
+            }
+            else
+            {
+                switch (c)
+                {
+                    case (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or 0:
+                        return true;
+                    case (byte)'"':
+                        inDouble = true;
+                        break;
+                    case (byte)'\'':
+                        inSingle = true;
+                        break;
+                    default:
+                        output[length++] = c;
+                        break;
+                }
+                pos++;
+            }
+        }
+    }
+
+    static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
+    static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
+    static int HexValue(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}

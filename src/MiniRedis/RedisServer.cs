@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MiniRedis.Commands;
+using MiniRedis.Config;
+using MiniRedis.Data;
+using MiniRedis.Execution;
+
+namespace MiniRedis;
+
+/// <summary>
+/// The server's state, as Redis's redisServer struct: config, keyspace, command table, clients,
+/// stats, propagation. Everything here except the thread-safe counters is touched only on the
+/// executor thread.
+/// </summary>
+public sealed class RedisServer
+{
+    public const string RedisVersion = "7.0.15";
+
+    readonly Dictionary<long, ClientSession> _clients = [];
+    long _opsAtLastSample;
+    long _lastSampleTicks = Stopwatch.GetTimestamp();
+
+    public RedisServer(ServerConfig config, ILogger? logger = null)
+    {
+        Config = config;
+        Logger = logger ?? NullLogger.Instance;
+        Keyspace = new Keyspace(config.Databases);
+        Commands = new CommandTable();
+        CommandRegistry.RegisterAll(Commands);
+        Executor = new Executor(this);
+        Keyspace.KeyExpired = (db, key) => Propagation.Begin(db.Index).Arg("DEL"u8).Arg(key);
+        RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+    }
+
+    public ServerConfig Config { get; }
+    public ILogger Logger { get; }
+    public Keyspace Keyspace { get; }
+    public CommandTable Commands { get; }
+    public Executor Executor { get; }
+    public ServerStats Stats { get; } = new();
+    public PropagationQueue Propagation { get; } = new();
+    public string RunId { get; }
+    public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
+    public long Dirty { get; set; }
+
+    /// <summary>Commands per second over the last cron interval (INFO instantaneous_ops_per_sec).</summary>
+    public long InstantaneousOpsPerSec { get; private set; }
+
+    public IReadOnlyCollection<ClientSession> Clients => _clients.Values;
+
+    /// <summary>Raised (on the executor) when SHUTDOWN asks the process to stop.</summary>
+    public event Action? ShutdownRequested;
+
+    public void Start() => Executor.Start();
+
+    public void Stop() => Executor.Stop();
+
+    internal void RequestShutdown() => ShutdownRequested?.Invoke();
+
+    public bool RequiresAuth(ClientSession session) => !session.Authenticated && Config.RequirePass.Length > 0;
+
+    /// <summary>Registers a new connection's session (on the executor).</summary>
+    public ClientSession Connect(IClientConnection connection)
+    {
+        var session = new ClientSession(connection, Keyspace[0], Keyspace.NowMs);
+        _clients[session.Id] = session;
+        return session;
+    }
+
+    public void Disconnect(ClientSession session)
+    {
+        session.Closed = true;
+        session.DiscardTransaction();
+        _clients.Remove(session.Id);
+    }
+
+    /// <summary>Periodic work, <c>hz</c> times a second (Redis's serverCron).</summary>
+    internal void Cron()
+    {
+        Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
+        Propagation.EndUnit();
+        CloseTimedOutClients();
+        SampleOpsPerSec();
+    }
+
+    void CloseTimedOutClients()
+    {
+        if (Config.Timeout <= 0) return;
+        long limit = Keyspace.NowMs - Config.Timeout * 1000L;
+        foreach (var client in _clients.Values)
+        {
+            if (client.LastInteractionMs < limit && client.Connection is not null)
+            {
+                Logger.LogDebug("Closing idle client");
+                client.Connection.Close();
+            }
+        }
+    }
+
+    void SampleOpsPerSec()
+    {
+        long now = Stopwatch.GetTimestamp();
+        double seconds = (now - _lastSampleTicks) / (double)Stopwatch.Frequency;
+        if (seconds < 0.1) return;
+        InstantaneousOpsPerSec = (long)((Stats.TotalCommandsProcessed - _opsAtLastSample) / seconds);
+        _opsAtLastSample = Stats.TotalCommandsProcessed;
+        _lastSampleTicks = now;
+    }
+}
