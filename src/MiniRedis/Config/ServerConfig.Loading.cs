@@ -111,7 +111,7 @@ public sealed partial class ServerConfig
         // Like glob(3): sorted, and hidden files only when the pattern itself starts with a dot.
         IEnumerable<string> matches = Directory.EnumerateFiles(directory)
             .Where(file => Path.GetFileName(file) is var name
-                && (!name.StartsWith('.') || pattern[0] == '.')
+                && (!name.StartsWith('.') || pattern is [(byte)'.', ..])
                 && GlobPattern.Match(pattern, Encoding.UTF8.GetBytes(name), ignoreCase: false))
             .Order(StringComparer.Ordinal);
         return [.. matches.SelectMany(file => ReadConfigFile(file, file))];
