@@ -1,0 +1,491 @@
+using System.Globalization;
+
+namespace MiniRedis.Data;
+
+/// <summary>
+/// Byte-level integer and double conversions with the exact acceptance rules and output format of Redis 7.0
+/// (string2ll, ll2string, string2d and the RESP2 double reply).
+/// </summary>
+public static class RedisNumbers
+{
+    /// <summary>Longest string2ll accepts: "-9223372036854775808" is 20 bytes.</summary>
+    public const int MaxInt64Length = 20;
+
+    /// <summary>Room needed by <see cref="FormatDouble"/> for any value ("-2.2250738585072014e-308" is 24 bytes).</summary>
+    public const int MaxDoubleLength = 32;
+
+    private const int DoublePrecision = 53;
+    private const int DoubleMinExponent = -1074;
+    private const int DoubleMaxExponent = 971;
+
+    public static bool TryParseInt64(ReadOnlySpan<byte> s, out long value)
+    {
+        value = 0;
+        if (s.IsEmpty || s.Length > MaxInt64Length)
+        {
+            return false;
+        }
+
+        if (s.Length == 1 && s[0] == (byte)'0')
+        {
+            return true;
+        }
+
+        var negative = s[0] == (byte)'-';
+        var digits = negative ? s[1..] : s;
+        // A leading zero is only valid as the whole string "0", which also makes "-0" invalid.
+        if (digits.IsEmpty || digits[0] < (byte)'1' || digits[0] > (byte)'9')
+        {
+            return false;
+        }
+
+        ulong magnitude = 0;
+        foreach (var b in digits)
+        {
+            var digit = (uint)(b - (byte)'0');
+            if (digit > 9 || magnitude > (ulong.MaxValue - digit) / 10)
+            {
+                return false;
+            }
+
+            magnitude = magnitude * 10 + digit;
+        }
+
+        if (negative)
+        {
+            if (magnitude > (ulong)long.MaxValue + 1)
+            {
+                return false;
+            }
+
+            value = (long)(0 - magnitude);
+        }
+        else
+        {
+            if (magnitude > long.MaxValue)
+            {
+                return false;
+            }
+
+            value = (long)magnitude;
+        }
+
+        return true;
+    }
+
+    public static int Int64Length(long value)
+    {
+        var magnitude = value < 0 ? (ulong)(-(value + 1)) + 1 : (ulong)value;
+        var length = value < 0 ? 1 : 0;
+        do
+        {
+            length++;
+            magnitude /= 10;
+        }
+        while (magnitude != 0);
+        return length;
+    }
+
+    /// <summary>Writes the decimal form of <paramref name="value"/>; <paramref name="dest"/> must hold <see cref="Int64Length"/> bytes.</summary>
+    public static int FormatInt64(long value, Span<byte> dest)
+    {
+        var length = Int64Length(value);
+        if (dest.Length < length)
+        {
+            throw new ArgumentException("Destination too small.", nameof(dest));
+        }
+
+        var magnitude = value < 0 ? (ulong)(-(value + 1)) + 1 : (ulong)value;
+        var position = length;
+        do
+        {
+            dest[--position] = (byte)('0' + (int)(magnitude % 10));
+            magnitude /= 10;
+        }
+        while (magnitude != 0);
+        if (value < 0)
+        {
+            dest[0] = (byte)'-';
+        }
+
+        return length;
+    }
+
+    /// <summary>
+    /// Parses like Redis 7.0 string2d: the whole input must be one strtod number (decimal, hexadecimal, "inf" or
+    /// "infinity" in any case, optional sign); leading space, NaN, overflow to infinity and underflow to zero are rejected.
+    /// </summary>
+    public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
+    {
+        value = 0;
+        if (!FloatSyntax.TryScan(s, out var number))
+        {
+            return false;
+        }
+
+        switch (number.Kind)
+        {
+            case FloatSyntaxKind.Infinity:
+                value = number.Negative ? double.NegativeInfinity : double.PositiveInfinity;
+                return true;
+            case FloatSyntaxKind.Hexadecimal:
+                return TryConvertHex(s, number, out value);
+            case FloatSyntaxKind.Decimal:
+                // .NET parsing is correctly rounded like glibc; the syntax was already checked to be strtod's.
+                double.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
+                    CultureInfo.InvariantCulture, out value);
+                return !double.IsInfinity(value) && (value != 0 || !number.HasNonZeroDigit);
+            default:
+                return false;
+        }
+    }
+
+    private static bool TryConvertHex(ReadOnlySpan<byte> s, in FloatSyntax number, out double value)
+    {
+        value = 0;
+        number.ReadHexMantissa(s, out var mantissa, out var exponent, out var sticky);
+        if (mantissa == 0)
+        {
+            value = number.Negative ? -0.0 : 0.0;
+            return true;
+        }
+
+        if (!LongDouble.TryRoundBinary(mantissa, exponent, sticky, DoublePrecision, DoubleMinExponent, DoubleMaxExponent,
+                out var rounded, out var roundedExponent) || rounded == 0)
+        {
+            return false;
+        }
+
+        var bits = rounded >= 1UL << (DoublePrecision - 1)
+            ? ((ulong)(roundedExponent + 1075) << 52) | (rounded & ((1UL << 52) - 1))
+            : rounded;
+        value = BitConverter.UInt64BitsToDouble(bits | (number.Negative ? 1UL << 63 : 0));
+        return true;
+    }
+
+    /// <summary>
+    /// Writes the RESP2 text Redis 7.0 replies for a double: "inf"/"-inf", otherwise C's printf("%.17g").
+    /// <paramref name="dest"/> needs <see cref="MaxDoubleLength"/> bytes.
+    /// </summary>
+    public static int FormatDouble(double value, Span<byte> dest)
+    {
+        if (double.IsNaN(value))
+        {
+            return Copy(BitConverter.DoubleToInt64Bits(value) < 0 ? "-nan"u8 : "nan"u8, dest);
+        }
+
+        if (double.IsInfinity(value))
+        {
+            return Copy(value > 0 ? "inf"u8 : "-inf"u8, dest);
+        }
+
+        // "E16" yields exactly the 17 correctly rounded (half-even) significant digits that %.17g starts from.
+        Span<byte> scientific = stackalloc byte[MaxDoubleLength];
+        value.TryFormat(scientific, out var scientificLength, "E16", CultureInfo.InvariantCulture);
+        scientific = scientific[..scientificLength];
+
+        var negative = scientific[0] == (byte)'-';
+        var digitsStart = negative ? 1 : 0;
+        Span<byte> digits = stackalloc byte[17];
+        digits[0] = scientific[digitsStart];
+        scientific.Slice(digitsStart + 2, 16).CopyTo(digits[1..]);
+        var exponentText = scientific[(digitsStart + 19)..];
+        var exponent = int.Parse(exponentText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
+        var significant = 17;
+        while (significant > 1 && digits[significant - 1] == (byte)'0')
+        {
+            significant--;
+        }
+
+        var length = 0;
+        if (negative)
+        {
+            dest[length++] = (byte)'-';
+        }
+
+        if (exponent < -4 || exponent >= 17)
+        {
+            dest[length++] = digits[0];
+            if (significant > 1)
+            {
+                dest[length++] = (byte)'.';
+                digits[1..significant].CopyTo(dest[length..]);
+                length += significant - 1;
+            }
+
+            dest[length++] = (byte)'e';
+            dest[length++] = exponent < 0 ? (byte)'-' : (byte)'+';
+            var magnitude = Math.Abs(exponent);
+            if (magnitude < 10)
+            {
+                dest[length++] = (byte)'0';
+            }
+
+            length += FormatInt64(magnitude, dest[length..]);
+            return length;
+        }
+
+        if (exponent < 0)
+        {
+            dest[length++] = (byte)'0';
+            dest[length++] = (byte)'.';
+            dest.Slice(length, -exponent - 1).Fill((byte)'0');
+            length += -exponent - 1;
+            digits[..significant].CopyTo(dest[length..]);
+            return length + significant;
+        }
+
+        var integerDigits = exponent + 1;
+        if (significant <= integerDigits)
+        {
+            digits[..significant].CopyTo(dest[length..]);
+            length += significant;
+            dest.Slice(length, integerDigits - significant).Fill((byte)'0');
+            return length + integerDigits - significant;
+        }
+
+        digits[..integerDigits].CopyTo(dest[length..]);
+        length += integerDigits;
+        dest[length++] = (byte)'.';
+        digits[integerDigits..significant].CopyTo(dest[length..]);
+        return length + significant - integerDigits;
+    }
+
+    private static int Copy(ReadOnlySpan<byte> text, Span<byte> dest)
+    {
+        text.CopyTo(dest);
+        return text.Length;
+    }
+}
+
+internal enum FloatSyntaxKind
+{
+    Decimal,
+    Hexadecimal,
+    Infinity,
+    NaN,
+}
+
+/// <summary>The shape of one complete C strtod/strtold number, found without converting it.</summary>
+internal readonly struct FloatSyntax
+{
+    /// <summary>Exponents beyond this cannot change an overflow/underflow verdict, so larger ones are clamped.</summary>
+    private const int ExponentClamp = 100_000_000;
+
+    public FloatSyntaxKind Kind { get; init; }
+
+    public bool Negative { get; init; }
+
+    /// <summary>Index of the first mantissa digit (after any sign and "0x").</summary>
+    public int MantissaStart { get; init; }
+
+    /// <summary>Index just past the mantissa (digits and at most one '.').</summary>
+    public int MantissaEnd { get; init; }
+
+    /// <summary>Value of the 'e'/'p' exponent, clamped to ±<see cref="ExponentClamp"/>.</summary>
+    public int Exponent { get; init; }
+
+    public bool HasNonZeroDigit { get; init; }
+
+    /// <summary>Succeeds only when all of <paramref name="s"/> is a single strtod number (so no surrounding spaces).</summary>
+    public static bool TryScan(ReadOnlySpan<byte> s, out FloatSyntax syntax)
+    {
+        syntax = default;
+        var position = 0;
+        var negative = false;
+        if (position < s.Length && (s[position] == (byte)'+' || s[position] == (byte)'-'))
+        {
+            negative = s[position] == (byte)'-';
+            position++;
+        }
+
+        var rest = s[position..];
+        if (AsciiEqualsIgnoreCase(rest, "inf"u8) || AsciiEqualsIgnoreCase(rest, "infinity"u8))
+        {
+            syntax = new FloatSyntax { Kind = FloatSyntaxKind.Infinity, Negative = negative };
+            return true;
+        }
+
+        if (rest.Length >= 3 && AsciiEqualsIgnoreCase(rest[..3], "nan"u8))
+        {
+            syntax = new FloatSyntax { Kind = FloatSyntaxKind.NaN, Negative = negative };
+            return false;
+        }
+
+        var hex = rest.Length > 2 && rest[0] == (byte)'0' && (rest[1] | 0x20) == (byte)'x' && IsMantissaStart(rest[2..], hex: true);
+        if (hex)
+        {
+            position += 2;
+        }
+
+        var mantissaStart = position;
+        var digitCount = 0;
+        var nonZero = false;
+        var seenPoint = false;
+        for (; position < s.Length; position++)
+        {
+            var b = s[position];
+            if (b == (byte)'.' && !seenPoint)
+            {
+                seenPoint = true;
+            }
+            else if (hex ? IsHexDigit(b) : IsDigit(b))
+            {
+                digitCount++;
+                nonZero |= b != (byte)'0';
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        if (digitCount == 0)
+        {
+            return false;
+        }
+
+        var mantissaEnd = position;
+        var exponent = 0;
+        if (position < s.Length)
+        {
+            if ((s[position] | 0x20) != (hex ? (byte)'p' : (byte)'e') || !TryScanExponent(s[(position + 1)..], out exponent))
+            {
+                return false;
+            }
+        }
+
+        syntax = new FloatSyntax
+        {
+            Kind = hex ? FloatSyntaxKind.Hexadecimal : FloatSyntaxKind.Decimal,
+            Negative = negative,
+            MantissaStart = mantissaStart,
+            MantissaEnd = mantissaEnd,
+            Exponent = exponent,
+            HasNonZeroDigit = nonZero,
+        };
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a hexadecimal mantissa as value = (<paramref name="mantissa"/> + a fraction that is non-zero iff
+    /// <paramref name="sticky"/>) * 2^<paramref name="exponent"/>, keeping at least 121 significant bits.
+    /// </summary>
+    public void ReadHexMantissa(ReadOnlySpan<byte> s, out UInt128 mantissa, out int exponent, out bool sticky)
+    {
+        mantissa = 0;
+        sticky = false;
+        var droppedBits = 0L;
+        var seenPoint = false;
+        foreach (var b in s[MantissaStart..MantissaEnd])
+        {
+            if (b == (byte)'.')
+            {
+                seenPoint = true;
+                continue;
+            }
+
+            var digit = HexValue(b);
+            if (mantissa >> 124 == 0)
+            {
+                mantissa = (mantissa << 4) | (uint)digit;
+                if (seenPoint)
+                {
+                    droppedBits -= 4;
+                }
+            }
+            else
+            {
+                sticky |= digit != 0;
+                if (!seenPoint)
+                {
+                    droppedBits += 4;
+                }
+            }
+        }
+
+        exponent = (int)Math.Clamp(Exponent + droppedBits, -2L * ExponentClamp, 2L * ExponentClamp);
+    }
+
+    /// <summary>Reads the decimal mantissa as value = digits * 10^<paramref name="exponent"/>, with zeros on both ends trimmed.</summary>
+    public void GetDecimalDigits(ReadOnlySpan<byte> s, out int firstDigit, out int lastDigit, out int digitCount, out long exponent)
+    {
+        var mantissa = s[MantissaStart..MantissaEnd];
+        var point = mantissa.IndexOf((byte)'.');
+        var firstNonZero = mantissa.IndexOfAnyExcept((byte)'0', (byte)'.');
+        var lastNonZero = mantissa.LastIndexOfAnyExcept((byte)'0', (byte)'.');
+        firstDigit = MantissaStart + firstNonZero;
+        lastDigit = MantissaStart + lastNonZero;
+        digitCount = lastNonZero - firstNonZero + 1;
+        if (point >= 0 && point > firstNonZero && point < lastNonZero)
+        {
+            digitCount--;
+        }
+
+        // Weight of the last significant digit: count places between it and the point.
+        var pointIndex = point >= 0 ? point : mantissa.Length;
+        var lastDigitPower = lastNonZero < pointIndex ? pointIndex - lastNonZero - 1 : -(lastNonZero - pointIndex);
+        exponent = Exponent + (long)lastDigitPower;
+    }
+
+    private static bool TryScanExponent(ReadOnlySpan<byte> s, out int exponent)
+    {
+        exponent = 0;
+        var negative = false;
+        if (!s.IsEmpty && (s[0] == (byte)'+' || s[0] == (byte)'-'))
+        {
+            negative = s[0] == (byte)'-';
+            s = s[1..];
+        }
+
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+
+        var magnitude = 0;
+        foreach (var b in s)
+        {
+            if (!IsDigit(b))
+            {
+                return false;
+            }
+
+            magnitude = Math.Min(magnitude * 10 + (b - '0'), ExponentClamp);
+        }
+
+        exponent = negative ? -magnitude : magnitude;
+        return true;
+    }
+
+    private static bool IsMantissaStart(ReadOnlySpan<byte> s, bool hex)
+    {
+        var first = s[0] == (byte)'.' && s.Length > 1 ? s[1] : s[0];
+        return hex ? IsHexDigit(first) : IsDigit(first);
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    private static bool IsHexDigit(byte b) => IsDigit(b) || (uint)((b | 0x20) - 'a') <= 5;
+
+    private static int HexValue(byte b) => IsDigit(b) ? b - '0' : (b | 0x20) - 'a' + 10;
+
+    private static bool AsciiEqualsIgnoreCase(ReadOnlySpan<byte> s, ReadOnlySpan<byte> lowerCase)
+    {
+        if (s.Length != lowerCase.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < s.Length; i++)
+        {
+            if ((s[i] | 0x20) != lowerCase[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
