@@ -443,7 +443,8 @@ public static unsafe class KeyCommands
 
     /// <summary>
     /// Redis's expireGenericCommand. The effect is logged as PEXPIREAT with the absolute time (options
-    /// kept), or as DEL when that time has already passed, so replaying the log later gives the same data.
+    /// kept), or as DEL (UNLINK under lazyfree-lazy-expire) when that time has already passed, so
+    /// replaying the log later gives the same data.
     /// </summary>
     static void ExpireGeneric(CommandContext ctx, bool relative, bool seconds)
     {
@@ -478,7 +479,7 @@ public static unsafe class KeyCommands
         if (when <= ctx.NowMs && !ctx.Keyspace.Loading)
         {
             db.Delete(entry);
-            ctx.Propagate(db).Arg("DEL"u8).Arg(key);
+            ctx.Propagate(db).Arg(ctx.Server.Config.LazyfreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(key);
             return;
         }
         db.SetExpire(entry, when);

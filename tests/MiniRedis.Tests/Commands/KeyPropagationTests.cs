@@ -80,6 +80,14 @@ public sealed class KeyPropagationTests : IDisposable
         Assert.Equal(["4: DEL k"], Logged("EXPIRE k -1"));
     }
 
+    [Fact]
+    public void Expire_in_the_past_is_logged_as_unlink_under_lazyfree_lazy_expire()
+    {
+        Assert.Null(_client.OnExecutor(() => _server.Config.Set([("lazyfree-lazy-expire", "yes")])));
+        _client.Run("SET k v");
+        Assert.Equal(["0: UNLINK k"], Logged("PEXPIRE k 0"));
+    }
+
     [Theory]
     [InlineData("DEL missing")]
     [InlineData("UNLINK missing")]
