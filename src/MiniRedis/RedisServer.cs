@@ -67,7 +67,7 @@ public sealed class RedisServer
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();
 
-    public bool RequiresAuth(ClientSession session) => !session.Authenticated && Config.RequirePass.Length > 0;
+    public bool RequiresAuth(ClientSession session) => !session.Authenticated && !string.IsNullOrEmpty(Config.RequirePass);
 
     /// <summary>Registers a new connection's session (on the executor).</summary>
     public ClientSession Connect(IClientConnection connection)
