@@ -115,8 +115,9 @@ public sealed class Executor
             for (int i = 0; i < batch.Count && !session.CloseAfterReply; i++) ProcessCommand(session, batch[i]);
             if (batch.ProtocolError is not null && !session.CloseAfterReply)
             {
-                _server.Stats.CountError(batch.ProtocolError);
-                session.Reply.Error(batch.ProtocolError);
+                var error = "ERR " + batch.ProtocolError;
+                _server.Stats.CountError(error);
+                session.Reply.Error(error);
                 session.CloseAfterReply = true;
             }
         }
@@ -188,7 +189,13 @@ public sealed class Executor
     void Reject(ClientSession session, CommandDef? command, string error)
     {
         if (command is not null) command.RejectedCalls++;
-        if (session.InMulti) session.DirtyExec = true;
+        if (command?.Name == "exec")
+        {
+            // Redis aborts the transaction whatever made EXEC itself fail, and says why.
+            session.DiscardTransaction();
+            error = "EXECABORT Transaction discarded because of: " + error[(error.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+        }
+        else if (session.InMulti) session.DirtyExec = true;
         _server.Stats.CountError(error);
         session.Reply.Error(error);
     }
