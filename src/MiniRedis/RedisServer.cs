@@ -47,6 +47,7 @@ public sealed class RedisServer
     public Executor Executor { get; }
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
+    public BlockedClients Blocked { get; } = new();
     public string RunId { get; }
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
@@ -80,6 +81,7 @@ public sealed class RedisServer
     public void Disconnect(ClientSession session)
     {
         session.Closed = true;
+        if (session.Blocked is not null) Blocked.Unblock(session);
         session.DiscardTransaction();
         _clients.Remove(session.Id);
     }
