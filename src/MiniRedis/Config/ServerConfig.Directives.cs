@@ -42,6 +42,8 @@ public sealed partial class ServerConfig
         ConfigDirective.Enum("enable-protected-configs", ProtectedConfigAccess.No,
             [("no", ProtectedConfigAccess.No), ("yes", ProtectedConfigAccess.Yes), ("local", ProtectedConfigAccess.Local)],
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
+        ConfigDirective.Integer("list-max-listpack-size", int.MinValue, int.MaxValue, -2, c => c.ListMaxListpackSize, (c, v) => c.ListMaxListpackSize = (int)v).WithAlias("list-max-ziplist-size"),
+        ConfigDirective.Integer("list-compress-depth", 0, int.MaxValue, 0, c => c.ListCompressDepth, (c, v) => c.ListCompressDepth = (int)v),
     ];
 
     private const int MinHz = 1;

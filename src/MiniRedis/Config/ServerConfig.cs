@@ -118,6 +118,12 @@ public sealed partial class ServerConfig
 
     public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
 
+    /// <summary>Quicklist node size (negative: -1..-5 = 4kb..64kb per node; positive: entries per node). Lists are always a quicklist in 7.0.</summary>
+    public int ListMaxListpackSize { get; private set; }
+
+    /// <summary>Quicklist nodes kept uncompressed at each end (0 = no compression); accepted for compatibility.</summary>
+    public int ListCompressDepth { get; private set; }
+
     /// <summary>
     /// Registers work to run during CONFIG SET once the new value of <paramref name="directive"/> is stored
     /// (e.g. re-listening on a new port). Return null on success or an error text: the whole CONFIG SET then

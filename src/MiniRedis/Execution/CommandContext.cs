@@ -39,6 +39,9 @@ public sealed class CommandContext
     /// <summary>True when a blocked command is re-run because one of its keys was signalled.</summary>
     public bool IsRetry { get; internal set; }
 
+    /// <summary>During a retry, the signalled key being served: Redis serves a client from that key, not its first non-empty one.</summary>
+    public byte[]? ReadyKey { get; internal set; }
+
     /// <summary>Set by <see cref="BlockForKeys"/>: the command did not complete and the client waits.</summary>
     internal bool BlockedNow;
 

@@ -188,8 +188,10 @@ public sealed class Executor
                 {
                     if (session.Blocked is not { } state) continue;
                     _context.IsRetry = true;
+                    _context.ReadyKey = key.Key;
                     RunUnit(state.Command, state.Args, session);
                     _context.IsRetry = false;
+                    _context.ReadyKey = null;
                     if (_context.BlockedNow) continue;
                     blocked.Unblock(session);
                     Resume(session);
