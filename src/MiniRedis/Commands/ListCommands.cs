@@ -41,6 +41,7 @@ public static unsafe class ListCommands
         t.Add("blmove", &BLMove);
         t.Add("brpoplpush", &BRPopLPush);
         t.Add("blmpop", &BLMPop);
+        SortCommand.Register(t);
     }
 
     /// <summary>The list at <paramref name="entry"/>; replies WRONGTYPE and returns false for another type.</summary>
