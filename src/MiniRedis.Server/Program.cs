@@ -4,18 +4,47 @@ using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Server;
 
-var config = new ServerConfig();
-for (int i = 0; i + 1 < args.Length; i += 2)
+// miniredis-server [config-file] [-] [--directive value ...], exactly like redis-server.
+var commandLine = CommandLine.Parse(args);
+switch (commandLine.Action)
 {
-    if (args[i] == "--port") config.Port = int.Parse(args[i + 1]);
+    case CommandLineAction.ShowVersion:
+        Console.WriteLine(CommandLine.VersionText);
+        return 0;
+    case CommandLineAction.ShowUsage:
+        Console.Error.WriteLine(CommandLine.UsageText);
+        return 1;
+}
+
+ServerConfig config;
+try
+{
+    config = ServerConfig.Load(commandLine, commandLine.ReadConfigFromStdin ? Console.OpenStandardInput() : null);
+    // Like Redis, the working directory is `dir`: relative file names (AOF, RDB) resolve there.
+    Directory.SetCurrentDirectory(config.Dir);
+}
+catch (ConfigException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
 }
 
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.SetMinimumLevel(LogLevel.Trace);
-builder.Logging.AddProvider(new RedisLoggerProvider("", "notice"));
+builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+builder.Logging.AddProvider(new RedisLoggerProvider(config));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.Services.AddSingleton(config);
 builder.Services.AddHostedService<RedisHostedService>();
-await builder.Build().RunAsync();
+try
+{
+    await builder.Build().RunAsync();
+}
+catch (InvalidOperationException e)
+{
+    // Start-up failures (a port in use...) end the process with Redis's one-line reason, not a stack trace.
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
 return 0;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
 
 namespace MiniRedis.Server;
 
@@ -10,21 +11,24 @@ namespace MiniRedis.Server;
 sealed class RedisLoggerProvider : ILoggerProvider
 {
     readonly TextWriter _output;
-    readonly LogLevel _minimum;
+    readonly ServerConfig _config;
     readonly object _lock = new();
     readonly int _pid = Environment.ProcessId;
 
-    public RedisLoggerProvider(string logFile, string redisLevel)
+    public RedisLoggerProvider(ServerConfig config)
     {
-        _output = logFile.Length == 0 ? Console.Out : new StreamWriter(logFile, append: true) { AutoFlush = true };
-        _minimum = redisLevel switch
-        {
-            "debug" => LogLevel.Trace,
-            "verbose" => LogLevel.Debug,
-            "warning" => LogLevel.Warning,
-            _ => LogLevel.Information,
-        };
+        _config = config;
+        _output = config.LogFile.Length == 0 ? Console.Out : new StreamWriter(config.LogFile, append: true) { AutoFlush = true };
     }
+
+    /// <summary>Read on every call: loglevel can change with CONFIG SET.</summary>
+    LogLevel Minimum => _config.LogLevel switch
+    {
+        ServerLogLevel.Debug => LogLevel.Trace,
+        ServerLogLevel.Verbose => LogLevel.Debug,
+        ServerLogLevel.Warning => LogLevel.Warning,
+        _ => LogLevel.Information,
+    };
 
     public ILogger CreateLogger(string categoryName) => new RedisLogger(this);
 
@@ -50,7 +54,7 @@ sealed class RedisLoggerProvider : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= provider._minimum && logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= provider.Minimum && logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

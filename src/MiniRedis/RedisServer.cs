@@ -29,8 +29,15 @@ public sealed class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
-        Keyspace.KeyExpired = (db, key) => Propagation.Begin(db.Index).Arg("DEL"u8).Arg(key);
+        Keyspace.KeyExpired = PropagateExpiredKey;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+    }
+
+    /// <summary>A key the server expired is logged as a DEL, on its own unless a command is running.</summary>
+    void PropagateExpiredKey(Database db, byte[] key)
+    {
+        Propagation.Begin(db.Index).Arg("DEL"u8).Arg(key);
+        if (!Executor.InCommand) Propagation.EndUnit();
     }
 
     public ServerConfig Config { get; }
@@ -63,7 +70,7 @@ public sealed class RedisServer
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();
 
-    public bool RequiresAuth(ClientSession session) => !session.Authenticated && Config.RequirePass.Length > 0;
+    public bool RequiresAuth(ClientSession session) => !session.Authenticated && !string.IsNullOrEmpty(Config.RequirePass);
 
     /// <summary>Registers a new connection's session (on the executor).</summary>
     public ClientSession Connect(IClientConnection connection)
@@ -84,7 +91,6 @@ public sealed class RedisServer
     internal void Cron()
     {
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
-        Propagation.EndUnit();
         CloseTimedOutClients();
         SampleOpsPerSec();
         Stats.ObservePeakMemory(GC.GetTotalMemory(false));

@@ -53,7 +53,7 @@ public static unsafe class ConnectionCommands
     /// <summary>Checks a password for the default user (the only user we have).</summary>
     static bool PasswordMatches(CommandContext ctx, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
     {
-        var required = ctx.Server.Config.RequirePass;
+        var required = ctx.Server.Config.RequirePass ?? "";
         if (!Ascii.Equals(user, "default"u8)) return false;
         return required.Length == 0 || password.SequenceEqual(Encoding.UTF8.GetBytes(required));
     }
@@ -65,7 +65,7 @@ public static unsafe class ConnectionCommands
             ctx.Error(CommandContext.SyntaxError);
             return;
         }
-        if (ctx.ArgCount == 2 && ctx.Server.Config.RequirePass.Length == 0)
+        if (ctx.ArgCount == 2 && string.IsNullOrEmpty(ctx.Server.Config.RequirePass))
         {
             ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;

@@ -1,19 +1,240 @@
+using System.Collections.Frozen;
+using System.Text;
+using MiniRedis.Data;
+
 namespace MiniRedis.Config;
 
-// Temporary: replaced by the directive table from the config branch.
-public sealed class ServerConfig
+/// <summary>
+/// The server's configuration: typed values for the engine, plus Redis 7.0's CONFIG GET / CONFIG SET
+/// semantics. Values change only through loading (<see cref="Load"/>, <see cref="Parse"/>) and
+/// <see cref="Set"/>; single reads of a property are safe from any thread.
+/// </summary>
+public sealed partial class ServerConfig
 {
-    public int Port { get; set; } = 6379;
-    public string[] Bind { get; set; } = ["127.0.0.1", "-::1"];
-    public bool ProtectedMode { get; set; } = true;
-    public int Databases { get; set; } = 16;
-    public int Hz { get; set; } = 10;
-    public long ProtoMaxBulkLen { get; set; } = 512L * 1024 * 1024;
-    public long ClientQueryBufferLimit { get; set; } = 1024L * 1024 * 1024;
-    public int MaxClients { get; set; } = 10000;
-    public int Timeout { get; set; }
-    public string RequirePass { get; set; } = "";
-    public string Dir { get; set; } = ".";
-    public int TcpBacklog { get; set; } = 511;
-    public int TcpKeepAlive { get; set; } = 300;
+    /// <summary>The Redis version this server is compatible with and reports.</summary>
+    public const string RedisVersion = "7.0.15";
+
+    private readonly IReadOnlyList<ConfigDirective> _directives;
+    private readonly FrozenDictionary<string, ConfigDirective> _byName;
+    private readonly (string Name, byte[] NameBytes, ConfigDirective Directive)[] _getEntries;
+    private readonly Dictionary<ConfigDirective, Func<string?>> _appliers = [];
+    private readonly Lock _setLock = new();
+
+    public ServerConfig() : this(s_directives)
+    {
+    }
+
+    /// <summary>Builds a config over another directive table; tests use it to exercise aliases.</summary>
+    internal ServerConfig(IReadOnlyList<ConfigDirective> directives)
+    {
+        _directives = directives;
+        _getEntries = [.. directives.SelectMany(NamesOf)];
+        _byName = _getEntries.ToFrozenDictionary(e => e.Name, e => e.Directive, StringComparer.OrdinalIgnoreCase);
+        foreach (ConfigDirective directive in directives)
+        {
+            string? error = directive.Set(this, directive.SplitValue(directive.DefaultValue));
+            if (error is not null)
+                throw new InvalidOperationException($"Default of '{directive.Name}' is invalid: {error}");
+        }
+    }
+
+    private static IEnumerable<(string, byte[], ConfigDirective)> NamesOf(ConfigDirective directive)
+    {
+        yield return (directive.Name, Encoding.UTF8.GetBytes(directive.Name), directive);
+        if (directive.Alias is { } alias)
+            yield return (alias, Encoding.UTF8.GetBytes(alias), directive);
+    }
+
+    /// <summary>Every directive the server accepts, in table order.</summary>
+    public static IReadOnlyList<ConfigDirective> Directives => s_directives;
+
+    /// <summary>Raised after a successful CONFIG SET, once per directive whose value changed (canonical name).</summary>
+    public event Action<string>? Changed;
+
+    /// <summary>Absolute path of the config file given on the command line, if any.</summary>
+    public string? ConfigFile { get; private set; }
+
+    public int Port { get; private set; }
+
+    /// <summary>Addresses to listen on; empty means do not listen on TCP. "-" prefixes mark optional ones.</summary>
+    public IReadOnlyList<string> Bind { get; private set; } = [];
+
+    public bool ProtectedMode { get; private set; }
+
+    public int TcpBacklog { get; private set; }
+
+    /// <summary>Seconds of client idleness before disconnecting; 0 disables.</summary>
+    public int Timeout { get; private set; }
+
+    public int TcpKeepAlive { get; private set; }
+
+    /// <summary>File to write the process id into, or null for none.</summary>
+    public string? PidFile { get; private set; }
+
+    public ServerLogLevel LogLevel { get; private set; }
+
+    /// <summary>Log file path relative to <see cref="Dir"/>; empty means standard output.</summary>
+    public string LogFile { get; private set; } = "";
+
+    public int Databases { get; private set; }
+
+    /// <summary>
+    /// Absolute working directory for data files. Redis chdir()s here; this layer only validates and
+    /// records it, and resolves relative paths (includes, log file) against it. The host applies it.
+    /// </summary>
+    public string Dir { get; private set; } = Environment.CurrentDirectory;
+
+    /// <summary>Password of the default user, or null when none is required.</summary>
+    public string? RequirePass { get; private set; }
+
+    public long MaxClients { get; private set; }
+
+    public long ProtoMaxBulkLen { get; private set; }
+
+    public long ClientQueryBufferLimit { get; private set; }
+
+    public int Hz { get; private set; }
+
+    public int ActiveExpireEffort { get; private set; }
+
+    public bool LazyfreeLazyUserFlush { get; private set; }
+
+    public bool LazyfreeLazyUserDel { get; private set; }
+
+    public bool LazyfreeLazyExpire { get; private set; }
+
+    public bool LazyfreeLazyServerDel { get; private set; }
+
+    /// <summary>Snapshot rules; empty disables snapshotting.</summary>
+    public IReadOnlyList<SaveRule> SaveRules { get; private set; } = [];
+
+    public bool AppendOnly { get; private set; }
+
+    public string DbFilename { get; private set; } = "";
+
+    public string AppendFilename { get; private set; } = "";
+
+    public AppendFsyncPolicy AppendFsync { get; private set; }
+
+    public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
+
+    /// <summary>
+    /// Registers work to run during CONFIG SET once the new value of <paramref name="directive"/> is stored
+    /// (e.g. re-listening on a new port). Return null on success or an error text: the whole CONFIG SET then
+    /// fails with that text and every value is rolled back (and appliers run again for the old values).
+    /// </summary>
+    public void RegisterApplier(string directive, Func<string?> apply)
+    {
+        if (!_byName.TryGetValue(directive, out ConfigDirective? found))
+            throw new ArgumentException($"Unknown directive '{directive}'", nameof(directive));
+        lock (_setLock)
+            _appliers[found] = apply;
+    }
+
+    /// <summary>
+    /// CONFIG GET: directives whose name or alias matches any pattern (case-insensitive glob), each once.
+    /// A pattern without glob characters is looked up directly and reported with the caller's spelling.
+    /// </summary>
+    public IReadOnlyList<(string Name, string Value)> Get(params IEnumerable<string> patterns)
+    {
+        var result = new List<(string Name, string Value)>();
+        var reported = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (string pattern in patterns)
+        {
+            if (pattern.AsSpan().IndexOfAny("[*?") < 0)
+            {
+                if (_byName.TryGetValue(pattern, out ConfigDirective? directive) && reported.Add(pattern))
+                    result.Add((pattern, directive.Format(this)));
+                continue;
+            }
+            byte[] patternBytes = Encoding.UTF8.GetBytes(pattern);
+            foreach ((string name, byte[] nameBytes, ConfigDirective directive) in _getEntries)
+            {
+                if (!reported.Contains(name) && GlobPattern.Match(patternBytes, nameBytes, ignoreCase: true))
+                {
+                    reported.Add(name);
+                    result.Add((name, directive.Format(this)));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// CONFIG SET with one or more name/value pairs, atomically: everything is validated and stored, then
+    /// appliers run; any failure restores all previous values. Returns null on success, otherwise the
+    /// error reply text including its "ERR " prefix. Argument-count errors belong to the command layer.
+    /// </summary>
+    /// <param name="fromLocalClient">Whether the client is local, for <c>enable-protected-configs local</c>.</param>
+    public string? Set(IReadOnlyList<(string Name, string Value)> pairs, bool fromLocalClient = false)
+    {
+        List<string> changed;
+        lock (_setLock)
+        {
+            var directives = new ConfigDirective[pairs.Count];
+            string? rejection = null;
+            for (int i = 0; i < pairs.Count && rejection is null; i++)
+                rejection = Resolve(pairs, i, directives, fromLocalClient);
+            if (rejection is not null)
+                return rejection;
+
+            string[] oldValues = [.. directives.Select(d => d.Format(this))];
+            for (int i = 0; i < directives.Length; i++)
+            {
+                string? error = directives[i].Set(this, directives[i].SplitValue(pairs[i].Value));
+                if (error is not null)
+                {
+                    Restore(directives.AsSpan(0, i + 1), oldValues, reapply: []);
+                    return SetFailed(directives[i].Name, error);
+                }
+            }
+
+            var changedDirectives = directives.Where((d, i) => d.Format(this) != oldValues[i]).ToList();
+            foreach (ConfigDirective directive in changedDirectives)
+            {
+                if (_appliers.TryGetValue(directive, out Func<string?>? apply) && apply() is { } error)
+                {
+                    Restore(directives, oldValues, changedDirectives);
+                    return SetFailed(directive.Name, error);
+                }
+            }
+            changed = [.. changedDirectives.Select(d => d.Name)];
+        }
+        foreach (string name in changed)
+            Changed?.Invoke(name);
+        return null;
+    }
+
+    /// <summary>Finds the directive for pair <paramref name="i"/>, or returns why CONFIG SET must refuse it.</summary>
+    private string? Resolve(IReadOnlyList<(string Name, string Value)> pairs, int i, ConfigDirective[] directives, bool fromLocalClient)
+    {
+        string name = pairs[i].Name;
+        if (!_byName.TryGetValue(name, out ConfigDirective? directive))
+            return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+        if (!directive.IsMutable)
+            return SetFailed(name, "can't set immutable config");
+        bool protectedAllowed = EnableProtectedConfigs == ProtectedConfigAccess.Yes
+            || (EnableProtectedConfigs == ProtectedConfigAccess.Local && fromLocalClient);
+        if (directive.Flags.HasFlag(ConfigFlags.Protected) && !protectedAllowed)
+            return SetFailed(name, "can't set protected config");
+        if (Array.IndexOf(directives, directive, 0, i) >= 0)
+            return SetFailed(name, "duplicate parameter");
+        directives[i] = directive;
+        return null;
+    }
+
+    private void Restore(ReadOnlySpan<ConfigDirective> directives, string[] oldValues, List<ConfigDirective> reapply)
+    {
+        // Old values came from Format, so setting them back cannot fail.
+        for (int i = 0; i < directives.Length; i++)
+            directives[i].Set(this, directives[i].SplitValue(oldValues[i]));
+        foreach (ConfigDirective directive in reapply)
+        {
+            if (_appliers.TryGetValue(directive, out Func<string?>? apply))
+                apply();
+        }
+    }
+
+    private static string SetFailed(string name, string error) =>
+        $"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}";
 }

@@ -34,6 +34,9 @@ public sealed class Executor
 
     public bool IsExecutorThread => Thread.CurrentThread == _thread;
 
+    /// <summary>True while a client's command runs; records made outside one (active expiry) end their unit at once.</summary>
+    public bool InCommand { get; private set; }
+
     internal void Start() => _thread.Start();
 
     internal void Stop()
@@ -173,7 +176,9 @@ public sealed class Executor
             session.Reply.SimpleString("QUEUED"u8);
             return;
         }
+        InCommand = true;
         Call(command, args, session);
+        InCommand = false;
         _server.Propagation.EndUnit();
     }
 

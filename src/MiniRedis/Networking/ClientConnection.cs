@@ -83,7 +83,6 @@ public sealed class ClientConnection : IClientConnection
         {
             var result = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            Interlocked.Add(ref _server.Stats.NetInputBytes, 0); // placeholder for accounting below
             if (buffer.Length > _server.Config.ClientQueryBufferLimit)
             {
                 _server.Logger.LogWarning("Closing client that reached max query buffer length: addr={Address}", RemoteAddress);
@@ -95,7 +94,9 @@ public sealed class ClientConnection : IClientConnection
                 var batch = _batches[_nextBatch];
                 batch.Clear();
                 var consumed = RespParser.Parse(buffer, batch, maxBulk, MaxBatchBytes);
+                long before = buffer.Length;
                 buffer = buffer.Slice(consumed);
+                Interlocked.Add(ref _server.Stats.NetInputBytes, before - buffer.Length);
                 if (batch.Count == 0 && batch.ProtocolError is null)
                 {
                     _freeBatches.Release();

@@ -33,7 +33,7 @@ public sealed class Listener : IAsyncDisposable
         {
             // A leading '-' marks an address that may be unavailable (Redis's "-::1").
             bool optional = address.StartsWith('-');
-            var ip = IPAddress.Parse(optional ? address[1..] : address == "*" ? "0.0.0.0" : address);
+            var ip = ParseBindAddress(optional ? address[1..] : address);
             var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
@@ -48,19 +48,27 @@ public sealed class Listener : IAsyncDisposable
             catch (SocketException e) when (optional)
             {
                 socket.Dispose();
-                _server.Logger.LogWarning("Warning: Could not create server TCP listening socket {Address}:{Port}: {Error}", ip, _server.Config.Port, e.Message);
+                _server.Logger.LogWarning("Warning: Could not create server TCP listening socket {Address}:{Port}: {Error}", address[1..], _server.Config.Port, e.Message);
                 continue;
             }
-            catch
+            catch (SocketException e)
             {
                 socket.Dispose();
-                throw;
+                throw new InvalidOperationException($"Could not create server TCP listening socket {address}:{_server.Config.Port}: bind: {e.Message}. Failed listening on port {_server.Config.Port} (TCP), aborting.", e);
             }
             _sockets.Add(socket);
         }
         if (_sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
         foreach (var socket in _sockets) _acceptLoops.Add(AcceptLoopAsync(socket));
     }
+
+    /// <summary>Redis's bind syntax: "*" is every IPv4 address, "::*" every IPv6 one.</summary>
+    static IPAddress ParseBindAddress(string address) => address switch
+    {
+        "*" => IPAddress.Any,
+        "::*" => IPAddress.IPv6Any,
+        _ => IPAddress.Parse(address),
+    };
 
     async Task AcceptLoopAsync(Socket listenSocket)
     {
@@ -97,7 +105,7 @@ public sealed class Listener : IAsyncDisposable
         lock (_connections) count = _connections.Count;
         if (count >= _server.Config.MaxClients) return "-ERR max number of clients reached\r\n";
         var remote = (client.RemoteEndPoint as IPEndPoint)?.Address;
-        if (_server.Config.ProtectedMode && _server.Config.RequirePass.Length == 0 && remote is not null && !IPAddress.IsLoopback(remote))
+        if (_server.Config.ProtectedMode && string.IsNullOrEmpty(_server.Config.RequirePass) && remote is not null && !IPAddress.IsLoopback(remote))
         {
             return ProtectedModeMessage;
         }

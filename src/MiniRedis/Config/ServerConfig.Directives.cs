@@ -1,0 +1,62 @@
+namespace MiniRedis.Config;
+
+public sealed partial class ServerConfig
+{
+    private const ConfigFlags Immutable = ConfigFlags.Immutable;
+
+    /// <summary>Every directive the server accepts. Adding one is one line here (plus its typed property).</summary>
+    private static readonly ConfigDirective[] s_directives =
+    [
+        ConfigDirective.Integer("port", 0, 65535, 6379, c => c.Port, (c, v) => c.Port = (int)v),
+        ConfigDirective.Special("bind", "* -::*", c => string.Join(' ', c.Bind), (c, args) => c.SetBind(args), ConfigFlags.MultiArg),
+        ConfigDirective.Bool("protected-mode", true, c => c.ProtectedMode, (c, v) => c.ProtectedMode = v),
+        ConfigDirective.Integer("tcp-backlog", 0, int.MaxValue, 511, c => c.TcpBacklog, (c, v) => c.TcpBacklog = (int)v, Immutable),
+        ConfigDirective.Integer("timeout", 0, int.MaxValue, 0, c => c.Timeout, (c, v) => c.Timeout = (int)v),
+        ConfigDirective.Integer("tcp-keepalive", 0, int.MaxValue, 300, c => c.TcpKeepAlive, (c, v) => c.TcpKeepAlive = (int)v),
+        ConfigDirective.Bool("daemonize", false, _ => false, (_, _) => { }, Immutable, RejectDaemonize),
+        ConfigDirective.String("pidfile", "", c => c.PidFile, (c, v) => c.PidFile = v.Length == 0 ? null : v, Immutable),
+        ConfigDirective.Enum("loglevel", ServerLogLevel.Notice,
+            [("debug", ServerLogLevel.Debug), ("verbose", ServerLogLevel.Verbose), ("notice", ServerLogLevel.Notice), ("warning", ServerLogLevel.Warning)],
+            c => c.LogLevel, (c, v) => c.LogLevel = v),
+        ConfigDirective.String("logfile", "", c => c.LogFile, (c, v) => c.LogFile = v, Immutable),
+        ConfigDirective.Integer("databases", 1, int.MaxValue, 16, c => c.Databases, (c, v) => c.Databases = (int)v, Immutable),
+        ConfigDirective.Special("dir", ".", c => c.Dir, (c, args) => c.SetDir(args[0]), ConfigFlags.Protected),
+        ConfigDirective.String("requirepass", "", c => c.RequirePass, (c, v) => c.RequirePass = v.Length == 0 ? null : v),
+        ConfigDirective.Integer("maxclients", 1, uint.MaxValue, 10000, c => c.MaxClients, (c, v) => c.MaxClients = v),
+        ConfigDirective.Memory("proto-max-bulk-len", 1024 * 1024, long.MaxValue, 512L * 1024 * 1024, c => c.ProtoMaxBulkLen, (c, v) => c.ProtoMaxBulkLen = v),
+        ConfigDirective.Memory("client-query-buffer-limit", 1024 * 1024, long.MaxValue, 1024L * 1024 * 1024, c => c.ClientQueryBufferLimit, (c, v) => c.ClientQueryBufferLimit = v),
+        // Redis accepts any non-negative hz but runs within 1..500, and reports the clamped value.
+        ConfigDirective.Integer("hz", 0, int.MaxValue, 10, c => c.Hz, (c, v) => c.Hz = (int)Math.Clamp(v, MinHz, MaxHz)),
+        ConfigDirective.Integer("active-expire-effort", 1, 10, 1, c => c.ActiveExpireEffort, (c, v) => c.ActiveExpireEffort = (int)v),
+        ConfigDirective.Bool("lazyfree-lazy-user-flush", false, c => c.LazyfreeLazyUserFlush, (c, v) => c.LazyfreeLazyUserFlush = v),
+        ConfigDirective.Bool("lazyfree-lazy-user-del", false, c => c.LazyfreeLazyUserDel, (c, v) => c.LazyfreeLazyUserDel = v),
+        ConfigDirective.Bool("lazyfree-lazy-expire", false, c => c.LazyfreeLazyExpire, (c, v) => c.LazyfreeLazyExpire = v),
+        ConfigDirective.Bool("lazyfree-lazy-server-del", false, c => c.LazyfreeLazyServerDel, (c, v) => c.LazyfreeLazyServerDel = v),
+        ConfigDirective.Special("save", "3600 1 300 100 60 10000", c => c.FormatSaveRules(), (c, args) => c.SetSaveRules(args), ConfigFlags.MultiArg),
+        ConfigDirective.Bool("appendonly", false, c => c.AppendOnly, (c, v) => c.AppendOnly = v),
+        ConfigDirective.String("dbfilename", "dump.rdb", c => c.DbFilename, (c, v) => c.DbFilename = v, ConfigFlags.Protected, ValidateDbFilename),
+        ConfigDirective.String("appendfilename", "appendonly.aof", c => c.AppendFilename, (c, v) => c.AppendFilename = v, Immutable, ValidateAppendFilename),
+        ConfigDirective.Enum("appendfsync", AppendFsyncPolicy.EverySec,
+            [("everysec", AppendFsyncPolicy.EverySec), ("always", AppendFsyncPolicy.Always), ("no", AppendFsyncPolicy.No)],
+            c => c.AppendFsync, (c, v) => c.AppendFsync = v),
+        ConfigDirective.Enum("enable-protected-configs", ProtectedConfigAccess.No,
+            [("no", ProtectedConfigAccess.No), ("yes", ProtectedConfigAccess.Yes), ("local", ProtectedConfigAccess.Local)],
+            c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
+    ];
+
+    private const int MinHz = 1;
+    private const int MaxHz = 500;
+    private const int MaxBindAddresses = 16;
+
+    private static string? RejectDaemonize(bool daemonize) =>
+        daemonize ? "daemonize yes is not supported: run the server in the foreground under a service manager" : null;
+
+    private static string? ValidateDbFilename(string name) =>
+        IsBaseName(name) ? null : "dbfilename can't be a path, just a filename";
+
+    private static string? ValidateAppendFilename(string name) =>
+        name.Length == 0 ? "appendfilename can't be empty"
+        : IsBaseName(name) ? null : "appendfilename can't be a path, just a filename";
+
+    private static bool IsBaseName(string name) => !name.Contains('/') && !name.Contains('\\');
+}

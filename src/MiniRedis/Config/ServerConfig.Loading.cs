@@ -1,0 +1,159 @@
+using System.Text;
+using MiniRedis.Data;
+
+namespace MiniRedis.Config;
+
+/// <summary>Loading configuration text the way redis-server 7.0 does at startup.</summary>
+public sealed partial class ServerConfig
+{
+    /// <summary>
+    /// Builds the startup configuration: the config file (if any), then standard input (if asked), then the
+    /// command-line options, later lines overriding earlier ones.
+    /// </summary>
+    /// <exception cref="ConfigException">The configuration is invalid; print the message to stderr and exit 1.</exception>
+    public static ServerConfig Load(CommandLine commandLine, Stream? stdin = null)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var config = new ServerConfig();
+        var text = new List<byte>();
+        if (commandLine.ConfigFile is { } file)
+        {
+            config.ConfigFile = Path.GetFullPath(file, config.Dir);
+            text.AddRange(config.ReadConfigSource(file));
+        }
+        if (commandLine.ReadConfigFromStdin && stdin is not null)
+        {
+            using var buffer = new MemoryStream();
+            stdin.CopyTo(buffer);
+            text.AddRange(buffer.ToArray());
+        }
+        if (commandLine.Options.Length > 0)
+            text.AddRange(Encoding.UTF8.GetBytes("\n" + commandLine.Options));
+        config.LoadText([.. text]);
+        return config;
+    }
+
+    /// <summary>Builds a configuration from config-file text on top of the defaults.</summary>
+    /// <exception cref="ConfigException">The text is invalid.</exception>
+    public static ServerConfig Parse(string text)
+    {
+        var config = new ServerConfig();
+        config.LoadText(Encoding.UTF8.GetBytes(text));
+        return config;
+    }
+
+    private void LoadText(byte[] text)
+    {
+        _loadingFile = true;
+        try
+        {
+            LoadLines(text);
+        }
+        finally
+        {
+            _loadingFile = false;
+        }
+        CheckLogFile();
+    }
+
+    /// <summary>Applies each line; an include loads its file's lines in place, reporting its own line numbers.</summary>
+    private void LoadLines(ReadOnlySpan<byte> text)
+    {
+        int lineNumber = 0;
+        foreach (Range range in text.Split((byte)'\n'))
+        {
+            lineNumber++;
+            ReadOnlySpan<byte> line = text[range].Trim(" \t\r\n"u8);
+            if (line.IsEmpty || line[0] == '#')
+                continue;
+            string? error = LoadLine(line);
+            if (error is not null)
+                throw new ConfigException(FatalError($"Reading the configuration file, at line {lineNumber}\n>>> '{Decode(line)}'\n{error}"));
+        }
+    }
+
+    private string? LoadLine(ReadOnlySpan<byte> line)
+    {
+        List<byte[]>? split = ConfigArgs.Split(line);
+        if (split is null)
+            return "Unbalanced quotes in configuration line";
+        if (split.Count == 0)
+            return null;
+        string name = Decode(split[0]).ToLowerInvariant();
+        string[] args = [.. split.Skip(1).Select(arg => Decode(arg))];
+        if (_byName.TryGetValue(name, out ConfigDirective? directive))
+        {
+            if (!directive.Flags.HasFlag(ConfigFlags.MultiArg) && args.Length != 1)
+                return "wrong number of arguments";
+            return directive.Set(this, args);
+        }
+        if (name == "include" && args.Length == 1)
+        {
+            LoadLines(ReadConfigSource(args[0]));
+            return null;
+        }
+        return "Bad directive or wrong number of arguments";
+    }
+
+    /// <summary>
+    /// Reads a config file relative to <see cref="Dir"/>. A name with glob characters reads every matching
+    /// file in name order (none is fine); a plain name must exist.
+    /// </summary>
+    private byte[] ReadConfigSource(string path)
+    {
+        string full = Path.GetFullPath(path, Dir);
+        if (path.AsSpan().IndexOfAny("*?[") < 0)
+            return ReadConfigFile(path, full);
+        string directory = Path.GetDirectoryName(full) ?? full;
+        byte[] pattern = Encoding.UTF8.GetBytes(Path.GetFileName(full));
+        if (!Directory.Exists(directory))
+            return [];
+        // Like glob(3): sorted, and hidden files only when the pattern itself starts with a dot.
+        IEnumerable<string> matches = Directory.EnumerateFiles(directory)
+            .Where(file => Path.GetFileName(file) is var name
+                && (!name.StartsWith('.') || pattern is [(byte)'.', ..])
+                && GlobPattern.Match(pattern, Encoding.UTF8.GetBytes(name), ignoreCase: false))
+            .Order(StringComparer.Ordinal);
+        return [.. matches.SelectMany(file => ReadConfigFile(file, file))];
+    }
+
+    private static byte[] ReadConfigFile(string shownPath, string fullPath)
+    {
+        try
+        {
+            return File.ReadAllBytes(fullPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"Fatal error, can't open config file '{shownPath}': {DescribeIoFailure(e)}\n", e);
+        }
+    }
+
+    /// <summary>Redis refuses to start when it cannot append to the log file (creating it if needed).</summary>
+    private void CheckLogFile()
+    {
+        if (LogFile.Length == 0)
+            return;
+        try
+        {
+            using var log = new FileStream(Path.GetFullPath(LogFile, Dir), FileMode.Append, FileAccess.Write);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(FatalError($"Can't open the log file: {DescribeIoFailure(e)}"), e);
+        }
+    }
+
+    private static string FatalError(string details) =>
+        $"\n*** FATAL CONFIG FILE ERROR (Redis {RedisVersion}) ***\n{details}\n";
+
+    /// <summary>The strerror() text Redis would print for the failure.</summary>
+    private static string DescribeIoFailure(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => NoSuchFile,
+        UnauthorizedAccessException => "Permission denied",
+        _ => e.Message,
+    };
+
+    private static string Decode(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+}
