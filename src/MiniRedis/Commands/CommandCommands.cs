@@ -193,7 +193,7 @@ public static unsafe class CommandCommands
             ctx.Error("ERR Invalid number of arguments specified for command");
             return;
         }
-        var keys = new List<(int Position, RespValue Flags)>();
+        var keys = new List<(int Position, string[] Flags)>();
         if (!KeysFromSpecs(ctx, specs, keys) || keys.Count == 0)
         {
             if ((def.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.ArrayHeader(0);
@@ -205,7 +205,9 @@ public static unsafe class CommandCommands
         {
             if (withFlags) ctx.Reply.ArrayHeader(2);
             ctx.Reply.Bulk(ctx.Arg(position + 2));
-            if (withFlags) flags.WriteTo(ctx.Reply);
+            if (!withFlags) continue;
+            ctx.Reply.SetHeader(flags.Length);
+            foreach (var flag in flags) ctx.Reply.SimpleString(flag);
         }
     }
 
@@ -225,13 +227,14 @@ public static unsafe class CommandCommands
     /// relative to the inner command (0 = its name). Returns false for an invalid spec: Redis then
     /// asks the command's own key callback, which for every numkeys-style command reports no keys.
     /// </summary>
-    static bool KeysFromSpecs(CommandContext ctx, RespValue[] specs, List<(int, RespValue)> keys)
+    static bool KeysFromSpecs(CommandContext ctx, RespValue[] specs, List<(int, string[])> keys)
     {
         int argc = ctx.ArgCount - 2;
         foreach (var spec in specs)
         {
-            var flags = Field(spec, "flags")!;
-            if (HasFlag(flags, "not_key")) continue;
+            var flagsValue = Field(spec, "flags")!;
+            if (HasFlag(flagsValue, "not_key")) continue;
+            var flags = HasFlag(flagsValue, "variable_flags") && ctx.ArgIs(2, "SET"u8) ? SetKeyFlags(ctx) : flagsValue.Items!.Select(f => f.Text!).ToArray();
             var begin = Field(spec, "begin_search")!;
             var beginSpec = Field(begin, "spec")!;
             int first = 0;
@@ -270,9 +273,22 @@ public static unsafe class CommandCommands
             }
             if (last >= argc || last < first || first >= argc) return false;
             for (int i = first; i <= last; i += step) keys.Add((i, flags));
-            if (HasFlag(flags, "incomplete")) return false;
+            if (HasFlag(flagsValue, "incomplete")) return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// SET's key spec is marked variable_flags: Redis takes its flags from SET's key callback,
+    /// which sees whether GET makes it read the old value.
+    /// </summary>
+    static string[] SetKeyFlags(CommandContext ctx)
+    {
+        for (int i = 5; i < ctx.ArgCount; i++)
+        {
+            if (ctx.ArgIs(i, "GET"u8)) return ["RW", "access", "update"];
+        }
+        return ["OW", "update"];
     }
 
     static int FindKeyword(CommandContext ctx, string keyword, int startFrom)

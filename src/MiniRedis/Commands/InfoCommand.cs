@@ -89,7 +89,7 @@ public static unsafe class InfoCommand
         Line(text, "configured_hz", server.Config.Hz);
         Line(text, "lru_clock", server.Keyspace.LruClock & ((1 << 24) - 1));
         Line(text, "executable", Environment.ProcessPath ?? "");
-        Line(text, "config_file", "");
+        Line(text, "config_file", server.Config.ConfigFile ?? "");
     }
 
     /// <summary>As uname -s -r -m, which is what Redis prints.</summary>
