@@ -3,7 +3,7 @@ using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
 
-/// <summary>Server commands (Redis's server.c): TIME, SHUTDOWN, and the families registered from here (COMMAND, INFO, DEBUG).</summary>
+/// <summary>Server commands (Redis's server.c): TIME, SHUTDOWN, and the families registered from here (COMMAND, INFO, DEBUG, CONFIG).</summary>
 public static unsafe class ServerCommands
 {
     public static void Register(CommandTable t)
@@ -13,6 +13,7 @@ public static unsafe class ServerCommands
         CommandCommands.Register(t);
         InfoCommand.Register(t);
         DebugCommands.Register(t);
+        ConfigCommands.Register(t);
     }
 
     /// <summary>Redis's addReplyHelp: a usage line, the subcommands' lines, then HELP itself, as status replies.</summary>
