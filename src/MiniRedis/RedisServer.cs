@@ -100,7 +100,8 @@ public sealed class RedisServer
         long limit = Keyspace.NowMs - Config.Timeout * 1000L;
         foreach (var client in _clients.Values)
         {
-            if (client.LastInteractionMs < limit && client.Connection is not null)
+            // Like Redis, a client waiting in a blocking command is not idle.
+            if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null)
             {
                 Logger.LogDebug("Closing idle client");
                 client.Connection.Close();
