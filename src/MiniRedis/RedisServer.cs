@@ -47,6 +47,7 @@ public sealed class RedisServer
     public Executor Executor { get; }
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
+    public BlockedClients Blocked { get; } = new();
     public string RunId { get; }
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
@@ -83,6 +84,7 @@ public sealed class RedisServer
     public void Disconnect(ClientSession session)
     {
         session.Closed = true;
+        if (session.Blocked is not null) Blocked.Unblock(session);
         session.DiscardTransaction();
         _clients.Remove(session.Id);
     }
@@ -102,7 +104,8 @@ public sealed class RedisServer
         long limit = Keyspace.NowMs - Config.Timeout * 1000L;
         foreach (var client in _clients.Values)
         {
-            if (client.LastInteractionMs < limit && client.Connection is not null)
+            // Like Redis, a client waiting in a blocking command is not idle.
+            if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null)
             {
                 Logger.LogDebug("Closing idle client");
                 client.Connection.Close();

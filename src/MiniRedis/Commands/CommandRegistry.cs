@@ -11,6 +11,7 @@ public static class CommandRegistry
         StringCommands.Register(table);
         TransactionCommands.Register(table);
         KeyCommands.Register(table);
+        DatabaseCommands.Register(table);
         ServerCommands.Register(table);
         ClientCommands.Register(table);
     }

@@ -61,7 +61,9 @@ public static unsafe class TransactionCommands
         var execArgs = ctx.Args;
         client.DiscardTransaction();
         ctx.Reply.ArrayHeader(queued.Length);
+        client.InExec = true;
         foreach (var (command, args) in queued) ctx.Server.Executor.Call(command, args, client);
+        client.InExec = false;
         // Restore EXEC's own view so the executor accounts it correctly.
         ctx.Command = exec;
         ctx.Args = execArgs;

@@ -7,6 +7,15 @@ public interface IKeyWatcher
 }
 
 /// <summary>
+/// A value type's deep copy, for COPY. Strings are byte[] and copied directly; every other value
+/// object (list, set, zset, hash) implements this so COPY needs no per-type code.
+/// </summary>
+public interface ICopyableValue
+{
+    object DeepCopy();
+}
+
+/// <summary>
 /// One numbered database (SELECT n): keys, their expiries and the clients watching them.
 /// Like Redis's db.c, every lookup first removes a key whose time has passed (lazy expiry);
 /// the <see cref="Keyspace"/> is told so it can count and propagate the deletion.
@@ -67,6 +76,18 @@ public sealed class Database
         entry.LastAccess = _keyspace.LruClock;
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
         return entry;
+    }
+
+    /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
+    public KeyEntry AddCopy(ReadOnlySpan<byte> key, KeyEntry source)
+    {
+        var value = source.Value switch
+        {
+            byte[] bytes => bytes.Clone(),
+            ICopyableValue copyable => copyable.DeepCopy(),
+            _ => throw new InvalidOperationException($"a {source.Type} value cannot be copied"),
+        };
+        return Add(key, value, source.Type, source.Encoding);
     }
 
     /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>
@@ -148,14 +169,18 @@ public sealed class Database
         (_dict, other._dict) = (other._dict, _dict);
         (_volatile, other._volatile) = (other._volatile, _volatile);
         (AverageTtl, other.AverageTtl) = (other.AverageTtl, AverageTtl);
-        TouchAllWatched();
-        other.TouchAllWatched();
+        TouchWatchedPresentIn(other);
+        other.TouchWatchedPresentIn(this);
     }
 
-    void TouchAllWatched()
+    /// <summary>After a swap, a watched key changed only if it exists on either side (Redis's touchAllWatchedKeysInDb).</summary>
+    void TouchWatchedPresentIn(Database other)
     {
         if (_watchers is null) return;
-        foreach (var watchers in _watchers.Values) watchers.ForEach(w => w.WatchedKeyTouched());
+        foreach (var (key, watchers) in _watchers)
+        {
+            if (_dict.Find(key) is not null || other._dict.Find(key) is not null) watchers.ForEach(w => w.WatchedKeyTouched());
+        }
     }
 
     /// <summary>Signals that <paramref name="key"/> changed (Redis's signalModifiedKey).</summary>

@@ -1,103 +1,172 @@
 namespace MiniRedis.Data;
 
 /// <summary>
-/// Redis-style glob matching (<c>*</c>, <c>?</c>, <c>[a-z]</c>, <c>[^x]</c>, <c>\</c> escapes).
-/// TEMPORARY: written in the config branch only so CONFIG GET compiles and is testable; the data
-/// engineer's implementation with the same signature replaces this file at merge.
+/// Redis 7.0 glob matching (stringmatchlen), as used by KEYS, SCAN MATCH and PSUBSCRIBE, including its quirks:
+/// bytes compare as signed C chars in ranges, reversed ranges are swapped, an unterminated '[' class ends at the
+/// pattern's last byte, "*" never matches an empty remainder, and a pattern needing more than
+/// <see cref="MaxStars"/> non-trailing '*' groups never matches (Redis's recursion limit).
 /// </summary>
-internal static class GlobPattern
+public static class GlobPattern
 {
-    public static bool Match(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text, bool ignoreCase)
+    public const int MaxStars = 1000;
+
+    public static bool Match(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text, bool ignoreCase = false)
     {
-        int p = 0, t = 0;
-        int starP = -1, starT = 0;
-        while (t < text.Length)
+        var p = 0;
+        var t = 0;
+        // Only the most recent '*' is ever retried: once it fails at every later text position, retrying an
+        // earlier '*' cannot help (Redis's skipLongerMatches), which keeps "*a*a*a...b" patterns linear per star.
+        var starResume = -1;
+        var starText = -1;
+        var stars = 0;
+        while (true)
         {
-            if (p < pattern.Length && pattern[p] == (byte)'*')
+            var matched = false;
+            while (p < pattern.Length && t < text.Length)
             {
-                // Remember the star so a later mismatch can let it swallow one more byte.
-                starP = ++p;
-                starT = t;
-                continue;
-            }
-            if (p < pattern.Length && MatchOne(pattern, ref p, text[t], ignoreCase))
-            {
+                if (pattern[p] == (byte)'*')
+                {
+                    while (p + 1 < pattern.Length && pattern[p + 1] == (byte)'*')
+                    {
+                        p++;
+                    }
+
+                    if (p == pattern.Length - 1)
+                    {
+                        return true;
+                    }
+
+                    if (++stars > MaxStars)
+                    {
+                        return false;
+                    }
+
+                    starResume = p + 1;
+                    starText = t;
+                    p = starResume;
+                    continue;
+                }
+
+                if (!MatchSingle(pattern, ref p, text[t], ignoreCase))
+                {
+                    break;
+                }
+
+                p++;
                 t++;
-                continue;
+                if (t == text.Length)
+                {
+                    while (p < pattern.Length && pattern[p] == (byte)'*')
+                    {
+                        p++;
+                    }
+
+                    matched = p == pattern.Length;
+                    break;
+                }
             }
-            if (starP < 0)
+
+            if (matched || (p == pattern.Length && t == text.Length))
+            {
+                return true;
+            }
+
+            // A '*' is only tried against non-empty remainders of the text.
+            if (starResume < 0 || ++starText >= text.Length)
+            {
                 return false;
-            p = starP;
-            t = ++starT;
+            }
+
+            p = starResume;
+            t = starText;
         }
-        while (p < pattern.Length && pattern[p] == (byte)'*')
-            p++;
-        return p == pattern.Length;
     }
 
-    /// <summary>Matches one pattern element at <paramref name="p"/> against <paramref name="c"/>, advancing past it on success.</summary>
-    private static bool MatchOne(ReadOnlySpan<byte> pattern, ref int p, byte c, bool ignoreCase)
+    /// <summary>Matches one pattern token against <paramref name="c"/>, leaving <paramref name="p"/> on the token's last byte.</summary>
+    private static bool MatchSingle(ReadOnlySpan<byte> pattern, ref int p, byte c, bool ignoreCase)
     {
-        int next = p;
-        bool matched;
         switch (pattern[p])
         {
             case (byte)'?':
-                matched = true;
-                next = p + 1;
-                break;
+                return true;
             case (byte)'[':
-                matched = MatchClass(pattern, p + 1, c, ignoreCase, out next);
-                break;
-            case (byte)'\\' when p + 1 < pattern.Length:
-                matched = SameByte(pattern[p + 1], c, ignoreCase);
-                next = p + 2;
-                break;
+                return MatchClass(pattern, ref p, c, ignoreCase);
+            case (byte)'\\':
+                if (pattern.Length - p >= 2)
+                {
+                    p++;
+                }
+
+                return BytesEqual(pattern[p], c, ignoreCase);
             default:
-                matched = SameByte(pattern[p], c, ignoreCase);
-                next = p + 1;
-                break;
+                return BytesEqual(pattern[p], c, ignoreCase);
         }
-        if (matched)
-            p = next;
-        return matched;
     }
 
-    private static bool MatchClass(ReadOnlySpan<byte> pattern, int p, byte c, bool ignoreCase, out int next)
+    private static bool MatchClass(ReadOnlySpan<byte> pattern, ref int p, byte c, bool ignoreCase)
     {
-        bool negate = p < pattern.Length && pattern[p] == (byte)'^';
+        p++;
+        var negate = p < pattern.Length && pattern[p] == (byte)'^';
         if (negate)
-            p++;
-        bool found = false;
-        while (p < pattern.Length && pattern[p] != (byte)']')
         {
-            if (pattern[p] == (byte)'\\' && p + 1 < pattern.Length)
+            p++;
+        }
+
+        var match = false;
+        while (true)
+        {
+            if (p >= pattern.Length)
             {
-                found |= SameByte(pattern[p + 1], c, ignoreCase);
-                p += 2;
+                // Unterminated: the class is whatever was read, ending on the last pattern byte.
+                p--;
+                break;
             }
-            else if (p + 2 < pattern.Length && pattern[p + 1] == (byte)'-' && pattern[p + 2] != (byte)']')
+
+            if (pattern[p] == (byte)'\\' && pattern.Length - p >= 2)
             {
-                byte low = pattern[p], high = pattern[p + 2];
-                if (low > high)
-                    (low, high) = (high, low);
-                found |= InRange(c, low, high) || (ignoreCase && InRange(Lower(c), Lower(low), Lower(high)));
-                p += 3;
+                p++;
+                // Escaped class members compare exactly even when ignoring case, as in Redis.
+                match |= pattern[p] == c;
+            }
+            else if (pattern[p] == (byte)']')
+            {
+                break;
+            }
+            else if (pattern.Length - p >= 3 && pattern[p + 1] == (byte)'-')
+            {
+                // Redis compares plain (signed) chars, so bytes >= 0x80 sort below ASCII in ranges.
+                int start = (sbyte)pattern[p];
+                int end = (sbyte)pattern[p + 2];
+                int value = (sbyte)c;
+                if (start > end)
+                {
+                    (start, end) = (end, start);
+                }
+
+                if (ignoreCase)
+                {
+                    start = ToLower(start);
+                    end = ToLower(end);
+                    value = ToLower(value);
+                }
+
+                p += 2;
+                match |= value >= start && value <= end;
             }
             else
             {
-                found |= SameByte(pattern[p], c, ignoreCase);
-                p++;
+                match |= BytesEqual(pattern[p], c, ignoreCase);
             }
+
+            p++;
         }
-        // An unterminated class ends at the end of the pattern, as in Redis.
-        next = Math.Min(p + 1, pattern.Length);
-        return found != negate;
+
+        return match != negate;
     }
 
-    private static bool InRange(byte c, byte low, byte high) => c >= low && c <= high;
+    private static bool BytesEqual(byte a, byte b, bool ignoreCase) =>
+        a == b || (ignoreCase && ToLower(a) == ToLower(b));
 
-    private static bool SameByte(byte a, byte b, bool ignoreCase) => a == b || (ignoreCase && Lower(a) == Lower(b));
-
-    private static byte Lower(byte b) => b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b;
+    // The C locale's tolower: only ASCII letters change.
+    private static int ToLower(int c) => c is >= 'A' and <= 'Z' ? c + 32 : c;
 }

@@ -95,6 +95,9 @@ public readonly struct LongDouble : IEquatable<LongDouble>
             case FloatSyntaxKind.Infinity:
                 value = number.Negative ? NegativeInfinity : PositiveInfinity;
                 return true;
+            case FloatSyntaxKind.Hexadecimal when !number.HasNonZeroDigit:
+                value = new LongDouble(number.Negative, 0, 0);
+                return true;
             case FloatSyntaxKind.Hexadecimal:
                 number.ReadHexMantissa(s, out var hexMantissa, out var hexExponent, out var hexSticky);
                 return TryFromExact(number.Negative, hexMantissa, hexExponent, hexSticky, out value);

@@ -9,8 +9,11 @@ public interface IClientConnection
     string RemoteAddress { get; }
     string LocalAddress { get; }
 
-    /// <summary>Sends what the session's reply buffer holds (called on the executor after each round).</summary>
-    void SendReplies();
+    /// <summary>
+    /// Sends what the session's reply buffer holds (called on the executor after each round) and hands
+    /// back <paramref name="completedBatches"/> batches for the connection to reuse.
+    /// </summary>
+    void SendReplies(int completedBatches);
 
     /// <summary>Closes the connection (CLIENT KILL, timeouts, protocol errors after their reply).</summary>
     void Close();
@@ -52,6 +55,22 @@ public sealed class ClientSession : IKeyWatcher
 
     /// <summary>True while this session's replies are queued for sending this round.</summary>
     internal bool HasPendingReplies;
+
+    /// <summary>Batches fully executed this round, handed back to the connection with the replies.</summary>
+    internal int CompletedBatches;
+
+    /// <summary>Set while the client waits in a blocking command (BLPOP...).</summary>
+    public BlockState? Blocked { get; internal set; }
+
+    /// <summary>The batch a blocked client stopped in, and the index of its next command.</summary>
+    internal CommandBatch? SuspendedBatch;
+    internal int SuspendedIndex;
+
+    /// <summary>Batches that arrived while the client was blocked, run in order once it is served.</summary>
+    internal Queue<CommandBatch> DeferredBatches { get; } = new();
+
+    /// <summary>True while EXEC runs the queued commands: blocking commands must not block then.</summary>
+    public bool InExec { get; internal set; }
 
     // MULTI/EXEC state (Redis's mstate and CLIENT_DIRTY_CAS / CLIENT_DIRTY_EXEC).
     public bool InMulti { get; set; }

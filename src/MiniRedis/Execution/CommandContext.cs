@@ -36,6 +36,75 @@ public sealed class CommandContext
     /// <summary>Set when the command logged its effect itself instead of its arguments.</summary>
     internal bool PropagationReplaced;
 
+    /// <summary>True when a blocked command is re-run because one of its keys was signalled.</summary>
+    public bool IsRetry { get; internal set; }
+
+    /// <summary>Set by <see cref="BlockForKeys"/>: the command did not complete and the client waits.</summary>
+    internal bool BlockedNow;
+
+    /// <summary>
+    /// Redis's blockForKeys: suspends the client until a key is signalled (the handler is then re-run with
+    /// <see cref="IsRetry"/>) or the deadline passes (then <paramref name="timeoutReply"/> is sent). Inside
+    /// MULTI/EXEC nothing blocks: the timeout reply is sent at once.
+    /// </summary>
+    public void BlockForKeys(IReadOnlyList<byte[]> keys, long deadlineMs, BlockedReply timeoutReply)
+    {
+        if (Client.InExec || Client.Connection is null)
+        {
+            WriteTimeoutReply(Reply, timeoutReply);
+            return;
+        }
+        BlockedNow = true;
+        if (IsRetry) return;
+        var blockedKeys = new List<(Database, byte[])>(keys.Count);
+        foreach (var key in keys) blockedKeys.Add((Db, key));
+        Server.Blocked.Block(Client, new BlockState(Command, Args.Clone(), blockedKeys, deadlineMs, timeoutReply));
+    }
+
+    internal static void WriteTimeoutReply(ReplyBuffer reply, BlockedReply timeoutReply)
+    {
+        if (timeoutReply == BlockedReply.NullArray) reply.NullArray();
+        else reply.NullBulk();
+    }
+
+    /// <summary>Wakes clients blocked on <paramref name="key"/> once this command is done (a push, a new zset...).</summary>
+    public void SignalKeyAsReady(Database db, ReadOnlySpan<byte> key) => Server.Blocked.SignalKeyAsReady(db, key);
+
+    /// <summary>
+    /// Parses a blocking command's timeout in seconds (a float, 0 = forever) into an absolute deadline in
+    /// ms (0 for forever), with Redis's errors.
+    /// </summary>
+    public bool TryGetTimeout(int index, out long deadlineMs)
+    {
+        deadlineMs = 0;
+        if (!RedisNumbers.TryParseDouble(Args[index], out double seconds))
+        {
+            Error("ERR timeout is not a float or out of range");
+            return false;
+        }
+        double ms = Math.Ceiling(seconds * 1000.0);
+        if (ms > long.MaxValue)
+        {
+            Error("ERR timeout is out of range");
+            return false;
+        }
+        if (ms < 0)
+        {
+            Error("ERR timeout is negative");
+            return false;
+        }
+        if (ms > 0)
+        {
+            if ((long)ms > long.MaxValue - NowMs)
+            {
+                Error("ERR timeout is out of range");
+                return false;
+            }
+            deadlineMs = (long)ms + NowMs;
+        }
+        return true;
+    }
+
     public bool ArgIs(int index, ReadOnlySpan<byte> upperCaseWord) => Ascii.EqualsIgnoreCase(Args[index], upperCaseWord);
 
     public string ArgString(int index) => Encoding.Latin1.GetString(Args[index]);

@@ -19,7 +19,9 @@ public sealed class Executor
     readonly List<ClientSession> _roundReplies = [];
     readonly CommandContext _context;
     readonly Thread _thread;
+    static readonly long SpinTicks = Stopwatch.Frequency * 20 / 1_000_000;
     int _idle;
+    bool _servingReadyKeys;
     volatile bool _stopping;
     long _nextCronTicks;
 
@@ -76,16 +78,19 @@ public sealed class Executor
         while (!_stopping)
         {
             RunRound();
+            ServeTimedOutClients();
             RunCronIfDue();
+            FinishRound();
             if (!_queue.IsEmpty) continue;
 
-            var spinner = new SpinWait();
-            while (_queue.IsEmpty && !spinner.NextSpinWillYield) spinner.SpinOnce(-1);
+            // A short spin catches the next request of a busy server without the cost of a sleep/wake.
+            long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
+            while (_queue.IsEmpty && Stopwatch.GetTimestamp() < spinUntil) Thread.SpinWait(20);
             if (!_queue.IsEmpty) continue;
 
             _wake.Reset();
             Interlocked.Exchange(ref _idle, 1);
-            if (_queue.IsEmpty && !_stopping) _wake.Wait(MillisecondsToNextCron());
+            if (_queue.IsEmpty && !_stopping) _wake.Wait(MillisecondsToNextTimer());
             Interlocked.Exchange(ref _idle, 0);
         }
     }
@@ -98,32 +103,112 @@ public sealed class Executor
             if (item.Action is not null) item.Action();
             else ProcessBatch(item.Session!, item.Batch!);
         }
-        if (_roundReplies.Count == 0) return;
+    }
+
+    /// <summary>Lets the propagation sinks write (group commit), then sends the round's replies.</summary>
+    void FinishRound()
+    {
         _server.Propagation.FlushSinks();
+        if (_roundReplies.Count == 0) return;
         foreach (var session in _roundReplies)
         {
             session.HasPendingReplies = false;
-            session.Connection?.SendReplies();
+            int completed = session.CompletedBatches;
+            session.CompletedBatches = 0;
+            if (!session.Closed) session.Connection?.SendReplies(completed);
         }
         _roundReplies.Clear();
     }
 
+    void MarkReplies(ClientSession session)
+    {
+        if (session.HasPendingReplies) return;
+        session.HasPendingReplies = true;
+        _roundReplies.Add(session);
+    }
+
     void ProcessBatch(ClientSession session, CommandBatch batch)
+    {
+        // A blocked client's later pipeline waits until it is served, in order.
+        if (session.Blocked is not null || session.DeferredBatches.Count > 0)
+        {
+            session.DeferredBatches.Enqueue(batch);
+            return;
+        }
+        RunBatchFrom(session, batch, 0);
+    }
+
+    void RunBatchFrom(ClientSession session, CommandBatch batch, int start)
     {
         if (!session.Closed)
         {
-            for (int i = 0; i < batch.Count && !session.CloseAfterReply; i++) ProcessCommand(session, batch[i]);
+            for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
+            {
+                ProcessCommand(session, batch[i]);
+                if (session.Blocked is not null)
+                {
+                    session.SuspendedBatch = batch;
+                    session.SuspendedIndex = i + 1;
+                    MarkReplies(session);
+                    return;
+                }
+            }
             if (batch.ProtocolError is not null && !session.CloseAfterReply)
             {
-                _server.Stats.CountError(batch.ProtocolError);
-                session.Reply.Error(batch.ProtocolError);
+                var error = "ERR " + batch.ProtocolError;
+                _server.Stats.CountError(error);
+                session.Reply.Error(error);
                 session.CloseAfterReply = true;
             }
         }
-        if (!session.HasPendingReplies)
+        session.CompletedBatches++;
+        MarkReplies(session);
+    }
+
+    /// <summary>Continues a client's pipeline after its blocking command was served or timed out.</summary>
+    void Resume(ClientSession session)
+    {
+        var batch = session.SuspendedBatch!;
+        session.SuspendedBatch = null;
+        RunBatchFrom(session, batch, session.SuspendedIndex);
+        while (session.Blocked is null && session.DeferredBatches.TryDequeue(out var next)) RunBatchFrom(session, next, 0);
+    }
+
+    /// <summary>Re-runs the commands of clients blocked on keys that were signalled, oldest client first.</summary>
+    void ServeReadyKeys()
+    {
+        if (_servingReadyKeys) return;
+        _servingReadyKeys = true;
+        var blocked = _server.Blocked;
+        while (blocked.HasReadyKeys)
         {
-            session.HasPendingReplies = true;
-            _roundReplies.Add(session);
+            foreach (var key in blocked.TakeReadyKeys())
+            {
+                foreach (var session in blocked.ClientsOn(key))
+                {
+                    if (session.Blocked is not { } state) continue;
+                    _context.IsRetry = true;
+                    RunUnit(state.Command, state.Args, session);
+                    _context.IsRetry = false;
+                    if (_context.BlockedNow) continue;
+                    blocked.Unblock(session);
+                    Resume(session);
+                }
+            }
+        }
+        _servingReadyKeys = false;
+    }
+
+    void ServeTimedOutClients()
+    {
+        var blocked = _server.Blocked;
+        if (blocked.Count == 0) return;
+        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        while (blocked.NextTimedOut(_server.Keyspace.NowMs) is { } session)
+        {
+            CommandContext.WriteTimeoutReply(session.Reply, session.Blocked!.TimeoutReply);
+            blocked.Unblock(session);
+            Resume(session);
         }
     }
 
@@ -176,6 +261,15 @@ public sealed class Executor
             session.Reply.SimpleString("QUEUED"u8);
             return;
         }
+        RunUnit(command, args, session);
+        ServeReadyKeys();
+    }
+
+    /// <summary>One execution unit: the call, then its propagation records as one unit.</summary>
+    void RunUnit(CommandDef command, ArgVector args, ClientSession session)
+    {
+        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _context.BlockedNow = false;
         InCommand = true;
         Call(command, args, session);
         InCommand = false;
@@ -188,7 +282,13 @@ public sealed class Executor
     void Reject(ClientSession session, CommandDef? command, string error)
     {
         if (command is not null) command.RejectedCalls++;
-        if (session.InMulti) session.DirtyExec = true;
+        if (command?.Name == "exec")
+        {
+            // Redis aborts the transaction whatever made EXEC itself fail, and says why.
+            session.DiscardTransaction();
+            error = "EXECABORT Transaction discarded because of: " + error[(error.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+        }
+        else if (session.InMulti) session.DirtyExec = true;
         _server.Stats.CountError(error);
         session.Reply.Error(error);
     }
@@ -248,9 +348,12 @@ public sealed class Executor
         _server.Cron();
     }
 
-    int MillisecondsToNextCron()
+    int MillisecondsToNextTimer()
     {
         long ticks = _nextCronTicks - Stopwatch.GetTimestamp();
-        return ticks <= 0 ? 0 : (int)(ticks * 1000 / Stopwatch.Frequency) + 1;
+        long ms = ticks <= 0 ? 0 : ticks * 1000 / Stopwatch.Frequency + 1;
+        long deadline = _server.Blocked.MillisecondsToNextDeadline(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        if (deadline >= 0) ms = Math.Min(ms, deadline);
+        return (int)ms;
     }
 }

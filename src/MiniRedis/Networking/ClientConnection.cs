@@ -116,7 +116,7 @@ public sealed class ClientConnection : IClientConnection
     }
 
     /// <summary>Executor thread: sends the round's replies, without blocking on a slow client.</summary>
-    public void SendReplies()
+    public void SendReplies(int completedBatches)
     {
         var reply = _session.Reply;
         int length = reply.Length;
@@ -130,7 +130,7 @@ public sealed class ClientConnection : IClientConnection
                 if (sent == length)
                 {
                     reply.Clear();
-                    _freeBatches.Release();
+                    if (completedBatches > 0) _freeBatches.Release(completedBatches);
                     if (closeAfter) Close();
                     return;
                 }
@@ -144,8 +144,8 @@ public sealed class ClientConnection : IClientConnection
             }
             reply.Clear();
             // A client that doesn't read its replies stops being read from (back-pressure).
-            if (_pendingEnd - _pendingStart > MaxPendingOutput) _owedBatchSlots++;
-            else _freeBatches.Release();
+            if (_pendingEnd - _pendingStart > MaxPendingOutput) _owedBatchSlots += completedBatches;
+            else if (completedBatches > 0) _freeBatches.Release(completedBatches);
         }
     }
 

@@ -79,7 +79,7 @@ public static class RespParser
 
     static void Abandon(ref SequenceReader<byte> reader, SequenceReader<byte> start, CommandBatch batch)
     {
-        if (batch.ProtocolError is null) batch.DropLastCommand();
+        batch.DropLastCommand();
         reader = start;
     }
 

@@ -1,0 +1,26 @@
+namespace MiniRedis.Tests.Infrastructure;
+
+/// <summary>Real Redis and MiniRedis side by side, shared by one test class.</summary>
+public sealed class ServerPairFixture : IDisposable
+{
+    readonly Lazy<RealRedisProcess> _redis = new(() => new RealRedisProcess());
+    readonly Lazy<MiniRedisProcess> _mini = new(() => new MiniRedisProcess());
+
+    // Started on first use so a missing redis-server fails the tests with its own message.
+    public RealRedisProcess Redis => _redis.Value;
+    public MiniRedisProcess Mini => _mini.Value;
+
+    public void Dispose()
+    {
+        if (_redis.IsValueCreated) _redis.Value.Dispose();
+        if (_mini.IsValueCreated) _mini.Value.Dispose();
+    }
+}
+
+/// <summary>One MiniRedis server shared by one test class.</summary>
+public sealed class MiniRedisFixture : IDisposable
+{
+    public MiniRedisProcess Server { get; } = new();
+
+    public void Dispose() => Server.Dispose();
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace MiniRedis.Tests.Infrastructure;
+
+/// <summary>
+/// A Redis-protocol server run as a child process on a free ephemeral port, ready once PING
+/// answers, killed on dispose. Its console output is kept for failure messages.
+/// </summary>
+public abstract class ServerProcess : IDisposable
+{
+    static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
+    const int StartAttempts = 3;
+
+    readonly StringBuilder _output = new();
+    Process? _process;
+
+    public int Port { get; private set; }
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("Not started");
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    /// <param name="arguments">The command line for a given port.</param>
+    protected void Start(string fileName, Func<int, IEnumerable<string>> arguments, string? workingDirectory = null)
+    {
+        // The port is free when chosen but another process may take it before the server binds; retry then.
+        for (int attempt = 1; ; attempt++)
+        {
+            Port = FreePort();
+            var info = new ProcessStartInfo(fileName)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+            };
+            foreach (var arg in arguments(Port)) info.ArgumentList.Add(arg);
+            var process = new Process { StartInfo = info };
+            process.OutputDataReceived += (_, e) => Append(e.Data);
+            process.ErrorDataReceived += (_, e) => Append(e.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            _process = process;
+            if (WaitUntilReady(process)) return;
+            Kill();
+            if (attempt == StartAttempts)
+                throw new InvalidOperationException($"{fileName} did not answer PING on port {Port}. Output:\n{Output}");
+        }
+    }
+
+    void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    bool WaitUntilReady(Process process)
+    {
+        var deadline = DateTime.UtcNow + StartupTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) return false;
+            try
+            {
+                using var connection = Connect();
+                if (connection.Call("PING").AsSpan().SequenceEqual("+PONG\r\n"u8)) return true;
+            }
+            catch (Exception e) when (e is SocketException or IOException or TimeoutException)
+            {
+                // Not listening yet.
+            }
+            Thread.Sleep(50);
+        }
+        return false;
+    }
+
+    public RespConnection Connect() => RespConnection.Open(Port);
+
+    /// <summary>The server's resident set size, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{ProcessId}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0]) * 1024;
+        }
+        throw new InvalidOperationException("VmRSS missing from /proc status");
+    }
+
+    public bool HasExited => _process?.HasExited ?? true;
+
+    static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    void Kill()
+    {
+        if (_process is null) return;
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
+        _process = null;
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        AfterExit();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Cleans up what the server left behind.</summary>
+    protected virtual void AfterExit()
+    {
+    }
+
+    /// <summary>The full path of an executable on PATH, or null.</summary>
+    protected static string? FindOnPath(string name)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+    }
+}
+
+/// <summary>The MiniRedis server executable built alongside the tests.</summary>
+public sealed class MiniRedisProcess : ServerProcess
+{
+    public MiniRedisProcess(params string[] directives)
+    {
+        var dll = RepoPaths.ServerDll;
+        if (!File.Exists(dll)) throw new InvalidOperationException($"Server not built: {dll}");
+        Start("dotnet", port => [dll, "--port", port.ToString(), .. directives]);
+    }
+}
+
+/// <summary>Debian's redis-server 7.0, the reference for reply bytes; persistence off, data in a temporary directory.</summary>
+public sealed class RealRedisProcess : ServerProcess
+{
+    readonly string _directory = Directory.CreateTempSubdirectory("real-redis-").FullName;
+
+    public RealRedisProcess(params string[] directives)
+    {
+        var executable = ExecutablePath("redis-server");
+        Start(executable, port => ["--port", port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", _directory, .. directives], _directory);
+    }
+
+    /// <summary>A Redis tool from PATH; fails with instructions when it is missing.</summary>
+    public static string ExecutablePath(string name) =>
+        FindOnPath(name) ?? throw new InvalidOperationException(
+            $"'{name}' is not installed. These tests compare MiniRedis with real Redis 7.0: install it (Debian/Ubuntu: apt-get install redis-server redis-tools).");
+
+    protected override void AfterExit()
+    {
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text;
+using MiniRedis.Tests.Infrastructure;
+
+namespace MiniRedis.Tests.Protocol;
+
+/// <summary>
+/// Malformed requests over a real socket: MiniRedis must send exactly what Redis sends (replies to
+/// the good commands before the error, then the error) and close the connection.
+/// </summary>
+public sealed class ProtocolErrorTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
+{
+    public static TheoryData<string, string> MalformedRequests => new()
+    {
+        { "invalid-multibulk-length", "*abc\r\n" },
+        { "multibulk-count-over-int-max", "*2147483648\r\n" },
+        { "invalid-bulk-length", "*1\r\n$abc\r\n" },
+        { "negative-bulk-length", "*2\r\n$3\r\nGET\r\n$-1\r\n" },
+        { "bulk-over-512mb", "*2\r\n$3\r\nSET\r\n$536870913\r\n" },
+        { "expected-dollar", "*1\r\nx3\r\n" },
+        { "unbalanced-double-quote", "SET \"abc\r\n" },
+        { "unbalanced-single-quote", "SET 'abc'x\r\n" },
+        { "too-big-inline", new string('a', 70_000) },
+        { "too-big-mbulk-count", "*" + new string('1', 70_000) },
+        { "too-big-bulk-count", "*1\r\n$" + new string('1', 70_000) },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedRequests))]
+    public void Error_reply_and_close_match_real_redis(string name, string malformed)
+    {
+        // The first commands share the malformed request's packet; they must still run.
+        var request = Encoding.Latin1.GetBytes($"*3\r\n$3\r\nSET\r\n$6\r\nbefore\r\n${name.Length}\r\n{name}\r\nPING\r\n{malformed}");
+        var expected = SendAndReadUntilClosed(servers.Redis, request);
+        var actual = SendAndReadUntilClosed(servers.Mini, request);
+        Assert.StartsWith("+OK\r\n+PONG\r\n-ERR Protocol error: ", Encoding.Latin1.GetString(expected));
+        Assert.Equal(RespConnection.Escape(expected), RespConnection.Escape(actual));
+
+        using var check = servers.Mini.Connect();
+        Assert.Equal(RespConnection.Escape(Encoding.Latin1.GetBytes($"${name.Length}\r\n{name}\r\n")), RespConnection.Escape(check.Call("GET", "before")));
+    }
+
+    static byte[] SendAndReadUntilClosed(ServerProcess server, byte[] request)
+    {
+        using var connection = server.Connect();
+        connection.Send(request);
+        return connection.ReadUntilClosed();
+    }
+
+    [Fact]
+    public void Announced_100MB_bulk_is_not_allocated_before_its_bytes_arrive()
+    {
+        var server = servers.Mini;
+        using var probe = server.Connect();
+        probe.Call("PING");
+        long before = server.ResidentBytes();
+
+        using var connection = server.Connect();
+        connection.Send("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$104857600\r\nonly a few bytes");
+        // Give the server every chance to react to the announcement; a reply on another connection
+        // shows it is still serving while the bulk is pending.
+        Thread.Sleep(500);
+        Assert.Equal("+PONG\r\n", Encoding.Latin1.GetString(probe.Call("PING")));
+        long growth = server.ResidentBytes() - before;
+        Assert.True(growth < 32L * 1024 * 1024, $"RSS grew by {growth / 1024 / 1024} MB while a 100 MB bulk was only announced");
+        Assert.Equal("$-1\r\n", Encoding.Latin1.GetString(probe.Call("GET", "big")));
+    }
+}
