@@ -171,6 +171,7 @@ public static unsafe class ClientCommands
         long now = ctx.NowMs;
         var flags = new StringBuilder();
         if (client.InMulti) flags.Append('x');
+        if (client.Blocked is not null) flags.Append('b');
         if (client.DirtyCas) flags.Append('d');
         if (client.CloseAfterReply) flags.Append('c');
         if (client.NoEvict) flags.Append('e');
