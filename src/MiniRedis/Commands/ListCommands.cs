@@ -381,7 +381,8 @@ public static unsafe class ListCommands
         var source = ctx.LookupWrite(sourceKey);
         if (source is null || (ctx.IsRetry && source.Type != RedisType.List))
         {
-            if (blocking) ctx.BlockForKeys([sourceKey.ToArray()], deadline, BlockedReply.NullBulk);
+            // Redis answers a timed-out BLMOVE with a null array, but a BLMOVE that cannot block (MULTI) with a null bulk.
+            if (blocking && !ctx.Client.InExec) ctx.BlockForKeys([sourceKey.ToArray()], deadline, BlockedReply.NullArray);
             else ctx.Reply.NullBulk();
             return;
         }
