@@ -36,7 +36,7 @@ public sealed class ConfigGetSetTests
         Assert.Equal(["port"], _config.Get("[pq]ort").Select(p => p.Name));
         Assert.Equal(["pidfile", "port", "protected-mode", "proto-max-bulk-len"],
             _config.Get("p*").Select(p => p.Name).Order(StringComparer.Ordinal));
-        Assert.Equal(ServerConfig.Directives.Count, _config.Get("*").Count);
+        Assert.Equal(ServerConfig.Directives.Sum(d => d.Alias is null ? 1 : 2), _config.Get("*").Count);
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class ConfigGetSetTests
     {
         Assert.Equal([("PORT", "6379")], _config.Get("PORT"));
         Assert.Equal([("port", "6379")], _config.Get("port", "PORT", "po*"));
-        Assert.Equal(ServerConfig.Directives.Count, _config.Get("*", "port", "*").Count);
+        Assert.Equal(ServerConfig.Directives.Sum(d => d.Alias is null ? 1 : 2), _config.Get("*", "port", "*").Count);
     }
 
     [Fact]
