@@ -244,7 +244,7 @@ public static unsafe class SetCommands
             ctx.Reply.Bulk(member);
             return;
         }
-        if (!ctx.TryGetLong(2, out long count)) return;
+        if (!ctx.TryGetLong(2, out long count, OutOfRangePositiveError)) return;
         if (count < 0)
         {
             ctx.Error(OutOfRangePositiveError);
@@ -318,26 +318,28 @@ public static unsafe class SetCommands
     }
 
     /// <summary>
-    /// SINTER/SINTERSTORE/SINTERCARD/SMEMBERS, as Redis's sinterGenericCommand: the first missing key
-    /// ends it with an empty result (later keys are not even type-checked); otherwise the smallest
-    /// set's members are tested against the others.
+    /// SINTER/SINTERSTORE/SINTERCARD/SMEMBERS, as Redis 7.0's sinterGenericCommand: every key must
+    /// be a set or missing, a missing one makes the result empty; otherwise the smallest set's
+    /// members are tested against the others.
     /// </summary>
     static void Inter(CommandContext ctx, int firstKey, int keyCount, int destination, bool cardinalityOnly, long limit)
     {
         var sets = new KeyEntry[keyCount];
+        bool anyMissing = false;
         for (int j = 0; j < keyCount; j++)
         {
             var key = ctx.Arg(firstKey + j);
             var set = destination >= 0 ? ctx.LookupWrite(key) : ctx.LookupRead(key);
-            if (set is null)
-            {
-                if (destination >= 0) Store(ctx, destination, null);
-                else if (cardinalityOnly) ctx.Reply.Integer(0);
-                else ctx.Reply.SetHeader(0);
-                return;
-            }
             if (HashCommands.IsWrongType(ctx, set, RedisType.Set)) return;
-            sets[j] = set;
+            anyMissing |= set is null;
+            sets[j] = set!;
+        }
+        if (anyMissing)
+        {
+            if (destination >= 0) Store(ctx, destination, null);
+            else if (cardinalityOnly) ctx.Reply.Integer(0);
+            else ctx.Reply.SetHeader(0);
+            return;
         }
         Array.Sort(sets, (a, b) => SetValue.Count(a).CompareTo(SetValue.Count(b)));
 
