@@ -118,6 +118,15 @@ public sealed partial class ServerConfig
 
     public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
 
+    public long HashMaxListpackEntries { get; private set; }
+
+    public long HashMaxListpackValue { get; private set; }
+
+    public long SetMaxIntsetEntries { get; private set; }
+
+    /// <summary>When a hash stops being a listpack.</summary>
+    public Data.ListpackLimits HashListpackLimits => new(HashMaxListpackEntries, HashMaxListpackValue);
+
     /// <summary>Quicklist node size (negative: -1..-5 = 4kb..64kb per node; positive: entries per node). Lists are always a quicklist in 7.0.</summary>
     public int ListMaxListpackSize { get; private set; }
 
