@@ -71,10 +71,10 @@ public static unsafe class SortCommand
             ctx.WrongType();
             return;
         }
-        if (entry is not null && entry.Type != RedisType.List)
+        if (entry is not null && entry.Type == RedisType.ZSet)
         {
-            // Sets and sorted sets are being written on other branches; their loading goes in LoadRange.
-            ctx.Error("ERR SORT of sets and sorted sets is not supported yet");
+            // Sorted sets are being written on another branch; their loading goes in LoadAll/LoadRange.
+            ctx.Error("ERR SORT of sorted sets is not supported yet");
             return;
         }
         bool store = storeArg >= 0;
@@ -175,11 +175,18 @@ public static unsafe class SortCommand
         ctx.KeyModified(ctx.Db, key, outputLength);
     }
 
-    static int Count(KeyEntry entry) => ((ListValue)entry.Value).Count;
+    static int Count(KeyEntry entry) => entry.Type == RedisType.Set ? SetValue.Count(entry) : ((ListValue)entry.Value).Count;
 
-    static SortItem[] LoadAll(KeyEntry entry) => LoadRange(entry, 0, Count(entry), reverse: false);
+    static SortItem[] LoadAll(KeyEntry entry)
+    {
+        if (entry.Type != RedisType.Set) return LoadRange(entry, 0, Count(entry), reverse: false);
+        var items = new SortItem[SetValue.Count(entry)];
+        int i = 0;
+        for (var members = new SetValue.Enumerator(entry); members.MoveNext();) items[i++].Element = members.Current.ToArray();
+        return items;
+    }
 
-    /// <summary><paramref name="count"/> elements from rank <paramref name="start"/> (counted from the tail when <paramref name="reverse"/>).</summary>
+    /// <summary>List <paramref name="count"/> elements from rank <paramref name="start"/> (counted from the tail when <paramref name="reverse"/>).</summary>
     static SortItem[] LoadRange(KeyEntry entry, int start, int count, bool reverse)
     {
         var list = (ListValue)entry.Value;
@@ -285,7 +292,7 @@ public static unsafe class SortCommand
         var entry = ctx.LookupRead(key);
         if (entry is null) return null;
         if (fieldStart < 0) return entry.Type == RedisType.String ? entry.StringValue : null;
-        // Hash fields are read once hashes exist; until then no key holds one.
-        return null;
+        if (entry.Type != RedisType.Hash || !HashValue.TryGet(entry, pattern[fieldStart..], out var value)) return null;
+        return value.ToArray();
     }
 }
