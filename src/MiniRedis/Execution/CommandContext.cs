@@ -80,30 +80,29 @@ public sealed class CommandContext
     public bool TryGetTimeout(int index, out long deadlineMs)
     {
         deadlineMs = 0;
-        if (!RedisNumbers.TryParseDouble(Args[index], out double seconds))
+        if (!LongDouble.TryParse(Args[index], out _))
         {
             Error("ERR timeout is not a float or out of range");
             return false;
         }
+        // Valid as a long double but beyond a double (1e400): as huge as infinity for what follows.
+        if (!RedisNumbers.TryParseDouble(Args[index], out double seconds)) seconds = double.PositiveInfinity;
         double ms = Math.Ceiling(seconds * 1000.0);
-        if (ms > long.MaxValue)
-        {
-            Error("ERR timeout is out of range");
-            return false;
-        }
-        if (ms < 0)
+        // Redis casts to long long; on x86 an out-of-range value becomes LLONG_MIN, reported as negative.
+        long timeout = ms is >= 9.2233720368547758e18 or < -9.2233720368547758e18 or double.NaN ? long.MinValue : (long)ms;
+        if (timeout < 0)
         {
             Error("ERR timeout is negative");
             return false;
         }
-        if (ms > 0)
+        if (timeout > 0)
         {
-            if ((long)ms > long.MaxValue - NowMs)
+            if (timeout > long.MaxValue - NowMs)
             {
                 Error("ERR timeout is out of range");
                 return false;
             }
-            deadlineMs = (long)ms + NowMs;
+            deadlineMs = timeout + NowMs;
         }
         return true;
     }
