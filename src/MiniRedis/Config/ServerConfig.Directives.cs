@@ -39,6 +39,8 @@ public sealed partial class ServerConfig
         ConfigDirective.Enum("appendfsync", AppendFsyncPolicy.EverySec,
             [("everysec", AppendFsyncPolicy.EverySec), ("always", AppendFsyncPolicy.Always), ("no", AppendFsyncPolicy.No)],
             c => c.AppendFsync, (c, v) => c.AppendFsync = v),
+        ConfigDirective.Bool("aof-load-truncated", true, c => c.AofLoadTruncated, (c, v) => c.AofLoadTruncated = v),
+        ConfigDirective.Bool("aof-timestamp-enabled", false, c => c.AofTimestampEnabled, (c, v) => c.AofTimestampEnabled = v),
         ConfigDirective.Enum("enable-protected-configs", ProtectedConfigAccess.No,
             [("no", ProtectedConfigAccess.No), ("yes", ProtectedConfigAccess.Yes), ("local", ProtectedConfigAccess.Local)],
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
