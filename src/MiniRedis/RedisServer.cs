@@ -69,6 +69,9 @@ public sealed class RedisServer
     }
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>The TCP port actually listened on (differs from the config with port 0); set by the listener.</summary>
+    public int TcpPort { get; set; }
+
     /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
     public long Dirty { get; set; }
 
@@ -115,6 +118,7 @@ public sealed class RedisServer
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
         CloseTimedOutClients();
         SampleOpsPerSec();
+        Stats.ObservePeakMemory(GC.GetTotalMemory(false));
         long now = Stopwatch.GetTimestamp();
         if (now - _lastSecondCronTicks >= Stopwatch.Frequency)
         {
@@ -129,7 +133,8 @@ public sealed class RedisServer
         long limit = Keyspace.NowMs - Config.Timeout * 1000L;
         foreach (var client in _clients.Values)
         {
-            if (client.LastInteractionMs < limit && client.Connection is not null)
+            // Like Redis, a client waiting in a blocking command is not idle.
+            if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null)
             {
                 Logger.LogDebug("Closing idle client");
                 client.Connection.Close();
