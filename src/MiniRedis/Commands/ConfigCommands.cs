@@ -69,7 +69,7 @@ public static unsafe class ConfigCommands
     {
         var server = ctx.Server;
         server.Stats.Reset();
-        server.Keyspace.ExpiredKeys = 0;
+        server.Keyspace.ResetStats();
         foreach (var def in server.Commands.All)
         {
             ResetCounters(def);
