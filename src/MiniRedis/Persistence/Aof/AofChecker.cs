@@ -34,11 +34,18 @@ public sealed class AofChecker
     int _errorOffset;
     string? _error;
 
-    AofChecker(byte[] data) => _data = data;
+    readonly string _name;
 
-    public static AofCheckResult Check(string path) => Check(File.ReadAllBytes(path));
+    AofChecker(byte[] data, string name)
+    {
+        _data = data;
+        _name = name;
+    }
 
-    public static AofCheckResult Check(byte[] data) => new AofChecker(data).Run();
+    public static AofCheckResult Check(string path) => Check(File.ReadAllBytes(path), path);
+
+    /// <param name="name">The file as messages name it.</param>
+    public static AofCheckResult Check(byte[] data, string name) => new AofChecker(data, name).Run();
 
     AofCheckResult Run()
     {
@@ -91,7 +98,7 @@ public sealed class AofChecker
             if (!ReadNumber((byte)'$', out long length)) return false;
             if (length < 0 || length > long.MaxValue - 2)
             {
-                Fail(_position, $"Expected to read string of {length} bytes, which is not in the suitable range");
+                Fail(_readStart, $"Expected to read string of {length} bytes, which is not in the suitable range");
                 return false;
             }
             int start = _position;
@@ -117,13 +124,13 @@ public sealed class AofChecker
         {
             if (multi++ != 0)
             {
-                Fail(offset, "Unexpected MULTI");
+                Fail(offset, $"Unexpected MULTI in AOF {_name}");
                 return false;
             }
         }
         else if (Ascii.EqualsIgnoreCase(name, "exec"u8) && --multi != 0)
         {
-            Fail(offset, "Unexpected EXEC");
+            Fail(offset, $"Unexpected EXEC in AOF {_name}");
             return false;
         }
         return true;
