@@ -7,7 +7,7 @@ namespace MiniRedis.Tests.Persistence;
 /// <summary>
 /// Our AOF against real Redis 7.0.15's: the same command script gives the same bytes as Redis's incr
 /// file, and files cross both ways to identical datasets. Covers every write command in the server
-/// today: strings, generic key commands, database commands, transactions.
+/// today: strings, hashes, sets, generic key commands, database commands, transactions.
 /// </summary>
 public sealed partial class AofInteropTests
 {
@@ -32,6 +32,12 @@ public sealed partial class AofInteropTests
         ["MULTI"], ["SET", "t1", "1"], ["INCR", "t1"], ["EXEC"], ["MULTI"], ["GET", "t1"], ["EXEC"], ["MULTI"], ["SET", "t2", "only"], ["EXEC"],
         ["SWAPDB", "0", "3"], ["SWAPDB", "0", "3"], ["SELECT", "3"], ["FLUSHDB"], ["SELECT", "0"], ["SET", "after", "flush"],
         ["SET", "bin\x00key", "v\r\nw"], ["SET", "empty", ""],
+        ["HSET", "h1", "f1", "v1", "f2", "v2"], ["HSET", "h1", "f1", "v1"], ["HSETNX", "h1", "f3", "v3"], ["HSETNX", "h1", "f3", "x"], ["HMSET", "h1", "f4", "4"],
+        ["HDEL", "h1", "f2", "nofield"], ["HDEL", "h1", "nofield"], ["HINCRBY", "h1", "f4", "10"], ["HINCRBYFLOAT", "h1", "f5", "1.5"], ["HINCRBYFLOAT", "h1", "f5", "1e3"],
+        ["HSET", "h2", "only", "1"], ["HDEL", "h2", "only"], ["EXPIRE", "h1", "1000"],
+        ["SADD", "set1", "a", "b", "c", "1"], ["SADD", "set1", "a"], ["SREM", "set1", "b", "zz"], ["SREM", "set1", "zz"], ["SMOVE", "set1", "set2", "c"], ["SMOVE", "set1", "set2", "zz"],
+        ["SADD", "one", "x"], ["SPOP", "one"], ["SADD", "one", "x", "y"], ["SPOP", "one", "5"], ["SADD", "ints", "1", "2", "3"],
+        ["SINTERSTORE", "dst1", "set1", "ints"], ["SUNIONSTORE", "dst2", "set1", "ints"], ["SDIFFSTORE", "dst3", "ints", "set1"], ["SINTERSTORE", "dst2", "nokey", "ints"],
     ];
 
     static void RunScript(ServerProcess server)
