@@ -52,4 +52,5 @@ catch (InvalidOperationException e)
     Console.Error.WriteLine(e.Message);
     return 1;
 }
-return 0;
+// Non-zero when the server stopped because its data could not be loaded.
+return Environment.ExitCode;

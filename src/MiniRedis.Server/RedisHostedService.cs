@@ -19,12 +19,25 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
         _server = new RedisServer(config, logger);
         _server.ShutdownRequested += () => lifetime.StopApplication();
         _server.Start();
+        // Listening starts before the AOF loads: clients connecting meanwhile get -LOADING.
         _listener = new Listener(_server);
         _listener.Start();
         logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
         logger.LogInformation("Server initialized");
-        logger.LogInformation("Ready to accept connections tcp");
+        _server.Aof.Start(AfterLoading);
         return Task.CompletedTask;
+    }
+
+    void AfterLoading(bool started)
+    {
+        if (started)
+        {
+            logger.LogInformation("Ready to accept connections tcp");
+            return;
+        }
+        // Like Redis, refuse to run on a dataset that could not be loaded.
+        Environment.ExitCode = 1;
+        lifetime.StopApplication();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Aof;
 
 namespace MiniRedis;
 
@@ -20,6 +21,7 @@ public sealed class RedisServer
     readonly Dictionary<long, ClientSession> _clients = [];
     long _opsAtLastSample;
     long _lastSampleTicks = Stopwatch.GetTimestamp();
+    long _lastSecondCronTicks = Stopwatch.GetTimestamp();
 
     public RedisServer(ServerConfig config, ILogger? logger = null)
     {
@@ -30,6 +32,8 @@ public sealed class RedisServer
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
         Keyspace.KeyExpired = PropagateExpiredKey;
+        Aof = new AofState(this);
+        Fatal = ExitOnFatalError;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
 
@@ -48,7 +52,21 @@ public sealed class RedisServer
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
+    public AofState Aof { get; }
     public string RunId { get; }
+
+    /// <summary>
+    /// Stops the process at once without sending pending replies (an AOF write failed under
+    /// <c>appendfsync always</c>); replaceable so in-process tests can observe it.
+    /// </summary>
+    public Action<string> Fatal { get; set; }
+
+    /// <summary>Redis's exit(1): logs, then ends the process without running shutdown code that could reply.</summary>
+    void ExitOnFatalError(string message)
+    {
+        Logger.LogCritical("{Message}", message);
+        NativeFile.ExitProcess(1);
+    }
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
     /// <summary>The TCP port actually listened on (differs from the config with port 0); set by the listener.</summary>
@@ -67,7 +85,12 @@ public sealed class RedisServer
 
     public void Start() => Executor.Start();
 
-    public void Stop() => Executor.Stop();
+    /// <summary>Stops the executor, then flushes and fsyncs the AOF (SHUTDOWN, SIGTERM).</summary>
+    public void Stop()
+    {
+        Executor.Stop();
+        Aof.Shutdown();
+    }
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();
 
@@ -96,6 +119,12 @@ public sealed class RedisServer
         CloseTimedOutClients();
         SampleOpsPerSec();
         Stats.ObservePeakMemory(GC.GetTotalMemory(false));
+        long now = Stopwatch.GetTimestamp();
+        if (now - _lastSecondCronTicks >= Stopwatch.Frequency)
+        {
+            _lastSecondCronTicks = now;
+            Aof.Cron();
+        }
     }
 
     void CloseTimedOutClients()

@@ -197,7 +197,27 @@ public static unsafe class InfoCommand
         text.Append("# Persistence\r\n");
         Line(text, "loading", server.Keyspace.Loading ? 1 : 0);
         Line(text, "async_loading", 0);
-        Line(text, "aof_enabled", 0);
+        var aof = server.Aof;
+        Line(text, "aof_enabled", aof.Enabled ? 1 : 0);
+        Line(text, "aof_last_write_status", aof.LastWriteStatus);
+        if (aof.Enabled)
+        {
+            Line(text, "aof_current_size", aof.CurrentSize);
+            Line(text, "aof_base_size", aof.BaseSize);
+            Line(text, "aof_pending_rewrite", 0);
+            Line(text, "aof_buffer_length", aof.BufferLength);
+            Line(text, "aof_pending_bio_fsync", aof.PendingBioFsync);
+            Line(text, "aof_delayed_fsync", aof.DelayedFsync);
+        }
+        if (aof.Loading)
+        {
+            Line(text, "loading_start_time", aof.LoadingStartTime);
+            Line(text, "loading_total_bytes", aof.LoadingTotalBytes);
+            Line(text, "loading_rdb_used_mem", 0);
+            Line(text, "loading_loaded_bytes", aof.LoadedBytes);
+            Line(text, "loading_loaded_perc", Fixed(aof.LoadedPercent, 2));
+            Line(text, "loading_eta_seconds", aof.LoadingEtaSeconds);
+        }
     }
 
     static void Stats(RedisServer server, StringBuilder text)

@@ -128,11 +128,17 @@ public static unsafe class StringCommands
         var db = ctx.Db;
         entry = db.SetString(key, value, keepTtl: (flags & SetFlags.KeepTtl) != 0);
         ctx.KeyModified(key);
-        if (expireArg >= 0)
+        if (expireArg >= 0) db.SetExpire(entry, expireAt);
+        // Logged with an absolute time so replay does not depend on when it happens.
+        if (expireArg >= 0 && (flags & SetFlags.PxAt) == 0) ctx.Propagate().Arg("SET"u8).Arg(key).Arg(value).Arg("PXAT"u8).Arg(expireAt);
+        else if ((flags & SetFlags.Get) != 0)
         {
-            db.SetExpire(entry, expireAt);
-            // Logged with an absolute time so replay does not depend on when it happens.
-            if ((flags & SetFlags.PxAt) == 0) ctx.Propagate().Arg("SET"u8).Arg(key).Arg(value).Arg("PXAT"u8).Arg(expireAt);
+            // Like Redis 7.0, logged without its GET tokens.
+            var record = ctx.Propagate();
+            for (int i = 0; i < ctx.ArgCount; i++)
+            {
+                if (i < 3 || !ctx.ArgIs(i, "GET"u8)) record.Arg(ctx.Arg(i));
+            }
         }
         if ((flags & SetFlags.Get) == 0) ctx.Reply.Ok();
     }

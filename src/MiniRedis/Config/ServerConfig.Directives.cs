@@ -39,6 +39,8 @@ public sealed partial class ServerConfig
         ConfigDirective.Enum("appendfsync", AppendFsyncPolicy.EverySec,
             [("everysec", AppendFsyncPolicy.EverySec), ("always", AppendFsyncPolicy.Always), ("no", AppendFsyncPolicy.No)],
             c => c.AppendFsync, (c, v) => c.AppendFsync = v),
+        ConfigDirective.Bool("aof-load-truncated", true, c => c.AofLoadTruncated, (c, v) => c.AofLoadTruncated = v),
+        ConfigDirective.Bool("aof-timestamp-enabled", false, c => c.AofTimestampEnabled, (c, v) => c.AofTimestampEnabled = v),
         ConfigDirective.Integer("hash-max-listpack-entries", 0, long.MaxValue, 512, c => c.HashMaxListpackEntries, (c, v) => c.HashMaxListpackEntries = v).WithAlias("hash-max-ziplist-entries"),
         ConfigDirective.Memory("hash-max-listpack-value", 0, long.MaxValue, 64, c => c.HashMaxListpackValue, (c, v) => c.HashMaxListpackValue = v).WithAlias("hash-max-ziplist-value"),
         ConfigDirective.Integer("set-max-intset-entries", 0, long.MaxValue, 512, c => c.SetMaxIntsetEntries, (c, v) => c.SetMaxIntsetEntries = v),

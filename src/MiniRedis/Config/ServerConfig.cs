@@ -116,6 +116,12 @@ public sealed partial class ServerConfig
 
     public AppendFsyncPolicy AppendFsync { get; private set; }
 
+    /// <summary>Whether a torn last command of the AOF is cut off at start (true) or stops the server.</summary>
+    public bool AofLoadTruncated { get; private set; }
+
+    /// <summary>Whether the AOF gets <c>#TS:</c> annotations.</summary>
+    public bool AofTimestampEnabled { get; private set; }
+
     public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
 
     public long HashMaxListpackEntries { get; private set; }

@@ -252,6 +252,17 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
+        if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))
+            && _server.Aof.WriteDeniedError is { } diskError)
+        {
+            Reject(session, command, diskError);
+            return;
+        }
+        if (_server.Keyspace.Loading && (command.Flags & CommandFlags.Loading) == 0)
+        {
+            Reject(session, command, "LOADING Redis is loading the dataset in memory");
+            return;
+        }
         if (session.InMulti && !IsTransactionControl(command))
         {
             if ((command.Flags & CommandFlags.NoMulti) != 0)
@@ -276,6 +287,15 @@ public sealed class Executor
         Call(command, args, session);
         InCommand = false;
         _server.Propagation.EndUnit();
+    }
+
+    static bool QueuedWrite(ClientSession session)
+    {
+        foreach (var (queued, _) in session.Queued)
+        {
+            if (queued.IsWrite) return true;
+        }
+        return false;
     }
 
     static bool IsTransactionControl(CommandDef command)

@@ -1,0 +1,154 @@
+using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
+
+namespace MiniRedis.Persistence.Aof;
+
+/// <summary>
+/// The server's AOF: loading it at start, the writer while <c>appendonly</c> is on, turning it on
+/// and off at runtime, the shutdown flush, and the INFO persistence values. Executor thread only
+/// (INFO reads are made there too).
+/// </summary>
+public sealed class AofState
+{
+    readonly RedisServer _server;
+
+    internal AofState(RedisServer server)
+    {
+        _server = server;
+        server.Config.RegisterApplier("appendonly", ApplyAppendOnly);
+    }
+
+    /// <summary>The open writer; null while the AOF is off or loading.</summary>
+    public AofWriter? Writer { get; private set; }
+
+    public string FilePath => Path.Combine(_server.Config.Dir, _server.Config.AppendFilename);
+
+    /// <summary>aof_enabled: the writer is logging.</summary>
+    public bool Enabled => Writer is not null;
+
+    /// <summary>aof_last_write_status.</summary>
+    public string LastWriteStatus => Writer is null || Writer.LastWriteOk ? "ok" : "err";
+
+    public long CurrentSize => Writer?.CurrentSize ?? 0;
+    public long BaseSize => Writer?.BaseSize ?? 0;
+    public long BufferLength => Writer?.BufferLength ?? 0;
+    public long PendingBioFsync => Writer?.PendingFsyncs ?? 0;
+    public long DelayedFsync => Writer?.DelayedFsyncs ?? 0;
+
+    /// <summary>
+    /// The text after "-MISCONF " when write commands must be refused because the AOF can't be
+    /// written or fsynced; null when writes are allowed.
+    /// </summary>
+    public string? WriteDeniedError =>
+        Writer is { DiskErrno: not 0 } writer ? "MISCONF Errors writing to the AOF file: " + NativeFile.ErrorText(writer.DiskErrno) : null;
+
+    // INFO loading fields (meaningful while Loading).
+    public bool Loading => _server.Keyspace.Loading;
+    public long LoadingStartTime { get; private set; }
+    public long LoadingTotalBytes { get; private set; }
+    public long LoadedBytes { get; internal set; }
+    public double LoadedPercent => LoadingTotalBytes == 0 ? 0 : LoadedBytes * 100.0 / LoadingTotalBytes;
+
+    /// <summary>loading_eta_seconds, from the average rate so far (1 until there is one, as Redis).</summary>
+    public long LoadingEtaSeconds
+    {
+        get
+        {
+            long elapsed = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - LoadingStartTime;
+            if (elapsed <= 0 || LoadedBytes == 0) return 1;
+            return (long)((LoadingTotalBytes - LoadedBytes) / (LoadedBytes / (double)elapsed));
+        }
+    }
+
+    internal void BeginLoading(long totalBytes)
+    {
+        _server.Keyspace.Loading = true;
+        LoadingStartTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        LoadingTotalBytes = totalBytes;
+        LoadedBytes = 0;
+    }
+
+    internal void EndLoading()
+    {
+        _server.Keyspace.Loading = false;
+        LoadedBytes = LoadingTotalBytes;
+    }
+
+    /// <summary>
+    /// At start, with <c>appendonly yes</c>: loads the AOF when there is one, then opens it for
+    /// appending. <paramref name="done"/> (on the executor) gets false when the server must not start.
+    /// </summary>
+    public void Start(Action<bool> done)
+    {
+        if (!_server.Config.AppendOnly)
+        {
+            _server.Executor.Post(() => done(true));
+            return;
+        }
+        string path = FilePath;
+        if (!File.Exists(path) || new FileInfo(path).Length == 0)
+        {
+            _server.Executor.Post(() => done(Open(path)));
+            return;
+        }
+        AofLoader.Start(_server, this, path, loaded => done(loaded && Open(path)));
+    }
+
+    bool Open(string path)
+    {
+        try
+        {
+            Writer = new AofWriter(path, _server.Config, _server.Logger, _server.Fatal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _server.Logger.LogWarning("Can't open the append-only file {Path}: {Error}", path, e.Message);
+            return false;
+        }
+        _server.Propagation.AddSink(Writer);
+        return true;
+    }
+
+    /// <summary>CONFIG SET appendonly: yes writes the dataset to a new AOF first; no closes it.</summary>
+    string? ApplyAppendOnly()
+    {
+        if (_server.Config.AppendOnly == Enabled || _server.Keyspace.Loading) return null;
+        if (!_server.Config.AppendOnly)
+        {
+            Close();
+            return null;
+        }
+        string path = FilePath;
+        try
+        {
+            AofDatasetDump.WriteFile(_server.Keyspace, path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            _server.Logger.LogWarning("Unable to turn on AOF: {Error}", e.Message);
+            return "Unable to turn on AOF. Check server logs.";
+        }
+        _server.Logger.LogInformation("Background append only file rewriting started (blocking dump to {Path})", path);
+        return Open(path) ? null : "Unable to turn on AOF. Check server logs.";
+    }
+
+    void Close()
+    {
+        if (Writer is null) return;
+        _server.Propagation.RemoveSink(Writer);
+        Writer.FlushAndSync();
+        Writer.Dispose();
+        Writer = null;
+    }
+
+    /// <summary>Once a second from the cron: retry failed writes, do postponed writes and fsyncs.</summary>
+    internal void Cron() => Writer?.Cron();
+
+    /// <summary>Shutdown: everything written and fsynced whatever the policy, then closed.</summary>
+    public void Shutdown()
+    {
+        if (Writer is null) return;
+        _server.Logger.LogInformation("Calling fsync() on the AOF file.");
+        Close();
+    }
+}
