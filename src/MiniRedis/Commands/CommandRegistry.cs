@@ -14,5 +14,6 @@ public static class CommandRegistry
         DatabaseCommands.Register(table);
         ServerCommands.Register(table);
         ClientCommands.Register(table);
+        SortedSetCommands.Register(table);
     }
 }

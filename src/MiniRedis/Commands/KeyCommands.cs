@@ -164,7 +164,7 @@ public static unsafe class KeyCommands
     /// Redis's parseScanCursorOrReply: C's strtoul in base 10, so a sign is accepted ("-1" wraps),
     /// the empty string is 0, and the value ends at the first NUL byte.
     /// </summary>
-    static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    internal static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
     {
         cursor = 0;
         int nul = text.IndexOf((byte)0);

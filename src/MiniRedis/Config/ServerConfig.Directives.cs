@@ -39,6 +39,8 @@ public sealed partial class ServerConfig
         ConfigDirective.Enum("appendfsync", AppendFsyncPolicy.EverySec,
             [("everysec", AppendFsyncPolicy.EverySec), ("always", AppendFsyncPolicy.Always), ("no", AppendFsyncPolicy.No)],
             c => c.AppendFsync, (c, v) => c.AppendFsync = v),
+        ConfigDirective.Integer("zset-max-listpack-entries", 0, long.MaxValue, 128, c => c.ZsetMaxListpackEntries, (c, v) => c.ZsetMaxListpackEntries = v).WithAlias("zset-max-ziplist-entries"),
+        ConfigDirective.Memory("zset-max-listpack-value", 0, long.MaxValue, 64, c => c.ZsetMaxListpackValue, (c, v) => c.ZsetMaxListpackValue = v).WithAlias("zset-max-ziplist-value"),
         ConfigDirective.Enum("enable-protected-configs", ProtectedConfigAccess.No,
             [("no", ProtectedConfigAccess.No), ("yes", ProtectedConfigAccess.Yes), ("local", ProtectedConfigAccess.Local)],
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
