@@ -475,7 +475,7 @@ public static unsafe class SortedSetCommands
         if (source is not null) (low, high) = spec.Resolve(source, descending);
         long count = high - low;
         if (offset < 0) count = 0;
-        long skip = Math.Min(offset, count);
+        long skip = Math.Clamp(offset, 0, count);
         count -= skip;
         if (limit >= 0) count = Math.Min(count, limit);
 
@@ -1051,7 +1051,6 @@ public static unsafe class SortedSetCommands
         score.TryFormat(dest, out int length, "F17", CultureInfo.InvariantCulture);
         while (dest[length - 1] == '0') length--;
         if (dest[length - 1] == '.') length--;
-        if (length == 2 && dest[0] == '-' && dest[1] == '0') return RedisNumbers.FormatInt64(0, dest);
         return length;
     }
 }

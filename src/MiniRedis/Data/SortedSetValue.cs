@@ -58,6 +58,8 @@ public sealed class SortedSetValue : ICopyableValue
             _dict!.Add(bytes, score);
             return;
         }
+        // The listpack keeps integral scores as integers, so -0 reads back as 0.
+        if (score == 0) score = 0;
         if (_count == _members.Length)
         {
             Array.Resize(ref _members, _count * 2);
@@ -86,6 +88,7 @@ public sealed class SortedSetValue : ICopyableValue
         int index = IndexOfMember(member);
         var bytes = _members[index];
         RemoveCompactAt(index);
+        if (newScore == 0) newScore = 0;
         int at = CompactCountBefore(new ElementBound(newScore, bytes));
         Array.Copy(_members, at, _members, at + 1, _count - at);
         Array.Copy(_scores, at, _scores, at + 1, _count - at);
