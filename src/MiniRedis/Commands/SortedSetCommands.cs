@@ -553,22 +553,22 @@ public static unsafe class SortedSetCommands
         long count = -1;
         if (ctx.ArgCount == 3)
         {
-            if (!ctx.TryGetLong(2, out count)) return;
-            if (count < 0)
+            if (!RedisNumbers.TryParseInt64(ctx.Arg(2), out count) || count < 0)
             {
                 ctx.Error(NotPositiveError);
                 return;
             }
         }
         // RESP3 nests the pairs only when a count was given.
-        PopGeneric(ctx, 1, 1, max, emitKey: false, count, nested: ctx.Reply.Resp3 && count != -1, nilWhenEmpty: false);
+        PopGeneric(ctx, 1, 1, max, emitKey: false, count, nested: ctx.Reply.Resp3 && count != -1, nilWhenEmpty: false, logAsPop: false);
     }
 
     /// <summary>
     /// Redis's genericZpopCommand: pops from the first of the keys that exists (WRONGTYPE stops the search);
-    /// <paramref name="count"/> -1 means one element without a count. Returns the key popped from, if any.
+    /// <paramref name="count"/> -1 means one element without a count. With <paramref name="logAsPop"/> the effect is
+    /// logged as ZPOPMIN/ZPOPMAX key [popped count], as Redis rewrites ZMPOP and the blocking pops.
     /// </summary>
-    static KeyEntry? PopGeneric(CommandContext ctx, int firstKey, int keyCount, bool max, bool emitKey, long count, bool nested, bool nilWhenEmpty)
+    static void PopGeneric(CommandContext ctx, int firstKey, int keyCount, bool max, bool emitKey, long count, bool nested, bool nilWhenEmpty, bool logAsPop)
     {
         KeyEntry? entry = null;
         for (int i = firstKey; i < firstKey + keyCount && entry is null; i++)
@@ -577,7 +577,7 @@ public static unsafe class SortedSetCommands
             if (entry is not null && entry.Type != RedisType.ZSet)
             {
                 ctx.WrongType();
-                return null;
+                return;
             }
         }
         var reply = ctx.Reply;
@@ -585,12 +585,12 @@ public static unsafe class SortedSetCommands
         {
             if (nilWhenEmpty) reply.NullArray();
             else reply.ArrayHeader(0);
-            return null;
+            return;
         }
         if (count == 0)
         {
             reply.ArrayHeader(0);
-            return null;
+            return;
         }
         var zset = (SortedSetValue)entry.Value;
         long popped = Math.Min(count == -1 ? 1 : count, zset.Count);
@@ -618,7 +618,9 @@ public static unsafe class SortedSetCommands
         else zset.RemoveRange(0, popped);
         DeleteIfEmpty(ctx, entry, zset);
         ctx.KeyModified(ctx.Db, entry.Key, popped);
-        return entry;
+        if (!logAsPop) return;
+        var record = ctx.Propagate().Arg(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8).Arg(entry.Key);
+        if (count != -1) record.Arg(popped);
     }
 
     static void ZMPop(CommandContext ctx) => MPopGeneric(ctx, 1, blocking: false);
@@ -667,8 +669,7 @@ public static unsafe class SortedSetCommands
         }
         if (count == -1) count = 1;
         if (blocking) BlockingPop(ctx, numKeysIndex + 1, (int)numKeys, 1, max, count, nested: true);
-        else if (PopGeneric(ctx, numKeysIndex + 1, (int)numKeys, max, emitKey: true, count, nested: true, nilWhenEmpty: true) is { } popped)
-            LogPop(ctx, popped.Key, max, count);
+        else PopGeneric(ctx, numKeysIndex + 1, (int)numKeys, max, emitKey: true, count, nested: true, nilWhenEmpty: true, logAsPop: true);
     }
 
     static void BZPopMin(CommandContext ctx) => BlockingPop(ctx, 1, ctx.ArgCount - 2, ctx.ArgCount - 1, max: false, count: -1, nested: false);
@@ -692,20 +693,12 @@ public static unsafe class SortedSetCommands
                 ctx.WrongType();
                 return;
             }
-            PopGeneric(ctx, i, 1, max, emitKey: true, count, nested, nilWhenEmpty: true);
-            LogPop(ctx, entry.Key, max, count);
+            PopGeneric(ctx, i, 1, max, emitKey: true, count, nested, nilWhenEmpty: true, logAsPop: true);
             return;
         }
         var keys = new byte[keyCount][];
         for (int i = 0; i < keyCount; i++) keys[i] = ctx.Arg(firstKey + i).ToArray();
         ctx.BlockForKeys(keys, deadline, BlockedReply.NullArray);
-    }
-
-    /// <summary>Pops are logged as ZPOPMIN/ZPOPMAX key [count] whatever command did them.</summary>
-    static void LogPop(CommandContext ctx, byte[] key, bool max, long count)
-    {
-        var record = ctx.Propagate().Arg(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8).Arg(key);
-        if (count != -1) record.Arg(count);
     }
 
     // ---- ZRANDMEMBER ----
@@ -727,7 +720,7 @@ public static unsafe class SortedSetCommands
         }
         if (requested == long.MinValue)
         {
-            ctx.Error("ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807");
+            ctx.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
             return;
         }
         if (ctx.ArgCount > 4 || (ctx.ArgCount == 4 && !ctx.ArgIs(3, "WITHSCORES"u8)))
