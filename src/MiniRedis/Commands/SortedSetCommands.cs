@@ -483,6 +483,8 @@ public static unsafe class SortedSetCommands
         {
             var result = new SortedSetValue();
             long maxEntries = MaxEntries(ctx), maxValue = MaxValue(ctx);
+            // Redis starts a rank range's result as a skiplist when it is known to be too long for a listpack.
+            if (rangeKind == RangeKind.Rank && count > maxEntries) result.ConvertToSkiplist();
             if (count > 0)
             {
                 var cursor = source!.At(descending ? high - 1 - skip : low + skip, descending);
@@ -875,7 +877,9 @@ public static unsafe class SortedSetCommands
 
         // Smallest inputs first, as Redis orders them (it also fixes the order scores are aggregated in).
         if (operation != SetOperation.Diff) SortByLength(sources);
+        // Built as a skiplist like Redis's, so scores keep their sign of zero unless a stored result turns compact.
         var result = new SortedSetValue();
+        result.ConvertToSkiplist();
         long maxEntries = MaxEntries(ctx), maxValue = MaxValue(ctx);
         long cardinality = 0;
         switch (operation)
@@ -938,7 +942,11 @@ public static unsafe class SortedSetCommands
         }
 
         if (cardinalityOnly) ctx.Reply.Integer(cardinality);
-        else if (store) StoreResult(ctx, ctx.Arg(destinationIndex), result);
+        else if (store)
+        {
+            result.ConvertToCompactIfFits(maxEntries, maxValue);
+            StoreResult(ctx, ctx.Arg(destinationIndex), result);
+        }
         else
         {
             ElementsHeader(ctx.Reply, result.Count, withScores);
@@ -1025,25 +1033,15 @@ public static unsafe class SortedSetCommands
         reply.Bulk("0"u8);
         int header = reply.BeginDeferredArray();
         long returned = 0;
-        bool compact = zset.Encoding == ObjectEncoding.Listpack;
-        Span<byte> text = stackalloc byte[400];
+        Span<byte> text = stackalloc byte[32];
         foreach (var (member, score) in zset.Elements())
         {
             if (pattern >= 0 && !GlobPattern.Match(ctx.Arg(pattern), member)) continue;
             reply.Bulk(member);
-            reply.Bulk(text[..(compact ? RedisNumbers.FormatDouble(score, text) : FormatHumanScore(score, text))]);
+            // Redis's d2string: integral values (-0 too) print as integers, the rest as %.17g.
+            reply.Bulk(text[..RedisNumbers.FormatDouble(score == 0 ? 0 : score, text)]);
             returned += 2;
         }
         reply.EndDeferredArray(header, returned);
-    }
-
-    /// <summary>How Redis's scan shows a skiplist score: long double "%.17Lf" without trailing zeros (ld2string human mode).</summary>
-    static int FormatHumanScore(double score, Span<byte> dest)
-    {
-        if (double.IsInfinity(score) || double.IsNaN(score)) return RedisNumbers.FormatDouble(score, dest);
-        score.TryFormat(dest, out int length, "F17", CultureInfo.InvariantCulture);
-        while (dest[length - 1] == '0') length--;
-        if (dest[length - 1] == '.') length--;
-        return length;
     }
 }

@@ -3,8 +3,8 @@ namespace MiniRedis.Data;
 /// <summary>
 /// A sorted set (Redis's zset), ordered by (score, member bytes). Small sets are kept compact — members and
 /// scores in parallel sorted arrays, what Redis calls the listpack encoding — and become a skiplist plus a
-/// member→score dictionary once they outgrow zset-max-listpack-entries/-value (never back; store commands
-/// build new values, so a small result is compact again). Positions are 0-based ranks in ascending order.
+/// member→score dictionary once they outgrow zset-max-listpack-entries/-value (never back, except for the
+/// new values store commands build). Positions are 0-based ranks in ascending order.
 /// </summary>
 public sealed class SortedSetValue : ICopyableValue
 {
@@ -221,6 +221,25 @@ public sealed class SortedSetValue : ICopyableValue
         _members = [];
         _scores = [];
         _count = 0;
+    }
+
+    /// <summary>
+    /// Turns a skiplist back into the compact form when it fits (Redis's zsetConvertToListpackIfNeeded, which
+    /// store commands apply to the results they build as skiplists).
+    /// </summary>
+    public void ConvertToCompactIfFits(long maxCompactEntries, long maxCompactValue)
+    {
+        if (_list is null || _list.Count > maxCompactEntries) return;
+        for (var node = _list.First; node is not null; node = node.Next)
+        {
+            if (node.Member.Length > maxCompactValue) return;
+        }
+        var list = _list;
+        _list = null;
+        _dict = null;
+        _members = new byte[Math.Max(list.Count, 4)][];
+        _scores = new double[_members.Length];
+        for (var node = list.First; node is not null; node = node.Next) Insert(node.Member, node.Score, maxCompactEntries, maxCompactValue);
     }
 
     public object DeepCopy()
