@@ -51,6 +51,9 @@ public sealed class RedisServer
     public string RunId { get; }
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
+    /// <summary>The TCP port actually listened on (differs from the config with port 0); set by the listener.</summary>
+    public int TcpPort { get; set; }
+
     /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
     public long Dirty { get; set; }
 
@@ -92,6 +95,7 @@ public sealed class RedisServer
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
         CloseTimedOutClients();
         SampleOpsPerSec();
+        Stats.ObservePeakMemory(GC.GetTotalMemory(false));
     }
 
     void CloseTimedOutClients()

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+using MiniRedis.Data;
 using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
@@ -7,8 +10,51 @@ public static unsafe class ClientCommands
 {
     public const string InvalidNameError = "ERR Client names cannot contain spaces, newlines or special characters.";
 
+    static readonly string[] HelpLines =
+    [
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+    ];
+
+    /// <summary>Redis's client types; every client here is a normal one (no replication or pubsub yet).</summary>
+    enum ClientType { Normal, Replica, PubSub, Master }
+
     public static void Register(CommandTable t)
     {
+        t.Add("client|id", &Id);
+        t.Add("client|setname", &SetName);
+        t.Add("client|getname", &GetName);
+        t.Add("client|list", &List);
+        t.Add("client|info", &Info);
+        t.Add("client|kill", &Kill);
+        t.Add("client|no-evict", &NoEvict);
+        t.Add("client|help", &Help);
     }
 
     /// <summary>Redis allows names of printable ASCII without spaces (an empty name clears it).</summary>
@@ -19,5 +65,201 @@ public static unsafe class ClientCommands
             if (c < '!' || c > '~') return false;
         }
         return true;
+    }
+
+    static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "CLIENT", HelpLines);
+
+    static void Id(CommandContext ctx) => ctx.Reply.Integer(ctx.Client.Id);
+
+    static void SetName(CommandContext ctx)
+    {
+        var name = ctx.ArgString(2);
+        if (!IsValidName(name))
+        {
+            ctx.Error(InvalidNameError);
+            return;
+        }
+        ctx.Client.Name = name.Length == 0 ? null : name;
+        ctx.Reply.Ok();
+    }
+
+    static void GetName(CommandContext ctx)
+    {
+        if (ctx.Client.Name is null) ctx.Reply.NullBulk();
+        else ctx.Reply.Bulk(ctx.Client.Name);
+    }
+
+    static void NoEvict(CommandContext ctx)
+    {
+        if (ctx.ArgIs(2, "ON"u8)) ctx.Client.NoEvict = true;
+        else if (ctx.ArgIs(2, "OFF"u8)) ctx.Client.NoEvict = false;
+        else
+        {
+            ctx.Error(CommandContext.SyntaxError);
+            return;
+        }
+        ctx.Reply.Ok();
+    }
+
+    static void Info(CommandContext ctx)
+    {
+        var text = new StringBuilder();
+        AppendClientLine(ctx, ctx.Client, text);
+        ctx.Reply.Verbatim(text.ToString());
+    }
+
+    static void List(CommandContext ctx)
+    {
+        var text = new StringBuilder();
+        if (ctx.ArgCount == 4 && ctx.ArgIs(2, "TYPE"u8))
+        {
+            if (ParseType(ctx, 3) is not { } type) return;
+            foreach (var client in ClientsInOrder(ctx))
+            {
+                if (type == ClientType.Normal) AppendClientLine(ctx, client, text);
+            }
+        }
+        else if (ctx.ArgCount > 3 && ctx.ArgIs(2, "ID"u8))
+        {
+            var ids = new List<long>();
+            for (int i = 3; i < ctx.ArgCount; i++)
+            {
+                if (!ctx.TryGetLong(i, out long id, "ERR Invalid client ID")) return;
+                ids.Add(id);
+            }
+            foreach (var id in ids)
+            {
+                if (FindClient(ctx, id) is { } client) AppendClientLine(ctx, client, text);
+            }
+        }
+        else if (ctx.ArgCount != 2)
+        {
+            ctx.Error(CommandContext.SyntaxError);
+            return;
+        }
+        else
+        {
+            foreach (var client in ClientsInOrder(ctx)) AppendClientLine(ctx, client, text);
+        }
+        ctx.Reply.Verbatim(text.ToString());
+    }
+
+    static IEnumerable<ClientSession> ClientsInOrder(CommandContext ctx) => ctx.Server.Clients.OrderBy(c => c.Id);
+
+    static ClientSession? FindClient(CommandContext ctx, long id) => ctx.Server.Clients.FirstOrDefault(c => c.Id == id);
+
+    static ClientType? ParseType(CommandContext ctx, int index)
+    {
+        ClientType? type = ctx.ArgString(index).ToLowerInvariant() switch
+        {
+            "normal" => ClientType.Normal,
+            "slave" or "replica" => ClientType.Replica,
+            "pubsub" => ClientType.PubSub,
+            "master" => ClientType.Master,
+            _ => null,
+        };
+        if (type is null) ctx.Error($"ERR Unknown client type '{ctx.ArgString(index)}'");
+        return type;
+    }
+
+    /// <summary>
+    /// One line of CLIENT LIST, Redis's fields in Redis's order, keeping only those that are
+    /// facts here: no fd, pubsub counts, buffer sizes, event mask or tracking redirection.
+    /// </summary>
+    static void AppendClientLine(CommandContext ctx, ClientSession client, StringBuilder text)
+    {
+        long now = ctx.NowMs;
+        var flags = new StringBuilder();
+        if (client.InMulti) flags.Append('x');
+        if (client.Blocked is not null) flags.Append('b');
+        if (client.DirtyCas) flags.Append('d');
+        if (client.CloseAfterReply) flags.Append('c');
+        if (client.NoEvict) flags.Append('e');
+        if (flags.Length == 0) flags.Append('N');
+        text.Append(CultureInfo.InvariantCulture,
+            $"id={client.Id} addr={client.Connection?.RemoteAddress} laddr={client.Connection?.LocalAddress} name={client.Name} " +
+            $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags={flags} db={client.Db.Index} " +
+            $"multi={(client.InMulti ? client.Queued.Count : -1)} cmd={client.LastCommand} user=default resp={client.Protocol}\n");
+    }
+
+    /// <summary>CLIENT KILL addr (old form: OK or an error) or CLIENT KILL filters... (new form: how many were killed).</summary>
+    static void Kill(CommandContext ctx)
+    {
+        long id = 0;
+        ClientType? type = null;
+        string? addr = null, laddr = null;
+        bool skipMe = true;
+        if (ctx.ArgCount == 3)
+        {
+            addr = ctx.ArgString(2);
+            skipMe = false;
+        }
+        else
+        {
+            for (int i = 2; i < ctx.ArgCount; i += 2)
+            {
+                bool hasValue = i + 1 < ctx.ArgCount;
+                if (hasValue && ctx.ArgIs(i, "ID"u8))
+                {
+                    if (!RedisNumbers.TryParseInt64(ctx.Arg(i + 1), out id) || id < 1)
+                    {
+                        ctx.Error("ERR client-id should be greater than 0");
+                        return;
+                    }
+                }
+                else if (hasValue && ctx.ArgIs(i, "TYPE"u8))
+                {
+                    type = ParseType(ctx, i + 1);
+                    if (type is null) return;
+                }
+                else if (hasValue && ctx.ArgIs(i, "ADDR"u8)) addr = ctx.ArgString(i + 1);
+                else if (hasValue && ctx.ArgIs(i, "LADDR"u8)) laddr = ctx.ArgString(i + 1);
+                else if (hasValue && ctx.ArgIs(i, "USER"u8))
+                {
+                    if (ctx.ArgString(i + 1) != "default")
+                    {
+                        ctx.Error($"ERR No such user '{ctx.ArgString(i + 1)}'");
+                        return;
+                    }
+                }
+                else if (hasValue && ctx.ArgIs(i, "SKIPME"u8))
+                {
+                    if (ctx.ArgIs(i + 1, "YES"u8)) skipMe = true;
+                    else if (ctx.ArgIs(i + 1, "NO"u8)) skipMe = false;
+                    else
+                    {
+                        ctx.Error(CommandContext.SyntaxError);
+                        return;
+                    }
+                }
+                else
+                {
+                    ctx.Error(CommandContext.SyntaxError);
+                    return;
+                }
+            }
+        }
+
+        int killed = 0;
+        foreach (var client in ClientsInOrder(ctx).ToList())
+        {
+            if (addr is not null && client.Connection?.RemoteAddress != addr) continue;
+            if (laddr is not null && client.Connection?.LocalAddress != laddr) continue;
+            if (type is not null && type != ClientType.Normal) continue;
+            if (id != 0 && client.Id != id) continue;
+            if (client == ctx.Client && skipMe) continue;
+            killed++;
+            // The caller itself still gets this reply, then its connection closes.
+            if (client == ctx.Client) client.CloseAfterReply = true;
+            else
+            {
+                client.Connection?.Close();
+                ctx.Server.Disconnect(client);
+            }
+        }
+
+        if (ctx.ArgCount != 3) ctx.Reply.Integer(killed);
+        else if (killed == 0) ctx.Error("ERR No such client");
+        else ctx.Reply.Ok();
     }
 }

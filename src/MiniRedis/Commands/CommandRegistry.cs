@@ -14,6 +14,8 @@ public static class CommandRegistry
         DatabaseCommands.Register(table);
         ServerCommands.Register(table);
         ClientCommands.Register(table);
+        HashCommands.Register(table);
+        SetCommands.Register(table);
         SortedSetCommands.Register(table);
     }
 }

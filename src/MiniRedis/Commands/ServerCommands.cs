@@ -1,11 +1,93 @@
+using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
 
-/// <summary>Server commands (Redis's server.c): INFO, CONFIG, COMMAND, DEBUG, SHUTDOWN, TIME, DBSIZE, FLUSH*.</summary>
+/// <summary>Server commands (Redis's server.c): TIME, SHUTDOWN, and the families registered from here (COMMAND, INFO, DEBUG, CONFIG).</summary>
 public static unsafe class ServerCommands
 {
     public static void Register(CommandTable t)
     {
+        t.Add("time", &Time);
+        t.Add("shutdown", &Shutdown);
+        CommandCommands.Register(t);
+        InfoCommand.Register(t);
+        DebugCommands.Register(t);
+        ConfigCommands.Register(t);
+    }
+
+    /// <summary>Redis's addReplyHelp: a usage line, the subcommands' lines, then HELP itself, as status replies.</summary>
+    internal static void ReplyHelp(CommandContext ctx, string command, string[] lines)
+    {
+        var reply = ctx.Reply;
+        reply.ArrayHeader(lines.Length + 3);
+        reply.SimpleString($"{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+        foreach (var line in lines) reply.SimpleString(line);
+        reply.SimpleString("HELP"u8);
+        reply.SimpleString("    Prints this help."u8);
+    }
+
+    /// <summary>Redis's addReplySubcommandSyntaxError, for commands that parse their own subcommands.</summary>
+    internal static void SubcommandSyntaxError(CommandContext ctx)
+    {
+        var sub = ctx.ArgString(1);
+        if (sub.Length > 128) sub = sub[..128];
+        ctx.Error($"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {ctx.Command.Name.ToUpperInvariant()} HELP.");
+    }
+
+    static void Time(CommandContext ctx)
+    {
+        long micros = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
+        ctx.Reply.ArrayHeader(2);
+        ctx.Reply.BulkInteger(micros / 1_000_000);
+        ctx.Reply.BulkInteger(micros % 1_000_000);
+    }
+
+    /// <summary>
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Nothing is ever saved: there is no RDB yet, so
+    /// an explicit SAVE fails unless FORCE is given. On success there is no reply; the process stops.
+    /// </summary>
+    static void Shutdown(CommandContext ctx)
+    {
+        bool save = false, noSave = false, now = false, force = false, abort = false;
+        for (int i = 1; i < ctx.ArgCount; i++)
+        {
+            if (ctx.ArgIs(i, "NOSAVE"u8)) noSave = true;
+            else if (ctx.ArgIs(i, "SAVE"u8)) save = true;
+            else if (ctx.ArgIs(i, "NOW"u8)) now = true;
+            else if (ctx.ArgIs(i, "FORCE"u8)) force = true;
+            else if (ctx.ArgIs(i, "ABORT"u8)) abort = true;
+            else
+            {
+                ctx.Error(CommandContext.SyntaxError);
+                return;
+            }
+        }
+        if ((abort && (save || noSave || now || force)) || (save && noSave))
+        {
+            ctx.Error(CommandContext.SyntaxError);
+            return;
+        }
+        if (abort)
+        {
+            // Shutting down never waits (no replicas to catch up), so nothing can be in progress.
+            ctx.Error("ERR No shutdown in progress.");
+            return;
+        }
+        var logger = ctx.Server.Logger;
+        logger.LogWarning("User requested shutdown...");
+        if (save)
+        {
+            logger.LogWarning("Saving the final RDB snapshot before exiting.");
+            logger.LogWarning("Error trying to save the DB: RDB persistence is not implemented.");
+            if (!force)
+            {
+                logger.LogWarning("Error trying to save the DB, can't exit.");
+                ctx.Error("ERR Errors trying to SHUTDOWN. Check logs.");
+                return;
+            }
+        }
+        ctx.Client.CloseAfterReply = true;
+        ctx.Server.RequestShutdown();
     }
 }

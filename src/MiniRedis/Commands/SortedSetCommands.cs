@@ -776,18 +776,30 @@ public static unsafe class SortedSetCommands
 
     enum Aggregate { Sum, Min, Max }
 
-    /// <summary>One input of a set operation: a zset, or nothing for a missing key, with its weight.</summary>
+    /// <summary>One input of a set operation: a zset, a plain set (every member scoring 1), or nothing for a missing key, with its weight.</summary>
     struct OperationSource
     {
         public SortedSetValue? Zset;
+        public KeyEntry? Set;
         public double Weight;
 
-        public readonly long Length => Zset?.Count ?? 0;
+        public readonly long Length => Zset?.Count ?? (Set is null ? 0 : SetValue.Count(Set));
 
         public readonly bool TryGetScore(ReadOnlySpan<byte> member, out double score)
         {
-            score = 0;
+            score = 1;
+            if (Set is not null) return SetValue.Contains(Set, member);
             return Zset is not null && Zset.TryGetScore(member, out score);
+        }
+
+        public readonly IEnumerable<(byte[] Member, double Score)> Elements()
+        {
+            if (Zset is not null) return Zset.Elements();
+            var elements = new List<(byte[], double)>();
+            if (Set is null) return elements;
+            var members = new SetValue.Enumerator(Set);
+            while (members.MoveNext()) elements.Add((members.Current.ToArray(), 1));
+            return elements;
         }
     }
 
@@ -819,12 +831,14 @@ public static unsafe class SortedSetCommands
         for (int i = 0; i < numKeys; i++, j++)
         {
             var entry = store ? ctx.LookupWrite(ctx.Arg(j)) : ctx.LookupRead(ctx.Arg(j));
-            if (entry is not null && entry.Type != RedisType.ZSet)
+            if (entry is not null && entry.Type is not (RedisType.ZSet or RedisType.Set))
             {
                 ctx.WrongType();
                 return;
             }
-            sources[i] = new OperationSource { Zset = (SortedSetValue?)entry?.Value, Weight = 1 };
+            sources[i] = entry?.Type == RedisType.Set
+                ? new OperationSource { Set = entry, Weight = 1 }
+                : new OperationSource { Zset = (SortedSetValue?)entry?.Value, Weight = 1 };
         }
         var aggregate = Aggregate.Sum;
         bool withScores = false;
@@ -885,16 +899,14 @@ public static unsafe class SortedSetCommands
         switch (operation)
         {
             case SetOperation.Inter:
-                if (sources[0].Zset is not { } smallest) break;
-                var cursor = smallest.At(0);
-                for (long e = 0; e < smallest.Count; e++, cursor.Advance())
+                foreach (var (member, elementScore) in sources[0].Elements())
                 {
-                    double score = sources[0].Weight * cursor.Score;
+                    double score = sources[0].Weight * elementScore;
                     if (double.IsNaN(score)) score = 0;
                     int k = 1;
                     for (; k < sources.Length; k++)
                     {
-                        if (!sources[k].TryGetScore(cursor.Member, out double value)) break;
+                        if (!sources[k].TryGetScore(member, out double value)) break;
                         Combine(ref score, value * sources[k].Weight, aggregate);
                     }
                     if (k < sources.Length) continue;
@@ -905,7 +917,7 @@ public static unsafe class SortedSetCommands
                     }
                     else
                     {
-                        result.Insert(cursor.Member, score, maxEntries, maxValue);
+                        result.Insert(member, score, maxEntries, maxValue);
                     }
                 }
                 break;
@@ -914,8 +926,7 @@ public static unsafe class SortedSetCommands
                 var order = new List<byte[]>();
                 foreach (var source in sources)
                 {
-                    if (source.Zset is null) continue;
-                    foreach (var (member, elementScore) in source.Zset.Elements())
+                    foreach (var (member, elementScore) in source.Elements())
                     {
                         double score = source.Weight * elementScore;
                         if (double.IsNaN(score)) score = 0;
@@ -931,8 +942,7 @@ public static unsafe class SortedSetCommands
                 foreach (var member in order) result.Insert(member, accumulator[member], maxEntries, maxValue);
                 break;
             default:
-                if (sources[0].Zset is not { } first) break;
-                foreach (var (member, elementScore) in first.Elements())
+                foreach (var (member, elementScore) in sources[0].Elements())
                 {
                     bool elsewhere = false;
                     for (int k = 1; k < sources.Length && !elsewhere; k++) elsewhere = sources[k].TryGetScore(member, out _);

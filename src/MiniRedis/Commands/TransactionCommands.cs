@@ -56,14 +56,15 @@ public static unsafe class TransactionCommands
             client.DiscardTransaction();
             return;
         }
-        var queued = client.Queued.ToArray();
         var exec = ctx.Command;
         var execArgs = ctx.Args;
-        client.DiscardTransaction();
-        ctx.Reply.ArrayHeader(queued.Length);
+        // As Redis: unwatch first (our own writes must not dirty us), stay in MULTI while running.
+        client.UnwatchAll();
+        ctx.Reply.ArrayHeader(client.Queued.Count);
         client.InExec = true;
-        foreach (var (command, args) in queued) ctx.Server.Executor.Call(command, args, client);
+        foreach (var (command, args) in client.Queued) ctx.Server.Executor.Call(command, args, client);
         client.InExec = false;
+        client.DiscardTransaction();
         // Restore EXEC's own view so the executor accounts it correctly.
         ctx.Command = exec;
         ctx.Args = execArgs;

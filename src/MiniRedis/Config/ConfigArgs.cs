@@ -1,4 +1,5 @@
 using System.Text;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Config;
 
@@ -6,9 +7,8 @@ namespace MiniRedis.Config;
 internal static class ConfigArgs
 {
     /// <summary>
-    /// Splits a line into arguments: blanks separate, "double quotes" understand \n \r \t \b \a \xHH and
-    /// \-anything, 'single quotes' understand only \'. Returns null for unbalanced quotes, including a
-    /// closing quote not followed by a blank or the end of the line.
+    /// Splits a config line into arguments with Redis's sdssplitargs rules (the same splitter inline
+    /// commands use). Returns null for unbalanced quotes.
     /// </summary>
     public static List<byte[]>? Split(ReadOnlySpan<byte> line)
     {
@@ -16,86 +16,15 @@ internal static class ConfigArgs
         int nul = line.IndexOf((byte)0);
         if (nul >= 0)
             line = line[..nul];
-        var args = new List<byte[]>();
-        var current = new List<byte>();
-        int p = 0;
-        while (true)
-        {
-            while (p < line.Length && IsCSpace(line[p]))
-                p++;
-            if (p >= line.Length)
-                return args;
-
-            bool inDouble = false, inSingle = false, done = false;
-            current.Clear();
-            while (!done)
-            {
-                byte c = At(line, p);
-                if (inDouble)
-                {
-                    if (c == '\\' && At(line, p + 1) == 'x' && IsHex(At(line, p + 2)) && IsHex(At(line, p + 3)))
-                    {
-                        current.Add((byte)(HexValue(At(line, p + 2)) * 16 + HexValue(At(line, p + 3))));
-                        p += 3;
-                    }
-                    else if (c == '\\' && p + 1 < line.Length)
-                    {
-                        p++;
-                        current.Add(Unescape(line[p]));
-                    }
-                    else if (c == '"')
-                    {
-                        if (p + 1 < line.Length && !IsCSpace(line[p + 1]))
-                            return null;
-                        done = true;
-                    }
-                    else if (p >= line.Length)
-                    {
-                        return null;
-                    }
-                    else
-                    {
-                        current.Add(c);
-                    }
-                }
-                else if (inSingle)
-                {
-                    if (c == '\\' && At(line, p + 1) == '\'')
-                    {
-                        p++;
-                        current.Add((byte)'\'');
-                    }
-                    else if (c == '\'')
-                    {
-                        if (p + 1 < line.Length && !IsCSpace(line[p + 1]))
-                            return null;
-                        done = true;
-                    }
-                    else if (p >= line.Length)
-                    {
-                        return null;
-                    }
-                    else
-                    {
-                        current.Add(c);
-                    }
-                }
-                else
-                {
-                    if (p >= line.Length || c is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
-                        done = true; // Not on \v or \f: Redis skips those between tokens but keeps them inside one.
-                    else if (c == '"')
-                        inDouble = true;
-                    else if (c == '\'')
-                        inSingle = true;
-                    else
-                        current.Add(c);
-                }
-                if (p < line.Length)
-                    p++;
-            }
-            args.Add([.. current]);
-        }
+        var batch = new CommandBatch();
+        batch.BeginCommand();
+        if (!ArgSplitter.Split(line, batch))
+            return null;
+        var parsed = batch[0];
+        var args = new List<byte[]>(parsed.Count);
+        for (int i = 0; i < parsed.Count; i++)
+            args.Add(parsed[i].ToArray());
+        return args;
     }
 
     /// <summary>Quotes a value so that <see cref="Split"/> gives it back unchanged (Redis's sdscatrepr).</summary>
@@ -123,24 +52,4 @@ internal static class ConfigArgs
         }
         return sb.Append('"').ToString();
     }
-
-    /// <summary>C isspace() in the C locale.</summary>
-    public static bool IsCSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
-
-    /// <summary>Reads past the end as NUL, the way the C code sees its terminator.</summary>
-    private static byte At(ReadOnlySpan<byte> line, int i) => i < line.Length ? line[i] : (byte)0;
-
-    private static byte Unescape(byte c) => c switch
-    {
-        (byte)'n' => (byte)'\n',
-        (byte)'r' => (byte)'\r',
-        (byte)'t' => (byte)'\t',
-        (byte)'b' => 8,
-        (byte)'a' => 7,
-        _ => c,
-    };
-
-    private static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
-
-    private static int HexValue(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }

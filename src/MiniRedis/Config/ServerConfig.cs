@@ -124,6 +124,15 @@ public sealed partial class ServerConfig
 
     public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
 
+    public long HashMaxListpackEntries { get; private set; }
+
+    public long HashMaxListpackValue { get; private set; }
+
+    public long SetMaxIntsetEntries { get; private set; }
+
+    /// <summary>When a hash stops being a listpack.</summary>
+    public Data.ListpackLimits HashListpackLimits => new(HashMaxListpackEntries, HashMaxListpackValue);
+
     /// <summary>
     /// Registers work to run during CONFIG SET once the new value of <paramref name="directive"/> is stored
     /// (e.g. re-listening on a new port). Return null on success or an error text: the whole CONFIG SET then

@@ -32,9 +32,17 @@ public sealed class Keyspace
     /// <summary>While replaying a file nothing expires: Redis defers that until loading is over.</summary>
     public bool Loading { get; set; }
 
-    public long ExpiredKeys { get; set; }
+    public long ExpiredKeys { get; private set; }
     public long ExpiredStalePercent { get; private set; }
     public long ExpiredTimeCapReached { get; private set; }
+
+    /// <summary>CONFIG RESETSTAT: the expiry counters start again.</summary>
+    public void ResetStats()
+    {
+        ExpiredKeys = 0;
+        ExpiredStalePercent = 0;
+        ExpiredTimeCapReached = 0;
+    }
 
     /// <summary>Told of every key the server deletes because its TTL passed (to log a DEL).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }

@@ -63,22 +63,27 @@ public sealed unsafe class CommandTable
         int bar = name.IndexOf('|', StringComparison.Ordinal);
         if (bar < 0)
         {
-            var def = CreateDef(name);
-            def.Handler = handler;
-            _commands[Encoding.ASCII.GetBytes(name)] = def;
+            // A container may have its own handler too (COMMAND without a subcommand).
+            GetOrCreate(name).Handler = handler;
             return;
         }
-        var parentName = Encoding.ASCII.GetBytes(name[..bar]);
-        if (!_commands.TryGetValue(parentName, out var parentDef))
-        {
-            parentDef = CreateDef(name[..bar]);
-            parentDef.Subcommands = new Dictionary<string, CommandDef>(StringComparer.OrdinalIgnoreCase);
-            _commands[parentName] = parentDef;
-        }
+        var parentDef = GetOrCreate(name[..bar]);
+        parentDef.Subcommands ??= new Dictionary<string, CommandDef>(StringComparer.OrdinalIgnoreCase);
         var sub = CreateDef(name);
         sub.Handler = handler;
         sub.Parent = parentDef;
-        parentDef.Subcommands![name[(bar + 1)..]] = sub;
+        parentDef.Subcommands[name[(bar + 1)..]] = sub;
+    }
+
+    CommandDef GetOrCreate(string name)
+    {
+        var key = Encoding.ASCII.GetBytes(name);
+        if (!_commands.TryGetValue(key, out var def))
+        {
+            def = CreateDef(name);
+            _commands[key] = def;
+        }
+        return def;
     }
 
     CommandDef CreateDef(string name)

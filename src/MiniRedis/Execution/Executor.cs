@@ -213,7 +213,7 @@ public sealed class Executor
     }
 
     /// <summary>Redis's processCommand: look up, validate, queue inside MULTI, or call.</summary>
-    internal void ProcessCommand(ClientSession session, ArgVector args)
+    internal unsafe void ProcessCommand(ClientSession session, ArgVector args)
     {
         _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         session.LastInteractionMs = _server.Keyspace.NowMs;
@@ -234,13 +234,13 @@ public sealed class Executor
             var sub = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
             if (sub is null)
             {
-                Reject(session, command, $"ERR unknown subcommand '{Truncate(Encoding.Latin1.GetString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
+                Reject(session, null, $"ERR unknown subcommand '{Truncate(Encoding.Latin1.GetString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
                 return;
             }
             command = sub;
         }
         session.LastCommand = command.Name;
-        if (!command.ArityMatches(args.Count) || (command.Subcommands is not null && args.Count < 2))
+        if (!command.ArityMatches(args.Count) || command.Handler == null)
         {
             Reject(session, command, $"ERR wrong number of arguments for '{command.Name}' command");
             return;

@@ -16,6 +16,12 @@ public sealed class ServerStats
     public long NetInputBytes;
     public long NetOutputBytes;
 
+    /// <summary>Highest GC heap size seen by the cron or INFO (INFO used_memory_peak).</summary>
+    public long PeakMemory;
+
+    /// <summary>Records a memory sample and returns the peak so far.</summary>
+    public long ObservePeakMemory(long used) => PeakMemory = Math.Max(PeakMemory, used);
+
     public void CountError(string message)
     {
         TotalErrorReplies++;
@@ -28,6 +34,6 @@ public sealed class ServerStats
     {
         TotalCommandsProcessed = KeyspaceHits = KeyspaceMisses = TotalErrorReplies = UnexpectedErrorReplies = 0;
         ErrorsByCode.Clear();
-        TotalConnectionsReceived = RejectedConnections = NetInputBytes = NetOutputBytes = 0;
+        TotalConnectionsReceived = RejectedConnections = NetInputBytes = NetOutputBytes = PeakMemory = 0;
     }
 }

@@ -58,6 +58,7 @@ public sealed class Listener : IAsyncDisposable
             }
             _sockets.Add(socket);
         }
+        if (_sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
         foreach (var socket in _sockets) _acceptLoops.Add(AcceptLoopAsync(socket));
     }
 

@@ -99,7 +99,8 @@ public static class ArgSplitter
         }
     }
 
-    static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
+    /// <summary>C isspace() in the C locale.</summary>
+    public static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
     static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
     static int HexValue(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }

@@ -1,0 +1,319 @@
+using System.Text;
+using MiniRedis.Data;
+using MiniRedis.Execution;
+using MiniRedis.Execution.Resp;
+
+namespace MiniRedis.Commands;
+
+/// <summary>COMMAND and its subcommands (Redis's server.c commandCommand and friends).</summary>
+public static unsafe class CommandCommands
+{
+    static readonly string[] HelpLines =
+    [
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+    ];
+
+    public static void Register(CommandTable t)
+    {
+        t.Add("command", &All);
+        t.Add("command|count", &Count);
+        t.Add("command|info", &Info);
+        t.Add("command|docs", &Docs);
+        t.Add("command|list", &List);
+        t.Add("command|getkeys", &GetKeys);
+        t.Add("command|getkeysandflags", &GetKeysAndFlags);
+        t.Add("command|help", &Help);
+    }
+
+    static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "COMMAND", HelpLines);
+
+    static void Count(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.Commands.Count);
+
+    static void All(CommandContext ctx)
+    {
+        var table = ctx.Server.Commands;
+        ctx.Reply.ArrayHeader(table.Count);
+        foreach (var def in table.All) table.InfoOf(def).WriteTo(ctx.Reply);
+    }
+
+    static void Info(CommandContext ctx)
+    {
+        if (ctx.ArgCount == 2)
+        {
+            All(ctx);
+            return;
+        }
+        var table = ctx.Server.Commands;
+        ctx.Reply.ArrayHeader(ctx.ArgCount - 2);
+        for (int i = 2; i < ctx.ArgCount; i++)
+        {
+            var def = FindByFullName(table, ctx.Arg(i));
+            if (def is null) ctx.Reply.NullBulk();
+            else table.InfoOf(def).WriteTo(ctx.Reply);
+        }
+    }
+
+    static void Docs(CommandContext ctx)
+    {
+        var table = ctx.Server.Commands;
+        var reply = ctx.Reply;
+        int start = reply.BeginDeferredArray();
+        int count = 0;
+        if (ctx.ArgCount == 2)
+        {
+            foreach (var def in table.All) count += WriteDocs(table, def, reply);
+        }
+        else
+        {
+            for (int i = 2; i < ctx.ArgCount; i++)
+            {
+                if (FindByFullName(table, ctx.Arg(i)) is { } def) count += WriteDocs(table, def, reply);
+            }
+        }
+        reply.EndDeferredArray(start, count, map: true);
+    }
+
+    static int WriteDocs(CommandTable table, CommandDef def, Protocol.ReplyBuffer reply)
+    {
+        if (table.DocsOf(def) is not { } docs) return 0;
+        reply.Bulk(def.FullName);
+        docs.WriteTo(reply);
+        return 1;
+    }
+
+    static void List(CommandContext ctx)
+    {
+        Func<CommandDef, bool> filter;
+        if (ctx.ArgCount == 2)
+        {
+            filter = _ => true;
+        }
+        else if (ctx.ArgCount == 5 && ctx.ArgIs(2, "FILTERBY"u8))
+        {
+            var argument = ctx.Args[4].ToArray();
+            if (ctx.ArgIs(3, "MODULE"u8)) filter = _ => false; // no modules are ever loaded
+            else if (ctx.ArgIs(3, "ACLCAT"u8)) filter = def => HasCategory(def, argument);
+            else if (ctx.ArgIs(3, "PATTERN"u8)) filter = def => GlobPattern.Match(argument, Encoding.ASCII.GetBytes(def.FullName), ignoreCase: true);
+            else
+            {
+                ctx.Error(CommandContext.SyntaxError);
+                return;
+            }
+        }
+        else
+        {
+            ctx.Error(CommandContext.SyntaxError);
+            return;
+        }
+
+        var reply = ctx.Reply;
+        int start = reply.BeginDeferredArray();
+        int count = 0;
+        foreach (var def in ctx.Server.Commands.All)
+        {
+            count += ListName(def, filter, reply);
+            if (def.Subcommands is null) continue;
+            foreach (var sub in def.Subcommands.Values) count += ListName(sub, filter, reply);
+        }
+        reply.EndDeferredArray(start, count);
+    }
+
+    static int ListName(CommandDef def, Func<CommandDef, bool> filter, Protocol.ReplyBuffer reply)
+    {
+        if (!filter(def)) return 0;
+        reply.Bulk(def.FullName);
+        return 1;
+    }
+
+    static bool HasCategory(CommandDef def, byte[] category)
+    {
+        foreach (var item in def.Info.Items![6].Items!)
+        {
+            var name = item.Text!.AsSpan(1); // the metadata spells categories with a leading '@'
+            if (Ascii.EqualsIgnoreCase(name, Encoding.ASCII.GetString(category))) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Finds "get" or "config|get", as Redis's lookupCommandBySds.</summary>
+    internal static CommandDef? FindByFullName(CommandTable table, ReadOnlySpan<byte> fullName)
+    {
+        int bar = fullName.IndexOf((byte)'|');
+        if (bar < 0) return table.Find(fullName);
+        var parent = table.Find(fullName[..bar]);
+        var subName = fullName[(bar + 1)..];
+        if (parent?.Subcommands is null || subName.IndexOf((byte)'|') >= 0) return null;
+        return parent.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(subName));
+    }
+
+    static void GetKeys(CommandContext ctx) => ReplyKeys(ctx, withFlags: false);
+
+    static void GetKeysAndFlags(CommandContext ctx) => ReplyKeys(ctx, withFlags: true);
+
+    /// <summary>Redis's getKeysSubcommandImpl: the keys a full command line would touch.</summary>
+    static void ReplyKeys(CommandContext ctx, bool withFlags)
+    {
+        var table = ctx.Server.Commands;
+        var def = table.Find(ctx.Arg(2));
+        int argc = ctx.ArgCount - 2;
+        if (def?.Subcommands is not null && argc >= 2)
+        {
+            def = def.Subcommands.GetValueOrDefault(ctx.ArgString(3));
+        }
+        if (def is null)
+        {
+            ctx.Error("ERR Invalid command specified");
+            return;
+        }
+        var specs = def.Info.Items![8].Items!;
+        if (!HasKeys(def, specs))
+        {
+            ctx.Error("ERR The command has no key arguments");
+            return;
+        }
+        if (!def.ArityMatches(argc))
+        {
+            ctx.Error("ERR Invalid number of arguments specified for command");
+            return;
+        }
+        var keys = new List<(int Position, string[] Flags)>();
+        if (!KeysFromSpecs(ctx, specs, keys) || keys.Count == 0)
+        {
+            if ((def.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.ArrayHeader(0);
+            else ctx.Error("ERR Invalid arguments specified for command");
+            return;
+        }
+        ctx.Reply.ArrayHeader(keys.Count);
+        foreach (var (position, flags) in keys)
+        {
+            if (withFlags) ctx.Reply.ArrayHeader(2);
+            ctx.Reply.Bulk(ctx.Arg(position + 2));
+            if (!withFlags) continue;
+            ctx.Reply.SetHeader(flags.Length);
+            foreach (var flag in flags) ctx.Reply.SimpleString(flag);
+        }
+    }
+
+    /// <summary>Redis's doesCommandHaveKeys: a keys callback (movable keys) or a spec not marked not_key.</summary>
+    static bool HasKeys(CommandDef def, RespValue[] specs)
+    {
+        if ((def.Flags & CommandFlags.MovableKeys) != 0) return true;
+        foreach (var spec in specs)
+        {
+            if (!HasFlag(Field(spec, "flags")!, "not_key")) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Redis's getKeysUsingKeySpecs over the key specs of Redis's own COMMAND INFO. Positions are
+    /// relative to the inner command (0 = its name). Returns false for an invalid spec: Redis then
+    /// asks the command's own key callback, which for every numkeys-style command reports no keys.
+    /// </summary>
+    static bool KeysFromSpecs(CommandContext ctx, RespValue[] specs, List<(int, string[])> keys)
+    {
+        int argc = ctx.ArgCount - 2;
+        foreach (var spec in specs)
+        {
+            var flagsValue = Field(spec, "flags")!;
+            if (HasFlag(flagsValue, "not_key")) continue;
+            var flags = HasFlag(flagsValue, "variable_flags") && ctx.ArgIs(2, "SET"u8) ? SetKeyFlags(ctx) : flagsValue.Items!.Select(f => f.Text!).ToArray();
+            var begin = Field(spec, "begin_search")!;
+            var beginSpec = Field(begin, "spec")!;
+            int first = 0;
+            switch (Field(begin, "type")!.Text)
+            {
+                case "index":
+                    first = (int)Field(beginSpec, "index")!.Number;
+                    break;
+                case "keyword":
+                    first = FindKeyword(ctx, Field(beginSpec, "keyword")!.Text!, (int)Field(beginSpec, "startfrom")!.Number);
+                    if (first == 0) continue;
+                    break;
+                default:
+                    return false;
+            }
+            var find = Field(spec, "find_keys")!;
+            var findSpec = Field(find, "spec")!;
+            int last, step;
+            switch (Field(find, "type")!.Text)
+            {
+                case "range":
+                    step = (int)Field(findSpec, "keystep")!.Number;
+                    int lastKey = (int)Field(findSpec, "lastkey")!.Number;
+                    int limit = (int)Field(findSpec, "limit")!.Number;
+                    last = lastKey >= 0 ? first + lastKey : limit == 0 ? argc + lastKey : first + ((argc - first) / limit + lastKey);
+                    break;
+                case "keynum":
+                    step = (int)Field(findSpec, "keystep")!.Number;
+                    int numIndex = first + (int)Field(findSpec, "keynumidx")!.Number;
+                    if (numIndex >= argc || !RedisNumbers.TryParseInt64(ctx.Arg(numIndex + 2), out long count) || count < 0) return false;
+                    first += (int)Field(findSpec, "firstkey")!.Number;
+                    last = (int)Math.Min(int.MaxValue, first + count - 1);
+                    break;
+                default:
+                    return false;
+            }
+            if (last >= argc || last < first || first >= argc) return false;
+            for (int i = first; i <= last; i += step) keys.Add((i, flags));
+            if (HasFlag(flagsValue, "incomplete")) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// SET's key spec is marked variable_flags: Redis takes its flags from SET's key callback,
+    /// which sees whether GET makes it read the old value.
+    /// </summary>
+    static string[] SetKeyFlags(CommandContext ctx)
+    {
+        for (int i = 5; i < ctx.ArgCount; i++)
+        {
+            if (ctx.ArgIs(i, "GET"u8)) return ["RW", "access", "update"];
+        }
+        return ["OW", "update"];
+    }
+
+    static int FindKeyword(CommandContext ctx, string keyword, int startFrom)
+    {
+        int argc = ctx.ArgCount - 2;
+        int start = startFrom > 0 ? startFrom : argc + startFrom;
+        int end = startFrom > 0 ? argc - 1 : 1;
+        for (int i = start; i != end; i = start <= end ? i + 1 : i - 1)
+        {
+            if (i >= argc || i < 1) break;
+            if (Ascii.EqualsIgnoreCase(ctx.Arg(i + 2), Encoding.ASCII.GetBytes(keyword))) return i + 1;
+        }
+        return 0;
+    }
+
+    static bool HasFlag(RespValue flags, string flag) => flags.Items!.Any(f => string.Equals(f.Text, flag, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A field of a metadata map (stored as RESP3 key/value pairs).</summary>
+    static RespValue? Field(RespValue map, string name)
+    {
+        var items = map.Items!;
+        for (int i = 0; i + 1 < items.Length; i += 2)
+        {
+            if (items[i].Text == name) return items[i + 1];
+        }
+        return null;
+    }
+}

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using MiniRedis.Execution;
+
+namespace MiniRedis.Commands;
+
+/// <summary>
+/// INFO (Redis's genRedisInfoString). Sections, their order, headers and field order follow Redis
+/// 7.0; a field is printed only when it states a fact about this server, so fields of features
+/// that do not exist here (RDB, replication offsets, Lua, pubsub, latency percentiles, ...) are absent.
+/// </summary>
+public static unsafe class InfoCommand
+{
+    static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+
+    /// <summary>Every section in Redis's output order; "all" is these.</summary>
+    static readonly (string Name, Action<RedisServer, StringBuilder> Write)[] Sections =
+    [
+        ("server", Server),
+        ("clients", Clients),
+        ("memory", Memory),
+        ("persistence", Persistence),
+        ("stats", Stats),
+        ("replication", Replication),
+        ("cpu", Cpu),
+        ("modules", Modules),
+        ("commandstats", CommandStats),
+        ("errorstats", ErrorStats),
+        ("cluster", Cluster),
+        ("keyspace", Keyspace),
+    ];
+
+    public static void Register(CommandTable t) => t.Add("info", &Info);
+
+    static void Info(CommandContext ctx)
+    {
+        var requested = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        bool all = false;
+        if (ctx.ArgCount == 1) requested.UnionWith(DefaultSections);
+        for (int i = 1; i < ctx.ArgCount; i++)
+        {
+            var name = ctx.ArgString(i).ToLowerInvariant();
+            if (name is "all" or "everything") all = true;
+            else if (name == "default") requested.UnionWith(DefaultSections);
+            else if (name == "module_list") requested.Add("modules");
+            else requested.Add(name);
+        }
+        ctx.Reply.Verbatim(Generate(ctx.Server, section => all || requested.Contains(section)));
+    }
+
+    /// <summary>The INFO text for the sections <paramref name="include"/> selects, CRLF line endings, blank line between sections.</summary>
+    public static string Generate(RedisServer server, Func<string, bool> include)
+    {
+        var text = new StringBuilder();
+        foreach (var (name, write) in Sections)
+        {
+            if (!include(name)) continue;
+            if (text.Length > 0) text.Append("\r\n");
+            write(server, text);
+        }
+        return text.ToString();
+    }
+
+    static void Line(StringBuilder text, string field, object value)
+        => text.Append(field).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+
+    static string Fixed(double value, int decimals) => value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    static void Server(RedisServer server, StringBuilder text)
+    {
+        long nowUs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
+        long uptime = (long)(DateTimeOffset.UtcNow - server.StartTime).TotalSeconds;
+        text.Append("# Server\r\n");
+        Line(text, "redis_version", RedisServer.RedisVersion);
+        Line(text, "redis_mode", "standalone");
+        Line(text, "os", OperatingSystemName());
+        Line(text, "arch_bits", IntPtr.Size * 8);
+        if (OperatingSystem.IsLinux()) Line(text, "monotonic_clock", "POSIX clock_gettime");
+        if (MultiplexingApi() is { } api) Line(text, "multiplexing_api", api);
+        Line(text, "process_id", Environment.ProcessId);
+        Line(text, "run_id", server.RunId);
+        Line(text, "tcp_port", server.TcpPort);
+        Line(text, "server_time_usec", nowUs);
+        Line(text, "uptime_in_seconds", uptime);
+        Line(text, "uptime_in_days", uptime / 86400);
+        Line(text, "hz", server.Config.Hz);
+        Line(text, "configured_hz", server.Config.Hz);
+        Line(text, "lru_clock", server.Keyspace.LruClock & ((1 << 24) - 1));
+        Line(text, "executable", Environment.ProcessPath ?? "");
+        Line(text, "config_file", server.Config.ConfigFile ?? "");
+    }
+
+    /// <summary>As uname -s -r -m, which is what Redis prints.</summary>
+    static string OperatingSystemName()
+    {
+        if (!OperatingSystem.IsLinux()) return RuntimeInformation.OSDescription;
+        string kernel = File.ReadAllText("/proc/sys/kernel/ostype").Trim();
+        string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        string machine = RuntimeInformation.OSArchitecture switch
+        {
+            Architecture.X64 => "x86_64",
+            Architecture.Arm64 => "aarch64",
+            Architecture.X86 => "i686",
+            Architecture.Arm => "armv7l",
+            var other => other.ToString().ToLowerInvariant(),
+        };
+        return $"{kernel} {release} {machine}";
+    }
+
+    /// <summary>The readiness API .NET's socket engine uses on this OS.</summary>
+    static string? MultiplexingApi()
+    {
+        if (OperatingSystem.IsLinux()) return "epoll";
+        if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()) return "kqueue";
+        return null;
+    }
+
+    static void Clients(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Clients\r\n");
+        Line(text, "connected_clients", server.Clients.Count);
+        Line(text, "maxclients", server.Config.MaxClients);
+        Line(text, "blocked_clients", server.Blocked.Count);
+    }
+
+    static void Memory(RedisServer server, StringBuilder text)
+    {
+        long used = GC.GetTotalMemory(false);
+        long peak = server.Stats.ObservePeakMemory(used);
+        long rss = ResidentSetSize();
+        long total = TotalSystemMemory();
+        text.Append("# Memory\r\n");
+        Line(text, "used_memory", used);
+        Line(text, "used_memory_human", BytesToHuman(used));
+        if (rss > 0)
+        {
+            Line(text, "used_memory_rss", rss);
+            Line(text, "used_memory_rss_human", BytesToHuman(rss));
+        }
+        Line(text, "used_memory_peak", peak);
+        Line(text, "used_memory_peak_human", BytesToHuman(peak));
+        Line(text, "used_memory_peak_perc", Fixed(used * 100.0 / peak, 2) + "%");
+        if (total > 0)
+        {
+            Line(text, "total_system_memory", total);
+            Line(text, "total_system_memory_human", BytesToHuman(total));
+        }
+        Line(text, "maxmemory", 0);
+        Line(text, "maxmemory_human", BytesToHuman(0));
+        Line(text, "maxmemory_policy", "noeviction");
+        if (rss > 0)
+        {
+            Line(text, "mem_fragmentation_ratio", Fixed((double)rss / used, 2));
+            Line(text, "mem_fragmentation_bytes", rss - used);
+        }
+        Line(text, "mem_allocator", "dotnet-gc");
+    }
+
+    /// <summary>Resident pages from /proc/self/statm (as Redis's zmalloc_get_rss); 0 when unavailable.</summary>
+    static long ResidentSetSize()
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return long.Parse(fields[1], CultureInfo.InvariantCulture) * Environment.SystemPageSize;
+    }
+
+    /// <summary>MemTotal from /proc/meminfo; 0 when unavailable.</summary>
+    static long TotalSystemMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        foreach (var line in File.ReadLines("/proc/meminfo"))
+        {
+            if (!line.StartsWith("MemTotal:", StringComparison.Ordinal)) continue;
+            var kilobytes = line["MemTotal:".Length..].Trim().Split(' ')[0];
+            return long.Parse(kilobytes, CultureInfo.InvariantCulture) * 1024;
+        }
+        return 0;
+    }
+
+    /// <summary>Redis's bytesToHuman: "512B", "1.16M", ...</summary>
+    public static string BytesToHuman(long bytes)
+    {
+        if (bytes < 1024) return bytes.ToString(CultureInfo.InvariantCulture) + "B";
+        double scaled = bytes;
+        foreach (char unit in "KMGTP")
+        {
+            scaled /= 1024;
+            if (scaled < 1024) return Fixed(scaled, 2) + unit;
+        }
+        return bytes.ToString(CultureInfo.InvariantCulture) + "B";
+    }
+
+    static void Persistence(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Persistence\r\n");
+        Line(text, "loading", server.Keyspace.Loading ? 1 : 0);
+        Line(text, "async_loading", 0);
+        Line(text, "aof_enabled", 0);
+    }
+
+    static void Stats(RedisServer server, StringBuilder text)
+    {
+        var stats = server.Stats;
+        var keyspace = server.Keyspace;
+        text.Append("# Stats\r\n");
+        Line(text, "total_connections_received", Interlocked.Read(ref stats.TotalConnectionsReceived));
+        Line(text, "total_commands_processed", stats.TotalCommandsProcessed);
+        Line(text, "instantaneous_ops_per_sec", server.InstantaneousOpsPerSec);
+        Line(text, "total_net_input_bytes", Interlocked.Read(ref stats.NetInputBytes));
+        Line(text, "total_net_output_bytes", Interlocked.Read(ref stats.NetOutputBytes));
+        Line(text, "rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
+        Line(text, "expired_keys", keyspace.ExpiredKeys);
+        Line(text, "expired_stale_perc", Fixed(keyspace.ExpiredStalePercent, 2));
+        Line(text, "expired_time_cap_reached_count", keyspace.ExpiredTimeCapReached);
+        Line(text, "evicted_keys", 0);
+        Line(text, "keyspace_hits", stats.KeyspaceHits);
+        Line(text, "keyspace_misses", stats.KeyspaceMisses);
+        Line(text, "unexpected_error_replies", stats.UnexpectedErrorReplies);
+        Line(text, "total_error_replies", stats.TotalErrorReplies);
+    }
+
+    static void Replication(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Replication\r\n");
+        Line(text, "role", "master");
+        Line(text, "connected_slaves", 0);
+    }
+
+    static void Cpu(RedisServer server, StringBuilder text)
+    {
+        using var process = Process.GetCurrentProcess();
+        text.Append("# CPU\r\n");
+        Line(text, "used_cpu_sys", Fixed(process.PrivilegedProcessorTime.TotalSeconds, 6));
+        Line(text, "used_cpu_user", Fixed(process.UserProcessorTime.TotalSeconds, 6));
+    }
+
+    static void Modules(RedisServer server, StringBuilder text) => text.Append("# Modules\r\n");
+
+    static void CommandStats(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Commandstats\r\n");
+        foreach (var def in server.Commands.All)
+        {
+            WriteCommandStats(def, text);
+            if (def.Subcommands is null) continue;
+            foreach (var sub in def.Subcommands.Values) WriteCommandStats(sub, text);
+        }
+    }
+
+    static void WriteCommandStats(CommandDef def, StringBuilder text)
+    {
+        if (def.Calls == 0 && def.FailedCalls == 0 && def.RejectedCalls == 0) return;
+        double perCall = def.Calls == 0 ? 0 : (double)def.Microseconds / def.Calls;
+        text.Append("cmdstat_").Append(def.FullName)
+            .Append(":calls=").Append(def.Calls.ToString(CultureInfo.InvariantCulture))
+            .Append(",usec=").Append(def.Microseconds.ToString(CultureInfo.InvariantCulture))
+            .Append(",usec_per_call=").Append(Fixed(perCall, 2))
+            .Append(",rejected_calls=").Append(def.RejectedCalls.ToString(CultureInfo.InvariantCulture))
+            .Append(",failed_calls=").Append(def.FailedCalls.ToString(CultureInfo.InvariantCulture))
+            .Append("\r\n");
+    }
+
+    static void ErrorStats(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Errorstats\r\n");
+        foreach (var (code, count) in server.Stats.ErrorsByCode.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            text.Append("errorstat_").Append(code).Append(":count=").Append(count.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
+        }
+    }
+
+    static void Cluster(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Cluster\r\n");
+        Line(text, "cluster_enabled", 0);
+    }
+
+    static void Keyspace(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Keyspace\r\n");
+        for (int i = 0; i < server.Keyspace.Count; i++)
+        {
+            var db = server.Keyspace[i];
+            if (db.Count == 0) continue;
+            text.Append(CultureInfo.InvariantCulture, $"db{i}:keys={db.Count},expires={db.ExpiresCount},avg_ttl={db.AverageTtl}\r\n");
+        }
+    }
+}

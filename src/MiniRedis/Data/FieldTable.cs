@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Numerics;
+
+namespace MiniRedis.Data;
+
+/// <summary>
+/// The "hashtable" encoding of hashes (field → value) and sets (member, no value): chained buckets
+/// over a power-of-two array. Our own rather than Dictionary because HSCAN/SSCAN need Redis's
+/// reverse-binary bucket cursor, which returns every element present for the whole scan even when
+/// the table grows or shrinks between calls, and SRANDMEMBER/SPOP need random buckets.
+/// </summary>
+public sealed class FieldTable : ICopyableValue
+{
+    const int MinBuckets = 4;
+
+    sealed class Node(byte[] key, byte[]? value, uint hash, Node? next)
+    {
+        public readonly byte[] Key = key;
+        public byte[]? Value = value;
+        public readonly uint Hash = hash;
+        public Node? Next = next;
+    }
+
+    Node?[] _buckets;
+
+    public FieldTable(int capacity = 0)
+    {
+        int size = MinBuckets;
+        while (size < capacity) size <<= 1;
+        _buckets = new Node?[size];
+    }
+
+    public int Count { get; private set; }
+
+    Node? Find(ReadOnlySpan<byte> key)
+    {
+        uint hash = Dict.HashKey(key);
+        for (var n = _buckets[hash & (_buckets.Length - 1)]; n is not null; n = n.Next)
+        {
+            if (n.Hash == hash && key.SequenceEqual(n.Key)) return n;
+        }
+        return null;
+    }
+
+    public bool Contains(ReadOnlySpan<byte> key) => Find(key) is not null;
+
+    public bool TryGetValue(ReadOnlySpan<byte> key, out byte[]? value)
+    {
+        var node = Find(key);
+        value = node?.Value;
+        return node is not null;
+    }
+
+    /// <summary>Adds the key or replaces its value; true when the key is new.</summary>
+    public bool Set(ReadOnlySpan<byte> key, byte[]? value)
+    {
+        if (Find(key) is { } existing)
+        {
+            existing.Value = value;
+            return false;
+        }
+        Insert(key.ToArray(), value);
+        return true;
+    }
+
+    /// <summary>Adds a key known to be absent, taking ownership of <paramref name="key"/>.</summary>
+    public void Insert(byte[] key, byte[]? value)
+    {
+        if (Count >= _buckets.Length) Resize(_buckets.Length * 2);
+        uint hash = Dict.HashKey(key);
+        ref var head = ref _buckets[hash & (_buckets.Length - 1)];
+        head = new Node(key, value, hash, head);
+        Count++;
+    }
+
+    public bool Remove(ReadOnlySpan<byte> key)
+    {
+        uint hash = Dict.HashKey(key);
+        ref var link = ref _buckets[hash & (_buckets.Length - 1)];
+        while (link is not null && (link.Hash != hash || !key.SequenceEqual(link.Key))) link = ref link.Next;
+        if (link is null) return false;
+        link = link.Next;
+        Count--;
+        // Redis's htNeedsResize: shrink below 10% fill.
+        if (_buckets.Length > MinBuckets && Count * 10 < _buckets.Length) Resize(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, Count))));
+        return true;
+    }
+
+    void Resize(int size)
+    {
+        var buckets = new Node?[size];
+        foreach (var head in _buckets)
+        {
+            for (var n = head; n is not null;)
+            {
+                var next = n.Next;
+                ref var slot = ref buckets[n.Hash & (size - 1)];
+                n.Next = slot;
+                slot = n;
+                n = next;
+            }
+        }
+        _buckets = buckets;
+    }
+
+    /// <summary>Visits one bucket and returns the next cursor (0 when done), as Redis's dictScan.</summary>
+    public ulong Scan(ulong cursor, List<(byte[] Key, byte[]? Value)> found)
+    {
+        ulong mask = (ulong)_buckets.Length - 1;
+        for (var n = _buckets[cursor & mask]; n is not null; n = n.Next) found.Add((n.Key, n.Value));
+        cursor |= ~mask;
+        cursor = ReverseBits(cursor);
+        cursor++;
+        return ReverseBits(cursor);
+    }
+
+    static ulong ReverseBits(ulong v)
+    {
+        v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1);
+        v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4);
+        return BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    /// <summary>A random element of a non-empty table: a random non-empty bucket, then a random chain member.</summary>
+    public (byte[] Key, byte[]? Value) Random()
+    {
+        Node? head;
+        do head = _buckets[System.Random.Shared.Next(_buckets.Length)];
+        while (head is null);
+        int length = 0;
+        for (var n = head; n is not null; n = n.Next) length++;
+        for (int pick = System.Random.Shared.Next(length); pick > 0; pick--) head = head!.Next;
+        return (head!.Key, head.Value);
+    }
+
+    /// <summary>Keys and values are never changed in place (a new value replaces the old array), so copies share them.</summary>
+    public object DeepCopy()
+    {
+        var copy = new FieldTable(Count);
+        foreach (var (key, value) in this) copy.Insert(key, value);
+        return copy;
+    }
+
+    public Enumerator GetEnumerator() => new(this);
+
+    /// <summary>Walks every element; the table must not change meanwhile.</summary>
+    public struct Enumerator
+    {
+        readonly Node?[] _buckets;
+        int _bucket;
+        Node? _current;
+
+        internal Enumerator(FieldTable table)
+        {
+            _buckets = table._buckets;
+            _bucket = -1;
+            _current = null;
+        }
+
+        public readonly (byte[] Key, byte[]? Value) Current => (_current!.Key, _current.Value);
+
+        public bool MoveNext()
+        {
+            if (_current?.Next is { } next)
+            {
+                _current = next;
+                return true;
+            }
+            while (++_bucket < _buckets.Length)
+            {
+                if (_buckets[_bucket] is { } head)
+                {
+                    _current = head;
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}
