@@ -1,6 +1,3 @@
-using System.Text;
-using MiniRedis.Execution;
-using MiniRedis.Protocol;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
@@ -11,63 +8,36 @@ namespace MiniRedis.Tests.Commands;
 /// </summary>
 public sealed class SortedSetPropagationTests : IDisposable
 {
-    sealed class RecordingSink : IPropagationSink
-    {
-        public List<string> Records { get; } = [];
+    readonly PropagationRecorder _recorder = new();
 
-        public void Append(int db, ArgVector args)
-        {
-            var parts = new string[args.Count];
-            for (int i = 0; i < args.Count; i++) parts[i] = Encoding.Latin1.GetString(args[i]);
-            Records.Add(string.Join(' ', parts));
-        }
+    public void Dispose() => _recorder.Dispose();
 
-        public void Flush()
-        {
-        }
-    }
+    List<string> Logged(string command) => _recorder.Logged(command);
 
-    readonly RedisServer _server = InProcessClient.StartServer();
-    readonly InProcessClient _client;
-    readonly RecordingSink _sink = new();
-
-    public SortedSetPropagationTests()
-    {
-        _client = new InProcessClient(_server);
-        _server.Propagation.AddSink(_sink);
-    }
-
-    public void Dispose() => _server.Stop();
-
-    List<string> Logged(string command)
-    {
-        _sink.Records.Clear();
-        _client.Run(command);
-        return [.. _sink.Records];
-    }
+    void Run(string command) => _recorder.Client.Run(command);
 
     [Theory]
-    [InlineData("zadd z 4 d", "zadd z 4 d")]
-    [InlineData("zadd z incr 1 a", "zadd z incr 1 a")]
-    [InlineData("zincrby z 0.1 b", "zincrby z 0.1 b")]
-    [InlineData("zrem z c", "zrem z c")]
-    [InlineData("zpopmin z", "zpopmin z")]
-    [InlineData("zpopmax z 5", "zpopmax z 5")]
-    [InlineData("zmpop 1 z min count 2", "ZPOPMIN z 2")]
-    [InlineData("zmpop 1 z min count 5", "ZPOPMIN z 3")]
-    [InlineData("bzpopmin z 0", "ZPOPMIN z")]
-    [InlineData("bzpopmax z 0", "ZPOPMAX z")]
-    [InlineData("bzmpop 0 1 z max", "ZPOPMAX z 1")]
-    [InlineData("bzmpop 0 2 nokey z max count 7", "ZPOPMAX z 3")]
-    [InlineData("zremrangebyscore z 1 1", "zremrangebyscore z 1 1")]
-    [InlineData("zremrangebyrank z 0 0", "zremrangebyrank z 0 0")]
-    [InlineData("zremrangebylex z - +", "zremrangebylex z - +")]
-    [InlineData("zrangestore d z 0 -1", "zrangestore d z 0 -1")]
-    [InlineData("zunionstore u 1 z", "zunionstore u 1 z")]
-    [InlineData("zdiffstore u 1 z", "zdiffstore u 1 z")]
+    [InlineData("zadd z 4 d", "0: zadd z 4 d")]
+    [InlineData("zadd z incr 1 a", "0: zadd z incr 1 a")]
+    [InlineData("zincrby z 0.1 b", "0: zincrby z 0.1 b")]
+    [InlineData("zrem z c", "0: zrem z c")]
+    [InlineData("zpopmin z", "0: zpopmin z")]
+    [InlineData("zpopmax z 5", "0: zpopmax z 5")]
+    [InlineData("zmpop 1 z min count 2", "0: ZPOPMIN z 2")]
+    [InlineData("zmpop 1 z min count 5", "0: ZPOPMIN z 3")]
+    [InlineData("bzpopmin z 0", "0: ZPOPMIN z")]
+    [InlineData("bzpopmax z 0", "0: ZPOPMAX z")]
+    [InlineData("bzmpop 0 1 z max", "0: ZPOPMAX z 1")]
+    [InlineData("bzmpop 0 2 nokey z max count 7", "0: ZPOPMAX z 3")]
+    [InlineData("zremrangebyscore z 1 1", "0: zremrangebyscore z 1 1")]
+    [InlineData("zremrangebyrank z 0 0", "0: zremrangebyrank z 0 0")]
+    [InlineData("zremrangebylex z - +", "0: zremrangebylex z - +")]
+    [InlineData("zrangestore d z 0 -1", "0: zrangestore d z 0 -1")]
+    [InlineData("zunionstore u 1 z", "0: zunionstore u 1 z")]
+    [InlineData("zdiffstore u 1 z", "0: zdiffstore u 1 z")]
     public void Writes_are_logged_as_real_redis_logs_them(string command, string record)
     {
-        _client.Run("zadd z 1 a 2 b 3 c");
+        Run("zadd z 1 a 2 b 3 c");
         Assert.Equal([record], Logged(command));
     }
 
@@ -83,15 +53,15 @@ public sealed class SortedSetPropagationTests : IDisposable
     [InlineData("bzpopmin nokey 0.01")]
     public void Writes_that_change_nothing_log_nothing(string command)
     {
-        _client.Run("zadd z 1 a 2 b 3 c");
+        Run("zadd z 1 a 2 b 3 c");
         Assert.Empty(Logged(command));
     }
 
     [Fact]
     public void Store_with_an_empty_result_logs_the_deletion_of_an_existing_destination()
     {
-        _client.Run("zadd d 1 a");
-        Assert.Equal(["zrangestore d nokey 0 -1"], Logged("zrangestore d nokey 0 -1"));
-        Assert.Equal(":0\r\n", _client.Run("exists d"));
+        Run("zadd d 1 a");
+        Assert.Equal(["0: zrangestore d nokey 0 -1"], Logged("zrangestore d nokey 0 -1"));
+        Assert.Equal(":0\r\n", _recorder.Client.Run("exists d"));
     }
 }
