@@ -8,23 +8,28 @@ public sealed class SkipList
 {
     const int MaxLevel = 32;
 
+    internal struct Level
+    {
+        public Node? Forward;
+        public long Span;
+    }
+
     public sealed class Node
     {
         internal Node(byte[] member, double score, int level)
         {
             Member = member;
             Score = score;
-            Forward = new Node?[level];
-            Span = new long[level];
+            Levels = new Level[level];
         }
 
         public byte[] Member { get; }
         public double Score { get; internal set; }
         public Node? Backward { get; internal set; }
-        internal readonly Node?[] Forward;
-        internal readonly long[] Span;
+        // One array of (link, span) pairs keeps a node at two allocations and its links together in memory.
+        internal readonly Level[] Levels;
 
-        public Node? Next => Forward[0];
+        public Node? Next => Levels[0].Forward;
     }
 
     readonly Node _header = new([], 0, MaxLevel);
@@ -33,7 +38,7 @@ public sealed class SkipList
     int _level = 1;
 
     public long Count { get; private set; }
-    public Node? First => _header.Forward[0];
+    public Node? First => _header.Levels[0].Forward;
     public Node? Last { get; private set; }
 
     /// <summary>Orders elements as Redis does: by score, ties by member bytes.</summary>
@@ -42,11 +47,16 @@ public sealed class SkipList
 
     static bool Precedes(Node node, double score, ReadOnlySpan<byte> member) => Compare(node.Score, node.Member, score, member) < 0;
 
-    static int RandomLevel()
+    ulong _randomState = (ulong)Random.Shared.NextInt64() | 1;
+
+    int RandomLevel()
     {
-        int level = 1;
-        // p = 1/4 per extra level, as Redis's ZSKIPLIST_P.
-        while (level < MaxLevel && (Random.Shared.Next() & 3) == 0) level++;
+        // xorshift64: the executor thread alone uses a list, so no shared random generator is needed.
+        _randomState ^= _randomState << 13;
+        _randomState ^= _randomState >> 7;
+        _randomState ^= _randomState << 17;
+        // p = 1/4 per extra level (Redis's ZSKIPLIST_P): two random bits per level.
+        int level = 1 + Math.Min(System.Numerics.BitOperations.TrailingZeroCount(_randomState | (1UL << 62)) / 2, MaxLevel - 1);
         return level;
     }
 
@@ -57,9 +67,9 @@ public sealed class SkipList
         for (int i = _level - 1; i >= 0; i--)
         {
             _rank[i] = i == _level - 1 ? 0 : _rank[i + 1];
-            while (x.Forward[i] is { } next && Precedes(next, score, member))
+            while (x.Levels[i].Forward is { } next && Precedes(next, score, member))
             {
-                _rank[i] += x.Span[i];
+                _rank[i] += x.Levels[i].Span;
                 x = next;
             }
             _update[i] = x;
@@ -71,21 +81,21 @@ public sealed class SkipList
             {
                 _rank[i] = 0;
                 _update[i] = _header;
-                _update[i].Span[i] = Count;
+                _update[i].Levels[i].Span = Count;
             }
             _level = level;
         }
         var node = new Node(member, score, level);
         for (int i = 0; i < level; i++)
         {
-            node.Forward[i] = _update[i].Forward[i];
-            _update[i].Forward[i] = node;
-            node.Span[i] = _update[i].Span[i] - (_rank[0] - _rank[i]);
-            _update[i].Span[i] = _rank[0] - _rank[i] + 1;
+            node.Levels[i].Forward = _update[i].Levels[i].Forward;
+            _update[i].Levels[i].Forward = node;
+            node.Levels[i].Span = _update[i].Levels[i].Span - (_rank[0] - _rank[i]);
+            _update[i].Levels[i].Span = _rank[0] - _rank[i] + 1;
         }
-        for (int i = level; i < _level; i++) _update[i].Span[i]++;
+        for (int i = level; i < _level; i++) _update[i].Levels[i].Span++;
         node.Backward = _update[0] == _header ? null : _update[0];
-        if (node.Forward[0] is { } following) following.Backward = node;
+        if (node.Levels[0].Forward is { } following) following.Backward = node;
         else Last = node;
         Count++;
         return node;
@@ -97,10 +107,10 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } next && Precedes(next, score, member)) x = next;
+            while (x.Levels[i].Forward is { } next && Precedes(next, score, member)) x = next;
             _update[i] = x;
         }
-        var target = x.Forward[0];
+        var target = x.Levels[0].Forward;
         if (target is null || target.Score != score || !target.Member.AsSpan().SequenceEqual(member)) return false;
         Unlink(target);
         return true;
@@ -110,19 +120,19 @@ public sealed class SkipList
     {
         for (int i = 0; i < _level; i++)
         {
-            if (_update[i].Forward[i] == node)
+            if (_update[i].Levels[i].Forward == node)
             {
-                _update[i].Span[i] += node.Span[i] - 1;
-                _update[i].Forward[i] = node.Forward[i];
+                _update[i].Levels[i].Span += node.Levels[i].Span - 1;
+                _update[i].Levels[i].Forward = node.Levels[i].Forward;
             }
             else
             {
-                _update[i].Span[i]--;
+                _update[i].Levels[i].Span--;
             }
         }
-        if (node.Forward[0] is { } following) following.Backward = node.Backward;
+        if (node.Levels[0].Forward is { } following) following.Backward = node.Backward;
         else Last = node.Backward;
-        while (_level > 1 && _header.Forward[_level - 1] is null) _level--;
+        while (_level > 1 && _header.Levels[_level - 1].Forward is null) _level--;
         Count--;
     }
 
@@ -133,9 +143,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } next && Compare(next.Score, next.Member, score, member) <= 0)
+            while (x.Levels[i].Forward is { } next && Compare(next.Score, next.Member, score, member) <= 0)
             {
-                rank += x.Span[i];
+                rank += x.Levels[i].Span;
                 x = next;
             }
             if (x != _header && x.Score == score && x.Member.AsSpan().SequenceEqual(member)) return rank - 1;
@@ -151,9 +161,9 @@ public sealed class SkipList
         rank++;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } next && traversed + x.Span[i] <= rank)
+            while (x.Levels[i].Forward is { } next && traversed + x.Levels[i].Span <= rank)
             {
-                traversed += x.Span[i];
+                traversed += x.Levels[i].Span;
                 x = next;
             }
             if (traversed == rank) return x;
@@ -168,9 +178,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } next && !bound.IsAtOrAfter(next.Score, next.Member))
+            while (x.Levels[i].Forward is { } next && !bound.IsAtOrAfter(next.Score, next.Member))
             {
-                rank += x.Span[i];
+                rank += x.Levels[i].Span;
                 x = next;
             }
         }
