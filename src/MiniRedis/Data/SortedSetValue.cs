@@ -167,7 +167,8 @@ public sealed class SortedSetValue : ICopyableValue
 
     /// <summary>A cursor on the element at <paramref name="rank"/>, stepping towards higher ranks or, if <paramref name="reverse"/>, lower ones.</summary>
     public Cursor At(long rank, bool reverse = false)
-        => _list is null ? new Cursor(this, null, (int)rank, reverse) : new Cursor(this, _list.NodeAt(rank), 0, reverse);
+        => _list is null ? new Cursor(this, null, (int)rank, reverse)
+            : new Cursor(this, rank == _list.Count - 1 ? _list.Last : _list.NodeAt(rank), 0, reverse);
 
     /// <summary>Walks elements in rank order; stepping past either end is the caller's to avoid.</summary>
     public struct Cursor
