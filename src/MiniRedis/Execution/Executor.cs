@@ -347,14 +347,20 @@ public sealed class Executor
         ctx.Failed = false;
         ctx.PropagationReplaced = false;
         long dirtyBefore = _server.Dirty;
-        long start = Stopwatch.GetTimestamp();
-
-        command.Handler(ctx);
-
-        command.Microseconds += (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        command.Calls++;
-        if (ctx.Failed) command.FailedCalls++;
-        _server.Stats.TotalCommandsProcessed++;
+        if (session.IsAofLoader)
+        {
+            // Like Redis, replayed commands are not timed or counted (INFO commandstats, total_commands_processed).
+            command.Handler(ctx);
+        }
+        else
+        {
+            long start = Stopwatch.GetTimestamp();
+            command.Handler(ctx);
+            command.Microseconds += (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            command.Calls++;
+            if (ctx.Failed) command.FailedCalls++;
+            _server.Stats.TotalCommandsProcessed++;
+        }
         if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
         {
             _server.Propagation.Add(session.Db.Index, args);
