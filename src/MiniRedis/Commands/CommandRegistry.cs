@@ -17,5 +17,6 @@ public static class CommandRegistry
         HashCommands.Register(table);
         SetCommands.Register(table);
         ListCommands.Register(table);
+        SortedSetCommands.Register(table);
     }
 }

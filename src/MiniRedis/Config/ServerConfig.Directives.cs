@@ -44,6 +44,8 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("hash-max-listpack-entries", 0, long.MaxValue, 512, c => c.HashMaxListpackEntries, (c, v) => c.HashMaxListpackEntries = v).WithAlias("hash-max-ziplist-entries"),
         ConfigDirective.Memory("hash-max-listpack-value", 0, long.MaxValue, 64, c => c.HashMaxListpackValue, (c, v) => c.HashMaxListpackValue = v).WithAlias("hash-max-ziplist-value"),
         ConfigDirective.Integer("set-max-intset-entries", 0, long.MaxValue, 512, c => c.SetMaxIntsetEntries, (c, v) => c.SetMaxIntsetEntries = v),
+        ConfigDirective.Integer("zset-max-listpack-entries", 0, long.MaxValue, 128, c => c.ZsetMaxListpackEntries, (c, v) => c.ZsetMaxListpackEntries = v).WithAlias("zset-max-ziplist-entries"),
+        ConfigDirective.Memory("zset-max-listpack-value", 0, long.MaxValue, 64, c => c.ZsetMaxListpackValue, (c, v) => c.ZsetMaxListpackValue = v).WithAlias("zset-max-ziplist-value"),
         ConfigDirective.Enum("enable-protected-configs", ProtectedConfigAccess.No,
             [("no", ProtectedConfigAccess.No), ("yes", ProtectedConfigAccess.Yes), ("local", ProtectedConfigAccess.Local)],
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),

@@ -97,6 +97,12 @@ public sealed partial class ServerConfig
 
     public int ActiveExpireEffort { get; private set; }
 
+    /// <summary>Sorted sets with more elements than this leave the compact (listpack) encoding.</summary>
+    public long ZsetMaxListpackEntries { get; private set; }
+
+    /// <summary>Sorted sets with a member longer than this (bytes) leave the compact (listpack) encoding.</summary>
+    public long ZsetMaxListpackValue { get; private set; }
+
     public bool LazyfreeLazyUserFlush { get; private set; }
 
     public bool LazyfreeLazyUserDel { get; private set; }

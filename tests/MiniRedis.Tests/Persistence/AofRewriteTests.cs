@@ -34,6 +34,9 @@ public sealed class AofRewriteTests
             yield return ["SADD", "strset", .. Enumerable.Range(0, 150).Select(i => $"m{i}")];
             yield return ["SADD", "mixed-set", "a", "1"];
             yield return ["PEXPIREAT", "strset", "4102444803000"];
+            yield return ["ZADD", "small-zset", "1.5", "a", "0.1", "b", "-inf", "c", "3", "d", "1e300", "e"];
+            yield return ["ZADD", "big-zset", .. Enumerable.Range(0, 150).SelectMany(i => new[] { (i / 7.0).ToString("R", System.Globalization.CultureInfo.InvariantCulture), $"member-{i}" })];
+            yield return ["PEXPIREAT", "big-zset", "4102444804000"];
         }
         yield return ["SELECT", "0"];
     }
@@ -62,7 +65,7 @@ public sealed class AofRewriteTests
                 Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("CONFIG", "SET", "appendonly", "yes")));
                 dump = File.ReadAllBytes(aof);
             }
-            Assert.Equal(39, expected.Count);
+            Assert.Equal(45, expected.Count);
 
             using (var restarted = AofServerProcess.MiniRedis(dir))
             using (var connection = restarted.Connect())
@@ -108,7 +111,7 @@ public sealed class AofRewriteTests
             }
             var ours = CommandsPerKey(Path.Combine(dir, "appendonly.aof"));
             var redisProgram = CommandsPerKey(Path.Combine(redisDir, "appendonlydir", "appendonly.aof.2.base.aof"));
-            Assert.Equal(39, ours.Count);
+            Assert.Equal(45, ours.Count);
             Assert.Equal(redisProgram, ours);
         }
         finally
@@ -120,8 +123,8 @@ public sealed class AofRewriteTests
 
     /// <summary>
     /// Per "db key", its commands in order as "NAME argc" (with every argument for the ordered
-    /// SET, RPUSH and PEXPIREAT), then the items of its SADD/HMSET commands sorted, since hash
-    /// table order is each server's own. Keys come in dictionary order, so they are compared as a map.
+    /// SET, RPUSH and PEXPIREAT), then the items of its SADD/HMSET/ZADD commands sorted, since hash
+    /// table order is each server's own (Redis writes a big zset in its dict's order). Keys come in dictionary order, so they are compared as a map.
     /// </summary>
     static SortedDictionary<string, List<string>> CommandsPerKey(string path)
     {
@@ -146,10 +149,10 @@ public sealed class AofRewriteTests
             }
             string key = $"{db} {text[1]}";
             if (!result.TryGetValue(key, out var commands)) result[key] = commands = [];
-            if (name is "SADD" or "HMSET")
+            if (name is "SADD" or "HMSET" or "ZADD")
             {
                 commands.Add($"{name} {args.Count}");
-                int width = name == "HMSET" ? 2 : 1;
+                int width = name == "SADD" ? 1 : 2;
                 if (!unordered.TryGetValue(key, out var items)) unordered[key] = items = [];
                 items.AddRange(text.Skip(2).Chunk(width).Select(item => string.Join(" ", item)));
             }

@@ -55,6 +55,9 @@ public sealed class AofRewriteEmitter(Stream sink)
             case RedisType.Set:
                 WriteSet(entry);
                 break;
+            case RedisType.ZSet:
+                WriteSortedSet(entry);
+                break;
             case RedisType.Hash:
                 WriteHash(entry);
                 break;
@@ -97,6 +100,21 @@ public sealed class AofRewriteEmitter(Stream sink)
         {
             batch.NextItem();
             _encoder.Bulk(members.Current.AsBytes(scratch));
+        }
+    }
+
+    /// <summary>ZADD score member..., scores as %.17g like Redis's rioWriteBulkDouble.</summary>
+    void WriteSortedSet(KeyEntry entry)
+    {
+        var zset = (SortedSetValue)entry.Value;
+        var batch = new Batch(_encoder, "ZADD"u8, entry.Key, zset.Count, 2);
+        Span<byte> score = stackalloc byte[RedisNumbers.MaxDoubleLength];
+        var cursor = zset.At(0);
+        for (long i = 0; i < zset.Count; i++, cursor.Advance())
+        {
+            batch.NextItem();
+            _encoder.Bulk(score[..RedisNumbers.FormatDouble(cursor.Score, score)]);
+            _encoder.Bulk(cursor.Member);
         }
     }
 
