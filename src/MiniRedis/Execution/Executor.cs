@@ -346,17 +346,24 @@ public sealed class Executor
         ctx.Failed = false;
         ctx.PropagationReplaced = false;
         long dirtyBefore = _server.Dirty;
-        // One wall-clock reading serves as the command's time and as the start of its duration, as
-        // Redis's call() uses ustime() for both.
-        long start = DateTime.UtcNow.Ticks;
-        _server.Keyspace.SetNow(start);
-
-        command.Handler(ctx);
-
-        command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
-        command.Calls++;
-        if (ctx.Failed) command.FailedCalls++;
-        _server.Stats.TotalCommandsProcessed++;
+        if (session.IsAofLoader)
+        {
+            // Like Redis, replayed commands are not timed or counted (INFO commandstats,
+            // total_commands_processed); the loader keeps the clock once per slice.
+            command.Handler(ctx);
+        }
+        else
+        {
+            // One wall-clock reading serves as the command's time and as the start of its duration, as
+            // Redis's call() uses ustime() for both.
+            long start = DateTime.UtcNow.Ticks;
+            _server.Keyspace.SetNow(start);
+            command.Handler(ctx);
+            command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
+            command.Calls++;
+            if (ctx.Failed) command.FailedCalls++;
+            _server.Stats.TotalCommandsProcessed++;
+        }
         if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
         {
             _server.Propagation.Add(session.Db.Index, args);
