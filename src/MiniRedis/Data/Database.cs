@@ -44,7 +44,11 @@ public sealed class Database
     public KeyEntry? Lookup(ReadOnlySpan<byte> key)
     {
         var entry = _dict.Find(key);
-        if (entry is null || entry.ExpireAt == 0 || !_keyspace.IsExpired(entry)) return entry;
+        if (entry is null) return null;
+        // Every command reaches a key through here before changing it in place, so a running
+        // snapshot takes the key's current value first (reads included: the key must be taken once anyway).
+        _keyspace.BeforeAccess(_dict, entry);
+        if (entry.ExpireAt == 0 || !_keyspace.IsExpired(entry)) return entry;
         ExpireNow(entry);
         return null;
     }
@@ -55,7 +59,7 @@ public sealed class Database
     public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
     {
         var bytes = key.ToArray();
-        var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.LruClock };
+        var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.LruClock, SnapshotEpoch = _keyspace.NewKeyEpoch };
         _dict.Insert(entry);
         return entry;
     }
@@ -81,13 +85,7 @@ public sealed class Database
     /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
     public KeyEntry AddCopy(ReadOnlySpan<byte> key, KeyEntry source)
     {
-        var value = source.Value switch
-        {
-            byte[] bytes => bytes.Clone(),
-            ICopyableValue copyable => copyable.DeepCopy(),
-            _ => throw new InvalidOperationException($"a {source.Type} value cannot be copied"),
-        };
-        return Add(key, value, source.Type, source.Encoding);
+        return Add(key, source.CopyValue(), source.Type, source.Encoding);
     }
 
     /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>
@@ -99,6 +97,7 @@ public sealed class Database
 
     public void Delete(KeyEntry entry)
     {
+        _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
     }
@@ -113,12 +112,14 @@ public sealed class Database
 
     public void SetExpire(KeyEntry entry, long expireAtMs)
     {
+        _keyspace.BeforeAccess(_dict, entry);
         entry.ExpireAt = expireAtMs;
         if (entry.VolatileIndex < 0) AddVolatile(entry);
     }
 
     public void Persist(KeyEntry entry)
     {
+        _keyspace.BeforeAccess(_dict, entry);
         entry.ExpireAt = 0;
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
     }
@@ -147,6 +148,9 @@ public sealed class Database
         => _dict.Scan(cursor, ref visitor);
 
     public Dict.Enumerator GetEnumerator() => _dict.GetEnumerator();
+
+    /// <summary>The hash table itself, for a snapshot: it keeps walking the table a db had at its instant even after FLUSHDB or SWAPDB.</summary>
+    internal Dict Table => _dict;
 
     /// <summary>Drops every key; watchers of keys that existed are told.</summary>
     public void Clear()

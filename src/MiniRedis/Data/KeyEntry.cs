@@ -39,5 +39,20 @@ public sealed class KeyEntry
     /// <summary>LRU clock (seconds) of the last access, for OBJECT IDLETIME.</summary>
     public uint LastAccess;
 
+    /// <summary>
+    /// The snapshot epoch (<see cref="ISnapshotCapture.Epoch"/>) in which this key was taken or
+    /// created: equal to the running snapshot's epoch means "not its business". Two bytes fit the
+    /// object's padding, so a key costs no more memory.
+    /// </summary>
+    internal ushort SnapshotEpoch;
+
     public byte[] StringValue => (byte[])Value;
+
+    /// <summary>A deep copy of the value (COPY, snapshots): strings and compact encodings are arrays; other types copy themselves.</summary>
+    public object CopyValue() => Value switch
+    {
+        byte[] bytes => bytes.Clone(),
+        ICopyableValue copyable => copyable.DeepCopy(),
+        _ => throw new InvalidOperationException($"a {Type} value cannot be copied"),
+    };
 }

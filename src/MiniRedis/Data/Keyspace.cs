@@ -3,6 +3,19 @@ using System.Diagnostics;
 namespace MiniRedis.Data;
 
 /// <summary>
+/// A point-in-time snapshot in progress (Persistence/Snapshot): told before a key that has not
+/// been taken yet (its <see cref="KeyEntry.SnapshotEpoch"/> differs from <see cref="Epoch"/>) is
+/// accessed, so it can copy the value as of the snapshot's instant.
+/// </summary>
+public interface ISnapshotCapture
+{
+    ushort Epoch { get; }
+
+    /// <summary>Takes <paramref name="entry"/> of the hash table <paramref name="table"/> now, and marks it taken.</summary>
+    void Capture(Dict table, KeyEntry entry);
+}
+
+/// <summary>
 /// All databases plus what expiry needs: the command clock, and Redis's active expire cycle
 /// (expire.c) that samples keys with a TTL so expired keys are reclaimed without being accessed.
 /// </summary>
@@ -49,6 +62,43 @@ public sealed class Keyspace
 
     /// <summary>Told of every key the server deletes because its TTL passed (to log a DEL).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }
+
+    /// <summary>The point-in-time snapshot being taken, if any (at most one at a time).</summary>
+    public ISnapshotCapture? Snapshot { get; private set; }
+    ushort _lastSnapshotEpoch;
+
+    /// <summary>
+    /// Makes <paramref name="snapshot"/> the running one and returns its epoch, unused by any key.
+    /// When the 16-bit counter wraps, every key's epoch is reset first (one pass per 65535 snapshots).
+    /// </summary>
+    public ushort BeginSnapshot(ISnapshotCapture snapshot)
+    {
+        if (Snapshot is not null) throw new InvalidOperationException("a snapshot is already running");
+        if (_lastSnapshotEpoch == ushort.MaxValue)
+        {
+            foreach (var db in _databases)
+            {
+                foreach (var entry in db) entry.SnapshotEpoch = 0;
+            }
+            _lastSnapshotEpoch = 0;
+        }
+        Snapshot = snapshot;
+        return ++_lastSnapshotEpoch;
+    }
+
+    public void EndSnapshot(ISnapshotCapture snapshot)
+    {
+        if (Snapshot == snapshot) Snapshot = null;
+    }
+
+    /// <summary>A new key belongs to the running snapshot's epoch: created after its instant, it is not part of it.</summary>
+    internal ushort NewKeyEpoch => Snapshot?.Epoch ?? 0;
+
+    /// <summary>Lets a running snapshot take <paramref name="entry"/> before it is read, changed or deleted.</summary>
+    internal void BeforeAccess(Dict table, KeyEntry entry)
+    {
+        if (Snapshot is { } snapshot && entry.SnapshotEpoch != snapshot.Epoch) snapshot.Capture(table, entry);
+    }
 
     public bool IsExpired(KeyEntry entry) => !Loading && entry.ExpireAt != 0 && entry.ExpireAt <= NowMs;
 

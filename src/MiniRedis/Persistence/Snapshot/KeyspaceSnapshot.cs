@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using MiniRedis.Data;
+using MiniRedis.Execution;
+
+namespace MiniRedis.Persistence.Snapshot;
+
+/// <summary>One key as of the snapshot's instant: a detached copy the executor will never touch again.</summary>
+/// <param name="Db">The database the key was in at the instant.</param>
+/// <param name="Entry">A private KeyEntry: the key, a deep copy of the value, type, encoding and expiry.</param>
+/// <param name="Captured">Taken because a command reached it before the walk did (counts as copy-on-write).</param>
+public readonly record struct SnapshotRecord(int Db, KeyEntry Entry, bool Captured);
+
+/// <summary>Where a snapshot's keys go; called on the executor thread, so it only hands them over.</summary>
+public interface ISnapshotConsumer
+{
+    void Add(in SnapshotRecord record);
+
+    /// <summary>More records are waiting than the consumer wants; the walk pauses until <see cref="KeyspaceSnapshot.Resume"/>.</summary>
+    bool Backlogged { get; }
+
+    /// <summary>Every key of the instant has been added.</summary>
+    void Completed();
+}
+
+/// <summary>
+/// A fork-less point-in-time snapshot of the keyspace (the Dragonfly approach), shared by AOF
+/// rewrite and BGSAVE. Starting it is O(1): it records each database's hash table and a fresh
+/// epoch. The executor then walks the tables with the SCAN cursor in ~1 ms slices, and any key a
+/// command reaches first (lookup, delete, expiry; see <see cref="Keyspace.BeforeAccess"/>) is taken
+/// right then, before it can change. Each key is taken exactly once (its epoch is set); keys created
+/// after the instant carry the epoch already and are never taken; deleted keys were taken on their
+/// way out; keys already expired at the instant are skipped.
+///
+/// Taking a key deep-copies its value on the executor (an array copy for strings and compact
+/// encodings), and the consumer serializes the copy on its own thread: the executor's cost per key
+/// is a memory copy, the formatting (numbers, RESP framing) and the I/O happen elsewhere, and a walked
+/// value can be mutated right after without a second capture.
+/// </summary>
+public sealed class KeyspaceSnapshot : ISnapshotCapture
+{
+    static readonly long SliceTicks = Stopwatch.Frequency / 1000;
+
+    readonly Keyspace _keyspace;
+    readonly Executor _executor;
+    readonly ISnapshotConsumer _consumer;
+    readonly Dict[] _tables;
+    int _walkDb;
+    ulong _cursor;
+    int _paused;
+    bool _finished;
+
+    KeyspaceSnapshot(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer)
+    {
+        _keyspace = keyspace;
+        _executor = executor;
+        _consumer = consumer;
+        _tables = new Dict[keyspace.Count];
+        for (int i = 0; i < _tables.Length; i++)
+        {
+            _tables[i] = keyspace[i].Table;
+            KeysTotal += _tables[i].Count;
+        }
+        InstantMs = keyspace.NowMs;
+        Epoch = keyspace.BeginSnapshot(this);
+    }
+
+    /// <summary>Takes the instant now (on the executor) and starts walking in the following executor rounds.</summary>
+    public static KeyspaceSnapshot Start(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer)
+    {
+        var snapshot = new KeyspaceSnapshot(keyspace, executor, consumer);
+        executor.Post(snapshot.WalkSlice);
+        return snapshot;
+    }
+
+    public ushort Epoch { get; }
+
+    /// <summary>The instant, unix ms: keys whose TTL had passed by then are not part of the snapshot.</summary>
+    public long InstantMs { get; }
+
+    /// <summary>current_save_keys_total: keys in the databases at the instant (expired ones included).</summary>
+    public long KeysTotal { get; }
+
+    /// <summary>current_save_keys_processed: keys taken so far, by the walk or by capture.</summary>
+    public long KeysProcessed { get; private set; }
+
+    public bool Finished => _finished;
+
+    public void Capture(Dict table, KeyEntry entry)
+    {
+        int db = Array.IndexOf(_tables, table);
+        // A table made after the instant (after FLUSHDB) only holds keys that are not ours.
+        if (db < 0) entry.SnapshotEpoch = Epoch;
+        else Take(db, entry, captured: true);
+    }
+
+    void Take(int db, KeyEntry entry, bool captured)
+    {
+        if (entry.SnapshotEpoch == Epoch) return;
+        entry.SnapshotEpoch = Epoch;
+        KeysProcessed++;
+        if (entry.ExpireAt != 0 && entry.ExpireAt <= InstantMs) return;
+        var copy = new KeyEntry(entry.Key, entry.Hash, entry.CopyValue(), entry.Type, entry.Encoding) { ExpireAt = entry.ExpireAt };
+        _consumer.Add(new SnapshotRecord(db, copy, captured));
+    }
+
+    /// <summary>From the consumer's thread once its backlog is small again: a paused walk continues.</summary>
+    public void Resume()
+    {
+        if (Interlocked.Exchange(ref _paused, 0) == 1) _executor.Post(WalkSlice);
+    }
+
+    /// <summary>Stops taking keys (the consumer failed or was cancelled); no more records are added.</summary>
+    public void Cancel()
+    {
+        _finished = true;
+        _keyspace.EndSnapshot(this);
+    }
+
+    void WalkSlice()
+    {
+        if (_finished) return;
+        long deadline = Stopwatch.GetTimestamp() + SliceTicks;
+        var visitor = new Walker(this);
+        while (_walkDb < _tables.Length)
+        {
+            if (_consumer.Backlogged && Pause()) return;
+            visitor.Db = _walkDb;
+            _cursor = _tables[_walkDb].Scan(_cursor, ref visitor);
+            if (_cursor == 0) _walkDb++;
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                _executor.Post(WalkSlice);
+                return;
+            }
+        }
+        _finished = true;
+        _keyspace.EndSnapshot(this);
+        _consumer.Completed();
+    }
+
+    /// <summary>Pauses unless the backlog drained meanwhile (then the consumer's Resume may have missed us).</summary>
+    bool Pause()
+    {
+        Volatile.Write(ref _paused, 1);
+        return _consumer.Backlogged || Interlocked.Exchange(ref _paused, 0) == 0;
+    }
+
+    struct Walker(KeyspaceSnapshot snapshot) : IEntryVisitor
+    {
+        public int Db;
+
+        public readonly void Visit(KeyEntry entry) => snapshot.Take(Db, entry, captured: false);
+    }
+}
