@@ -33,6 +33,7 @@ public sealed class RedisServer
         Executor = new Executor(this);
         Keyspace.KeyExpired = PropagateExpiredKey;
         Aof = new AofState(this);
+        AofRewrite = new AofRewriter(this);
         Fatal = ExitOnFatalError;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
@@ -53,6 +54,7 @@ public sealed class RedisServer
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
     public AofState Aof { get; }
+    public AofRewriter AofRewrite { get; }
     public string RunId { get; }
 
     /// <summary>
@@ -83,12 +85,17 @@ public sealed class RedisServer
     /// <summary>Raised (on the executor) when SHUTDOWN asks the process to stop.</summary>
     public event Action? ShutdownRequested;
 
-    public void Start() => Executor.Start();
+    public void Start()
+    {
+        AofRewrite.RemoveLeftovers();
+        Executor.Start();
+    }
 
     /// <summary>Stops the executor, then flushes and fsyncs the AOF (SHUTDOWN, SIGTERM).</summary>
     public void Stop()
     {
         Executor.Stop();
+        AofRewrite.Cancel();
         Aof.Shutdown();
     }
 
@@ -119,6 +126,7 @@ public sealed class RedisServer
         CloseTimedOutClients();
         SampleOpsPerSec();
         Stats.ObservePeakMemory(GC.GetTotalMemory(false));
+        AofRewrite.Cron();
         long now = Stopwatch.GetTimestamp();
         if (now - _lastSecondCronTicks >= Stopwatch.Frequency)
         {

@@ -18,5 +18,6 @@ public static class CommandRegistry
         SetCommands.Register(table);
         ListCommands.Register(table);
         SortedSetCommands.Register(table);
+        PersistenceCommands.Register(table);
     }
 }

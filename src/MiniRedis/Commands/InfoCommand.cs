@@ -198,8 +198,20 @@ public static unsafe class InfoCommand
         Line(text, "loading", server.Keyspace.Loading ? 1 : 0);
         Line(text, "async_loading", 0);
         var aof = server.Aof;
+        var rewrite = server.AofRewrite;
+        Line(text, "current_cow_size", rewrite.CurrentCowSize);
+        Line(text, "current_save_keys_processed", rewrite.CurrentKeysProcessed);
+        Line(text, "current_save_keys_total", rewrite.CurrentKeysTotal);
         Line(text, "aof_enabled", aof.Enabled ? 1 : 0);
+        Line(text, "aof_rewrite_in_progress", rewrite.InProgress ? 1 : 0);
+        Line(text, "aof_rewrite_scheduled", 0);
+        Line(text, "aof_last_rewrite_time_sec", rewrite.LastRewriteTimeSec);
+        Line(text, "aof_current_rewrite_time_sec", rewrite.CurrentRewriteTimeSec);
+        Line(text, "aof_last_bgrewrite_status", rewrite.LastStatusOk ? "ok" : "err");
+        Line(text, "aof_rewrites", rewrite.Rewrites);
+        Line(text, "aof_rewrites_consecutive_failures", rewrite.ConsecutiveFailures);
         Line(text, "aof_last_write_status", aof.LastWriteStatus);
+        Line(text, "aof_last_cow_size", rewrite.LastCowSize);
         if (aof.Enabled)
         {
             Line(text, "aof_current_size", aof.CurrentSize);

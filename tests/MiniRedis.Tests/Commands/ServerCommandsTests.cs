@@ -122,7 +122,7 @@ public sealed class ServerCommandsTests : IDisposable
         Assert.Contains("redis_version:7.0.15\r\n", info);
         Assert.Contains("mem_allocator:dotnet-gc\r\n", info);
         Assert.Contains($"process_id:{Environment.ProcessId}\r\n", info);
-        Assert.Contains("loading:0\r\nasync_loading:0\r\naof_enabled:0\r\n", info);
+        Assert.Contains("loading:0\r\nasync_loading:0\r\ncurrent_cow_size:0\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n", info);
         Assert.DoesNotContain("rdb_", info);
         Assert.Equal(info.Split("\r\n").Where(l => l.StartsWith('#')).ToArray(), ParseBulk(Run("INFO default")).Split("\r\n").Where(l => l.StartsWith('#')).ToArray());
     }

@@ -115,6 +115,7 @@ public sealed class AofState
         if (_server.Config.AppendOnly == Enabled || _server.Keyspace.Loading) return null;
         if (!_server.Config.AppendOnly)
         {
+            _server.AofRewrite.Cancel();
             Close();
             return null;
         }
@@ -130,6 +131,19 @@ public sealed class AofState
         }
         _server.Logger.LogInformation("Background append only file rewriting started (blocking dump to {Path})", path);
         return Open(path) ? null : "Unable to turn on AOF. Check server logs.";
+    }
+
+    /// <summary>
+    /// After a background rewrite renamed its file over the AOF: logging continues in the new file.
+    /// The old writer's unwritten records are not written: the rewrite's tail already holds them.
+    /// </summary>
+    internal void ReopenAfterRewrite()
+    {
+        if (Writer is not { } old) return;
+        _server.Propagation.RemoveSink(old);
+        old.Dispose();
+        Writer = null;
+        Open(FilePath);
     }
 
     void Close()

@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Execution;
+using MiniRedis.Persistence.Snapshot;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Persistence.Aof;
+
+/// <summary>
+/// One background AOF rewrite without fork. At its instant (between two execution units) a
+/// <see cref="KeyspaceSnapshot"/> starts and this job joins the propagation sinks as the rewrite
+/// buffer: every write logged after the instant is encoded here too. A writer thread turns the
+/// snapshot's records into the <see cref="AofRewriteEmitter"/> program in
+/// <c>temp-rewriteaof-&lt;pid&gt;.aof</c>; the rewrite buffer goes to a spill file meanwhile (the
+/// program must be complete before any later command replays), is appended when the snapshot is
+/// written, and from then on is drained into the new file as it comes. The executor's final switch
+/// only waits for the small remaining tail: write, fsync, rename over the AOF, fsync the directory.
+/// Memory stays bounded: the walk pauses while too many copied keys wait for the writer thread.
+/// </summary>
+public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDisposable
+{
+    /// <summary>The walk pauses above this many copied keys waiting to be written, and resumes below the low mark.</summary>
+    const int HighWaterRecords = 4096;
+    const int LowWaterRecords = 1024;
+    /// <summary>The final switch waits until at most this many rewrite-buffer chunks are queued.</summary>
+    const int SwitchBacklog = 8;
+    const int FileBufferSize = 1 << 20;
+
+    enum Kind : byte { Record, SnapshotWritten, Tail, Finish }
+
+    readonly record struct Item(Kind Kind, SnapshotRecord Record = default, byte[]? Bytes = null);
+
+    readonly RedisServer _server;
+    readonly BlockingCollection<Item> _queue = new();
+    readonly Thread _thread;
+    readonly string _targetPath;
+    readonly FileStream _temp;
+    readonly AofRewriteEmitter _emitter;
+    readonly ManualResetEventSlim _finished = new();
+    readonly AofEncoder _tail = new();
+    readonly long _startTicks = Stopwatch.GetTimestamp();
+    FileStream? _spill;
+    KeyspaceSnapshot? _snapshot;
+    int _tailDb = -1;
+    int _emittedDb = -1;
+    int _pendingRecords;
+    long _cowBytes;
+    long _keysWritten;
+    long _incrementalSyncedAt;
+    volatile bool _snapshotWritten;
+    volatile bool _cancelled;
+    volatile Exception? _error;
+
+    /// <summary>Creates the temporary files; throws IOException when they cannot be.</summary>
+    public AofRewriteJob(RedisServer server, string targetPath)
+    {
+        _server = server;
+        _targetPath = targetPath;
+        string dir = Path.GetDirectoryName(Path.GetFullPath(targetPath))!;
+        TempPath = Path.Combine(dir, TempFileName(Environment.ProcessId));
+        SpillPath = Path.Combine(dir, $"{TempFilePrefix}incr-{Environment.ProcessId}.aof");
+        _temp = new FileStream(TempPath, FileMode.Create, FileAccess.Write, FileShare.Read, FileBufferSize);
+        _spill = new FileStream(SpillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileBufferSize);
+        _emitter = new AofRewriteEmitter(_temp);
+        _thread = new Thread(RunWriter) { Name = "miniredis-aof-rewrite", IsBackground = true };
+    }
+
+    /// <summary>Every temporary file of a rewrite starts with this; left over after a crash, they are removed at start.</summary>
+    public const string TempFilePrefix = "temp-rewriteaof-";
+
+    public static string TempFileName(int pid) => $"{TempFilePrefix}{pid}.aof";
+
+    public string TempPath { get; }
+    string SpillPath { get; }
+
+    /// <summary>Bytes of keys copied because a command reached them before the walk (current_cow_size).</summary>
+    public long CowBytes => Interlocked.Read(ref _cowBytes);
+
+    public long KeysProcessed => _snapshot?.KeysProcessed ?? 0;
+    public long KeysTotal => _snapshot?.KeysTotal ?? 0;
+    public double ElapsedSeconds => Stopwatch.GetElapsedTime(_startTicks).TotalSeconds;
+
+    /// <summary>The error that ended the writer thread, if any.</summary>
+    public Exception? Error => _error;
+
+    /// <summary>Called by the writer thread when it failed, to be handled on the executor.</summary>
+    public Action<AofRewriteJob>? Failed { get; set; }
+
+    /// <summary>The instant: on the executor, between execution units (nothing half-propagated).</summary>
+    public void Begin()
+    {
+        _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
+        _server.Propagation.AddSink(this);
+        _thread.Start();
+    }
+
+    // ---- executor side -------------------------------------------------------------------
+
+    public void Add(in SnapshotRecord record)
+    {
+        Interlocked.Increment(ref _pendingRecords);
+        _queue.Add(new Item(Kind.Record, record));
+    }
+
+    public bool Backlogged => Volatile.Read(ref _pendingRecords) > HighWaterRecords;
+
+    public void Completed() => _queue.Add(new Item(Kind.SnapshotWritten));
+
+    /// <summary>The rewrite buffer: the same records the AOF gets, with a SELECT first (this stream starts fresh).</summary>
+    public void Append(int db, ArgVector args)
+    {
+        if (db >= 0 && db != _tailDb)
+        {
+            _tail.BeginCommand(2);
+            _tail.Bulk("SELECT"u8);
+            _tail.Bulk(db);
+            _tailDb = db;
+        }
+        _tail.BeginCommand(args.Count);
+        for (int i = 0; i < args.Count; i++) _tail.Bulk(args[i]);
+    }
+
+    /// <summary>Once per executor round: the round's records go to the writer thread.</summary>
+    public void Flush()
+    {
+        if (_tail.Length == 0) return;
+        _queue.Add(new Item(Kind.Tail, Bytes: _tail.Written.ToArray()));
+        _tail.Consume(_tail.Length);
+    }
+
+    /// <summary>The snapshot is in the new file and the drained rewrite buffer is small: time for the final switch.</summary>
+    public bool ReadyToSwitch => _snapshotWritten && _queue.Count <= SwitchBacklog;
+
+    /// <summary>
+    /// The final switch, on the executor between execution units: no more records come here; the
+    /// tail is written, fsynced and the file renamed over the AOF. Blocks only for that tail.
+    /// True when the new file is in place; false with <see cref="Error"/> set otherwise.
+    /// </summary>
+    public bool Switch(out long tailBytes)
+    {
+        _server.Propagation.RemoveSink(this);
+        Flush();
+        tailBytes = _queue.Sum(item => item.Bytes?.LongLength ?? 0);
+        _queue.Add(new Item(Kind.Finish));
+        _finished.Wait();
+        return _error is null;
+    }
+
+    /// <summary>Stops the job (appendonly no, shutdown, a failure): the AOF stays as it was; temporary files are removed.</summary>
+    public void Cancel()
+    {
+        _cancelled = true;
+        _snapshot?.Cancel();
+        _server.Propagation.RemoveSink(this);
+        _queue.CompleteAdding();
+        if (_thread.IsAlive && Thread.CurrentThread != _thread) _thread.Join();
+        Dispose();
+        File.Delete(TempPath);
+        File.Delete(SpillPath);
+    }
+
+    public void Dispose()
+    {
+        _temp.Dispose();
+        _spill?.Dispose();
+        _finished.Dispose();
+        _queue.Dispose();
+    }
+
+    // ---- writer thread -------------------------------------------------------------------
+
+    void RunWriter()
+    {
+        try
+        {
+            foreach (var item in _queue.GetConsumingEnumerable())
+            {
+                if (_cancelled) return;
+                switch (item.Kind)
+                {
+                    case Kind.Record:
+                        WriteRecord(item.Record);
+                        if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
+                        break;
+                    case Kind.Tail:
+                        (_snapshotWritten ? _temp : _spill!).Write(item.Bytes);
+                        break;
+                    case Kind.SnapshotWritten:
+                        AppendSpill();
+                        break;
+                    case Kind.Finish:
+                        Finish();
+                        return;
+                }
+                SyncIncrementally();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _error = e;
+            _finished.Set();
+            if (!_cancelled) _server.Executor.Post(() => Failed?.Invoke(this));
+        }
+    }
+
+    void WriteRecord(in SnapshotRecord record)
+    {
+        if (record.Db != _emittedDb)
+        {
+            _emitter.WriteSelect(record.Db);
+            _emittedDb = record.Db;
+        }
+        _keysWritten++;
+        if (!record.Captured)
+        {
+            _emitter.WriteKey(record.Entry);
+            return;
+        }
+        // FileStream.Position counts its own buffered bytes, so the delta is this key's program.
+        _emitter.Flush();
+        long before = _temp.Position;
+        _emitter.WriteKey(record.Entry);
+        _emitter.Flush();
+        Interlocked.Add(ref _cowBytes, _temp.Position - before);
+    }
+
+    /// <summary>The snapshot's program is complete: the rewrite buffer spilled so far follows it, then the live tail.</summary>
+    void AppendSpill()
+    {
+        _emitter.Flush();
+        var spill = _spill!;
+        spill.Flush();
+        spill.Position = 0;
+        spill.CopyTo(_temp);
+        spill.Dispose();
+        _spill = null;
+        File.Delete(SpillPath);
+        // The bulk reaches the disk now, so the final switch only syncs the tail.
+        _temp.Flush(flushToDisk: true);
+        _incrementalSyncedAt = _temp.Position;
+        _server.Logger.LogInformation("Successfully created the temporary AOF base file {File} ({Keys} keys)", Path.GetFileName(TempPath), _keysWritten);
+        _server.Logger.LogInformation("Snapshot CoW for AOF rewrite: current {Mb} MB", CowBytes / (1024 * 1024));
+        _snapshotWritten = true;
+    }
+
+    /// <summary>As Redis's default aof-rewrite-incremental-fsync: the new file is synced every 4 MB, so no fsync has much to write.</summary>
+    void SyncIncrementally()
+    {
+        const long Every = 4L << 20;
+        if (_temp.Position - _incrementalSyncedAt < Every) return;
+        _emitter.Flush();
+        _temp.Flush(flushToDisk: true);
+        _incrementalSyncedAt = _temp.Position;
+    }
+
+    void Finish()
+    {
+        _temp.Flush(flushToDisk: true);
+        _temp.Dispose();
+        File.Move(TempPath, _targetPath, overwrite: true);
+        int errno = DirectorySync.Sync(Path.GetDirectoryName(Path.GetFullPath(_targetPath))!);
+        if (errno != 0) _server.Logger.LogWarning("Failed to fsync the AOF directory after the rewrite: {Error}", NativeFile.ErrorText(errno));
+        _finished.Set();
+    }
+}

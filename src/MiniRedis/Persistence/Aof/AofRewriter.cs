@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Logging;
+
+namespace MiniRedis.Persistence.Aof;
+
+/// <summary>
+/// BGREWRITEAOF's server side (Redis's rewriteAppendOnlyFileBackground and its completion
+/// handler): at most one <see cref="AofRewriteJob"/> at a time, the switch to the new file, and
+/// the INFO persistence counters. Executor thread only.
+/// </summary>
+public sealed class AofRewriter
+{
+    readonly RedisServer _server;
+    AofRewriteJob? _job;
+
+    internal AofRewriter(RedisServer server) => _server = server;
+
+    public bool InProgress => _job is not null;
+    public long Rewrites { get; private set; }
+    public long ConsecutiveFailures { get; private set; }
+    public bool LastStatusOk { get; private set; } = true;
+    public long LastRewriteTimeSec { get; private set; } = -1;
+    public long CurrentRewriteTimeSec => _job is null ? -1 : (long)_job.ElapsedSeconds;
+    public long LastCowSize { get; private set; }
+    public long CurrentCowSize => _job?.CowBytes ?? 0;
+    public long CurrentKeysProcessed => _job?.KeysProcessed ?? 0;
+    public long CurrentKeysTotal => _job?.KeysTotal ?? 0;
+
+    /// <summary>
+    /// Starts a rewrite of the dataset into the AOF's path; null, or the error reply text. The
+    /// instant is taken in the next executor turn, after the current execution unit (a MULTI's
+    /// records propagate when EXEC ends; they must not reach the rewrite buffer too).
+    /// </summary>
+    public string? Start()
+    {
+        if (_job is not null) return "ERR Background append only file rewriting already in progress";
+        AofRewriteJob job;
+        try
+        {
+            job = new AofRewriteJob(_server, _server.Aof.FilePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _server.Logger.LogWarning("Can't rewrite append only file in background: {Error}", e.Message);
+            RecordFailure();
+            return "ERR Can't rewrite append only file in background: " + e.Message;
+        }
+        _job = job;
+        job.Failed = Fail;
+        _server.Executor.Post(job.Begin);
+        _server.Logger.LogInformation("Background append only file rewriting started by pid {Pid}", Environment.ProcessId);
+        return null;
+    }
+
+    /// <summary>From the cron: switches to the new file once only a small tail is left.</summary>
+    internal void Cron()
+    {
+        if (_job is not { ReadyToSwitch: true } job) return;
+        if (!job.Switch(out long tailBytes))
+        {
+            Fail(job);
+            return;
+        }
+        _job = null;
+        job.Dispose();
+        _server.Logger.LogInformation("Residual parent diff successfully flushed to the rewritten AOF ({Mb:0.00} MB)", tailBytes / (1024.0 * 1024));
+        _server.Aof.ReopenAfterRewrite();
+        Rewrites++;
+        ConsecutiveFailures = 0;
+        LastStatusOk = true;
+        LastRewriteTimeSec = (long)job.ElapsedSeconds;
+        LastCowSize = job.CowBytes;
+        _server.Logger.LogInformation("Background AOF rewrite terminated with success");
+        _server.Logger.LogInformation("Background AOF rewrite finished successfully");
+    }
+
+    void Fail(AofRewriteJob job)
+    {
+        if (_job != job) return;
+        _server.Logger.LogWarning("Background AOF rewrite terminated with error: {Error}", job.Error?.Message);
+        Stop();
+        RecordFailure();
+    }
+
+    void RecordFailure()
+    {
+        LastStatusOk = false;
+        ConsecutiveFailures++;
+    }
+
+    /// <summary>Abandons a running rewrite (appendonly no, shutdown): the AOF stays as it was.</summary>
+    public void Cancel()
+    {
+        if (_job is null) return;
+        _server.Logger.LogInformation("Killing running AOF rewrite child");
+        Stop();
+    }
+
+    void Stop()
+    {
+        var job = _job!;
+        _job = null;
+        LastRewriteTimeSec = (long)job.ElapsedSeconds;
+        job.Cancel();
+    }
+
+    /// <summary>At start: temporary files of a rewrite the process did not finish (it died) are removed.</summary>
+    internal void RemoveLeftovers()
+    {
+        string dir = _server.Config.Dir;
+        if (!Directory.Exists(dir)) return;
+        foreach (var path in Directory.EnumerateFiles(dir, AofRewriteJob.TempFilePrefix + "*.aof"))
+        {
+            _server.Logger.LogInformation("Removing the temporary file {File} of an interrupted AOF rewrite", Path.GetFileName(path));
+            File.Delete(path);
+        }
+    }
+}
