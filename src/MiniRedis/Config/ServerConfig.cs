@@ -128,6 +128,18 @@ public sealed partial class ServerConfig
     /// <summary>Whether the AOF gets <c>#TS:</c> annotations.</summary>
     public bool AofTimestampEnabled { get; private set; }
 
+    /// <summary>Automatic BGREWRITEAOF when the AOF grew this many percent over its size after the last rewrite (0: off).</summary>
+    public long AutoAofRewritePercentage { get; private set; }
+
+    /// <summary>... and is at least this big.</summary>
+    public long AutoAofRewriteMinSize { get; private set; }
+
+    /// <summary>No AOF fsync while a rewrite writes its file.</summary>
+    public bool NoAppendFsyncOnRewrite { get; private set; }
+
+    /// <summary>The rewrite's file is fsynced every 4 MB written.</summary>
+    public bool AofRewriteIncrementalFsync { get; private set; }
+
     public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
 
     public long HashMaxListpackEntries { get; private set; }

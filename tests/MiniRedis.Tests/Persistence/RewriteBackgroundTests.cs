@@ -74,6 +74,17 @@ public sealed class RewriteBackgroundTests
         }
     }
 
+    /// <summary>Log lines reach the test's output a moment after the server wrote them.</summary>
+    internal static void AssertLogged(ServerProcess server, string text)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!server.Output.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"not logged: {text}\n{server.Output}");
+            Thread.Sleep(20);
+        }
+    }
+
     static void RewriteAndWait(RespConnection connection)
     {
         long before = long.Parse(Info(connection, "aof_rewrites"));
@@ -107,7 +118,7 @@ public sealed class RewriteBackgroundTests
                 stop.Cancel();
                 Task.WaitAll(writers);
                 live = AofTestData.Snapshot(connection);
-                Assert.Contains("Background AOF rewrite finished successfully", server.Output);
+                AssertLogged(server, "Background AOF rewrite finished successfully");
                 Assert.Empty(Directory.GetFiles(dir, "temp-rewriteaof-*"));
             }
 
@@ -228,5 +239,62 @@ public sealed class RewriteBackgroundTests
         }
         killer.Wait();
         return acked;
+    }
+
+    [Fact]
+    public void Automatic_rewrite_starts_when_the_file_doubled_over_its_base_size_and_passed_the_minimum()
+    {
+        string dir = AofTestData.NewDirectory("rewrite-auto-");
+        try
+        {
+            var server = AofServerProcess.MiniRedis(dir, "--auto-aof-rewrite-min-size", "64kb", "--auto-aof-rewrite-percentage", "100");
+            using var connection = server.Connect();
+            Assert.Equal("0", Info(connection, "aof_rewrites"));
+            string value = new('x', 100);
+            // Overwriting ten keys: the file grows, the dataset does not.
+            for (int i = 0; i < 1000 && Info(connection, "aof_rewrites") == "0"; i++) connection.Call("SET", $"k{i % 10}", value + i);
+            var clock = Stopwatch.StartNew();
+            while (Info(connection, "aof_rewrites") == "0")
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "no automatic rewrite");
+                Thread.Sleep(20);
+            }
+            AssertLogged(server, "Starting automatic rewriting of AOF on");
+            Assert.True(long.Parse(Info(connection, "aof_base_size")) < 64 * 1024);
+            var live = AofTestData.Snapshot(connection);
+            server.Dispose();
+            using var restarted = AofServerProcess.MiniRedis(dir);
+            using var again = restarted.Connect();
+            Assert.Equal(live, AofTestData.Snapshot(again));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void Appendonly_no_cancels_a_running_rewrite_and_removes_its_files()
+    {
+        string dir = AofTestData.NewDirectory("rewrite-cancel-");
+        try
+        {
+            using var server = AofServerProcess.MiniRedis(dir);
+            using var connection = server.Connect();
+            Preload(connection, 100_000);
+            string before = File.ReadAllText(Path.Combine(dir, "appendonly.aof"));
+            Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
+            Assert.Equal("1", Info(connection, "aof_rewrite_in_progress"));
+            Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("CONFIG", "SET", "appendonly", "no")));
+            Assert.Equal("0", Info(connection, "aof_rewrite_in_progress"));
+            Assert.Equal("0", Info(connection, "aof_rewrites"));
+            Assert.Empty(Directory.GetFiles(dir, "temp-rewriteaof-*"));
+            Assert.Equal(before, File.ReadAllText(Path.Combine(dir, "appendonly.aof")));
+            AssertLogged(server, "Killing running AOF rewrite child");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 }

@@ -25,7 +25,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     const int LowWaterRecords = 1024;
     /// <summary>The final switch waits until at most this many rewrite-buffer chunks are queued.</summary>
     const int SwitchBacklog = 8;
-    const int FileBufferSize = 1 << 20;
 
     enum Kind : byte { Record, SnapshotWritten, Tail, Finish }
 
@@ -60,8 +59,10 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         string dir = Path.GetDirectoryName(Path.GetFullPath(targetPath))!;
         TempPath = Path.Combine(dir, TempFileName(Environment.ProcessId));
         SpillPath = Path.Combine(dir, $"{TempFilePrefix}incr-{Environment.ProcessId}.aof");
-        _temp = new FileStream(TempPath, FileMode.Create, FileAccess.Write, FileShare.Read, FileBufferSize);
-        _spill = new FileStream(SpillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileBufferSize);
+        // Unbuffered: the emitter and the rewrite buffer already write in large chunks, and a failed
+        // write surfaces where it happens instead of again when the stream is disposed.
+        _temp = new FileStream(TempPath, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _spill = new FileStream(SpillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
         _emitter = new AofRewriteEmitter(_temp);
         _thread = new Thread(RunWriter) { Name = "miniredis-aof-rewrite", IsBackground = true };
     }
@@ -217,7 +218,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
             _emitter.WriteKey(record.Entry);
             return;
         }
-        // FileStream.Position counts its own buffered bytes, so the delta is this key's program.
+        // Flushed around the key, so the file position moves by exactly this key's program.
         _emitter.Flush();
         long before = _temp.Position;
         _emitter.WriteKey(record.Entry);
@@ -230,7 +231,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     {
         _emitter.Flush();
         var spill = _spill!;
-        spill.Flush();
         spill.Position = 0;
         spill.CopyTo(_temp);
         spill.Dispose();
@@ -244,11 +244,11 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         _snapshotWritten = true;
     }
 
-    /// <summary>As Redis's default aof-rewrite-incremental-fsync: the new file is synced every 4 MB, so no fsync has much to write.</summary>
+    /// <summary>aof-rewrite-incremental-fsync: the new file is synced every 4 MB, so no fsync has much to write at once.</summary>
     void SyncIncrementally()
     {
         const long Every = 4L << 20;
-        if (_temp.Position - _incrementalSyncedAt < Every) return;
+        if (!_server.Config.AofRewriteIncrementalFsync || _temp.Position - _incrementalSyncedAt < Every) return;
         _emitter.Flush();
         _temp.Flush(flushToDisk: true);
         _incrementalSyncedAt = _temp.Position;

@@ -9,8 +9,14 @@ namespace MiniRedis.Persistence.Aof;
 /// </summary>
 public sealed class AofRewriter
 {
+    /// <summary>Redis 7's AOF_REWRITE_LIMITE_THRESHOLD / _MAX_MINUTES: automatic retries back off after this many failures in a row.</summary>
+    const int FailuresBeforeBackoff = 3;
+    const int MaxBackoffMinutes = 60;
+
     readonly RedisServer _server;
     AofRewriteJob? _job;
+    int _backoffMinutes;
+    long _nextAutomaticRewriteSeconds;
 
     internal AofRewriter(RedisServer server) => _server = server;
 
@@ -46,15 +52,65 @@ public sealed class AofRewriter
         }
         _job = job;
         job.Failed = Fail;
+        UpdateFsyncSuspension();
         _server.Executor.Post(job.Begin);
         _server.Logger.LogInformation("Background append only file rewriting started by pid {Pid}", Environment.ProcessId);
         return null;
     }
 
-    /// <summary>From the cron: switches to the new file once only a small tail is left.</summary>
+    /// <summary>From the cron: switches to the new file once only a small tail is left; starts automatic rewrites.</summary>
     internal void Cron()
     {
-        if (_job is not { ReadyToSwitch: true } job) return;
+        UpdateFsyncSuspension();
+        if (_job is null) StartIfGrown();
+        else if (_job.ReadyToSwitch) Complete(_job);
+    }
+
+    /// <summary>auto-aof-rewrite-percentage / -min-size against the size after the last rewrite (Redis's serverCron).</summary>
+    void StartIfGrown()
+    {
+        var config = _server.Config;
+        var aof = _server.Aof;
+        if (!aof.Enabled || config.AutoAofRewritePercentage == 0 || aof.CurrentSize <= config.AutoAofRewriteMinSize) return;
+        long growth = aof.CurrentSize * 100 / Math.Max(aof.BaseSize, 1) - 100;
+        if (growth < config.AutoAofRewritePercentage || Limited()) return;
+        _server.Logger.LogInformation("Starting automatic rewriting of AOF on {Growth}% growth", growth);
+        Start();
+    }
+
+    /// <summary>
+    /// Redis 7's aofRewriteLimited: after 3 failures in a row, automatic rewrites wait 1 minute,
+    /// then 2, 4 ... up to 60 between attempts. BGREWRITEAOF is never held back.
+    /// </summary>
+    bool Limited()
+    {
+        if (ConsecutiveFailures < FailuresBeforeBackoff)
+        {
+            _backoffMinutes = 0;
+            _nextAutomaticRewriteSeconds = 0;
+            return false;
+        }
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (_nextAutomaticRewriteSeconds != 0)
+        {
+            if (now < _nextAutomaticRewriteSeconds) return true;
+            _nextAutomaticRewriteSeconds = 0;
+            return false;
+        }
+        _backoffMinutes = Math.Min(_backoffMinutes == 0 ? 1 : _backoffMinutes * 2, MaxBackoffMinutes);
+        _nextAutomaticRewriteSeconds = now + _backoffMinutes * 60L;
+        _server.Logger.LogWarning("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {Minutes} minutes", _backoffMinutes);
+        return true;
+    }
+
+    /// <summary>no-appendfsync-on-rewrite: the AOF is not fsynced while a rewrite runs.</summary>
+    void UpdateFsyncSuspension()
+    {
+        if (_server.Aof.Writer is { } writer) writer.FsyncSuspended = _job is not null && _server.Config.NoAppendFsyncOnRewrite;
+    }
+
+    void Complete(AofRewriteJob job)
+    {
         if (!job.Switch(out long tailBytes))
         {
             Fail(job);
@@ -101,6 +157,7 @@ public sealed class AofRewriter
         _job = null;
         LastRewriteTimeSec = (long)job.ElapsedSeconds;
         job.Cancel();
+        UpdateFsyncSuspension();
     }
 
     /// <summary>At start: temporary files of a rewrite the process did not finish (it died) are removed.</summary>

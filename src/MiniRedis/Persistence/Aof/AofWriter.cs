@@ -84,6 +84,9 @@ public sealed class AofWriter : IPropagationSink, IDisposable
 
     public bool LastWriteOk => LastWriteErrno == 0;
 
+    /// <summary>Set while a rewrite runs under <c>no-appendfsync-on-rewrite yes</c>: writes happen, fsyncs wait.</summary>
+    public bool FsyncSuspended { get; set; }
+
     static long NowMs => Environment.TickCount64;
 
     public void Append(int db, ArgVector args)
@@ -123,7 +126,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         if (_buf.Length == 0)
         {
             // Writes that stopped within the second still get their fsync.
-            if (policy == AppendFsyncPolicy.EverySec && _fsyncedSize != CurrentSize && now - _lastFsyncMs >= 1000 && PendingFsyncs == 0)
+            if (policy == AppendFsyncPolicy.EverySec && !FsyncSuspended && _fsyncedSize != CurrentSize && now - _lastFsyncMs >= 1000 && PendingFsyncs == 0)
                 RequestBackgroundFsync(now);
             return;
         }
@@ -145,6 +148,8 @@ public sealed class AofWriter : IPropagationSink, IDisposable
 
         if (!WriteBuffer(policy, now)) return;
 
+        // no-appendfsync-on-rewrite: the rewrite's disk writes are not competed with (Redis's aof_no_fsync_on_rewrite).
+        if (FsyncSuspended) return;
         if (policy == AppendFsyncPolicy.Always)
         {
             int errno = _file.DataSync();

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Text;
+using MiniRedis.Tests.Infrastructure;
+
+namespace MiniRedis.Tests.Persistence;
+
+/// <summary>
+/// A rewrite that runs out of disk (a 1 MiB tmpfs; needs root and permission to mount, as the AOF
+/// disk-full tests): it fails cleanly and the old AOF stays valid and in use.
+/// </summary>
+public sealed class RewriteDiskFullTests
+{
+    static void Run(string file, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true })!;
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {error}");
+    }
+
+    static string Info(RespConnection connection, string field)
+    {
+        string info = Encoding.Latin1.GetString(connection.Call("INFO", "persistence"));
+        var line = info.Split("\r\n").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return line[(field.Length + 1)..];
+    }
+
+    static void WaitWhileRewriting(RespConnection connection)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Info(connection, "aof_rewrite_in_progress") == "1")
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the rewrite did not end");
+            Thread.Sleep(20);
+        }
+    }
+
+    [Fact]
+    public void Rewrite_failing_on_a_full_disk_leaves_the_aof_valid_reports_err_and_succeeds_once_space_is_back()
+    {
+        string mount = AofTestData.NewDirectory("rewrite-tmpfs-");
+        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        try
+        {
+            string value = new('v', 1000);
+            SortedDictionary<string, string> live;
+            using (var server = AofServerProcess.MiniRedis(mount))
+            {
+                using var connection = server.Connect();
+                for (int i = 0; i < 300; i++) connection.Call("SET", $"k{i}", value);
+                // Leave less room than the rewritten file needs (about 300 KB).
+                long free = new DriveInfo(mount).AvailableFreeSpace;
+                File.WriteAllBytes(Path.Combine(mount, "filler"), new byte[free - 100 * 1024]);
+
+                Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
+                WaitWhileRewriting(connection);
+                Assert.Equal("err", Info(connection, "aof_last_bgrewrite_status"));
+                Assert.Equal("1", Info(connection, "aof_rewrites_consecutive_failures"));
+                Assert.Equal("0", Info(connection, "aof_rewrites"));
+                Assert.Empty(Directory.GetFiles(mount, "temp-rewriteaof-*"));
+                RewriteBackgroundTests.AssertLogged(server, "Background AOF rewrite terminated with error");
+
+                // The old file is still the AOF: writes go on and survive a restart.
+                Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("SET", "after", "failure")));
+                File.Delete(Path.Combine(mount, "filler"));
+                Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
+                WaitWhileRewriting(connection);
+                Assert.Equal("ok", Info(connection, "aof_last_bgrewrite_status"));
+                Assert.Equal("0", Info(connection, "aof_rewrites_consecutive_failures"));
+                Assert.Equal("1", Info(connection, "aof_rewrites"));
+                Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("SET", "after", "rewrite")));
+                live = AofTestData.Snapshot(connection);
+            }
+            using var restarted = AofServerProcess.MiniRedis(mount);
+            using var again = restarted.Connect();
+            Assert.Equal(live, AofTestData.Snapshot(again));
+        }
+        finally
+        {
+            Run("umount", mount);
+            Directory.Delete(mount, true);
+        }
+    }
+}
