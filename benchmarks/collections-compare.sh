@@ -17,10 +17,7 @@ zadd_keyspace=${ZADD_KEYSPACE:-100000}
 trap stop_servers EXIT
 
 build_server
-start_redis /dev/null --appendonly no
-start_miniredis /dev/null
-wait_ready "$redis_port"
-wait_ready "$miniredis_port"
+start_pair_in_memory
 
 table_header ""
 bench_rows "" "$tests" "$pipelines"

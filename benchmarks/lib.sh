@@ -52,6 +52,14 @@ start_miniredis() {
     pids+=($!)
 }
 
+# start_pair_in_memory: both servers without persistence, answering.
+start_pair_in_memory() {
+    start_redis /dev/null --appendonly no
+    start_miniredis /dev/null
+    wait_ready "$redis_port"
+    wait_ready "$miniredis_port"
+}
+
 table_header() {
     local leading=$1
     echo "| ${leading:+$leading | }test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis |"
