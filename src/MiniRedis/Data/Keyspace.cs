@@ -26,6 +26,9 @@ public sealed class Keyspace
     /// <summary>The time commands see: fixed for the duration of one command, like Redis's cached mstime.</summary>
     public long NowMs { get; set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
+    /// <summary>Sets the command clock from a wall-clock reading the caller already has (DateTime ticks, UTC).</summary>
+    public void SetNow(long utcTicks) => NowMs = (utcTicks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
+
     /// <summary>Redis's LRU clock: seconds, for OBJECT IDLETIME.</summary>
     public uint LruClock => (uint)(NowMs / 1000);
 

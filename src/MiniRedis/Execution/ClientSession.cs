@@ -44,6 +44,9 @@ public sealed class ClientSession : IKeyWatcher
     public string? LibName { get; set; }
     public string? LibVersion { get; set; }
     public bool Authenticated { get; set; }
+
+    /// <summary>The client replaying the AOF at start: its commands are not counted in INFO stats (Redis's isAOFLoadingContext).</summary>
+    public bool IsAofLoader { get; init; }
     public bool NoEvict { get; set; }
     public bool NoTouch { get; set; }
     public int Protocol => Reply.Resp3 ? 3 : 2;

@@ -140,6 +140,8 @@ public sealed class Executor
 
     void RunBatchFrom(ClientSession session, CommandBatch batch, int start)
     {
+        _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
+        session.LastInteractionMs = _server.Keyspace.NowMs;
         if (!session.Closed)
         {
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
@@ -205,7 +207,7 @@ public sealed class Executor
     {
         var blocked = _server.Blocked;
         if (blocked.Count == 0) return;
-        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
         while (blocked.NextTimedOut(_server.Keyspace.NowMs) is { } session)
         {
             CommandContext.WriteTimeoutReply(session.Reply, session.Blocked!.TimeoutReply);
@@ -217,8 +219,6 @@ public sealed class Executor
     /// <summary>Redis's processCommand: look up, validate, queue inside MULTI, or call.</summary>
     internal unsafe void ProcessCommand(ClientSession session, ArgVector args)
     {
-        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        session.LastInteractionMs = _server.Keyspace.NowMs;
         var ctx = _context;
         ctx.Client = session;
         ctx.Args = args;
@@ -281,7 +281,6 @@ public sealed class Executor
     /// <summary>One execution unit: the call, then its propagation records as one unit.</summary>
     void RunUnit(CommandDef command, ArgVector args, ClientSession session)
     {
-        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _context.BlockedNow = false;
         InCommand = true;
         Call(command, args, session);
@@ -347,14 +346,24 @@ public sealed class Executor
         ctx.Failed = false;
         ctx.PropagationReplaced = false;
         long dirtyBefore = _server.Dirty;
-        long start = Stopwatch.GetTimestamp();
-
-        command.Handler(ctx);
-
-        command.Microseconds += (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        command.Calls++;
-        if (ctx.Failed) command.FailedCalls++;
-        _server.Stats.TotalCommandsProcessed++;
+        if (session.IsAofLoader)
+        {
+            // Like Redis, replayed commands are not timed or counted (INFO commandstats,
+            // total_commands_processed); the loader keeps the clock once per slice.
+            command.Handler(ctx);
+        }
+        else
+        {
+            // One wall-clock reading serves as the command's time and as the start of its duration, as
+            // Redis's call() uses ustime() for both.
+            long start = DateTime.UtcNow.Ticks;
+            _server.Keyspace.SetNow(start);
+            command.Handler(ctx);
+            command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
+            command.Calls++;
+            if (ctx.Failed) command.FailedCalls++;
+            _server.Stats.TotalCommandsProcessed++;
+        }
         if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
         {
             _server.Propagation.Add(session.Db.Index, args);
@@ -366,7 +375,7 @@ public sealed class Executor
         long now = Stopwatch.GetTimestamp();
         if (now < _nextCronTicks) return;
         _nextCronTicks = now + Stopwatch.Frequency / Math.Max(1, _server.Config.Hz);
-        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
         _server.Cron();
     }
 

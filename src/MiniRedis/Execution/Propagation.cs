@@ -27,15 +27,25 @@ public sealed class PropagationQueue
 
     readonly CommandBatch _records = new();
     readonly List<int> _dbs = [];
-    readonly List<IPropagationSink> _sinks = [];
+    readonly object _sinksLock = new();
 
-    public void AddSink(IPropagationSink sink) => _sinks.Add(sink);
-    public void RemoveSink(IPropagationSink sink) => _sinks.Remove(sink);
+    // Copy-on-write: sinks may be added from other threads (start-up, tests) while the executor reads.
+    volatile IPropagationSink[] _sinks = [];
+
+    public void AddSink(IPropagationSink sink)
+    {
+        lock (_sinksLock) _sinks = [.. _sinks, sink];
+    }
+
+    public void RemoveSink(IPropagationSink sink)
+    {
+        lock (_sinksLock) _sinks = _sinks.Where(s => s != sink).ToArray();
+    }
+
     public IReadOnlyList<IPropagationSink> Sinks => _sinks;
 
     public void Add(int db, ArgVector args)
     {
-        if (_sinks.Count == 0) return;
         var builder = Begin(db);
         for (int i = 0; i < args.Count; i++) builder.Arg(args[i]);
     }
@@ -43,9 +53,10 @@ public sealed class PropagationQueue
     /// <summary>Starts a record built argument by argument (an effect that differs from what the client sent).</summary>
     public RecordBuilder Begin(int db)
     {
+        if (_sinks.Length == 0) return new RecordBuilder(null);
         _records.BeginCommand();
         _dbs.Add(db);
-        return new RecordBuilder(_sinks.Count == 0 ? null : _records);
+        return new RecordBuilder(_records);
     }
 
     /// <summary>Ends the execution unit: hands its records to the sinks.</summary>

@@ -95,6 +95,15 @@ public abstract class ServerProcess : IDisposable
 
     public bool HasExited => _process?.HasExited ?? true;
 
+    /// <summary>Waits for the server to end by itself: its exit code, or null while it still runs after <paramref name="timeout"/>.</summary>
+    public int? WaitForExit(TimeSpan timeout)
+    {
+        if (_process is null || !_process.WaitForExit(timeout)) return null;
+        // The untimed wait also drains the redirected output into Output.
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -13,21 +13,49 @@ public sealed class AofDiskFullTests
 {
     static void Run(string file, params string[] args)
     {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        var (exitCode, _, error) = RunWithInput(file, null, args);
+        if (exitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {error}");
+    }
+
+    static (int ExitCode, string Output, string Error) RunWithInput(string file, string? input, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true })!;
+        if (input is not null) process.StandardInput.Write(input);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        string error = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {process.StandardError.ReadToEnd()}");
+        return (process.ExitCode, output.Result, error);
+    }
+
+    /// <summary>A 1 MiB tmpfs mounted for the test, with 400 KiB taken by a filler file.</summary>
+    static (string Mount, string Filler) MountSmallDisk()
+    {
+        string mount = AofTestData.NewDirectory("aof-tmpfs-");
+        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        string filler = Path.Combine(mount, "filler");
+        File.WriteAllBytes(filler, new byte[400 * 1024]);
+        return (mount, filler);
+    }
+
+    static void Unmount(string mount)
+    {
+        Run("umount", mount);
+        Directory.Delete(mount, true);
+    }
+
+    static HashSet<string> Keys(RespConnection connection)
+    {
+        connection.Send(RespConnection.EncodeCommand([Encoding.ASCII.GetBytes("KEYS"), Encoding.ASCII.GetBytes("*")]));
+        return connection.ReadReply().Children.Select(c => Encoding.ASCII.GetString(AofTestData.Bulk(c))).ToHashSet();
     }
 
     [Fact]
     public void FullDiskGivesMisconfThenRecoversWithoutLosingAcknowledgedWrites()
     {
-        string mount = AofTestData.NewDirectory("aof-tmpfs-");
-        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        var (mount, filler) = MountSmallDisk();
         try
         {
-            string filler = Path.Combine(mount, "filler");
-            File.WriteAllBytes(filler, new byte[400 * 1024]);
             var acked = new List<string>();
             var value = new string('v', 8 * 1024);
             using (var server = AofServerProcess.MiniRedis(mount, "--appendfsync", "everysec"))
@@ -57,15 +85,59 @@ public sealed class AofDiskFullTests
             using (var restarted = AofServerProcess.MiniRedis(mount))
             using (var connection = restarted.Connect())
             {
-                connection.Send(RespConnection.EncodeCommand([Encoding.ASCII.GetBytes("KEYS"), Encoding.ASCII.GetBytes("*")]));
-                var present = connection.ReadReply().Children.Select(c => Encoding.ASCII.GetString(AofTestData.Bulk(c))).ToHashSet();
+                var present = Keys(connection);
                 Assert.DoesNotContain(acked, key => !present.Contains(key));
             }
         }
         finally
         {
-            Run("umount", mount);
-            Directory.Delete(mount, true);
+            Unmount(mount);
+        }
+    }
+
+    /// <summary>
+    /// appendfsync always on a full disk: the failed write stops the server (exit 1) before its reply
+    /// leaves, and the file, cut back to its last complete command, loads with every acknowledged write.
+    /// </summary>
+    [Fact]
+    public void FailedWriteUnderAlwaysExitsWithoutAcknowledging()
+    {
+        var (mount, filler) = MountSmallDisk();
+        try
+        {
+            var acked = new List<string>();
+            var value = new string('v', 8 * 1024);
+            using (var server = AofServerProcess.MiniRedis(mount, "--appendfsync", "always"))
+            {
+                using var connection = server.Connect();
+                string? unacknowledged = null;
+                for (int i = 0; i < 1000 && unacknowledged is null; i++)
+                {
+                    try
+                    {
+                        Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("SET", $"key:{i}", value)));
+                        acked.Add($"key:{i}");
+                    }
+                    catch (IOException)
+                    {
+                        unacknowledged = $"key:{i}";
+                    }
+                }
+                Assert.NotNull(unacknowledged);
+                Assert.NotEmpty(acked);
+                Assert.Equal(1, server.WaitForExit(TimeSpan.FromSeconds(10)));
+                Assert.Contains("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...", server.Output);
+            }
+            File.Delete(filler);
+            using var restarted = AofServerProcess.MiniRedis(mount);
+            using var check = restarted.Connect();
+            var present = Keys(check);
+            Assert.DoesNotContain(acked, key => !present.Contains(key));
+            Assert.StartsWith("$8192\r\n", Encoding.Latin1.GetString(check.Call("GET", acked[^1])));
+        }
+        finally
+        {
+            Unmount(mount);
         }
     }
 
@@ -96,6 +168,50 @@ public sealed class AofDiskFullTests
                 var (report, exitCode) = AofChecker.Describe(path, AofChecker.Check(path));
                 if (exitCode != 0) report += $"AOF {path} is not valid. Use the --fix option to try fixing it.\n";
                 Assert.Equal((MaskStaleBytes(expected), process.ExitCode), (MaskStaleBytes(report), exitCode));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>
+    /// <c>miniredis-check-aof --fix --yes</c> cuts a damaged file where Debian's <c>redis-check-aof --fix</c>
+    /// (answered "y") does, leaving byte-identical files, and keeps the original as <c>.bak</c>.
+    /// </summary>
+    [Fact]
+    public void FixTruncatesLikeRedisCheckAofAndKeepsABackup()
+    {
+        string dir = AofTestData.NewDirectory("aof-fix-");
+        try
+        {
+            static byte[] Command(params string[] args) => RespConnection.EncodeCommand([.. args.Select(Encoding.ASCII.GetBytes)]);
+            byte[] good = [.. Command("SELECT", "0"), .. "#TS:1700000000\r\n"u8, .. Command("SET", "key", "value"), .. Command("MULTI"), .. Command("INCR", "n"), .. Command("EXEC")];
+            byte[][] damaged =
+            [
+                [.. good, .. Command("SET", "torn", "value")[..^3]],
+                [.. good, .. Command("MULTI"), .. Command("SET", "a", "b")],
+                [.. good, .. "xx"u8, .. Command("SET", "c", "d")],
+                [.. good, .. "*2\r\n$3\r\nGET\r\n$-1\r\n"u8],
+                [.. good[..20], .. Command("DEL", "key")],
+            ];
+            string tool = RealRedisProcess.ExecutablePath("redis-check-aof");
+            string ours = Path.Combine(RepoPaths.Root, "src", "MiniRedis.Server", "bin", RepoPaths.Configuration, "net10.0", "miniredis-check-aof.dll");
+            string redisFile = Path.Combine(dir, "redis.aof"), ourFile = Path.Combine(dir, "ours.aof");
+            foreach (var content in damaged)
+            {
+                File.WriteAllBytes(redisFile, content);
+                File.WriteAllBytes(ourFile, content);
+                var redis = RunWithInput(tool, "y\n", "--fix", redisFile);
+                var mine = RunWithInput("dotnet", null, ours, "--fix", "--yes", ourFile);
+                Assert.True(redis.ExitCode == 0, redis.Output);
+                Assert.True(mine.ExitCode == 0, mine.Output);
+                byte[] fixedByRedis = File.ReadAllBytes(redisFile);
+                Assert.True(fixedByRedis.Length < content.Length);
+                Assert.Equal(fixedByRedis, File.ReadAllBytes(ourFile));
+                Assert.Equal(content, File.ReadAllBytes(ourFile + ".bak"));
+                Assert.Equal(0, RunWithInput("dotnet", null, ours, ourFile).ExitCode);
             }
         }
         finally

@@ -94,6 +94,20 @@ public sealed class AofLoadingTests : IDisposable
         Assert.Contains(log.Lines, l => l.Contains($"Bad file format reading the append only file {AofPath} at offset {good.Length}", StringComparison.Ordinal) && l.Contains("miniredis-check-aof", StringComparison.Ordinal));
     }
 
+    /// <summary>Redis 7.0 (isAOFLoadingContext) neither times nor counts replayed commands, inside EXEC either.</summary>
+    [Fact]
+    public void ReplayedCommandsAreNotCountedInStats()
+    {
+        File.WriteAllBytes(AofPath, [.. Command("SELECT", "0"), .. Command("SET", "a", "1"), .. Command("MULTI"), .. Command("INCR", "a"), .. Command("EXEC")]);
+        var (server, started, _) = Boot();
+        Assert.True(started);
+        var client = new InProcessClient(server);
+        Assert.Equal("$1\r\n2\r\n", client.Run("GET a"));
+        Assert.DoesNotContain("cmdstat_set", client.Run("INFO commandstats"));
+        Assert.DoesNotContain("cmdstat_incr", client.Run("INFO commandstats"));
+        Assert.Contains("cmdstat_get:calls=1,", client.Run("INFO commandstats"));
+    }
+
     [Fact]
     public void RdbPreambleIsRefusedWithAClearError()
     {

@@ -35,7 +35,7 @@ public sealed class AofLoader
         _path = path;
         _done = done;
         _reader = new AofReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan));
-        _client = new ClientSession(null, server.Keyspace[0], server.Keyspace.NowMs);
+        _client = new ClientSession(null, server.Keyspace[0], server.Keyspace.NowMs) { IsAofLoader = true };
     }
 
     /// <summary>Starts loading <paramref name="path"/> on the executor; <paramref name="done"/> gets whether the server may start.</summary>

@@ -25,13 +25,19 @@ public sealed class AofReader : IDisposable
     const int MaxLineLength = 64 * 1024;
 
     readonly Stream _stream;
+    /// <summary>The file's size, read once (asking per argument costs an fstat each); -1 when unknown.</summary>
+    readonly long _length;
     byte[] _buffer = new byte[1 << 20];
     int _start;
     int _end;
     long _bufferOffset;
     bool _eof;
 
-    public AofReader(Stream stream) => _stream = stream;
+    public AofReader(Stream stream)
+    {
+        _stream = stream;
+        _length = stream.CanSeek ? stream.Length : -1;
+    }
 
     /// <summary>Offset of the next unread byte: after the last complete command once one was read.</summary>
     public long Position => _bufferOffset + _start;
@@ -81,7 +87,7 @@ public sealed class AofReader : IDisposable
             if (!complete) return Torn(batch);
             if (!TryParseCount(line[1..], out long length) || length > int.MaxValue - 2) return CorruptArgument(batch, "invalid bulk length");
             // A length beyond the end of the file is a torn write; don't allocate for it.
-            if (_stream.CanSeek && Position + length + 2 > _stream.Length) return Torn(batch);
+            if (_length >= 0 && Position + length + 2 > _length) return Torn(batch);
             var target = batch.AddArgument((int)length);
             if (!ReadExactly(target) || !ReadExactly(terminator)) return Torn(batch);
             if (!terminator.SequenceEqual("\r\n"u8)) return CorruptArgument(batch, "bulk string not terminated by CRLF");
