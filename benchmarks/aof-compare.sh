@@ -6,6 +6,7 @@
 # Usage: benchmarks/aof-compare.sh     Environment overrides: REQUESTS, CLIENTS, TESTS, PIPELINES, POLICIES, LOAD_KEYS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 
 requests=${REQUESTS:-100000}
 clients=${CLIENTS:-50}
@@ -13,85 +14,34 @@ tests=${TESTS:-set,incr,lpush}
 pipelines=${PIPELINES:-1 16}
 policies=${POLICIES:-always everysec no}
 load_keys=${LOAD_KEYS:-1000000}
-server_dll=src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll
 
 work=$(mktemp -d /tmp/aof-bench.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() {
-    local port
-    while :; do
-        port=$(( 20000 + RANDOM % 40000 ))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-
-wait_ready() {
-    for _ in $(seq 1200); do
-        [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return
-        sleep 0.1
-    done
-    echo "server on port $1 did not answer PING" >&2
-    exit 1
-}
-
-stop_servers() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    pids=()
-}
+trap 'stop_servers; rm -rf "$work"' EXIT
 
 # start_pair <redis dir> <miniredis dir> <extra directives...>: sets redis_port, miniredis_port.
 start_pair() {
     local rdir=$1 mdir=$2
     shift 2
-    redis_port=$(free_port)
-    redis-server --port "$redis_port" --save "" --appendonly yes --dir "$rdir" --daemonize no --logfile "$rdir/log" "$@" > /dev/null &
-    pids+=($!)
-    miniredis_port=$(free_port)
-    while [ "$miniredis_port" = "$redis_port" ]; do miniredis_port=$(free_port); done
-    dotnet "$server_dll" --port "$miniredis_port" --appendonly yes --dir "$mdir" "$@" > "$mdir/log" &
-    pids+=($!)
+    start_redis "$rdir/log" --appendonly yes --dir "$rdir" "$@"
+    start_miniredis "$mdir/log" --appendonly yes --dir "$mdir" "$@"
     wait_ready "$redis_port"
     wait_ready "$miniredis_port"
 }
 
-if ! build_log=$(dotnet build src/MiniRedis.Server -c Release -nologo 2>&1); then echo "$build_log" >&2; exit 1; fi
+build_server
 
-echo "| appendfsync | test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis |"
-echo "| --- | --- | ---: | ---: | ---: | ---: |"
+table_header appendfsync
 for policy in $policies; do
     mkdir -p "$work/$policy/redis" "$work/$policy/miniredis"
     start_pair "$work/$policy/redis" "$work/$policy/miniredis" --appendfsync "$policy"
-    for test in ${tests//,/ }; do
-        for pipeline in $pipelines; do
-            declare -A rps=()
-            for server in redis miniredis; do
-                port_var="${server}_port"
-                # A command the server lacks makes redis-benchmark print nothing for it.
-                while IFS=, read -r name value _; do
-                    name=${name//\"/}
-                    [ "$name" = test ] && continue
-                    rps[$server]=${value//\"/}
-                    label=$name
-                done < <(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -t "$test" -P "$pipeline" --csv 2>/dev/null || true)
-            done
-            [ -n "${rps[redis]:-}" ] || continue
-            awk -v pol="$policy" -v name="$label" -v p="$pipeline" -v r="${rps[redis]}" -v m="${rps[miniredis]:-0}" \
-                'BEGIN { printf "| %s | %s | %s | %.0f | %.0f | %.2f |\n", pol, name, p, r, m, (r > 0 ? m / r : 0) }'
-            unset rps
-        done
-    done
+    bench_rows "$policy" "$tests" "$pipelines"
     stop_servers
 done
 
 # The same file for both: $load_keys SETs written by MiniRedis itself (redis-cli --pipe).
 mkdir -p "$work/gen" "$work/load/redis" "$work/load/miniredis"
-gen_port=$(free_port)
-dotnet "$server_dll" --port "$gen_port" --appendonly yes --appendfsync no --dir "$work/gen" > /dev/null &
-pids+=($!)
+start_miniredis /dev/null --appendonly yes --appendfsync no --dir "$work/gen"
+gen_port=$miniredis_port
 wait_ready "$gen_port"
 awk -v n="$load_keys" 'BEGIN { for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$%d\r\nkey:%d\r\n$%d\r\nvalue:%d\r\n", length("key:" i), i, length("value:" i), i }' \
     | redis-cli -p "$gen_port" --pipe > /dev/null

@@ -35,5 +35,6 @@ redis_used=$(info_field $redis_port used_memory)
 mini_used=$(info_field $mini_port used_memory)
 echo "hashes: $count"
 echo "redis     used_memory: $((redis_used / 1024)) KiB  rss: $redis_rss KiB"
-echo "miniredis used_memory: ${mini_used:+$((mini_used / 1024)) KiB}${mini_used:-n/a}  rss: $mini_rss KiB"
-awk -v m="$mini_rss" -v r="$redis_rss" -v u="$redis_used" 'BEGIN { printf "rss ratio (mini/redis): %.2f   mini rss / redis used_memory: %.2f\n", m / r, m * 1024 / u }'
+echo "miniredis used_memory: $([ -n "$mini_used" ] && echo "$((mini_used / 1024)) KiB" || echo n/a)  rss: $mini_rss KiB"
+awk -v m="$mini_rss" -v r="$redis_rss" -v u="$redis_used" -v mu="${mini_used:-0}" 'BEGIN {
+  printf "rss ratio (mini/redis): %.2f   used_memory ratio (mini/redis): %.2f   mini rss / redis used_memory: %.2f\n", m / r, mu / u, m * 1024 / u }'

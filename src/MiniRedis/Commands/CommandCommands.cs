@@ -93,7 +93,7 @@ public static unsafe class CommandCommands
     static int WriteDocs(CommandTable table, CommandDef def, Protocol.ReplyBuffer reply)
     {
         if (table.DocsOf(def) is not { } docs) return 0;
-        reply.Bulk(def.FullName);
+        reply.Bulk(def.Name);
         docs.WriteTo(reply);
         return 1;
     }
@@ -110,7 +110,7 @@ public static unsafe class CommandCommands
             var argument = ctx.Args[4].ToArray();
             if (ctx.ArgIs(3, "MODULE"u8)) filter = _ => false; // no modules are ever loaded
             else if (ctx.ArgIs(3, "ACLCAT"u8)) filter = def => HasCategory(def, argument);
-            else if (ctx.ArgIs(3, "PATTERN"u8)) filter = def => GlobPattern.Match(argument, Encoding.ASCII.GetBytes(def.FullName), ignoreCase: true);
+            else if (ctx.ArgIs(3, "PATTERN"u8)) filter = def => GlobPattern.Match(argument, Encoding.ASCII.GetBytes(def.Name), ignoreCase: true);
             else
             {
                 ctx.Error(CommandContext.SyntaxError);
@@ -138,7 +138,7 @@ public static unsafe class CommandCommands
     static int ListName(CommandDef def, Func<CommandDef, bool> filter, Protocol.ReplyBuffer reply)
     {
         if (!filter(def)) return 0;
-        reply.Bulk(def.FullName);
+        reply.Bulk(def.Name);
         return 1;
     }
 

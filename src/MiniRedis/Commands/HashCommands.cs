@@ -1,4 +1,3 @@
-using System.Globalization;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
@@ -114,23 +113,29 @@ public static unsafe class HashCommands
         }
     }
 
-    static void HDel(CommandContext ctx)
+    static void HDel(CommandContext ctx) => RemoveElements(ctx, RedisType.Hash, &HashValue.Delete, &HashValue.Length);
+
+    /// <summary>
+    /// HDEL/SREM: removes each argument from the key's collection, deleting the key with its last element,
+    /// and replies how many were there.
+    /// </summary>
+    internal static void RemoveElements(CommandContext ctx, RedisType type, delegate*<KeyEntry, ReadOnlySpan<byte>, bool> remove, delegate*<KeyEntry, int> count)
     {
-        var hash = ctx.LookupWrite(ctx.Arg(1));
-        if (IsWrongType(ctx, hash, RedisType.Hash)) return;
-        long deleted = 0;
-        for (int i = 2; hash is not null && i < ctx.ArgCount; i++)
+        var entry = ctx.LookupWrite(ctx.Arg(1));
+        if (IsWrongType(ctx, entry, type)) return;
+        long removed = 0;
+        for (int i = 2; entry is not null && i < ctx.ArgCount; i++)
         {
-            if (!HashValue.Delete(hash, ctx.Arg(i))) continue;
-            deleted++;
-            if (HashValue.Length(hash) == 0)
+            if (!remove(entry, ctx.Arg(i))) continue;
+            removed++;
+            if (count(entry) == 0)
             {
-                ctx.Db.Delete(hash);
+                ctx.Db.Delete(entry);
                 break;
             }
         }
-        if (deleted > 0) ctx.KeyModified(ctx.Db, ctx.Arg(1), deleted);
-        ctx.Reply.Integer(deleted);
+        if (removed > 0) ctx.KeyModified(ctx.Db, ctx.Arg(1), removed);
+        ctx.Reply.Integer(removed);
     }
 
     static void HLen(CommandContext ctx)
@@ -231,14 +236,10 @@ public static unsafe class HashCommands
                 return;
             }
         }
-        var sum = LongDouble.Add(current, increment);
-        if (sum.IsNaN || sum.IsInfinity)
-        {
-            ctx.Error("ERR increment would produce NaN or Infinity");
-            return;
-        }
         Span<byte> text = stackalloc byte[LongDouble.MaxStringLength];
-        var formatted = text[..sum.FormatHuman(text)];
+        int length = StringCommands.FormatSum(ctx, current, increment, text);
+        if (length < 0) return;
+        var formatted = text[..length];
         HashValue.Set(hash, ctx.Arg(2), formatted, Limits(ctx));
         ctx.KeyModified(ctx.Arg(1));
         ctx.Reply.Bulk(formatted);
@@ -376,33 +377,10 @@ public static unsafe class HashCommands
         var reply = ctx.Reply;
         if (entry is null)
         {
-            reply.ArrayHeader(2);
-            reply.Bulk("0"u8);
-            reply.ArrayHeader(0);
+            ReplyEmptyScan(reply);
             return;
         }
-        long count = 10;
-        int pattern = -1;
-        for (int i = 3; i < ctx.ArgCount; i += 2)
-        {
-            bool hasValue = i + 1 < ctx.ArgCount;
-            if (ctx.ArgIs(i, "COUNT"u8) && hasValue)
-            {
-                if (!ctx.TryGetLong(i + 1, out count)) return;
-                if (count < 1)
-                {
-                    ctx.Error(CommandContext.SyntaxError);
-                    return;
-                }
-            }
-            else if (ctx.ArgIs(i, "MATCH"u8) && hasValue) pattern = i + 1;
-            else
-            {
-                ctx.Error(CommandContext.SyntaxError);
-                return;
-            }
-        }
-        if (pattern >= 0 && ctx.Arg(pattern).SequenceEqual("*"u8)) pattern = -1;
+        if (!KeyCommands.TryParseScanOptions(ctx, 3, allowType: false, out long count, out int pattern, out _)) return;
         bool withValues = type == RedisType.Hash;
 
         if (entry.Value is FieldTable table)
@@ -412,7 +390,7 @@ public static unsafe class HashCommands
             int perElement = withValues ? 2 : 1;
             do cursor = table.Scan(cursor, found);
             while (cursor != 0 && maxIterations-- > 0 && found.Count * perElement < count);
-            ReplyCursor(reply, cursor);
+            KeyCommands.ReplyCursor(reply, cursor);
             int header = reply.BeginDeferredArray();
             long items = 0;
             foreach (var (key, value) in found)
@@ -426,7 +404,7 @@ public static unsafe class HashCommands
             return;
         }
 
-        ReplyCursor(reply, 0);
+        KeyCommands.ReplyCursor(reply, 0);
         int all = reply.BeginDeferredArray();
         long written = 0;
         Span<byte> scratch = stackalloc byte[RedisNumbers.MaxInt64Length];
@@ -452,11 +430,10 @@ public static unsafe class HashCommands
         reply.EndDeferredArray(all, written);
     }
 
-    static void ReplyCursor(ReplyBuffer reply, ulong cursor)
+    /// <summary>Redis's shared.emptyscan: what scanning a missing key replies.</summary>
+    internal static void ReplyEmptyScan(ReplyBuffer reply)
     {
-        reply.ArrayHeader(2);
-        Span<byte> digits = stackalloc byte[20];
-        cursor.TryFormat(digits, out int length, default, CultureInfo.InvariantCulture);
-        reply.Bulk(digits[..length]);
+        KeyCommands.ReplyCursor(reply, 0);
+        reply.ArrayHeader(0);
     }
 }

@@ -285,7 +285,7 @@ public static unsafe class InfoCommand
     {
         if (def.Calls == 0 && def.FailedCalls == 0 && def.RejectedCalls == 0) return;
         double perCall = def.Calls == 0 ? 0 : (double)def.Microseconds / def.Calls;
-        text.Append("cmdstat_").Append(def.FullName)
+        text.Append("cmdstat_").Append(def.Name)
             .Append(":calls=").Append(def.Calls.ToString(CultureInfo.InvariantCulture))
             .Append(",usec=").Append(def.Microseconds.ToString(CultureInfo.InvariantCulture))
             .Append(",usec_per_call=").Append(Fixed(perCall, 2))

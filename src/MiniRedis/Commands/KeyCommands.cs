@@ -1,6 +1,7 @@
 using System.Globalization;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
 
@@ -186,6 +187,48 @@ public static unsafe class KeyCommands
     }
 
     /// <summary>
+    /// The options of SCAN and the collection scans from argument <paramref name="first"/> on: COUNT (at
+    /// least 1), MATCH (dropped when it is "*") and, for SCAN, TYPE; false once an error is replied.
+    /// </summary>
+    internal static bool TryParseScanOptions(CommandContext ctx, int first, bool allowType, out long count, out int pattern, out int type)
+    {
+        count = 10;
+        pattern = -1;
+        type = -1;
+        for (int i = first; i < ctx.ArgCount; i += 2)
+        {
+            bool hasValue = i + 1 < ctx.ArgCount;
+            if (ctx.ArgIs(i, "COUNT"u8) && hasValue)
+            {
+                if (!ctx.TryGetLong(i + 1, out count)) return false;
+                if (count < 1)
+                {
+                    ctx.Error(CommandContext.SyntaxError);
+                    return false;
+                }
+            }
+            else if (ctx.ArgIs(i, "MATCH"u8) && hasValue) pattern = i + 1;
+            else if (allowType && ctx.ArgIs(i, "TYPE"u8) && hasValue) type = i + 1;
+            else
+            {
+                ctx.Error(CommandContext.SyntaxError);
+                return false;
+            }
+        }
+        if (pattern >= 0 && ctx.Arg(pattern).SequenceEqual("*"u8)) pattern = -1;
+        return true;
+    }
+
+    /// <summary>The head of every scan reply: a two-element array whose first element is the next cursor.</summary>
+    internal static void ReplyCursor(ReplyBuffer reply, ulong cursor)
+    {
+        reply.ArrayHeader(2);
+        Span<byte> digits = stackalloc byte[20];
+        cursor.TryFormat(digits, out int length, default, CultureInfo.InvariantCulture);
+        reply.Bulk(digits[..length]);
+    }
+
+    /// <summary>
     /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], as Redis's scanGenericCommand: visit
     /// buckets until COUNT keys were collected (at most COUNT*10 buckets), then filter them.
     /// </summary>
@@ -196,30 +239,7 @@ public static unsafe class KeyCommands
             ctx.Error("ERR invalid cursor");
             return;
         }
-        long count = 10;
-        int pattern = -1;
-        int type = -1;
-        for (int i = 2; i < ctx.ArgCount; i += 2)
-        {
-            bool hasValue = i + 1 < ctx.ArgCount;
-            if (ctx.ArgIs(i, "COUNT"u8) && hasValue)
-            {
-                if (!ctx.TryGetLong(i + 1, out count)) return;
-                if (count < 1)
-                {
-                    ctx.Error(CommandContext.SyntaxError);
-                    return;
-                }
-            }
-            else if (ctx.ArgIs(i, "MATCH"u8) && hasValue) pattern = i + 1;
-            else if (ctx.ArgIs(i, "TYPE"u8) && hasValue) type = i + 1;
-            else
-            {
-                ctx.Error(CommandContext.SyntaxError);
-                return;
-            }
-        }
-        if (pattern >= 0 && ctx.Arg(pattern).SequenceEqual("*"u8)) pattern = -1;
+        if (!TryParseScanOptions(ctx, 2, allowType: true, out long count, out int pattern, out int type)) return;
 
         var db = ctx.Db;
         var collector = new KeyCollector { Keys = [] };
@@ -228,10 +248,7 @@ public static unsafe class KeyCommands
         while (cursor != 0 && maxIterations-- > 0 && collector.Keys.Count < count);
 
         var reply = ctx.Reply;
-        reply.ArrayHeader(2);
-        Span<byte> digits = stackalloc byte[20];
-        cursor.TryFormat(digits, out int length, default, CultureInfo.InvariantCulture);
-        reply.Bulk(digits[..length]);
+        ReplyCursor(reply, cursor);
         int header = reply.BeginDeferredArray();
         long returned = 0;
         foreach (var key in collector.Keys)

@@ -60,24 +60,7 @@ public static unsafe class SetCommands
         ctx.Reply.Integer(added);
     }
 
-    static void SRem(CommandContext ctx)
-    {
-        var set = ctx.LookupWrite(ctx.Arg(1));
-        if (HashCommands.IsWrongType(ctx, set, RedisType.Set)) return;
-        long removed = 0;
-        for (int i = 2; set is not null && i < ctx.ArgCount; i++)
-        {
-            if (!SetValue.Remove(set, ctx.Arg(i))) continue;
-            removed++;
-            if (SetValue.Count(set) == 0)
-            {
-                ctx.Db.Delete(set);
-                break;
-            }
-        }
-        if (removed > 0) ctx.KeyModified(ctx.Db, ctx.Arg(1), removed);
-        ctx.Reply.Integer(removed);
-    }
+    static void SRem(CommandContext ctx) => HashCommands.RemoveElements(ctx, RedisType.Set, &SetValue.Remove, &SetValue.Count);
 
     static void SMove(CommandContext ctx)
     {

@@ -73,9 +73,10 @@ public static unsafe class SortCommand
         }
         if (entry is not null && entry.Type == RedisType.ZSet)
         {
-            // Sorted sets are being written on another branch; their loading goes in LoadAll/LoadRange.
-            ctx.Error("ERR SORT of sorted sets is not supported yet");
-            return;
+            // Redis 7.0 converts a compact sorted set to a skiplist before sorting it, and it stays one.
+            var zset = (SortedSetValue)entry.Value;
+            zset.ConvertToSkiplist();
+            entry.Encoding = zset.Encoding;
         }
         bool store = storeArg >= 0;
         // An unsorted set's order is arbitrary; stored results must replay identically, so Redis sorts them.
@@ -99,7 +100,7 @@ public static unsafe class SortCommand
         SortItem[] items;
         if (entry is not null && dontSort && entry.Type != RedisType.Set)
         {
-            // Native order (reversed for DESC), loading just the LIMIT range.
+            // Lists and sorted sets keep their own order (reversed for DESC), loading just the LIMIT range.
             items = end >= start ? LoadRange(entry, (int)start, (int)(end - start + 1), desc) : [];
             end -= start;
             start = 0;
@@ -175,7 +176,12 @@ public static unsafe class SortCommand
         ctx.KeyModified(ctx.Db, key, outputLength);
     }
 
-    static int Count(KeyEntry entry) => entry.Type == RedisType.Set ? SetValue.Count(entry) : ((ListValue)entry.Value).Count;
+    static int Count(KeyEntry entry) => entry.Type switch
+    {
+        RedisType.Set => SetValue.Count(entry),
+        RedisType.ZSet => (int)((SortedSetValue)entry.Value).Count,
+        _ => ((ListValue)entry.Value).Count,
+    };
 
     static SortItem[] LoadAll(KeyEntry entry)
     {
@@ -186,11 +192,21 @@ public static unsafe class SortCommand
         return items;
     }
 
-    /// <summary>List <paramref name="count"/> elements from rank <paramref name="start"/> (counted from the tail when <paramref name="reverse"/>).</summary>
+    /// <summary>
+    /// <paramref name="count"/> elements of a list or sorted set in their own order from rank <paramref name="start"/>
+    /// (counted from the tail when <paramref name="reverse"/>).
+    /// </summary>
     static SortItem[] LoadRange(KeyEntry entry, int start, int count, bool reverse)
     {
-        var list = (ListValue)entry.Value;
         var items = new SortItem[count];
+        if (count == 0) return items;
+        if (entry.Value is SortedSetValue zset)
+        {
+            var cursor = zset.At(reverse ? zset.Count - 1 - start : start, reverse);
+            for (int i = 0; i < count; i++, cursor.Advance()) items[i].Element = cursor.Member;
+            return items;
+        }
+        var list = (ListValue)entry.Value;
         for (int i = 0; i < count; i++) items[i].Element = list[reverse ? list.Count - 1 - start - i : start + i];
         return items;
     }

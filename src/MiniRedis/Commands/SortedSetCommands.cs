@@ -1014,33 +1014,11 @@ public static unsafe class SortedSetCommands
         var reply = ctx.Reply;
         if (zset is null)
         {
-            reply.ArrayHeader(2);
-            reply.Bulk("0"u8);
-            reply.ArrayHeader(0);
+            HashCommands.ReplyEmptyScan(reply);
             return;
         }
-        int pattern = -1;
-        for (int i = 3; i < ctx.ArgCount; i += 2)
-        {
-            bool hasValue = i + 1 < ctx.ArgCount;
-            if (ctx.ArgIs(i, "COUNT"u8) && hasValue)
-            {
-                if (!ctx.TryGetLong(i + 1, out long count)) return;
-                if (count < 1)
-                {
-                    ctx.Error(CommandContext.SyntaxError);
-                    return;
-                }
-            }
-            else if (ctx.ArgIs(i, "MATCH"u8) && hasValue) pattern = i + 1;
-            else
-            {
-                ctx.Error(CommandContext.SyntaxError);
-                return;
-            }
-        }
-        reply.ArrayHeader(2);
-        reply.Bulk("0"u8);
+        if (!KeyCommands.TryParseScanOptions(ctx, 3, allowType: false, out _, out int pattern, out _)) return;
+        KeyCommands.ReplyCursor(reply, 0);
         int header = reply.BeginDeferredArray();
         long returned = 0;
         Span<byte> text = stackalloc byte[32];

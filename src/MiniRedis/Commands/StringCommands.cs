@@ -441,18 +441,29 @@ public static unsafe class StringCommands
             ctx.Error(CommandContext.NotFloatError);
             return;
         }
-        var sum = LongDouble.Add(current, increment);
-        if (sum.IsNaN || sum.IsInfinity)
-        {
-            ctx.Error("ERR increment would produce NaN or Infinity");
-            return;
-        }
         Span<byte> text = stackalloc byte[LongDouble.MaxStringLength];
-        var formatted = text[..sum.FormatHuman(text)];
+        int length = FormatSum(ctx, current, increment, text);
+        if (length < 0) return;
+        var formatted = text[..length];
         ctx.Db.SetString(key, formatted, keepTtl: true);
         ctx.KeyModified(key);
         ctx.Reply.Bulk(formatted);
         // Replayed as the exact result so float rounding can't drift between runs.
         ctx.Propagate().Arg("SET"u8).Arg(key).Arg(formatted).Arg("KEEPTTL"u8);
+    }
+
+    /// <summary>
+    /// INCRBYFLOAT/HINCRBYFLOAT's sum as Redis prints it into <paramref name="text"/> (of
+    /// <see cref="LongDouble.MaxStringLength"/> bytes): its length, or -1 once a NaN/infinite result is replied as an error.
+    /// </summary>
+    internal static int FormatSum(CommandContext ctx, LongDouble current, LongDouble increment, Span<byte> text)
+    {
+        var sum = LongDouble.Add(current, increment);
+        if (sum.IsNaN || sum.IsInfinity)
+        {
+            ctx.Error("ERR increment would produce NaN or Infinity");
+            return -1;
+        }
+        return sum.FormatHuman(text);
     }
 }

@@ -101,6 +101,12 @@ public sealed class Dict
     {
         ulong mask = (ulong)_buckets.Length - 1;
         for (var e = _buckets[cursor & mask]; e is not null; e = e.Next) visitor.Visit(e);
+        return NextScanCursor(cursor, mask);
+    }
+
+    /// <summary>The cursor after bucket <paramref name="cursor"/> of a table with this bucket mask (also used by <see cref="FieldTable"/>).</summary>
+    internal static ulong NextScanCursor(ulong cursor, ulong mask)
+    {
         cursor |= ~mask;
         cursor = ReverseBits(cursor);
         cursor++;

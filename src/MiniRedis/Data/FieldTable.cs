@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Numerics;
 
 namespace MiniRedis.Data;
@@ -108,18 +107,7 @@ public sealed class FieldTable : ICopyableValue
     {
         ulong mask = (ulong)_buckets.Length - 1;
         for (var n = _buckets[cursor & mask]; n is not null; n = n.Next) found.Add((n.Key, n.Value));
-        cursor |= ~mask;
-        cursor = ReverseBits(cursor);
-        cursor++;
-        return ReverseBits(cursor);
-    }
-
-    static ulong ReverseBits(ulong v)
-    {
-        v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1);
-        v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2);
-        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4);
-        return BinaryPrimitives.ReverseEndianness(v);
+        return Dict.NextScanCursor(cursor, mask);
     }
 
     /// <summary>A random element of a non-empty table: a random non-empty bucket, then a random chain member.</summary>

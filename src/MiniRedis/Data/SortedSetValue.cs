@@ -58,6 +58,12 @@ public sealed class SortedSetValue : ICopyableValue
             _dict!.Add(bytes, score);
             return;
         }
+        InsertCompact(bytes, score);
+    }
+
+    /// <summary>Places an element in the compact arrays at its rank.</summary>
+    void InsertCompact(byte[] member, double score)
+    {
         // The listpack keeps integral scores as integers, so -0 reads back as 0.
         if (score == 0) score = 0;
         if (_count == _members.Length)
@@ -65,10 +71,10 @@ public sealed class SortedSetValue : ICopyableValue
             Array.Resize(ref _members, _count * 2);
             Array.Resize(ref _scores, _count * 2);
         }
-        int at = CompactCountBefore(new ElementBound(score, bytes));
+        int at = CompactCountBefore(new ElementBound(score, member));
         Array.Copy(_members, at, _members, at + 1, _count - at);
         Array.Copy(_scores, at, _scores, at + 1, _count - at);
-        _members[at] = bytes;
+        _members[at] = member;
         _scores[at] = score;
         _count++;
     }
@@ -88,13 +94,7 @@ public sealed class SortedSetValue : ICopyableValue
         int index = IndexOfMember(member);
         var bytes = _members[index];
         RemoveCompactAt(index);
-        if (newScore == 0) newScore = 0;
-        int at = CompactCountBefore(new ElementBound(newScore, bytes));
-        Array.Copy(_members, at, _members, at + 1, _count - at);
-        Array.Copy(_scores, at, _scores, at + 1, _count - at);
-        _members[at] = bytes;
-        _scores[at] = newScore;
-        _count++;
+        InsertCompact(bytes, newScore);
     }
 
     public bool Remove(ReadOnlySpan<byte> member)

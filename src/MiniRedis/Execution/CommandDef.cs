@@ -71,8 +71,6 @@ public sealed unsafe class CommandDef
 
     public bool IsWrite => (Flags & CommandFlags.Write) != 0;
 
-    /// <summary>The error name used in replies: "get", or "config|get" for subcommands.</summary>
-    public string FullName => Name;
 
     public bool ArityMatches(int argc) => Arity >= 0 ? argc == Arity : argc >= -Arity;
 }

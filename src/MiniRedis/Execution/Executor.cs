@@ -33,8 +33,6 @@ public sealed class Executor
         _thread = new Thread(Run) { Name = "miniredis-executor", IsBackground = true };
     }
 
-    public bool IsExecutorThread => Thread.CurrentThread == _thread;
-
     /// <summary>True while a client's command runs; records made outside one (active expiry) end their unit at once.</summary>
     public bool InCommand { get; private set; }
 

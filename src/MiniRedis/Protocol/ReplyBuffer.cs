@@ -25,7 +25,6 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
 
     public int Length => _length;
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _length);
 
     public void Clear()
     {
@@ -39,9 +38,6 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         Buffer.BlockCopy(_buffer, count, _buffer, 0, _length - count);
         _length -= count;
     }
-
-    /// <summary>Cuts the buffer back to an earlier length (used to undo a partial reply).</summary>
-    public void Truncate(int length) => _length = length;
 
     public void Advance(int count) => _length += count;
 

@@ -1,6 +1,3 @@
-using System.Text;
-using MiniRedis.Execution;
-using MiniRedis.Protocol;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
@@ -11,40 +8,13 @@ namespace MiniRedis.Tests.Commands;
 /// </summary>
 public sealed class HashSetPropagationTests : IDisposable
 {
-    sealed class RecordingSink : IPropagationSink
-    {
-        public List<string> Records { get; } = [];
+    readonly PropagationRecorder _recorder = new();
 
-        public void Append(int db, ArgVector args)
-        {
-            var parts = new string[args.Count];
-            for (int i = 0; i < args.Count; i++) parts[i] = Encoding.Latin1.GetString(args[i]);
-            Records.Add($"{db}: {string.Join(' ', parts)}");
-        }
+    InProcessClient _client => _recorder.Client;
 
-        public void Flush()
-        {
-        }
-    }
+    public void Dispose() => _recorder.Dispose();
 
-    readonly RedisServer _server = InProcessClient.StartServer();
-    readonly InProcessClient _client;
-    readonly RecordingSink _sink = new();
-
-    public HashSetPropagationTests()
-    {
-        _client = new InProcessClient(_server);
-        _server.Propagation.AddSink(_sink);
-    }
-
-    public void Dispose() => _server.Stop();
-
-    List<string> Logged(string command)
-    {
-        _sink.Records.Clear();
-        _client.Run(command);
-        return [.. _sink.Records];
-    }
+    List<string> Logged(string command) => _recorder.Logged(command);
 
     [Fact]
     public void Hash_writes_are_logged_as_sent_only_when_they_change_something()

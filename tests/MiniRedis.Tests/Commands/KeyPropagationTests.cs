@@ -1,6 +1,3 @@
-using System.Text;
-using MiniRedis.Execution;
-using MiniRedis.Protocol;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
@@ -11,41 +8,13 @@ namespace MiniRedis.Tests.Commands;
 /// </summary>
 public sealed class KeyPropagationTests : IDisposable
 {
-    sealed class RecordingSink : IPropagationSink
-    {
-        public List<string> Records { get; } = [];
+    readonly PropagationRecorder _recorder = new();
 
-        public void Append(int db, ArgVector args)
-        {
-            var parts = new string[args.Count];
-            for (int i = 0; i < args.Count; i++) parts[i] = Encoding.Latin1.GetString(args[i]);
-            Records.Add($"{db}: {string.Join(' ', parts)}");
-        }
+    InProcessClient _client => _recorder.Client;
 
-        public void Flush()
-        {
-        }
-    }
+    public void Dispose() => _recorder.Dispose();
 
-    readonly RedisServer _server = InProcessClient.StartServer();
-    readonly InProcessClient _client;
-    readonly RecordingSink _sink = new();
-
-    public KeyPropagationTests()
-    {
-        _client = new InProcessClient(_server);
-        _server.Propagation.AddSink(_sink);
-    }
-
-    public void Dispose() => _server.Stop();
-
-    /// <summary>The records one command produced.</summary>
-    List<string> Logged(string command)
-    {
-        _sink.Records.Clear();
-        _client.Run(command);
-        return [.. _sink.Records];
-    }
+    List<string> Logged(string command) => _recorder.Logged(command);
 
     long Now => _client.OnExecutor(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
@@ -83,7 +52,7 @@ public sealed class KeyPropagationTests : IDisposable
     [Fact]
     public void Expire_in_the_past_is_logged_as_unlink_under_lazyfree_lazy_expire()
     {
-        Assert.Null(_client.OnExecutor(() => _server.Config.Set([("lazyfree-lazy-expire", "yes")])));
+        Assert.Null(_client.OnExecutor(() => _recorder.Server.Config.Set([("lazyfree-lazy-expire", "yes")])));
         _client.Run("SET k v");
         Assert.Equal(["0: UNLINK k"], Logged("PEXPIRE k 0"));
     }
@@ -120,13 +89,9 @@ public sealed class KeyPropagationTests : IDisposable
     public void An_expired_key_found_by_a_command_is_logged_as_del()
     {
         _client.Run("SET live v");
-        _sink.Records.Clear();
-        _client.RunAfterExpiring(["gone"], "DEL gone");
-        Assert.Equal(["0: DEL gone"], _sink.Records);
-        _sink.Records.Clear();
-        _client.RunAfterExpiring(["gone"], "DEL gone live");
+        Assert.Equal(["0: DEL gone"], _recorder.Logged(() => _client.RunAfterExpiring(["gone"], "DEL gone")));
         // Redis 7.0 wraps the expiry's DEL and the command's own record in one transaction.
-        Assert.Equal(["0: MULTI", "0: DEL gone", "0: DEL gone live", "-1: EXEC"], _sink.Records);
+        Assert.Equal(["0: MULTI", "0: DEL gone", "0: DEL gone live", "-1: EXEC"], _recorder.Logged(() => _client.RunAfterExpiring(["gone"], "DEL gone live")));
     }
 
     [Theory]

@@ -1,6 +1,3 @@
-using System.Text;
-using MiniRedis.Execution;
-using MiniRedis.Protocol;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
@@ -12,53 +9,26 @@ namespace MiniRedis.Tests.Commands;
 /// </summary>
 public sealed class ListPropagationTests : IDisposable
 {
-    sealed class RecordingSink : IPropagationSink
-    {
-        public List<string> Records { get; } = [];
+    readonly PropagationRecorder _recorder = new();
 
-        public void Append(int db, ArgVector args)
-        {
-            var parts = new string[args.Count];
-            for (int i = 0; i < args.Count; i++) parts[i] = Encoding.Latin1.GetString(args[i]);
-            Records.Add(string.Join(' ', parts));
-        }
+    InProcessClient _client => _recorder.Client;
 
-        public void Flush()
-        {
-        }
-    }
+    public void Dispose() => _recorder.Dispose();
 
-    readonly RedisServer _server = InProcessClient.StartServer();
-    readonly InProcessClient _client;
-    readonly RecordingSink _sink = new();
-
-    public ListPropagationTests()
-    {
-        _client = new InProcessClient(_server);
-        _server.Propagation.AddSink(_sink);
-    }
-
-    public void Dispose() => _server.Stop();
-
-    string[] Logged(string command)
-    {
-        _sink.Records.Clear();
-        _client.Run(command);
-        return [.. _sink.Records];
-    }
+    List<string> Logged(string command) => _recorder.Logged(command);
 
     [Theory]
-    [InlineData("RPUSH a 1 2 3", "RPUSH a 1 2 3")]
-    [InlineData("LPUSHX a x", "LPUSHX a x")]
-    [InlineData("LPOP a", "LPOP a")]
-    [InlineData("RPOP a 2", "RPOP a 2")]
-    [InlineData("LSET a 0 z", "LSET a 0 z")]
-    [InlineData("LINSERT a BEFORE 2 y", "LINSERT a BEFORE 2 y")]
-    [InlineData("LREM a 1 2", "LREM a 1 2")]
-    [InlineData("LTRIM a 1 -1", "LTRIM a 1 -1")]
-    [InlineData("LMOVE a b LEFT RIGHT", "LMOVE a b LEFT RIGHT")]
-    [InlineData("RPOPLPUSH a b", "RPOPLPUSH a b")]
-    [InlineData("SORT a STORE dst", "SORT a STORE dst")]
+    [InlineData("RPUSH a 1 2 3", "0: RPUSH a 1 2 3")]
+    [InlineData("LPUSHX a x", "0: LPUSHX a x")]
+    [InlineData("LPOP a", "0: LPOP a")]
+    [InlineData("RPOP a 2", "0: RPOP a 2")]
+    [InlineData("LSET a 0 z", "0: LSET a 0 z")]
+    [InlineData("LINSERT a BEFORE 2 y", "0: LINSERT a BEFORE 2 y")]
+    [InlineData("LREM a 1 2", "0: LREM a 1 2")]
+    [InlineData("LTRIM a 1 -1", "0: LTRIM a 1 -1")]
+    [InlineData("LMOVE a b LEFT RIGHT", "0: LMOVE a b LEFT RIGHT")]
+    [InlineData("RPOPLPUSH a b", "0: RPOPLPUSH a b")]
+    [InlineData("SORT a STORE dst", "0: SORT a STORE dst")]
     public void Writes_are_logged_as_sent(string command, string record)
     {
         _client.Run("RPUSH a 1 2 3 4");
@@ -66,13 +36,13 @@ public sealed class ListPropagationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("BLPOP nosuch a 0", "LPOP a")]
-    [InlineData("BRPOP a 0", "RPOP a")]
-    [InlineData("BLMOVE a b LEFT left 0", "LMOVE a b LEFT left")]
-    [InlineData("BRPOPLPUSH a b 0", "RPOPLPUSH a b")]
-    [InlineData("LMPOP 2 nosuch a LEFT COUNT 10", "LPOP a 4")]
-    [InlineData("LMPOP 1 a RIGHT", "RPOP a 1")]
-    [InlineData("BLMPOP 0 1 a RIGHT COUNT 2", "RPOP a 2")]
+    [InlineData("BLPOP nosuch a 0", "0: LPOP a")]
+    [InlineData("BRPOP a 0", "0: RPOP a")]
+    [InlineData("BLMOVE a b LEFT left 0", "0: LMOVE a b LEFT left")]
+    [InlineData("BRPOPLPUSH a b 0", "0: RPOPLPUSH a b")]
+    [InlineData("LMPOP 2 nosuch a LEFT COUNT 10", "0: LPOP a 4")]
+    [InlineData("LMPOP 1 a RIGHT", "0: RPOP a 1")]
+    [InlineData("BLMPOP 0 1 a RIGHT COUNT 2", "0: RPOP a 2")]
     public void Blocking_and_multi_key_pops_are_logged_as_plain_pops(string command, string record)
     {
         _client.Run("RPUSH a 1 2 3 4");
@@ -102,7 +72,7 @@ public sealed class ListPropagationTests : IDisposable
     public void An_empty_sort_result_deletes_the_destination_and_is_logged()
     {
         _client.Run("SET dst v");
-        Assert.Equal(["SORT nosuch STORE dst"], Logged("SORT nosuch STORE dst"));
+        Assert.Equal(["0: SORT nosuch STORE dst"], Logged("SORT nosuch STORE dst"));
         Assert.Equal(":0\r\n", _client.Run("EXISTS dst"));
     }
 
@@ -114,6 +84,6 @@ public sealed class ListPropagationTests : IDisposable
         _client.Run("BLPOP a 0");
         _client.Run("BLPOP a 0");
         _client.Run("BLPOP a 0");
-        Assert.Equal(["MULTI", "LPOP a", "LPOP a", "EXEC"], Logged("EXEC"));
+        Assert.Equal(["0: MULTI", "0: LPOP a", "0: LPOP a", "-1: EXEC"], Logged("EXEC"));
     }
 }

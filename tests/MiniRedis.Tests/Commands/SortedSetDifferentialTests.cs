@@ -6,21 +6,7 @@ using MiniRedis.Tests.Infrastructure;
 namespace MiniRedis.Tests.Commands;
 
 /// <summary>Real Redis and MiniRedis both started with small zset encoding limits, so conversions happen early.</summary>
-public sealed class SmallZsetLimitsPair : IDisposable
-{
-    static readonly string[] Directives = ["--zset-max-listpack-entries", "8", "--zset-max-listpack-value", "6"];
-    readonly Lazy<RealRedisProcess> _redis = new(() => new RealRedisProcess(Directives));
-    readonly Lazy<MiniRedisProcess> _mini = new(() => new MiniRedisProcess(Directives));
-
-    public RealRedisProcess Redis => _redis.Value;
-    public MiniRedisProcess Mini => _mini.Value;
-
-    public void Dispose()
-    {
-        if (_redis.IsValueCreated) _redis.Value.Dispose();
-        if (_mini.IsValueCreated) _mini.Value.Dispose();
-    }
-}
+public sealed class SmallZsetLimitsPair() : ServerPairFixture("--zset-max-listpack-entries", "8", "--zset-max-listpack-value", "6");
 
 /// <summary>
 /// Sorted sets against real Redis 7.0.15 beyond the corpus: encodings and their conversions under small

@@ -35,6 +35,7 @@ public sealed class SortedSetPropagationTests : IDisposable
     [InlineData("zrangestore d z 0 -1", "0: zrangestore d z 0 -1")]
     [InlineData("zunionstore u 1 z", "0: zunionstore u 1 z")]
     [InlineData("zdiffstore u 1 z", "0: zdiffstore u 1 z")]
+    [InlineData("sort z by nosort desc limit 1 1 store d", "0: sort z by nosort desc limit 1 1 store d")]
     public void Writes_are_logged_as_real_redis_logs_them(string command, string record)
     {
         Run("zadd z 1 a 2 b 3 c");

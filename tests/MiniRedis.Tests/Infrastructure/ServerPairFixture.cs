@@ -1,10 +1,22 @@
 namespace MiniRedis.Tests.Infrastructure;
 
 /// <summary>Real Redis and MiniRedis side by side, shared by one test class.</summary>
-public sealed class ServerPairFixture : IDisposable
+public class ServerPairFixture : IDisposable
 {
-    readonly Lazy<RealRedisProcess> _redis = new(() => new RealRedisProcess());
-    readonly Lazy<MiniRedisProcess> _mini = new(() => new MiniRedisProcess());
+    readonly Lazy<RealRedisProcess> _redis;
+    readonly Lazy<MiniRedisProcess> _mini;
+
+    public ServerPairFixture()
+        : this([])
+    {
+    }
+
+    /// <summary>Both servers started with the same configuration directives ("--name", "value", ...).</summary>
+    protected ServerPairFixture(params string[] directives)
+    {
+        _redis = new(() => new RealRedisProcess(directives));
+        _mini = new(() => new MiniRedisProcess(directives));
+    }
 
     // Started on first use so a missing redis-server fails the tests with its own message.
     public RealRedisProcess Redis => _redis.Value;
@@ -14,6 +26,7 @@ public sealed class ServerPairFixture : IDisposable
     {
         if (_redis.IsValueCreated) _redis.Value.Dispose();
         if (_mini.IsValueCreated) _mini.Value.Dispose();
+        GC.SuppressFinalize(this);
     }
 }
 

@@ -10,22 +10,26 @@ namespace MiniRedis.Tests.Support;
 /// </summary>
 public sealed class PropagationRecorder : IPropagationSink, IDisposable
 {
-    readonly RedisServer _server = InProcessClient.StartServer();
     readonly List<string> _records = [];
 
     public PropagationRecorder()
     {
-        Client = new InProcessClient(_server);
-        _server.Propagation.AddSink(this);
+        Client = new InProcessClient(Server);
+        Server.Propagation.AddSink(this);
     }
+
+    public RedisServer Server { get; } = InProcessClient.StartServer();
 
     public InProcessClient Client { get; }
 
     /// <summary>The records one command produced.</summary>
-    public List<string> Logged(string command)
+    public List<string> Logged(string command) => Logged(() => Client.Run(command));
+
+    /// <summary>The records whatever <paramref name="run"/> does produced.</summary>
+    public List<string> Logged(Action run)
     {
         _records.Clear();
-        Client.Run(command);
+        run();
         return [.. _records];
     }
 
@@ -40,5 +44,5 @@ public sealed class PropagationRecorder : IPropagationSink, IDisposable
     {
     }
 
-    public void Dispose() => _server.Stop();
+    public void Dispose() => Server.Stop();
 }

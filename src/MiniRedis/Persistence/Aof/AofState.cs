@@ -26,8 +26,8 @@ public sealed class AofState
     /// <summary>aof_enabled: the writer is logging.</summary>
     public bool Enabled => Writer is not null;
 
-    /// <summary>aof_last_write_status.</summary>
-    public string LastWriteStatus => Writer is null || Writer.LastWriteOk ? "ok" : "err";
+    /// <summary>aof_last_write_status: "err" after a failed write or background fsync, as Redis 7.0 reports both.</summary>
+    public string LastWriteStatus => Writer is null || Writer.DiskErrno == 0 ? "ok" : "err";
 
     public long CurrentSize => Writer?.CurrentSize ?? 0;
     public long BaseSize => Writer?.BaseSize ?? 0;

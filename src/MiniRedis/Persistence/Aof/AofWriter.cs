@@ -231,7 +231,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
             int errno = _file.DataSync();
             if (errno != 0)
             {
-                _logger.LogWarning("Fatal: can't persist AOF for fsync error: {Error}", NativeFile.ErrorText(errno));
+                _logger.LogWarning("Fail to fsync the AOF file: {Error}", NativeFile.ErrorText(errno));
             }
             Volatile.Write(ref _backgroundFsyncErrno, errno);
             Interlocked.Decrement(ref _pendingFsyncs);

@@ -1,0 +1,99 @@
+# Shell functions shared by the benchmark scripts that compare real Redis with MiniRedis.
+# Source it from the repository root (the scripts cd there first); set `clients` and `requests` before
+# calling bench_rows. Servers started here are stopped by stop_servers, which the scripts run on exit.
+
+server_dll=src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll
+pids=()
+
+stop_servers() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    pids=()
+}
+
+free_port() {
+    local port
+    while :; do
+        port=$(( 20000 + RANDOM % 40000 ))
+        [ "$port" != "${redis_port:-}" ] || continue
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+
+wait_ready() {
+    for _ in $(seq 1200); do
+        [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return
+        sleep 0.1
+    done
+    echo "server on port $1 did not answer PING" >&2
+    exit 1
+}
+
+build_server() {
+    local log
+    if ! log=$(dotnet build src/MiniRedis.Server -c Release -nologo 2>&1); then echo "$log" >&2; exit 1; fi
+}
+
+# start_redis <log file> [directives...]: real Redis on a free port (redis_port), no RDB snapshots.
+start_redis() {
+    local log=$1
+    shift
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --save "" --daemonize no --logfile "" "$@" > "$log" &
+    pids+=($!)
+}
+
+# start_miniredis <log file> [directives...]: the Release build on another free port (miniredis_port).
+start_miniredis() {
+    local log=$1
+    shift
+    miniredis_port=$(free_port)
+    dotnet "$server_dll" --port "$miniredis_port" "$@" > "$log" &
+    pids+=($!)
+}
+
+# start_pair_in_memory: both servers without persistence, answering.
+start_pair_in_memory() {
+    start_redis /dev/null --appendonly no
+    start_miniredis /dev/null
+    wait_ready "$redis_port"
+    wait_ready "$miniredis_port"
+}
+
+table_header() {
+    local leading=$1
+    echo "| ${leading:+$leading | }test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis |"
+    echo "| ${leading:+--- | }--- | ---: | ---: | ---: | ---: |"
+}
+
+# bench_rows <leading cells> <tests> <pipelines> [redis-benchmark options...]: one markdown row per
+# benchmark (`-t ping` gives two), each pair run on both servers back to back, the server that goes
+# first alternating so machine noise and warm caches spread over both.
+bench_rows() {
+    local leading=$1 tests=$2 pipelines=$3
+    shift 3
+    local test pipeline server name value first=redis
+    local -A rps
+    local -a names
+    for test in ${tests//,/ }; do
+        for pipeline in $pipelines; do
+            rps=()
+            names=()
+            for server in $first $([ "$first" = redis ] && echo miniredis || echo redis); do
+                local port_var="${server}_port"
+                # --csv prints a header then one "NAME","rps",... line per benchmark; nothing for a command the server lacks.
+                while IFS=, read -r name value _; do
+                    name=${name//\"/}
+                    [ "$name" = test ] && continue
+                    [ -n "${rps[$name|redis]+set}${rps[$name|miniredis]+set}" ] || names+=("$name")
+                    rps[$name|$server]=${value//\"/}
+                done < <(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -t "$test" -P "$pipeline" --csv "$@" 2>/dev/null || true)
+            done
+            first=$([ "$first" = redis ] && echo miniredis || echo redis)
+            for name in "${names[@]}"; do
+                awk -v lead="${leading:+$leading | }" -v name="$name" -v p="$pipeline" -v r="${rps[$name|redis]:-0}" -v m="${rps[$name|miniredis]:-0}" \
+                    'BEGIN { printf "| %s%s | %s | %.0f | %.0f | %.2f |\n", lead, name, p, r, m, (r > 0 ? m / r : 0) }'
+            done
+        done
+    done
+}
