@@ -17,6 +17,7 @@ public sealed class Executor
     readonly ConcurrentQueue<WorkItem> _queue = new();
     readonly ManualResetEventSlim _wake = new(false);
     readonly List<ClientSession> _roundReplies = [];
+    readonly List<Action> _nextRound = [];
     readonly CommandContext _context;
     readonly Thread _thread;
     int _idle;
@@ -51,6 +52,13 @@ public sealed class Executor
     /// <summary>Runs an action on the executor thread (connect/disconnect, host requests).</summary>
     public void Post(Action action) => Enqueue(new WorkItem(null, null, action));
 
+    /// <summary>
+    /// From the executor thread: runs <paramref name="action"/> in the next round, after this round's
+    /// replies are sent. Background work in slices (a snapshot walk) uses it so a round holds at
+    /// most one slice: re-posting at once would let one round run slice after slice while replies wait.
+    /// </summary>
+    public void PostNextRound(Action action) => _nextRound.Add(action);
+
     /// <summary>Runs a function on the executor thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<T> function)
     {
@@ -78,6 +86,8 @@ public sealed class Executor
             ServeTimedOutClients();
             RunCronIfDue();
             FinishRound();
+            foreach (var action in _nextRound) Post(action);
+            _nextRound.Clear();
             if (!_queue.IsEmpty) continue;
 
             // A brief spin catches an imminent request without a sleep/wake; longer spins only

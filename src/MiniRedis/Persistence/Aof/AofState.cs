@@ -141,7 +141,8 @@ public sealed class AofState
     {
         if (Writer is not { } old) return;
         _server.Propagation.RemoveSink(old);
-        old.Dispose();
+        // Closing joins the old file's fsync thread, which may be mid-fsync: not on the executor (Redis closes it in a bio thread).
+        Task.Run(old.Dispose);
         Writer = null;
         Open(FilePath);
     }
