@@ -29,8 +29,8 @@ dataset() {
 build_server
 dataset > "$work/dataset.resp"
 
-echo "| server | run | rewrite s | p99 ms during (before) | max ms during (before) | memory growth MB (RSS before) | rewritten AOF MB |"
-echo "|---|---|---|---|---|---|---|"
+echo "| server | run | rewrite s | client p99 ms during (before) | client max ms during (before) | memory growth MB (PSS before) | rewritten AOF MB | status |"
+echo "|---|---|---|---|---|---|---|---|"
 for run in $(seq "$runs"); do
     for server in redis miniredis; do
         dir="$work/$server-$run"
@@ -45,8 +45,7 @@ for run in $(seq "$runs"); do
         pid=${pids[-1]}
         wait_ready "$port"
         redis-cli -p "$port" --pipe < "$work/dataset.resp" > /dev/null
-        r=$(python3 benchmarks/rewrite_probe.py "$port" "$pid" "$aof")
-        python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"| {sys.argv[2]} | {sys.argv[3]} | {r[\"rewrite_s\"]} | {r[\"p99_ms\"]} ({r[\"p99_before_ms\"]}) | {r[\"max_ms\"]} ({r[\"max_before_ms\"]}) | {r[\"mem_growth_mb\"]} ({r[\"mem_before_mb\"]}) | {r[\"file_mb\"]} |")' "$r" "$server" "$run"
+        python3 benchmarks/rewrite_probe.py "$port" "$pid" "$aof" "$server" "$run" 2>> "$work/probe.json"
         stop_servers
         rm -rf "$dir"
     done

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """One BGREWRITEAOF under write load, measured from outside (used by rewrite-compare.sh).
 
-Usage: rewrite_probe.py <port> <server pid> <aof path or dir>
+Usage: rewrite_probe.py <port> <server pid> <aof path or dir> <row label...>
 Write load: 4 processes, one connection each, random SET/INCR/LPUSH/HSET/SADD/ZADD over the 1M-key
 keyspace; every request's latency is recorded with its time. The main process starts the rewrite,
 polls INFO persistence every 10 ms until it ends, and samples the server's memory (PSS of the
 process and its children, so fork's shared pages count once and copy-on-write pages count). Prints
 one JSON line: rewrite seconds, client p99/max latency during the rewrite (and before it), memory
-growth, file size.
+growth, file size; then the same as a markdown table row starting with the labels.
 """
 import json, multiprocessing as mp, os, random, socket, sys, time
 
@@ -108,7 +108,7 @@ def main():
     for w in workers: w.join()
     during = [lat for t, lat in samples if start <= t <= end]
     before = [lat for t, lat in samples if t < start]
-    print(json.dumps({
+    r = {
         "rewrite_s": round(end - start, 3),
         "p99_ms": round(percentile(during, 0.99) * 1000, 2), "max_ms": round(max(during) * 1000, 2),
         "p99_before_ms": round(percentile(before, 0.99) * 1000, 2), "max_before_ms": round(max(before) * 1000, 2),
@@ -116,7 +116,11 @@ def main():
         "mem_growth_mb": round((peak_mem - base_mem) / 2**20, 1), "mem_before_mb": round(base_mem / 2**20, 1),
         "file_mb": round(file_size(aof) / 2**20, 1),
         "status": info(c, "aof_last_bgrewrite_status"),
-    }))
+    }
+    print(json.dumps(r), file=sys.stderr)
+    cells = [*sys.argv[4:], r["rewrite_s"], f"{r['p99_ms']} ({r['p99_before_ms']})", f"{r['max_ms']} ({r['max_before_ms']})",
+             f"{r['mem_growth_mb']} ({r['mem_before_mb']})", r["file_mb"], r["status"]]
+    print("| " + " | ".join(str(x) for x in cells) + " |")
 
 if __name__ == "__main__":
     main()
