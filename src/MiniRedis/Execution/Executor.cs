@@ -17,7 +17,7 @@ public sealed class Executor
     readonly ConcurrentQueue<WorkItem> _queue = new();
     readonly ManualResetEventSlim _wake = new(false);
     readonly List<ClientSession> _roundReplies = [];
-    readonly List<Action> _nextRound = [];
+    readonly List<Action> _afterReplies = [];
     readonly CommandContext _context;
     readonly Thread _thread;
     int _idle;
@@ -53,11 +53,12 @@ public sealed class Executor
     public void Post(Action action) => Enqueue(new WorkItem(null, null, action));
 
     /// <summary>
-    /// From the executor thread: runs <paramref name="action"/> in the next round, after this round's
-    /// replies are sent. Background work in slices (a snapshot walk) uses it so a round holds at
-    /// most one slice: re-posting at once would let one round run slice after slice while replies wait.
+    /// From the executor thread: runs <paramref name="action"/> once this round's replies are sent.
+    /// Background work in slices (a snapshot walk) uses it: one slice per round, and never between
+    /// a command and its reply (a Post'ed slice would hold the replies of its round, and re-posting
+    /// would let one round run slice after slice).
     /// </summary>
-    public void PostNextRound(Action action) => _nextRound.Add(action);
+    public void RunAfterReplies(Action action) => _afterReplies.Add(action);
 
     /// <summary>Runs a function on the executor thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<T> function)
@@ -86,9 +87,8 @@ public sealed class Executor
             ServeTimedOutClients();
             RunCronIfDue();
             FinishRound();
-            foreach (var action in _nextRound) Post(action);
-            _nextRound.Clear();
-            if (!_queue.IsEmpty) continue;
+            RunBackgroundSlices();
+            if (!_queue.IsEmpty || _afterReplies.Count > 0) continue;
 
             // A brief spin catches an imminent request without a sleep/wake; longer spins only
             // steal the CPU the connection threads need on a small machine (measured on 2 cores).
@@ -101,6 +101,14 @@ public sealed class Executor
             if (_queue.IsEmpty && !_stopping) _wake.Wait(MillisecondsToNextTimer());
             Interlocked.Exchange(ref _idle, 0);
         }
+    }
+
+    void RunBackgroundSlices()
+    {
+        // A slice may schedule its successor: that one waits for the next round.
+        int count = _afterReplies.Count;
+        for (int i = 0; i < count; i++) _afterReplies[i]();
+        _afterReplies.RemoveRange(0, count);
     }
 
     void RunRound()

@@ -129,7 +129,7 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
             if (_cursor == 0) _walkDb++;
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                _executor.PostNextRound(WalkSlice);
+                _executor.RunAfterReplies(WalkSlice);
                 return;
             }
         }
