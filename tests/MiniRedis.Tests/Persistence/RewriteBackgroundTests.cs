@@ -12,7 +12,7 @@ namespace MiniRedis.Tests.Persistence;
 /// </summary>
 public sealed class RewriteBackgroundTests
 {
-    static string Info(RespConnection connection, string field)
+    internal static string Info(RespConnection connection, string field)
     {
         string info = Encoding.Latin1.GetString(connection.Call("INFO", "persistence"));
         var line = info.Split("\r\n").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));

@@ -18,17 +18,10 @@ public sealed class RewriteDiskFullTests
         if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {error}");
     }
 
-    static string Info(RespConnection connection, string field)
-    {
-        string info = Encoding.Latin1.GetString(connection.Call("INFO", "persistence"));
-        var line = info.Split("\r\n").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return line[(field.Length + 1)..];
-    }
-
     static void WaitWhileRewriting(RespConnection connection)
     {
         var clock = Stopwatch.StartNew();
-        while (Info(connection, "aof_rewrite_in_progress") == "1")
+        while (RewriteBackgroundTests.Info(connection, "aof_rewrite_in_progress") == "1")
         {
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the rewrite did not end");
             Thread.Sleep(20);
@@ -54,9 +47,9 @@ public sealed class RewriteDiskFullTests
 
                 Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
                 WaitWhileRewriting(connection);
-                Assert.Equal("err", Info(connection, "aof_last_bgrewrite_status"));
-                Assert.Equal("1", Info(connection, "aof_rewrites_consecutive_failures"));
-                Assert.Equal("0", Info(connection, "aof_rewrites"));
+                Assert.Equal("err", RewriteBackgroundTests.Info(connection, "aof_last_bgrewrite_status"));
+                Assert.Equal("1", RewriteBackgroundTests.Info(connection, "aof_rewrites_consecutive_failures"));
+                Assert.Equal("0", RewriteBackgroundTests.Info(connection, "aof_rewrites"));
                 Assert.Empty(Directory.GetFiles(mount, "temp-rewriteaof-*"));
                 RewriteBackgroundTests.AssertLogged(server, "Background AOF rewrite terminated with error");
 
@@ -65,9 +58,9 @@ public sealed class RewriteDiskFullTests
                 File.Delete(Path.Combine(mount, "filler"));
                 Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
                 WaitWhileRewriting(connection);
-                Assert.Equal("ok", Info(connection, "aof_last_bgrewrite_status"));
-                Assert.Equal("0", Info(connection, "aof_rewrites_consecutive_failures"));
-                Assert.Equal("1", Info(connection, "aof_rewrites"));
+                Assert.Equal("ok", RewriteBackgroundTests.Info(connection, "aof_last_bgrewrite_status"));
+                Assert.Equal("0", RewriteBackgroundTests.Info(connection, "aof_rewrites_consecutive_failures"));
+                Assert.Equal("1", RewriteBackgroundTests.Info(connection, "aof_rewrites"));
                 Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("SET", "after", "rewrite")));
                 live = AofTestData.Snapshot(connection);
             }

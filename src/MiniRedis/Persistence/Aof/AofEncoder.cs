@@ -1,4 +1,5 @@
 using MiniRedis.Data;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Persistence.Aof;
 
@@ -32,6 +33,23 @@ public sealed class AofEncoder
     {
         Span<byte> digits = stackalloc byte[24];
         Bulk(digits[..RedisNumbers.FormatInt64(value, digits)]);
+    }
+
+    /// <summary>
+    /// One propagated record, preceded by a SELECT when <paramref name="db"/> differs from the
+    /// stream's <paramref name="selectedDb"/> (which is updated); db -1 applies to any database.
+    /// </summary>
+    public void Record(int db, ref int selectedDb, ArgVector args)
+    {
+        if (db >= 0 && db != selectedDb)
+        {
+            BeginCommand(2);
+            Bulk("SELECT"u8);
+            Bulk(db);
+            selectedDb = db;
+        }
+        BeginCommand(args.Count);
+        for (int i = 0; i < args.Count; i++) Bulk(args[i]);
     }
 
     /// <summary>A <c>#TS:&lt;unix-seconds&gt;</c> annotation line.</summary>

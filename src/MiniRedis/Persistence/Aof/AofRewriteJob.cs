@@ -109,18 +109,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     public void Completed() => _queue.Add(new Item(Kind.SnapshotWritten));
 
     /// <summary>The rewrite buffer: the same records the AOF gets, with a SELECT first (this stream starts fresh).</summary>
-    public void Append(int db, ArgVector args)
-    {
-        if (db >= 0 && db != _tailDb)
-        {
-            _tail.BeginCommand(2);
-            _tail.Bulk("SELECT"u8);
-            _tail.Bulk(db);
-            _tailDb = db;
-        }
-        _tail.BeginCommand(args.Count);
-        for (int i = 0; i < args.Count; i++) _tail.Bulk(args[i]);
-    }
+    public void Append(int db, ArgVector args) => _tail.Record(db, ref _tailDb, args);
 
     /// <summary>Once per executor round: the round's records go to the writer thread.</summary>
     public void Flush()
@@ -173,6 +162,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     void RunWriter()
     {
+        BackgroundPriority.LowerCurrentThread();
         try
         {
             foreach (var item in _queue.GetConsumingEnumerable())

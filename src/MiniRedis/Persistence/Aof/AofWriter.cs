@@ -101,15 +101,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
                 _buf.Timestamp(now);
             }
         }
-        if (db >= 0 && db != _selectedDb)
-        {
-            _buf.BeginCommand(2);
-            _buf.Bulk("SELECT"u8);
-            _buf.Bulk(db);
-            _selectedDb = db;
-        }
-        _buf.BeginCommand(args.Count);
-        for (int i = 0; i < args.Count; i++) _buf.Bulk(args[i]);
+        _buf.Record(db, ref _selectedDb, args);
     }
 
     /// <summary>Called once per executor round before replies are sent: the group-commit point.</summary>
