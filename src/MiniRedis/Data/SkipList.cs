@@ -5,12 +5,13 @@ namespace MiniRedis.Data;
 /// elements it skips (its span) so ranks are found in O(log n) like ZRANK needs.
 /// </summary>
 /// <remarks>
-/// Nodes live in one slot array instead of being objects: a node of level L is L + 1 adjacent slots, a head
-/// slot (its score, member and backward link) then one slot per level (forward link, span, and a copy of the
-/// forward node's score and member). A search step thus reads a single slot, where linked node objects cost
-/// two dependent cache misses (node, then its level array) before the score could even be compared. Nodes
-/// are named by the index of their head slot; index 0 is the list header, which no link ever targets, so 0
-/// also means "no node".
+/// Nodes live in one slot array instead of being objects: a node of level L is L + 1 adjacent 16-byte slots,
+/// a head slot (its score and backward link) then one slot per level (forward link, span, and a copy of the
+/// forward node's score). A search step thus reads a single slot, where linked node objects cost two
+/// dependent cache misses (node, then its level array) before the score could even be compared; and the slots
+/// hold no references, so the collector never scans them. Nodes are named by the index of their head slot,
+/// which also indexes their member in a parallel array; index 0 is the list header, which no link ever
+/// targets, so 0 also means "no node". Spans fit an int because nodes are indices into one array.
 /// </remarks>
 public sealed class SkipList
 {
@@ -20,15 +21,15 @@ public sealed class SkipList
 
     struct Slot
     {
-        // Head slot: the node's own member and score, Link = backward node, Span = level count.
-        // Level slot: Link = forward node (None at the end), Span, and the forward node's member and score.
-        public byte[]? Member;
+        // Head slot: the node's own score, Link = backward node, Span = level count.
+        // Level slot: Link = forward node (None at the end), Span, and the forward node's score.
         public double Score;
-        public long Span;
+        public int Span;
         public int Link;
     }
 
     Slot[] _slots = new Slot[1024];
+    byte[]?[] _members = new byte[1024][];
     int _usedSlots = 1 + MaxLevel;
     // Freed nodes by level, chained through their head slot's Link; a node is reused only at its own size.
     readonly int[] _freeNodes = new int[MaxLevel + 1];
@@ -42,7 +43,7 @@ public sealed class SkipList
     public int First => _slots[LevelSlot(HeaderNode, 0)].Link;
     public int Last { get; private set; }
 
-    public byte[] Member(int node) => _slots[node].Member!;
+    public byte[] Member(int node) => _members[node]!;
     public double Score(int node) => _slots[node].Score;
     public int Next(int node) => _slots[LevelSlot(node, 0)].Link;
     public int Previous(int node) => _slots[node].Link;
@@ -54,8 +55,8 @@ public sealed class SkipList
         => score < otherScore ? -1 : score > otherScore ? 1 : member.SequenceCompareTo(otherMember);
 
     /// <summary>Whether the link's target sorts before (score, member); the link must lead somewhere.</summary>
-    static bool Precedes(in Slot link, double score, ReadOnlySpan<byte> member)
-        => link.Score < score || (link.Score == score && link.Member.AsSpan().SequenceCompareTo(member) < 0);
+    static bool Precedes(in Slot link, byte[]?[] members, double score, ReadOnlySpan<byte> member)
+        => link.Score < score || (link.Score == score && members[link.Link].AsSpan().SequenceCompareTo(member) < 0);
 
     ulong _randomState = (ulong)Random.Shared.NextInt64() | 1;
 
@@ -78,7 +79,12 @@ public sealed class SkipList
             _freeNodes[level] = _slots[node].Link;
             return node;
         }
-        if (_usedSlots + level + 1 > _slots.Length) Array.Resize(ref _slots, Math.Max(_slots.Length * 2, _usedSlots + level + 1));
+        if (_usedSlots + level + 1 > _slots.Length)
+        {
+            int length = Math.Max(_slots.Length * 2, _usedSlots + level + 1);
+            Array.Resize(ref _slots, length);
+            Array.Resize(ref _members, length);
+        }
         node = _usedSlots;
         _usedSlots += level + 1;
         return node;
@@ -86,10 +92,8 @@ public sealed class SkipList
 
     void Free(int node)
     {
-        int level = (int)_slots[node].Span;
-        // Dropping the member references lets deleted members be collected while the slots wait for reuse.
-        Array.Clear(_slots, node, level + 1);
-        _slots[node].Span = level;
+        int level = _slots[node].Span;
+        _members[node] = null;
         _slots[node].Link = _freeNodes[level];
         _freeNodes[level] = node;
     }
@@ -98,12 +102,13 @@ public sealed class SkipList
     void FindPredecessors(double score, ReadOnlySpan<byte> member)
     {
         var slots = _slots;
+        var members = _members;
         int x = HeaderNode;
         long rank = 0;
         for (int i = _level - 1; i >= 0; i--)
         {
             ref var link = ref slots[LevelSlot(x, i)];
-            while (link.Link != None && Precedes(link, score, member))
+            while (link.Link != None && Precedes(link, members, score, member))
             {
                 rank += link.Span;
                 x = link.Link;
@@ -129,29 +134,28 @@ public sealed class SkipList
     void Link(int node, byte[] member, double score)
     {
         var slots = _slots;
-        int level = (int)slots[node].Span;
+        int level = slots[node].Span;
         if (level > _level)
         {
             for (int i = _level; i < level; i++)
             {
                 _rank[i] = 0;
                 _update[i] = HeaderNode;
-                slots[LevelSlot(HeaderNode, i)].Span = Count;
+                slots[LevelSlot(HeaderNode, i)].Span = (int)Count;
             }
             _level = level;
         }
-        slots[node].Member = member;
+        _members[node] = member;
         slots[node].Score = score;
         slots[node].Link = _update[0];
         for (int i = 0; i < level; i++)
         {
             ref var before = ref slots[LevelSlot(_update[i], i)];
             ref var own = ref slots[LevelSlot(node, i)];
-            long skipped = _rank[0] - _rank[i];
+            int skipped = (int)(_rank[0] - _rank[i]);
             own = before;
             own.Span = before.Span - skipped;
             before.Link = node;
-            before.Member = member;
             before.Score = score;
             before.Span = skipped + 1;
         }
@@ -177,7 +181,7 @@ public sealed class SkipList
     {
         FindPredecessors(score, member);
         int target = _slots[LevelSlot(_update[0], 0)].Link;
-        return target != None && _slots[target].Score == score && _slots[target].Member.AsSpan().SequenceEqual(member) ? target : None;
+        return target != None && _slots[target].Score == score && _members[target].AsSpan().SequenceEqual(member) ? target : None;
     }
 
     /// <summary>
@@ -197,7 +201,7 @@ public sealed class SkipList
             return;
         }
         Unlink(node);
-        var bytes = slots[node].Member!;
+        var bytes = _members[node]!;
         FindPredecessors(newScore, bytes);
         Link(node, bytes, newScore);
     }
@@ -212,7 +216,7 @@ public sealed class SkipList
             if (before.Link == node)
             {
                 ref var own = ref slots[LevelSlot(node, i)];
-                long span = before.Span + own.Span - 1;
+                int span = before.Span + own.Span - 1;
                 before = own;
                 before.Span = span;
             }
@@ -232,18 +236,19 @@ public sealed class SkipList
     public long RankOf(ReadOnlySpan<byte> member, double score)
     {
         var slots = _slots;
+        var members = _members;
         long rank = 0;
         int x = HeaderNode;
         for (int i = _level - 1; i >= 0; i--)
         {
             ref var link = ref slots[LevelSlot(x, i)];
-            while (link.Link != None && Compare(link.Score, link.Member, score, member) <= 0)
+            while (link.Link != None && Compare(link.Score, members[link.Link], score, member) <= 0)
             {
                 rank += link.Span;
                 x = link.Link;
                 link = ref slots[LevelSlot(x, i)];
             }
-            if (x != HeaderNode && slots[x].Score == score && slots[x].Member.AsSpan().SequenceEqual(member)) return rank - 1;
+            if (x != HeaderNode && slots[x].Score == score && members[x].AsSpan().SequenceEqual(member)) return rank - 1;
         }
         return -1;
     }
@@ -273,12 +278,13 @@ public sealed class SkipList
     public long CountBefore<TBound>(in TBound bound) where TBound : struct, IElementBound
     {
         var slots = _slots;
+        var members = _members;
         long rank = 0;
         int x = HeaderNode;
         for (int i = _level - 1; i >= 0; i--)
         {
             ref var link = ref slots[LevelSlot(x, i)];
-            while (link.Link != None && !bound.IsAtOrAfter(link.Score, link.Member))
+            while (link.Link != None && !bound.IsAtOrAfter(link.Score, members[link.Link]))
             {
                 rank += link.Span;
                 x = link.Link;
