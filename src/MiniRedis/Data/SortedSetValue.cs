@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MiniRedis.Data;
 
 /// <summary>
@@ -84,11 +86,8 @@ public sealed class SortedSetValue : ICopyableValue
     {
         if (_list is not null)
         {
-            var lookup = _dict!.GetAlternateLookup<ReadOnlySpan<byte>>();
-            lookup.TryGetValue(member, out var key, out _);
-            _list.Delete(member, oldScore);
-            _list.Insert(key!, newScore);
-            _dict[key!] = newScore;
+            CollectionsMarshal.GetValueRefOrNullRef(_dict!.GetAlternateLookup<ReadOnlySpan<byte>>(), member) = newScore;
+            _list.UpdateScore(member, oldScore, newScore);
             return;
         }
         int index = IndexOfMember(member);
@@ -132,12 +131,13 @@ public sealed class SortedSetValue : ICopyableValue
             _count -= removed;
             return;
         }
-        var node = _list.NodeAt(start);
+        int node = _list.NodeAt(start);
         for (long i = start; i < end; i++)
         {
-            var next = node!.Next;
-            _dict!.Remove(node.Member);
-            _list.Delete(node.Member, node.Score);
+            int next = _list.Next(node);
+            var member = _list.Member(node);
+            _dict!.Remove(member);
+            _list.Delete(member, _list.Score(node));
             node = next;
         }
     }
@@ -168,31 +168,32 @@ public sealed class SortedSetValue : ICopyableValue
     /// <summary>A cursor on the element at <paramref name="rank"/>, stepping towards higher ranks or, if <paramref name="reverse"/>, lower ones.</summary>
     public Cursor At(long rank, bool reverse = false)
         => _list is null ? new Cursor(this, null, (int)rank, reverse)
-            : new Cursor(this, rank == _list.Count - 1 ? _list.Last : _list.NodeAt(rank), 0, reverse);
+            : new Cursor(this, _list, rank == _list.Count - 1 ? _list.Last : _list.NodeAt(rank), reverse);
 
     /// <summary>Walks elements in rank order; stepping past either end is the caller's to avoid.</summary>
     public struct Cursor
     {
         readonly SortedSetValue _set;
+        readonly SkipList? _list;
         readonly bool _reverse;
-        SkipList.Node? _node;
-        int _index;
+        // A skiplist node when _list is set, else an index into the compact arrays.
+        int _position;
 
-        internal Cursor(SortedSetValue set, SkipList.Node? node, int index, bool reverse)
+        internal Cursor(SortedSetValue set, SkipList? list, int position, bool reverse)
         {
             _set = set;
-            _node = node;
-            _index = index;
+            _list = list;
+            _position = position;
             _reverse = reverse;
         }
 
-        public readonly byte[] Member => _node?.Member ?? _set._members[_index];
-        public readonly double Score => _node?.Score ?? _set._scores[_index];
+        public readonly byte[] Member => _list?.Member(_position) ?? _set._members[_position];
+        public readonly double Score => _list?.Score(_position) ?? _set._scores[_position];
 
         public void Advance()
         {
-            if (_node is not null) _node = _reverse ? _node.Backward : _node.Next;
-            else _index += _reverse ? -1 : 1;
+            if (_list is not null) _position = _reverse ? _list.Previous(_position) : _list.Next(_position);
+            else _position += _reverse ? -1 : 1;
         }
     }
 
@@ -204,7 +205,7 @@ public sealed class SortedSetValue : ICopyableValue
             for (int i = 0; i < _count; i++) yield return (_members[i], _scores[i]);
             yield break;
         }
-        for (var node = _list.First; node is not null; node = node.Next) yield return (node.Member, node.Score);
+        for (int node = _list.First; node != SkipList.None; node = _list.Next(node)) yield return (_list.Member(node), _list.Score(node));
     }
 
     public void ConvertToSkiplist()
@@ -231,16 +232,16 @@ public sealed class SortedSetValue : ICopyableValue
     public void ConvertToCompactIfFits(long maxCompactEntries, long maxCompactValue)
     {
         if (_list is null || _list.Count > maxCompactEntries) return;
-        for (var node = _list.First; node is not null; node = node.Next)
+        for (int node = _list.First; node != SkipList.None; node = _list.Next(node))
         {
-            if (node.Member.Length > maxCompactValue) return;
+            if (_list.Member(node).Length > maxCompactValue) return;
         }
         var list = _list;
         _list = null;
         _dict = null;
         _members = new byte[Math.Max(list.Count, 4)][];
         _scores = new double[_members.Length];
-        for (var node = list.First; node is not null; node = node.Next) Insert(node.Member, node.Score, maxCompactEntries, maxCompactValue);
+        for (int node = list.First; node != SkipList.None; node = list.Next(node)) Insert(list.Member(node), list.Score(node), maxCompactEntries, maxCompactValue);
     }
 
     public object DeepCopy()
@@ -257,11 +258,12 @@ public sealed class SortedSetValue : ICopyableValue
             return copy;
         }
         copy.ConvertToSkiplist();
-        for (var node = _list.First; node is not null; node = node.Next)
+        for (int node = _list.First; node != SkipList.None; node = _list.Next(node))
         {
-            var member = (byte[])node.Member.Clone();
-            copy._list!.Insert(member, node.Score);
-            copy._dict!.Add(member, node.Score);
+            var member = (byte[])_list.Member(node).Clone();
+            double score = _list.Score(node);
+            copy._list!.Insert(member, score);
+            copy._dict!.Add(member, score);
         }
         return copy;
     }

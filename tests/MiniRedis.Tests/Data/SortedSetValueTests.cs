@@ -132,12 +132,12 @@ public sealed class SortedSetValueTests
         for (int i = 0; i < 2000; i += 37)
         {
             Assert.Equal(i, list.RankOf(B($"m{i:D5}"), i / 10));
-            Assert.Equal(B($"m{i:D5}"), list.NodeAt(i).Member);
+            Assert.Equal(B($"m{i:D5}"), list.Member(list.NodeAt(i)));
         }
         for (int i = 0; i < 2000; i += 2) Assert.True(list.Delete(B($"m{i:D5}"), i / 10));
         Assert.Equal(1000, list.Count);
-        Assert.Equal(B("m00999"), list.NodeAt(499).Member);
-        Assert.Equal(B("m01999"), list.Last!.Member);
-        Assert.Equal(B("m01997"), list.Last.Backward!.Member);
+        Assert.Equal(B("m00999"), list.Member(list.NodeAt(499)));
+        Assert.Equal(B("m01999"), list.Member(list.Last));
+        Assert.Equal(B("m01997"), list.Member(list.Previous(list.Last)));
     }
 }
