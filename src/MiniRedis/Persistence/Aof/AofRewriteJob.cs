@@ -57,7 +57,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         _server = server;
         _targetPath = targetPath;
         string dir = Path.GetDirectoryName(Path.GetFullPath(targetPath))!;
-        TempPath = Path.Combine(dir, TempFileName(Environment.ProcessId));
+        TempPath = Path.Combine(dir, $"{TempFilePrefix}{Environment.ProcessId}.aof");
         SpillPath = Path.Combine(dir, $"{TempFilePrefix}incr-{Environment.ProcessId}.aof");
         // Unbuffered: the emitter and the rewrite buffer already write in large chunks, and a failed
         // write surfaces where it happens instead of again when the stream is disposed.
@@ -69,8 +69,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     /// <summary>Every temporary file of a rewrite starts with this; left over after a crash, they are removed at start.</summary>
     public const string TempFilePrefix = "temp-rewriteaof-";
-
-    public static string TempFileName(int pid) => $"{TempFilePrefix}{pid}.aof";
 
     public string TempPath { get; }
     string SpillPath { get; }

@@ -83,8 +83,6 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
     /// <summary>current_save_keys_processed: keys taken so far, by the walk or by capture.</summary>
     public long KeysProcessed { get; private set; }
 
-    public bool Finished => _finished;
-
     public void Capture(Dict table, KeyEntry entry)
     {
         int db = Array.IndexOf(_tables, table);
