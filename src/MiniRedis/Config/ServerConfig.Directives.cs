@@ -36,6 +36,14 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("appendonly", false, c => c.AppendOnly, (c, v) => c.AppendOnly = v),
         ConfigDirective.String("dbfilename", "dump.rdb", c => c.DbFilename, (c, v) => c.DbFilename = v, ConfigFlags.Protected, ValidateDbFilename),
         ConfigDirective.String("appendfilename", "appendonly.aof", c => c.AppendFilename, (c, v) => c.AppendFilename = v, Immutable, ValidateAppendFilename),
+        ConfigDirective.String("appenddirname", "appendonlydir", c => c.AppendDirname, (c, v) => c.AppendDirname = v, Immutable, ValidateAppendDirname),
+        ConfigDirective.Bool("rdbcompression", true, c => c.RdbCompression, (c, v) => c.RdbCompression = v),
+        ConfigDirective.Bool("rdbchecksum", true, c => c.RdbChecksum, (c, v) => c.RdbChecksum = v, Immutable),
+        ConfigDirective.Bool("stop-writes-on-bgsave-error", true, c => c.StopWritesOnBgsaveError, (c, v) => c.StopWritesOnBgsaveError = v),
+        ConfigDirective.Bool("rdb-del-sync-files", false, c => c.RdbDelSyncFiles, (c, v) => c.RdbDelSyncFiles = v),
+        ConfigDirective.Bool("rdb-save-incremental-fsync", true, c => c.RdbSaveIncrementalFsync, (c, v) => c.RdbSaveIncrementalFsync = v),
+        ConfigDirective.Integer("rdb-key-save-delay", int.MinValue, int.MaxValue, 0, c => c.RdbKeySaveDelay, (c, v) => c.RdbKeySaveDelay = (int)v),
+        ConfigDirective.Bool("aof-use-rdb-preamble", true, c => c.AofUseRdbPreamble, (c, v) => c.AofUseRdbPreamble = v),
         ConfigDirective.Enum("appendfsync", AppendFsyncPolicy.EverySec,
             [("everysec", AppendFsyncPolicy.EverySec), ("always", AppendFsyncPolicy.Always), ("no", AppendFsyncPolicy.No)],
             c => c.AppendFsync, (c, v) => c.AppendFsync = v),
@@ -70,6 +78,9 @@ public sealed partial class ServerConfig
     private static string? ValidateAppendFilename(string name) =>
         name.Length == 0 ? "appendfilename can't be empty"
         : IsBaseName(name) ? null : "appendfilename can't be a path, just a filename";
+
+    private static string? ValidateAppendDirname(string name) =>
+        IsBaseName(name) ? null : "appenddirname can't be a path, just a dirname";
 
     private static bool IsBaseName(string name) => !name.Contains('/') && !name.Contains('\\');
 }

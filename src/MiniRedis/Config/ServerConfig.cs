@@ -120,6 +120,30 @@ public sealed partial class ServerConfig
 
     public string AppendFilename { get; private set; } = "";
 
+    /// <summary>Redis 7's multi-part AOF directory name; read only to import a real Redis data directory.</summary>
+    public string AppendDirname { get; private set; } = "";
+
+    /// <summary>Strings in RDB files are LZF-compressed when that saves space.</summary>
+    public bool RdbCompression { get; private set; }
+
+    /// <summary>RDB files end with a CRC64 (written and checked); off writes zero and skips the check.</summary>
+    public bool RdbChecksum { get; private set; }
+
+    /// <summary>After a failed background save, writes are refused with -MISCONF until a save succeeds.</summary>
+    public bool StopWritesOnBgsaveError { get; private set; }
+
+    /// <summary>Delete the RDB file used only for replication sync when persistence is off (accepted; no replication here).</summary>
+    public bool RdbDelSyncFiles { get; private set; }
+
+    /// <summary>RDB files being saved are fsynced every 4 MB.</summary>
+    public bool RdbSaveIncrementalFsync { get; private set; }
+
+    /// <summary>Microseconds to sleep per key while saving (a testing aid, as in Redis).</summary>
+    public int RdbKeySaveDelay { get; private set; }
+
+    /// <summary>AOF rewrites write the dataset as an RDB image followed by the commands since.</summary>
+    public bool AofUseRdbPreamble { get; private set; }
+
     public AppendFsyncPolicy AppendFsync { get; private set; }
 
     /// <summary>Whether a torn last command of the AOF is cut off at start (true) or stops the server.</summary>
