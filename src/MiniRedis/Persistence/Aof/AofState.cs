@@ -86,12 +86,33 @@ public sealed class AofState
             return;
         }
         string path = FilePath;
-        if (!File.Exists(path) || new FileInfo(path).Length == 0)
+        if (!HasDataToLoad)
         {
-            _server.Executor.Post(() => done(Open(path)));
+            _server.Executor.Post(() => done(CreateWithDataset(path)));
             return;
         }
         AofLoader.Start(_server, this, path, loaded => done(loaded && Open(path)));
+    }
+
+    /// <summary>There is an AOF to load at start (otherwise the dataset comes from the RDB, and the AOF is created from it).</summary>
+    public bool HasDataToLoad => File.Exists(FilePath) && new FileInfo(FilePath).Length > 0;
+
+    /// <summary>A new AOF starts with the dataset already in memory (loaded from the RDB), so the next start loses nothing.</summary>
+    bool CreateWithDataset(string path)
+    {
+        if (_server.Keyspace.TotalKeys() > 0)
+        {
+            try
+            {
+                AofDatasetDump.WriteFile(_server.Keyspace, path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _server.Logger.LogWarning("Can't write the dataset to the new append-only file {Path}: {Error}", path, e.Message);
+                return false;
+            }
+        }
+        return Open(path);
     }
 
     bool Open(string path)

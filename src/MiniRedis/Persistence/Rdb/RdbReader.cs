@@ -4,7 +4,11 @@ using MiniRedis.Data;
 namespace MiniRedis.Persistence.Rdb;
 
 /// <summary>A key read from an RDB image: a value built in our in-memory form, not yet in any database.</summary>
-public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisType Type, ObjectEncoding Encoding, long ExpireAt);
+public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisType Type, ObjectEncoding Encoding, long ExpireAt)
+{
+    /// <summary>Puts the key into its database with its TTL; false when the key is there already (a corrupt image).</summary>
+    public bool AddTo(Keyspace keyspace) => throw new NotImplementedException();
+}
 
 /// <summary>The image is not a valid RDB: bad magic or version, unknown opcode or type, bad encoding, truncated, checksum mismatch.</summary>
 public sealed class RdbFormatException(string message) : Exception(message);
