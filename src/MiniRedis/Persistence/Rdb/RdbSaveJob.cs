@@ -54,10 +54,9 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     public long KeysTotal => _snapshot?.KeysTotal ?? 0;
     public double ElapsedSeconds => Stopwatch.GetElapsedTime(_startTicks).TotalSeconds;
 
-    /// <summary>The instant: on the executor, between execution units (nothing half-done is saved).</summary>
+    /// <summary>The instant: on the executor, outside any transaction (nothing half-done is saved).</summary>
     public void Begin()
     {
-        if (_cancelled.IsSet) return;
         var keyspace = _server.Keyspace;
         DirtyAtInstant = _server.Dirty;
         _sizes = new (long, long)[keyspace.Count];

@@ -132,8 +132,10 @@ public sealed class RdbState
         }
         var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish };
         _job = job;
-        // The instant is taken after the current execution unit, as for a rewrite.
-        _server.Executor.Post(job.Begin);
+        // The instant is now, as Redis forks inside BGSAVE: commands after it, even pipelined
+        // behind it, are not in the image. (Inside EXEC it is scheduled instead, so nothing of a
+        // transaction is ever half in.)
+        job.Begin();
     }
 
     /// <summary>BGSAVE SCHEDULE while an AOF rewrite runs: the cron starts it once the rewrite is over.</summary>
