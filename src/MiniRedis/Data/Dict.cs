@@ -75,23 +75,7 @@ public sealed class Dict
         Count = 0;
     }
 
-    void Resize(int size)
-    {
-        var old = _buckets;
-        var buckets = new KeyEntry?[size];
-        foreach (var head in old)
-        {
-            for (var e = head; e is not null;)
-            {
-                var next = e.Next;
-                ref var slot = ref buckets[e.Hash & (size - 1)];
-                e.Next = slot;
-                slot = e;
-                e = next;
-            }
-        }
-        _buckets = buckets;
-    }
+    void Resize(int size) => _buckets = ChainedBuckets.Rehash(_buckets, size);
 
     /// <summary>
     /// Visits one bucket (and so every key in it) and returns the next cursor; 0 when done.
@@ -121,56 +105,10 @@ public sealed class Dict
         return BinaryPrimitives.ReverseEndianness(v);
     }
 
-    /// <summary>A key chosen with roughly uniform probability (random bucket, then random chain member).</summary>
-    public KeyEntry? RandomEntry()
-    {
-        if (Count == 0) return null;
-        KeyEntry? head;
-        do head = _buckets[Random.Shared.Next(_buckets.Length)];
-        while (head is null);
-        int length = 0;
-        for (var e = head; e is not null; e = e.Next) length++;
-        int pick = Random.Shared.Next(length);
-        while (pick-- > 0) head = head!.Next;
-        return head;
-    }
+    /// <summary>A key chosen with roughly uniform probability.</summary>
+    public KeyEntry? RandomEntry() => Count == 0 ? null : ChainedBuckets.RandomNode(_buckets);
 
-    public Enumerator GetEnumerator() => new(_buckets);
-
-    /// <summary>Walks every entry; the table must not change meanwhile.</summary>
-    public struct Enumerator
-    {
-        readonly KeyEntry?[] _buckets;
-        int _bucket;
-        KeyEntry? _current;
-
-        internal Enumerator(KeyEntry?[] buckets)
-        {
-            _buckets = buckets;
-            _bucket = -1;
-            _current = null;
-        }
-
-        public readonly KeyEntry Current => _current!;
-
-        public bool MoveNext()
-        {
-            if (_current?.Next is { } next)
-            {
-                _current = next;
-                return true;
-            }
-            while (++_bucket < _buckets.Length)
-            {
-                if (_buckets[_bucket] is { } head)
-                {
-                    _current = head;
-                    return true;
-                }
-            }
-            return false;
-        }
-    }
+    public ChainedBuckets.Enumerator<KeyEntry> GetEnumerator() => new(_buckets);
 }
 
 public interface IEntryVisitor
