@@ -47,4 +47,7 @@ internal sealed class ListpackBuilder
     }
 
     public byte[] ToArray() => Finish().ToArray();
+
+    /// <summary>The buffer the finished listpack starts (for the Listpack API, which walks arrays; the rest is unused).</summary>
+    public byte[] Buffer => _buffer;
 }

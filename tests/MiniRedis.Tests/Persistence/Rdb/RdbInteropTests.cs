@@ -142,6 +142,16 @@ public sealed class RdbInteropTests
             return 0;
         }).GetAwaiter().GetResult();
 
+        /// <summary>Loads a dump into the (empty) keyspace; the reader's final position.</summary>
+        public long Load(string path) => Server.Executor.InvokeAsync(() =>
+        {
+            using var file = File.OpenRead(path);
+            var reader = new RdbReader(file, Server.Config, verifyChecksum: true);
+            reader.ReadHeader();
+            while (reader.TryReadEntry(out var entry)) Assert.True(entry.AddTo(Server.Keyspace));
+            return reader.Position;
+        }).GetAwaiter().GetResult();
+
         public async ValueTask DisposeAsync()
         {
             await _listener.DisposeAsync();
@@ -201,5 +211,22 @@ public sealed class RdbInteropTests
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Redis_s_dump_loads_in_ours_with_the_same_dataset(bool compress)
+    {
+        using var redis = new RealRedisProcess("--rdbcompression", compress ? "yes" : "no");
+        using var redisConnection = redis.Connect();
+        RunScript(redisConnection);
+        Assert.Equal("+OK\r\n", Encoding.ASCII.GetString(redisConnection.Call("SAVE")));
+        string path = Path.Combine(RedisDir(redisConnection), "dump.rdb");
+
+        await using var ours = new OurServer();
+        Assert.Equal(new FileInfo(path).Length, ours.Load(path));
+        using var connection = ours.Connect();
+        AssertSameDataset(redisConnection, connection);
     }
 }
