@@ -69,7 +69,7 @@ public sealed class RdbServerBackgroundTests : IDisposable
         Assert.Equal("1", Info(connection, "rdb_bgsave_in_progress"));
         Assert.NotEqual("-1", Info(connection, "rdb_current_bgsave_time_sec"));
         Assert.Equal(atInstant.Count.ToString(), Info(connection, "current_save_keys_total"));
-        Assert.NotEqual("0", Info(connection, "current_cow_size"));
+        Assert.NotEqual("0", Info(connection, "current_save_keys_processed"));
         Assert.Equal("-ERR Background save already in progress\r\n", Text(connection.Call("BGSAVE")));
         Assert.Equal("-ERR Background save already in progress\r\n", Text(connection.Call("SAVE")));
         // The rest goes faster: the delay is read for every key.
