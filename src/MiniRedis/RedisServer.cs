@@ -90,9 +90,20 @@ public sealed class RedisServer
 
     public void Start()
     {
-        AofRewrite.RemoveLeftovers();
-        Rdb.RemoveLeftovers();
+        RemoveLeftovers(AofRewriteJob.TempFilePrefix + "*.aof", "AOF rewrite");
+        RemoveLeftovers(RdbFileStream.TempFilePrefix + "*.rdb", "RDB save");
         Executor.Start();
+    }
+
+    /// <summary>At start: temporary files of rewrites or saves the process did not finish (it died) are removed.</summary>
+    void RemoveLeftovers(string pattern, string writer)
+    {
+        if (!Directory.Exists(Config.Dir)) return;
+        foreach (var path in Directory.EnumerateFiles(Config.Dir, pattern))
+        {
+            Logger.LogInformation("Removing the temporary file {File} of an interrupted {Writer}", Path.GetFileName(path), writer);
+            File.Delete(path);
+        }
     }
 
     /// <summary>

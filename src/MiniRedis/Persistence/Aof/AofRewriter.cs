@@ -179,16 +179,4 @@ public sealed class AofRewriter
         job.Cancel();
         UpdateFsyncSuspension();
     }
-
-    /// <summary>At start: temporary files of a rewrite the process did not finish (it died) are removed.</summary>
-    internal void RemoveLeftovers()
-    {
-        string dir = _server.Config.Dir;
-        if (!Directory.Exists(dir)) return;
-        foreach (var path in Directory.EnumerateFiles(dir, AofRewriteJob.TempFilePrefix + "*.aof"))
-        {
-            _server.Logger.LogInformation("Removing the temporary file {File} of an interrupted AOF rewrite", Path.GetFileName(path));
-            File.Delete(path);
-        }
-    }
 }

@@ -203,18 +203,6 @@ public sealed class RdbState
     /// <summary>At start: the dump is loaded into the keyspace (clients get -LOADING meanwhile); <paramref name="done"/> (on the executor) gets whether the server may start.</summary>
     public void LoadAtStart(Action<bool> done) => RdbLoading.Start(_server, this, FilePath, done);
 
-    /// <summary>At start: temporary files of saves the process did not finish (it died) are removed.</summary>
-    internal void RemoveLeftovers()
-    {
-        string dir = _server.Config.Dir;
-        if (!Directory.Exists(dir)) return;
-        foreach (var path in Directory.EnumerateFiles(dir, RdbFileStream.TempFilePrefix + "*.rdb"))
-        {
-            _server.Logger.LogInformation("Removing the temporary file {File} of an interrupted RDB save", Path.GetFileName(path));
-            File.Delete(path);
-        }
-    }
-
     /// <summary>
     /// SHUTDOWN's save, on the executor so a failure can be replied (Redis's finishShutdown): a
     /// running background save is abandoned first. False when the save failed.

@@ -38,24 +38,16 @@ public sealed class RdbLoadOrderTests : IDisposable
         File.WriteAllBytes(DumpPath, dump);
     }
 
-    [Fact]
-    public void With_appendonly_and_an_aof_only_the_aof_is_loaded()
+    [Theory]
+    [InlineData("yes", "$3\r\naof\r\n", "$-1\r\n")]
+    [InlineData("no", "$3\r\nrdb\r\n", "$1\r\n1\r\n")]
+    public void With_an_aof_and_a_dump_appendonly_yes_loads_the_aof_only_and_no_the_dump(string appendOnly, string from, string onlyRdb)
     {
         WriteDumpAndAof();
-        using var server = RdbServerProcess.MiniRedis(_dir, "--appendonly", "yes");
+        using var server = RdbServerProcess.MiniRedis(_dir, "--appendonly", appendOnly);
         using var connection = server.Connect();
-        Assert.Equal("$3\r\naof\r\n", Text(connection.Call("GET", "from")));
-        Assert.Equal("$-1\r\n", Text(connection.Call("GET", "only-rdb")));
-    }
-
-    [Fact]
-    public void Without_appendonly_the_dump_is_loaded_even_when_an_aof_exists()
-    {
-        WriteDumpAndAof();
-        using var server = RdbServerProcess.MiniRedis(_dir, "--appendonly", "no");
-        using var connection = server.Connect();
-        Assert.Equal("$3\r\nrdb\r\n", Text(connection.Call("GET", "from")));
-        Assert.Equal("$1\r\n1\r\n", Text(connection.Call("GET", "only-rdb")));
+        Assert.Equal(from, Text(connection.Call("GET", "from")));
+        Assert.Equal(onlyRdb, Text(connection.Call("GET", "only-rdb")));
     }
 
     [Fact]
