@@ -61,6 +61,14 @@ public static class RdbTestSupport
     public static void WaitForBackgroundSave(RespConnection connection) =>
         WaitUntil(() => Info(connection, "rdb_bgsave_in_progress") == "0", "the background save to end");
 
+    /// <summary>BGSAVE, waited for: rdb_last_bgsave_status afterwards.</summary>
+    public static string BackgroundSave(RespConnection connection)
+    {
+        Assert.Equal("+Background saving started\r\n", Text(connection.Call("BGSAVE")));
+        WaitForBackgroundSave(connection);
+        return Info(connection, "rdb_last_bgsave_status");
+    }
+
     /// <summary>Strings, lists, hashes, sets and sorted sets in databases 0, 1 and 2, some with a TTL.</summary>
     public static void WriteMixedDataset(RespConnection connection, string prefix = "k")
     {
@@ -126,9 +134,7 @@ public sealed class RdbServerTests : IDisposable
 
         connection.Call("SET", "after", "save");
         Assert.Equal("1", Info(connection, "rdb_changes_since_last_save"));
-        Assert.Equal("+Background saving started\r\n", Text(connection.Call("BGSAVE")));
-        RdbTestSupport.WaitForBackgroundSave(connection);
-        Assert.Equal("ok", Info(connection, "rdb_last_bgsave_status"));
+        Assert.Equal("ok", RdbTestSupport.BackgroundSave(connection));
         Assert.Equal("0", Info(connection, "rdb_changes_since_last_save"));
         Assert.Equal("2", Info(connection, "rdb_saves"));
         Assert.Equal(Info(connection, "rdb_last_save_time"), Text(connection.Call("LASTSAVE"))[1..^2]);
