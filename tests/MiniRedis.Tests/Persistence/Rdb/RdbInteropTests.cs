@@ -16,7 +16,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 public sealed class RdbInteropTests
 {
     /// <summary>Every type in its small and large encodings, TTLs, binary keys, three databases.</summary>
-    static IEnumerable<string[]> Script()
+    internal static IEnumerable<string[]> Script()
     {
         string Repeat(string text, int times) => string.Concat(Enumerable.Repeat(text, times));
         yield return ["SET", "s:int", "12345"];
