@@ -89,7 +89,7 @@ public sealed class RdbInteropTests
     /// Same keys, types, contents and encodings; absolute expiry times within 10 s of each other, since
     /// the two servers ran the script at different moments.
     /// </summary>
-    static void AssertSameDataset(RespConnection expected, RespConnection actual)
+    internal static void AssertSameDataset(RespConnection expected, RespConnection actual)
     {
         AssertSame(AofTestData.Snapshot(expected, 3), AofTestData.Snapshot(actual, 3), SameValueAndNearExpiry);
         AssertSame(Encodings(expected), Encodings(actual), (a, b) => a == b);
@@ -121,7 +121,7 @@ public sealed class RdbInteropTests
     static string Shorten(string? text) => text is null ? "(missing)" : text.Length <= 300 ? text : text[..300] + "...";
 
     /// <summary>Our server in this process, listening on a free port, so the script runs over RESP on both sides.</summary>
-    sealed class OurServer : IAsyncDisposable
+    internal sealed class OurServer : IAsyncDisposable
     {
         readonly Listener _listener;
 
