@@ -80,11 +80,12 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         Need(RdbFormat.HeaderLength);
         var header = _buffer.AsSpan(_start, RdbFormat.HeaderLength);
         if (!header.StartsWith(RdbFormat.Magic)) throw new RdbFormatException("Wrong signature trying to load DB from file");
-        // atoi: leading digits only.
+        // Redis reads the version with atoi, but always writes four digits: anything else is damage
+        // (a flipped bit turning "0010" into "001\x10" must not read as version 1, which has no checksum).
         int version = 0;
         foreach (byte b in header[RdbFormat.Magic.Length..])
         {
-            if (b is < (byte)'0' or > (byte)'9') break;
+            if (b is < (byte)'0' or > (byte)'9') throw new RdbFormatException("Wrong signature trying to load DB from file");
             version = version * 10 + (b - '0');
         }
         if (version is < 1 or > RdbFormat.Version) throw new RdbFormatException($"Can't handle RDB format version {version}");

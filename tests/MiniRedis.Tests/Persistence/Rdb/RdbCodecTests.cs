@@ -354,13 +354,16 @@ internal static class RdbTestData
     public static (Keyspace Keyspace, RdbReader Reader) Load(byte[] image, ServerConfig config, bool verifyChecksum = true) =>
         Load(new MemoryStream(image), config, verifyChecksum);
 
-    /// <summary>Reads the whole image into a new keyspace; every key must be new.</summary>
+    /// <summary>Reads the whole image into a new keyspace; a key met twice is refused, as a server's loader does.</summary>
     public static (Keyspace Keyspace, RdbReader Reader) Load(Stream stream, ServerConfig config, bool verifyChecksum = true)
     {
         var keyspace = new Keyspace(config.Databases);
         var reader = new RdbReader(stream, config, verifyChecksum);
         reader.ReadHeader();
-        while (reader.TryReadEntry(out var entry)) Assert.True(entry.AddTo(keyspace));
+        while (reader.TryReadEntry(out var entry))
+        {
+            if (!entry.AddTo(keyspace)) throw new RdbFormatException($"Duplicated key found in RDB file: {Encoding.Latin1.GetString(entry.Key)}");
+        }
         return (keyspace, reader);
     }
 
