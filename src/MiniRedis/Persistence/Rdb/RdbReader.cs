@@ -13,8 +13,9 @@ public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisTy
     {
         var db = keyspace[Db];
         if (db.Peek(Key) is not null) return false;
-        var entry = db.Add(Key, Value, Type, Encoding);
-        if (ExpireAt != 0) db.SetExpire(entry, ExpireAt);
+        // The key array was allocated by the reader for this entry: the new node takes it rather than a
+        // copy (Database.Add copies its span), one allocation fewer per key when loading millions.
+        db.Adopt(new KeyEntry(Key, Dict.HashKey(Key), Value, Type, Encoding) { ExpireAt = ExpireAt, LastAccess = keyspace.LruClock, SnapshotEpoch = keyspace.NewKeyEpoch });
         return true;
     }
 }
