@@ -38,15 +38,23 @@ public static class ChainedBuckets
         TNode? head;
         do head = buckets[Random.Shared.Next(buckets.Length)];
         while (head is null);
+        return RandomInChain(head);
+    }
+
+    /// <summary>A uniformly chosen node of the chain starting at <paramref name="head"/>.</summary>
+    public static TNode RandomInChain<TNode>(TNode head) where TNode : class, IChainedNode<TNode>
+    {
         int length = 0;
         for (var node = head; node is not null; node = node.Next) length++;
         for (int pick = Random.Shared.Next(length); pick > 0; pick--) head = head.Next!;
         return head;
     }
 
-    /// <summary>Walks every node; the table must not change meanwhile.</summary>
-    public struct Enumerator<TNode>(TNode?[] buckets) where TNode : class, IChainedNode<TNode>
+    /// <summary>Walks every node of <paramref name="buckets"/>, then of <paramref name="more"/> if given; the table must not change meanwhile.</summary>
+    public struct Enumerator<TNode>(TNode?[] buckets, TNode?[]? more = null) where TNode : class, IChainedNode<TNode>
     {
+        TNode?[] _buckets = buckets;
+        TNode?[]? _more = more;
         int _bucket = -1;
         TNode? _current;
 
@@ -59,15 +67,21 @@ public static class ChainedBuckets
                 _current = next;
                 return true;
             }
-            while (++_bucket < buckets.Length)
+            while (true)
             {
-                if (buckets[_bucket] is { } head)
+                while (++_bucket < _buckets.Length)
                 {
-                    _current = head;
-                    return true;
+                    if (_buckets[_bucket] is { } head)
+                    {
+                        _current = head;
+                        return true;
+                    }
                 }
+                if (_more is null) return false;
+                _buckets = _more;
+                _more = null;
+                _bucket = -1;
             }
-            return false;
         }
     }
 }
