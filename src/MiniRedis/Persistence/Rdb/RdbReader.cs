@@ -610,8 +610,7 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         if (!encoded)
         {
             int length = CheckedLength(header);
-            if (target is null && length > TrustedAllocation && _sourceLength == long.MaxValue) target = ReadGrowing(length);
-            else ReadExactly(Destination(ref target, length).AsSpan(0, length));
+            ReadRaw(ref target, length);
             return length;
         }
         switch ((int)header)
@@ -665,6 +664,7 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         return length;
     }
 
+    /// <summary>Reads <paramref name="length"/> bytes into <paramref name="target"/> (see <see cref="Destination"/>), growing as they arrive when the stream's length is unknown.</summary>
     void ReadRaw(ref byte[]? target, int length)
     {
         if (length > TrustedAllocation && _sourceLength == long.MaxValue) target = ReadGrowing(length);

@@ -267,7 +267,8 @@ public sealed class RdbCodecTests
         var hugeList = new RdbImage(10).SelectDb(0).Key(RdbType.List, "k").Byte(RdbFormat.Length32Bit).Int32BigEndian(int.MaxValue).String("a").End();
         var hugeLzf = new RdbImage(10).SelectDb(0).Key(RdbType.String, "k").Byte(0xC3).Length(2).Byte(RdbFormat.Length32Bit).Int32BigEndian(int.MaxValue).Raw("ab"u8).End();
         var hugeBlob = new RdbImage(10).SelectDb(0).Key(RdbType.HashListpack, "k").Byte(RdbFormat.Length32Bit).Int32BigEndian(1 << 30).Raw(new byte[3 << 20]).End();
-        foreach (var image in new[] { hugeString, hugeList, hugeLzf, hugeBlob })
+        var hugeScratchBlob = new RdbImage(10).SelectDb(0).Key(RdbType.ZSetListpack, "k").Byte(RdbFormat.Length32Bit).Int32BigEndian(int.MaxValue).Raw(new byte[3 << 20]).End();
+        foreach (var image in new[] { hugeString, hugeList, hugeLzf, hugeBlob, hugeScratchBlob })
         {
             Stream stream = seekable ? new MemoryStream(image) : new ForwardOnlyStream(image);
             long before = GC.GetAllocatedBytesForCurrentThread();
