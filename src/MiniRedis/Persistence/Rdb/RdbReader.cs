@@ -72,6 +72,12 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
     /// <summary>AUX fields seen so far (redis-ver, ctime, used-mem, aof-base ...).</summary>
     public IReadOnlyList<KeyValuePair<string, byte[]>> AuxFields => _aux;
 
+    /// <summary>
+    /// Told RESIZEDB's hint (database, number of keys) before that database's keys arrive, so a loader
+    /// can size the table once (Dict.EnsureCapacity) instead of growing it step by step.
+    /// </summary>
+    public Action<int, int>? ResizeDb { get; set; }
+
     /// <summary>Keys whose collection was empty: skipped, as Redis does (old versions could write them).</summary>
     public long EmptyKeysSkipped { get; private set; }
 
@@ -142,8 +148,10 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
                     _db = (int)db;
                     continue;
                 case RdbFormat.OpResizeDb:
+                    ulong keys = ReadLength(out _);
                     ReadLength(out _);
-                    ReadLength(out _);
+                    // Only a hint, and possibly corrupt: never more keys than bytes left to hold them.
+                    ResizeDb?.Invoke(_db, (int)Math.Min(keys, (ulong)Math.Min(Remaining, int.MaxValue)));
                     continue;
                 case RdbFormat.OpAux:
                     var name = ReadStringArray();

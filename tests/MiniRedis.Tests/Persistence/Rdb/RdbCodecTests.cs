@@ -182,6 +182,20 @@ public sealed class RdbCodecTests
     }
 
     [Fact]
+    public void Resizedb_hints_reach_the_loader_capped_by_the_bytes_left()
+    {
+        var image = new RdbImage(10)
+            .SelectDb(0).Byte(RdbFormat.OpResizeDb).Length(2).Length(1).Key(RdbType.String, "a").String("1").Key(RdbType.String, "b").String("2")
+            .SelectDb(3).Byte(RdbFormat.OpResizeDb).Byte(RdbFormat.Length32Bit).Int32BigEndian(2_000_000_000).Length(0)
+            .End();
+        var hints = new List<(int, int)>();
+        var reader = new RdbReader(new MemoryStream(image), new ServerConfig(), verifyChecksum: true) { ResizeDb = (db, keys) => hints.Add((db, keys)) };
+        reader.ReadHeader();
+        while (reader.TryReadEntry(out _)) { }
+        Assert.Equal([(0, 2), (3, 9)], hints);
+    }
+
+    [Fact]
     public void Empty_collections_are_skipped_like_redis()
     {
         var image = new RdbImage(10).SelectDb(0)
