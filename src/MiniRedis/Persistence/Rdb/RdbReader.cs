@@ -46,7 +46,7 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
 
     readonly long _sourceStart = source.CanSeek ? source.Position : 0;
     readonly long _sourceLength = source.CanSeek ? source.Length - source.Position : long.MaxValue;
-    byte[] _buffer = new byte[BufferSize];
+    readonly byte[] _buffer = new byte[BufferSize];
     int _start;
     int _end;
     long _bufferOffset;
