@@ -1,6 +1,4 @@
 using System.Text;
-using Microsoft.Extensions.Logging;
-using MiniRedis.Config;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Tests.Support;
 
@@ -12,7 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// line naming the directory, our AOF created from it so later starts load ours. A broken manifest or
 /// a missing file refuses the start.
 /// </summary>
-public sealed class AofMigrationTests
+public sealed class AofMigrationTests() : AofBootTests("migrate-in-process-")
 {
     [Theory]
     [InlineData("yes")]
@@ -63,56 +61,30 @@ public sealed class AofMigrationTests
         }
     }
 
-    sealed class CollectingLogger : ILogger
+    /// <summary>Starts a server in the test directory with a manifest as given; whether it may start, and its log.</summary>
+    (bool Started, CollectingLogger Log, RedisServer Server) Boot(string manifest, params (string Name, byte[] Bytes)[] files)
     {
-        public List<string> Lines { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add(formatter(state, exception));
-        }
-    }
-
-    /// <summary>Starts a server in <paramref name="dir"/> with a manifest as given; whether it may start, and its log.</summary>
-    static (bool Started, CollectingLogger Log, RedisServer Server) Boot(string dir, string manifest, params (string Name, byte[] Bytes)[] files)
-    {
-        string parts = Path.Combine(dir, "appendonlydir");
+        string parts = Path.Combine(Dir, "appendonlydir");
         Directory.CreateDirectory(parts);
         File.WriteAllText(Path.Combine(parts, "appendonly.aof.manifest"), manifest);
         foreach (var (name, bytes) in files) File.WriteAllBytes(Path.Combine(parts, name), bytes);
-        var log = new CollectingLogger();
-        var server = new RedisServer(ServerConfig.Parse($"dir {dir}\nappendonly yes"), log);
-        server.Start();
-        var done = new TaskCompletionSource<bool>();
-        server.Aof.Start(done.SetResult);
-        return (done.Task.Wait(TimeSpan.FromSeconds(60)) && done.Task.Result, log, server);
+        var (server, started, log) = Boot();
+        return (started, log, server);
     }
-
-    static byte[] Command(params string[] args) =>
-        Infrastructure.RespConnection.EncodeCommand([.. args.Select(Encoding.Latin1.GetBytes)]);
 
     [Fact]
     public void Incr_files_replay_in_manifest_order_after_the_base_and_history_files_are_skipped()
     {
-        string dir = AofTestData.NewDirectory("migrate-order-");
-        try
-        {
-            var (started, log, server) = Boot(dir,
-                "file appendonly.aof.3.base.aof seq 3 type b\nfile appendonly.aof.2.incr.aof seq 2 type h\nfile \"appendonly.aof.3.incr.aof\" seq 3 type i\nfile appendonly.aof.4.incr.aof seq 4 type i\n",
-                ("appendonly.aof.3.base.aof", [.. Command("SELECT", "0"), .. Command("SET", "k", "base")]),
-                ("appendonly.aof.3.incr.aof", [.. Command("SELECT", "0"), .. Command("APPEND", "k", "+3")]),
-                ("appendonly.aof.4.incr.aof", [.. Command("SELECT", "0"), .. Command("APPEND", "k", "+4")]));
-            Assert.True(started, string.Join("\n", log.Lines));
-            Assert.Equal("$8\r\nbase+3+4\r\n", new InProcessClient(server).Run("GET k"));
-            Assert.Contains(log.Lines, l => l.StartsWith("Successfully imported the multi part AOF directory", StringComparison.Ordinal));
-            server.Stop();
-            Assert.True(File.Exists(Path.Combine(dir, "appendonly.aof")));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        var (started, log, server) = Boot(
+            "file appendonly.aof.3.base.aof seq 3 type b\nfile appendonly.aof.2.incr.aof seq 2 type h\nfile \"appendonly.aof.3.incr.aof\" seq 3 type i\nfile appendonly.aof.4.incr.aof seq 4 type i\n",
+            ("appendonly.aof.3.base.aof", [.. Command("SELECT", "0"), .. Command("SET", "k", "base")]),
+            ("appendonly.aof.3.incr.aof", [.. Command("SELECT", "0"), .. Command("APPEND", "k", "+3")]),
+            ("appendonly.aof.4.incr.aof", [.. Command("SELECT", "0"), .. Command("APPEND", "k", "+4")]));
+        Assert.True(started, string.Join("\n", log.Lines));
+        Assert.Equal("$8\r\nbase+3+4\r\n", new InProcessClient(server).Run("GET k"));
+        Assert.Contains(log.Lines, l => l.StartsWith("Successfully imported the multi part AOF directory", StringComparison.Ordinal));
+        server.Stop();
+        Assert.True(File.Exists(AofPath));
     }
 
     [Theory]
@@ -125,58 +97,34 @@ public sealed class AofMigrationTests
     [InlineData("file \"unterminated seq 1 type b\n", "Invalid AOF manifest file format")]
     public void A_broken_manifest_refuses_the_start(string manifest, string reason)
     {
-        string dir = AofTestData.NewDirectory("migrate-broken-");
-        try
-        {
-            var (started, log, server) = Boot(dir, manifest, ("appendonly.aof.1.base.aof", Command("SET", "k", "v")));
-            server.Stop();
-            Assert.False(started);
-            Assert.Contains(log.Lines, l => l.Contains("manifest", StringComparison.Ordinal) && l.Contains(reason, StringComparison.Ordinal));
-            Assert.False(File.Exists(Path.Combine(dir, "appendonly.aof")));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        var (started, log, server) = Boot(manifest, ("appendonly.aof.1.base.aof", Command("SET", "k", "v")));
+        server.Stop();
+        Assert.False(started);
+        Assert.Contains(log.Lines, l => l.Contains("manifest", StringComparison.Ordinal) && l.Contains(reason, StringComparison.Ordinal));
+        Assert.False(File.Exists(AofPath));
     }
 
     [Fact]
     public void A_file_missing_from_the_directory_refuses_the_start()
     {
-        string dir = AofTestData.NewDirectory("migrate-missing-");
-        try
-        {
-            var (started, log, server) = Boot(dir, "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
-                ("appendonly.aof.1.incr.aof", Command("SET", "k", "v")));
-            server.Stop();
-            Assert.False(started);
-            Assert.Contains(log.Lines, l => l.Contains("appendonly.aof.1.base.rdb", StringComparison.Ordinal) && l.Contains("does not exist", StringComparison.Ordinal));
-            Assert.False(File.Exists(Path.Combine(dir, "appendonly.aof")));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        var (started, log, server) = Boot("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+            ("appendonly.aof.1.incr.aof", Command("SET", "k", "v")));
+        server.Stop();
+        Assert.False(started);
+        Assert.Contains(log.Lines, l => l.Contains("appendonly.aof.1.base.rdb", StringComparison.Ordinal) && l.Contains("does not exist", StringComparison.Ordinal));
+        Assert.False(File.Exists(AofPath));
     }
 
     /// <summary>Only the last file may end torn: an earlier one cut short would replay later files over a gap.</summary>
     [Fact]
     public void A_torn_file_before_the_last_refuses_the_start()
     {
-        string dir = AofTestData.NewDirectory("migrate-torn-");
-        try
-        {
-            byte[] torn = Command("SET", "k", "v");
-            var (started, log, server) = Boot(dir, "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
-                ("appendonly.aof.1.base.aof", torn[..^2]), ("appendonly.aof.1.incr.aof", Command("SET", "j", "v")));
-            server.Stop();
-            Assert.False(started);
-            Assert.Contains(log.Lines, l => l.Contains("which is not the last file of the AOF", StringComparison.Ordinal));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        byte[] torn = Command("SET", "k", "v");
+        var (started, log, server) = Boot("file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+            ("appendonly.aof.1.base.aof", torn[..^2]), ("appendonly.aof.1.incr.aof", Command("SET", "j", "v")));
+        server.Stop();
+        Assert.False(started);
+        Assert.Contains(log.Lines, l => l.Contains("which is not the last file of the AOF", StringComparison.Ordinal));
     }
 
     [Fact]

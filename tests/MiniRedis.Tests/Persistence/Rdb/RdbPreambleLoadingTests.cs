@@ -1,6 +1,4 @@
 using System.Text;
-using Microsoft.Extensions.Logging;
-using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.Tests.Support;
@@ -12,44 +10,8 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// (expired ones too, for the commands after it), then the command tail; a damaged image refuses
 /// the start whatever aof-load-truncated says, while the tail keeps its truncation rules.
 /// </summary>
-public sealed class RdbPreambleLoadingTests : IDisposable
+public sealed class RdbPreambleLoadingTests() : AofBootTests("preamble-load-")
 {
-    readonly string _dir = AofTestData.NewDirectory("preamble-load-");
-    readonly List<RedisServer> _servers = [];
-
-    string AofPath => Path.Combine(_dir, "appendonly.aof");
-
-    public void Dispose()
-    {
-        foreach (var server in _servers) server.Stop();
-        Directory.Delete(_dir, true);
-    }
-
-    sealed class CollectingLogger : ILogger
-    {
-        public List<string> Lines { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add(formatter(state, exception));
-        }
-    }
-
-    (RedisServer Server, bool Started, CollectingLogger Log) Boot(string extraConfig = "")
-    {
-        var log = new CollectingLogger();
-        var server = new RedisServer(ServerConfig.Parse($"dir {_dir}\nappendonly yes\n{extraConfig}"), log);
-        _servers.Add(server);
-        server.Start();
-        var done = new TaskCompletionSource<bool>();
-        server.Aof.Start(done.SetResult);
-        return (server, done.Task.Wait(TimeSpan.FromSeconds(60)) && done.Task.Result, log);
-    }
-
-    static byte[] Command(params string[] args) =>
-        Infrastructure.RespConnection.EncodeCommand([.. args.Select(Encoding.Latin1.GetBytes)]);
-
     /// <summary>An RDB image (aof-base 1) of a few keys in two databases, one long expired and one to be kept by the tail.</summary>
     static byte[] Image(bool checksum = true)
     {
