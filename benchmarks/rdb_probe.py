@@ -72,6 +72,23 @@ def client_load(port, seed, writer, stop, results):
     results.put(samples)
 
 
+class ClientLoad:
+    """Four client processes, writers and readers alternating, until finish() returns their samples."""
+
+    def __init__(self, port):
+        self.stop, self.results = mp.Event(), mp.Queue()
+        self.workers = [mp.Process(target=client_load, args=(port, s, s % 2 == 0, self.stop, self.results)) for s in range(4)]
+        for w in self.workers:
+            w.start()
+
+    def finish(self):
+        self.stop.set()
+        samples = [s for _ in self.workers for s in self.results.get()]
+        for w in self.workers:
+            w.join()
+        return samples
+
+
 def smaps(pid):
     """Rss, Pss and Private_Dirty of one process in bytes (zeros once it is gone)."""
     fields = {"Rss": 0, "Pss": 0, "Private_Dirty": 0}
@@ -118,10 +135,7 @@ def save(port, dump, *label_args):
 
 
 def bgsave(port, pid, *label_args):
-    stop, results = mp.Event(), mp.Queue()
-    workers = [mp.Process(target=client_load, args=(port, s, s % 2 == 0, stop, results)) for s in range(4)]
-    for w in workers:
-        w.start()
+    clients = ClientLoad(port)
     c = Conn(port)
     before = []
     until = time.perf_counter() + 3
@@ -146,10 +160,7 @@ def bgsave(port, pid, *label_args):
         time.sleep(0.02)
     end = time.perf_counter()
     time.sleep(0.5)
-    stop.set()
-    samples = [s for _ in workers for s in results.get()]
-    for w in workers:
-        w.join()
+    samples = clients.finish()
     r = {**labels(label_args), "phase": "bgsave", "reply": reply, "status": status}
     if during:
         lat_during = [lat for t, lat in samples if start <= t <= end]
@@ -221,7 +232,7 @@ def report(path):
                 v = r.get(field)
                 if field == "dump_bytes" and v is not None:
                     v = round(v / 2**20, 2)
-                cells.append(v if v is not None else f"n/a ({r.get('reply', 'not run')})")
+                cells.append(v if v is not None else f"n/a ({r.get('reply', 'not run').split(',')[0]})")
             ratio = f"{cells[1] / cells[0]:.2f}" if all(isinstance(v, (int, float)) for v in cells) and cells[0] else ""
             print(f"| {label} | {cells[0]} | {cells[1]} | {ratio} | {goal} |")
         cross = by.get((run, "miniredis-loads-redis-dump", "load"))
