@@ -123,6 +123,7 @@ public sealed class RedisServer
     internal void Cron()
     {
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
+        Keyspace.RehashIncrementally();
         CloseTimedOutClients();
         SampleOpsPerSec();
         Stats.ObservePeakMemory(GC.GetTotalMemory(false));

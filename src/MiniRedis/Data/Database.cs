@@ -147,7 +147,7 @@ public sealed class Database
     public ulong Scan<TVisitor>(ulong cursor, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
         => _dict.Scan(cursor, ref visitor);
 
-    public Dict.Enumerator GetEnumerator() => _dict.GetEnumerator();
+    public ChainedBuckets.Enumerator<KeyEntry> GetEnumerator() => _dict.GetEnumerator();
 
     /// <summary>The hash table itself, for a snapshot: it keeps walking the table a db had at its instant even after FLUSHDB or SWAPDB.</summary>
     internal Dict Table => _dict;

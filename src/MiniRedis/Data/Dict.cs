@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -9,16 +10,28 @@ namespace MiniRedis.Data;
 /// own (not Dictionary) because SCAN needs Redis's reverse-binary cursor over buckets, which
 /// returns every key present for the whole scan even when the table grows or shrinks between
 /// calls, and RANDOMKEY/expiry sampling need random buckets.
+///
+/// Like Redis's dict, it resizes incrementally: a resize allocates the new bucket array and then
+/// every lookup, insert and delete moves one bucket over (plus the cron's 1 ms of
+/// <see cref="RehashFor"/>), so growing past a million keys never stops the server for the whole
+/// copy. While that runs, keys live in either array; new keys go to the new one.
 /// </summary>
 public sealed class Dict
 {
     const int MinBuckets = 16;
+    /// <summary>Redis's dictRehash: a step gives up after this many empty buckets, so its cost stays bounded.</summary>
+    const int EmptyBucketsPerStep = 10;
     static readonly ulong Seed = (ulong)Random.Shared.NextInt64();
 
     KeyEntry?[] _buckets = new KeyEntry?[MinBuckets];
+    /// <summary>The array being moved into; null when no resize runs.</summary>
+    KeyEntry?[]? _rehashTarget;
+    /// <summary>Buckets of <see cref="_buckets"/> below this index are already moved (and empty).</summary>
+    int _rehashIndex;
 
     public int Count { get; private set; }
-    public int BucketCount => _buckets.Length;
+    public int BucketCount => _buckets.Length + (_rehashTarget?.Length ?? 0);
+    public bool IsRehashing => _rehashTarget is not null;
 
     public static uint HashKey(ReadOnlySpan<byte> key)
     {
@@ -41,8 +54,16 @@ public sealed class Dict
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public KeyEntry? Find(ReadOnlySpan<byte> key)
     {
+        if (_rehashTarget is not null) RehashStep();
         uint hash = HashKey(key);
-        for (var e = _buckets[hash & (_buckets.Length - 1)]; e is not null; e = e.Next)
+        var found = FindIn(_buckets, key, hash);
+        return found is null && _rehashTarget is not null ? FindIn(_rehashTarget, key, hash) : found;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static KeyEntry? FindIn(KeyEntry?[] buckets, ReadOnlySpan<byte> key, uint hash)
+    {
+        for (var e = buckets[hash & (buckets.Length - 1)]; e is not null; e = e.Next)
         {
             if (e.Hash == hash && key.SequenceEqual(e.Key)) return e;
         }
@@ -52,8 +73,10 @@ public sealed class Dict
     /// <summary>Inserts an entry whose key is known to be absent.</summary>
     public void Insert(KeyEntry entry)
     {
-        if (Count >= _buckets.Length) Resize(_buckets.Length * 2);
-        ref var head = ref _buckets[entry.Hash & (_buckets.Length - 1)];
+        if (_rehashTarget is not null) RehashStep();
+        else if (Count >= _buckets.Length) BeginResize(_buckets.Length * 2);
+        var buckets = _rehashTarget ?? _buckets;
+        ref var head = ref buckets[entry.Hash & (buckets.Length - 1)];
         entry.Next = head;
         head = entry;
         Count++;
@@ -61,47 +84,115 @@ public sealed class Dict
 
     public void Remove(KeyEntry entry)
     {
-        ref var link = ref _buckets[entry.Hash & (_buckets.Length - 1)];
-        while (link != entry) link = ref link!.Next;
-        link = entry.Next;
+        if (_rehashTarget is not null) RehashStep();
+        if (!Unlink(_buckets, entry)) Unlink(_rehashTarget!, entry);
         entry.Next = null;
         Count--;
-        if (_buckets.Length > MinBuckets && Count < _buckets.Length / 8) Resize(_buckets.Length / 2);
+        // Redis's htNeedsResize: shrink below 1/8 fill, to the smallest power of two that holds every key.
+        if (_rehashTarget is null && _buckets.Length > MinBuckets && Count < _buckets.Length / 8)
+            BeginResize(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(Count, 1))));
+    }
+
+    static bool Unlink(KeyEntry?[] buckets, KeyEntry entry)
+    {
+        ref var link = ref buckets[entry.Hash & (buckets.Length - 1)];
+        while (link is not null && link != entry) link = ref link.Next;
+        if (link is null) return false;
+        link = entry.Next;
+        return true;
     }
 
     public void Clear()
     {
         _buckets = new KeyEntry?[MinBuckets];
+        _rehashTarget = null;
+        _rehashIndex = 0;
         Count = 0;
     }
 
-    void Resize(int size)
+    /// <summary>Makes room for <paramref name="count"/> keys in one go (a loader that knows the size ahead, like Redis's RESIZEDB).</summary>
+    public void EnsureCapacity(int count)
     {
-        var old = _buckets;
-        var buckets = new KeyEntry?[size];
-        foreach (var head in old)
+        if (count <= BucketCount) return;
+        while (_rehashTarget is not null) RehashStep();
+        _buckets = ChainedBuckets.Rehash(_buckets, (int)BitOperations.RoundUpToPowerOf2((uint)count));
+    }
+
+    void BeginResize(int size)
+    {
+        _rehashTarget = new KeyEntry?[size];
+        _rehashIndex = 0;
+    }
+
+    /// <summary>Moves the next non-empty bucket (visiting at most <see cref="EmptyBucketsPerStep"/> empty ones) into the new array.</summary>
+    void RehashStep()
+    {
+        var target = _rehashTarget!;
+        int mask = target.Length - 1;
+        for (int empty = 0; _rehashIndex < _buckets.Length; _rehashIndex++)
         {
-            for (var e = head; e is not null;)
+            var e = _buckets[_rehashIndex];
+            if (e is null)
+            {
+                if (++empty == EmptyBucketsPerStep) return;
+                continue;
+            }
+            _buckets[_rehashIndex++] = null;
+            while (e is not null)
             {
                 var next = e.Next;
-                ref var slot = ref buckets[e.Hash & (size - 1)];
+                ref var slot = ref target[e.Hash & mask];
                 e.Next = slot;
                 slot = e;
                 e = next;
             }
+            break;
         }
-        _buckets = buckets;
+        if (_rehashIndex < _buckets.Length) return;
+        _buckets = target;
+        _rehashTarget = null;
+        _rehashIndex = 0;
+    }
+
+    /// <summary>Redis's incrementallyRehash from the cron: moves buckets until the resize ends or the deadline (a Stopwatch timestamp) passes.</summary>
+    public void RehashFor(long deadline)
+    {
+        while (_rehashTarget is not null)
+        {
+            for (int i = 0; i < 100 && _rehashTarget is not null; i++) RehashStep();
+            if (Stopwatch.GetTimestamp() > deadline) return;
+        }
     }
 
     /// <summary>
     /// Visits one bucket (and so every key in it) and returns the next cursor; 0 when done.
-    /// The cursor counts with its bits reversed so it stays valid across resizes.
+    /// The cursor counts with its bits reversed so it stays valid across resizes. During a resize
+    /// it visits the bucket of the smaller array and every bucket of the larger one that bucket
+    /// expands to, as Redis's dictScan, so no key present for the whole scan is missed.
     /// </summary>
     public ulong Scan<TVisitor>(ulong cursor, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
     {
-        ulong mask = (ulong)_buckets.Length - 1;
-        for (var e = _buckets[cursor & mask]; e is not null; e = e.Next) visitor.Visit(e);
-        return NextScanCursor(cursor, mask);
+        if (_rehashTarget is null)
+        {
+            ulong mask = (ulong)_buckets.Length - 1;
+            VisitChain(_buckets[cursor & mask], ref visitor);
+            return NextScanCursor(cursor, mask);
+        }
+        var (small, large) = _buckets.Length <= _rehashTarget.Length ? (_buckets, _rehashTarget) : (_rehashTarget, _buckets);
+        ulong smallMask = (ulong)small.Length - 1, largeMask = (ulong)large.Length - 1;
+        VisitChain(small[cursor & smallMask], ref visitor);
+        do
+        {
+            VisitChain(large[cursor & largeMask], ref visitor);
+            cursor = NextScanCursor(cursor, largeMask);
+        }
+        while ((cursor & (smallMask ^ largeMask)) != 0);
+        return cursor;
+    }
+
+    static void VisitChain<TVisitor>(KeyEntry? e, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    {
+        for (; e is not null; e = e.Next) visitor.Visit(e);
     }
 
     /// <summary>The cursor after bucket <paramref name="cursor"/> of a table with this bucket mask (also used by <see cref="FieldTable"/>).</summary>
@@ -121,56 +212,25 @@ public sealed class Dict
         return BinaryPrimitives.ReverseEndianness(v);
     }
 
-    /// <summary>A key chosen with roughly uniform probability (random bucket, then random chain member).</summary>
+    /// <summary>A key chosen with roughly uniform probability: a random bucket not yet moved, of either array during a resize.</summary>
     public KeyEntry? RandomEntry()
     {
         if (Count == 0) return null;
+        if (_rehashTarget is null) return ChainedBuckets.RandomNode(_buckets);
+        RehashStep();
+        if (_rehashTarget is null) return ChainedBuckets.RandomNode(_buckets);
         KeyEntry? head;
-        do head = _buckets[Random.Shared.Next(_buckets.Length)];
+        do
+        {
+            int index = Random.Shared.Next(_rehashIndex, _buckets.Length + _rehashTarget.Length);
+            head = index < _buckets.Length ? _buckets[index] : _rehashTarget[index - _buckets.Length];
+        }
         while (head is null);
-        int length = 0;
-        for (var e = head; e is not null; e = e.Next) length++;
-        int pick = Random.Shared.Next(length);
-        while (pick-- > 0) head = head!.Next;
-        return head;
+        return ChainedBuckets.RandomInChain(head);
     }
 
-    public Enumerator GetEnumerator() => new(_buckets);
-
-    /// <summary>Walks every entry; the table must not change meanwhile.</summary>
-    public struct Enumerator
-    {
-        readonly KeyEntry?[] _buckets;
-        int _bucket;
-        KeyEntry? _current;
-
-        internal Enumerator(KeyEntry?[] buckets)
-        {
-            _buckets = buckets;
-            _bucket = -1;
-            _current = null;
-        }
-
-        public readonly KeyEntry Current => _current!;
-
-        public bool MoveNext()
-        {
-            if (_current?.Next is { } next)
-            {
-                _current = next;
-                return true;
-            }
-            while (++_bucket < _buckets.Length)
-            {
-                if (_buckets[_bucket] is { } head)
-                {
-                    _current = head;
-                    return true;
-                }
-            }
-            return false;
-        }
-    }
+    /// <summary>Walks every entry (both arrays during a resize); the table must not change meanwhile.</summary>
+    public ChainedBuckets.Enumerator<KeyEntry> GetEnumerator() => new(_buckets, _rehashTarget);
 }
 
 public interface IEntryVisitor

@@ -12,12 +12,14 @@ public sealed class FieldTable : ICopyableValue
 {
     const int MinBuckets = 4;
 
-    sealed class Node(byte[] key, byte[]? value, uint hash, Node? next)
+    internal sealed class Node(byte[] key, byte[]? value, uint hash, Node? next) : IChainedNode<Node>
     {
         public readonly byte[] Key = key;
         public byte[]? Value = value;
-        public readonly uint Hash = hash;
+        public uint Hash { get; } = hash;
         public Node? Next = next;
+
+        Node? IChainedNode<Node>.Next { get => Next; set => Next = value; }
     }
 
     Node?[] _buckets;
@@ -85,22 +87,7 @@ public sealed class FieldTable : ICopyableValue
         return true;
     }
 
-    void Resize(int size)
-    {
-        var buckets = new Node?[size];
-        foreach (var head in _buckets)
-        {
-            for (var n = head; n is not null;)
-            {
-                var next = n.Next;
-                ref var slot = ref buckets[n.Hash & (size - 1)];
-                n.Next = slot;
-                slot = n;
-                n = next;
-            }
-        }
-        _buckets = buckets;
-    }
+    void Resize(int size) => _buckets = ChainedBuckets.Rehash(_buckets, size);
 
     /// <summary>Visits one bucket and returns the next cursor (0 when done), as Redis's dictScan.</summary>
     public ulong Scan(ulong cursor, List<(byte[] Key, byte[]? Value)> found)
@@ -110,16 +97,11 @@ public sealed class FieldTable : ICopyableValue
         return Dict.NextScanCursor(cursor, mask);
     }
 
-    /// <summary>A random element of a non-empty table: a random non-empty bucket, then a random chain member.</summary>
+    /// <summary>A random element of a non-empty table.</summary>
     public (byte[] Key, byte[]? Value) Random()
     {
-        Node? head;
-        do head = _buckets[System.Random.Shared.Next(_buckets.Length)];
-        while (head is null);
-        int length = 0;
-        for (var n = head; n is not null; n = n.Next) length++;
-        for (int pick = System.Random.Shared.Next(length); pick > 0; pick--) head = head!.Next;
-        return (head!.Key, head.Value);
+        var node = ChainedBuckets.RandomNode(_buckets);
+        return (node.Key, node.Value);
     }
 
     /// <summary>Keys and values are never changed in place (a new value replaces the old array), so copies share them.</summary>
@@ -130,40 +112,17 @@ public sealed class FieldTable : ICopyableValue
         return copy;
     }
 
-    public Enumerator GetEnumerator() => new(this);
+    public Enumerator GetEnumerator() => new(_buckets);
 
     /// <summary>Walks every element; the table must not change meanwhile.</summary>
     public struct Enumerator
     {
-        readonly Node?[] _buckets;
-        int _bucket;
-        Node? _current;
+        ChainedBuckets.Enumerator<Node> _nodes;
 
-        internal Enumerator(FieldTable table)
-        {
-            _buckets = table._buckets;
-            _bucket = -1;
-            _current = null;
-        }
+        internal Enumerator(Node?[] buckets) => _nodes = new(buckets);
 
-        public readonly (byte[] Key, byte[]? Value) Current => (_current!.Key, _current.Value);
+        public readonly (byte[] Key, byte[]? Value) Current => (_nodes.Current.Key, _nodes.Current.Value);
 
-        public bool MoveNext()
-        {
-            if (_current?.Next is { } next)
-            {
-                _current = next;
-                return true;
-            }
-            while (++_bucket < _buckets.Length)
-            {
-                if (_buckets[_bucket] is { } head)
-                {
-                    _current = head;
-                    return true;
-                }
-            }
-            return false;
-        }
+        public bool MoveNext() => _nodes.MoveNext();
     }
 }

@@ -10,7 +10,7 @@ public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intse
 /// One key of the keyspace: the hash table node, the value and its expiry in one object, so a
 /// key costs one allocation beside its bytes. Owned by the executor thread.
 /// </summary>
-public sealed class KeyEntry
+public sealed class KeyEntry : IChainedNode<KeyEntry>
 {
     public KeyEntry(byte[] key, uint hash, object value, RedisType type, ObjectEncoding encoding)
     {
@@ -24,6 +24,8 @@ public sealed class KeyEntry
     public byte[] Key { get; }
     public uint Hash { get; }
     internal KeyEntry? Next;
+
+    KeyEntry? IChainedNode<KeyEntry>.Next { get => Next; set => Next = value; }
 
     /// <summary>byte[] for strings; the collection object for other types.</summary>
     public object Value;

@@ -115,6 +115,18 @@ public sealed class Keyspace
         return total;
     }
 
+    /// <summary>Redis's activerehashing: resizes in progress move on for up to 1 ms per cron tick, even when no command touches the table.</summary>
+    public void RehashIncrementally()
+    {
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 1000;
+        foreach (var db in _databases)
+        {
+            if (!db.Table.IsRehashing) continue;
+            db.Table.RehashFor(deadline);
+            return;
+        }
+    }
+
     /// <summary>
     /// One slow cycle of active expiry (Redis's activeExpireCycle): per database, sample keys with a
     /// TTL and delete the expired ones, repeating while more than 10% of a sample was expired,

@@ -1,0 +1,146 @@
+using System.Text;
+using MiniRedis.Data;
+using Xunit;
+
+namespace MiniRedis.Tests.Data;
+
+/// <summary>The keyspace table against a reference set, with resizes (growing and shrinking) in progress.</summary>
+public class DictTests
+{
+    static KeyEntry Entry(string key)
+    {
+        var bytes = Encoding.ASCII.GetBytes(key);
+        return new KeyEntry(bytes, Dict.HashKey(bytes), bytes, RedisType.String, ObjectEncoding.Embstr);
+    }
+
+    static HashSet<string> Enumerate(Dict dict)
+    {
+        var seen = new HashSet<string>();
+        foreach (var entry in dict) Assert.True(seen.Add(Encoding.ASCII.GetString(entry.Key)), "enumerated twice");
+        return seen;
+    }
+
+    struct Collector(List<string> keys) : IEntryVisitor
+    {
+        public readonly void Visit(KeyEntry entry) => keys.Add(Encoding.ASCII.GetString(entry.Key));
+    }
+
+    [Fact]
+    public void RandomOperationsMatchAReferenceSetThroughResizes()
+    {
+        var random = new Random(7);
+        var dict = new Dict();
+        var entries = new Dictionary<string, KeyEntry>();
+        bool sawRehash = false;
+        for (int i = 0; i < 60_000; i++)
+        {
+            // Phases of mostly inserts then mostly deletes, so the table grows and shrinks repeatedly.
+            bool growing = i / 10_000 % 2 == 0;
+            string key = "k" + random.Next(20_000);
+            if (random.Next(100) < (growing ? 80 : 20))
+            {
+                if (entries.ContainsKey(key)) continue;
+                var entry = Entry(key);
+                dict.Insert(entry);
+                entries[key] = entry;
+            }
+            else if (entries.Remove(key, out var entry))
+            {
+                dict.Remove(entry);
+            }
+            sawRehash |= dict.IsRehashing;
+            Assert.Same(entries.GetValueOrDefault(key), dict.Find(Encoding.ASCII.GetBytes(key)));
+            Assert.Equal(entries.Count, dict.Count);
+        }
+        Assert.True(sawRehash);
+        Assert.Equal(entries.Keys.ToHashSet(), Enumerate(dict));
+        foreach (var (key, entry) in entries) Assert.Same(entry, dict.Find(Encoding.ASCII.GetBytes(key)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ScanReturnsEveryKeyPresentForTheWholeScanWhileTheTableResizes(bool growing)
+    {
+        var dict = new Dict();
+        var stable = new List<string>();
+        var churn = new Queue<KeyEntry>();
+        for (int i = 0; i < 3_000; i++)
+        {
+            dict.Insert(Entry("stable" + i));
+            stable.Add("stable" + i);
+        }
+        if (!growing)
+        {
+            for (int i = 0; i < 40_000; i++)
+            {
+                var entry = Entry("churn" + i);
+                dict.Insert(entry);
+                churn.Enqueue(entry);
+            }
+        }
+        var seen = new List<string>();
+        var collector = new Collector(seen);
+        ulong cursor = 0;
+        int extra = 0;
+        bool sawRehash = false;
+        do
+        {
+            cursor = dict.Scan(cursor, ref collector);
+            // Between calls the table changes: growth adds keys, shrinking removes the churn keys.
+            for (int i = 0; i < 20; i++)
+            {
+                if (growing)
+                {
+                    var entry = Entry("extra" + extra++);
+                    dict.Insert(entry);
+                }
+                else if (churn.Count > 0)
+                {
+                    dict.Remove(churn.Dequeue());
+                }
+            }
+            sawRehash |= dict.IsRehashing;
+        }
+        while (cursor != 0);
+        Assert.True(sawRehash);
+        Assert.Empty(stable.Except(seen));
+    }
+
+    [Fact]
+    public void RandomEntryDuringAResizeReturnsKeysOfBothArrays()
+    {
+        var dict = new Dict();
+        for (int i = 0; i < 1024; i++) dict.Insert(Entry("k" + i));
+        dict.Insert(Entry("k1024"));
+        Assert.True(dict.IsRehashing);
+        var picked = new HashSet<string>();
+        for (int i = 0; i < 20_000; i++) picked.Add(Encoding.ASCII.GetString(dict.RandomEntry()!.Key));
+        Assert.True(picked.Count > 1000, $"only {picked.Count} distinct keys picked");
+        Assert.Equal(Enumerate(dict), Enumerate(dict));
+    }
+
+    [Fact]
+    public void RehashForFinishesAResizeWithoutCommands()
+    {
+        var dict = new Dict();
+        for (int i = 0; i <= 4096; i++) dict.Insert(Entry("k" + i));
+        Assert.True(dict.IsRehashing);
+        while (dict.IsRehashing) dict.RehashFor(System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency);
+        Assert.Equal(8192, dict.BucketCount);
+        Assert.Equal(4097, Enumerate(dict).Count);
+    }
+
+    [Fact]
+    public void EnsureCapacitySizesTheTableOnceForAKnownCount()
+    {
+        var dict = new Dict();
+        dict.EnsureCapacity(100_000);
+        for (int i = 0; i < 100_000; i++)
+        {
+            dict.Insert(Entry("k" + i));
+            Assert.False(dict.IsRehashing);
+        }
+        Assert.Equal(131072, dict.BucketCount);
+    }
+}
