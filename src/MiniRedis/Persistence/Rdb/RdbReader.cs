@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Data;
 
@@ -7,7 +9,14 @@ namespace MiniRedis.Persistence.Rdb;
 public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisType Type, ObjectEncoding Encoding, long ExpireAt)
 {
     /// <summary>Puts the key into its database with its TTL; false when the key is there already (a corrupt image).</summary>
-    public bool AddTo(Keyspace keyspace) => throw new NotImplementedException();
+    public bool AddTo(Keyspace keyspace)
+    {
+        var db = keyspace[Db];
+        if (db.Peek(Key) is not null) return false;
+        var entry = db.Add(Key, Value, Type, Encoding);
+        if (ExpireAt != 0) db.SetExpire(entry, ExpireAt);
+        return true;
+    }
 }
 
 /// <summary>The image is not a valid RDB: bad magic or version, unknown opcode or type, bad encoding, truncated, checksum mismatch.</summary>
@@ -16,23 +25,797 @@ public sealed class RdbFormatException(string message) : Exception(message);
 /// <summary>
 /// Reads an RDB image (Redis's rdbLoad): every form Redis 7.0 and 6.x write, converted to the
 /// encodings our config's thresholds give. Reads exactly the image: after the end it stops right
-/// behind the checksum, so an AOF with an RDB preamble continues at <see cref="Position"/>.
+/// behind the checksum, so an AOF with an RDB preamble continues at <see cref="Position"/> (a seekable
+/// source is put back there; the reader buffers ahead).
+///
+/// Nothing in the image is trusted: lengths are checked against what the stream can still hold before
+/// anything is allocated for them (growing as bytes arrive when its length is unknown), every blob
+/// (listpack, intset, ziplist, zipmap) is walked before it is kept, and every problem is an
+/// <see cref="RdbFormatException"/> with Redis's wording where Redis has one.
 /// </summary>
-#pragma warning disable CS9113 // skeleton: the codec fills these in
 public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChecksum)
 {
+    const int BufferSize = 64 * 1024;
+
+    /// <summary>Above this, a string from a stream of unknown length is read into a growing array rather than allocated from its length field.</summary>
+    const int TrustedAllocation = 1 << 20;
+
+    /// <summary>Capacity hints from count fields stay modest: a corrupt count must not reserve memory.</summary>
+    const int MaxCapacityHint = 1 << 16;
+
+    readonly long _sourceStart = source.CanSeek ? source.Position : 0;
+    readonly long _sourceLength = source.CanSeek ? source.Length - source.Position : long.MaxValue;
+    byte[] _buffer = new byte[BufferSize];
+    int _start;
+    int _end;
+    long _bufferOffset;
+    int _crcDone;
+    ulong _crc;
+    int _version = -1;
+    int _db;
+    bool _finished;
+    readonly List<KeyValuePair<string, byte[]>> _aux = [];
+    readonly ListpackBuilder _listpack = new();
+    byte[]? _scratch = new byte[256];
+    byte[]? _scratch2 = new byte[256];
+    readonly List<long> _integers = [];
+    uint[] _fieldHashes = [];
+    int[] _fieldOffsets = [];
+
     /// <summary>The RDB version from the header.</summary>
-    public int Version => throw new NotImplementedException();
+    public int Version => _version >= 0 ? _version : throw new InvalidOperationException("the header has not been read");
 
     /// <summary>Bytes of the image consumed so far.</summary>
-    public long Position => throw new NotImplementedException();
+    public long Position => _bufferOffset + _start;
 
     /// <summary>AUX fields seen so far (redis-ver, ctime, used-mem, aof-base ...).</summary>
-    public IReadOnlyList<KeyValuePair<string, byte[]>> AuxFields => throw new NotImplementedException();
+    public IReadOnlyList<KeyValuePair<string, byte[]>> AuxFields => _aux;
+
+    /// <summary>Keys whose collection was empty: skipped, as Redis does (old versions could write them).</summary>
+    public long EmptyKeysSkipped { get; private set; }
 
     /// <summary>Reads and checks the magic and version.</summary>
-    public void ReadHeader() => throw new NotImplementedException();
+    public void ReadHeader()
+    {
+        Need(RdbFormat.HeaderLength);
+        var header = _buffer.AsSpan(_start, RdbFormat.HeaderLength);
+        if (!header.StartsWith(RdbFormat.Magic)) throw new RdbFormatException("Wrong signature trying to load DB from file");
+        // atoi: leading digits only.
+        int version = 0;
+        foreach (byte b in header[RdbFormat.Magic.Length..])
+        {
+            if (b is < (byte)'0' or > (byte)'9') break;
+            version = version * 10 + (b - '0');
+        }
+        if (version is < 1 or > RdbFormat.Version) throw new RdbFormatException($"Can't handle RDB format version {version}");
+        _start += RdbFormat.HeaderLength;
+        _version = version;
+    }
 
     /// <summary>The next key; false at EOF, once the checksum has been checked.</summary>
-    public bool TryReadEntry(out RdbEntry entry) => throw new NotImplementedException();
+    public bool TryReadEntry(out RdbEntry entry)
+    {
+        if (_version < 0) throw new InvalidOperationException("the header has not been read");
+        entry = default;
+        if (_finished) return false;
+        try
+        {
+            return ReadEntry(out entry);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
+        {
+            // A consistency check this reader missed still means a bad image, never a crash.
+            throw Corrupt($"Internal error in RDB reading offset {Position}: {e.Message}");
+        }
+    }
+
+    bool ReadEntry(out RdbEntry entry)
+    {
+        long expireAt = 0;
+        while (true)
+        {
+            byte opcode = ReadByte();
+            switch (opcode)
+            {
+                case RdbFormat.OpExpireTime:
+                    Need(4);
+                    expireAt = BinaryPrimitives.ReadInt32LittleEndian(Take(4)) * 1000L;
+                    // A time at or before the epoch is long past, but 0 would mean "no TTL".
+                    expireAt = Math.Max(expireAt, 1);
+                    continue;
+                case RdbFormat.OpExpireTimeMs:
+                    Need(8);
+                    expireAt = Math.Max(BinaryPrimitives.ReadInt64LittleEndian(Take(8)), 1);
+                    continue;
+                case RdbFormat.OpFreq:
+                    ReadByte();
+                    continue;
+                case RdbFormat.OpIdle:
+                    ReadLength(out _);
+                    continue;
+                case RdbFormat.OpSelectDb:
+                    ulong db = ReadLength(out _);
+                    if (db >= (ulong)config.Databases)
+                        throw Corrupt($"FATAL: Data file was created with a Redis server configured to handle more than {config.Databases} databases. Exiting");
+                    _db = (int)db;
+                    continue;
+                case RdbFormat.OpResizeDb:
+                    ReadLength(out _);
+                    ReadLength(out _);
+                    continue;
+                case RdbFormat.OpAux:
+                    var name = ReadStringArray();
+                    _aux.Add(new(Encoding.Latin1.GetString(name), ReadStringArray()));
+                    continue;
+                case RdbFormat.OpModuleAux:
+                    throw Corrupt($"The RDB file contains AUX module data I can't load: no matching module '{ModuleName(ReadLength(out _))}' (modules are not supported)");
+                case RdbFormat.OpFunction or RdbFormat.OpFunction2:
+                    throw Corrupt("The RDB file contains a function library (FUNCTION LOAD), which this server does not support");
+                case RdbFormat.OpEof:
+                    FinishImage();
+                    entry = default;
+                    return false;
+            }
+            var key = ReadStringArray();
+            if (!TryReadValue((RdbType)opcode, key, out var value, out var type, out var encoding))
+            {
+                EmptyKeysSkipped++;
+                expireAt = 0;
+                continue;
+            }
+            entry = new RdbEntry(_db, key, value, type, encoding, expireAt);
+            return true;
+        }
+    }
+
+    /// <summary>After EOF: the checksum (RDB 5 and later) over every byte before it.</summary>
+    void FinishImage()
+    {
+        FoldCrc();
+        if (_version >= 5)
+        {
+            Need(8);
+            ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+            if (verifyChecksum && stored != 0 && stored != _crc)
+                throw Corrupt($"Wrong RDB checksum expected: ({_crc:x}) but got ({stored:x}). Aborting now.");
+        }
+        _finished = true;
+        if (source.CanSeek) source.Position = _sourceStart + Position;
+    }
+
+    /// <summary>Reads a value of <paramref name="rdbType"/>; false for an empty collection (skipped, as Redis does).</summary>
+    bool TryReadValue(RdbType rdbType, byte[] key, out object value, out RedisType type, out ObjectEncoding encoding)
+    {
+        value = null!;
+        encoding = default;
+        switch (rdbType)
+        {
+            case RdbType.String:
+                var bytes = ReadStringArray();
+                (value, type, encoding) = (bytes, RedisType.String, StringEncoding.Of(bytes));
+                return true;
+            case RdbType.List or RdbType.ListQuicklist or RdbType.ListQuicklist2 or RdbType.ListZiplist:
+                type = RedisType.List;
+                encoding = ListValue.Encoding;
+                var list = ReadList(rdbType);
+                value = list;
+                return list.Count > 0;
+            case RdbType.Set or RdbType.SetIntset:
+                type = RedisType.Set;
+                return rdbType == RdbType.Set ? TryReadSet(out value, out encoding) : TryReadIntset(out value, out encoding);
+            case RdbType.ZSet or RdbType.ZSet2:
+                type = RedisType.ZSet;
+                return TryReadSortedSet(rdbType, out value, out encoding);
+            case RdbType.ZSetListpack or RdbType.ZSetZiplist:
+                type = RedisType.ZSet;
+                return TryReadPackedSortedSet(rdbType, out value, out encoding);
+            case RdbType.Hash:
+                type = RedisType.Hash;
+                return TryReadHash(out value, out encoding);
+            case RdbType.HashListpack or RdbType.HashZiplist or RdbType.HashZipmap:
+                type = RedisType.Hash;
+                return TryReadPackedHash(rdbType, out value, out encoding);
+            case RdbType.StreamListpacks or RdbType.StreamListpacks2:
+                throw Corrupt($"The RDB file contains a stream (key '{Encoding.Latin1.GetString(key)}'), which this server does not support");
+            case RdbType.ModulePreGa or RdbType.Module2:
+                throw Corrupt($"The RDB file contains module data I can't load: no matching module type '{ModuleName(ReadLength(out _))}' (modules are not supported)");
+            default:
+                throw Corrupt($"Unknown RDB encoding type {(int)rdbType}");
+        }
+    }
+
+    /// <summary>A module type's 9-character name, packed 6 bits a character above its 10-bit version (moduleTypeNameByID).</summary>
+    static string ModuleName(ulong id)
+    {
+        const string charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var name = new char[9];
+        for (int i = 0; i < name.Length; i++) name[i] = charset[(int)((id >> (64 - 6 * (i + 1))) & 63)];
+        return new string(name);
+    }
+
+    ListValue ReadList(RdbType rdbType)
+    {
+        var list = new ListValue();
+        if (rdbType == RdbType.ListZiplist)
+        {
+            var blob = ReadStringScratch(ref _scratch);
+            _listpack.Reset();
+            if (!Ziplist.TryConvert(blob, _listpack)) throw Corrupt("List ziplist integrity check failed.");
+            _listpack.Finish();
+            PushAll(list, _listpack.Buffer);
+            return list;
+        }
+        long count = ReadCount();
+        if (rdbType == RdbType.List)
+        {
+            for (long i = 0; i < count; i++) list.Push(ReadStringArray(), head: false);
+            return list;
+        }
+        for (long node = 0; node < count; node++)
+        {
+            ulong container = rdbType == RdbType.ListQuicklist2 ? ReadLength(out _) : RdbFormat.QuicklistPacked;
+            if (container is not (RdbFormat.QuicklistPacked or RdbFormat.QuicklistPlain)) throw Corrupt("Quicklist integrity check failed.");
+            if (container == RdbFormat.QuicklistPlain)
+            {
+                var element = ReadStringArray();
+                if (element.Length == 0) throw Corrupt("Quicklist integrity check failed.");
+                list.Push(element, head: false);
+                continue;
+            }
+            var blob = ReadStringScratch(ref _scratch);
+            if (blob.IsEmpty) throw Corrupt("Quicklist integrity check failed.");
+            if (rdbType == RdbType.ListQuicklist2)
+            {
+                if (!Listpack.IsValid(blob)) throw Corrupt("Listpack integrity check failed.");
+                PushAll(list, _scratch!);
+            }
+            else
+            {
+                _listpack.Reset();
+                if (!Ziplist.TryConvert(blob, _listpack)) throw Corrupt("Ziplist integrity check failed.");
+                _listpack.Finish();
+                PushAll(list, _listpack.Buffer);
+            }
+        }
+        return list;
+    }
+
+    /// <summary>Appends the entries of a validated listpack lying at the start of <paramref name="listpack"/> (a scratch or the builder's buffer).</summary>
+    static void PushAll(ListValue list, byte[] listpack)
+    {
+        for (int p = Listpack.First(listpack); p >= 0; p = Listpack.Next(listpack, p)) list.Push(Listpack.Get(listpack, p).ToArray(), head: false);
+    }
+
+    /// <summary>
+    /// Type 2 (rdbLoadObject): more members than set-max-intset-entries go to a hash table at once;
+    /// otherwise an intset until a member is not an integer.
+    /// </summary>
+    bool TryReadSet(out object value, out ObjectEncoding encoding)
+    {
+        long count = ReadCount();
+        value = null!;
+        encoding = ObjectEncoding.Intset;
+        if (count == 0) return false;
+        FieldTable? table = count > Math.Min(config.SetMaxIntsetEntries, 1 << 30) ? new FieldTable(CapacityHint(count)) : null;
+        _integers.Clear();
+        for (long i = 0; i < count; i++)
+        {
+            if (table is null)
+            {
+                var member = ReadStringScratch(ref _scratch);
+                if (RedisNumbers.TryParseInt64(member, out long integer))
+                {
+                    _integers.Add(integer);
+                    continue;
+                }
+                table = TableOf(_integers, CapacityHint(count));
+                AddMember(table, member.ToArray());
+                continue;
+            }
+            AddMember(table, ReadStringArray());
+        }
+        if (table is not null)
+        {
+            (value, encoding) = (table, ObjectEncoding.Hashtable);
+            return true;
+        }
+        value = BuildIntset(_integers);
+        return true;
+    }
+
+    void AddMember(FieldTable table, byte[] member)
+    {
+        if (table.Contains(member)) throw Corrupt("Duplicate set members detected");
+        table.Insert(member, null);
+    }
+
+    FieldTable TableOf(List<long> integers, int capacity)
+    {
+        var table = new FieldTable(capacity);
+        Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
+        foreach (long integer in integers) AddMember(table, digits[..RedisNumbers.FormatInt64(integer, digits)].ToArray());
+        return table;
+    }
+
+    /// <summary>An intset blob of the integers: sorted, at the narrowest width that holds them all.</summary>
+    byte[] BuildIntset(List<long> integers)
+    {
+        integers.Sort();
+        int width = sizeof(short);
+        for (int i = 0; i < integers.Count; i++)
+        {
+            if (i > 0 && integers[i] == integers[i - 1]) throw Corrupt("Duplicate set members detected");
+            width = Math.Max(width, Intset.WidthFor(integers[i]));
+        }
+        var set = new byte[Intset.HeaderSize + integers.Count * width];
+        BinaryPrimitives.WriteUInt32LittleEndian(set, (uint)width);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), (uint)integers.Count);
+        var data = set.AsSpan(Intset.HeaderSize);
+        foreach (long integer in integers)
+        {
+            if (width == 2) BinaryPrimitives.WriteInt16LittleEndian(data, (short)integer);
+            else if (width == 4) BinaryPrimitives.WriteInt32LittleEndian(data, (int)integer);
+            else BinaryPrimitives.WriteInt64LittleEndian(data, integer);
+            data = data[width..];
+        }
+        return set;
+    }
+
+    bool TryReadIntset(out object value, out ObjectEncoding encoding)
+    {
+        var intset = ReadStringArray();
+        if (!Intset.IsValid(intset) || Intset.Count(intset) == 0) throw Corrupt("Intset integrity check failed.");
+        value = intset;
+        encoding = ObjectEncoding.Intset;
+        if (Intset.Count(intset) <= config.SetMaxIntsetEntries) return true;
+        _integers.Clear();
+        for (int i = 0; i < Intset.Count(intset); i++) _integers.Add(Intset.Get(intset, i));
+        (value, encoding) = (TableOf(_integers, Intset.Count(intset)), ObjectEncoding.Hashtable);
+        return true;
+    }
+
+    /// <summary>Types 3 and 5: loaded in any order, compact when within zset-max-listpack-entries and -value.</summary>
+    bool TryReadSortedSet(RdbType rdbType, out object value, out ObjectEncoding encoding)
+    {
+        long count = ReadCount();
+        var zset = new SortedSetValue();
+        value = zset;
+        encoding = default;
+        if (count == 0) return false;
+        if (count > config.ZsetMaxListpackEntries) zset.ConvertToSkiplist();
+        for (long i = 0; i < count; i++)
+        {
+            var member = ReadStringScratch(ref _scratch);
+            double score = rdbType == RdbType.ZSet2 ? ReadBinaryDouble() : ReadTextScore();
+            if (double.IsNaN(score)) throw Corrupt("Zset with NAN score detected");
+            if (zset.TryGetScore(member, out _)) throw Corrupt("Duplicate zset fields detected");
+            zset.Insert(member, score, config.ZsetMaxListpackEntries, config.ZsetMaxListpackValue);
+        }
+        encoding = zset.Encoding;
+        return true;
+    }
+
+    double ReadBinaryDouble()
+    {
+        Need(8);
+        return BinaryPrimitives.ReadDoubleLittleEndian(Take(8));
+    }
+
+    /// <summary>Redis's rdbLoadDoubleValue: a length byte (253 NaN, 254 +inf, 255 -inf) and the number as text.</summary>
+    double ReadTextScore()
+    {
+        byte length = ReadByte();
+        switch (length)
+        {
+            case RdbFormat.ScoreNaN: return double.NaN;
+            case RdbFormat.ScorePositiveInfinity: return double.PositiveInfinity;
+            case RdbFormat.ScoreNegativeInfinity: return double.NegativeInfinity;
+        }
+        Need(length);
+        return RedisNumbers.TryParseDouble(Take(length), out double score) ? score : throw Corrupt("Invalid zset score");
+    }
+
+    /// <summary>
+    /// Types 17 and 12 (a listpack, or a ziplist converted into one): compact unless it has more than
+    /// zset-max-listpack-entries elements (Redis checks only the count here, not member lengths).
+    /// </summary>
+    bool TryReadPackedSortedSet(RdbType rdbType, out object value, out ObjectEncoding encoding)
+    {
+        var blob = ReadStringScratch(ref _scratch);
+        string failure = rdbType == RdbType.ZSetListpack ? "Zset listpack integrity check failed." : "Zset ziplist integrity check failed.";
+        byte[] lp;
+        if (rdbType == RdbType.ZSetListpack)
+        {
+            if (!Listpack.IsValid(blob)) throw Corrupt(failure);
+            lp = _scratch!;
+        }
+        else
+        {
+            _listpack.Reset();
+            if (!Ziplist.TryConvert(blob, _listpack)) throw Corrupt(failure);
+            lp = _listpack.ToArray();
+        }
+        int entries = Listpack.Count(lp);
+        if (entries % 2 != 0 || HasDuplicateFields(lp)) throw Corrupt(failure);
+        var zset = new SortedSetValue(Math.Max(4, entries / 2));
+        value = zset;
+        encoding = default;
+        if (entries == 0) return false;
+        bool compact = entries / 2 <= config.ZsetMaxListpackEntries;
+        if (!compact) zset.ConvertToSkiplist();
+        Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
+        for (int p = Listpack.First(lp); p >= 0; p = Listpack.Next(lp, Listpack.Next(lp, p)))
+        {
+            var member = Listpack.Get(lp, p).AsBytes(digits);
+            var scoreEntry = Listpack.Get(lp, Listpack.Next(lp, p));
+            double score = scoreEntry.Integer;
+            if (!scoreEntry.IsInteger && !RedisNumbers.TryParseDouble(scoreEntry.Bytes, out score)) throw Corrupt(failure);
+            zset.Insert(member, score, config.ZsetMaxListpackEntries, long.MaxValue);
+        }
+        encoding = zset.Encoding;
+        return true;
+    }
+
+    /// <summary>
+    /// Type 4 (rdbLoadObject): more fields than hash-max-listpack-entries go to a hash table at once;
+    /// otherwise a listpack until a field or value is longer than hash-max-listpack-value.
+    /// </summary>
+    bool TryReadHash(out object value, out ObjectEncoding encoding)
+    {
+        long count = ReadCount();
+        value = null!;
+        encoding = ObjectEncoding.Listpack;
+        if (count == 0) return false;
+        FieldTable? table = count > config.HashMaxListpackEntries ? new FieldTable(CapacityHint(count)) : null;
+        _listpack.Reset();
+        for (long i = 0; i < count; i++)
+        {
+            if (table is null)
+            {
+                var field = ReadStringScratch(ref _scratch);
+                var fieldValue = ReadStringScratch(ref _scratch2);
+                if (field.Length <= config.HashMaxListpackValue && fieldValue.Length <= config.HashMaxListpackValue)
+                {
+                    _listpack.Append(field);
+                    _listpack.Append(fieldValue);
+                    continue;
+                }
+                table = TableOf(_listpack.ToArray(), CapacityHint(count));
+                AddField(table, field.ToArray(), fieldValue.ToArray());
+                continue;
+            }
+            AddField(table, ReadStringArray(), ReadStringArray());
+        }
+        if (table is not null)
+        {
+            (value, encoding) = (table, ObjectEncoding.Hashtable);
+            return true;
+        }
+        var lp = _listpack.ToArray();
+        if (HasDuplicateFields(lp)) throw Corrupt("Hash with dup elements");
+        value = lp;
+        return true;
+    }
+
+    void AddField(FieldTable table, byte[] field, byte[] fieldValue)
+    {
+        if (table.Contains(field)) throw Corrupt("Duplicate hash fields detected");
+        table.Insert(field, fieldValue);
+    }
+
+    /// <summary>A hash table of a listpack's field/value pairs.</summary>
+    FieldTable TableOf(byte[] lp, int capacity)
+    {
+        var table = new FieldTable(capacity);
+        for (int p = Listpack.First(lp); p >= 0; p = Listpack.Next(lp, Listpack.Next(lp, p)))
+        {
+            AddField(table, Listpack.Get(lp, p).ToArray(), Listpack.Get(lp, Listpack.Next(lp, p)).ToArray());
+        }
+        return table;
+    }
+
+    /// <summary>
+    /// Types 16, 13 and 9: kept as the listpack (converted from a ziplist or zipmap) unless it has more
+    /// than hash-max-listpack-entries fields (a zipmap also when a field or value is too long), as Redis 7.0.
+    /// </summary>
+    bool TryReadPackedHash(RdbType rdbType, out object value, out ObjectEncoding encoding)
+    {
+        var blob = ReadStringArray();
+        byte[] lp = blob;
+        int longest = 0;
+        switch (rdbType)
+        {
+            case RdbType.HashListpack:
+                if (!Listpack.IsValid(blob) || Listpack.Count(blob) % 2 != 0 || HasDuplicateFields(blob)) throw Corrupt("Hash listpack integrity check failed.");
+                break;
+            case RdbType.HashZiplist:
+                _listpack.Reset();
+                if (!Ziplist.TryConvert(blob, _listpack)) throw Corrupt("Hash ziplist integrity check failed.");
+                lp = _listpack.ToArray();
+                if (Listpack.Count(lp) % 2 != 0 || HasDuplicateFields(lp)) throw Corrupt("Hash ziplist integrity check failed.");
+                break;
+            default:
+                _listpack.Reset();
+                if (!Zipmap.TryConvert(blob, _listpack, out longest)) throw Corrupt("Zipmap integrity check failed.");
+                lp = _listpack.ToArray();
+                if (HasDuplicateFields(lp)) throw Corrupt($"Hash zipmap with dup elements, or big length ({longest})");
+                break;
+        }
+        value = lp;
+        encoding = ObjectEncoding.Listpack;
+        int fields = Listpack.Count(lp) / 2;
+        if (fields == 0) return false;
+        if (fields > config.HashMaxListpackEntries || longest > config.HashMaxListpackValue)
+            (value, encoding) = (TableOf(lp, fields), ObjectEncoding.Hashtable);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a listpack of pairs repeats a field (hash fields, zset members): hashes of the fields
+    /// sorted, then equal hashes compared, O(n log n) however big the thresholds are configured.
+    /// </summary>
+    bool HasDuplicateFields(byte[] lp)
+    {
+        int fields = 0;
+        Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
+        for (int p = Listpack.First(lp); p >= 0; p = Listpack.Next(lp, Listpack.Next(lp, p)))
+        {
+            if (fields == _fieldHashes.Length)
+            {
+                Array.Resize(ref _fieldHashes, Math.Max(16, fields * 2));
+                Array.Resize(ref _fieldOffsets, _fieldHashes.Length);
+            }
+            _fieldHashes[fields] = Dict.HashKey(Listpack.Get(lp, p).AsBytes(digits));
+            _fieldOffsets[fields++] = p;
+        }
+        if (fields < 2) return false;
+        Array.Sort(_fieldHashes, _fieldOffsets, 0, fields);
+        Span<byte> otherDigits = stackalloc byte[RedisNumbers.MaxInt64Length];
+        for (int i = 1; i < fields; i++)
+        {
+            for (int j = i - 1; j >= 0 && _fieldHashes[j] == _fieldHashes[i]; j--)
+            {
+                if (Listpack.Get(lp, _fieldOffsets[i]).AsBytes(digits).SequenceEqual(Listpack.Get(lp, _fieldOffsets[j]).AsBytes(otherDigits))) return true;
+            }
+        }
+        return false;
+    }
+
+    // ---- strings ----
+
+    byte[] ReadStringArray()
+    {
+        byte[]? target = null;
+        ReadString(ref target);
+        return target!;
+    }
+
+    /// <summary>The next string in <paramref name="scratch"/> (grown as needed), valid until that scratch is used again.</summary>
+    ReadOnlySpan<byte> ReadStringScratch(ref byte[]? scratch)
+    {
+        int length = ReadString(ref scratch);
+        return scratch.AsSpan(0, length);
+    }
+
+    /// <summary>
+    /// Reads a string (Redis's rdbGenericLoadStringObject): plain, an int8/16/32 as its decimal text, or
+    /// LZF. Into <paramref name="target"/> when given (growing it), else into a new array of the exact
+    /// length. Returns the length.
+    /// </summary>
+    int ReadString(ref byte[]? target)
+    {
+        ulong header = ReadLength(out bool encoded);
+        if (!encoded)
+        {
+            int length = CheckedLength(header);
+            if (target is null && length > TrustedAllocation && _sourceLength == long.MaxValue) target = ReadGrowing(length);
+            else ReadExactly(Destination(ref target, length).AsSpan(0, length));
+            return length;
+        }
+        switch ((int)header)
+        {
+            case RdbFormat.EncodingInt8 or RdbFormat.EncodingInt16 or RdbFormat.EncodingInt32:
+                Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
+                int length = RedisNumbers.FormatInt64(ReadEncodedInteger((int)header), digits);
+                digits[..length].CopyTo(Destination(ref target, length));
+                return length;
+            case RdbFormat.EncodingLzf:
+                return ReadCompressed(ref target);
+            default:
+                throw Corrupt($"Unknown RDB string encoding type {header}");
+        }
+    }
+
+    long ReadEncodedInteger(int encoding)
+    {
+        int width = encoding switch { RdbFormat.EncodingInt8 => 1, RdbFormat.EncodingInt16 => 2, _ => 4 };
+        Need(width);
+        var data = Take(width);
+        return width switch
+        {
+            1 => (sbyte)data[0],
+            2 => BinaryPrimitives.ReadInt16LittleEndian(data),
+            _ => BinaryPrimitives.ReadInt32LittleEndian(data),
+        };
+    }
+
+    int ReadCompressed(ref byte[]? target)
+    {
+        int compressedLength = CheckedLength(ReadLength(out _));
+        ulong original = ReadLength(out _);
+        // The format cannot expand more than this: a bigger claim is corrupt, and must not be allocated.
+        if (original > (ulong)compressedLength * Lzf.MaxExpansion || original > int.MaxValue) throw Corrupt("Invalid LZF compressed string");
+        int length = (int)original;
+        ReadOnlySpan<byte> compressed;
+        if (compressedLength <= _buffer.Length)
+        {
+            Need(compressedLength);
+            compressed = Take(compressedLength);
+        }
+        else
+        {
+            byte[]? data = null;
+            ReadRaw(ref data, compressedLength);
+            compressed = data;
+        }
+        var destination = Destination(ref target, length);
+        if (!Lzf.TryDecompress(compressed, destination.AsSpan(0, length))) throw Corrupt("Invalid LZF compressed string");
+        return length;
+    }
+
+    void ReadRaw(ref byte[]? target, int length)
+    {
+        if (length > TrustedAllocation && _sourceLength == long.MaxValue) target = ReadGrowing(length);
+        else ReadExactly(Destination(ref target, length).AsSpan(0, length));
+    }
+
+    /// <summary>The array to read <paramref name="length"/> bytes into: the scratch given (grown), or a new one of that size.</summary>
+    static byte[] Destination(ref byte[]? target, int length)
+    {
+        if (target is null) return target = length == 0 ? [] : GC.AllocateUninitializedArray<byte>(length);
+        if (target.Length < length) target = new byte[Math.Max(length, target.Length * 2)];
+        return target;
+    }
+
+    /// <summary>A long string from a stream of unknown length: the array doubles only as bytes actually arrive.</summary>
+    byte[] ReadGrowing(int length)
+    {
+        var result = new byte[TrustedAllocation];
+        int filled = 0;
+        while (true)
+        {
+            ReadExactly(result.AsSpan(filled));
+            filled = result.Length;
+            if (filled == length) return result;
+            Array.Resize(ref result, (int)Math.Min(length, result.Length * 2L));
+        }
+    }
+
+    /// <summary>A length for bytes that must follow in the image: more than remain means truncation.</summary>
+    int CheckedLength(ulong length)
+    {
+        if (length > (ulong)Remaining) throw Truncated();
+        if (length > int.MaxValue) throw Corrupt($"String of {length} bytes is too long");
+        return (int)length;
+    }
+
+    /// <summary>An element count: each element takes at least one byte, so more than remain means truncation.</summary>
+    long ReadCount()
+    {
+        ulong count = ReadLength(out _);
+        if (count > (ulong)Remaining) throw Truncated();
+        if (count > int.MaxValue) throw Corrupt($"Collection of {count} elements is too big");
+        return (long)count;
+    }
+
+    static int CapacityHint(long count) => (int)Math.Min(count, MaxCapacityHint);
+
+    /// <summary>Redis's rdbLoadLen: 6 bits, 14 bits, or a marker and 4 or 8 bytes big-endian; <paramref name="encoded"/> for the 11xxxxxx special string encodings.</summary>
+    ulong ReadLength(out bool encoded)
+    {
+        byte first = ReadByte();
+        encoded = false;
+        switch (first >> 6)
+        {
+            case RdbFormat.EncodedValue:
+                encoded = true;
+                return (ulong)(first & 0x3F);
+            case RdbFormat.Length6Bit:
+                return (ulong)(first & 0x3F);
+            case RdbFormat.Length14Bit:
+                return (ulong)(((first & 0x3F) << 8) | ReadByte());
+        }
+        if (first == RdbFormat.Length32Bit)
+        {
+            Need(4);
+            return BinaryPrimitives.ReadUInt32BigEndian(Take(4));
+        }
+        if (first == RdbFormat.Length64Bit)
+        {
+            Need(8);
+            return BinaryPrimitives.ReadUInt64BigEndian(Take(8));
+        }
+        throw Corrupt($"Unknown length encoding {first >> 6} in rdbLoadLen()");
+    }
+
+    // ---- the buffer over the stream ----
+
+    long Remaining => _sourceLength == long.MaxValue ? long.MaxValue : _sourceLength - Position;
+
+    byte ReadByte()
+    {
+        if (_start == _end) Refill(1);
+        return _buffer[_start++];
+    }
+
+    /// <summary>The next <paramref name="count"/> bytes, which <see cref="Need"/> made available; consumes them.</summary>
+    ReadOnlySpan<byte> Take(int count)
+    {
+        var span = _buffer.AsSpan(_start, count);
+        _start += count;
+        return span;
+    }
+
+    /// <summary>Makes <paramref name="count"/> (at most the buffer's size) unread bytes contiguous in the buffer.</summary>
+    void Need(int count)
+    {
+        if (_end - _start < count) Refill(count);
+    }
+
+    /// <summary>Folds the consumed bytes into the checksum, moves the unread ones to the front and reads until <paramref name="count"/> are there.</summary>
+    void Refill(int count)
+    {
+        FoldCrc();
+        int unread = _end - _start;
+        Buffer.BlockCopy(_buffer, _start, _buffer, 0, unread);
+        _bufferOffset += _start;
+        _start = _crcDone = 0;
+        _end = unread;
+        while (_end < count)
+        {
+            int read = source.Read(_buffer, _end, _buffer.Length - _end);
+            if (read == 0) throw Truncated();
+            _end += read;
+        }
+    }
+
+    void FoldCrc()
+    {
+        _crc = Crc64.Update(_crc, _buffer.AsSpan(_crcDone, _start - _crcDone));
+        _crcDone = _start;
+    }
+
+    /// <summary>Fills <paramref name="dest"/>: from the buffer, then (for big strings) straight from the stream.</summary>
+    void ReadExactly(Span<byte> dest)
+    {
+        int available = Math.Min(_end - _start, dest.Length);
+        Take(available).CopyTo(dest);
+        dest = dest[available..];
+        if (dest.IsEmpty) return;
+        if (dest.Length <= _buffer.Length / 2)
+        {
+            Refill(dest.Length);
+            Take(dest.Length).CopyTo(dest);
+            return;
+        }
+        FoldCrc();
+        _bufferOffset += _end;
+        _start = _end = _crcDone = 0;
+        for (int filled = 0; filled < dest.Length;)
+        {
+            int read = source.Read(dest[filled..]);
+            if (read == 0)
+            {
+                _bufferOffset += filled;
+                throw Truncated();
+            }
+            filled += read;
+        }
+        _crc = Crc64.Update(_crc, dest);
+        _bufferOffset += dest.Length;
+    }
+
+    RdbFormatException Truncated() => new($"Short read or OOM loading DB. Unrecoverable error, aborting now. (the image ends before offset {Position + 1})");
+
+    static RdbFormatException Corrupt(string reason) => new(reason);
 }
