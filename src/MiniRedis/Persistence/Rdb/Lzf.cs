@@ -134,32 +134,28 @@ public sealed class LzfCompressor
             else
             {
                 if (op >= outEnd) return 0;
-                literals++;
-                output[op++] = input[ip++];
-                if (literals == Lzf.MaxLiteral)
-                {
-                    output[op - literals - 1] = Lzf.MaxLiteral - 1;
-                    literals = 0;
-                    op++;
-                }
+                CopyLiteral(input, ref ip, output, ref op, ref literals);
             }
         }
 
         if (op + 3 > outEnd) return 0;
-        while (ip < length)
-        {
-            literals++;
-            output[op++] = input[ip++];
-            if (literals == Lzf.MaxLiteral)
-            {
-                output[op - literals - 1] = Lzf.MaxLiteral - 1;
-                literals = 0;
-                op++;
-            }
-        }
+        while (ip < length) CopyLiteral(input, ref ip, output, ref op, ref literals);
         output[op - literals - 1] = (byte)(literals - 1);
         if (literals == 0) op--;
         return op;
+    }
+
+    /// <summary>Copies one byte into the literal run; a full run gets its control byte and a new one is reserved.</summary>
+    static void CopyLiteral(ReadOnlySpan<byte> input, ref int ip, Span<byte> output, ref int op, ref int literals)
+    {
+        literals++;
+        output[op++] = input[ip++];
+        if (literals == Lzf.MaxLiteral)
+        {
+            output[op - literals - 1] = Lzf.MaxLiteral - 1;
+            literals = 0;
+            op++;
+        }
     }
 
     /// <summary>liblzf's hash of the three bytes ending in <paramref name="hash"/>'s low byte (its VERY_FAST variant).</summary>

@@ -13,8 +13,9 @@ public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisTy
     {
         var db = keyspace[Db];
         if (db.Peek(Key) is not null) return false;
-        var entry = db.Add(Key, Value, Type, Encoding);
-        if (ExpireAt != 0) db.SetExpire(entry, ExpireAt);
+        // The key array was allocated by the reader for this entry: the new node takes it rather than a
+        // copy (Database.Add copies its span), one allocation fewer per key when loading millions.
+        db.Adopt(new KeyEntry(Key, Dict.HashKey(Key), Value, Type, Encoding) { ExpireAt = ExpireAt, LastAccess = keyspace.LruClock, SnapshotEpoch = keyspace.NewKeyEpoch });
         return true;
     }
 }
@@ -45,7 +46,7 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
 
     readonly long _sourceStart = source.CanSeek ? source.Position : 0;
     readonly long _sourceLength = source.CanSeek ? source.Length - source.Position : long.MaxValue;
-    byte[] _buffer = new byte[BufferSize];
+    readonly byte[] _buffer = new byte[BufferSize];
     int _start;
     int _end;
     long _bufferOffset;
@@ -71,6 +72,12 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
     /// <summary>AUX fields seen so far (redis-ver, ctime, used-mem, aof-base ...).</summary>
     public IReadOnlyList<KeyValuePair<string, byte[]>> AuxFields => _aux;
 
+    /// <summary>
+    /// Told RESIZEDB's hint (database, number of keys) before that database's keys arrive, so a loader
+    /// can size the table once (Dict.EnsureCapacity) instead of growing it step by step.
+    /// </summary>
+    public Action<int, int>? ResizeDb { get; set; }
+
     /// <summary>Keys whose collection was empty: skipped, as Redis does (old versions could write them).</summary>
     public long EmptyKeysSkipped { get; private set; }
 
@@ -80,11 +87,12 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         Need(RdbFormat.HeaderLength);
         var header = _buffer.AsSpan(_start, RdbFormat.HeaderLength);
         if (!header.StartsWith(RdbFormat.Magic)) throw new RdbFormatException("Wrong signature trying to load DB from file");
-        // atoi: leading digits only.
+        // Redis reads the version with atoi, but always writes four digits: anything else is damage
+        // (a flipped bit turning "0010" into "001\x10" must not read as version 1, which has no checksum).
         int version = 0;
         foreach (byte b in header[RdbFormat.Magic.Length..])
         {
-            if (b is < (byte)'0' or > (byte)'9') break;
+            if (b is < (byte)'0' or > (byte)'9') throw new RdbFormatException("Wrong signature trying to load DB from file");
             version = version * 10 + (b - '0');
         }
         if (version is < 1 or > RdbFormat.Version) throw new RdbFormatException($"Can't handle RDB format version {version}");
@@ -140,8 +148,10 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
                     _db = (int)db;
                     continue;
                 case RdbFormat.OpResizeDb:
+                    ulong keys = ReadLength(out _);
                     ReadLength(out _);
-                    ReadLength(out _);
+                    // Only a hint, and possibly corrupt: never more keys than bytes left to hold them.
+                    ResizeDb?.Invoke(_db, (int)Math.Min(keys, (ulong)Math.Min(Remaining, int.MaxValue)));
                     continue;
                 case RdbFormat.OpAux:
                     var name = ReadStringArray();
@@ -608,8 +618,7 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         if (!encoded)
         {
             int length = CheckedLength(header);
-            if (target is null && length > TrustedAllocation && _sourceLength == long.MaxValue) target = ReadGrowing(length);
-            else ReadExactly(Destination(ref target, length).AsSpan(0, length));
+            ReadRaw(ref target, length);
             return length;
         }
         switch ((int)header)
@@ -663,6 +672,7 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         return length;
     }
 
+    /// <summary>Reads <paramref name="length"/> bytes into <paramref name="target"/> (see <see cref="Destination"/>), growing as they arrive when the stream's length is unknown.</summary>
     void ReadRaw(ref byte[]? target, int length)
     {
         if (length > TrustedAllocation && _sourceLength == long.MaxValue) target = ReadGrowing(length);

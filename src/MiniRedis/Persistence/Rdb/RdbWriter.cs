@@ -89,13 +89,13 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
                 WriteQuicklist((ListValue)entry.Value);
                 break;
             case RedisType.Set:
-                WriteSet(entry);
+                WriteBlobOrTable(entry, RdbType.SetIntset, RdbType.Set);
                 break;
             case RedisType.ZSet:
                 WriteSortedSet(entry.Key, (SortedSetValue)entry.Value);
                 break;
             case RedisType.Hash:
-                WriteHash(entry);
+                WriteBlobOrTable(entry, RdbType.HashListpack, RdbType.Hash);
                 break;
             default:
                 throw new NotSupportedException($"a {entry.Type} value cannot be written to an RDB file");
@@ -155,18 +155,27 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
         }
     }
 
-    void WriteSet(KeyEntry entry)
+    /// <summary>
+    /// Sets and hashes: a compact value (intset, listpack) is its blob as it is; a hash table is its
+    /// size and then each member, or each field and value.
+    /// </summary>
+    void WriteBlobOrTable(KeyEntry entry, RdbType blobType, RdbType tableType)
     {
-        if (entry.Value is byte[] intset)
+        if (entry.Value is byte[] blob)
         {
-            WriteType(RdbType.SetIntset, entry.Key);
-            WriteString(intset);
+            WriteType(blobType, entry.Key);
+            WriteString(blob);
             return;
         }
         var table = (FieldTable)entry.Value;
-        WriteType(RdbType.Set, entry.Key);
+        WriteType(tableType, entry.Key);
         WriteLength((ulong)table.Count);
-        foreach (var (member, _) in table) WriteString(member);
+        bool withValues = entry.Type == RedisType.Hash;
+        foreach (var (key, value) in table)
+        {
+            WriteString(key);
+            if (withValues) WriteString(value);
+        }
     }
 
     /// <summary>
@@ -199,24 +208,6 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
             WriteString(reverse.Member);
             BinaryPrimitives.WriteDoubleLittleEndian(Reserve(8), reverse.Score);
             _length += 8;
-        }
-    }
-
-    void WriteHash(KeyEntry entry)
-    {
-        if (entry.Value is byte[] listpack)
-        {
-            WriteType(RdbType.HashListpack, entry.Key);
-            WriteString(listpack);
-            return;
-        }
-        var table = (FieldTable)entry.Value;
-        WriteType(RdbType.Hash, entry.Key);
-        WriteLength((ulong)table.Count);
-        foreach (var (field, value) in table)
-        {
-            WriteString(field);
-            WriteString(value);
         }
     }
 
