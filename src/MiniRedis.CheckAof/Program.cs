@@ -31,7 +31,7 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 string name = Path.GetFileName(path);
 var (report, exitCode) = AofChecker.Describe(name, result);
 Console.Write(report);
-if (exitCode == 0 || result.HasRdbPreamble) return exitCode;
+if (exitCode == 0 || result.PreambleInvalid) return exitCode;
 if (!fix)
 {
     Console.WriteLine($"AOF {name} is not valid. Use the --fix option to try fixing it.");

@@ -19,13 +19,31 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
         _server = new RedisServer(config, logger);
         _server.ShutdownRequested += () => lifetime.StopApplication();
         _server.Start();
-        // Listening starts before the AOF loads: clients connecting meanwhile get -LOADING.
+        // Listening starts before the data loads: clients connecting meanwhile get -LOADING.
         _listener = new Listener(_server);
         _listener.Start();
         logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
         logger.LogInformation("Server initialized");
-        _server.Aof.Start(AfterLoading);
+        LoadData(_server);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The load order: with appendonly yes and an AOF, the AOF alone; otherwise the RDB dump, then
+    /// (appendonly yes) a new AOF that starts with the loaded dataset.
+    /// </summary>
+    void LoadData(RedisServer server)
+    {
+        if (config.AppendOnly && server.Aof.HasDataToLoad)
+        {
+            server.Aof.Start(AfterLoading);
+            return;
+        }
+        server.Rdb.LoadAtStart(loaded =>
+        {
+            if (loaded) server.Aof.Start(AfterLoading);
+            else AfterLoading(false);
+        });
     }
 
     void AfterLoading(bool started)

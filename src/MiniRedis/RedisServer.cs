@@ -6,6 +6,7 @@ using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Persistence.Aof;
+using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis;
 
@@ -34,6 +35,7 @@ public sealed class RedisServer
         Keyspace.KeyExpired = PropagateExpiredKey;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
+        Rdb = new RdbState(this);
         Fatal = ExitOnFatalError;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
@@ -55,6 +57,7 @@ public sealed class RedisServer
     public BlockedClients Blocked { get; } = new();
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
+    public RdbState Rdb { get; }
     public string RunId { get; }
 
     /// <summary>
@@ -87,16 +90,32 @@ public sealed class RedisServer
 
     public void Start()
     {
-        AofRewrite.RemoveLeftovers();
+        RemoveLeftovers(AofRewriteJob.TempFilePrefix + "*.aof", "AOF rewrite");
+        RemoveLeftovers(RdbFileStream.TempFilePrefix + "*.rdb", "RDB save");
         Executor.Start();
     }
 
-    /// <summary>Stops the executor, then flushes and fsyncs the AOF (SHUTDOWN, SIGTERM).</summary>
+    /// <summary>At start: temporary files of rewrites or saves the process did not finish (it died) are removed.</summary>
+    void RemoveLeftovers(string pattern, string writer)
+    {
+        if (!Directory.Exists(Config.Dir)) return;
+        foreach (var path in Directory.EnumerateFiles(Config.Dir, pattern))
+        {
+            Logger.LogInformation("Removing the temporary file {File} of an interrupted {Writer}", Path.GetFileName(path), writer);
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Stops the executor, abandons background saves and rewrites, flushes and fsyncs the AOF, and
+    /// saves the RDB when save points are configured (SHUTDOWN, SIGTERM), in Redis's order.
+    /// </summary>
     public void Stop()
     {
         Executor.Stop();
         AofRewrite.Cancel();
         Aof.Shutdown();
+        Rdb.Shutdown();
     }
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();
@@ -128,6 +147,7 @@ public sealed class RedisServer
         SampleOpsPerSec();
         Stats.ObservePeakMemory(GC.GetTotalMemory(false));
         AofRewrite.Cron();
+        Rdb.Cron();
         long now = Stopwatch.GetTimestamp();
         if (now - _lastSecondCronTicks >= Stopwatch.Frequency)
         {

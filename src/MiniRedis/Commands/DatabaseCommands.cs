@@ -42,17 +42,23 @@ public static unsafe class DatabaseCommands
         ctx.Reply.Ok();
     }
 
+    /// <summary>
+    /// Redis 7.0's flushAllDataAndResetRDB: a running background save is abandoned (it would bring
+    /// the old dataset back), and with save points configured the empty dataset is saved at once,
+    /// which also restarts the change counter.
+    /// </summary>
     static void FlushAll(CommandContext ctx)
     {
         if (!CheckFlushArgs(ctx)) return;
+        var server = ctx.Server;
         var keyspace = ctx.Keyspace;
         for (int i = 0; i < keyspace.Count; i++)
         {
-            ctx.Server.Dirty += keyspace[i].Count;
+            server.Dirty += keyspace[i].Count;
             keyspace[i].Clear();
         }
-        // Redis counts FLUSHALL itself as one more change (flushAllDataAndResetRDB).
-        ctx.Server.Dirty++;
+        server.Rdb.CancelBackgroundSave();
+        if (server.Config.SaveRules.Count > 0) server.Rdb.Save();
         PropagateAsSent(ctx);
         ctx.Reply.Ok();
     }

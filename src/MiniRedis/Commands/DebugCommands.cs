@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Commands;
 
-/// <summary>DEBUG (Redis's debug.c): the subcommands that make sense without RDB and a C heap.</summary>
+/// <summary>DEBUG (Redis's debug.c): the subcommands that make sense without a C heap.</summary>
 public static unsafe class DebugCommands
 {
     /// <summary>Redis's OBJ_SHARED_REFCOUNT: the refcount of its shared small integers.</summary>
@@ -21,6 +23,19 @@ public static unsafe class DebugCommands
     [
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "RELOAD [option ...]",
+        "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+        "    * MERGE: conflicting keys will be loaded from RDB.",
+        "    * NOFLUSH: the existing database will not be removed before load, but",
+        "      conflicting keys will generate an exception and kill the server.",
+        "    * NOSAVE: the database will be loaded from an existing RDB file.",
+        "    Examples:",
+        "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+        "      the database.",
+        "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+        "      existing RDB file.",
+        "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+        "      file to the database.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
     ];
@@ -32,7 +47,46 @@ public static unsafe class DebugCommands
         if (ctx.ArgCount == 2 && ctx.ArgIs(1, "HELP"u8)) ServerCommands.ReplyHelp(ctx, "DEBUG", HelpLines);
         else if (ctx.ArgCount == 3 && ctx.ArgIs(1, "SLEEP"u8)) Sleep(ctx);
         else if (ctx.ArgCount == 3 && ctx.ArgIs(1, "OBJECT"u8)) Object(ctx);
+        else if (ctx.ArgIs(1, "RELOAD"u8)) Reload(ctx);
         else ServerCommands.SubcommandSyntaxError(ctx);
+    }
+
+    /// <summary>
+    /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the databases, load the dump back, all
+    /// on the executor. Where Redis would crash (a key of the dump already there without MERGE, a
+    /// corrupt dump) this replies an error instead.
+    /// </summary>
+    static void Reload(CommandContext ctx)
+    {
+        bool merge = false, flush = true, save = true;
+        for (int i = 2; i < ctx.ArgCount; i++)
+        {
+            if (ctx.ArgIs(i, "MERGE"u8)) merge = true;
+            else if (ctx.ArgIs(i, "NOFLUSH"u8)) flush = false;
+            else if (ctx.ArgIs(i, "NOSAVE"u8)) save = false;
+            else
+            {
+                ctx.Error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+                return;
+            }
+        }
+        var server = ctx.Server;
+        if (save && !server.Rdb.Save())
+        {
+            ctx.Error("ERR");
+            return;
+        }
+        if (flush)
+        {
+            for (int i = 0; i < ctx.Keyspace.Count; i++) ctx.Keyspace[i].Clear();
+        }
+        if (!RdbLoading.LoadNow(server, server.Rdb, server.Rdb.FilePath, merge))
+        {
+            ctx.Error("ERR Error trying to load the RDB dump");
+            return;
+        }
+        server.Logger.LogWarning("DB reloaded by DEBUG RELOAD");
+        ctx.Reply.Ok();
     }
 
     /// <summary>Blocks the executor, hence every client, as Redis blocks its event loop.</summary>

@@ -9,7 +9,7 @@ namespace MiniRedis.Commands;
 /// <summary>
 /// INFO (Redis's genRedisInfoString). Sections, their order, headers and field order follow Redis
 /// 7.0; a field is printed only when it states a fact about this server, so fields of features
-/// that do not exist here (RDB, replication offsets, Lua, pubsub, latency percentiles, ...) are absent.
+/// that do not exist here (replication offsets, Lua, pubsub, latency percentiles, ...) are absent.
 /// </summary>
 public static unsafe class InfoCommand
 {
@@ -192,19 +192,42 @@ public static unsafe class InfoCommand
         return bytes.ToString(CultureInfo.InvariantCulture) + "B";
     }
 
+    /// <summary>
+    /// Every Redis 7.0 field. Without fork the copy-on-write fields report the bytes the running
+    /// snapshot (BGSAVE or rewrite, never both) copied because commands reached keys before its
+    /// walk; that count only grows, so the peak is the current value and its age is always 0.
+    /// </summary>
     static void Persistence(RedisServer server, StringBuilder text)
     {
+        var aof = server.Aof;
+        var rewrite = server.AofRewrite;
+        var rdb = server.Rdb;
+        bool rdbRunning = rdb.InProgress;
+        long cow = rdbRunning ? rdb.CurrentCowSize : rewrite.CurrentCowSize;
+        long processed = rdbRunning ? rdb.CurrentKeysProcessed : rewrite.CurrentKeysProcessed;
+        long total = rdbRunning ? rdb.CurrentKeysTotal : rewrite.CurrentKeysTotal;
         text.Append("# Persistence\r\n");
         Line(text, "loading", server.Keyspace.Loading ? 1 : 0);
         Line(text, "async_loading", 0);
-        var aof = server.Aof;
-        var rewrite = server.AofRewrite;
-        Line(text, "current_cow_size", rewrite.CurrentCowSize);
-        Line(text, "current_save_keys_processed", rewrite.CurrentKeysProcessed);
-        Line(text, "current_save_keys_total", rewrite.CurrentKeysTotal);
+        Line(text, "current_cow_peak", cow);
+        Line(text, "current_cow_size", cow);
+        Line(text, "current_cow_size_age", 0);
+        Line(text, "current_fork_perc", Fixed(total == 0 ? 0 : processed * 100.0 / total, 2));
+        Line(text, "current_save_keys_processed", processed);
+        Line(text, "current_save_keys_total", total);
+        Line(text, "rdb_changes_since_last_save", rdb.ChangesSinceLastSave);
+        Line(text, "rdb_bgsave_in_progress", rdbRunning ? 1 : 0);
+        Line(text, "rdb_last_save_time", rdb.LastSaveTime);
+        Line(text, "rdb_last_bgsave_status", rdb.LastBgsaveOk ? "ok" : "err");
+        Line(text, "rdb_last_bgsave_time_sec", rdb.LastBgsaveTimeSec);
+        Line(text, "rdb_current_bgsave_time_sec", rdb.CurrentBgsaveTimeSec);
+        Line(text, "rdb_saves", rdb.Saves);
+        Line(text, "rdb_last_cow_size", rdb.LastCowSize);
+        Line(text, "rdb_last_load_keys_expired", rdb.LastLoadKeysExpired);
+        Line(text, "rdb_last_load_keys_loaded", rdb.LastLoadKeysLoaded);
         Line(text, "aof_enabled", aof.Enabled ? 1 : 0);
         Line(text, "aof_rewrite_in_progress", rewrite.InProgress ? 1 : 0);
-        Line(text, "aof_rewrite_scheduled", 0);
+        Line(text, "aof_rewrite_scheduled", rewrite.Scheduled ? 1 : 0);
         Line(text, "aof_last_rewrite_time_sec", rewrite.LastRewriteTimeSec);
         Line(text, "aof_current_rewrite_time_sec", rewrite.CurrentRewriteTimeSec);
         Line(text, "aof_last_bgrewrite_status", rewrite.LastStatusOk ? "ok" : "err");
@@ -212,11 +235,13 @@ public static unsafe class InfoCommand
         Line(text, "aof_rewrites_consecutive_failures", rewrite.ConsecutiveFailures);
         Line(text, "aof_last_write_status", aof.LastWriteStatus);
         Line(text, "aof_last_cow_size", rewrite.LastCowSize);
+        Line(text, "module_fork_in_progress", 0);
+        Line(text, "module_fork_last_cow_size", 0);
         if (aof.Enabled)
         {
             Line(text, "aof_current_size", aof.CurrentSize);
             Line(text, "aof_base_size", aof.BaseSize);
-            Line(text, "aof_pending_rewrite", 0);
+            Line(text, "aof_pending_rewrite", rewrite.Scheduled ? 1 : 0);
             Line(text, "aof_buffer_length", aof.BufferLength);
             Line(text, "aof_pending_bio_fsync", aof.PendingBioFsync);
             Line(text, "aof_delayed_fsync", aof.DelayedFsync);
@@ -225,7 +250,7 @@ public static unsafe class InfoCommand
         {
             Line(text, "loading_start_time", aof.LoadingStartTime);
             Line(text, "loading_total_bytes", aof.LoadingTotalBytes);
-            Line(text, "loading_rdb_used_mem", 0);
+            Line(text, "loading_rdb_used_mem", rdb.LoadingRdbUsedMem);
             Line(text, "loading_loaded_bytes", aof.LoadedBytes);
             Line(text, "loading_loaded_perc", Fixed(aof.LoadedPercent, 2));
             Line(text, "loading_eta_seconds", aof.LoadingEtaSeconds);

@@ -44,8 +44,9 @@ public static unsafe class ServerCommands
     }
 
     /// <summary>
-    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Nothing is ever saved: there is no RDB yet, so
-    /// an explicit SAVE fails unless FORCE is given. On success there is no reply; the process stops.
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis's prepareForShutdown/finishShutdown): with
+    /// save points configured, or SAVE, the dataset is saved first, and a failed save refuses to
+    /// shut down unless FORCE. On success there is no reply; the process stops.
     /// </summary>
     static void Shutdown(CommandContext ctx)
     {
@@ -74,19 +75,24 @@ public static unsafe class ServerCommands
             ctx.Error("ERR No shutdown in progress.");
             return;
         }
-        var logger = ctx.Server.Logger;
+        var server = ctx.Server;
+        var logger = server.Logger;
         logger.LogWarning("User requested shutdown...");
-        if (save)
+        bool saved = false;
+        if (save || (!noSave && server.Config.SaveRules.Count > 0))
         {
-            logger.LogWarning("Saving the final RDB snapshot before exiting.");
-            logger.LogWarning("Error trying to save the DB: RDB persistence is not implemented.");
-            if (!force)
+            saved = server.Rdb.SaveForShutdown();
+            if (!saved && force) logger.LogWarning("Error trying to save the DB. Exit anyway.");
+            else if (!saved)
             {
                 logger.LogWarning("Error trying to save the DB, can't exit.");
+                logger.LogWarning("Errors trying to shut down the server. Check the logs for more information.");
                 ctx.Error("ERR Errors trying to SHUTDOWN. Check logs.");
                 return;
             }
         }
+        // The stop that follows saves again only what changed after this save, or nothing.
+        if (!saved) server.Rdb.SkipShutdownSave();
         ctx.Client.CloseAfterReply = true;
         ctx.Server.RequestShutdown();
     }

@@ -269,7 +269,7 @@ public sealed class Executor
             return;
         }
         if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))
-            && _server.Aof.WriteDeniedError is { } diskError)
+            && (_server.Rdb.WriteDeniedError ?? _server.Aof.WriteDeniedError) is { } diskError)
         {
             Reject(session, command, diskError);
             return;

@@ -151,14 +151,24 @@ public abstract class ServerProcess : IDisposable
     }
 }
 
-/// <summary>The MiniRedis server executable built alongside the tests.</summary>
+/// <summary>
+/// The MiniRedis server executable built alongside the tests; like <see cref="RealRedisProcess"/>,
+/// snapshots off and its data in a temporary directory of its own (no dump is loaded or left behind).
+/// </summary>
 public sealed class MiniRedisProcess : ServerProcess
 {
+    readonly string _directory = Directory.CreateTempSubdirectory("miniredis-").FullName;
+
     public MiniRedisProcess(params string[] directives)
     {
         var dll = RepoPaths.ServerDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"Server not built: {dll}");
-        Start("dotnet", port => [dll, "--port", port.ToString(), .. directives]);
+        Start("dotnet", port => [dll, "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives]);
+    }
+
+    protected override void AfterExit()
+    {
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 }
 

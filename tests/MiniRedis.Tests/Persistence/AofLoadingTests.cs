@@ -6,45 +6,8 @@ using MiniRedis.Tests.Support;
 namespace MiniRedis.Tests.Persistence;
 
 /// <summary>Loading at start, in process: torn tails, corruption, -LOADING while a load runs, CONFIG SET appendonly.</summary>
-public sealed class AofLoadingTests : IDisposable
+public sealed class AofLoadingTests() : AofBootTests("aof-load-")
 {
-    readonly string _dir = AofTestData.NewDirectory("aof-load-");
-    readonly List<RedisServer> _servers = [];
-
-    string AofPath => Path.Combine(_dir, "appendonly.aof");
-
-    public void Dispose()
-    {
-        foreach (var server in _servers) server.Stop();
-        Directory.Delete(_dir, true);
-    }
-
-    sealed class CollectingLogger : ILogger
-    {
-        public List<string> Lines { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines) Lines.Add(formatter(state, exception));
-        }
-    }
-
-    /// <summary>Starts a server on the test directory and waits for its AOF load; whether it may start.</summary>
-    (RedisServer Server, bool Started, CollectingLogger Log) Boot(string extraConfig = "")
-    {
-        var log = new CollectingLogger();
-        var server = new RedisServer(ServerConfig.Parse($"dir {_dir}\nappendonly yes\n{extraConfig}"), log);
-        _servers.Add(server);
-        server.Start();
-        var done = new TaskCompletionSource<bool>();
-        server.Aof.Start(done.SetResult);
-        return (server, done.Task.Wait(TimeSpan.FromSeconds(60)) && done.Task.Result, log);
-    }
-
-    static byte[] Command(params string[] args) =>
-        Infrastructure.RespConnection.EncodeCommand([.. args.Select(Encoding.Latin1.GetBytes)]);
-
     /// <summary>Units of the file (a transaction is one unit) with the keys each leaves behind.</summary>
     static readonly (byte[] Bytes, string[] Keys)[] Units =
     [
@@ -125,8 +88,8 @@ public sealed class AofLoadingTests : IDisposable
             for (int i = 0; i < 300_000; i++) file.Write(Command("SET", $"key:{i}", "value"));
         }
         var log = new CollectingLogger();
-        var server = new RedisServer(ServerConfig.Parse($"dir {_dir}\nappendonly yes"), log);
-        _servers.Add(server);
+        var server = new RedisServer(ServerConfig.Parse($"dir {Dir}\nappendonly yes"), log);
+        Servers.Add(server);
         server.Start();
         var client = new InProcessClient(server);
         var done = new TaskCompletionSource<bool>();
@@ -145,8 +108,8 @@ public sealed class AofLoadingTests : IDisposable
     [Fact]
     public void ConfigSetAppendonlyYesWritesTheDatasetThenLogs()
     {
-        var server = new RedisServer(ServerConfig.Parse($"dir {_dir}\nappendonly no"));
-        _servers.Add(server);
+        var server = new RedisServer(ServerConfig.Parse($"dir {Dir}\nappendonly no"));
+        Servers.Add(server);
         server.Start();
         var client = new InProcessClient(server);
         client.Run("SET plain v");

@@ -6,14 +6,15 @@ using MiniRedis.Tests.Infrastructure;
 namespace MiniRedis.Tests.Persistence;
 
 /// <summary>
-/// The dataset written as commands (<see cref="AofRewriteEmitter"/>) for <c>CONFIG SET appendonly yes</c>:
-/// every type, TTLs, several databases; reloaded by us and by real Redis 7.0.15, and compared with the
-/// program Redis's own BGREWRITEAOF writes (aof-use-rdb-preamble no) for the same data.
+/// The dataset written for <c>CONFIG SET appendonly yes</c>, as an RDB preamble or as commands
+/// (<see cref="AofRewriteEmitter"/>, aof-use-rdb-preamble no): every type, TTLs, several databases;
+/// reloaded by us and by real Redis 7.0.15; the program compared with the one Redis's own
+/// BGREWRITEAOF writes (aof-use-rdb-preamble no) for the same data.
 /// </summary>
 public sealed class AofRewriteTests
 {
     /// <summary>Absolute expiry times only, so both servers hold identical TTLs.</summary>
-    static IEnumerable<string[]> Script()
+    internal static IEnumerable<string[]> Script()
     {
         foreach (var db in new[] { "0", "1", "5" })
         {
@@ -41,14 +42,16 @@ public sealed class AofRewriteTests
         yield return ["SELECT", "0"];
     }
 
-    static void RunScript(ServerProcess server)
+    internal static void RunScript(ServerProcess server)
     {
         using var connection = server.Connect();
         foreach (var command in Script()) connection.Call(command.Select(Encoding.Latin1.GetBytes).ToArray());
     }
 
-    [Fact]
-    public void ConfigSetAppendonlyYesWritesEveryTypeAndBothServersReloadIt()
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("no")]
+    public void ConfigSetAppendonlyYesWritesEveryTypeAndBothServersReloadIt(string preamble)
     {
         string dir = AofTestData.NewDirectory("aof-dump-");
         string redisDir = AofTestData.NewDirectory("aof-dump-redis-");
@@ -57,7 +60,7 @@ public sealed class AofRewriteTests
             string aof = Path.Combine(dir, "appendonly.aof");
             SortedDictionary<string, string> expected;
             byte[] dump;
-            using (var server = AofServerProcess.MiniRedis(dir, "--appendonly", "no"))
+            using (var server = AofServerProcess.MiniRedis(dir, "--appendonly", "no", "--aof-use-rdb-preamble", preamble))
             {
                 RunScript(server);
                 using var connection = server.Connect();
@@ -66,6 +69,7 @@ public sealed class AofRewriteTests
                 dump = File.ReadAllBytes(aof);
             }
             Assert.Equal(45, expected.Count);
+            Assert.Equal(preamble == "yes", dump.AsSpan().StartsWith("REDIS0010"u8));
 
             using (var restarted = AofServerProcess.MiniRedis(dir))
             using (var connection = restarted.Connect())
@@ -90,7 +94,7 @@ public sealed class AofRewriteTests
         string redisDir = AofTestData.NewDirectory("aof-emit-redis-");
         try
         {
-            using (var server = AofServerProcess.MiniRedis(dir, "--appendonly", "no"))
+            using (var server = AofServerProcess.MiniRedis(dir, "--appendonly", "no", "--aof-use-rdb-preamble", "no"))
             {
                 RunScript(server);
                 using var connection = server.Connect();

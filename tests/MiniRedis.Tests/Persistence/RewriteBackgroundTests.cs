@@ -85,7 +85,7 @@ public sealed class RewriteBackgroundTests
         }
     }
 
-    static void RewriteAndWait(RespConnection connection)
+    internal static void RewriteAndWait(RespConnection connection)
     {
         long before = long.Parse(Info(connection, "aof_rewrites"));
         Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
@@ -101,14 +101,17 @@ public sealed class RewriteBackgroundTests
         Assert.Equal("ok", Info(connection, "aof_last_bgrewrite_status"));
     }
 
-    [Fact]
-    public void Rewrites_back_to_back_under_concurrent_writes_lose_and_double_nothing()
+    /// <summary>With aof-use-rdb-preamble yes the new base is an RDB image followed by the rewrite buffer as commands; no keeps the command program.</summary>
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("no")]
+    public void Rewrites_back_to_back_under_concurrent_writes_lose_and_double_nothing(string preamble)
     {
         string dir = AofTestData.NewDirectory("rewrite-concurrent-");
         try
         {
             SortedDictionary<string, string> live;
-            using (var server = AofServerProcess.MiniRedis(dir))
+            using (var server = AofServerProcess.MiniRedis(dir, "--aof-use-rdb-preamble", preamble))
             {
                 using var connection = server.Connect();
                 Preload(connection, 60_000);
@@ -122,13 +125,14 @@ public sealed class RewriteBackgroundTests
                 Assert.Empty(Directory.GetFiles(dir, "temp-rewriteaof-*"));
             }
 
-            using (var restarted = AofServerProcess.MiniRedis(dir))
+            using (var restarted = AofServerProcess.MiniRedis(dir, "--aof-use-rdb-preamble", preamble))
             {
                 using var connection = restarted.Connect();
                 Assert.Equal(live, AofTestData.Snapshot(connection));
-                // A rewrite with no writes running: the file is the bare program, which real Redis loads too.
+                // A rewrite with no writes running: the file is the bare base, which real Redis loads too.
                 RewriteAndWait(connection);
             }
+            Assert.Equal(preamble == "yes", File.ReadAllBytes(Path.Combine(dir, "appendonly.aof")).AsSpan().StartsWith("REDIS0010"u8));
 
             string redisDir = AofTestData.NewDirectory("rewrite-redis-load-");
             try

@@ -22,10 +22,10 @@ public sealed class InProcessClient
 
     public ClientSession Session => _session;
 
-    /// <summary>A started server with the default config, for one test.</summary>
+    /// <summary>A started server with the default config but no save points (nothing written to disk), for one test.</summary>
     public static RedisServer StartServer(ServerConfig? config = null)
     {
-        var server = new RedisServer(config ?? new ServerConfig());
+        var server = new RedisServer(config ?? ServerConfig.Parse("save \"\""));
         server.Start();
         return server;
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Persistence.Aof;
 
@@ -8,8 +9,12 @@ namespace MiniRedis.Persistence.Aof;
 /// <param name="Line">Lines read (Redis's ok_up_to_line).</param>
 /// <param name="Error">The first problem with its offset ("0x...: reason"), or null.</param>
 /// <param name="UnexpectedByte">A command did not start with '*' (reported without an offset, as Redis does).</param>
-public readonly record struct AofCheckResult(long Size, long ValidUpTo, long Line, string? Error, bool UnexpectedByte, bool HasRdbPreamble)
+/// <param name="Preamble">The check of the RDB image the file starts with (aof-use-rdb-preamble), or null.</param>
+public readonly record struct AofCheckResult(long Size, long ValidUpTo, long Line, string? Error, bool UnexpectedByte, RdbCheckResult? Preamble)
 {
+    /// <summary>The file starts with an RDB image that is not valid: nothing after it can be checked or fixed.</summary>
+    public bool PreambleInvalid => Preamble is { Valid: false };
+
     public bool IsEmpty => Size == 0;
     public bool IsValid => ValidUpTo == Size;
 }
@@ -17,7 +22,8 @@ public readonly record struct AofCheckResult(long Size, long ValidUpTo, long Lin
 /// <summary>
 /// The verdicts of Redis 7.0's redis-check-aof on a single AOF file, rule for rule: the file is read
 /// as RESP commands and <c>#</c> annotations; the valid prefix ends after the last complete command
-/// outside a MULTI block; the first bad byte is reported with its offset.
+/// outside a MULTI block; the first bad byte is reported with its offset. A file starting with
+/// <c>REDIS</c> has an RDB preamble: it is checked as redis-check-rdb does, then the commands after it.
 /// </summary>
 public sealed class AofChecker
 {
@@ -49,8 +55,14 @@ public sealed class AofChecker
 
     AofCheckResult Run()
     {
-        bool preamble = _data.AsSpan().StartsWith("REDIS"u8);
-        if (_data.Length == 0 || preamble) return new AofCheckResult(_data.Length, 0, 0, null, false, preamble);
+        if (_data.Length == 0) return new AofCheckResult(0, 0, 0, null, false, null);
+        RdbCheckResult? preamble = null;
+        if (_data.AsSpan().StartsWith("REDIS"u8))
+        {
+            preamble = RdbChecker.Check(_data, _name);
+            if (!preamble.Valid) return new AofCheckResult(_data.Length, 0, 0, null, false, preamble);
+            _position = (int)preamble.End;
+        }
         int validUpTo = 0;
         int multi = 0;
         bool unexpectedByte = false;
@@ -76,7 +88,7 @@ public sealed class AofChecker
         }
         if (_eof && multi != 0 && _error is null) Fail(_readStart, "Reached EOF before reading EXEC for MULTI");
         string? error = _error is null ? null : $"0x{_errorOffset,16:x}: {_error}";
-        return new AofCheckResult(_data.Length, validUpTo, _line, error, unexpectedByte, false);
+        return new AofCheckResult(_data.Length, validUpTo, _line, error, unexpectedByte, preamble);
     }
 
     void SkipAnnotation()
@@ -212,13 +224,18 @@ public sealed class AofChecker
     public static (string Report, int ExitCode) Describe(string fileName, AofCheckResult result)
     {
         var text = new StringBuilder();
-        if (result.HasRdbPreamble)
-        {
-            text.Append("Start checking RDB-preamble AOF\n");
-            text.Append($"AOF {fileName} starts with an RDB preamble, which this tool cannot check yet\n");
-            return (text.ToString(), 1);
-        }
+        // A single file is an "old-style" AOF to Redis 7.0, preamble or not.
         text.Append("Start checking Old-Style AOF\n");
+        if (result.Preamble is { } preamble)
+        {
+            text.Append(preamble.Report);
+            if (!preamble.Valid)
+            {
+                text.Append("RDB preamble of AOF file is not sane, aborting.\n");
+                return (text.ToString(), 1);
+            }
+            text.Append("RDB preamble is OK, proceeding with AOF tail...\n");
+        }
         if (result.IsEmpty)
         {
             text.Append($"AOF {fileName} is empty\n");

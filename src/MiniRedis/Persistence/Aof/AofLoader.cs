@@ -2,14 +2,18 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Rdb;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Persistence.Aof;
 
 /// <summary>
-/// Replays an AOF into the keyspace through the normal command machinery, as a client with no
-/// connection (Redis's loadSingleAppendOnlyFile). Runs on the executor in slices of a few
-/// milliseconds so connections are still served meanwhile (they get -LOADING).
+/// Loads AOF files into the keyspace (Redis's loadSingleAppendOnlyFile, file after file): a file
+/// that starts with <c>REDIS</c> begins with an RDB image (aof-use-rdb-preamble), whose keys are
+/// added as they are, expired ones too (they expire normally afterwards, as in Redis); then the
+/// commands are replayed through the normal command machinery, as a client with no connection.
+/// Runs on the executor in slices of a few milliseconds so connections are still served meanwhile
+/// (they get -LOADING). Only the last file may end with a torn command (aof-load-truncated).
 /// </summary>
 public sealed class AofLoader
 {
@@ -18,62 +22,142 @@ public sealed class AofLoader
 
     readonly RedisServer _server;
     readonly AofState _state;
-    readonly string _path;
-    readonly AofReader _reader;
+    readonly IReadOnlyList<string> _paths;
     readonly CommandBatch _batch = new();
     readonly ClientSession _client;
     readonly Stopwatch _elapsed = Stopwatch.StartNew();
     readonly Action<bool> _done;
     TimeSpan _nextProgressLog = ProgressLogInterval;
+    int _fileIndex = -1;
+    string _path = "";
+    FileStream? _stream;
+    /// <summary>Set while the current file's RDB preamble is read; then <see cref="_reader"/> takes over.</summary>
+    RdbReader? _preamble;
+    AofReader? _reader;
+    long _loadedBefore;
     long _validBeforeMulti;
     long _commands;
+    long _preambleKeys;
 
-    AofLoader(RedisServer server, AofState state, string path, Action<bool> done)
+    AofLoader(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
     {
         _server = server;
         _state = state;
-        _path = path;
+        _paths = paths;
         _done = done;
-        _reader = new AofReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan));
         _client = new ClientSession(null, server.Keyspace[0], server.Keyspace.NowMs) { IsAofLoader = true };
     }
 
-    /// <summary>Starts loading <paramref name="path"/> on the executor; <paramref name="done"/> gets whether the server may start.</summary>
-    public static void Start(RedisServer server, AofState state, string path, Action<bool> done)
+    /// <summary>Starts loading <paramref name="paths"/> in order on the executor; <paramref name="done"/> gets whether the server may start.</summary>
+    public static void Start(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
     {
-        var loader = new AofLoader(server, state, path, done);
-        state.BeginLoading(new FileInfo(path).Length);
+        var loader = new AofLoader(server, state, paths, done);
+        state.BeginLoading(paths.Sum(path => new FileInfo(path).Length));
         server.Executor.Post(loader.RunSlice);
     }
 
+    bool LastFile => _fileIndex == _paths.Count - 1;
+
     void RunSlice()
     {
-        var keyspace = _server.Keyspace;
-        keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        if (_commands == 0 && _reader.StartsWithRdbPreamble())
-        {
-            Finish(false, $"The AOF {_path} starts with an RDB preamble (aof-use-rdb-preamble), which this server cannot load yet. Load it in Redis and rewrite it with 'aof-use-rdb-preamble no', or start without it.");
-            return;
-        }
+        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long sliceEnd = Stopwatch.GetTimestamp() + (long)(SliceBudget.TotalSeconds * Stopwatch.Frequency);
+        if (_fileIndex < 0 && !OpenNextFile()) return;
+        bool more = _preamble is not null ? ReadPreamble(sliceEnd) : ReplayCommands(sliceEnd);
+        if (!more) return;
+        LogProgress();
+        _server.Executor.Post(RunSlice);
+    }
+
+    /// <summary>Opens the next file and reads its RDB header if it has a preamble; false when loading ended with an error.</summary>
+    bool OpenNextFile()
+    {
+        if (_stream is not null) _loadedBefore += _stream.Length;
+        _stream?.Dispose();
+        _path = _paths[++_fileIndex];
+        try
+        {
+            _stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+            if (!AofReader.StartsWithRdbPreamble(_stream))
+            {
+                _reader = new AofReader(_stream);
+                return true;
+            }
+            _server.Logger.LogInformation("Reading RDB preamble from AOF file {Path}...", _path);
+            _reader = null;
+            _preamble = new RdbReader(_stream, _server.Config, _server.Config.RdbChecksum);
+            _preamble.ReadHeader();
+            return true;
+        }
+        catch (RdbFormatException e)
+        {
+            return PreambleFailed(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Finish(false, $"Fatal error: can't open the append log file {_path} for reading: {e.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>Adds the preamble's keys for one slice; true to go on (next slice, or the commands after the image).</summary>
+    bool ReadPreamble(long sliceEnd)
+    {
+        var keyspace = _server.Keyspace;
+        try
+        {
+            while (_preamble!.TryReadEntry(out var entry))
+            {
+                if (!entry.AddTo(keyspace)) return PreambleFailed($"Duplicate key '{Encoding.Latin1.GetString(entry.Key)}' found in RDB file");
+                if ((++_preambleKeys & 1023) == 0)
+                {
+                    _state.LoadedBytes = _loadedBefore + _preamble.Position;
+                    if (Stopwatch.GetTimestamp() > sliceEnd) return true;
+                }
+            }
+        }
+        catch (RdbFormatException e)
+        {
+            return PreambleFailed(e.Message);
+        }
+        catch (IOException e)
+        {
+            return PreambleFailed(e.Message);
+        }
+        // The reader left the file right behind the image's checksum: the commands follow there.
+        _preamble = null;
+        _server.Logger.LogInformation("Reading the remaining AOF tail...");
+        _reader = new AofReader(_stream!);
+        return true;
+    }
+
+    /// <summary>A preamble that can't be read refuses the start whatever aof-load-truncated says: its keys can't be cut back to a valid prefix.</summary>
+    bool PreambleFailed(string reason)
+    {
+        Finish(false, $"Error reading the RDB preamble of the AOF file {_path}, AOF loading aborted: {reason}");
+        return false;
+    }
+
+    /// <summary>Replays commands for one slice; true to go on (next slice, or the next file).</summary>
+    bool ReplayCommands(long sliceEnd)
+    {
         while (true)
         {
             _batch.Clear();
-            var record = _reader.Next(_batch);
+            var record = _reader!.Next(_batch);
             if (record != AofRecord.Command)
             {
+                if (record == AofRecord.End && !_client.InMulti && !LastFile) return OpenNextFile();
                 Finish(record);
-                return;
+                return false;
             }
-            if (!Replay(_batch[0])) return;
+            if (!Replay(_batch[0])) return false;
             if ((++_commands & 1023) == 0)
             {
-                _state.LoadedBytes = _reader.Position;
-                if (Stopwatch.GetTimestamp() > sliceEnd) break;
+                _state.LoadedBytes = _loadedBefore + _reader.Position;
+                if (Stopwatch.GetTimestamp() > sliceEnd) return true;
             }
         }
-        LogProgress();
-        _server.Executor.Post(RunSlice);
     }
 
     bool Replay(ArgVector args)
@@ -83,10 +167,10 @@ public sealed class AofLoader
             command = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
         if (command is null)
         {
-            Finish(false, $"Unknown command '{Encoding.Latin1.GetString(args[0])}' reading the append only file {_path} at offset {_reader.RecordStart}");
+            Finish(false, $"Unknown command '{Encoding.Latin1.GetString(args[0])}' reading the append only file {_path} at offset {_reader!.RecordStart}");
             return false;
         }
-        if (command.Name == "multi") _validBeforeMulti = _reader.RecordStart;
+        if (command.Name == "multi") _validBeforeMulti = _reader!.RecordStart;
         if (_client.InMulti && command.Name != "exec")
         {
             _client.Queued.Add((command, args.Clone()));
@@ -115,17 +199,24 @@ public sealed class AofLoader
             Finish(true, null);
             return;
         }
+        var reader = _reader!;
         if (record == AofRecord.Corrupt)
         {
-            Finish(false, $"Bad file format reading the append only file {_path} at offset {_reader.RecordStart}: {_reader.Error}. Make a backup of your AOF file, then use miniredis-check-aof --fix <filename>");
+            Finish(false, $"Bad file format reading the append only file {_path} at offset {reader.RecordStart}: {reader.Error}. Make a backup of your AOF file, then use miniredis-check-aof --fix <filename>");
             return;
         }
         // A torn last command, or a transaction without its EXEC: the file is cut back to the last
         // complete unit (an unfinished MULTI block is dropped whole).
-        long validUpTo = _client.InMulti ? _validBeforeMulti : _reader.RecordStart;
+        long validUpTo = _client.InMulti ? _validBeforeMulti : reader.RecordStart;
         var logger = _server.Logger;
         if (_client.InMulti) logger.LogWarning("Revert incomplete MULTI/EXEC transaction in AOF file {Path}", _path);
         _client.DiscardTransaction();
+        // Files after this one were written later: cutting this one would lose the order.
+        if (!LastFile)
+        {
+            Finish(false, $"Unexpected end of file reading the append only file {_path}, which is not the last file of the AOF (last complete command ends at offset {validUpTo})");
+            return;
+        }
         if (!_server.Config.AofLoadTruncated)
         {
             Finish(false, $"Unexpected end of file reading the append only file {_path} (last complete command ends at offset {validUpTo}). You can: 1) Make a backup of your AOF file, then use miniredis-check-aof --fix <filename>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.");
@@ -133,7 +224,7 @@ public sealed class AofLoader
         }
         logger.LogWarning("!!! Warning: short read while loading the AOF file {Path}!!!", _path);
         logger.LogWarning("!!! Truncating the AOF {Path} at offset {Offset} !!!", _path, validUpTo);
-        _reader.Dispose();
+        _stream!.Dispose();
         try
         {
             using (var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) file.SetLength(validUpTo);
@@ -149,7 +240,7 @@ public sealed class AofLoader
 
     void Finish(bool success, string? error)
     {
-        _reader.Dispose();
+        _stream?.Dispose();
         _server.Propagation.EndUnit();
         _state.EndLoading();
         if (success)

@@ -33,10 +33,12 @@ public sealed class AofReader : IDisposable
     long _bufferOffset;
     bool _eof;
 
+    /// <summary>Reads from the stream's current position (after an RDB preamble); offsets stay those of the file.</summary>
     public AofReader(Stream stream)
     {
         _stream = stream;
         _length = stream.CanSeek ? stream.Length : -1;
+        _bufferOffset = stream.CanSeek ? stream.Position : 0;
     }
 
     /// <summary>Offset of the next unread byte: after the last complete command once one was read.</summary>
@@ -48,11 +50,14 @@ public sealed class AofReader : IDisposable
     /// <summary>Why the file was found corrupt.</summary>
     public string? Error { get; private set; }
 
-    /// <summary>True when the file begins with an RDB image (<c>REDIS</c>): Redis's RDB preamble.</summary>
-    public bool StartsWithRdbPreamble()
+    /// <summary>True when the seekable stream begins with an RDB image (<c>REDIS</c>): Redis's RDB preamble. The stream is left at its start.</summary>
+    public static bool StartsWithRdbPreamble(Stream stream)
     {
-        Fill(5);
-        return _end - _start >= 5 && _buffer.AsSpan(_start, 5).SequenceEqual("REDIS"u8);
+        Span<byte> magic = stackalloc byte[5];
+        stream.Position = 0;
+        int read = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        return read == magic.Length && magic.SequenceEqual("REDIS"u8);
     }
 
     /// <summary>Reads the next command into <paramref name="batch"/> (as a new command of it).</summary>

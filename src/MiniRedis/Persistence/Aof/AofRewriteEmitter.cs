@@ -18,19 +18,6 @@ public sealed class AofRewriteEmitter(Stream sink)
 
     readonly AofEncoder _encoder = new();
 
-    /// <summary>Every key of every database, then <see cref="Flush"/>.</summary>
-    public void WriteDataset(Keyspace keyspace)
-    {
-        for (int i = 0; i < keyspace.Count; i++)
-        {
-            var db = keyspace[i];
-            if (db.Count == 0) continue;
-            WriteSelect(i);
-            foreach (var entry in db) WriteKey(entry);
-        }
-        Flush();
-    }
-
     public void WriteSelect(int db)
     {
         _encoder.BeginCommand(2);

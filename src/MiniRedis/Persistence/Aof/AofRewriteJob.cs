@@ -11,9 +11,10 @@ namespace MiniRedis.Persistence.Aof;
 /// One background AOF rewrite without fork. At its instant (between two execution units) a
 /// <see cref="KeyspaceSnapshot"/> starts and this job joins the propagation sinks as the rewrite
 /// buffer: every write logged after the instant is encoded here too. A writer thread turns the
-/// snapshot's records into the <see cref="AofRewriteEmitter"/> program in
-/// <c>temp-rewriteaof-&lt;pid&gt;.aof</c>; the rewrite buffer goes to a spill file meanwhile (the
-/// program must be complete before any later command replays), is appended when the snapshot is
+/// snapshot's records into the AOF base in <c>temp-rewriteaof-&lt;pid&gt;.aof</c> (an RDB image
+/// with <c>aof-use-rdb-preamble yes</c>, as Redis 7.0 writes it, or the <see cref="AofRewriteEmitter"/>
+/// program; the directive is read when the rewrite starts); the rewrite buffer goes to a spill file
+/// meanwhile (the base must be complete before any later command replays), is appended when the snapshot is
 /// written, and from then on is drained into the new file as it comes. The executor's final switch
 /// only waits for the small remaining tail: write, fsync, rename over the AOF, fsync the directory.
 /// Memory stays bounded: the walk pauses while too many copied keys wait for the writer thread.
@@ -35,14 +36,13 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     readonly Thread _thread;
     readonly string _targetPath;
     readonly FileStream _temp;
-    readonly AofRewriteEmitter _emitter;
+    AofBaseWriter? _base;
     readonly ManualResetEventSlim _finished = new();
     readonly AofEncoder _tail = new();
     readonly long _startTicks = Stopwatch.GetTimestamp();
     FileStream? _spill;
     KeyspaceSnapshot? _snapshot;
     int _tailDb = -1;
-    int _emittedDb = -1;
     int _pendingRecords;
     long _cowBytes;
     long _keysWritten;
@@ -63,7 +63,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         // write surfaces where it happens instead of again when the stream is disposed.
         _temp = new FileStream(TempPath, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _spill = new FileStream(SpillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
-        _emitter = new AofRewriteEmitter(_temp);
         _thread = new Thread(RunWriter) { Name = "miniredis-aof-rewrite", IsBackground = true };
     }
 
@@ -89,7 +88,11 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     /// <summary>The instant: on the executor, between execution units (nothing half-propagated).</summary>
     public void Begin()
     {
-        _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
+        var keyspace = _server.Keyspace;
+        var hints = new (long Keys, long Expires)[keyspace.Count];
+        for (int i = 0; i < hints.Length; i++) hints[i] = (keyspace[i].Count, keyspace[i].ExpiresCount);
+        _base = AofBaseWriter.Create(_temp, _server.Config, hints);
+        _snapshot = KeyspaceSnapshot.Start(keyspace, _server.Executor, this);
         _server.Propagation.AddSink(this);
         _thread.Start();
     }
@@ -195,29 +198,21 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     void WriteRecord(in SnapshotRecord record)
     {
-        if (record.Db != _emittedDb)
-        {
-            _emitter.WriteSelect(record.Db);
-            _emittedDb = record.Db;
-        }
         _keysWritten++;
         if (!record.Captured)
         {
-            _emitter.WriteKey(record.Entry);
+            _base!.WriteKey(record.Db, record.Entry);
             return;
         }
-        // Flushed around the key, so the file position moves by exactly this key's program.
-        _emitter.Flush();
-        long before = _temp.Position;
-        _emitter.WriteKey(record.Entry);
-        _emitter.Flush();
-        Interlocked.Add(ref _cowBytes, _temp.Position - before);
+        long before = _base!.Position;
+        _base.WriteKey(record.Db, record.Entry);
+        Interlocked.Add(ref _cowBytes, _base.Position - before);
     }
 
-    /// <summary>The snapshot's program is complete: the rewrite buffer spilled so far follows it, then the live tail.</summary>
+    /// <summary>The snapshot's base is complete: the rewrite buffer spilled so far follows it as commands, then the live tail.</summary>
     void AppendSpill()
     {
-        _emitter.Flush();
+        _base!.End();
         var spill = _spill!;
         spill.Position = 0;
         spill.CopyTo(_temp);
@@ -237,7 +232,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     {
         const long Every = 4L << 20;
         if (!_server.Config.AofRewriteIncrementalFsync || _temp.Position - _incrementalSyncedAt < Every) return;
-        _emitter.Flush();
         _temp.Flush(flushToDisk: true);
         _incrementalSyncedAt = _temp.Position;
     }

@@ -21,6 +21,9 @@ public sealed class AofRewriter
     internal AofRewriter(RedisServer server) => _server = server;
 
     public bool InProgress => _job is not null;
+
+    /// <summary>aof_rewrite_scheduled: BGREWRITEAOF came while a BGSAVE ran (or inside MULTI); the cron starts it when possible.</summary>
+    public bool Scheduled { get; private set; }
     public long Rewrites { get; private set; }
     public long ConsecutiveFailures { get; private set; }
     public bool LastStatusOk { get; private set; } = true;
@@ -51,6 +54,7 @@ public sealed class AofRewriter
             return "ERR Can't rewrite append only file in background: " + e.Message;
         }
         _job = job;
+        Scheduled = false;
         job.Failed = Fail;
         UpdateFsyncSuspension();
         _server.Executor.Post(job.Begin);
@@ -58,12 +62,28 @@ public sealed class AofRewriter
         return null;
     }
 
-    /// <summary>From the cron: switches to the new file once only a small tail is left; starts automatic rewrites.</summary>
+    /// <summary>Redis's bgrewriteaofCommand while another background job runs: a manual request also clears the failure backoff.</summary>
+    public void Schedule()
+    {
+        Scheduled = true;
+        ConsecutiveFailures = 0;
+    }
+
+    /// <summary>
+    /// From the cron: switches to the new file once only a small tail is left; with no background
+    /// save running, starts a scheduled rewrite, or an automatic one.
+    /// </summary>
     internal void Cron()
     {
         UpdateFsyncSuspension();
-        if (_job is null) StartIfGrown();
-        else if (_job.ReadyToSwitch) Complete(_job);
+        if (_job is not null)
+        {
+            if (_job.ReadyToSwitch) Complete(_job);
+            return;
+        }
+        if (_server.Rdb.InProgress) return;
+        if (!Scheduled) StartIfGrown();
+        else if (!Limited()) Start();
     }
 
     /// <summary>auto-aof-rewrite-percentage / -min-size against the size after the last rewrite (Redis's serverCron).</summary>
@@ -158,17 +178,5 @@ public sealed class AofRewriter
         LastRewriteTimeSec = (long)job.ElapsedSeconds;
         job.Cancel();
         UpdateFsyncSuspension();
-    }
-
-    /// <summary>At start: temporary files of a rewrite the process did not finish (it died) are removed.</summary>
-    internal void RemoveLeftovers()
-    {
-        string dir = _server.Config.Dir;
-        if (!Directory.Exists(dir)) return;
-        foreach (var path in Directory.EnumerateFiles(dir, AofRewriteJob.TempFilePrefix + "*.aof"))
-        {
-            _server.Logger.LogInformation("Removing the temporary file {File} of an interrupted AOF rewrite", Path.GetFileName(path));
-            File.Delete(path);
-        }
     }
 }

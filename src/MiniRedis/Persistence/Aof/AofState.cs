@@ -74,9 +74,16 @@ public sealed class AofState
         LoadedBytes = LoadingTotalBytes;
     }
 
+    /// <summary>Redis 7's multi-part AOF directory in <c>dir</c>.</summary>
+    string MultiPartDirectory => Path.Combine(_server.Config.Dir, _server.Config.AppendDirname);
+
+    string ManifestPath => Path.Combine(MultiPartDirectory, _server.Config.AppendFilename + ".manifest");
+
     /// <summary>
     /// At start, with <c>appendonly yes</c>: loads the AOF when there is one, then opens it for
-    /// appending. <paramref name="done"/> (on the executor) gets false when the server must not start.
+    /// appending. Without ours but with a Redis 7 multi-part AOF (a data directory Redis 7 left), that
+    /// one is loaded instead and our AOF is created from the result, so the next start loads ours.
+    /// <paramref name="done"/> (on the executor) gets false when the server must not start.
     /// </summary>
     public void Start(Action<bool> done)
     {
@@ -86,16 +93,54 @@ public sealed class AofState
             return;
         }
         string path = FilePath;
-        if (!HasDataToLoad)
+        if (HasOwnFileToLoad)
+        {
+            AofLoader.Start(_server, this, [path], loaded => done(loaded && Open(path)));
+            return;
+        }
+        if (!HasMultiPartToImport)
         {
             _server.Executor.Post(() => done(CreateWithDataset(path)));
             return;
         }
-        AofLoader.Start(_server, this, path, loaded => done(loaded && Open(path)));
+        string directory = MultiPartDirectory;
+        List<string> files;
+        try
+        {
+            files = [.. AofManifest.Load(ManifestPath).Files.Select(name => Path.Combine(directory, name))];
+        }
+        catch (Exception e) when (e is AofManifestException or IOException or UnauthorizedAccessException)
+        {
+            _server.Logger.LogWarning("Can't import the AOF directory {Directory}: the manifest {Manifest} is not valid: {Error}", directory, ManifestPath, e.Message);
+            _server.Executor.Post(() => done(false));
+            return;
+        }
+        if (files.FirstOrDefault(file => !File.Exists(file)) is { } missing)
+        {
+            _server.Logger.LogWarning("Can't import the AOF directory {Directory}: the file {File} listed in its manifest does not exist", directory, missing);
+            _server.Executor.Post(() => done(false));
+            return;
+        }
+        _server.Logger.LogInformation("Importing the multi part AOF of Redis 7 from the directory {Directory} ({Files} files)", directory, files.Count);
+        AofLoader.Start(_server, this, files, loaded =>
+        {
+            if (!loaded)
+            {
+                done(false);
+                return;
+            }
+            _server.Logger.LogInformation("Successfully imported the multi part AOF directory {Directory} into the append-only file {Path}", directory, path);
+            done(CreateWithDataset(path));
+        });
     }
 
     /// <summary>There is an AOF to load at start (otherwise the dataset comes from the RDB, and the AOF is created from it).</summary>
-    public bool HasDataToLoad => File.Exists(FilePath) && new FileInfo(FilePath).Length > 0;
+    public bool HasDataToLoad => HasOwnFileToLoad || HasMultiPartToImport;
+
+    bool HasOwnFileToLoad => File.Exists(FilePath) && new FileInfo(FilePath).Length > 0;
+
+    /// <summary>Our AOF does not exist but Redis 7's manifest does: it is imported (a broken one refuses the start).</summary>
+    bool HasMultiPartToImport => !File.Exists(FilePath) && File.Exists(ManifestPath);
 
     /// <summary>A new AOF starts with the dataset already in memory (loaded from the RDB), so the next start loses nothing.</summary>
     bool CreateWithDataset(string path)
@@ -104,7 +149,7 @@ public sealed class AofState
         {
             try
             {
-                AofDatasetDump.WriteFile(_server.Keyspace, path);
+                AofDatasetDump.WriteFile(_server.Keyspace, _server.Config, path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -143,7 +188,7 @@ public sealed class AofState
         string path = FilePath;
         try
         {
-            AofDatasetDump.WriteFile(_server.Keyspace, path);
+            AofDatasetDump.WriteFile(_server.Keyspace, _server.Config, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Snapshot;
+
+namespace MiniRedis.Persistence.Rdb;
+
+/// <summary>
+/// One BGSAVE without fork. At its instant (between two execution units) a
+/// <see cref="KeyspaceSnapshot"/> starts; a writer thread turns its records into an RDB image with
+/// <see cref="RdbWriter"/> in <c>temp-&lt;pid&gt;.rdb</c>, then fsyncs it, renames it over the dump and
+/// fsyncs the directory (<see cref="RdbFileStream"/>). Records may come out of database order (a command
+/// reaching a key first takes it early): the image then selects a database again, which every RDB
+/// loader accepts. Memory stays bounded: the walk pauses while too many copied keys wait for the
+/// writer thread. <c>rdb-key-save-delay</c> (µs per key, Redis's testing aid) slows the writer.
+/// </summary>
+public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
+{
+    /// <summary>The walk pauses above this many copied keys waiting to be written, and resumes below the low mark.</summary>
+    const int HighWaterRecords = 1024;
+    const int LowWaterRecords = 256;
+
+    readonly RedisServer _server;
+    readonly RdbFileStream _file;
+    readonly string _targetPath;
+    readonly BlockingCollection<SnapshotRecord> _queue = new();
+    readonly Thread _thread;
+    readonly ManualResetEventSlim _cancelled = new();
+    readonly long _startTicks = Stopwatch.GetTimestamp();
+    (long Keys, long Expires)[] _sizes = [];
+    KeyspaceSnapshot? _snapshot;
+    int _selectedDb = -1;
+    int _pendingRecords;
+    long _cowBytes;
+
+    public RdbSaveJob(RedisServer server, RdbFileStream file, string targetPath)
+    {
+        _server = server;
+        _file = file;
+        _targetPath = targetPath;
+        _thread = new Thread(RunWriter) { Name = "miniredis-rdb-bgsave", IsBackground = true };
+    }
+
+    /// <summary>Called on the executor when the job ended by itself: whether the dump is now in place.</summary>
+    public Action<RdbSaveJob, bool>? Finished { get; set; }
+
+    /// <summary>The change counter at the instant: what the saved image holds (Redis's dirty_before_bgsave).</summary>
+    public long DirtyAtInstant { get; private set; }
+
+    /// <summary>Bytes written for keys a command reached before the walk did (current_cow_size).</summary>
+    public long CowBytes => Interlocked.Read(ref _cowBytes);
+
+    public long KeysProcessed => _snapshot?.KeysProcessed ?? 0;
+    public long KeysTotal => _snapshot?.KeysTotal ?? 0;
+    public double ElapsedSeconds => Stopwatch.GetElapsedTime(_startTicks).TotalSeconds;
+
+    /// <summary>The instant: on the executor, outside any transaction (nothing half-done is saved).</summary>
+    public void Begin()
+    {
+        var keyspace = _server.Keyspace;
+        DirtyAtInstant = _server.Dirty;
+        _sizes = new (long, long)[keyspace.Count];
+        for (int i = 0; i < keyspace.Count; i++) _sizes[i] = (keyspace[i].Count, keyspace[i].ExpiresCount);
+        _snapshot = KeyspaceSnapshot.Start(keyspace, _server.Executor, this);
+        _thread.Start();
+    }
+
+    // ---- executor side -------------------------------------------------------------------
+
+    public void Add(in SnapshotRecord record)
+    {
+        Interlocked.Increment(ref _pendingRecords);
+        _queue.Add(record);
+    }
+
+    public bool Backlogged => Volatile.Read(ref _pendingRecords) > HighWaterRecords;
+
+    public void Completed() => _queue.CompleteAdding();
+
+    /// <summary>Stops the job (FLUSHALL, SHUTDOWN, a failure): the dump stays as it was and the temporary file is removed.</summary>
+    public void Cancel()
+    {
+        _cancelled.Set();
+        _snapshot?.Cancel();
+        if (!_queue.IsAddingCompleted) _queue.CompleteAdding();
+        if (_thread.IsAlive && Thread.CurrentThread != _thread) _thread.Join();
+        _file.Abandon();
+        Dispose();
+    }
+
+    /// <summary>After <see cref="Finished"/> or <see cref="Cancel"/>: the writer thread is gone.</summary>
+    public void Dispose()
+    {
+        _file.Dispose();
+        _queue.Dispose();
+        _cancelled.Dispose();
+    }
+
+    // ---- writer thread -------------------------------------------------------------------
+
+    void RunWriter()
+    {
+        BackgroundPriority.LowerCurrentThread();
+        var config = _server.Config;
+        try
+        {
+            var writer = new RdbWriter(_file, config.RdbCompression, config.RdbChecksum);
+            writer.WriteHeader(GC.GetTotalMemory(false), aofBase: false);
+            foreach (var record in _queue.GetConsumingEnumerable())
+            {
+                if (_cancelled.IsSet) return;
+                WriteRecord(writer, record);
+                if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
+                DelayForTesting(config.RdbKeySaveDelay);
+            }
+            if (_cancelled.IsSet) return;
+            writer.WriteEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (_cancelled.IsSet) return;
+            _file.WriteFailed(e);
+            _server.Executor.Post(() => Finished?.Invoke(this, false));
+            return;
+        }
+        bool saved = _file.Commit(_targetPath);
+        if (saved)
+        {
+            _server.Logger.LogInformation("DB saved on disk");
+            _server.Logger.LogInformation("Snapshot CoW for RDB: current {Mb} MB", CowBytes / (1024 * 1024));
+        }
+        _server.Executor.Post(() => Finished?.Invoke(this, saved));
+    }
+
+    void WriteRecord(RdbWriter writer, in SnapshotRecord record)
+    {
+        if (record.Db != _selectedDb)
+        {
+            var (keys, expires) = _sizes[record.Db];
+            writer.WriteSelectDb(record.Db, keys, expires);
+            _selectedDb = record.Db;
+        }
+        long before = writer.Position;
+        writer.WriteKey(record.Entry);
+        if (record.Captured) Interlocked.Add(ref _cowBytes, writer.Position - before);
+    }
+
+    /// <summary>
+    /// Redis's debugDelay: a positive value sleeps that many µs (here rounded up to whole ms); a
+    /// negative one sleeps 1 µs once every |value| keys on average. Read per key: CONFIG SET applies at once.
+    /// </summary>
+    void DelayForTesting(int micros)
+    {
+        if (micros < 0) micros = Random.Shared.NextInt64(-(long)micros) == 0 ? 1 : 0;
+        if (micros > 0) _cancelled.Wait(TimeSpan.FromMilliseconds(Math.Ceiling(micros / 1000.0)));
+    }
+}

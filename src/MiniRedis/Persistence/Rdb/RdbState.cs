@@ -1,0 +1,242 @@
+using Microsoft.Extensions.Logging;
+
+namespace MiniRedis.Persistence.Rdb;
+
+/// <summary>
+/// The server's RDB snapshots, as Redis's rdb.c server side: SAVE, BGSAVE (one
+/// <see cref="RdbSaveJob"/> at a time, never together with an AOF rewrite), the save rules checked
+/// by the cron, the change counter since the last save, loading the dump at start, the final save
+/// at shutdown, the -MISCONF refusal after a failed background save, and the INFO persistence
+/// values. Executor thread only (INFO reads are made there too).
+/// </summary>
+public sealed class RdbState
+{
+    /// <summary>Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed BGSAVE, save rules and scheduled saves wait this long.</summary>
+    const long RetryDelaySeconds = 5;
+
+    const string MisconfError =
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+    enum ShutdownPlan : byte { Default, NoSave, Saved }
+
+    readonly RedisServer _server;
+    RdbSaveJob? _job;
+    long _dirtyAtLastSave;
+    long _lastBgsaveTry;
+    long _jobStartSeconds;
+    ShutdownPlan _shutdownPlan;
+
+    internal RdbState(RedisServer server)
+    {
+        _server = server;
+        LastSaveTime = UnixSeconds();
+    }
+
+    static long UnixSeconds() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    public string FilePath => Path.Combine(_server.Config.Dir, _server.Config.DbFilename);
+
+    // ---- INFO persistence ------------------------------------------------------------------
+
+    /// <summary>rdb_changes_since_last_save: Redis's server.dirty, counted from the last successful save.</summary>
+    public long ChangesSinceLastSave => _server.Dirty - _dirtyAtLastSave;
+
+    /// <summary>rdb_bgsave_in_progress.</summary>
+    public bool InProgress => _job is not null;
+
+    /// <summary>A BGSAVE SCHEDULE (or one asked for inside MULTI) waits for the running AOF rewrite.</summary>
+    public bool Scheduled { get; private set; }
+
+    /// <summary>rdb_last_save_time and LASTSAVE: unix seconds of the last successful save (start time until then).</summary>
+    public long LastSaveTime { get; private set; }
+
+    /// <summary>rdb_last_bgsave_status: false after a failed background save, until a save succeeds.</summary>
+    public bool LastBgsaveOk { get; private set; } = true;
+
+    public long LastBgsaveTimeSec { get; private set; } = -1;
+    public long CurrentBgsaveTimeSec => _job is null ? -1 : UnixSeconds() - _jobStartSeconds;
+
+    /// <summary>rdb_saves: SAVE commands and background saves started.</summary>
+    public long Saves { get; private set; }
+
+    public long LastCowSize { get; private set; }
+    public long CurrentCowSize => _job?.CowBytes ?? 0;
+    public long CurrentKeysProcessed => _job?.KeysProcessed ?? 0;
+    public long CurrentKeysTotal => _job?.KeysTotal ?? 0;
+
+    public long LastLoadKeysLoaded { get; internal set; }
+    public long LastLoadKeysExpired { get; internal set; }
+
+    /// <summary>loading_rdb_used_mem: the used-mem AUX field of the dump being loaded.</summary>
+    public long LoadingRdbUsedMem { get; internal set; }
+
+    /// <summary>
+    /// The text after "-" when write commands must be refused because a background save failed and
+    /// <c>stop-writes-on-bgsave-error</c> is on (only while save points are configured, as Redis);
+    /// null when writes are allowed.
+    /// </summary>
+    public string? WriteDeniedError =>
+        !LastBgsaveOk && _server.Config.StopWritesOnBgsaveError && _server.Config.SaveRules.Count > 0 ? MisconfError : null;
+
+    // ---- saving ------------------------------------------------------------------------------
+
+    /// <summary>SAVE: the dataset written now, on the executor. Counts in rdb_saves.</summary>
+    public bool SaveCommand()
+    {
+        Saves++;
+        return Save();
+    }
+
+    /// <summary>
+    /// A blocking save (SAVE, FLUSHALL, SHUTDOWN, DEBUG RELOAD; Redis's rdbSave). On success the
+    /// change counter restarts and a failed background save no longer blocks writes.
+    /// </summary>
+    public bool Save()
+    {
+        var config = _server.Config;
+        var file = RdbFileStream.Create(config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger);
+        if (file is null) return false;
+        bool saved = file.WriteAndCommit(
+            sink => RdbWriter.WriteDataset(_server.Keyspace, sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
+        file.Dispose();
+        if (!saved) return false;
+        _server.Logger.LogInformation("DB saved on disk");
+        RecordSuccess(_server.Dirty);
+        return true;
+    }
+
+    void RecordSuccess(long dirtyOfImage)
+    {
+        _dirtyAtLastSave = dirtyOfImage;
+        LastSaveTime = UnixSeconds();
+        LastBgsaveOk = true;
+    }
+
+    /// <summary>
+    /// BGSAVE: starts a background save (Redis's rdbSaveBackground). Like a forked child that fails
+    /// at once, a temporary file that cannot be created ends the save as failed right away.
+    /// </summary>
+    public void StartBackgroundSave()
+    {
+        var config = _server.Config;
+        Saves++;
+        _lastBgsaveTry = UnixSeconds();
+        _jobStartSeconds = _lastBgsaveTry;
+        Scheduled = false;
+        _server.Logger.LogInformation("Background saving started by pid {Pid}", Environment.ProcessId);
+        var file = RdbFileStream.Create(config.Dir, background: true, config.RdbSaveIncrementalFsync, _server.Logger);
+        if (file is null)
+        {
+            RecordFailure();
+            return;
+        }
+        var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish };
+        _job = job;
+        // The instant is now, as Redis forks inside BGSAVE: commands after it, even pipelined
+        // behind it, are not in the image. (Inside EXEC it is scheduled instead, so nothing of a
+        // transaction is ever half in.)
+        job.Begin();
+    }
+
+    /// <summary>BGSAVE SCHEDULE while an AOF rewrite runs: the cron starts it once the rewrite is over.</summary>
+    public void Schedule() => Scheduled = true;
+
+    void Finish(RdbSaveJob job, bool saved)
+    {
+        if (_job != job) return;
+        _job = null;
+        job.Dispose();
+        if (!saved)
+        {
+            RecordFailure();
+            return;
+        }
+        _server.Logger.LogInformation("Background saving terminated with success");
+        RecordSuccess(job.DirtyAtInstant);
+        LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
+        LastCowSize = job.CowBytes;
+    }
+
+    void RecordFailure()
+    {
+        _server.Logger.LogWarning("Background saving error");
+        LastBgsaveOk = false;
+        LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
+    }
+
+    /// <summary>
+    /// Abandons a running background save (FLUSHALL, SHUTDOWN): the dump stays as it was. Not a
+    /// failure, as Redis's SIGUSR1 kill of its child is not.
+    /// </summary>
+    public void CancelBackgroundSave()
+    {
+        if (_job is not { } job) return;
+        _job = null;
+        LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
+        job.Cancel();
+    }
+
+    /// <summary>Retries wait <see cref="RetryDelaySeconds"/> after a failed background save.</summary>
+    bool RetryAllowed => LastBgsaveOk || UnixSeconds() - _lastBgsaveTry > RetryDelaySeconds;
+
+    /// <summary>
+    /// From the cron (Redis's serverCron): with no background job running, a save rule that is met
+    /// (at least <c>changes</c> changes and more than <c>seconds</c> since the last save) starts a
+    /// BGSAVE; otherwise a scheduled one starts.
+    /// </summary>
+    internal void Cron()
+    {
+        if (_job is not null || _server.AofRewrite.InProgress || !RetryAllowed) return;
+        long sinceLastSave = UnixSeconds() - LastSaveTime;
+        foreach (var rule in _server.Config.SaveRules)
+        {
+            if (ChangesSinceLastSave < rule.Changes || sinceLastSave <= rule.Seconds) continue;
+            _server.Logger.LogInformation("{Changes} changes in {Seconds} seconds. Saving...", rule.Changes, rule.Seconds);
+            StartBackgroundSave();
+            return;
+        }
+        if (Scheduled) StartBackgroundSave();
+    }
+
+    // ---- start and shutdown -------------------------------------------------------------------
+
+    /// <summary>At start: the dump is loaded into the keyspace (clients get -LOADING meanwhile); <paramref name="done"/> (on the executor) gets whether the server may start.</summary>
+    public void LoadAtStart(Action<bool> done) => RdbLoading.Start(_server, this, FilePath, done);
+
+    /// <summary>
+    /// SHUTDOWN's save, on the executor so a failure can be replied (Redis's finishShutdown): a
+    /// running background save is abandoned first. False when the save failed.
+    /// </summary>
+    public bool SaveForShutdown()
+    {
+        if (_job is not null) _server.Logger.LogWarning("There is a child saving an .rdb. Killing it!");
+        CancelBackgroundSave();
+        _server.Logger.LogInformation("Saving the final RDB snapshot before exiting.");
+        if (!Save()) return false;
+        _shutdownPlan = ShutdownPlan.Saved;
+        return true;
+    }
+
+    /// <summary>SHUTDOWN NOSAVE: the stop that follows saves nothing.</summary>
+    public void SkipShutdownSave() => _shutdownPlan = ShutdownPlan.NoSave;
+
+    /// <summary>
+    /// When the process stops (after the executor, so nothing else touches the keyspace): a running
+    /// background save is abandoned, and with save points configured the dataset is saved, as
+    /// Redis does on SIGTERM. After SHUTDOWN saved, only changes made since are saved again.
+    /// </summary>
+    internal void Shutdown()
+    {
+        if (_job is not null) _server.Logger.LogWarning("There is a child saving an .rdb. Killing it!");
+        CancelBackgroundSave();
+        bool save = _shutdownPlan switch
+        {
+            ShutdownPlan.NoSave => false,
+            ShutdownPlan.Saved => ChangesSinceLastSave > 0,
+            _ => _server.Config.SaveRules.Count > 0,
+        };
+        if (!save) return;
+        _server.Logger.LogInformation("Saving the final RDB snapshot before exiting.");
+        if (!Save()) _server.Logger.LogWarning("Error trying to save the DB. Exit anyway.");
+    }
+}

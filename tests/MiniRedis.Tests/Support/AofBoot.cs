@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
+
+namespace MiniRedis.Tests.Support;
+
+/// <summary>Keeps every formatted log line, for asserting what a server logged.</summary>
+public sealed class CollectingLogger : ILogger
+{
+    public List<string> Lines { get; } = [];
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+    public bool IsEnabled(LogLevel logLevel) => true;
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (Lines) Lines.Add(formatter(state, exception));
+    }
+}
+
+/// <summary>An in-process server started the way the host starts it, with the AOF on.</summary>
+public static class AofBoot
+{
+    /// <summary>Starts a server with <c>appendonly yes</c> in <paramref name="dir"/> and waits for its AOF load; whether it may start. The caller stops the server.</summary>
+    public static (RedisServer Server, bool Started, CollectingLogger Log) Start(string dir, string extraConfig = "")
+    {
+        var log = new CollectingLogger();
+        var server = new RedisServer(ServerConfig.Parse($"dir {dir}\nappendonly yes\n{extraConfig}"), log);
+        server.Start();
+        var done = new TaskCompletionSource<bool>();
+        server.Aof.Start(done.SetResult);
+        return (server, done.Task.Wait(TimeSpan.FromSeconds(60)) && done.Task.Result, log);
+    }
+}
+
+/// <summary>A test class that boots in-process servers on its own directory; they are stopped and the directory removed after each test.</summary>
+public abstract class AofBootTests : IDisposable
+{
+    protected AofBootTests(string prefix) => Dir = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    protected string Dir { get; }
+
+    /// <summary>Servers to stop after the test.</summary>
+    protected List<RedisServer> Servers { get; } = [];
+
+    protected string AofPath => Path.Combine(Dir, "appendonly.aof");
+
+    /// <summary>Starts a server on the test directory and waits for its AOF load; whether it may start.</summary>
+    protected (RedisServer Server, bool Started, CollectingLogger Log) Boot(string extraConfig = "")
+    {
+        var booted = AofBoot.Start(Dir, extraConfig);
+        Servers.Add(booted.Server);
+        return booted;
+    }
+
+    protected static byte[] Command(params string[] args) =>
+        Infrastructure.RespConnection.EncodeCommand([.. args.Select(System.Text.Encoding.Latin1.GetBytes)]);
+
+    public void Dispose()
+    {
+        foreach (var server in Servers) server.Stop();
+        Directory.Delete(Dir, true);
+        GC.SuppressFinalize(this);
+    }
+}
