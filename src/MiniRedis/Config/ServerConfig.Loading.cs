@@ -83,8 +83,17 @@ public sealed partial class ServerConfig
         string[] args = [.. split.Skip(1).Select(arg => Decode(arg))];
         if (_byName.TryGetValue(name, out ConfigDirective? directive))
         {
-            if (!directive.Flags.HasFlag(ConfigFlags.MultiArg) && args.Length != 1)
-                return "wrong number of arguments";
+            if (!directive.Flags.HasFlag(ConfigFlags.MultiArg))
+                return args.Length != 1 ? "wrong number of arguments" : directive.Set(this, args);
+            // Like Redis, one non-empty argument of a multi-argument directive is split again, so
+            // `--save "900 1 300 10"` works; an empty one still means "none" (`--save ""`).
+            if (args.Length == 1 && args[0].Length > 0)
+            {
+                List<byte[]>? values = ConfigArgs.Split(split[1]);
+                if (values is null)
+                    return "Unbalanced quotes in configuration line";
+                args = [.. values.Select(arg => Decode(arg))];
+            }
             return directive.Set(this, args);
         }
         if (name == "include" && args.Length == 1)

@@ -108,6 +108,12 @@ public sealed class Keyspace
         KeyExpired?.Invoke(db, key);
     }
 
+    /// <summary>A loader's hint (RDB RESIZEDB) that <paramref name="count"/> keys are coming for <paramref name="db"/>: the table is sized once.</summary>
+    public void ReserveKeys(int db, int count)
+    {
+        if (db >= 0 && db < _databases.Length) _databases[db].Table.EnsureCapacity(_databases[db].Count + count);
+    }
+
     public int TotalKeys()
     {
         int total = 0;

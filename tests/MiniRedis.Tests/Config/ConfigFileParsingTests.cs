@@ -107,6 +107,9 @@ public sealed class ConfigFileParsingTests : IDisposable
         Assert.Empty(ServerConfig.Parse("save").SaveRules);
         Assert.Equal([new SaveRule(5, 5)], ServerConfig.Parse("save 900 1\nsave \"\"\nsave 5 5").SaveRules);
         Assert.Equal([new SaveRule(10, 2), new SaveRule(30, 4)], ServerConfig.Parse("save 10 2 30 4").SaveRules);
+        // One quoted argument is split again, as redis-server does for `--save "10 2 30 4"`.
+        Assert.Equal([new SaveRule(10, 2), new SaveRule(30, 4)], ServerConfig.Parse("save \"10 2 30 4\"").SaveRules);
+        Assert.Equal(["127.0.0.1", "::1"], ServerConfig.Parse("bind \"127.0.0.1 ::1\"").Bind);
     }
 
     [Fact]

@@ -69,7 +69,10 @@ public abstract class ServerProcess : IDisposable
             try
             {
                 using var connection = Connect();
-                if (connection.Call("PING").AsSpan().SequenceEqual("+PONG\r\n"u8)) return true;
+                // The server answering must be ours: another test's server may hold the port we
+                // picked, while ours is still failing to bind it.
+                if (connection.Call("PING").AsSpan().SequenceEqual("+PONG\r\n"u8))
+                    return Encoding.UTF8.GetString(connection.Call("INFO", "server")).Contains($"process_id:{process.Id}\r\n", StringComparison.Ordinal);
             }
             catch (Exception e) when (e is SocketException or IOException or TimeoutException)
             {

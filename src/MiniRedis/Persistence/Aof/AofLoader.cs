@@ -86,6 +86,7 @@ public sealed class AofLoader
             _server.Logger.LogInformation("Reading RDB preamble from AOF file {Path}...", _path);
             _reader = null;
             _preamble = new RdbReader(_stream, _server.Config, _server.Config.RdbChecksum);
+            _preamble.ResizeDb = _server.Keyspace.ReserveKeys;
             _preamble.ReadHeader();
             return true;
         }

@@ -36,6 +36,7 @@ public sealed class RdbLoading : IDisposable
         _merge = merge;
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
         _reader = new RdbReader(_stream, server.Config, verifyChecksum: server.Config.RdbChecksum);
+        _reader.ResizeDb = server.Keyspace.ReserveKeys;
         state.LastLoadKeysLoaded = 0;
         state.LastLoadKeysExpired = 0;
         state.LoadingRdbUsedMem = 0;
