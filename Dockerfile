@@ -8,6 +8,8 @@ WORKDIR /src
 COPY Directory.Build.props ./
 COPY src/MiniRedis/MiniRedis.csproj src/MiniRedis/
 COPY src/MiniRedis.Server/MiniRedis.Server.csproj src/MiniRedis.Server/
+COPY src/MiniRedis.CheckAof/MiniRedis.CheckAof.csproj src/MiniRedis.CheckAof/
+COPY src/MiniRedis.CheckRdb/MiniRedis.CheckRdb.csproj src/MiniRedis.CheckRdb/
 RUN dotnet restore src/MiniRedis.Server
 COPY src/ src/
 RUN dotnet publish src/MiniRedis.Server -c Release -o /app

@@ -34,6 +34,9 @@ public sealed partial class DockerImageTests : IDisposable
 
         var (publishExit, publishOutput) = await RunToEndAsync(MapPaths(PublishCommand(dockerfile), imageToHost), TimeSpan.FromMinutes(5));
         Assert.True(publishExit == 0, "dotnet publish failed:\n" + publishOutput);
+        // The checkers ship beside the server.
+        Assert.True(File.Exists(Path.Combine(publishDir, "miniredis-check-aof.dll")));
+        Assert.True(File.Exists(Path.Combine(publishDir, "miniredis-check-rdb.dll")));
 
         int port = FreePort();
         string[] serverCommand = [.. MapPaths(Entrypoint(dockerfile), imageToHost), "--port", port.ToString(), "--dir", dataDir];
@@ -46,11 +49,15 @@ public sealed partial class DockerImageTests : IDisposable
             await AssertReplyAsync(client, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n",
                 $"*2\r\n$3\r\ndir\r\n${dataDir.Length}\r\n{dataDir}\r\n");
 
-            // "docker stop" sends SIGTERM: the server must shut down cleanly, not wait to be killed.
+            await AssertReplyAsync(client, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", "+OK\r\n");
+
+            // "docker stop" sends SIGTERM: the server must shut down cleanly, not wait to be killed,
+            // and with the default save points it saves the dataset into the data volume first.
             Assert.Equal(0, Kill(server.Id, SigTerm));
             using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await server.WaitForExitAsync(stopTimeout.Token);
             Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}:\n{serverOutput}");
+            Assert.True(File.Exists(Path.Combine(dataDir, "dump.rdb")), $"no dump.rdb in the data directory:\n{serverOutput}");
         }
         finally
         {
