@@ -145,12 +145,15 @@ public sealed class RdbState
     {
         if (_job != job) return;
         _job = null;
-        job.Dispose();
         if (!saved)
         {
+            // A failed write can end the writer while the snapshot still walks (or holds captured
+            // keys to hand over): stop the snapshot before the queue it feeds goes away.
+            job.Cancel();
             RecordFailure();
             return;
         }
+        job.Dispose();
         _server.Logger.LogInformation("Background saving terminated with success");
         RecordSuccess(job.DirtyAtInstant);
         LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;

@@ -171,6 +171,39 @@ public sealed class RdbServerBackgroundTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The writer fails at once while the walk has most keys still to take: the snapshot must stop
+    /// with the job, or commands reaching untaken keys would hand them to a job that is gone.
+    /// </summary>
+    [Fact]
+    public void A_bgsave_failing_before_the_walk_ends_stops_its_snapshot()
+    {
+        string mount = AofTestData.NewDirectory("rdb-tmpfs-");
+        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        try
+        {
+            using var server = RdbServerProcess.MiniRedis(mount, "--save", "3600", "1");
+            using var connection = server.Connect();
+            RdbTestSupport.SetKeys(connection, 20_000);
+            long free = new DriveInfo(mount).AvailableFreeSpace;
+            File.WriteAllBytes(Path.Combine(mount, "filler"), new byte[free]);
+
+            Assert.Equal("err", RdbTestSupport.BackgroundSave(connection));
+            connection.Call("CONFIG", "SET", "stop-writes-on-bgsave-error", "no");
+            for (int i = 0; i < 20_000; i += 7) Assert.Equal("+OK\r\n", Text(connection.Call("SET", $"key:{i}", "x")));
+            Assert.Equal("err", Info(connection, "rdb_last_bgsave_status"));
+
+            File.Delete(Path.Combine(mount, "filler"));
+            Assert.Equal("ok", RdbTestSupport.BackgroundSave(connection));
+            Assert.False(server.HasExited);
+        }
+        finally
+        {
+            Run("umount", mount);
+            Directory.Delete(mount, true);
+        }
+    }
+
     [Fact]
     public void Bgrewriteaof_during_a_bgsave_is_scheduled_and_starts_when_it_ends()
     {
