@@ -36,7 +36,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     readonly Thread _thread;
     readonly string _targetPath;
     readonly FileStream _temp;
-    AofBaseWriter? _base;
+    DatasetImageWriter? _base;
     readonly ManualResetEventSlim _finished = new();
     readonly AofEncoder _tail = new();
     readonly long _startTicks = Stopwatch.GetTimestamp();
@@ -88,11 +88,8 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     /// <summary>The instant: on the executor, between execution units (nothing half-propagated).</summary>
     public void Begin()
     {
-        var keyspace = _server.Keyspace;
-        var hints = new (long Keys, long Expires)[keyspace.Count];
-        for (int i = 0; i < hints.Length; i++) hints[i] = (keyspace[i].Count, keyspace[i].ExpiresCount);
-        _base = AofBaseWriter.Create(_temp, _server.Config, hints);
-        _snapshot = KeyspaceSnapshot.Start(keyspace, _server.Executor, this);
+        _base = DatasetImageWriter.ForAofBase(_temp, _server.Config, _server.Keyspace);
+        _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _server.Propagation.AddSink(this);
         _thread.Start();
     }
@@ -199,14 +196,8 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     void WriteRecord(in SnapshotRecord record)
     {
         _keysWritten++;
-        if (!record.Captured)
-        {
-            _base!.WriteKey(record.Db, record.Entry);
-            return;
-        }
-        long before = _base!.Position;
-        _base.WriteKey(record.Db, record.Entry);
-        Interlocked.Add(ref _cowBytes, _base.Position - before);
+        long copied = _base!.Write(record);
+        if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
     }
 
     /// <summary>The snapshot's base is complete: the rewrite buffer spilled so far follows it as commands, then the live tail.</summary>

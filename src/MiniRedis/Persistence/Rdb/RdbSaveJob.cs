@@ -8,7 +8,7 @@ namespace MiniRedis.Persistence.Rdb;
 /// <summary>
 /// One BGSAVE without fork. At its instant (between two execution units) a
 /// <see cref="KeyspaceSnapshot"/> starts; a writer thread turns its records into an RDB image with
-/// <see cref="RdbWriter"/> in <c>temp-&lt;pid&gt;.rdb</c>, then fsyncs it, renames it over the dump and
+/// <see cref="DatasetImageWriter"/> in <c>temp-bgsave-&lt;pid&gt;.rdb</c>, then fsyncs it, renames it over the dump and
 /// fsyncs the directory (<see cref="RdbFileStream"/>). Records may come out of database order (a command
 /// reaching a key first takes it early): the image then selects a database again, which every RDB
 /// loader accepts. Memory stays bounded: the walk pauses while too many copied keys wait for the
@@ -27,9 +27,8 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     readonly Thread _thread;
     readonly ManualResetEventSlim _cancelled = new();
     readonly long _startTicks = Stopwatch.GetTimestamp();
-    (long Keys, long Expires)[] _sizes = [];
+    DatasetImageWriter? _image;
     KeyspaceSnapshot? _snapshot;
-    int _selectedDb = -1;
     int _pendingRecords;
     long _cowBytes;
 
@@ -57,11 +56,9 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     /// <summary>The instant: on the executor, outside any transaction (nothing half-done is saved).</summary>
     public void Begin()
     {
-        var keyspace = _server.Keyspace;
         DirtyAtInstant = _server.Dirty;
-        _sizes = new (long, long)[keyspace.Count];
-        for (int i = 0; i < keyspace.Count; i++) _sizes[i] = (keyspace[i].Count, keyspace[i].ExpiresCount);
-        _snapshot = KeyspaceSnapshot.Start(keyspace, _server.Executor, this);
+        _image = DatasetImageWriter.ForDump(_file, _server.Config, _server.Keyspace);
+        _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _thread.Start();
     }
 
@@ -104,17 +101,16 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
         var config = _server.Config;
         try
         {
-            var writer = new RdbWriter(_file, config.RdbCompression, config.RdbChecksum);
-            writer.WriteHeader(GC.GetTotalMemory(false), aofBase: false);
             foreach (var record in _queue.GetConsumingEnumerable())
             {
                 if (_cancelled.IsSet) return;
-                WriteRecord(writer, record);
+                long copied = _image!.Write(record);
+                if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
                 if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
                 DelayForTesting(config.RdbKeySaveDelay);
             }
             if (_cancelled.IsSet) return;
-            writer.WriteEnd();
+            _image!.End();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -130,19 +126,6 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
             _server.Logger.LogInformation("Snapshot CoW for RDB: current {Mb} MB", CowBytes / (1024 * 1024));
         }
         _server.Executor.Post(() => Finished?.Invoke(this, saved));
-    }
-
-    void WriteRecord(RdbWriter writer, in SnapshotRecord record)
-    {
-        if (record.Db != _selectedDb)
-        {
-            var (keys, expires) = _sizes[record.Db];
-            writer.WriteSelectDb(record.Db, keys, expires);
-            _selectedDb = record.Db;
-        }
-        long before = writer.Position;
-        writer.WriteKey(record.Entry);
-        if (record.Captured) Interlocked.Add(ref _cowBytes, writer.Position - before);
     }
 
     /// <summary>
