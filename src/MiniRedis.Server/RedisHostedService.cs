@@ -17,6 +17,8 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
         logger.LogInformation("MiniRedis version={Version} (Redis {Redis} compatible), bits=64, pid={Pid}, just started",
             typeof(RedisServer).Assembly.GetName().Version, RedisServer.RedisVersion, Environment.ProcessId);
         _server = new RedisServer(config, logger);
+        // Until the data on disk is loaded, the empty keyspace must not be saved over it.
+        _server.Keyspace.Complete = false;
         _server.ShutdownRequested += () => lifetime.StopApplication();
         _server.Start();
         // Listening starts before the data loads: clients connecting meanwhile get -LOADING.

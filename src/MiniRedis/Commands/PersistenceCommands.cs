@@ -1,4 +1,5 @@
 using MiniRedis.Execution;
+using MiniRedis.Persistence;
 
 namespace MiniRedis.Commands;
 
@@ -57,9 +58,12 @@ public static unsafe class PersistenceCommands
                 ctx.Error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
             }
         }
+        else if (!server.Rdb.StartBackgroundSave())
+        {
+            ctx.Error(DatasetGate.RefusedError);
+        }
         else
         {
-            server.Rdb.StartBackgroundSave();
             ctx.Reply.SimpleString("Background saving started"u8);
         }
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
+using MiniRedis.Persistence;
 
 namespace MiniRedis.Commands;
 
@@ -79,7 +80,9 @@ public static unsafe class ServerCommands
         var logger = server.Logger;
         logger.LogWarning("User requested shutdown...");
         bool saved = false;
-        if (save || (!noSave && server.Config.SaveRules.Count > 0))
+        // Like Redis during loading: a dataset that is not the complete one is not saved, and the
+        // shutdown goes on as NOSAVE.
+        if ((save || (!noSave && server.Config.SaveRules.Count > 0)) && DatasetGate.Allows(server, "SHUTDOWN's save"))
         {
             saved = server.Rdb.SaveForShutdown();
             if (!saved && force) logger.LogWarning("Error trying to save the DB. Exit anyway.");

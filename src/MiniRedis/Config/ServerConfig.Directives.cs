@@ -43,6 +43,7 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("rdb-del-sync-files", false, c => c.RdbDelSyncFiles, (c, v) => c.RdbDelSyncFiles = v),
         ConfigDirective.Bool("rdb-save-incremental-fsync", true, c => c.RdbSaveIncrementalFsync, (c, v) => c.RdbSaveIncrementalFsync = v),
         ConfigDirective.Integer("rdb-key-save-delay", int.MinValue, int.MaxValue, 0, c => c.RdbKeySaveDelay, (c, v) => c.RdbKeySaveDelay = (int)v),
+        ConfigDirective.Integer("key-load-delay", int.MinValue, int.MaxValue, 0, c => c.KeyLoadDelay, (c, v) => c.KeyLoadDelay = (int)v),
         ConfigDirective.Bool("aof-use-rdb-preamble", true, c => c.AofUseRdbPreamble, (c, v) => c.AofUseRdbPreamble = v),
         ConfigDirective.Enum("appendfsync", AppendFsyncPolicy.EverySec,
             [("everysec", AppendFsyncPolicy.EverySec), ("always", AppendFsyncPolicy.Always), ("no", AppendFsyncPolicy.No)],

@@ -141,6 +141,9 @@ public sealed partial class ServerConfig
     /// <summary>Microseconds to sleep per key while saving (a testing aid, as in Redis).</summary>
     public int RdbKeySaveDelay { get; private set; }
 
+    /// <summary>Microseconds to sleep per key while loading an RDB (a testing aid, as in Redis; 0 or less: none).</summary>
+    public int KeyLoadDelay { get; private set; }
+
     /// <summary>AOF rewrites write the dataset as an RDB image followed by the commands since.</summary>
     public bool AofUseRdbPreamble { get; private set; }
 

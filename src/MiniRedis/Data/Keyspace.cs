@@ -48,6 +48,14 @@ public sealed class Keyspace
     /// <summary>While replaying a file nothing expires: Redis defers that until loading is over.</summary>
     public bool Loading { get; set; }
 
+    /// <summary>
+    /// The keyspace is the whole dataset of the files it comes from: false from the start of a load
+    /// until it succeeds (a failed or interrupted load leaves it false). The gate every writer of
+    /// dump.rdb and the AOF asks, so part of a dataset (or none of it) never replaces the files.
+    /// True for a keyspace nothing was loaded into; the server's start clears it until its data loaded.
+    /// </summary>
+    public bool Complete { get; set; } = true;
+
     public long ExpiredKeys { get; private set; }
     public long ExpiredStalePercent { get; private set; }
     public long ExpiredTimeCapReached { get; private set; }

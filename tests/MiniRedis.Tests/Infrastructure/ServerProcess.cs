@@ -71,7 +71,7 @@ public abstract class ServerProcess : IDisposable
                 using var connection = Connect();
                 // The server answering must be ours: another test's server may hold the port we
                 // picked, while ours is still failing to bind it.
-                if (connection.Call("PING").AsSpan().SequenceEqual("+PONG\r\n"u8))
+                if (Answers(connection.Call("PING")))
                     return Encoding.UTF8.GetString(connection.Call("INFO", "server")).Contains($"process_id:{process.Id}\r\n", StringComparison.Ordinal);
             }
             catch (Exception e) when (e is SocketException or IOException or TimeoutException)
@@ -82,6 +82,9 @@ public abstract class ServerProcess : IDisposable
         }
         return false;
     }
+
+    /// <summary>The PING reply of a server ready for its test: PONG (a server still loading its data answers -LOADING).</summary>
+    protected virtual bool Answers(byte[] pingReply) => pingReply.AsSpan().SequenceEqual("+PONG\r\n"u8);
 
     public RespConnection Connect() => RespConnection.Open(Port);
 

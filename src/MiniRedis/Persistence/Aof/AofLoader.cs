@@ -66,7 +66,8 @@ public sealed class AofLoader
         bool more = _preamble is not null ? ReadPreamble(sliceEnd) : ReplayCommands(sliceEnd);
         if (!more) return;
         LogProgress();
-        _server.Executor.Post(RunSlice);
+        // After this round's replies, as RdbLoading: re-posted, slices would hold them back.
+        _server.Executor.RunAfterReplies(RunSlice);
     }
 
     /// <summary>Opens the next file and reads its RDB header if it has a preamble; false when loading ended with an error.</summary>
@@ -243,7 +244,7 @@ public sealed class AofLoader
     {
         _stream?.Dispose();
         _server.Propagation.EndUnit();
-        _state.EndLoading();
+        _state.EndLoading(success);
         if (success)
         {
             _server.Logger.LogInformation("DB loaded from append only file: {Seconds} seconds, {Keys} keys, {Commands} commands",

@@ -42,6 +42,7 @@ public sealed class AofRewriter
     public string? Start()
     {
         if (_job is not null) return "ERR Background append only file rewriting already in progress";
+        if (!DatasetGate.Allows(_server, "Background append only file rewriting")) return DatasetGate.RefusedError;
         AofRewriteJob job;
         try
         {
@@ -81,7 +82,8 @@ public sealed class AofRewriter
             if (_job.ReadyToSwitch) Complete(_job);
             return;
         }
-        if (_server.Rdb.InProgress) return;
+        // An incomplete dataset waits, silently: the rewrite would be refused anyway.
+        if (_server.Rdb.InProgress || !_server.Keyspace.Complete) return;
         if (!Scheduled) StartIfGrown();
         else if (!Limited()) Start();
     }

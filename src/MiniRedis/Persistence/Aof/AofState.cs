@@ -63,14 +63,17 @@ public sealed class AofState
     internal void BeginLoading(long totalBytes)
     {
         _server.Keyspace.Loading = true;
+        _server.Keyspace.Complete = false;
         LoadingStartTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         LoadingTotalBytes = totalBytes;
         LoadedBytes = 0;
     }
 
-    internal void EndLoading()
+    /// <summary>Loading is over; only a load that <paramref name="succeeded"/> leaves the complete dataset.</summary>
+    internal void EndLoading(bool succeeded)
     {
         _server.Keyspace.Loading = false;
+        _server.Keyspace.Complete = succeeded;
         LoadedBytes = LoadingTotalBytes;
     }
 
@@ -145,6 +148,7 @@ public sealed class AofState
     /// <summary>A new AOF starts with the dataset already in memory (loaded from the RDB), so the next start loses nothing.</summary>
     bool CreateWithDataset(string path)
     {
+        if (!DatasetGate.Allows(_server, "Creating the append-only file")) return false;
         if (_server.Keyspace.TotalKeys() > 0)
         {
             try
@@ -185,6 +189,7 @@ public sealed class AofState
             Close();
             return null;
         }
+        if (!DatasetGate.Allows(_server, "Turning on the AOF")) return "Unable to turn on AOF. Check server logs.";
         string path = FilePath;
         try
         {

@@ -55,7 +55,12 @@ public sealed class RdbLoading : IDisposable
         }
         catch (FileNotFoundException)
         {
-            server.Executor.Post(() => done(true));
+            server.Executor.Post(() =>
+            {
+                // No dump: the empty keyspace is the whole dataset.
+                server.Keyspace.Complete = true;
+                done(true);
+            });
             return;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -88,7 +93,7 @@ public sealed class RdbLoading : IDisposable
         {
             server.Aof.BeginLoading(loading._stream.Length);
             bool loaded = loading.TryLoad(long.MaxValue, out bool finished) && finished;
-            server.Aof.EndLoading();
+            server.Aof.EndLoading(loaded);
             return loaded;
         }
     }
@@ -108,11 +113,13 @@ public sealed class RdbLoading : IDisposable
         if (!finished)
         {
             LogProgress();
-            _server.Executor.Post(() => RunSlice(done));
+            // After this round's replies: a re-posted slice would run in the same round, slice
+            // after slice, holding back the -LOADING replies until the round's bound.
+            _server.Executor.RunAfterReplies(() => RunSlice(done));
             return;
         }
         Dispose();
-        _server.Aof.EndLoading();
+        _server.Aof.EndLoading(true);
         _server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
             _elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
         done(true);
@@ -143,7 +150,10 @@ public sealed class RdbLoading : IDisposable
                 }
                 LogAuxFields();
                 if (!Add(entry)) return false;
-                if ((n & 255) == 0)
+                // key-load-delay slows the load down so tests can act while it runs.
+                int delay = _server.Config.KeyLoadDelay;
+                if (delay > 0) Thread.Sleep(TimeSpan.FromMicroseconds(delay));
+                if ((n & 255) == 0 || delay > 0)
                 {
                     _server.Aof.LoadedBytes = _reader.Position;
                     if (Stopwatch.GetTimestamp() > deadline) return true;

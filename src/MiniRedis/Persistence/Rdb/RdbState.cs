@@ -93,6 +93,7 @@ public sealed class RdbState
     /// </summary>
     public bool Save()
     {
+        if (!DatasetGate.Allows(_server, "Saving the RDB")) return false;
         var config = _server.Config;
         var file = RdbFileStream.Create(config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger);
         if (file is null) return false;
@@ -114,10 +115,12 @@ public sealed class RdbState
 
     /// <summary>
     /// BGSAVE: starts a background save (Redis's rdbSaveBackground). Like a forked child that fails
-    /// at once, a temporary file that cannot be created ends the save as failed right away.
+    /// at once, a temporary file that cannot be created ends the save as failed right away. False
+    /// when the dataset is incomplete (<see cref="DatasetGate"/>): nothing started.
     /// </summary>
-    public void StartBackgroundSave()
+    public bool StartBackgroundSave()
     {
+        if (!DatasetGate.Allows(_server, "Background saving")) return false;
         var config = _server.Config;
         Saves++;
         _lastBgsaveTry = UnixSeconds();
@@ -128,7 +131,7 @@ public sealed class RdbState
         if (file is null)
         {
             RecordFailure();
-            return;
+            return true;
         }
         var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish };
         _job = job;
@@ -136,6 +139,7 @@ public sealed class RdbState
         // behind it, are not in the image. (Inside EXEC it is scheduled instead, so nothing of a
         // transaction is ever half in.)
         job.Begin();
+        return true;
     }
 
     /// <summary>BGSAVE SCHEDULE while an AOF rewrite runs: the cron starts it once the rewrite is over.</summary>
@@ -189,7 +193,8 @@ public sealed class RdbState
     /// </summary>
     internal void Cron()
     {
-        if (_job is not null || _server.AofRewrite.InProgress || !RetryAllowed) return;
+        // An incomplete dataset waits, silently: the save that meets a rule is refused anyway.
+        if (_job is not null || _server.AofRewrite.InProgress || !RetryAllowed || !_server.Keyspace.Complete) return;
         long sinceLastSave = UnixSeconds() - LastSaveTime;
         foreach (var rule in _server.Config.SaveRules)
         {
@@ -226,7 +231,8 @@ public sealed class RdbState
     /// <summary>
     /// When the process stops (after the executor, so nothing else touches the keyspace): a running
     /// background save is abandoned, and with save points configured the dataset is saved, as
-    /// Redis does on SIGTERM. After SHUTDOWN saved, only changes made since are saved again.
+    /// Redis does on SIGTERM. After SHUTDOWN saved, only changes made since are saved again. A stop
+    /// during a load, or after one that failed, saves nothing (<see cref="DatasetGate"/>).
     /// </summary>
     internal void Shutdown()
     {
@@ -238,7 +244,7 @@ public sealed class RdbState
             ShutdownPlan.Saved => ChangesSinceLastSave > 0,
             _ => _server.Config.SaveRules.Count > 0,
         };
-        if (!save) return;
+        if (!save || !DatasetGate.Allows(_server, "The final RDB snapshot")) return;
         _server.Logger.LogInformation("Saving the final RDB snapshot before exiting.");
         if (!Save()) _server.Logger.LogWarning("Error trying to save the DB. Exit anyway.");
     }
