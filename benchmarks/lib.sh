@@ -43,12 +43,14 @@ start_redis() {
     pids+=($!)
 }
 
-# start_miniredis <log file> [directives...]: the Release build on another free port (miniredis_port).
+# start_miniredis <log file> [directives...]: the Release build on another free port (miniredis_port),
+# no RDB snapshots either (without `--save ""` its default save points wrote dump.rdb on SIGTERM, into
+# the repository root for the in-memory pair, and the next run loaded it).
 start_miniredis() {
     local log=$1
     shift
     miniredis_port=$(free_port)
-    dotnet "$server_dll" --port "$miniredis_port" "$@" > "$log" &
+    dotnet "$server_dll" --port "$miniredis_port" --save "" "$@" > "$log" &
     pids+=($!)
 }
 

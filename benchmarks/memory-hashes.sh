@@ -15,7 +15,7 @@ awk -v n="$count" 'BEGIN { for (i = 0; i < n; i++)
 
 dotnet build "$root/src/MiniRedis.Server" -c Release -v q -nologo >/dev/null
 redis-server --port $redis_port --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
-dotnet "$root/src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll" --port $mini_port >"$work/mini.log" 2>&1 &
+dotnet "$root/src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll" --port $mini_port --save "" --dir "$work" >"$work/mini.log" 2>&1 &
 mini_pid=$!
 for _ in $(seq 50); do redis-cli -p $mini_port ping >/dev/null 2>&1 && break; sleep 0.2; done
 
