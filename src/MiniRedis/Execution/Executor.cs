@@ -336,7 +336,9 @@ public sealed class Executor
         var details = new StringBuilder();
         for (int i = 1; i < args.Count && details.Length < 128; i++)
         {
-            details.Append('\'').Append(Truncate(CString(args[i]), 128 - details.Length)).Append("' ");
+            // The budget is what was written before this argument's opening quote, as in Redis's "'%.*s' ".
+            int budget = 128 - details.Length;
+            details.Append('\'').Append(Truncate(CString(args[i]), budget)).Append("' ");
         }
         return $"ERR unknown command '{Truncate(CString(args[0]), 128)}', with args beginning with: {details}";
     }
