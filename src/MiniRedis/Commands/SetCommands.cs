@@ -283,13 +283,7 @@ public static unsafe class SetCommands
         {
             if (ctx.ArgIs(i, "LIMIT"u8) && i + 1 < ctx.ArgCount)
             {
-                const string LimitError = "ERR LIMIT can't be negative";
-                if (!ctx.TryGetLong(++i, out limit, LimitError)) return;
-                if (limit < 0)
-                {
-                    ctx.Error(LimitError);
-                    return;
-                }
+                if (!ctx.TryGetNonNegativeLong(++i, out limit, "ERR LIMIT can't be negative")) return;
             }
             else
             {
