@@ -86,7 +86,8 @@ public static unsafe class SetCommands
         if (SetValue.Count(source) == 0) ctx.Db.Delete(source);
         target ??= SetValue.Add(ctx.Db, ctx.Arg(2), member);
         ctx.KeyModified(ctx.Db, ctx.Arg(1));
-        ctx.KeyModified(ctx.Db, ctx.Arg(2), SetValue.Add(target, member, MaxIntsetEntries(ctx)) ? 1 : 0);
+        // A member the destination already had leaves it unchanged: its watchers are not told (Redis's smoveCommand).
+        if (SetValue.Add(target, member, MaxIntsetEntries(ctx))) ctx.KeyModified(ctx.Db, ctx.Arg(2));
         ctx.Reply.Integer(1);
     }
 
