@@ -287,8 +287,8 @@ public static unsafe class CommandCommands
     static readonly string[] StoreKeyFlags = ["OW", "update"];
 
     /// <summary>
-    /// Redis's getkeys_proc, asked when a key spec is invalid or incomplete: SORT's (sortGetKeys: the sorted key and
-    /// the last STORE key) and SORT_RO's; for the other such commands Redis's callbacks find no keys either.
+    /// Redis's getkeys_proc, asked when a key spec is invalid or incomplete. Of the commands we serve only SORT
+    /// (sortGetKeys: the sorted key and the last STORE key) and SORT_RO (the sorted key) have such a spec.
     /// </summary>
     static void KeysFromCallback(CommandContext ctx, CommandDef def, List<(int, string[])> keys)
     {
