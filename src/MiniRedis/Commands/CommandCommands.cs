@@ -194,7 +194,12 @@ public static unsafe class CommandCommands
             return;
         }
         var keys = new List<(int Position, string[] Flags)>();
-        if (!KeysFromSpecs(ctx, specs, keys) || keys.Count == 0)
+        if (!KeysFromSpecs(ctx, specs, keys))
+        {
+            keys.Clear();
+            KeysFromCallback(ctx, def, keys);
+        }
+        if (keys.Count == 0)
         {
             if ((def.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.ArrayHeader(0);
             else ctx.Error("ERR Invalid arguments specified for command");
@@ -224,8 +229,8 @@ public static unsafe class CommandCommands
 
     /// <summary>
     /// Redis's getKeysUsingKeySpecs over the key specs of Redis's own COMMAND INFO. Positions are
-    /// relative to the inner command (0 = its name). Returns false for an invalid spec: Redis then
-    /// asks the command's own key callback, which for every numkeys-style command reports no keys.
+    /// relative to the inner command (0 = its name). Returns false for an invalid or incomplete
+    /// spec: Redis then asks the command's own key callback (<see cref="KeysFromCallback"/>).
     /// </summary>
     static bool KeysFromSpecs(CommandContext ctx, RespValue[] specs, List<(int, string[])> keys)
     {
@@ -276,6 +281,31 @@ public static unsafe class CommandCommands
             if (HasFlag(flagsValue, "incomplete")) return false;
         }
         return true;
+    }
+
+    static readonly string[] SortKeyFlags = ["RO", "access"];
+    static readonly string[] StoreKeyFlags = ["OW", "update"];
+
+    /// <summary>
+    /// Redis's getkeys_proc, asked when a key spec is invalid or incomplete. Of the commands we serve only SORT
+    /// (sortGetKeys: the sorted key and the last STORE key) and SORT_RO (the sorted key) have such a spec.
+    /// </summary>
+    static void KeysFromCallback(CommandContext ctx, CommandDef def, List<(int, string[])> keys)
+    {
+        if (def.Name is not ("sort" or "sort_ro")) return;
+        keys.Add((1, SortKeyFlags));
+        if (def.Name == "sort_ro") return;
+        int argc = ctx.ArgCount - 2;
+        int store = 0;
+        // As sortGetKeys: LIMIT, GET and BY skip their arguments; any other word is taken alone.
+        for (int i = 2; i < argc; i++)
+        {
+            var word = ctx.Arg(i + 2);
+            if (Ascii.EqualsIgnoreCase(word, "LIMIT"u8)) i += 2;
+            else if (Ascii.EqualsIgnoreCase(word, "GET"u8) || Ascii.EqualsIgnoreCase(word, "BY"u8)) i++;
+            else if (Ascii.EqualsIgnoreCase(word, "STORE"u8) && i + 1 < argc) store = i + 1;
+        }
+        if (store > 0) keys.Add((store, StoreKeyFlags));
     }
 
     /// <summary>

@@ -126,7 +126,7 @@ public static unsafe class ConnectionCommands
         }
         if (ctx.Server.RequiresAuth(ctx.Client))
         {
-            ctx.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+            ctx.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
             return;
         }
         if (name is not null) ctx.Client.Name = name.Length == 0 ? null : name;

@@ -86,7 +86,8 @@ public static unsafe class SetCommands
         if (SetValue.Count(source) == 0) ctx.Db.Delete(source);
         target ??= SetValue.Add(ctx.Db, ctx.Arg(2), member);
         ctx.KeyModified(ctx.Db, ctx.Arg(1));
-        ctx.KeyModified(ctx.Db, ctx.Arg(2), SetValue.Add(target, member, MaxIntsetEntries(ctx)) ? 1 : 0);
+        // A member the destination already had leaves it unchanged: its watchers are not told (Redis's smoveCommand).
+        if (SetValue.Add(target, member, MaxIntsetEntries(ctx))) ctx.KeyModified(ctx.Db, ctx.Arg(2));
         ctx.Reply.Integer(1);
     }
 
@@ -283,13 +284,7 @@ public static unsafe class SetCommands
         {
             if (ctx.ArgIs(i, "LIMIT"u8) && i + 1 < ctx.ArgCount)
             {
-                const string LimitError = "ERR LIMIT can't be negative";
-                if (!ctx.TryGetLong(++i, out limit, LimitError)) return;
-                if (limit < 0)
-                {
-                    ctx.Error(LimitError);
-                    return;
-                }
+                if (!ctx.TryGetNonNegativeLong(++i, out limit, "ERR LIMIT can't be negative")) return;
             }
             else
             {

@@ -88,7 +88,9 @@ public static unsafe class SortCommand
         }
 
         int length = entry is null ? 0 : Count(entry);
-        long start = limitStart < 0 ? 0 : limitStart;
+        // Clamped to the length first (as Redis 7.0.8+ does) so start + count cannot overflow.
+        long start = Math.Clamp(limitStart, 0, length);
+        limitCount = Math.Clamp(limitCount, -1, length);
         long end = limitCount < 0 ? length - 1 : start + limitCount - 1;
         if (start >= length)
         {

@@ -874,12 +874,7 @@ public static unsafe class SortedSetCommands
             }
             else if (cardinalityOnly && remaining >= 2 && ctx.ArgIs(j, "LIMIT"u8))
             {
-                if (!ctx.TryGetLong(j + 1, out limit)) return;
-                if (limit < 0)
-                {
-                    ctx.Error("ERR LIMIT can't be negative");
-                    return;
-                }
+                if (!ctx.TryGetNonNegativeLong(j + 1, out limit, "ERR LIMIT can't be negative")) return;
                 j += 2;
             }
             else

@@ -291,9 +291,10 @@ public static unsafe class StringCommands
         ctx.Reply.Integer(1);
     }
 
-    static bool CheckLength(CommandContext ctx, long length)
+    /// <summary>Redis's checkStringLength: <paramref name="size"/> + <paramref name="append"/> bytes must fit, without overflowing.</summary>
+    static bool CheckLength(CommandContext ctx, long size, long append)
     {
-        if (length <= ctx.Server.Config.ProtoMaxBulkLen) return true;
+        if (size <= ctx.Server.Config.ProtoMaxBulkLen - append) return true;
         ctx.Error(StringTooLongError);
         return false;
     }
@@ -312,7 +313,7 @@ public static unsafe class StringCommands
         else
         {
             var old = ReadString(ctx, entry, out bool wrongType);
-            if (wrongType || !CheckLength(ctx, (long)old!.Length + suffix.Length)) return;
+            if (wrongType || !CheckLength(ctx, old!.Length, suffix.Length)) return;
             var joined = new byte[old.Length + suffix.Length];
             old.CopyTo(joined, 0);
             suffix.CopyTo(joined.AsSpan(old.Length));
@@ -372,7 +373,7 @@ public static unsafe class StringCommands
             ctx.Reply.Integer(oldLength);
             return;
         }
-        if (!CheckLength(ctx, offset + patch.Length)) return;
+        if (!CheckLength(ctx, offset, patch.Length)) return;
         long newLength = Math.Max(oldLength, offset + patch.Length);
         var value = old is not null && old.Length == newLength ? old : new byte[newLength];
         if (old is not null && value != old) old.CopyTo(value, 0);

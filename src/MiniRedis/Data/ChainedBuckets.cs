@@ -32,13 +32,61 @@ public static class ChainedBuckets
         return resized;
     }
 
-    /// <summary>A node of a non-empty table with roughly uniform probability: a random non-empty bucket, then a random chain member.</summary>
+    /// <summary>A node of a non-empty table: a random non-empty bucket, then a random member of its chain (so not uniform: see <see cref="FairRandomNode"/>).</summary>
     public static TNode RandomNode<TNode>(TNode?[] buckets) where TNode : class, IChainedNode<TNode>
     {
         TNode? head;
         do head = buckets[Random.Shared.Next(buckets.Length)];
         while (head is null);
         return RandomInChain(head);
+    }
+
+    /// <summary>How many nodes <see cref="FairRandomNode"/> gathers, as Redis's GETFAIR_NUM_ENTRIES.</summary>
+    const int FairSampleSize = 15;
+
+    /// <summary>
+    /// Redis's dictGetFairRandomKey: up to 15 nodes gathered from consecutive buckets at a random place
+    /// (dictGetSomeKeys), one of them chosen uniformly. With <see cref="RandomNode"/> a node sharing its bucket
+    /// comes up half as often as one alone; here a table of at most 15 nodes is gathered whole (exactly
+    /// uniform) and a larger one is as fair as Redis's. <paramref name="count"/> is the table's node count.
+    /// </summary>
+    public static TNode FairRandomNode<TNode>(TNode?[] buckets, int count) where TNode : class, IChainedNode<TNode>
+    {
+        var sample = FairSample<TNode>.Buffer ??= new TNode[FairSampleSize];
+        int wanted = Math.Min(count, FairSampleSize);
+        int mask = buckets.Length - 1;
+        int bucket = Random.Shared.Next(buckets.Length);
+        int stored = 0;
+        int emptyRun = 0;
+        for (int steps = wanted * 10; stored < wanted && steps > 0; steps--)
+        {
+            var node = buckets[bucket];
+            if (node is null)
+            {
+                // Past a run of empty buckets longer than the sample, start again elsewhere.
+                if (++emptyRun >= 5 && emptyRun > wanted)
+                {
+                    bucket = Random.Shared.Next(buckets.Length);
+                    emptyRun = 0;
+                }
+            }
+            else
+            {
+                emptyRun = 0;
+                for (; node is not null && stored < wanted; node = node.Next) sample[stored++] = node;
+            }
+            bucket = (bucket + 1) & mask;
+        }
+        if (stored == 0) return RandomNode(buckets);
+        var picked = sample[Random.Shared.Next(stored)];
+        // The buffer must not keep removed nodes alive.
+        sample.AsSpan(0, stored).Clear();
+        return picked;
+    }
+
+    static class FairSample<TNode>
+    {
+        [ThreadStatic] internal static TNode[]? Buffer;
     }
 
     /// <summary>A uniformly chosen node of the chain starting at <paramref name="head"/>.</summary>

@@ -97,10 +97,10 @@ public sealed class FieldTable : ICopyableValue
         return Dict.NextScanCursor(cursor, mask);
     }
 
-    /// <summary>A random element of a non-empty table.</summary>
+    /// <summary>A random element of a non-empty table, as fair as Redis's dictGetFairRandomKey.</summary>
     public (byte[] Key, byte[]? Value) Random()
     {
-        var node = ChainedBuckets.RandomNode(_buckets);
+        var node = ChainedBuckets.FairRandomNode(_buckets, Count);
         return (node.Key, node.Value);
     }
 

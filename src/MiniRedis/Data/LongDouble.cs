@@ -60,7 +60,7 @@ public readonly struct LongDouble : IEquatable<LongDouble>
     }
 
     /// <summary>
-    /// Parses like Redis 7.0 string2ld: C strtold over the bytes up to the first NUL (which must consume all of them),
+    /// Parses like Redis 7.0 string2ld: C strtold over all the bytes (an embedded NUL is an error),
     /// so decimal, hexadecimal ("0x1.8p3") and "inf"/"infinity" are accepted, while leading space, NaN, overflow to
     /// infinity, underflow to zero, empty input and inputs of <see cref="MaxStringLength"/> bytes or more are rejected.
     /// </summary>
@@ -72,17 +72,10 @@ public readonly struct LongDouble : IEquatable<LongDouble>
             return false;
         }
 
-        // Redis hands strtold a NUL-terminated copy, so an embedded NUL ends the number, even at the start.
-        var nul = s.IndexOf((byte)0);
-        if (nul == 0)
+        // Redis 7.0.15 requires strtold to consume every byte, so an embedded NUL (where its C copy would stop) is an error.
+        if (s.Contains((byte)0))
         {
-            value = Zero;
-            return true;
-        }
-
-        if (nul > 0)
-        {
-            s = s[..nul];
+            return false;
         }
 
         if (!FloatSyntax.TryScan(s, out var number))

@@ -128,6 +128,14 @@ public sealed class CommandContext
         return false;
     }
 
+    /// <summary>Redis's getPositiveLongFromObjectOrReply with a message: the same <paramref name="error"/> for a non-integer and a negative one.</summary>
+    public bool TryGetNonNegativeLong(int index, out long value, string error)
+    {
+        if (RedisNumbers.TryParseInt64(Args[index], out value) && value >= 0) return true;
+        Error(error);
+        return false;
+    }
+
     /// <summary>
     /// Records that <paramref name="key"/> of <paramref name="db"/> changed: watchers are told and the
     /// change counts as dirty, which makes the command propagate (Redis's signalModifiedKey + server.dirty++).

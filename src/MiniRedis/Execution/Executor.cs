@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Execution;
@@ -335,7 +336,9 @@ public sealed class Executor
         var details = new StringBuilder();
         for (int i = 1; i < args.Count && details.Length < 128; i++)
         {
-            details.Append('\'').Append(Truncate(CString(args[i]), 128 - details.Length)).Append("' ");
+            // The budget is what was written before this argument's opening quote, as in Redis's "'%.*s' ".
+            int budget = 128 - details.Length;
+            details.Append('\'').Append(Truncate(CString(args[i]), budget)).Append("' ");
         }
         return $"ERR unknown command '{Truncate(CString(args[0]), 128)}', with args beginning with: {details}";
     }
@@ -365,7 +368,8 @@ public sealed class Executor
         if (session.IsAofLoader)
         {
             // Like Redis, replayed commands are not timed or counted (INFO commandstats,
-            // total_commands_processed); the loader keeps the clock once per slice.
+            // total_commands_processed); the loader keeps the clock once per slice. An exception
+            // is left to the loader: it fails the load.
             command.Handler(ctx);
         }
         else
@@ -374,15 +378,49 @@ public sealed class Executor
             // Redis's call() uses ustime() for both.
             long start = DateTime.UtcNow.Ticks;
             _server.Keyspace.SetNow(start);
-            command.Handler(ctx);
+            bool completed = RunHandler(command, session);
             command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
             command.Calls++;
             if (ctx.Failed) command.FailedCalls++;
             _server.Stats.TotalCommandsProcessed++;
+            if (!completed) return;
         }
         if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
         {
             _server.Propagation.Add(session.Db.Index, args);
+        }
+    }
+
+    /// <summary>
+    /// The net under every client command (top level, inside EXEC, a blocked command's retry): an
+    /// exception escaping a handler is a bug, and it costs only that command. Its partial reply is
+    /// replaced by an error, and the records it had begun to propagate are dropped: a record may be
+    /// half-built, and replaying a command that threw would throw again when the AOF loads. What it
+    /// changed in memory before throwing stays; the log line says so. False when the handler threw.
+    /// </summary>
+    unsafe bool RunHandler(CommandDef command, ClientSession session)
+    {
+        var ctx = _context;
+        int replyMark = session.Reply.Length;
+        int recordMark = _server.Propagation.PendingRecords;
+        try
+        {
+            command.Handler(ctx);
+            return true;
+        }
+        catch (Exception e)
+        {
+            session.Reply.Truncate(replyMark);
+            _server.Propagation.DropRecordsFrom(recordMark);
+            // A command that blocked before throwing is not waiting for anything any more.
+            if (ctx.BlockedNow && !ctx.IsRetry && session.Blocked is not null) _server.Blocked.Unblock(session);
+            ctx.BlockedNow = false;
+            _server.Logger.LogError(e, "Unhandled exception in command '{Command}'; replied with an error, not propagated (changes it made before failing stay in memory)", command.Name);
+            // EXEC's queued commands run through here with the same context: restore this command's view.
+            ctx.Client = session;
+            ctx.Command = command;
+            ctx.Error($"ERR internal error executing '{command.Name}': {e.GetType().Name}");
+            return false;
         }
     }
 

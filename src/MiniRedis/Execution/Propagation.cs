@@ -59,6 +59,16 @@ public sealed class PropagationQueue
         return new RecordBuilder(_records);
     }
 
+    /// <summary>How many records the current unit holds: a mark for <see cref="DropRecordsFrom"/>.</summary>
+    internal int PendingRecords => _records.Count;
+
+    /// <summary>Drops the records added after <paramref name="mark"/> (those of a command that threw half-way).</summary>
+    internal void DropRecordsFrom(int mark)
+    {
+        while (_records.Count > mark) _records.DropLastCommand();
+        _dbs.RemoveRange(mark, _dbs.Count - mark);
+    }
+
     /// <summary>Ends the execution unit: hands its records to the sinks.</summary>
     public void EndUnit()
     {

@@ -32,6 +32,9 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         if (_buffer.Length > 1 << 20) _buffer = new byte[4096];
     }
 
+    /// <summary>Drops what was written after the first <paramref name="length"/> bytes (the partial reply of a command that threw).</summary>
+    public void Truncate(int length) => _length = length;
+
     /// <summary>Drops the first <paramref name="count"/> bytes (already sent).</summary>
     public void Consume(int count)
     {

@@ -3,7 +3,7 @@ using MiniRedis.Config;
 
 namespace MiniRedis.Tests.Support;
 
-/// <summary>Keeps every formatted log line, for asserting what a server logged.</summary>
+/// <summary>Keeps every formatted log line (with its exception and stack, when one is logged), for asserting what a server logged.</summary>
 public sealed class CollectingLogger : ILogger
 {
     public List<string> Lines { get; } = [];
@@ -11,7 +11,8 @@ public sealed class CollectingLogger : ILogger
     public bool IsEnabled(LogLevel logLevel) => true;
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        lock (Lines) Lines.Add(formatter(state, exception));
+        var line = formatter(state, exception);
+        lock (Lines) Lines.Add(exception is null ? line : line + Environment.NewLine + exception);
     }
 }
 

@@ -179,7 +179,17 @@ public sealed class AofLoader
         }
         else
         {
-            _server.Executor.Call(command, args, _client);
+            try
+            {
+                _server.Executor.Call(command, args, _client);
+            }
+            catch (Exception e)
+            {
+                // A bug in a command, not in the file; still, a dataset missing a command must not serve.
+                _server.Logger.LogError(e, "Unhandled exception replaying '{Command}' from the append only file", command.Name);
+                Finish(false, $"Error replaying '{command.Name}' from the append only file {_path} at offset {_reader!.RecordStart}: {e.GetType().Name}: {e.Message}");
+                return false;
+            }
             _server.Propagation.EndUnit();
         }
         _client.Reply.Clear();

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text;
+using MiniRedis.Tests.Infrastructure;
+
+namespace MiniRedis.Tests.Differential;
+
+/// <summary>
+/// What a client is told before it may run commands, compared byte for byte with real Redis: the
+/// protected-mode refusal of a non-loopback client, and HELLO's NOAUTH when a password is needed.
+/// Both servers run with Redis's defaults (protected mode on, every address bound, no password).
+/// </summary>
+public sealed class ConnectionGateTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
+{
+    /// <summary>An address of this machine that is not loopback: a connection from it is an outside client.</summary>
+    static IPAddress ExternalAddress()
+    {
+        var address = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(nic => nic.OperationalStatus == OperationalStatus.Up && nic.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(nic => nic.GetIPProperties().UnicastAddresses)
+            .Select(unicast => unicast.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        Assert.True(address is not null, "This test needs a non-loopback IPv4 address on the machine to connect from.");
+        return address;
+    }
+
+    static byte[] RefusalTo(IPAddress address, int port)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 10_000 };
+        socket.Connect(address, port);
+        var received = new MemoryStream();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = socket.Receive(buffer)) > 0) received.Write(buffer, 0, n);
+        return received.ToArray();
+    }
+
+    [Fact]
+    public void Protected_mode_refuses_an_outside_client_with_redis_text()
+    {
+        var address = ExternalAddress();
+        var expected = RefusalTo(address, servers.Redis.Port);
+        Assert.StartsWith("-DENIED ", Encoding.Latin1.GetString(expected), StringComparison.Ordinal);
+        Assert.Equal(RespConnection.Escape(expected), RespConnection.Escape(RefusalTo(address, servers.Mini.Port)));
+    }
+
+    [Fact]
+    public void Hello_without_auth_when_a_password_is_set_gets_redis_noauth_text()
+    {
+        string[][] commands = [["HELLO", "3"], ["HELLO", "2", "SETNAME", "x"], ["HELLO", "3", "AUTH", "default", "wrong"], ["PING"]];
+        Assert.Equal(RepliesWithPassword(servers.Redis, commands), RepliesWithPassword(servers.Mini, commands));
+    }
+
+    /// <summary>The replies a new client gets while requirepass is set (set and cleared on another connection).</summary>
+    static List<string> RepliesWithPassword(ServerProcess server, string[][] commands)
+    {
+        using var admin = server.Connect();
+        Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(admin.Call("CONFIG", "SET", "requirepass", "secret")));
+        try
+        {
+            using var client = server.Connect();
+            return commands.Select(command => RespConnection.Escape(client.Call(command))).ToList();
+        }
+        finally
+        {
+            admin.Call("CONFIG", "SET", "requirepass", "");
+        }
+    }
+}
