@@ -116,7 +116,12 @@ public sealed class RdbPreambleLoadingTests() : AofBootTests("preamble-load-")
         Assert.Equal("$5\r\nthree\r\n", client.Run("GET other-db"));
         int lastCommand = Command("APPEND", "other-db", "+").Length;
         server.Stop();
-        Assert.Equal(whole.Length - lastCommand, new FileInfo(AofPath).Length);
+        int cut = whole.Length - lastCommand;
+        byte[] file = File.ReadAllBytes(AofPath);
+        Assert.Equal(whole[..cut], file[..cut]);
+        // Active expiry may have deleted the long-expired key before the stop; its DEL follows the cut.
+        byte[] expiry = [.. Command("SELECT", "0"), .. Command("DEL", "stale")];
+        Assert.True(file.Length == cut || file.AsSpan(cut).SequenceEqual(expiry), Encoding.ASCII.GetString(file[cut..]));
 
         File.WriteAllBytes(AofPath, whole[..^3]);
         var (_, startedStrict, _) = Boot("aof-load-truncated no");
