@@ -32,6 +32,12 @@ public static class RespParser
     public const int InlineMaxSize = 64 * 1024;
 
     /// <summary>
+    /// Room for a "*n"/"$n" line split over two pipe segments. A longer line is invalid anyway, and
+    /// its first bytes are enough to say so, so such lines are parsed without allocating.
+    /// </summary>
+    const int LengthLineScratch = 32;
+
+    /// <summary>
     /// Adds every complete command in <paramref name="buffer"/> to <paramref name="batch"/> (and
     /// resumes or leaves open a big first command). Returns the position after the last consumed
     /// byte. A protocol error is recorded on the batch; nothing after it is parsed.
@@ -74,7 +80,9 @@ public static class RespParser
 
     static bool TryParseMultibulk(ref SequenceReader<byte> reader, CommandBatch batch, in ParseLimits limits)
     {
-        if (!TryReadLengthLine(ref reader, batch, "too big mbulk count string", out var countLine)) return false;
+        Span<byte> scratch = stackalloc byte[LengthLineScratch];
+        if (!TryReadLengthLine(ref reader, batch, "too big mbulk count string", out var countSequence)) return false;
+        var countLine = Flatten(countSequence, scratch);
         if (!RedisNumbers.TryParseInt64(countLine.Slice(1), out long count) || count > int.MaxValue)
         {
             batch.ProtocolError = "Protocol error: invalid multibulk length";
@@ -96,11 +104,13 @@ public static class RespParser
     /// </summary>
     static bool TryReadArguments(ref SequenceReader<byte> reader, CommandBatch batch, in ParseLimits limits)
     {
+        Span<byte> scratch = stackalloc byte[LengthLineScratch];
         while (batch.HasOpenCommand)
         {
             if (batch.PendingBulkLength < 0)
             {
-                if (!TryReadLengthLine(ref reader, batch, "too big bulk count string", out var bulkLine)) return false;
+                if (!TryReadLengthLine(ref reader, batch, "too big bulk count string", out var bulkSequence)) return false;
+                var bulkLine = Flatten(bulkSequence, scratch);
                 // An empty line shows Redis's '\r' there (sent as a space, as error texts never hold CR/LF).
                 byte first = bulkLine.IsEmpty ? (byte)'\r' : bulkLine[0];
                 if (first != (byte)'$')
@@ -133,7 +143,7 @@ public static class RespParser
     /// Reads a "*n" or "$n" line up to its '\r' (Redis then skips two bytes, whatever they are);
     /// false, with the reader left at the line's start, when it is incomplete or too long.
     /// </summary>
-    static bool TryReadLengthLine(ref SequenceReader<byte> reader, CommandBatch batch, string tooBigError, out ReadOnlySpan<byte> line)
+    static bool TryReadLengthLine(ref SequenceReader<byte> reader, CommandBatch batch, string tooBigError, out ReadOnlySequence<byte> line)
     {
         var start = reader;
         if (!TryReadLine(ref reader, (byte)'\r', batch, tooBigError, out line)) return false;
@@ -146,12 +156,21 @@ public static class RespParser
         return true;
     }
 
+    /// <summary>A length line as one span: in place, or its first bytes copied to <paramref name="scratch"/>.</summary>
+    static ReadOnlySpan<byte> Flatten(in ReadOnlySequence<byte> line, Span<byte> scratch)
+    {
+        if (line.IsSingleSegment) return line.FirstSpan;
+        var prefix = line.Slice(0, Math.Min(line.Length, scratch.Length));
+        prefix.CopyTo(scratch);
+        return scratch[..(int)prefix.Length];
+    }
+
     /// <summary>
     /// Reads up to <paramref name="end"/>, leaving the reader on it. A NUL before it (or no end yet)
     /// leaves the reader where it was and the line incomplete, an error once the rest passes
     /// <see cref="InlineMaxSize"/>.
     /// </summary>
-    static bool TryReadLine(ref SequenceReader<byte> reader, byte end, CommandBatch batch, string tooBigError, out ReadOnlySpan<byte> line)
+    static bool TryReadLine(ref SequenceReader<byte> reader, byte end, CommandBatch batch, string tooBigError, out ReadOnlySequence<byte> line)
     {
         var start = reader;
         ReadOnlySpan<byte> ends = [end, 0];
@@ -163,8 +182,10 @@ public static class RespParser
 
     static bool TryParseInline(ref SequenceReader<byte> reader, CommandBatch batch)
     {
-        if (!TryReadLine(ref reader, (byte)'\n', batch, "too big inline request", out var line)) return false;
+        if (!TryReadLine(ref reader, (byte)'\n', batch, "too big inline request", out var sequence)) return false;
         reader.Advance(1);
+        // Inline commands are for humans at a terminal: a line split over two segments may allocate.
+        var line = sequence.IsSingleSegment ? sequence.FirstSpan : sequence.ToArray();
         if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
 
         batch.BeginCommand();

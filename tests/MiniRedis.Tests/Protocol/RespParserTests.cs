@@ -245,6 +245,38 @@ public sealed class RespParserTests
         Assert.Equal("Protocol error: expected '$', got 'x'", outcome.Error);
     }
 
+    [Fact]
+    public void Small_commands_parse_without_allocating_once_the_batch_has_grown()
+    {
+        var input = new StringBuilder();
+        for (int i = 0; i < 200; i++) input.Append($"*3\r\n$3\r\nSET\r\n$6\r\nkey:{i % 100:D2}\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$6\r\nkey:{i % 100:D2}\r\n");
+        var bytes = Bytes(input.ToString());
+        // Segments of 7 bytes put length lines across segment boundaries too.
+        var whole = Join(bytes.Chunk(7).Select(c => (ReadOnlyMemory<byte>)c).ToList());
+        var halves = new[] { whole.Slice(0, bytes.Length / 2 + 3), whole.Slice(bytes.Length / 2 + 3) };
+        var batch = new CommandBatch();
+        var limits = new ParseLimits(MaxBulk, 1 << 20, Unauthenticated: false);
+
+        long ParseInTwoReads()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            batch.Clear();
+            // The first half ends inside a command, which stays open and is resumed by the second.
+            var consumed = RespParser.Parse(halves[0], batch, limits);
+            int parsed = batch.Count;
+            var rest = whole.Slice(halves[0].Slice(0, consumed).Length);
+            batch.Clear();
+            RespParser.Parse(rest, batch, limits);
+            parsed += batch.Count;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(400, parsed);
+            return allocated;
+        }
+
+        ParseInTwoReads();
+        Assert.Equal(0, ParseInTwoReads());
+    }
+
     public static TheoryData<string, string> MalformedInputs => new()
     {
         { "*abc\r\n", "Protocol error: invalid multibulk length" },
