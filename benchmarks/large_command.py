@@ -1,6 +1,6 @@
 """One big command sent with one write, timed until its reply: what a client waits for when a
 single MSET or RPUSH is megabytes long (the parser must stay linear in the command's size).
-Usage: large_command.py <port> <server name> <mset|rpush>; prints one markdown-ready JSON line."""
+Usage: large_command.py <port> <server name> <mset|rpush>; prints one JSON line."""
 import json
 import socket
 import sys
