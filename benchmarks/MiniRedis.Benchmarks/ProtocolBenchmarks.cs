@@ -49,7 +49,7 @@ public class ProtocolBenchmarks
     public int ParsePipelinedBatch()
     {
         _batch.Clear();
-        RespParser.Parse(_pipeline, _batch, maxBulkLength: 512L * 1024 * 1024, maxArenaBytes: int.MaxValue);
+        RespParser.Parse(_pipeline, _batch, new ParseLimits(MaxBulkLength: 512L * 1024 * 1024, MaxBatchBytes: int.MaxValue, Unauthenticated: false));
         if (_batch.Count != Commands) throw new InvalidOperationException($"parsed {_batch.Count} commands");
         return _batch.Count;
     }

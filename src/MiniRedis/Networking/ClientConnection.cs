@@ -78,33 +78,38 @@ public sealed class ClientConnection : IClientConnection
 
     async Task ReadLoopAsync()
     {
-        long maxBulk = _server.Config.ProtoMaxBulkLen;
+        // The batch being filled. It is kept across reads while it only holds an open command,
+        // so a big command resumes where it stopped instead of being parsed again.
+        CommandBatch? filling = null;
         while (true)
         {
             var result = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (buffer.Length > _server.Config.ClientQueryBufferLimit)
+            if (buffer.Length + (filling?.OpenCommandBytes ?? 0) > _server.Config.ClientQueryBufferLimit)
             {
                 _server.Logger.LogWarning("Closing client that reached max query buffer length: addr={Address}", RemoteAddress);
+                Close();
                 return;
             }
             while (!buffer.IsEmpty)
             {
-                await _freeBatches.WaitAsync(_closed.Token).ConfigureAwait(false);
-                var batch = _batches[_nextBatch];
-                batch.Clear();
-                var consumed = RespParser.Parse(buffer, batch, maxBulk, MaxBatchBytes);
+                if (filling is null)
+                {
+                    await _freeBatches.WaitAsync(_closed.Token).ConfigureAwait(false);
+                    filling = _batches[_nextBatch];
+                    filling.Clear();
+                }
+                var limits = await ParseLimitsAsync().ConfigureAwait(false);
+                var consumed = RespParser.Parse(buffer, filling, limits);
                 long before = buffer.Length;
                 buffer = buffer.Slice(consumed);
                 Interlocked.Add(ref _server.Stats.NetInputBytes, before - buffer.Length);
-                if (batch.Count == 0 && batch.ProtocolError is null)
-                {
-                    _freeBatches.Release();
-                    break;
-                }
+                if (filling.Count == 0 && filling.ProtocolError is null) break;
                 _nextBatch ^= 1;
-                _server.Executor.Submit(_session, batch);
-                if (batch.ProtocolError is not null)
+                _server.Executor.Submit(_session, filling);
+                bool failed = filling.ProtocolError is not null;
+                filling = null;
+                if (failed)
                 {
                     // The executor replies with the error and then closes us.
                     await Task.Delay(Timeout.Infinite, _closed.Token).ConfigureAwait(false);
@@ -113,6 +118,21 @@ public sealed class ClientConnection : IClientConnection
             _reader.AdvanceTo(buffer.Start, result.Buffer.End);
             if (result.IsCompleted || result.IsCanceled) return;
         }
+    }
+
+    /// <summary>
+    /// The limits for the next parse, from the current config and authentication. While the client
+    /// must authenticate, the batch in flight (one command: maybe AUTH) has to finish first, as
+    /// Redis runs a command before parsing the next.
+    /// </summary>
+    async ValueTask<ParseLimits> ParseLimitsAsync()
+    {
+        if (_server.RequiresAuth(_session) && _freeBatches.CurrentCount == 0)
+        {
+            await _freeBatches.WaitAsync(_closed.Token).ConfigureAwait(false);
+            _freeBatches.Release();
+        }
+        return new ParseLimits(_server.Config.ProtoMaxBulkLen, MaxBatchBytes, _server.RequiresAuth(_session));
     }
 
     /// <summary>Executor thread: sends the round's replies, without blocking on a slow client.</summary>

@@ -3,13 +3,16 @@ namespace MiniRedis.Protocol;
 /// <summary>
 /// Splits a line into arguments the way Redis's sdssplitargs does: whitespace separates,
 /// "double quotes" understand \n \r \t \b \a \xHH and \c, 'single quotes' only \'; a closing
-/// quote must be followed by whitespace or the end. Used for inline commands.
+/// quote must be followed by whitespace or the end. Used for inline commands and config lines.
+/// Like the C original, the line ends at its first NUL.
 /// </summary>
 public static class ArgSplitter
 {
     /// <summary>Appends the arguments of <paramref name="line"/> to the batch's current command; false on unbalanced quotes.</summary>
     public static bool Split(ReadOnlySpan<byte> line, CommandBatch batch)
     {
+        int nul = line.IndexOf((byte)0);
+        if (nul >= 0) line = line[..nul];
         Span<byte> scratch = line.Length <= 512 ? stackalloc byte[line.Length] : new byte[line.Length];
         int pos = 0;
         while (true)
@@ -82,7 +85,7 @@ public static class ArgSplitter
             {
                 switch (c)
                 {
-                    case (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or 0:
+                    case (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t':
                         return true;
                     case (byte)'"':
                         inDouble = true;

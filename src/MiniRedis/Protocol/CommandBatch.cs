@@ -7,9 +7,15 @@ public readonly record struct ArgRange(int Offset, int Length);
 /// The commands parsed from one read of a connection, handed to the executor as a unit.
 /// Argument bytes are copied into one reusable arena so the pipe's buffers can be released
 /// immediately and nothing is allocated per command once the arrays have grown to fit.
+/// The last command may still be open (a multibulk whose arguments have not all arrived): its
+/// finished arguments stay here between reads, so a big command is parsed and copied only once.
 /// </summary>
 public sealed class CommandBatch
 {
+    // Past these sizes, Clear drops the arrays one huge command grew, so idle clients don't pin them.
+    const int KeptArenaBytes = 1 << 20;
+    const int KeptArgs = 64 * 1024;
+
     byte[] _arena = new byte[4096];
     int _arenaUsed;
     ArgRange[] _args = new ArgRange[64];
@@ -17,8 +23,20 @@ public sealed class CommandBatch
     int[] _commandStarts = new int[16];
     int _commandCount;
 
-    public int Count => _commandCount;
+    /// <summary>Complete commands, the ones the executor runs (an open command is not counted).</summary>
+    public int Count => HasOpenCommand ? _commandCount - 1 : _commandCount;
     public int ArenaBytes => _arenaUsed;
+
+    /// <summary>Arguments the open command still misses (Redis's multibulklen); 0 when no command is open.</summary>
+    public int MissingArguments { get; private set; }
+
+    /// <summary>The announced length of the open command's next bulk once its "$n" line was read (Redis's bulklen), else -1.</summary>
+    public long PendingBulkLength { get; set; } = -1;
+
+    public bool HasOpenCommand => MissingArguments > 0;
+
+    /// <summary>Argument bytes of the open command: they count towards the client's query buffer.</summary>
+    public long OpenCommandBytes => HasOpenCommand ? _arenaUsed - FirstArenaOffset(_commandStarts[_commandCount - 1]) : 0;
 
     /// <summary>A protocol error found after the parsed commands; its reply closes the connection.</summary>
     public string? ProtocolError { get; set; }
@@ -29,8 +47,10 @@ public sealed class CommandBatch
         _argCount = 0;
         _commandCount = 0;
         ProtocolError = null;
-        // Drop an arena grown by one huge command so idle clients don't pin it.
-        if (_arena.Length > 1 << 20) _arena = new byte[4096];
+        MissingArguments = 0;
+        PendingBulkLength = -1;
+        if (_arena.Length > KeptArenaBytes) _arena = new byte[4096];
+        if (_args.Length > KeptArgs) _args = new ArgRange[64];
     }
 
     public ArgVector this[int index]
@@ -49,9 +69,22 @@ public sealed class CommandBatch
         _commandStarts[_commandCount++] = _argCount;
     }
 
+    /// <summary>Starts a multibulk command that is complete once <paramref name="argumentCount"/> arguments were added.</summary>
+    public void OpenCommand(int argumentCount)
+    {
+        BeginCommand();
+        MissingArguments = argumentCount;
+        PendingBulkLength = -1;
+    }
+
     /// <summary>Reserves room for one argument of the current command and returns where to copy it.</summary>
     public Span<byte> AddArgument(int length)
     {
+        if (HasOpenCommand)
+        {
+            MissingArguments--;
+            PendingBulkLength = -1;
+        }
         if (_argCount == _args.Length) Array.Resize(ref _args, _argCount * 2);
         if (_arenaUsed + length > _arena.Length)
         {
@@ -65,13 +98,19 @@ public sealed class CommandBatch
         return span;
     }
 
-    /// <summary>Removes the command being built (an inline line that turned out empty).</summary>
+    /// <summary>Removes the command being built (an inline line that turned out empty, an open command given up).</summary>
     public void DropLastCommand()
     {
         _commandCount--;
-        _argCount = _commandStarts[_commandCount];
-        _arenaUsed = _argCount == 0 ? 0 : _args[_argCount - 1].Offset + _args[_argCount - 1].Length;
+        int first = _commandStarts[_commandCount];
+        _arenaUsed = FirstArenaOffset(first);
+        _argCount = first;
+        MissingArguments = 0;
+        PendingBulkLength = -1;
     }
+
+    /// <summary>Where argument <paramref name="arg"/> starts (or would start) in the arena.</summary>
+    int FirstArenaOffset(int arg) => arg < _argCount ? _args[arg].Offset : _arenaUsed;
 }
 
 /// <summary>A command's arguments: a view over arena bytes, cheap to copy.</summary>

@@ -4,10 +4,27 @@ using MiniRedis.Data;
 namespace MiniRedis.Protocol;
 
 /// <summary>
+/// What a connection lets the parser accept, read afresh before every parse so that CONFIG SET
+/// (proto-max-bulk-len) and AUTH apply to connections already open.
+/// </summary>
+/// <param name="MaxBulkLength">proto-max-bulk-len.</param>
+/// <param name="MaxBatchBytes">No new command is started once a batch holds this many argument bytes.</param>
+/// <param name="Unauthenticated">The client must still AUTH: Redis's small limits apply (CVE-2021-32675).</param>
+public readonly record struct ParseLimits(long MaxBulkLength, int MaxBatchBytes, bool Unauthenticated)
+{
+    public const int UnauthenticatedMaxArguments = 10;
+    public const int UnauthenticatedMaxBulkLength = 16 * 1024;
+}
+
+/// <summary>
 /// Parses RESP2 multibulk and inline commands straight from a connection's pipe buffers into a
-/// <see cref="CommandBatch"/>, as Redis's processMultibulkBuffer/processInlineBuffer do. A command
-/// is consumed only once all its bytes have arrived, so an unfinished one costs exactly the bytes
-/// received so far; announced lengths are checked but never pre-allocated.
+/// <see cref="CommandBatch"/>, as Redis's processMultibulkBuffer/processInlineBuffer do.
+/// A multibulk command that is the first of its batch is parsed as far as its bytes go: its finished
+/// arguments are consumed from the pipe and it stays open in the batch, to be resumed on the next
+/// read, so a big command costs time linear in its size. Announced lengths are checked but never
+/// pre-allocated: a bulk is copied once all its bytes are in the pipe.
+/// Lines end where C's strchr would look: a NUL before the line's end hides it, so the line stays
+/// incomplete (Redis then waits for more data until the line limit is passed).
 /// </summary>
 public static class RespParser
 {
@@ -15,96 +32,160 @@ public static class RespParser
     public const int InlineMaxSize = 64 * 1024;
 
     /// <summary>
-    /// Adds every complete command in <paramref name="buffer"/> to <paramref name="batch"/>, up to
-    /// <paramref name="maxArenaBytes"/> of argument data. Returns the position after the last
-    /// consumed command. A protocol error is recorded on the batch; nothing after it is parsed.
+    /// Room for a "*n"/"$n" line split over two pipe segments. A longer line is invalid anyway, and
+    /// its first bytes are enough to say so, so such lines are parsed without allocating.
     /// </summary>
-    public static SequencePosition Parse(ReadOnlySequence<byte> buffer, CommandBatch batch, long maxBulkLength, int maxArenaBytes)
+    const int LengthLineScratch = 32;
+
+    /// <summary>
+    /// Adds every complete command in <paramref name="buffer"/> to <paramref name="batch"/> (and
+    /// resumes or leaves open a big first command). Returns the position after the last consumed
+    /// byte. A protocol error is recorded on the batch; nothing after it is parsed.
+    /// </summary>
+    public static SequencePosition Parse(ReadOnlySequence<byte> buffer, CommandBatch batch, in ParseLimits limits)
     {
         var reader = new SequenceReader<byte>(buffer);
+        if (batch.HasOpenCommand && !TryReadArguments(ref reader, batch, limits)) return Stop(ref reader, batch);
         var consumed = reader.Position;
-        while (!reader.End && batch.ArenaBytes < maxArenaBytes && batch.ProtocolError is null)
+        // An unauthenticated client's next command may be AUTH, which lifts the limits for the one
+        // after it: Redis runs one before parsing the next, so such a batch holds a single command.
+        while (!reader.End && batch.ArenaBytes < limits.MaxBatchBytes && !(limits.Unauthenticated && batch.Count > 0))
         {
+            var start = reader;
             bool complete = reader.IsNext((byte)'*')
-                ? TryParseMultibulk(ref reader, batch, maxBulkLength)
+                ? TryParseMultibulk(ref reader, batch, limits)
                 : TryParseInline(ref reader, batch);
-            if (!complete) break;
-            consumed = reader.Position;
+            if (complete)
+            {
+                consumed = reader.Position;
+                continue;
+            }
+            if (batch.HasOpenCommand && batch.Count > 0 && batch.ProtocolError is null)
+            {
+                // Complete commands must not wait for this one: it starts the next batch instead.
+                batch.DropLastCommand();
+                reader = start;
+            }
+            return Stop(ref reader, batch);
         }
         return consumed;
     }
 
-    static bool TryParseMultibulk(ref SequenceReader<byte> reader, CommandBatch batch, long maxBulkLength)
+    /// <summary>Ends a parse at an incomplete command: an open command's finished arguments leave the pipe.</summary>
+    static SequencePosition Stop(ref SequenceReader<byte> reader, CommandBatch batch)
     {
-        var start = reader;
-        if (!TryReadLengthLine(ref reader, batch, "too big mbulk count string", out var countLine)) { reader = start; return false; }
+        if (batch.ProtocolError is not null && batch.HasOpenCommand) batch.DropLastCommand();
+        return reader.Position;
+    }
+
+    static bool TryParseMultibulk(ref SequenceReader<byte> reader, CommandBatch batch, in ParseLimits limits)
+    {
+        Span<byte> scratch = stackalloc byte[LengthLineScratch];
+        if (!TryReadLengthLine(ref reader, batch, "too big mbulk count string", out var countSequence)) return false;
+        var countLine = Flatten(countSequence, scratch);
         if (!RedisNumbers.TryParseInt64(countLine.Slice(1), out long count) || count > int.MaxValue)
         {
             batch.ProtocolError = "Protocol error: invalid multibulk length";
             return false;
         }
-        if (count <= 0) return true; // Redis skips empty multibulks silently.
-
-        batch.BeginCommand();
-        for (long i = 0; i < count; i++)
+        if (count > ParseLimits.UnauthenticatedMaxArguments && limits.Unauthenticated)
         {
-            if (!TryReadLengthLine(ref reader, batch, "too big bulk count string", out var bulkLine))
+            batch.ProtocolError = "Protocol error: unauthenticated multibulk length";
+            return false;
+        }
+        if (count <= 0) return true; // Redis skips empty multibulks silently.
+        batch.OpenCommand((int)count);
+        return TryReadArguments(ref reader, batch, limits);
+    }
+
+    /// <summary>
+    /// Reads the open command's missing arguments; false when the bytes run out (the reader then
+    /// stands after the last finished argument or "$n" line) or on a protocol error.
+    /// </summary>
+    static bool TryReadArguments(ref SequenceReader<byte> reader, CommandBatch batch, in ParseLimits limits)
+    {
+        Span<byte> scratch = stackalloc byte[LengthLineScratch];
+        while (batch.HasOpenCommand)
+        {
+            if (batch.PendingBulkLength < 0)
             {
-                Abandon(ref reader, start, batch);
-                return false;
-            }
-            if (bulkLine[0] != (byte)'$')
-            {
-                batch.DropLastCommand();
-                batch.ProtocolError = $"Protocol error: expected '$', got '{(char)bulkLine[0]}'";
-                return false;
-            }
-            if (!RedisNumbers.TryParseInt64(bulkLine.Slice(1), out long length) || length < 0 || length > maxBulkLength)
-            {
-                batch.DropLastCommand();
-                batch.ProtocolError = "Protocol error: invalid bulk length";
-                return false;
+                if (!TryReadLengthLine(ref reader, batch, "too big bulk count string", out var bulkSequence)) return false;
+                var bulkLine = Flatten(bulkSequence, scratch);
+                // An empty line shows Redis's '\r' there (sent as a space, as error texts never hold CR/LF).
+                byte first = bulkLine.IsEmpty ? (byte)'\r' : bulkLine[0];
+                if (first != (byte)'$')
+                {
+                    batch.ProtocolError = $"Protocol error: expected '$', got '{(char)first}'";
+                    return false;
+                }
+                if (!RedisNumbers.TryParseInt64(bulkLine.Slice(1), out long length) || length < 0 || length > limits.MaxBulkLength)
+                {
+                    batch.ProtocolError = "Protocol error: invalid bulk length";
+                    return false;
+                }
+                if (length > ParseLimits.UnauthenticatedMaxBulkLength && limits.Unauthenticated)
+                {
+                    batch.ProtocolError = "Protocol error: unauthenticated bulk length";
+                    return false;
+                }
+                batch.PendingBulkLength = length;
             }
             // Like Redis, the two bytes after the payload are skipped without being checked.
-            if (reader.Remaining < length + 2)
-            {
-                Abandon(ref reader, start, batch);
-                return false;
-            }
-            reader.TryCopyTo(batch.AddArgument((int)length));
-            reader.Advance(length + 2);
+            long pending = batch.PendingBulkLength;
+            if (reader.Remaining < pending + 2) return false;
+            reader.TryCopyTo(batch.AddArgument((int)pending));
+            reader.Advance(pending + 2);
         }
         return true;
     }
 
-    static void Abandon(ref SequenceReader<byte> reader, SequenceReader<byte> start, CommandBatch batch)
+    /// <summary>
+    /// Reads a "*n" or "$n" line up to its '\r' (Redis then skips two bytes, whatever they are);
+    /// false, with the reader left at the line's start, when it is incomplete or too long.
+    /// </summary>
+    static bool TryReadLengthLine(ref SequenceReader<byte> reader, CommandBatch batch, string tooBigError, out ReadOnlySequence<byte> line)
     {
-        batch.DropLastCommand();
-        reader = start;
-    }
-
-    /// <summary>Reads a "*n" or "$n" line; false when its CRLF has not arrived yet (or it is too long).</summary>
-    static bool TryReadLengthLine(ref SequenceReader<byte> reader, CommandBatch batch, string tooBigError, out ReadOnlySpan<byte> line)
-    {
-        line = default;
-        if (!reader.TryReadTo(out ReadOnlySpan<byte> raw, (byte)'\r', advancePastDelimiter: false))
+        var start = reader;
+        if (!TryReadLine(ref reader, (byte)'\r', batch, tooBigError, out line)) return false;
+        if (reader.Remaining < 2)
         {
-            if (reader.Remaining > InlineMaxSize) batch.ProtocolError = "Protocol error: " + tooBigError;
+            reader = start;
             return false;
         }
-        if (reader.Remaining < 2) return false;
         reader.Advance(2);
-        line = raw;
-        return raw.Length > 0;
+        return true;
+    }
+
+    /// <summary>A length line as one span: in place, or its first bytes copied to <paramref name="scratch"/>.</summary>
+    static ReadOnlySpan<byte> Flatten(in ReadOnlySequence<byte> line, Span<byte> scratch)
+    {
+        if (line.IsSingleSegment) return line.FirstSpan;
+        var prefix = line.Slice(0, Math.Min(line.Length, scratch.Length));
+        prefix.CopyTo(scratch);
+        return scratch[..(int)prefix.Length];
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="end"/>, leaving the reader on it. A NUL before it (or no end yet)
+    /// leaves the reader where it was and the line incomplete, an error once the rest passes
+    /// <see cref="InlineMaxSize"/>.
+    /// </summary>
+    static bool TryReadLine(ref SequenceReader<byte> reader, byte end, CommandBatch batch, string tooBigError, out ReadOnlySequence<byte> line)
+    {
+        var start = reader;
+        ReadOnlySpan<byte> ends = [end, 0];
+        if (reader.TryReadToAny(out line, ends, advancePastDelimiter: false) && reader.IsNext(end)) return true;
+        reader = start;
+        if (reader.Remaining > InlineMaxSize) batch.ProtocolError = "Protocol error: " + tooBigError;
+        return false;
     }
 
     static bool TryParseInline(ref SequenceReader<byte> reader, CommandBatch batch)
     {
-        if (!reader.TryReadTo(out ReadOnlySpan<byte> line, (byte)'\n'))
-        {
-            if (reader.Remaining > InlineMaxSize) batch.ProtocolError = "Protocol error: too big inline request";
-            return false;
-        }
+        if (!TryReadLine(ref reader, (byte)'\n', batch, "too big inline request", out var sequence)) return false;
+        reader.Advance(1);
+        // Inline commands are for humans at a terminal: a line split over two segments may allocate.
+        var line = sequence.IsSingleSegment ? sequence.FirstSpan : sequence.ToArray();
         if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
 
         batch.BeginCommand();

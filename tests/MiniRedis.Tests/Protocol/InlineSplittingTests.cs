@@ -18,7 +18,7 @@ public sealed class InlineSplittingTests
         {
             var command = line.Comparison == Comparison.Exact ? line.Text : line.Text[(line.Text.IndexOf(' ') + 1)..];
             var batch = new CommandBatch();
-            RespParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(command + "\r\n")), batch, 1 << 20, 1 << 20);
+            RespParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(command + "\r\n")), batch, new ParseLimits(1 << 20, 1 << 20, Unauthenticated: false));
             Assert.Null(batch.ProtocolError);
             var parsed = batch.Count == 0 ? [] : Enumerable.Range(0, batch[0].Count).Select(i => RespConnection.Escape(batch[0][i])).ToList();
             Assert.Equal(line.Args.Select(a => RespConnection.Escape(a)).ToList(), parsed);
@@ -33,7 +33,7 @@ public sealed class InlineSplittingTests
     {
         Assert.Throws<FormatException>(() => CommandLine.Split(line));
         var batch = new CommandBatch();
-        RespParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(line + "\r\n")), batch, 1 << 20, 1 << 20);
+        RespParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(line + "\r\n")), batch, new ParseLimits(1 << 20, 1 << 20, Unauthenticated: false));
         Assert.Equal("Protocol error: unbalanced quotes in request", batch.ProtocolError);
     }
 }

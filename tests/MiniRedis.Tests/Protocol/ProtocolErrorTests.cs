@@ -22,6 +22,9 @@ public sealed class ProtocolErrorTests(ServerPairFixture servers) : IClassFixtur
         { "too-big-inline", new string('a', 70_000) },
         { "too-big-mbulk-count", "*" + new string('1', 70_000) },
         { "too-big-bulk-count", "*1\r\n$" + new string('1', 70_000) },
+        { "empty-bulk-length-line", "*1\r\n\r\n" },
+        { "nul-hides-inline-line-end", "\0\r\n" + new string('a', 70_000) },
+        { "nul-hides-bulk-line-end", "*1\r\n$4\0\r\n" + new string('a', 70_000) },
     };
 
     [Theory]
@@ -44,6 +47,54 @@ public sealed class ProtocolErrorTests(ServerPairFixture servers) : IClassFixtur
         using var connection = server.Connect();
         connection.Send(request);
         return connection.ReadUntilClosed();
+    }
+
+    [Fact]
+    public void NUL_before_the_line_end_leaves_the_connection_waiting_like_Redis()
+    {
+        foreach (var server in new ServerProcess[] { servers.Redis, servers.Mini })
+        {
+            using var connection = RespConnection.Open(server.Port, receiveTimeoutMs: 500);
+            connection.Send("\0\r\nPING\r\n");
+            Assert.Throws<TimeoutException>(() => connection.ReadReply());
+            using var other = server.Connect();
+            Assert.Equal("+PONG\r\n", Encoding.Latin1.GetString(other.Call("PING")));
+        }
+    }
+
+    [Fact]
+    public void Config_set_limits_apply_to_connections_already_open()
+    {
+        foreach (var server in new ServerProcess[] { servers.Redis, servers.Mini })
+        {
+            using var open = server.Connect();
+            using var admin = server.Connect();
+            open.Call("PING");
+            try
+            {
+                admin.Call("CONFIG", "SET", "proto-max-bulk-len", "1048576");
+                open.Send("*2\r\n$4\r\nECHO\r\n$1048577\r\n");
+                Assert.Equal("-ERR Protocol error: invalid bulk length\r\n", Encoding.Latin1.GetString(open.ReadUntilClosed()));
+            }
+            finally
+            {
+                admin.Call("CONFIG", "SET", "proto-max-bulk-len", "536870912");
+            }
+
+            using var buffering = server.Connect();
+            buffering.Call("PING");
+            try
+            {
+                admin.Call("CONFIG", "SET", "client-query-buffer-limit", "1048576");
+                // A 2 MB bulk arriving: the client is closed without a reply once it holds over 1 MB.
+                buffering.Send("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$2097152\r\n" + new string('x', 1_500_000));
+                Assert.Empty(buffering.ReadUntilClosed());
+            }
+            finally
+            {
+                admin.Call("CONFIG", "SET", "client-query-buffer-limit", "1073741824");
+            }
+        }
     }
 
     [Fact]

@@ -32,36 +32,42 @@ public sealed class RespParserTests
         return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
     }
 
-    sealed record Outcome(List<string[]> Commands, string? Error, int UnconsumedBytes);
+    /// <param name="OpenCommand">A command is still open in the batch, its finished arguments consumed.</param>
+    /// <param name="MostUnconsumedBytes">The most bytes left in the pipe after any parse.</param>
+    sealed record Outcome(List<string[]> Commands, string? Error, int UnconsumedBytes, bool OpenCommand, long MostUnconsumedBytes);
 
-    /// <summary>Delivers <paramref name="arrivals"/> one by one and collects every command parsed.</summary>
-    static Outcome Feed(IEnumerable<byte[]> arrivals, int maxArenaBytes = 1 << 20, long maxBulk = MaxBulk)
+    static string[] Strings(ArgVector args) => Enumerable.Range(0, args.Count).Select(i => Encoding.Latin1.GetString(args[i])).ToArray();
+
+    /// <summary>
+    /// Delivers <paramref name="arrivals"/> one by one and collects every command parsed, keeping the
+    /// batch across reads while it holds only an open command, as ClientConnection does.
+    /// </summary>
+    static Outcome Feed(IEnumerable<byte[]> arrivals, int maxArenaBytes = 1 << 20, long maxBulk = MaxBulk, bool unauthenticated = false)
     {
+        var limits = new ParseLimits(maxBulk, maxArenaBytes, unauthenticated);
         var commands = new List<string[]>();
         var batch = new CommandBatch();
         var pending = new List<ReadOnlyMemory<byte>>();
+        long mostUnconsumed = 0;
         foreach (var arrival in arrivals)
         {
             pending.Add(arrival);
             var buffer = Join(pending);
             while (!buffer.IsEmpty)
             {
-                batch.Clear();
-                var consumed = RespParser.Parse(buffer, batch, maxBulk, maxArenaBytes);
+                var consumed = RespParser.Parse(buffer, batch, limits);
                 buffer = buffer.Slice(consumed);
-                for (int c = 0; c < batch.Count; c++)
-                {
-                    var args = batch[c];
-                    commands.Add(Enumerable.Range(0, args.Count).Select(i => Encoding.Latin1.GetString(args[i])).ToArray());
-                }
-                if (batch.ProtocolError is not null) return new Outcome(commands, batch.ProtocolError, (int)buffer.Length);
+                mostUnconsumed = Math.Max(mostUnconsumed, buffer.Length);
+                for (int c = 0; c < batch.Count; c++) commands.Add(Strings(batch[c]));
+                if (batch.ProtocolError is not null) return new Outcome(commands, batch.ProtocolError, (int)buffer.Length, false, mostUnconsumed);
                 if (batch.Count == 0) break;
+                batch.Clear();
             }
             // What is left keeps its segment boundaries, as a pipe's unconsumed buffers do.
             pending = [];
             foreach (var memory in buffer) pending.Add(memory);
         }
-        return new Outcome(commands, null, pending.Sum(m => m.Length));
+        return new Outcome(commands, null, pending.Sum(m => m.Length), batch.HasOpenCommand, mostUnconsumed);
     }
 
     static byte[] Bytes(string latin1) => Encoding.Latin1.GetBytes(latin1);
@@ -138,13 +144,137 @@ public sealed class RespParserTests
     }
 
     [Fact]
-    public void Incomplete_command_is_left_unconsumed()
+    public void Incomplete_command_keeps_its_finished_arguments_and_leaves_only_the_rest_in_the_pipe()
     {
         const string partial = "*2\r\n$4\r\nECHO\r\n$10\r\nabc";
         var outcome = Feed([Bytes("PING\r\n" + partial)]);
         Assert.Equal([["PING"]], outcome.Commands);
         Assert.Null(outcome.Error);
-        Assert.Equal(partial.Length, outcome.UnconsumedBytes);
+        Assert.True(outcome.OpenCommand);
+        // "*2", ECHO and "$10" are parsed and consumed; only the unfinished payload waits.
+        Assert.Equal("abc".Length, outcome.UnconsumedBytes);
+
+        var finished = Feed([Bytes("PING\r\n" + partial), Bytes("defghij\r\nPING\r\n")]);
+        Assert.Equal([["PING"], ["ECHO", "abcdefghij"], ["PING"]], finished.Commands);
+        Assert.False(finished.OpenCommand);
+    }
+
+    [Fact]
+    public void Big_command_arriving_in_pieces_is_resumed_not_parsed_again()
+    {
+        var args = new[] { "RPUSH", "list" }.Concat(Enumerable.Range(0, 5000).Select(i => $"v{i % 10}")).ToArray();
+        var input = Bytes($"PING\r\n*{args.Length}\r\n" + string.Concat(args.Select(a => $"${a.Length}\r\n{a}\r\n")) + "PING\r\n");
+        var outcome = Feed(input.Chunk(100));
+        Assert.Null(outcome.Error);
+        Assert.Equal([["PING"], args, ["PING"]], outcome.Commands);
+        Assert.Equal(0, outcome.UnconsumedBytes);
+        // Each piece's finished arguments leave the pipe at once: never more than a piece waits.
+        Assert.True(outcome.MostUnconsumedBytes < 100, $"{outcome.MostUnconsumedBytes} bytes left unconsumed");
+    }
+
+    [Fact]
+    public void Big_bulk_waits_in_the_pipe_after_its_length_line_is_consumed()
+    {
+        var value = new string('x', 50_000);
+        var input = Bytes($"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${value.Length}\r\n{value}\r\n");
+        var outcome = Feed(input.Chunk(4096));
+        Assert.Equal([["SET", "k", value]], outcome.Commands);
+        var waiting = Feed([input[..^10]]);
+        Assert.True(waiting.OpenCommand);
+        Assert.Equal(value.Length - 8, waiting.UnconsumedBytes);
+    }
+
+    [Fact]
+    public void Line_with_a_NUL_before_its_end_stays_incomplete_like_Redis_strchr()
+    {
+        foreach (var input in new[] { "\0\r\n", "PING\0\r\nPING\r\n", "*1\0\r\n$4\r\nPING\r\n" })
+        {
+            var outcome = Feed([Bytes(input)]);
+            Assert.Null(outcome.Error);
+            Assert.Empty(outcome.Commands);
+            Assert.Equal(input.Length, outcome.UnconsumedBytes);
+        }
+        var bulkLine = Feed([Bytes("*1\r\n$4\0\r\nPING\r\n")]);
+        Assert.Empty(bulkLine.Commands);
+        Assert.Equal("$4\0\r\nPING\r\n".Length, bulkLine.UnconsumedBytes);
+        // Redis keeps waiting until the rest passes its line limit.
+        Assert.Equal("Protocol error: too big inline request", Feed([Bytes("\0\r\n" + new string('a', 70_000))]).Error);
+        Assert.Null(Feed([Bytes("\0\r\n" + new string('a', 60_000))]).Error);
+    }
+
+    [Fact]
+    public void Unauthenticated_client_gets_Redis_small_limits()
+    {
+        var eleven = "*11\r\n" + string.Concat(Enumerable.Repeat("$1\r\na\r\n", 11));
+        var bigBulk = $"*2\r\n$4\r\nAUTH\r\n$16385\r\n{new string('p', 16385)}\r\n";
+        Assert.Equal("Protocol error: unauthenticated multibulk length", Feed([Bytes(eleven)], unauthenticated: true).Error);
+        Assert.Equal("Protocol error: unauthenticated bulk length", Feed([Bytes(bigBulk)], unauthenticated: true).Error);
+        Assert.Equal("Protocol error: invalid multibulk length", Feed([Bytes("*11x\r\n")], unauthenticated: true).Error);
+        Assert.Null(Feed([Bytes("*-11\r\n")], unauthenticated: false).Error);
+
+        var ten = "*10\r\n" + string.Concat(Enumerable.Repeat("$16384\r\n" + new string('a', 16384) + "\r\n", 10));
+        Assert.Single(Feed([Bytes(ten)], unauthenticated: true).Commands);
+        Assert.Single(Feed([Bytes(eleven)]).Commands);
+        Assert.Single(Feed([Bytes(bigBulk)]).Commands);
+    }
+
+    [Fact]
+    public void Unauthenticated_batch_holds_one_command_so_AUTH_runs_before_the_next_is_checked()
+    {
+        var batch = new CommandBatch();
+        var input = new ReadOnlySequence<byte>(Bytes("AUTH pw\r\nPING\r\n"));
+        var consumed = RespParser.Parse(input, batch, new ParseLimits(MaxBulk, 1 << 20, Unauthenticated: true));
+        Assert.Equal(1, batch.Count);
+        Assert.Equal(["AUTH", "pw"], Strings(batch[0]));
+        Assert.Equal("PING\r\n".Length, input.Slice(consumed).Length);
+    }
+
+    [Fact]
+    public void Empty_bulk_length_line_is_Redis_expected_dollar_error()
+    {
+        // Redis shows the '\r' it found; the reply writer turns it into a space.
+        Assert.Equal("Protocol error: expected '$', got '\r'", Feed([Bytes("*1\r\n\r\n")]).Error);
+        Assert.Equal("Protocol error: invalid bulk length", Feed([Bytes("*1\r\n$\r\n")]).Error);
+    }
+
+    [Fact]
+    public void Open_command_dropped_on_a_protocol_error_keeps_the_commands_before_it()
+    {
+        var outcome = Feed([Bytes("PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk"), Bytes("\r\nx1\r\n")]);
+        Assert.Equal([["PING"]], outcome.Commands);
+        Assert.Equal("Protocol error: expected '$', got 'x'", outcome.Error);
+    }
+
+    [Fact]
+    public void Small_commands_parse_without_allocating_once_the_batch_has_grown()
+    {
+        var input = new StringBuilder();
+        for (int i = 0; i < 200; i++) input.Append($"*3\r\n$3\r\nSET\r\n$6\r\nkey:{i % 100:D2}\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$6\r\nkey:{i % 100:D2}\r\n");
+        var bytes = Bytes(input.ToString());
+        // Segments of 7 bytes put length lines across segment boundaries too.
+        var whole = Join(bytes.Chunk(7).Select(c => (ReadOnlyMemory<byte>)c).ToList());
+        var halves = new[] { whole.Slice(0, bytes.Length / 2 + 3), whole.Slice(bytes.Length / 2 + 3) };
+        var batch = new CommandBatch();
+        var limits = new ParseLimits(MaxBulk, 1 << 20, Unauthenticated: false);
+
+        long ParseInTwoReads()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            batch.Clear();
+            // The first half ends inside a command, which stays open and is resumed by the second.
+            var consumed = RespParser.Parse(halves[0], batch, limits);
+            int parsed = batch.Count;
+            var rest = whole.Slice(halves[0].Slice(0, consumed).Length);
+            batch.Clear();
+            RespParser.Parse(rest, batch, limits);
+            parsed += batch.Count;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(400, parsed);
+            return allocated;
+        }
+
+        ParseInTwoReads();
+        Assert.Equal(0, ParseInTwoReads());
     }
 
     public static TheoryData<string, string> MalformedInputs => new()
