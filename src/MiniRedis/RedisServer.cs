@@ -120,12 +120,15 @@ public sealed class RedisServer
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();
 
-    public bool RequiresAuth(ClientSession session) => !session.Authenticated && !string.IsNullOrEmpty(Config.RequirePass);
+    public bool RequiresAuth(ClientSession session) => !session.Authenticated && !DefaultUserNeedsNoPassword;
+
+    /// <summary>Redis's clientSetDefaultAuth: a client connecting (or RESETting) while no password is set starts authenticated, and stays so when one is set later.</summary>
+    public bool DefaultUserNeedsNoPassword => string.IsNullOrEmpty(Config.RequirePass);
 
     /// <summary>Registers a new connection's session (on the executor).</summary>
     public ClientSession Connect(IClientConnection connection)
     {
-        var session = new ClientSession(connection, Keyspace[0], Keyspace.NowMs);
+        var session = new ClientSession(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
         _clients[session.Id] = session;
         return session;
     }

@@ -46,7 +46,7 @@ public static unsafe class ConnectionCommands
         client.Reply.Resp3 = false;
         client.Name = null;
         client.NoEvict = client.NoTouch = false;
-        client.Authenticated = false;
+        client.Authenticated = ctx.Server.DefaultUserNeedsNoPassword;
         ctx.Reply.SimpleString("RESET"u8);
     }
 

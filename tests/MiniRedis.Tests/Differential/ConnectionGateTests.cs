@@ -52,6 +52,33 @@ public sealed class ConnectionGateTests(ServerPairFixture servers) : IClassFixtu
         Assert.Equal(RepliesWithPassword(servers.Redis, commands), RepliesWithPassword(servers.Mini, commands));
     }
 
+    /// <summary>
+    /// Redis authenticates a client when it connects (or RESETs) while the default user needs no
+    /// password: setting one later does not lock out the clients already connected.
+    /// </summary>
+    [Fact]
+    public void A_client_connected_before_a_password_is_set_stays_authenticated_until_reset()
+    {
+        Assert.Equal(RepliesOfEarlierClient(servers.Redis), RepliesOfEarlierClient(servers.Mini));
+    }
+
+    static List<string> RepliesOfEarlierClient(ServerProcess server)
+    {
+        using var admin = server.Connect();
+        using var earlier = server.Connect();
+        Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(admin.Call("CONFIG", "SET", "requirepass", "secret")));
+        try
+        {
+            using var later = server.Connect();
+            string[][] earlierCommands = [["SET", "gate-key", "v"], ["GET", "gate-key"], ["RESET"], ["GET", "gate-key"], ["AUTH", "secret"], ["DEL", "gate-key"]];
+            return [.. earlierCommands.Select(command => RespConnection.Escape(earlier.Call(command))), RespConnection.Escape(later.Call("GET", "gate-key"))];
+        }
+        finally
+        {
+            admin.Call("CONFIG", "SET", "requirepass", "");
+        }
+    }
+
     /// <summary>The replies a new client gets while requirepass is set (set and cleared on another connection).</summary>
     static List<string> RepliesWithPassword(ServerProcess server, string[][] commands)
     {
