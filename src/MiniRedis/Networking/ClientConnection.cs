@@ -26,6 +26,8 @@ public sealed class ClientConnection : IClientConnection
     const int MaxBatchBytes = 1 << 20;
     // Past this much unsent output the client stops being read from (back-pressure).
     const int MaxPendingOutput = 4 << 20;
+    // What a connection leaves behind when it closes (its batches, buffers, socket state), for MemoryReturn.
+    const int ApproximateConnectionBytes = 16 * 1024;
 
     readonly RedisServer _server;
     readonly Socket _socket;
@@ -263,7 +265,9 @@ public sealed class ClientConnection : IClientConnection
                     _pendingHeadSent += n;
                     if (_pendingHeadSent == _pending.Peek().Length)
                     {
-                        _pending.Dequeue().Release();
+                        var sent = _pending.Dequeue();
+                        sent.Release();
+                        MemoryReturn.Released(sent.Array.Length);
                         _pendingHeadSent = 0;
                     }
                 }
@@ -286,7 +290,11 @@ public sealed class ClientConnection : IClientConnection
 
     void ReleasePending()
     {
-        while (_pending.TryDequeue(out var segment)) segment.Release();
+        while (_pending.TryDequeue(out var segment))
+        {
+            segment.Release();
+            MemoryReturn.Released(segment.Array.Length);
+        }
         _pendingBytes = 0;
         _pendingHeadSent = 0;
     }
@@ -310,5 +318,6 @@ public sealed class ClientConnection : IClientConnection
             // The peer is already gone.
         }
         _socket.Dispose();
+        MemoryReturn.Released(ApproximateConnectionBytes);
     }
 }
