@@ -75,6 +75,7 @@ public sealed class ClientConnection : IClientConnection
     public async Task RunAsync()
     {
         _session = await _server.Executor.InvokeAsync(() => _server.Connect(this)).ConfigureAwait(false);
+        BoundNextRound();
         _socket.Blocking = false;
         try
         {
@@ -154,6 +155,11 @@ public sealed class ClientConnection : IClientConnection
                 reply.Clear();
                 return;
             }
+            if (reply.Overflowed)
+            {
+                CloseOverOutputLimit();
+                return;
+            }
             long sent = _sending ? 0 : TrySend(reply);
             if (sent == length)
             {
@@ -166,10 +172,10 @@ public sealed class ClientConnection : IClientConnection
             }
             if (ExceedsOutputLimit())
             {
-                _server.Logger.LogWarning("Client {Client} scheduled to be closed ASAP for overcoming of output buffer limits.", Describe());
-                Close();
+                CloseOverOutputLimit();
                 return;
             }
+            BoundNextRound();
             if (_pendingBytes > MaxPendingOutput) _owedBatchSlots += completedBatches;
             else if (completedBatches > 0) _freeBatches.Release(completedBatches);
             if (_pendingBytes == 0)
@@ -227,6 +233,20 @@ public sealed class ClientConnection : IClientConnection
             return false;
         }
         return Stopwatch.GetElapsedTime(_softLimitSince, now).TotalSeconds > limit.SoftSeconds;
+    }
+
+    /// <summary>The next round may write what is left of the hard limit (the limit as of now, guarded by _sendLock).</summary>
+    void BoundNextRound()
+    {
+        long hard = _server.Config.NormalOutputBufferLimit.Hard;
+        _session.Reply.DropAfter = hard > 0 ? Math.Max(1, hard - _pendingBytes) : 0;
+    }
+
+    void CloseOverOutputLimit()
+    {
+        _server.Logger.LogWarning("Client {Client} scheduled to be closed ASAP for overcoming of output buffer limits.", Describe());
+        _session.Reply.Clear();
+        Close();
     }
 
     string Describe()

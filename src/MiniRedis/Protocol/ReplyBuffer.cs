@@ -59,6 +59,17 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
 
     public long Length => _sealedBytes + _length;
 
+    /// <summary>
+    /// Bytes after which the round's replies are dropped instead of kept (0: no bound). The
+    /// connection sets it to what is left of the client's output buffer hard limit: a client over it
+    /// is closed after the round, so its replies must not grow memory meanwhile (Redis checks the
+    /// limit on every reply added).
+    /// </summary>
+    public long DropAfter { get; set; }
+
+    /// <summary>Whether replies were dropped this round because of <see cref="DropAfter"/>.</summary>
+    public bool Overflowed { get; private set; }
+
     /// <summary>The segments in order (the last one is the buffer being written).</summary>
     public int SegmentCount => _sealed.Count + (_length > 0 ? 1 : 0);
 
@@ -90,6 +101,7 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         _bufferPooled = false;
         _length = 0;
         _deferredCount = 0;
+        Overflowed = false;
     }
 
     /// <summary>
@@ -168,6 +180,7 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         {
             _sealed.Add(new ReplySegment(_buffer, 0, keepFrom, _bufferPooled));
             _sealedBytes += keepFrom;
+            if (DropAfter > 0 && _sealedBytes + keep > DropAfter) DropSealed();
         }
         else if (_bufferPooled)
         {
@@ -177,6 +190,14 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         _buffer = next;
         _bufferPooled = true;
         _length = keep;
+    }
+
+    void DropSealed()
+    {
+        Overflowed = true;
+        foreach (var segment in _sealed) segment.Release();
+        _sealed.Clear();
+        _sealedBytes = 0;
     }
 
     public void Raw(ReadOnlySpan<byte> bytes)

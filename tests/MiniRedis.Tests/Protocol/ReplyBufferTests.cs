@@ -98,4 +98,18 @@ public sealed class ReplyBufferTests
             Assert.Equal(0, reply.Length);
         }
     }
+
+    [Fact]
+    public void PastDropAfter_RepliesAreDroppedAndMemoryStaysBounded()
+    {
+        var reply = new ReplyBuffer(SegmentSize) { DropAfter = 10_000 };
+        for (int i = 0; i < 1000; i++) reply.Bulk(Value(3000, (byte)i));
+
+        Assert.True(reply.Overflowed);
+        long held = 0;
+        for (int i = 0; i < reply.SegmentCount; i++) held += reply.Segment(i).Array.Length;
+        Assert.InRange(held, 0, 10_000 + LargestArray + SegmentSize);
+        reply.Clear();
+        Assert.False(reply.Overflowed);
+    }
 }
