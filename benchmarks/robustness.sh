@@ -36,6 +36,6 @@ for server in redis miniredis; do
     echo "$server churn $(probe churn "${!port_var}" "${!pid_var}" "$churn_peak")"
     echo "$server idle $(probe idle "${!port_var}" "${!pid_var}" "$idle_clients")"
     echo "$server pipeline $(probe pipeline "${!port_var}" "$gets" "$value_bytes")"
-    sleep 3  # MiniRedis returns freed memory to the OS about a second after a large release
+    sleep 10  # MiniRedis returns freed memory to the OS a few seconds after a large release
     echo "$server after: PING=$(timeout 5 redis-cli -p "${!port_var}" ping 2>&1 || echo none) rss_mb=$(( $(awk '/VmRSS/ {print $2}' "/proc/${!pid_var}/status") / 1024 ))"
 done

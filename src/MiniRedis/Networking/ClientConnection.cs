@@ -45,6 +45,8 @@ public sealed class ClientConnection : IClientConnection
     long _pendingBytes;
     bool _sending;
     bool _closeWhenSent;
+    // Bytes of sent segments given back since the queue was last empty.
+    long _releasedBytes;
     int _owedBatchSlots;
     int _socketClosed;
     // When the output first went over the soft limit (Stopwatch ticks), 0 while under it.
@@ -268,6 +270,7 @@ public sealed class ClientConnection : IClientConnection
                     if (_socketClosed != 0) break;
                     if (_pending.Count == 0)
                     {
+                        ReportReleased();
                         if (_owedBatchSlots > 0)
                         {
                             _freeBatches.Release(_owedBatchSlots);
@@ -287,7 +290,7 @@ public sealed class ClientConnection : IClientConnection
                     {
                         var sent = _pending.Dequeue();
                         sent.Release();
-                        MemoryReturn.Released(sent.Array.Length);
+                        _releasedBytes += sent.Array.Length;
                         _pendingHeadSent = 0;
                     }
                 }
@@ -308,13 +311,21 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
+    /// <summary>Once the queue is empty, its buffers are garbage: the moment to let MemoryReturn collect them.</summary>
+    void ReportReleased()
+    {
+        MemoryReturn.Released(_releasedBytes);
+        _releasedBytes = 0;
+    }
+
     void ReleasePending()
     {
         while (_pending.TryDequeue(out var segment))
         {
             segment.Release();
-            MemoryReturn.Released(segment.Array.Length);
+            _releasedBytes += segment.Array.Length;
         }
+        ReportReleased();
         _pendingBytes = 0;
         _pendingHeadSent = 0;
     }

@@ -45,8 +45,11 @@ public sealed class ConnectionLifecycleTests
     [Fact]
     public void ClientOverQueryBufferLimit_IsDisconnected()
     {
-        using var server = new MiniRedisProcess("--client-query-buffer-limit", "1mb");
+        using var server = new MiniRedisProcess();
         using var client = server.Connect();
+        // Lowered after the client connected: limits apply to open connections.
+        using (var admin = server.Connect())
+            Assert.Equal("+OK\r\n"u8.ToArray(), admin.Call("CONFIG", "SET", "client-query-buffer-limit", "1mb"));
         // One unfinished 4 MB argument: the query buffer passes the 1 MB limit.
         client.Send("*2\r\n$3\r\nGET\r\n$4194304\r\n");
         var chunk = new byte[64 * 1024];
@@ -60,6 +63,23 @@ public sealed class ConnectionLifecycleTests
         }
         Assert.Empty(client.ReadUntilClosed());
         AssertLogged(server, "Closing client that reached max query buffer length");
+    }
+
+    [Fact]
+    public void ConfigSetTimeout_ClosesConnectionsAlreadyIdle()
+    {
+        foreach (var server in BothServers())
+        {
+            using (server)
+            using (var idle = server.Connect())
+            {
+                Assert.Equal("+PONG\r\n"u8.ToArray(), idle.Call("PING"));
+                using (var admin = server.Connect())
+                    Assert.Equal("+OK\r\n"u8.ToArray(), admin.Call("CONFIG", "SET", "timeout", "1"));
+                // Within the 10 s receive timeout the idle client must see end of file.
+                Assert.Empty(idle.ReadUntilClosed());
+            }
+        }
     }
 
     [Fact]
