@@ -181,6 +181,10 @@ public sealed class ConnectionLifecycleTests
         var expected = toRedis.Call("CONFIG", "GET", "maxclients");
         Assert.NotEqual($"*2\r\n$10\r\nmaxclients\r\n$7\r\n{requested}\r\n", Encoding.ASCII.GetString(expected));
         Assert.Equal(Encoding.ASCII.GetString(expected), Encoding.ASCII.GetString(toMini.Call("CONFIG", "GET", "maxclients")));
+        // At run time the same limit makes CONFIG SET fail with the value that would fit.
+        Assert.Equal(Encoding.ASCII.GetString(toRedis.Call("CONFIG", "SET", "maxclients", requested)),
+            Encoding.ASCII.GetString(toMini.Call("CONFIG", "SET", "maxclients", requested)));
+        Assert.Equal(Encoding.ASCII.GetString(expected), Encoding.ASCII.GetString(toMini.Call("CONFIG", "GET", "maxclients")));
         AssertLogged(mini, "You requested maxclients of 2000000 requiring at least 2000032 max file descriptors.");
         AssertLogged(mini, "maxclients has been reduced to");
     }
