@@ -55,7 +55,7 @@ public class ProtocolBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Commands)]
-    public int WriteReplies()
+    public long WriteReplies()
     {
         _replies.Clear();
         for (int i = 0; i < Commands; i++)

@@ -166,9 +166,10 @@ public static unsafe class ClientCommands
     /// One line of CLIENT LIST, Redis's fields in Redis's order, keeping only those that are
     /// facts here: no fd, pubsub counts, buffer sizes, event mask or tracking redirection.
     /// </summary>
-    static void AppendClientLine(CommandContext ctx, ClientSession client, StringBuilder text)
+    static void AppendClientLine(CommandContext ctx, ClientSession client, StringBuilder text) => AppendClientLine(ctx.NowMs, client, text);
+
+    internal static void AppendClientLine(long now, ClientSession client, StringBuilder text)
     {
-        long now = ctx.NowMs;
         var flags = new StringBuilder();
         if (client.InMulti) flags.Append('x');
         if (client.Blocked is not null) flags.Append('b');

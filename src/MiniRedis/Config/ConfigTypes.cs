@@ -12,6 +12,13 @@ public enum ProtectedConfigAccess { No, Yes, Local }
 /// <summary>One <c>save &lt;seconds&gt; &lt;changes&gt;</c> snapshot rule.</summary>
 public readonly record struct SaveRule(long Seconds, long Changes);
 
+/// <summary>
+/// One class of <c>client-output-buffer-limit</c>: a client whose pending output reaches
+/// <see cref="Hard"/> bytes, or stays at or over <see cref="Soft"/> bytes for more than
+/// <see cref="SoftSeconds"/>, is closed (0 disables a limit).
+/// </summary>
+public readonly record struct OutputBufferLimit(long Hard, long Soft, long SoftSeconds);
+
 /// <summary>How a directive's value is written and checked.</summary>
 public enum ConfigKind { Bool, Integer, Memory, Enum, String, Special }
 

@@ -71,4 +71,39 @@ public sealed partial class ServerConfig
     private const string InvalidSaveParameters = "Invalid save parameters";
 
     private string FormatSaveRules() => string.Join(' ', SaveRules.Select(rule => $"{rule.Seconds} {rule.Changes}"));
+
+    /// <summary>The classes of client-output-buffer-limit in Redis's order ("replica" is accepted for "slave").</summary>
+    private static readonly string[] s_outputBufferClasses = ["normal", "slave", "pubsub"];
+
+    private readonly OutputBufferLimit[] _outputBufferLimits = new OutputBufferLimit[3];
+
+    /// <summary>Triples of class, hard limit, soft limit and soft seconds; only the classes named change.</summary>
+    private string? SetOutputBufferLimits(IReadOnlyList<string> args)
+    {
+        if (args is [""])
+            args = [];
+        if (args.Count % 4 != 0)
+            return "Wrong number of arguments in buffer limit configuration.";
+        var limits = (OutputBufferLimit[])_outputBufferLimits.Clone();
+        for (int i = 0; i < args.Count; i += 4)
+        {
+            string name = args[i].Equals("replica", StringComparison.OrdinalIgnoreCase) ? "slave" : args[i];
+            int index = Array.FindIndex(s_outputBufferClasses, c => c.Equals(name, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+                return "Invalid client class specified in buffer limit configuration.";
+            // Redis reads the seconds with strtoll and checks only the sign.
+            _ = NumberParsing.TryParseCLong(args[i + 3], out long seconds);
+            if (!NumberParsing.TryParseMemory(args[i + 1], out ulong hard) || !NumberParsing.TryParseMemory(args[i + 2], out ulong soft)
+                || hard > long.MaxValue || soft > long.MaxValue || seconds < 0)
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            limits[index] = new OutputBufferLimit((long)hard, (long)soft, seconds);
+        }
+        limits.CopyTo(_outputBufferLimits, 0);
+        NormalOutputBufferLimit = limits[0];
+        return null;
+    }
+
+    private string FormatOutputBufferLimits() =>
+        string.Join(' ', s_outputBufferClasses.Select((name, i) =>
+            $"{name} {_outputBufferLimits[i].Hard} {_outputBufferLimits[i].Soft} {_outputBufferLimits[i].SoftSeconds}"));
 }

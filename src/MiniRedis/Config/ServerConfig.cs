@@ -93,6 +93,9 @@ public sealed partial class ServerConfig
 
     public long ClientQueryBufferLimit { get; private set; }
 
+    /// <summary>client-output-buffer-limit for normal clients (the only class served here).</summary>
+    public OutputBufferLimit NormalOutputBufferLimit { get; private set; }
+
     public int Hz { get; private set; }
 
     public int ActiveExpireEffort { get; private set; }

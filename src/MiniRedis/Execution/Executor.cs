@@ -401,7 +401,7 @@ public sealed class Executor
     unsafe bool RunHandler(CommandDef command, ClientSession session)
     {
         var ctx = _context;
-        int replyMark = session.Reply.Length;
+        long replyMark = session.Reply.Length;
         int recordMark = _server.Propagation.PendingRecords;
         try
         {

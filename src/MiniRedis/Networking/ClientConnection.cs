@@ -1,7 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Text;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Commands;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
 
@@ -12,12 +15,19 @@ namespace MiniRedis.Networking;
 /// into a batch, AdvanceTo(consumed, examined) so a partial command waits for more bytes. Two
 /// batches alternate so the next one can be parsed while the executor runs the previous one.
 /// Replies are sent by the executor right after its round with a non-blocking send, as Redis
-/// writes in beforeSleep; only what the socket does not take at once goes to an async sender.
+/// writes in beforeSleep; only what the socket does not take at once is queued, as segments, for
+/// an async sender.
+/// Every way a connection ends (peer close, error, limit, CLIENT KILL, timeout, shutdown) goes
+/// through <see cref="Close"/>, which disposes the socket once; when the read loop ends on its own
+/// (the peer closed or half-closed), the replies to its last commands are sent first, as Redis does.
 /// </summary>
 public sealed class ClientConnection : IClientConnection
 {
     const int MaxBatchBytes = 1 << 20;
+    // Past this much unsent output the client stops being read from (back-pressure).
     const int MaxPendingOutput = 4 << 20;
+    // What a connection leaves behind when it closes (its batches, buffers, socket state), for MemoryReturn.
+    const int ApproximateConnectionBytes = 16 * 1024;
 
     readonly RedisServer _server;
     readonly Socket _socket;
@@ -29,12 +39,18 @@ public sealed class ClientConnection : IClientConnection
     ClientSession _session = null!;
     int _nextBatch;
 
-    // Output not yet accepted by the socket, sent by SendPendingAsync; guarded by _sendLock.
-    byte[] _pending = [];
-    int _pendingStart;
-    int _pendingEnd;
+    // Output the socket did not take at once, sent by SendPendingAsync; guarded by _sendLock.
+    readonly Queue<ReplySegment> _pending = new();
+    int _pendingHeadSent;
+    long _pendingBytes;
     bool _sending;
+    bool _closeWhenSent;
+    // Bytes of sent segments given back since the queue was last empty.
+    long _releasedBytes;
     int _owedBatchSlots;
+    int _socketClosed;
+    // When the output first went over the soft limit (Stopwatch ticks), 0 while under it.
+    long _softLimitSince;
 
     public ClientConnection(RedisServer server, Socket socket)
     {
@@ -43,7 +59,9 @@ public sealed class ClientConnection : IClientConnection
         _socket.NoDelay = true;
         RemoteAddress = FormatEndpoint(socket.RemoteEndPoint);
         LocalAddress = FormatEndpoint(socket.LocalEndPoint);
-        _reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false), new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096));
+        // Zero-byte reads: an idle client holds no receive buffer while it waits.
+        _reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false),
+            new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
     }
 
     public string RemoteAddress { get; }
@@ -59,6 +77,7 @@ public sealed class ClientConnection : IClientConnection
     public async Task RunAsync()
     {
         _session = await _server.Executor.InvokeAsync(() => _server.Connect(this)).ConfigureAwait(false);
+        BoundNextRound();
         _socket.Blocking = false;
         try
         {
@@ -72,8 +91,16 @@ public sealed class ClientConnection : IClientConnection
         {
             await _reader.CompleteAsync().ConfigureAwait(false);
             // Queued behind any in-flight batches, so they finish first.
-            _server.Executor.Post(() => _server.Disconnect(_session));
+            _server.Executor.Post(Finish);
         }
+    }
+
+    /// <summary>Executor: the read loop is over; replies still owed go out, then the socket closes.</summary>
+    void Finish()
+    {
+        _session.CloseAfterReply = true;
+        SendReplies(0);
+        _server.Disconnect(_session);
     }
 
     async Task ReadLoopAsync()
@@ -139,70 +166,118 @@ public sealed class ClientConnection : IClientConnection
     public void SendReplies(int completedBatches)
     {
         var reply = _session.Reply;
-        int length = reply.Length;
+        long length = reply.Length;
         Interlocked.Add(ref _server.Stats.NetOutputBytes, length);
-        bool closeAfter = _session.CloseAfterReply;
         lock (_sendLock)
         {
-            if (!_sending)
+            _closeWhenSent |= _session.CloseAfterReply;
+            if (_socketClosed != 0)
             {
-                int sent = TrySend(reply.WrittenSpan);
-                if (sent == length)
-                {
-                    reply.Clear();
-                    if (completedBatches > 0) _freeBatches.Release(completedBatches);
-                    if (closeAfter) Close();
-                    return;
-                }
-                AppendPending(reply.WrittenSpan[sent..]);
-                _sending = true;
-                _ = SendPendingAsync(closeAfter);
+                reply.Clear();
+                return;
+            }
+            if (reply.Overflowed)
+            {
+                CloseOverOutputLimit();
+                return;
+            }
+            long sent = _sending ? 0 : TrySend(reply);
+            if (sent == length)
+            {
+                reply.Clear();
             }
             else
             {
-                AppendPending(reply.WrittenSpan);
+                reply.MoveTo(_pending, sent);
+                _pendingBytes += length - sent;
             }
-            reply.Clear();
-            // A client that doesn't read its replies stops being read from (back-pressure).
-            if (_pendingEnd - _pendingStart > MaxPendingOutput) _owedBatchSlots += completedBatches;
+            if (ExceedsOutputLimit())
+            {
+                CloseOverOutputLimit();
+                return;
+            }
+            BoundNextRound();
+            if (_pendingBytes > MaxPendingOutput) _owedBatchSlots += completedBatches;
             else if (completedBatches > 0) _freeBatches.Release(completedBatches);
+            if (_pendingBytes == 0)
+            {
+                if (_closeWhenSent) Close();
+            }
+            else if (!_sending)
+            {
+                _sending = true;
+                _ = SendPendingAsync();
+            }
         }
     }
 
-    int TrySend(ReadOnlySpan<byte> data)
+    /// <summary>Sends as much of <paramref name="reply"/> as the socket takes now; all of it when the socket failed (it is closed then).</summary>
+    long TrySend(ReplyBuffer reply)
     {
-        if (_closed.IsCancellationRequested) return data.Length;
-        int total = 0;
-        while (total < data.Length)
+        long total = 0;
+        for (int i = 0; i < reply.SegmentCount; i++)
         {
-            int n = _socket.Send(data[total..], SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock) break;
-            if (error != SocketError.Success)
+            var data = reply.Segment(i).Memory.Span;
+            while (!data.IsEmpty)
             {
-                Close();
-                return data.Length;
+                int n = _socket.Send(data, SocketFlags.None, out var error);
+                if (error == SocketError.WouldBlock) return total;
+                if (error != SocketError.Success)
+                {
+                    Close();
+                    return reply.Length;
+                }
+                data = data[n..];
+                total += n;
             }
-            total += n;
         }
         return total;
     }
 
-    void AppendPending(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Redis's client-output-buffer-limit for normal clients: over the hard limit, or over the soft
+    /// limit for longer than its seconds. Counts the output not yet taken by the socket.
+    /// </summary>
+    bool ExceedsOutputLimit()
     {
-        if (_pendingEnd + data.Length > _pending.Length)
+        var limit = _server.Config.NormalOutputBufferLimit;
+        if (limit.Hard > 0 && _pendingBytes >= limit.Hard) return true;
+        if (limit.Soft == 0 || _pendingBytes < limit.Soft)
         {
-            int live = _pendingEnd - _pendingStart;
-            var bigger = new byte[Math.Max(_pending.Length * 2, live + data.Length)];
-            _pending.AsSpan(_pendingStart, live).CopyTo(bigger);
-            _pending = bigger;
-            _pendingStart = 0;
-            _pendingEnd = live;
+            _softLimitSince = 0;
+            return false;
         }
-        data.CopyTo(_pending.AsSpan(_pendingEnd));
-        _pendingEnd += data.Length;
+        long now = Stopwatch.GetTimestamp();
+        if (_softLimitSince == 0)
+        {
+            _softLimitSince = now;
+            return false;
+        }
+        return Stopwatch.GetElapsedTime(_softLimitSince, now).TotalSeconds > limit.SoftSeconds;
     }
 
-    async Task SendPendingAsync(bool closeAfter)
+    /// <summary>The next round may write what is left of the hard limit (the limit as of now, guarded by _sendLock).</summary>
+    void BoundNextRound()
+    {
+        long hard = _server.Config.NormalOutputBufferLimit.Hard;
+        _session.Reply.DropAfter = hard > 0 ? Math.Max(1, hard - _pendingBytes) : 0;
+    }
+
+    void CloseOverOutputLimit()
+    {
+        _server.Logger.LogWarning("Client {Client} scheduled to be closed ASAP for overcoming of output buffer limits.", Describe());
+        _session.Reply.Clear();
+        Close();
+    }
+
+    string Describe()
+    {
+        var text = new StringBuilder();
+        ClientCommands.AppendClientLine(_server.Keyspace.NowMs, _session, text);
+        return text.ToString().TrimEnd('\n');
+    }
+
+    async Task SendPendingAsync()
     {
         try
         {
@@ -211,45 +286,88 @@ public sealed class ClientConnection : IClientConnection
                 ReadOnlyMemory<byte> chunk;
                 lock (_sendLock)
                 {
-                    if (_pendingStart == _pendingEnd)
+                    if (_socketClosed != 0) break;
+                    if (_pending.Count == 0)
                     {
-                        _pendingStart = _pendingEnd = 0;
-                        _sending = false;
+                        ReportReleased();
                         if (_owedBatchSlots > 0)
                         {
                             _freeBatches.Release(_owedBatchSlots);
                             _owedBatchSlots = 0;
                         }
+                        if (_closeWhenSent) Close();
                         break;
                     }
-                    chunk = _pending.AsMemory(_pendingStart, _pendingEnd - _pendingStart);
+                    chunk = _pending.Peek().Memory[_pendingHeadSent..];
                 }
                 int n = await _socket.SendAsync(chunk, SocketFlags.None, _closed.Token).ConfigureAwait(false);
-                lock (_sendLock) _pendingStart += n;
+                lock (_sendLock)
+                {
+                    _pendingBytes -= n;
+                    _pendingHeadSent += n;
+                    if (_pendingHeadSent == _pending.Peek().Length)
+                    {
+                        var sent = _pending.Dequeue();
+                        sent.Release();
+                        _releasedBytes += sent.Array.Length;
+                        _pendingHeadSent = 0;
+                    }
+                }
             }
-            if (closeAfter || _session.CloseAfterReply) Close();
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
             Close();
         }
+        finally
+        {
+            lock (_sendLock)
+            {
+                _sending = false;
+                // Segments in flight are only given back once no send can still read them.
+                if (_socketClosed != 0) ReleasePending();
+            }
+        }
     }
 
+    /// <summary>Once the queue is empty, its buffers are garbage: the moment to let MemoryReturn collect them.</summary>
+    void ReportReleased()
+    {
+        MemoryReturn.Released(_releasedBytes);
+        _releasedBytes = 0;
+    }
+
+    void ReleasePending()
+    {
+        while (_pending.TryDequeue(out var segment))
+        {
+            segment.Release();
+            _releasedBytes += segment.Array.Length;
+        }
+        ReportReleased();
+        _pendingBytes = 0;
+        _pendingHeadSent = 0;
+    }
+
+    /// <summary>Closes the socket, once: the read loop and the sender stop, and the executor then forgets the client.</summary>
     public void Close()
     {
-        if (_closed.IsCancellationRequested) return;
+        lock (_sendLock)
+        {
+            if (_socketClosed != 0) return;
+            _socketClosed = 1;
+            if (!_sending) ReleasePending();
+        }
+        _closed.Cancel();
         try
         {
-            _closed.Cancel();
             _socket.Shutdown(SocketShutdown.Both);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // Already gone.
+            // The peer is already gone.
         }
-        finally
-        {
-            _socket.Dispose();
-        }
+        _socket.Dispose();
+        MemoryReturn.Released(ApproximateConnectionBytes);
     }
 }

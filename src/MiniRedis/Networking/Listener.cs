@@ -17,10 +17,14 @@ public sealed class Listener : IAsyncDisposable
         "NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
     readonly RedisServer _server;
-    readonly List<Socket> _sockets = [];
-    readonly List<Task> _acceptLoops = [];
     readonly HashSet<ClientConnection> _connections = [];
     readonly CancellationTokenSource _stopping = new();
+    // The listening sockets and their accept loops; replaced as a whole when port or bind change.
+    List<Socket> _sockets = [];
+    List<Task> _acceptLoops = [];
+    // The port and bind values the current sockets were opened with.
+    int _boundPort;
+    IReadOnlyList<string> _boundBind = [];
 
     public Listener(RedisServer server) => _server = server;
 
@@ -29,11 +33,34 @@ public sealed class Listener : IAsyncDisposable
 
     public void Start()
     {
+        OpenFilesLimit.Adjust(_server.Config, _server.Logger);
+        var sockets = Open(out var failure);
+        if (sockets is null)
+        {
+            var (address, error) = failure!.Value;
+            throw new InvalidOperationException($"Could not create server TCP listening socket {address}:{_server.Config.Port}: bind: {error.Message}. Failed listening on port {_server.Config.Port} (TCP), aborting.", error);
+        }
+        Listen(sockets);
+        // CONFIG SET port / bind re-listen at once, as Redis 7.0 does: new sockets first, old ones closed after.
+        _server.Config.RegisterApplier("port", () => Relisten("port", "Unable to listen on this port. Check server logs."));
+        _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses."));
+        _server.Config.RegisterApplier("maxclients", () => OpenFilesLimit.Raise(_server.Config, _server.Logger));
+    }
+
+    /// <summary>
+    /// Binds a listening socket for every configured address. A failure on an optional address
+    /// ("-" prefix) is logged and skipped; any other closes what was opened and returns null.
+    /// </summary>
+    List<Socket>? Open(out (string Address, SocketException Error)? failure)
+    {
+        failure = null;
+        var sockets = new List<Socket>();
         foreach (var address in _server.Config.Bind)
         {
             // A leading '-' marks an address that may be unavailable (Redis's "-::1").
             bool optional = address.StartsWith('-');
-            var ip = ParseBindAddress(optional ? address[1..] : address);
+            string name = optional ? address[1..] : address;
+            var ip = ParseBindAddress(name);
             var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
@@ -41,25 +68,47 @@ public sealed class Listener : IAsyncDisposable
                 if (ip.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
                 int port = _server.Config.Port;
                 // With port 0, every address shares the port the first one was given.
-                if (port == 0 && _sockets.Count > 0) port = Endpoints[0].Port;
+                if (port == 0 && sockets.Count > 0) port = ((IPEndPoint)sockets[0].LocalEndPoint!).Port;
                 socket.Bind(new IPEndPoint(ip, port));
                 socket.Listen(_server.Config.TcpBacklog);
-            }
-            catch (SocketException e) when (optional)
-            {
-                socket.Dispose();
-                _server.Logger.LogWarning("Warning: Could not create server TCP listening socket {Address}:{Port}: {Error}", address[1..], _server.Config.Port, e.Message);
-                continue;
+                sockets.Add(socket);
             }
             catch (SocketException e)
             {
                 socket.Dispose();
-                throw new InvalidOperationException($"Could not create server TCP listening socket {address}:{_server.Config.Port}: bind: {e.Message}. Failed listening on port {_server.Config.Port} (TCP), aborting.", e);
+                _server.Logger.LogWarning("Warning: Could not create server TCP listening socket {Address}:{Port}: bind: {Error}", name, _server.Config.Port, e.Message);
+                if (optional) continue;
+                foreach (var opened in sockets) opened.Dispose();
+                failure = (address, e);
+                return null;
             }
-            _sockets.Add(socket);
         }
-        if (_sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
-        foreach (var socket in _sockets) _acceptLoops.Add(AcceptLoopAsync(socket));
+        return sockets;
+    }
+
+    void Listen(List<Socket> sockets)
+    {
+        _sockets = sockets;
+        _boundPort = _server.Config.Port;
+        _boundBind = _server.Config.Bind;
+        _acceptLoops = [.. sockets.Select(AcceptLoopAsync)];
+        if (sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
+    }
+
+    /// <summary>CONFIG SET applier: listens on the new port/addresses, then closes the old sockets.</summary>
+    string? Relisten(string directive, string error)
+    {
+        // Undoing a failed CONFIG SET re-applies the old values, which are the ones still bound.
+        if (_server.Config.Port == _boundPort && _server.Config.Bind.SequenceEqual(_boundBind)) return null;
+        var sockets = Open(out _);
+        if (sockets is null)
+        {
+            _server.Logger.LogWarning("Failed applying new configuration. Possibly related to new {Directive} setting. Restoring previous settings.", directive);
+            return error;
+        }
+        foreach (var socket in _sockets) socket.Dispose();
+        Listen(sockets);
+        return null;
     }
 
     /// <summary>Redis's bind syntax: "*" is every IPv4 address, "::*" every IPv6 one.</summary>
@@ -69,6 +118,8 @@ public sealed class Listener : IAsyncDisposable
         "::*" => IPAddress.IPv6Any,
         _ => IPAddress.Parse(address),
     };
+
+    static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
 
     async Task AcceptLoopAsync(Socket listenSocket)
     {
@@ -81,7 +132,15 @@ public sealed class Listener : IAsyncDisposable
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
-                if (_stopping.IsCancellationRequested) return;
+                // Stopping, or this socket was replaced by CONFIG SET port/bind.
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode != SocketError.OperationAborted)
+            {
+                _server.Logger.LogWarning("Accepting client connection: {Error}", e.Message);
+                // Out of file descriptors, the error repeats until a client leaves: don't spin.
+                if (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                    await Task.Delay(AcceptRetryDelay).ConfigureAwait(false);
                 continue;
             }
             Interlocked.Increment(ref _server.Stats.TotalConnectionsReceived);

@@ -217,4 +217,30 @@ public sealed class ConfigGetSetTests
             Directory.Delete(target);
         }
     }
+
+    [Fact]
+    public void ClientOutputBufferLimit_SetsOnlyTheNamedClasses_AndFormatsLikeRedis()
+    {
+        Assert.Equal("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Value("client-output-buffer-limit"));
+        Assert.Null(Set(("client-output-buffer-limit", "normal 10mb 5mb 10")));
+        Assert.Equal("normal 10485760 5242880 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Value("client-output-buffer-limit"));
+        Assert.Equal(new OutputBufferLimit(10 * 1024 * 1024, 5 * 1024 * 1024, 10), _config.NormalOutputBufferLimit);
+        Assert.Null(Set(("client-output-buffer-limit", "REPLICA 1k 2kb 3")));
+        Assert.Equal("normal 10485760 5242880 10 slave 1000 2048 3 pubsub 33554432 8388608 60", Value("client-output-buffer-limit"));
+        Assert.Null(Set(("client-output-buffer-limit", "")));
+        Assert.Equal("normal 10485760 5242880 10 slave 1000 2048 3 pubsub 33554432 8388608 60", Value("client-output-buffer-limit"));
+    }
+
+    [Theory]
+    [InlineData("normal 10mb 5mb", "Wrong number of arguments in buffer limit configuration.")]
+    [InlineData("foo 10mb 5mb 1", "Invalid client class specified in buffer limit configuration.")]
+    [InlineData("normal 0 0 0 master 1 1 1", "Invalid client class specified in buffer limit configuration.")]
+    [InlineData("normal x 0 0", "Error in hard, soft or soft_seconds setting in buffer limit configuration.")]
+    [InlineData("normal -1 0 0", "Error in hard, soft or soft_seconds setting in buffer limit configuration.")]
+    [InlineData("normal 1 0 -1", "Error in hard, soft or soft_seconds setting in buffer limit configuration.")]
+    public void ClientOutputBufferLimit_RejectsLikeRedis_AndChangesNothing(string value, string error)
+    {
+        Assert.Equal(Failed("client-output-buffer-limit", error), Set(("client-output-buffer-limit", value)));
+        Assert.Equal(new OutputBufferLimit(0, 0, 0), _config.NormalOutputBufferLimit);
+    }
 }

@@ -84,6 +84,9 @@ public sealed class RespConnection : IDisposable
         }
     }
 
+    /// <summary>Half-closes: the server reads end of file while replies can still arrive.</summary>
+    public void FinishSending() => _socket.Shutdown(SocketShutdown.Send);
+
     /// <summary>Everything the server sends until it closes the connection.</summary>
     public byte[] ReadUntilClosed()
     {

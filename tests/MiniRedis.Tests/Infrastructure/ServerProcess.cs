@@ -110,7 +110,7 @@ public abstract class ServerProcess : IDisposable
         return _process.ExitCode;
     }
 
-    static int FreePort()
+    public static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -76,7 +76,7 @@ public sealed class InProcessClient
     {
         _server.Executor.ProcessCommand(_session, batch[0]);
         _server.Propagation.FlushSinks();
-        var reply = _session.Reply.WrittenSpan.ToArray();
+        var reply = _session.Reply.ToArray();
         _session.Reply.Clear();
         return reply;
     }
