@@ -126,8 +126,15 @@ public sealed unsafe class ScriptEngine : IDisposable
 
     public bool Exists(ReadOnlySpan<byte> sha) => Find(sha) is not null;
 
-    /// <summary>SCRIPT FLUSH: forgets every script and closes the Lua state, giving back all it allocated.</summary>
+    /// <summary>SCRIPT FLUSH: forgets every script and replaces the Lua state by a fresh one, giving back all scripts allocated.</summary>
     public void Flush()
+    {
+        bool started = _l != 0;
+        Close();
+        if (started) State();
+    }
+
+    void Close()
     {
         _scripts.Clear();
         ScriptsMemory = 0;
@@ -138,7 +145,7 @@ public sealed unsafe class ScriptEngine : IDisposable
 
     public void Dispose()
     {
-        Flush();
+        Close();
         if (_self.IsAllocated) _self.Free();
     }
 
