@@ -9,7 +9,7 @@
 local raw_call, raw_pcall, raw_command_exists, raw_sha1hex, raw_log, raw_setresp, raw_rand, raw_srand = ...
 local dbg = debug
 local error, type, tostring, tonumber, select, setmetatable, next, pairs = error, type, tostring, tonumber, select, setmetatable, next, pairs
-local floor, mtype, lua_load = math.floor, math.type, load
+local floor, mtype, tointeger, lua_load = math.floor, math.type, math.tointeger, load
 local PRELUDE = dbg.getinfo(1, 'S').source
 
 -- Lua 5.1 names.
@@ -109,6 +109,65 @@ table.pack, table.unpack, table.move = nil, nil, nil
 string.pack, string.unpack, string.packsize = nil, nil, nil
 math.ult, math.tointeger, math.type, math.maxinteger, math.mininteger = nil, nil, nil, nil, nil
 coroutine.close, coroutine.isyieldable = nil, nil
+
+-- LuaBitOp 1.0 ("bit"), as Redis loads it: operations on 32-bit signed integers. Arguments round to
+-- the nearest integer (ties to even) and wrap modulo 2^32, as its 2^52+2^51 bias trick does.
+local function bit_arg(x, i, name)
+  local n = tonumber(x)
+  if n == nil or (type(x) ~= 'number' and type(x) ~= 'string') then
+    error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. (x == nil and 'no value' or type(x)) .. ")", 3)
+  end
+  if mtype(n) == 'float' then
+    if n ~= n or n == math.huge or n == -math.huge then return 0 end
+    local f = floor(n)
+    local d = n - f
+    if d > 0.5 or (d == 0.5 and f % 2 == 1) then f = f + 1 end
+    n = tointeger(math.fmod(f, 4294967296.0)) or 0
+  end
+  return n & 0xffffffff
+end
+local function signed32(u)
+  u = u & 0xffffffff
+  if u >= 0x80000000 then return u - 0x100000000 end
+  return u
+end
+local function bit_fold(name, op)
+  return function(...)
+    local acc = bit_arg((...), 1, name)
+    for i = 2, select('#', ...) do acc = op(acc, bit_arg((select(i, ...)), i, name)) end
+    return signed32(acc)
+  end
+end
+bit = {
+  tobit = function(x) return signed32(bit_arg(x, 1, 'tobit')) end,
+  bnot = function(x) return signed32(~bit_arg(x, 1, 'bnot')) end,
+  band = bit_fold('band', function(a, b) return a & b end),
+  bor = bit_fold('bor', function(a, b) return a | b end),
+  bxor = bit_fold('bxor', function(a, b) return a ~ b end),
+  lshift = function(x, n) return signed32(bit_arg(x, 1, 'lshift') << (bit_arg(n, 2, 'lshift') & 31)) end,
+  rshift = function(x, n) return signed32(bit_arg(x, 1, 'rshift') >> (bit_arg(n, 2, 'rshift') & 31)) end,
+  arshift = function(x, n) return signed32(x ~= nil and signed32(bit_arg(x, 1, 'arshift')) // (1 << (bit_arg(n, 2, 'arshift') & 31))) end,
+  rol = function(x, n)
+    local b, k = bit_arg(x, 1, 'rol'), bit_arg(n, 2, 'rol') & 31
+    return signed32((b << k) | (b >> (32 - k)))
+  end,
+  ror = function(x, n)
+    local b, k = bit_arg(x, 1, 'ror'), bit_arg(n, 2, 'ror') & 31
+    return signed32((b >> k) | (b << (32 - k)))
+  end,
+  bswap = function(x)
+    local b = bit_arg(x, 1, 'bswap')
+    return signed32(((b & 0xff) << 24) | ((b & 0xff00) << 8) | ((b >> 8) & 0xff00) | (b >> 24))
+  end,
+  tohex = function(x, n)
+    local b = bit_arg(x, 1, 'tohex')
+    local digits = n == nil and 8 or signed32(bit_arg(n, 2, 'tohex'))
+    local format = '%08x'
+    if digits < 0 then digits, format = -digits, '%08X' end
+    if digits > 8 then digits = 8 end
+    return string.format(format, b):sub(9 - digits)
+  end,
+}
 
 -- Raises an error table as Redis's luaPushError + luaError do.
 local function fail(message) error({err = message}) end
@@ -217,6 +276,7 @@ end
 string, table, math, coroutine = readonly(string), readonly(table), readonly(math), readonly(coroutine)
 getmetatable('').__index = string
 redis = readonly(lib)
+bit = readonly(bit)
 
 local globals = _G
 setmetatable(globals, {
