@@ -248,7 +248,7 @@ local function error_handler(err)
     level = 3
     info = dbg.getinfo(level, 'nSl')
   end
-  while info and info.source == PRELUDE do
+  while info and (info.source == PRELUDE or info.source == '=Cjson.lua') do
     level = level + 1
     info = dbg.getinfo(level, 'nSl')
   end
@@ -277,6 +277,7 @@ string, table, math, coroutine = readonly(string), readonly(table), readonly(mat
 getmetatable('').__index = string
 redis = readonly(lib)
 bit = readonly(bit)
+cjson = readonly(cjson)
 
 local globals = _G
 setmetatable(globals, {

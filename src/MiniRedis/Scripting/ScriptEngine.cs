@@ -227,13 +227,11 @@ public sealed unsafe class ScriptEngine : IDisposable
         if (_l != 0) return _l;
         var l = LuaApi.luaL_newstate();
         LuaApi.luaL_openlibs(l);
-        var prelude = LoadPrelude();
-        fixed (byte* p = prelude)
-        fixed (byte* name = "=miniredis\0"u8)
-        fixed (byte* mode = TextMode)
-        {
-            if (LuaApi.luaL_loadbufferx(l, p, (nuint)prelude.Length, name, mode) != LuaApi.StatusOk) throw new InvalidOperationException("Lua prelude: " + Encoding.UTF8.GetString(LuaApi.ToSpan(l, -1)));
-        }
+        // Libraries first (they capture what the prelude then hides), then the prelude, which seals the sandbox.
+        LoadChunk(l, "Cjson.lua");
+        LuaApi.lua_pushlightuserdata(l, 0); // cjson.null
+        RunChunk(l, "Cjson.lua", 1, 0);
+        LoadChunk(l, "Prelude.lua");
         var self = GCHandle.ToIntPtr(_self);
         PushCallback(l, self, &CallRaising);
         PushCallback(l, self, &CallProtected);
@@ -243,20 +241,33 @@ public sealed unsafe class ScriptEngine : IDisposable
         PushCallback(l, self, &SetRespCallback);
         PushCallback(l, self, &RandCallback);
         PushCallback(l, self, &SeedCallback);
-        if (LuaApi.lua_pcallk(l, 8, 2, 0, 0, 0) != LuaApi.StatusOk) throw new InvalidOperationException("Lua prelude: " + Encoding.UTF8.GetString(LuaApi.ToSpan(l, -1)));
+        RunChunk(l, "Prelude.lua", 8, 2);
         _envRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _handlerRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _l = l;
         return l;
     }
 
-    static byte[] LoadPrelude()
+    /// <summary>Pushes one of the engine's Lua files (embedded resources) as a function.</summary>
+    static void LoadChunk(IntPtr l, string name)
     {
-        using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("MiniRedis.Scripting.Prelude.lua")
-            ?? throw new InvalidOperationException("missing Prelude.lua");
+        using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("MiniRedis.Scripting." + name)
+            ?? throw new InvalidOperationException("missing " + name);
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
-        return memory.ToArray();
+        var chunk = memory.ToArray();
+        var chunkName = Encoding.ASCII.GetBytes("=" + name + "\0");
+        fixed (byte* p = chunk)
+        fixed (byte* n = chunkName)
+        fixed (byte* mode = TextMode)
+        {
+            if (LuaApi.luaL_loadbufferx(l, p, (nuint)chunk.Length, n, mode) != LuaApi.StatusOk) throw new InvalidOperationException(name + ": " + Encoding.UTF8.GetString(LuaApi.ToSpan(l, -1)));
+        }
+    }
+
+    static void RunChunk(IntPtr l, string name, int args, int results)
+    {
+        if (LuaApi.lua_pcallk(l, args, results, 0, 0, 0) != LuaApi.StatusOk) throw new InvalidOperationException(name + ": " + Encoding.UTF8.GetString(LuaApi.ToSpan(l, -1)));
     }
 
     static void PushCallback(IntPtr l, IntPtr self, delegate* unmanaged<IntPtr, int> callback)
