@@ -89,7 +89,7 @@ public static unsafe class ScriptingCommands
         var command = ctx.Command;
         var args = ctx.Args;
         ctx.Server.ScriptHost.Begin(client.Db);
-        bool completed = engine.Run(script, args, FirstKey, (int)numKeys, readOnly);
+        bool completed = engine.Run(script, args, FirstKey, (int)numKeys, readOnly || script.NoWrites);
         ctx.Client = client;
         ctx.Command = command;
         ctx.Args = args;

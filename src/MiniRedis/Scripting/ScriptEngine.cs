@@ -7,10 +7,11 @@ using MiniRedis.Protocol;
 
 namespace MiniRedis.Scripting;
 
-/// <summary>A compiled script in the cache: its function in the Lua registry.</summary>
-public sealed class CachedScript(string sha, int functionRef, long memory)
+/// <summary>A compiled script in the cache: its function in the Lua registry, and its shebang's no-writes flag.</summary>
+public sealed class CachedScript(string sha, int functionRef, long memory, bool noWrites)
 {
     public string Sha { get; } = sha;
+    public bool NoWrites { get; } = noWrites;
     internal int FunctionRef { get; } = functionRef;
     internal long Memory { get; } = memory;
 }
@@ -92,6 +93,9 @@ public sealed unsafe class ScriptEngine : IDisposable
         error = null;
         var sha = Sha1Hex(body);
         if (_scripts.TryGetValue(sha, out var cached)) return cached;
+        if (!TryParseShebang(body, out int shebangLength, out bool noWrites, out error)) return null;
+        // The shebang line is skipped but its line feed kept, so line numbers stay the user's.
+        body = body[shebangLength..];
         var l = State();
         // Lua 5.4 drops the caller's frame on "return redis.call(...)", and with it the line Redis's
         // error texts name; 5.1 kept frames for C functions. A to-be-closed local (nil: nothing to
@@ -117,14 +121,67 @@ public sealed unsafe class ScriptEngine : IDisposable
         // Scripts see the sandboxed environment, not the raw globals.
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _envRef);
         LuaApi.lua_setupvalue(l, -2, 1);
-        long memory = body.Length + sha.Length + 56;
-        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), memory);
+        long memory = shebangLength + body.Length + sha.Length + 56;
+        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), memory, noWrites);
         _scripts[sha] = script;
         ScriptsMemory += memory;
         return script;
     }
 
     public bool Exists(ReadOnlySpan<byte> sha) => Find(sha) is not null;
+
+    static readonly string[] ShebangFlags = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
+
+    /// <summary>
+    /// Redis's evalExtractShebangFlags: an optional first line "#!lua flags=a,b". Only no-writes changes
+    /// what a script may do here (no memory limit, replicas or cluster exist to make the others matter).
+    /// </summary>
+    static bool TryParseShebang(ReadOnlySpan<byte> body, out int length, out bool noWrites, out string? error)
+    {
+        length = 0;
+        noWrites = false;
+        error = null;
+        if (!body.StartsWith("#!"u8)) return true;
+        length = body.IndexOf((byte)'\n');
+        if (length < 0)
+        {
+            error = "ERR Invalid script shebang";
+            return false;
+        }
+        var parts = new CommandBatch();
+        parts.BeginCommand();
+        if (!ArgSplitter.Split(body[..length], parts) || parts[0].Count == 0)
+        {
+            error = "ERR Invalid engine in script shebang";
+            return false;
+        }
+        var words = parts[0];
+        if (!words[0].SequenceEqual("#!lua"u8))
+        {
+            error = "ERR Unexpected engine in script shebang: " + Encoding.Latin1.GetString(words[0]);
+            return false;
+        }
+        for (int i = 1; i < words.Count; i++)
+        {
+            var word = Encoding.Latin1.GetString(words[i]);
+            if (!word.StartsWith("flags=", StringComparison.Ordinal))
+            {
+                error = "ERR Unknown lua shebang option: " + word;
+                return false;
+            }
+            if (word.Length == "flags=".Length) continue;
+            foreach (var flag in word["flags=".Length..].Split(','))
+            {
+                if (!ShebangFlags.Contains(flag))
+                {
+                    error = "ERR Unexpected flag in script shebang: " + flag;
+                    return false;
+                }
+                noWrites |= flag == "no-writes";
+            }
+        }
+        return true;
+    }
 
     /// <summary>SCRIPT FLUSH: forgets every script and replaces the Lua state by a fresh one, giving back all scripts allocated.</summary>
     public void Flush()
