@@ -8,12 +8,11 @@ using MiniRedis.Protocol;
 namespace MiniRedis.Scripting;
 
 /// <summary>A compiled script in the cache: its function in the Lua registry, and its shebang's no-writes flag.</summary>
-public sealed class CachedScript(string sha, int functionRef, long memory, bool noWrites)
+public sealed class CachedScript(string sha, int functionRef, bool noWrites)
 {
     public string Sha { get; } = sha;
     public bool NoWrites { get; } = noWrites;
     internal int FunctionRef { get; } = functionRef;
-    internal long Memory { get; } = memory;
 }
 
 /// <summary>
@@ -21,8 +20,8 @@ public sealed class CachedScript(string sha, int functionRef, long memory, bool 
 /// Redis's 5.1 (Prelude.lua), the script cache keyed by SHA1, and the conversions between Lua values
 /// and RESP. A script runs to completion on the executor thread; its redis.call goes straight to
 /// the host, which runs the command through the executor's call path, so it is atomic and its
-/// effects propagate as the commands it ran. The state is created on first use and closed by
-/// SCRIPT FLUSH, which releases everything scripts allocated.
+/// effects propagate as the commands it ran. The state is created on first use; SCRIPT FLUSH closes
+/// it (releasing everything scripts allocated) and starts a fresh one.
 /// </summary>
 public sealed unsafe class ScriptEngine : IDisposable
 {
@@ -122,7 +121,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _envRef);
         LuaApi.lua_setupvalue(l, -2, 1);
         long memory = shebangLength + body.Length + sha.Length + 56;
-        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), memory, noWrites);
+        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), noWrites);
         _scripts[sha] = script;
         ScriptsMemory += memory;
         return script;
