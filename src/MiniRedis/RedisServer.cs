@@ -7,6 +7,7 @@ using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
+using MiniRedis.Scripting;
 
 namespace MiniRedis;
 
@@ -36,6 +37,8 @@ public sealed class RedisServer
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);
+        ScriptHost = new ScriptHost(this);
+        Scripts = new ScriptEngine(ScriptHost);
         Fatal = ExitOnFatalError;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
@@ -58,6 +61,10 @@ public sealed class RedisServer
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
+
+    /// <summary>The Lua engine behind EVAL and SCRIPT, and the client its scripts' commands run as.</summary>
+    public ScriptEngine Scripts { get; }
+    internal ScriptHost ScriptHost { get; }
     public string RunId { get; }
 
     /// <summary>
@@ -116,6 +123,7 @@ public sealed class RedisServer
         AofRewrite.Cancel();
         Aof.Shutdown();
         Rdb.Shutdown();
+        Scripts.Dispose();
     }
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();

@@ -19,5 +19,6 @@ public static class CommandRegistry
         ListCommands.Register(table);
         SortedSetCommands.Register(table);
         PersistenceCommands.Register(table);
+        ScriptingCommands.Register(table);
     }
 }

@@ -147,6 +147,7 @@ public static unsafe class InfoCommand
             Line(text, "total_system_memory", total);
             Line(text, "total_system_memory_human", BytesToHuman(total));
         }
+        Scripts(server, text);
         Line(text, "maxmemory", 0);
         Line(text, "maxmemory_human", BytesToHuman(0));
         Line(text, "maxmemory_policy", "noeviction");
@@ -156,6 +157,27 @@ public static unsafe class InfoCommand
             Line(text, "mem_fragmentation_bytes", rss - used);
         }
         Line(text, "mem_allocator", "dotnet-gc");
+    }
+
+    /// <summary>The scripting fields of the memory section, in Redis 7.0's order (no FUNCTION libraries exist yet).</summary>
+    static void Scripts(RedisServer server, StringBuilder text)
+    {
+        var scripts = server.Scripts;
+        long lua = scripts.LuaMemory;
+        long cache = scripts.ScriptsMemory;
+        Line(text, "used_memory_lua", lua);
+        Line(text, "used_memory_vm_eval", lua);
+        Line(text, "used_memory_lua_human", BytesToHuman(lua));
+        Line(text, "used_memory_scripts_eval", cache);
+        Line(text, "number_of_cached_scripts", scripts.CachedScripts);
+        Line(text, "number_of_functions", 0);
+        Line(text, "number_of_libraries", 0);
+        Line(text, "used_memory_vm_functions", 0);
+        Line(text, "used_memory_vm_total", lua);
+        Line(text, "used_memory_vm_total_human", BytesToHuman(lua));
+        Line(text, "used_memory_functions", 0);
+        Line(text, "used_memory_scripts", cache);
+        Line(text, "used_memory_scripts_human", BytesToHuman(cache));
     }
 
     /// <summary>Resident pages from /proc/self/statm (as Redis's zmalloc_get_rss); 0 when unavailable.</summary>

@@ -140,4 +140,34 @@ public sealed class StackExchangeRedisTests(StackExchangeRedisFixture fixture) :
         server.FlushDatabase(5);
         Assert.Equal(0, server.DatabaseSize(5));
     }
+
+    [Fact]
+    public void Scripts_evaluate_by_body_by_sha_and_as_prepared_lua_scripts()
+    {
+        var db = Db(6);
+        // A rate limiter as client code writes it: INCR, and EXPIRE on the first hit.
+        const string limiter = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n";
+        Assert.Equal(1, (long)db.ScriptEvaluate(limiter, ["hits"], [60]));
+        Assert.Equal(2, (long)db.ScriptEvaluate(limiter, ["hits"], [60]));
+        Assert.InRange(db.KeyTimeToLive("hits")!.Value, TimeSpan.FromSeconds(50), TimeSpan.FromSeconds(60));
+
+        // SCRIPT LOAD, then EVALSHA by the returned hash.
+        byte[] sha = fixture.Admin.ScriptLoad("return {KEYS[1], ARGV[1], 3}");
+        Assert.True(fixture.Admin.ScriptExists(sha));
+        var array = (RedisResult[])db.ScriptEvaluate(sha, ["k"], ["a"])!;
+        Assert.Equal(["k", "a", "3"], array.Select(r => (string?)r));
+
+        // LuaScript: @names become KEYS/ARGV, sent with EVALSHA after the first load.
+        var prepared = LuaScript.Prepare("redis.call('SET', @key, @value) return redis.call('GET', @key)");
+        Assert.Equal("v1", (string?)db.ScriptEvaluate(prepared, new { key = (RedisKey)"lua", value = "v1" }));
+        Assert.Equal("v2", (string?)db.ScriptEvaluate(prepared, new { key = (RedisKey)"lua", value = "v2" }));
+
+        var error = Assert.Throws<RedisServerException>(() => db.ScriptEvaluate("return redis.call('INCR', KEYS[1])", ["lua"]));
+        Assert.StartsWith("ERR value is not an integer or out of range script:", error.Message, StringComparison.Ordinal);
+
+        fixture.Admin.ScriptFlush();
+        Assert.False(fixture.Admin.ScriptExists(sha));
+        // The library reloads a flushed script on NOSCRIPT by itself.
+        Assert.Equal("v3", (string?)db.ScriptEvaluate(prepared, new { key = (RedisKey)"lua", value = "v3" }));
+    }
 }

@@ -50,6 +50,8 @@ public sealed partial class DockerImageTests : IDisposable
                 $"*2\r\n$3\r\ndir\r\n${dataDir.Length}\r\n{dataDir}\r\n");
 
             await AssertReplyAsync(client, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", "+OK\r\n");
+            // The native Lua library (KeraLua's) ships in the published output and loads.
+            await AssertReplyAsync(client, "*3\r\n$4\r\nEVAL\r\n$28\r\nreturn redis.call('GET','k')\r\n$1\r\n0\r\n", "$1\r\nv\r\n");
 
             // "docker stop" sends SIGTERM: the server must shut down cleanly, not wait to be killed,
             // and with the default save points it saves the dataset into the data volume first.

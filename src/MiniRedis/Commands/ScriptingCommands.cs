@@ -1,0 +1,189 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Execution;
+using MiniRedis.Protocol;
+using MiniRedis.Scripting;
+
+namespace MiniRedis.Commands;
+
+/// <summary>EVAL, EVALSHA, their _RO forms and SCRIPT (Redis's eval.c); the Lua side lives in Scripting/.</summary>
+public static unsafe class ScriptingCommands
+{
+    const int FirstKey = 3;
+
+    static readonly string[] HelpLines =
+    [
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+    ];
+
+    public static void Register(CommandTable t)
+    {
+        t.Add("eval", &Eval);
+        t.Add("evalsha", &EvalSha);
+        t.Add("eval_ro", &EvalReadOnly);
+        t.Add("evalsha_ro", &EvalShaReadOnly);
+        t.Add("script|load", &Load);
+        t.Add("script|exists", &Exists);
+        t.Add("script|flush", &Flush);
+        t.Add("script|kill", &Kill);
+        t.Add("script|debug", &Debug);
+        t.Add("script|help", &Help);
+    }
+
+    static void Eval(CommandContext ctx) => Run(ctx, bySha: false, readOnly: false);
+
+    static void EvalSha(CommandContext ctx) => Run(ctx, bySha: true, readOnly: false);
+
+    static void EvalReadOnly(CommandContext ctx) => Run(ctx, bySha: false, readOnly: true);
+
+    static void EvalShaReadOnly(CommandContext ctx) => Run(ctx, bySha: true, readOnly: true);
+
+    /// <summary>Redis's evalGenericCommand.</summary>
+    static void Run(CommandContext ctx, bool bySha, bool readOnly)
+    {
+        if (!ctx.TryGetLong(2, out long numKeys)) return;
+        if (numKeys > ctx.ArgCount - FirstKey)
+        {
+            ctx.Error("ERR Number of keys can't be greater than number of args");
+            return;
+        }
+        if (numKeys < 0)
+        {
+            ctx.Error("ERR Number of keys can't be negative");
+            return;
+        }
+        var engine = ctx.Server.Scripts;
+        CachedScript? script;
+        string? error = null;
+        try
+        {
+            script = bySha ? engine.Find(ctx.Arg(1)) : engine.Load(ctx.Arg(1), out error);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+        {
+            ctx.Error("ERR Lua engine unavailable: " + e.Message);
+            return;
+        }
+        if (script is null)
+        {
+            ctx.Error(error ?? "NOSCRIPT No matching script. Please use EVAL.");
+            return;
+        }
+
+        // The script's commands run through the executor's call path, which takes over the shared
+        // context; restore EVAL's own view before replying, as EXEC does.
+        var client = ctx.Client;
+        var command = ctx.Command;
+        var args = ctx.Args;
+        ctx.Server.ScriptHost.Begin(client.Db);
+        bool completed = engine.Run(script, args, FirstKey, (int)numKeys, readOnly || script.NoWrites);
+        ctx.Client = client;
+        ctx.Command = command;
+        ctx.Args = args;
+        ctx.Failed = false;
+        ctx.PropagationReplaced = true;
+
+        error = engine.WriteResult(ctx.Reply, script.Sha, raised: !completed, out bool countError);
+        if (error is null) return;
+        if (countError) ctx.Error(error);
+        else ctx.Reply.Error(error); // a redis.call error, already counted when the command failed
+    }
+
+    static void Load(CommandContext ctx)
+    {
+        var script = ctx.Server.Scripts.Load(ctx.Arg(2), out var error);
+        if (script is null) ctx.Error(error!);
+        else ctx.Reply.Bulk(script.Sha);
+    }
+
+    static void Exists(CommandContext ctx)
+    {
+        ctx.Reply.ArrayHeader(ctx.ArgCount - 2);
+        for (int i = 2; i < ctx.ArgCount; i++) ctx.Reply.Integer(ctx.Server.Scripts.Exists(ctx.Arg(i)) ? 1 : 0);
+    }
+
+    static void Flush(CommandContext ctx)
+    {
+        // ASYNC and SYNC both release at once: closing the Lua state is quick.
+        if (ctx.ArgCount > 3 || (ctx.ArgCount == 3 && !ctx.ArgIs(2, "ASYNC"u8) && !ctx.ArgIs(2, "SYNC"u8)))
+        {
+            ctx.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+            return;
+        }
+        ctx.Server.Scripts.Flush();
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>Scripts run to completion on the executor, so there is never one to kill when this runs.</summary>
+    static void Kill(CommandContext ctx) => ctx.Error("NOTBUSY No scripts in execution right now.");
+
+    static void Debug(CommandContext ctx)
+    {
+        if (ctx.ArgIs(2, "NO"u8)) ctx.Reply.Ok();
+        else if (ctx.ArgIs(2, "YES"u8) || ctx.ArgIs(2, "SYNC"u8)) ctx.Error("ERR SCRIPT DEBUG YES/SYNC is not supported: the Lua debugger is not available");
+        else ctx.Error("ERR Use SCRIPT DEBUG YES/SYNC/NO");
+    }
+
+    static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "SCRIPT", HelpLines);
+}
+
+/// <summary>
+/// The server side of <see cref="IScriptHost"/>: Redis's Lua client. Commands a script calls run on
+/// this client (starting in the caller's database) through <see cref="Executor.Call"/>, which
+/// counts them and records their effects in the caller's propagation unit.
+/// </summary>
+public sealed class ScriptHost : IScriptHost
+{
+    readonly RedisServer _server;
+    readonly ClientSession _client;
+
+    public ScriptHost(RedisServer server)
+    {
+        _server = server;
+        _client = new ClientSession(null, server.Keyspace[0], 0) { Authenticated = true };
+    }
+
+    /// <summary>A script starts in its caller's database (SELECT inside it does not change the caller's).</summary>
+    internal void Begin(Data.Database db) => _client.Db = db;
+
+    public CommandDef? Find(ArgVector args)
+    {
+        var command = _server.Commands.Find(args[0]);
+        if (command?.Subcommands is null || args.Count < 2) return command;
+        return command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
+    }
+
+    public ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3)
+    {
+        var reply = _client.Reply;
+        reply.Clear();
+        reply.Resp3 = resp3;
+        _server.Executor.Call(command, args, _client);
+        return reply;
+    }
+
+    public void Log(int level, string message)
+    {
+        var logLevel = level switch
+        {
+            0 => LogLevel.Trace,
+            1 => LogLevel.Debug,
+            2 => LogLevel.Information,
+            _ => LogLevel.Warning,
+        };
+        _server.Logger.Log(logLevel, "{Message}", message);
+    }
+}

@@ -1,0 +1,21 @@
+using MiniRedis.Execution;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Scripting;
+
+/// <summary>
+/// What the scripting engine needs from the server, and nothing more: the command a script names,
+/// a way to run it as the script's client (on the executor thread, through the same call path as a
+/// client's command, so its effects propagate), and the server log.
+/// </summary>
+public interface IScriptHost
+{
+    /// <summary>The command (or subcommand) <paramref name="args"/> names, as Redis's lookupCommand; null when unknown.</summary>
+    CommandDef? Find(ArgVector args);
+
+    /// <summary>Runs the command as the script's client and returns the buffer holding its reply (in RESP2 or RESP3 per <paramref name="resp3"/>).</summary>
+    ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3);
+
+    /// <summary>redis.log: <paramref name="level"/> is Redis's (0 debug .. 3 warning).</summary>
+    void Log(int level, string message);
+}
