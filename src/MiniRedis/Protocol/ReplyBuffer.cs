@@ -90,6 +90,14 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         return all;
     }
 
+    /// <summary>Every byte written as one span: the buffer itself while it is one segment, else a copy (a script reading a command's reply).</summary>
+    public ReadOnlySpan<byte> ContiguousSpan() => SegmentCount switch
+    {
+        0 => default,
+        1 => Segment(0).Memory.Span,
+        _ => ToArray(),
+    };
+
     /// <summary>Forgets the replies (sent), returning pooled segments; the client's own buffer is kept.</summary>
     public void Clear()
     {

@@ -448,7 +448,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         if ((command.Flags & CommandFlags.NoScript) != 0) return "ERR This Redis command is not allowed from script";
         if (command.IsWrite && _readOnly) return "ERR Write commands are not allowed from read-only scripts.";
         var reply = _host.Run(command, args, _resp3);
-        var bytes = reply.WrittenSpan;
+        var bytes = reply.ContiguousSpan();
         errorReply = bytes.Length > 0 && bytes[0] == (byte)'-';
         int pos = 0;
         _ = LuaApi.lua_checkstack(l, 4);
