@@ -211,13 +211,14 @@ public static unsafe class StringCommands
         var entry = ctx.LookupRead(key);
         var value = ReadString(ctx, entry, out bool wrongType);
         if (wrongType) return;
-        long expireAt = 0;
-        if (expireArg >= 0 && !TryGetExpireAt(ctx, expireArg, flags, out expireAt)) return;
+        // Redis looks the key up before it checks the expire time: a missing key is nil whatever the time.
         if (value is null)
         {
             ctx.Reply.NullBulk();
             return;
         }
+        long expireAt = 0;
+        if (expireArg >= 0 && !TryGetExpireAt(ctx, expireArg, flags, out expireAt)) return;
         ctx.Reply.Bulk(value);
         var db = ctx.Db;
         if (expireArg >= 0)
