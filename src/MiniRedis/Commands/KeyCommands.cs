@@ -95,7 +95,8 @@ public static unsafe class KeyCommands
         return true;
     }
 
-    static bool TryGetDatabase(CommandContext ctx, int index, out Database db)
+    /// <summary>A database index as SELECT, MOVE and COPY ... DB take it: an int first, then in range.</summary>
+    internal static bool TryGetDatabase(CommandContext ctx, int index, out Database db)
     {
         db = ctx.Db;
         if (!TryGetInt(ctx, index, out int id)) return false;
