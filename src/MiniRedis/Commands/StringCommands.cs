@@ -446,7 +446,8 @@ public static unsafe class StringCommands
         int length = FormatSum(ctx, current, increment, text);
         if (length < 0) return;
         var formatted = text[..length];
-        ctx.Db.SetString(key, formatted, keepTtl: true);
+        // Redis stores the printed sum as it is, without tryObjectEncoding: "3" is an embstr, not a shared integer.
+        ctx.Db.SetString(key, formatted, keepTtl: true, StringEncoding.NotInteger(formatted));
         ctx.KeyModified(key);
         ctx.Reply.Bulk(formatted);
         // Replayed as the exact result so float rounding can't drift between runs.

@@ -67,10 +67,11 @@ public sealed class Database
     /// <summary>
     /// Redis's setKey for strings: creates the key or replaces its value (of any type), dropping
     /// the TTL unless <paramref name="keepTtl"/>. A same-sized string value is overwritten in place.
+    /// The encoding is tryObjectEncoding's unless the caller gives it.
     /// </summary>
-    public KeyEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false)
+    public KeyEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false, ObjectEncoding? encodingAs = null)
     {
-        var encoding = StringEncoding.Of(value);
+        var encoding = encodingAs ?? StringEncoding.Of(value);
         var entry = Lookup(key);
         if (entry is null) return Add(key, value.ToArray(), RedisType.String, encoding);
         if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length) value.CopyTo(old);
