@@ -86,6 +86,7 @@ public sealed class CommandFuzzer
     int _untilTransactionEnd = -1;
     /// <summary>The commands queued in the open MULTI (per Redis's replies), so EXEC's replies are judged as theirs.</summary>
     List<(CommandSpec Spec, byte[][] Args)>? _queued;
+    bool _expiredKeysMayLinger;
 
     CommandFuzzer(ServerPairFixture servers, FuzzOptions options)
     {
@@ -242,6 +243,7 @@ public sealed class CommandFuzzer
     /// <summary>Records a difference, if any; true when it may have left the datasets different.</summary>
     bool Judge(CommandSpec spec, byte[][] args, RespNode redis, RespNode mini)
     {
+        _expiredKeysMayLinger |= FuzzPolicy.LeavesExpiredKey(spec.Name, args);
         string? kind = Difference(spec, args, redis, mini);
         if (kind is null) return false;
         string redisText = redis.ToString(), miniText = mini.ToString();
@@ -258,13 +260,13 @@ public sealed class CommandFuzzer
         return kind != "error text" && spec.MayChangeState;
     }
 
-    static string? Difference(CommandSpec spec, byte[][] args, RespNode redis, RespNode mini)
+    string? Difference(CommandSpec spec, byte[][] args, RespNode redis, RespNode mini)
     {
         bool redisError = redis.Type is (byte)'-' or (byte)'!', miniError = mini.Type is (byte)'-' or (byte)'!';
         if (redisError != miniError) return "error vs reply";
         if (redisError) return redis.Raw.AsSpan().SequenceEqual(mini.Raw) ? null : "error text";
         if (redis.Type != mini.Type || IsNull(redis) != IsNull(mini)) return "reply type";
-        var comparison = FuzzPolicy.ComparisonFor(spec.Name, args);
+        var comparison = FuzzPolicy.ComparisonFor(spec.Name, args, _expiredKeysMayLinger);
         if (comparison == FuzzComparison.Exact) return redis.Raw.AsSpan().SequenceEqual(mini.Raw) ? null : "reply content";
         // A scan resumed at a cursor, or not finished in one call, visits the table in its own hash order.
         if (comparison == FuzzComparison.Scan && Encoding.Latin1.GetString(args[spec.Name == "scan" ? 1 : 2]) != "0") return null;
@@ -312,6 +314,7 @@ public sealed class CommandFuzzer
         _sinceRebuild.Clear();
         _untilTransactionEnd = -1;
         _queued = null;
+        _expiredKeysMayLinger = false;
         var setup = new List<byte[][]> { Words("FLUSHALL") };
         setup.AddRange(_configDefaults);
         setup.AddRange(FuzzDataset.Commands());

@@ -82,17 +82,40 @@ public static class FuzzPolicy
     };
 
     /// <summary>
-    /// False for vectors that would stall the harness rather than test the server: a random pick
-    /// of a huge negative count answers with that many elements (gigabytes) on both servers.
+    /// False for vectors that would test the clock or stall the harness rather than the server: a
+    /// random pick of a huge negative count answers with that many elements (gigabytes) on both
+    /// servers, and a short relative expiry (EXPIRE k 1, SET ... PX 5) ends the key while the batch
+    /// runs, at a moment that differs between the two.
     /// </summary>
-    public static bool IsSafe(string command, IReadOnlyList<byte[]> args) =>
-        command is not ("srandmember" or "hrandfield" or "zrandmember")
-        || args.Count < 3
-        || !long.TryParse(Encoding.Latin1.GetString(args[2]), out long count)
-        || count >= -1000 || count == long.MinValue;
-
-    public static FuzzComparison ComparisonFor(string command, IReadOnlyList<byte[]> args) => command switch
+    public static bool IsSafe(string command, IReadOnlyList<byte[]> args)
     {
+        if (command is "srandmember" or "hrandfield" or "zrandmember")
+            return args.Count < 3 || !long.TryParse(Encoding.Latin1.GetString(args[2]), out long count) || count >= -1000 || count == long.MinValue;
+        if (command is "expire" or "pexpire" or "setex" or "psetex") return args.Count < 3 || !IsShortExpiry(args[2]);
+        if (command is "set" or "getex")
+        {
+            for (int i = 2; i + 1 < args.Count; i++)
+            {
+                if ((Is(args[i], "EX") || Is(args[i], "PX")) && IsShortExpiry(args[i + 1])) return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Up to 1000 seconds or milliseconds: both are shorter than a long run's dataset lives.</summary>
+    static bool IsShortExpiry(byte[] arg) => long.TryParse(Encoding.Latin1.GetString(arg), out long n) && n is > 0 and <= 1000;
+
+    /// <summary>
+    /// SET with EXAT/PXAT in the past stores a key that is already expired: until the active expire
+    /// cycle (a timer on each server) removes it, DBSIZE still counts it.
+    /// </summary>
+    public static bool LeavesExpiredKey(string command, IReadOnlyList<byte[]> args) =>
+        command == "set" && args.Skip(3).Any(a => Is(a, "EXAT") || Is(a, "PXAT"));
+
+    /// <param name="expiredKeysMayLinger">Whether <see cref="LeavesExpiredKey"/> held for a command since the data was rebuilt.</param>
+    public static FuzzComparison ComparisonFor(string command, IReadOnlyList<byte[]> args, bool expiredKeysMayLinger) => command switch
+    {
+        "dbsize" when expiredKeysMayLinger => FuzzComparison.Shape,
         "smembers" or "sinter" or "sunion" or "sdiff" or "hgetall" or "hkeys" or "hvals" or "keys" or "config|get" => FuzzComparison.Sorted,
         "spop" or "srandmember" or "hrandfield" or "zrandmember" or "randomkey" or "time" or "lastsave" or "client|id"
             or "object|idletime" or "object|freq" or "hello" => FuzzComparison.Shape,
@@ -134,13 +157,18 @@ public static class FuzzPolicy
     /// <summary>Differences already known and fixed elsewhere; each entry says where.</summary>
     public static readonly IReadOnlyList<KnownDifference> Known =
     [
+        new("sort", "Redis 7.0's SORT tests errno == ERANGE after strtod without clearing it, so an overflow in an earlier command (ZADD k 1e400 m) fails a later numeric SORT of valid numbers; a Redis bug not copied",
+            c => c.Redis.Contains("One or more scores can't be converted into double", StringComparison.Ordinal) && !c.Mini.StartsWith("\"-", StringComparison.Ordinal)),
+        new("sort_ro", "as for SORT: Redis's stale errno", c => c.Redis.Contains("One or more scores can't be converted into double", StringComparison.Ordinal) && !c.Mini.StartsWith("\"-", StringComparison.Ordinal)),
         new("setrange", Cmds + ": an offset of 2^63-1 overflows and ends the process", c => c.Arg(2) == "9223372036854775807", Skip: true),
         new("sort_ro", Cmds + ": LIMIT <offset> 2^63-1 overflows and ends the process", c => c.AnyArg(a => a == "9223372036854775807"), Skip: true),
         new("sort", Cmds + ": LIMIT <offset> 2^63-1 overflows and ends the process", c => c.AnyArg(a => a == "9223372036854775807"), Skip: true),
         new("*", Cmds + ": the unknown command / subcommand error text", c => c.Redis.StartsWith("\"-ERR unknown", StringComparison.Ordinal)),
         new("hello", Cmds + ": the NOAUTH error text of HELLO AUTH", c => c.Redis.Contains("NOAUTH", StringComparison.Ordinal) || c.Mini.Contains("NOAUTH", StringComparison.Ordinal)),
         new("hincrbyfloat", Cmds + ": an increment with NUL and non-ASCII bytes", c => c.Arg(3).Contains('\0', StringComparison.Ordinal)),
-        new("incrbyfloat", Cmds + ": INCRBYFLOAT on a value with a NUL (the prepared \"bin\" starts with one)", c => c.Arg(1) == "bin" || c.History.Any(h => h.Any(a => a.Contains((byte)0)))),
+        new("incrbyfloat", Cmds + ": INCRBYFLOAT on a value with a NUL (the prepared \"bin\" starts with one, SETRANGE pads with them)",
+            c => c.Redis.Contains("not a valid float", StringComparison.Ordinal)
+                && (c.Arg(1) == "bin" || c.History.Any(h => Ascii.EqualsIgnoreCase(h[0], "SETRANGE"u8) || h.Any(a => a.Contains((byte)0))))),
         new("*", "HELP lists only the subcommands MiniRedis serves, by design: advertising the others would invite calls that fail", c => c.Arg(1).Equals("help", StringComparison.OrdinalIgnoreCase)),
         new("exec", Cmds + ": SMOVE to the same set does not touch WATCHed keys", c => c.History.Any(h => Ascii.EqualsIgnoreCase(h[0], "SMOVE"u8))),
         new("zintercard", Cmds + ": the error for a negative (or unparsable) LIMIT", c => c.Redis.Contains("LIMIT can't be negative", StringComparison.Ordinal)),
