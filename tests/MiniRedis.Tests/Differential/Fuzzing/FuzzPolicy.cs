@@ -15,7 +15,7 @@ public enum FuzzComparison
     TopType,
     /// <summary>Integers compare by sign: a relative expiry read back (TTL, PEXPIRETIME) depends on the millisecond each server ran it.</summary>
     Sign,
-    /// <summary>SCAN-family: the cursor walks a hash table in its own order, so elements compare as a multiset only once both cursors finished.</summary>
+    /// <summary>SCAN-family: the cursor walks a hash table in its own order, so elements compare (as a multiset) only when both started at 0 and finished in the one call.</summary>
     Scan,
 }
 
