@@ -78,6 +78,7 @@ public sealed class Database
         else entry.Value = value.ToArray();
         entry.Type = RedisType.String;
         entry.Encoding = encoding;
+        entry.OwnsInteger = false;
         entry.LastAccess = _keyspace.LruClock;
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
         return entry;
@@ -86,7 +87,9 @@ public sealed class Database
     /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
     public KeyEntry AddCopy(ReadOnlySpan<byte> key, KeyEntry source)
     {
-        return Add(key, source.CopyValue(), source.Type, source.Encoding);
+        var copy = Add(key, source.CopyValue(), source.Type, source.Encoding);
+        copy.OwnsInteger = source.Type == RedisType.String;
+        return copy;
     }
 
     /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>
