@@ -158,7 +158,7 @@ public static unsafe class ClientCommands
             "master" => ClientType.Master,
             _ => null,
         };
-        if (type is null) ctx.Error($"ERR Unknown client type '{ctx.ArgString(index)}'");
+        if (type is null) ctx.Error($"ERR Unknown client type '{ctx.ArgCString(index)}'");
         return type;
     }
 

@@ -152,13 +152,8 @@ public static unsafe class ConnectionCommands
 
     static void Select(CommandContext ctx)
     {
-        if (!ctx.TryGetLong(1, out long index)) return;
-        if (index < 0 || index >= ctx.Keyspace.Count)
-        {
-            ctx.Error("ERR DB index is out of range");
-            return;
-        }
-        ctx.Client.Db = ctx.Keyspace[(int)index];
+        if (!KeyCommands.TryGetDatabase(ctx, 1, out var db)) return;
+        ctx.Client.Db = db;
         ctx.Reply.Ok();
     }
 }

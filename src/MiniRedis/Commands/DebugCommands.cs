@@ -14,9 +14,6 @@ public static unsafe class DebugCommands
     /// <summary>Redis's OBJ_SHARED_REFCOUNT: the refcount of its shared small integers.</summary>
     const int SharedRefCount = int.MaxValue;
 
-    /// <summary>Redis's OBJ_SHARED_INTEGERS: values below this share one object when maxmemory is off.</summary>
-    const long SharedIntegers = 10000;
-
     const uint LruClockMax = (1 << 24) - 1;
 
     static readonly string[] HelpLines =
@@ -123,8 +120,7 @@ public static unsafe class DebugCommands
             ctx.Error("ERR no such key");
             return;
         }
-        bool shared = entry.Encoding == ObjectEncoding.Int
-            && RedisNumbers.TryParseInt64(entry.StringValue, out long number) && number is >= 0 and < SharedIntegers;
+        bool shared = entry.IsSharedInteger;
         uint lru = entry.LastAccess & LruClockMax;
         uint clock = ctx.Keyspace.LruClock & LruClockMax;
         long idle = clock >= lru ? clock - lru : LruClockMax - lru + clock;

@@ -13,9 +13,6 @@ public static unsafe class KeyCommands
     internal const string DbIndexOutOfRangeError = "ERR DB index is out of range";
     const string IntOutOfRangeError = "ERR value is out of range, value must between -2147483648 and 2147483647";
 
-    /// <summary>Redis's OBJ_SHARED_INTEGERS: small integers are one shared object, whose refcount reads as INT_MAX.</summary>
-    const long SharedIntegers = 10000;
-
     /// <summary>TYPE's names, indexed by <see cref="RedisType"/>.</summary>
     static readonly byte[][] TypeNames = ["string"u8.ToArray(), "list"u8.ToArray(), "set"u8.ToArray(), "zset"u8.ToArray(), "hash"u8.ToArray()];
 
@@ -95,7 +92,8 @@ public static unsafe class KeyCommands
         return true;
     }
 
-    static bool TryGetDatabase(CommandContext ctx, int index, out Database db)
+    /// <summary>A database index as SELECT, MOVE and COPY ... DB take it: an int first, then in range.</summary>
+    internal static bool TryGetDatabase(CommandContext ctx, int index, out Database db)
     {
         db = ctx.Db;
         if (!TryGetInt(ctx, index, out int id)) return false;
@@ -565,9 +563,7 @@ public static unsafe class KeyCommands
     static void ObjectRefCount(CommandContext ctx)
     {
         if (ObjectLookup(ctx) is not { } entry) return;
-        bool shared = entry is { Type: RedisType.String, Encoding: ObjectEncoding.Int }
-            && RedisNumbers.TryParseInt64(entry.StringValue, out long value) && value is >= 0 and < SharedIntegers;
-        ctx.Reply.Integer(shared ? int.MaxValue : 1);
+        ctx.Reply.Integer(entry.IsSharedInteger ? int.MaxValue : 1);
     }
 
     static void ObjectIdleTime(CommandContext ctx)

@@ -412,15 +412,15 @@ public static unsafe class ListCommands
         if (ctx.TryGetTimeout(ctx.ArgCount - 1, out long deadline)) PopFirstNonEmpty(ctx, 1, ctx.ArgCount - 2, head, count: -1, blocking: true, deadline);
     }
 
-    static void LMPop(CommandContext ctx) => MultiPop(ctx, 1, blocking: false, 0);
+    static void LMPop(CommandContext ctx) => MultiPop(ctx, 1, timeoutIndex: -1);
 
-    static void BLMPop(CommandContext ctx)
-    {
-        if (ctx.TryGetTimeout(1, out long deadline)) MultiPop(ctx, 2, blocking: true, deadline);
-    }
+    static void BLMPop(CommandContext ctx) => MultiPop(ctx, 2, timeoutIndex: 1);
 
-    /// <summary>[B]LMPOP's "numkeys key... LEFT|RIGHT [COUNT n]" starting at <paramref name="numKeysIndex"/>.</summary>
-    static void MultiPop(CommandContext ctx, int numKeysIndex, bool blocking, long deadline)
+    /// <summary>
+    /// [B]LMPOP's "numkeys key... LEFT|RIGHT [COUNT n]" starting at <paramref name="numKeysIndex"/>;
+    /// as in Redis, BLMPOP's timeout (before numkeys) is checked only after the rest parsed.
+    /// </summary>
+    static void MultiPop(CommandContext ctx, int numKeysIndex, int timeoutIndex)
     {
         if (!TryGetLongAtLeast(ctx, numKeysIndex, 1, NumKeysError, out long numKeys)) return;
         if (numKeys >= ctx.ArgCount - numKeysIndex - 1)
@@ -443,7 +443,9 @@ public static unsafe class ListCommands
                 return;
             }
         }
-        PopFirstNonEmpty(ctx, numKeysIndex + 1, (int)numKeys, head, count == -1 ? 1 : count, blocking, deadline);
+        long deadline = 0;
+        if (timeoutIndex >= 0 && !ctx.TryGetTimeout(timeoutIndex, out deadline)) return;
+        PopFirstNonEmpty(ctx, numKeysIndex + 1, (int)numKeys, head, count == -1 ? 1 : count, blocking: timeoutIndex >= 0, deadline);
     }
 
     /// <summary>

@@ -104,9 +104,13 @@ public static unsafe class SortedSetCommands
 
     enum AddOutcome { Added, Updated, Unchanged, Nop, NaN }
 
-    static void ZAdd(CommandContext ctx)
+    static void ZAdd(CommandContext ctx) => AddWithOptions(ctx, AddFlags.None);
+
+    /// <summary>ZINCRBY is ZADD with INCR, down to the options: "ZINCRBY k NX m" parses NX and then lacks a score.</summary>
+    static void ZIncrBy(CommandContext ctx) => AddWithOptions(ctx, AddFlags.Incr);
+
+    static void AddWithOptions(CommandContext ctx, AddFlags flags)
     {
-        var flags = AddFlags.None;
         int scoreIndex = 2;
         for (; scoreIndex < ctx.ArgCount; scoreIndex++)
         {
@@ -120,8 +124,6 @@ public static unsafe class SortedSetCommands
         }
         AddGeneric(ctx, scoreIndex, flags);
     }
-
-    static void ZIncrBy(CommandContext ctx) => AddGeneric(ctx, 2, AddFlags.Incr);
 
     /// <summary>Redis's zaddGenericCommand: option conflicts, then every score, then the additions.</summary>
     static void AddGeneric(CommandContext ctx, int scoreIndex, AddFlags flags)

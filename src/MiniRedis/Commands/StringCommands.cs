@@ -53,9 +53,25 @@ public static unsafe class StringCommands
     }
 
     [Flags]
-    enum SetFlags { None = 0, Nx = 1, Xx = 2, Get = 4, KeepTtl = 8, Ex = 16, Px = 32, ExAt = 64, PxAt = 128 }
+    enum SetFlags { None = 0, Nx = 1, Xx = 2, Get = 4, KeepTtl = 8, Ex = 16, Px = 32, ExAt = 64, PxAt = 128, Persist = 256 }
 
     const SetFlags AnyExpire = SetFlags.Ex | SetFlags.Px | SetFlags.ExAt | SetFlags.PxAt;
+
+    /// <summary>
+    /// SET's and GETEX's EX/PX/EXAT/PXAT at argument <paramref name="i"/>, None when it is not one or
+    /// not allowed here. As in Redis's parseExtendedStringArgumentsOrReply, each excludes the other
+    /// three, KEEPTTL and PERSIST, but may repeat itself (the last value wins).
+    /// </summary>
+    static SetFlags ExpireOption(CommandContext ctx, int i, SetFlags flags)
+    {
+        if (i + 1 >= ctx.ArgCount) return SetFlags.None;
+        var option = ctx.ArgIs(i, "EX"u8) ? SetFlags.Ex
+            : ctx.ArgIs(i, "PX"u8) ? SetFlags.Px
+            : ctx.ArgIs(i, "EXAT"u8) ? SetFlags.ExAt
+            : ctx.ArgIs(i, "PXAT"u8) ? SetFlags.PxAt
+            : SetFlags.None;
+        return (flags & ((AnyExpire & ~option) | SetFlags.KeepTtl | SetFlags.Persist)) == 0 ? option : SetFlags.None;
+    }
 
     static void Set(CommandContext ctx)
     {
@@ -63,17 +79,12 @@ public static unsafe class StringCommands
         int expireArg = -1;
         for (int i = 3; i < ctx.ArgCount; i++)
         {
-            bool hasNext = i + 1 < ctx.ArgCount;
             SetFlags flag;
             if (ctx.ArgIs(i, "NX"u8) && (flags & SetFlags.Xx) == 0) flag = SetFlags.Nx;
             else if (ctx.ArgIs(i, "XX"u8) && (flags & SetFlags.Nx) == 0) flag = SetFlags.Xx;
             else if (ctx.ArgIs(i, "GET"u8)) flag = SetFlags.Get;
             else if (ctx.ArgIs(i, "KEEPTTL"u8) && (flags & AnyExpire) == 0) flag = SetFlags.KeepTtl;
-            else if (ctx.ArgIs(i, "EX"u8) && (flags & (AnyExpire | SetFlags.KeepTtl)) == 0 && hasNext) flag = SetFlags.Ex;
-            else if (ctx.ArgIs(i, "PX"u8) && (flags & (AnyExpire | SetFlags.KeepTtl)) == 0 && hasNext) flag = SetFlags.Px;
-            else if (ctx.ArgIs(i, "EXAT"u8) && (flags & (AnyExpire | SetFlags.KeepTtl)) == 0 && hasNext) flag = SetFlags.ExAt;
-            else if (ctx.ArgIs(i, "PXAT"u8) && (flags & (AnyExpire | SetFlags.KeepTtl)) == 0 && hasNext) flag = SetFlags.PxAt;
-            else
+            else if ((flag = ExpireOption(ctx, i, flags)) == SetFlags.None)
             {
                 ctx.Error(CommandContext.SyntaxError);
                 return;
@@ -189,35 +200,32 @@ public static unsafe class StringCommands
     static void GetEx(CommandContext ctx)
     {
         var flags = SetFlags.None;
-        bool persist = false;
         int expireArg = -1;
         for (int i = 2; i < ctx.ArgCount; i++)
         {
-            bool hasNext = i + 1 < ctx.ArgCount;
-            bool free = (flags & AnyExpire) == 0 && !persist;
-            if (ctx.ArgIs(i, "PERSIST"u8) && free) persist = true;
-            else if (ctx.ArgIs(i, "EX"u8) && free && hasNext) flags = SetFlags.Ex;
-            else if (ctx.ArgIs(i, "PX"u8) && free && hasNext) flags = SetFlags.Px;
-            else if (ctx.ArgIs(i, "EXAT"u8) && free && hasNext) flags = SetFlags.ExAt;
-            else if (ctx.ArgIs(i, "PXAT"u8) && free && hasNext) flags = SetFlags.PxAt;
-            else
+            SetFlags flag;
+            if (ctx.ArgIs(i, "PERSIST"u8) && (flags & AnyExpire) == 0) flag = SetFlags.Persist;
+            else if ((flag = ExpireOption(ctx, i, flags)) == SetFlags.None)
             {
                 ctx.Error(CommandContext.SyntaxError);
                 return;
             }
-            if (flags != SetFlags.None && expireArg < 0) expireArg = ++i;
+            flags |= flag;
+            if ((flag & AnyExpire) != 0) expireArg = ++i;
         }
+        bool persist = (flags & SetFlags.Persist) != 0;
         var key = ctx.Arg(1);
         var entry = ctx.LookupRead(key);
         var value = ReadString(ctx, entry, out bool wrongType);
         if (wrongType) return;
-        long expireAt = 0;
-        if (expireArg >= 0 && !TryGetExpireAt(ctx, expireArg, flags, out expireAt)) return;
+        // Redis looks the key up before it checks the expire time: a missing key is nil whatever the time.
         if (value is null)
         {
             ctx.Reply.NullBulk();
             return;
         }
+        long expireAt = 0;
+        if (expireArg >= 0 && !TryGetExpireAt(ctx, expireArg, flags & AnyExpire, out expireAt)) return;
         ctx.Reply.Bulk(value);
         var db = ctx.Db;
         if (expireArg >= 0)
@@ -446,7 +454,8 @@ public static unsafe class StringCommands
         int length = FormatSum(ctx, current, increment, text);
         if (length < 0) return;
         var formatted = text[..length];
-        ctx.Db.SetString(key, formatted, keepTtl: true);
+        // Redis stores the printed sum as it is, without tryObjectEncoding: "3" is an embstr, not a shared integer.
+        ctx.Db.SetString(key, formatted, keepTtl: true, StringEncoding.NotInteger(formatted));
         ctx.KeyModified(key);
         ctx.Reply.Bulk(formatted);
         // Replayed as the exact result so float rounding can't drift between runs.

@@ -37,6 +37,10 @@ internal static class NumberParsing
     public static bool TryParseMemory(string s, out ulong bytes)
     {
         bytes = 0;
+        // memtoull finds the unit with strlen: a NUL ends the value ("1\0x" is 1).
+        int nul = s.IndexOf('\0', StringComparison.Ordinal);
+        if (nul >= 0)
+            s = s[..nul];
         int digits = 0;
         while (digits < s.Length && char.IsAsciiDigit(s[digits]))
             digits++;

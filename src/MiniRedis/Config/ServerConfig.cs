@@ -254,7 +254,8 @@ public sealed partial class ServerConfig
                 if (error is not null)
                 {
                     Restore(directives.AsSpan(0, i + 1), oldValues, reapply: []);
-                    return SetFailed(directives[i].Name, error);
+                    // Redis registers an alias as a config of its own, so the error names the one given.
+                    return SetFailed(pairs[i].Name.ToLowerInvariant(), error);
                 }
             }
 
@@ -286,8 +287,12 @@ public sealed partial class ServerConfig
             || (EnableProtectedConfigs == ProtectedConfigAccess.Local && fromLocalClient);
         if (directive.Flags.HasFlag(ConfigFlags.Protected) && !protectedAllowed)
             return SetFailed(name, "can't set protected config");
-        if (Array.IndexOf(directives, directive, 0, i) >= 0)
-            return SetFailed(name, "duplicate parameter");
+        // A directive and its alias are two configs to Redis: both may be set, the later one wins.
+        for (int j = 0; j < i; j++)
+        {
+            if (directives[j] == directive && string.Equals(pairs[j].Name, name, StringComparison.OrdinalIgnoreCase))
+                return SetFailed(name, "duplicate parameter");
+        }
         directives[i] = directive;
         return null;
     }

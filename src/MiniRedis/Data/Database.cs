@@ -67,16 +67,18 @@ public sealed class Database
     /// <summary>
     /// Redis's setKey for strings: creates the key or replaces its value (of any type), dropping
     /// the TTL unless <paramref name="keepTtl"/>. A same-sized string value is overwritten in place.
+    /// The encoding is tryObjectEncoding's unless the caller gives it.
     /// </summary>
-    public KeyEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false)
+    public KeyEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false, ObjectEncoding? encodingAs = null)
     {
-        var encoding = StringEncoding.Of(value);
+        var encoding = encodingAs ?? StringEncoding.Of(value);
         var entry = Lookup(key);
         if (entry is null) return Add(key, value.ToArray(), RedisType.String, encoding);
         if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length) value.CopyTo(old);
         else entry.Value = value.ToArray();
         entry.Type = RedisType.String;
         entry.Encoding = encoding;
+        entry.OwnsInteger = false;
         entry.LastAccess = _keyspace.LruClock;
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
         return entry;
@@ -85,7 +87,9 @@ public sealed class Database
     /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
     public KeyEntry AddCopy(ReadOnlySpan<byte> key, KeyEntry source)
     {
-        return Add(key, source.CopyValue(), source.Type, source.Encoding);
+        var copy = Add(key, source.CopyValue(), source.Type, source.Encoding);
+        copy.OwnsInteger = source.Type == RedisType.String;
+        return copy;
     }
 
     /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>

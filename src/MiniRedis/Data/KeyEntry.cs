@@ -50,6 +50,16 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     public byte[] StringValue => (byte[])Value;
 
+    /// <summary>Redis's OBJ_SHARED_INTEGERS: values below this are one shared object when maxmemory is off.</summary>
+    const long SharedIntegers = 10000;
+
+    /// <summary>An int-encoded value held as an object of its own, as COPY's dupStringObject makes it, not the shared integer.</summary>
+    public bool OwnsInteger;
+
+    /// <summary>Whether Redis would hold this value as a shared small integer (OBJECT REFCOUNT reads INT_MAX).</summary>
+    public bool IsSharedInteger => Type == RedisType.String && Encoding == ObjectEncoding.Int && !OwnsInteger
+        && RedisNumbers.TryParseInt64(StringValue, out long value) && value is >= 0 and < SharedIntegers;
+
     /// <summary>A deep copy of the value (COPY, snapshots): strings and compact encodings are arrays; other types copy themselves.</summary>
     public object CopyValue() => Value switch
     {

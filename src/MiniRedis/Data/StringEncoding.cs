@@ -9,6 +9,9 @@ public static class StringEncoding
     public static ObjectEncoding Of(ReadOnlySpan<byte> value)
     {
         if (value.Length <= RedisNumbers.MaxInt64Length && RedisNumbers.TryParseInt64(value, out _)) return ObjectEncoding.Int;
-        return value.Length <= EmbstrLimit ? ObjectEncoding.Embstr : ObjectEncoding.Raw;
+        return NotInteger(value);
     }
+
+    /// <summary>Redis's createStringObject, for values stored without tryObjectEncoding (INCRBYFLOAT's result).</summary>
+    public static ObjectEncoding NotInteger(ReadOnlySpan<byte> value) => value.Length <= EmbstrLimit ? ObjectEncoding.Embstr : ObjectEncoding.Raw;
 }

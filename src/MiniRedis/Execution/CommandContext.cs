@@ -111,6 +111,14 @@ public sealed class CommandContext
 
     public string ArgString(int index) => Encoding.Latin1.GetString(Args[index]);
 
+    /// <summary>The argument as Redis's C code sees it where it takes the bytes as a C string: up to the first NUL.</summary>
+    public string ArgCString(int index)
+    {
+        var arg = Args[index];
+        int nul = arg.IndexOf((byte)0);
+        return Encoding.Latin1.GetString(nul < 0 ? arg : arg[..nul]);
+    }
+
     public void Error(string message)
     {
         Failed = true;

@@ -293,9 +293,11 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
     {
         Ensure(message.Length + 3);
         _buffer[_length++] = (byte)'-';
-        // Error texts may quote client bytes; Redis replaces newlines so the reply stays one line.
+        // Error texts may quote client bytes; as Redis's addReplyErrorFormat, newlines at the end are
+        // trimmed and the others replaced, so the reply stays one line.
+        var text = message.AsSpan().TrimEnd("\r\n");
         int start = _length;
-        _length += Encoding.Latin1.GetBytes(message, GetSpan(message.Length));
+        _length += Encoding.Latin1.GetBytes(text, GetSpan(text.Length));
         foreach (ref var b in _buffer.AsSpan(start, _length - start))
         {
             if (b is (byte)'\r' or (byte)'\n') b = (byte)' ';

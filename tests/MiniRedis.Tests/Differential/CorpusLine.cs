@@ -41,14 +41,14 @@ public sealed record CorpusLine(int Number, string Text, Comparison Comparison, 
         _ => ShapeForm(reply),
     };
 
-    static string SortedForm(RespNode node)
+    internal static string SortedForm(RespNode node)
     {
         if (!node.IsAggregate) return node.ToString();
         var elements = node.Children.Select(SortedForm).Order(StringComparer.Ordinal);
         return $"{(char)node.Type}{node.Children.Count}[{string.Join(", ", elements)}]";
     }
 
-    static string ShapeForm(RespNode node)
+    internal static string ShapeForm(RespNode node)
     {
         var type = (char)node.Type;
         // A null and a value of the same type byte differ in shape.
