@@ -51,9 +51,17 @@ public static unsafe class ScriptingCommands
 
     static void EvalShaReadOnly(CommandContext ctx) => Run(ctx, bySha: true, readOnly: true);
 
+    const string NoScriptError = "NOSCRIPT No matching script. Please use EVAL.";
+
     /// <summary>Redis's evalGenericCommand.</summary>
     static void Run(CommandContext ctx, bool bySha, bool readOnly)
     {
+        // As Redis's evalShaCommand: a SHA of the wrong length cannot match, whatever follows it.
+        if (bySha && ctx.Arg(1).Length != 40)
+        {
+            ctx.Error(NoScriptError);
+            return;
+        }
         if (!ctx.TryGetLong(2, out long numKeys)) return;
         if (numKeys > ctx.ArgCount - FirstKey)
         {
@@ -79,7 +87,7 @@ public static unsafe class ScriptingCommands
         }
         if (script is null)
         {
-            ctx.Error(error ?? "NOSCRIPT No matching script. Please use EVAL.");
+            ctx.Error(error ?? NoScriptError);
             return;
         }
 
@@ -132,7 +140,9 @@ public static unsafe class ScriptingCommands
 
     static void Debug(CommandContext ctx)
     {
-        if (ctx.ArgIs(2, "NO"u8)) ctx.Reply.Ok();
+        // Redis's clientHasPendingReplies: replies of earlier commands of this round are still unsent.
+        if (ctx.Reply.Length > 0) ctx.Error("ERR SCRIPT DEBUG must be called outside a pipeline");
+        else if (ctx.ArgIs(2, "NO"u8)) ctx.Reply.Ok();
         else if (ctx.ArgIs(2, "YES"u8) || ctx.ArgIs(2, "SYNC"u8)) ctx.Error("ERR SCRIPT DEBUG YES/SYNC is not supported: the Lua debugger is not available");
         else ctx.Error("ERR Use SCRIPT DEBUG YES/SYNC/NO");
     }

@@ -29,7 +29,8 @@ public sealed unsafe class ScriptEngine : IDisposable
     const int MaxReplyDepth = 1000;
     static readonly byte[] ChunkName = "@user_script\0"u8.ToArray();
     static readonly byte[] TextMode = "t\0"u8.ToArray();
-    static readonly byte[] NoTailCalls = "local __redis__frames <close> = nil "u8.ToArray();
+    // The semicolon ends the declaration: a script starting with an operator ("-5") must not continue it.
+    static readonly byte[] NoTailCalls = "local __redis__frames <close> = nil; "u8.ToArray();
 
     readonly IScriptHost _host;
     readonly Dictionary<string, CachedScript> _scripts = new(StringComparer.Ordinal);
