@@ -24,6 +24,8 @@ public sealed class RedisServer
     long _opsAtLastSample;
     long _lastSampleTicks = Stopwatch.GetTimestamp();
     long _lastSecondCronTicks = Stopwatch.GetTimestamp();
+    // Idle time after which a client's command buffers are given back (Redis's 2 s).
+    const long IdleBuffersMs = 2000;
 
     public RedisServer(ServerConfig config, ILogger? logger = null)
     {
@@ -133,13 +135,15 @@ public sealed class RedisServer
     /// <summary>Redis's clientSetDefaultAuth: a client connecting (or RESETting) while no password is set starts authenticated, and stays so when one is set later.</summary>
     public bool DefaultUserNeedsNoPassword => string.IsNullOrEmpty(Config.RequirePass);
 
+    /// <summary>
+    /// A new connection's session, made on the connection's thread so that it does not wait for the
+    /// executor; <see cref="Connect"/>, posted before its first commands, registers it.
+    /// </summary>
+    public ClientSession NewSession(IClientConnection connection) =>
+        new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
+
     /// <summary>Registers a new connection's session (on the executor).</summary>
-    public ClientSession Connect(IClientConnection connection)
-    {
-        var session = new ClientSession(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
-        _clients[session.Id] = session;
-        return session;
-    }
+    public void Connect(ClientSession session) => _clients[session.Id] = session;
 
     public void Disconnect(ClientSession session)
     {
@@ -164,6 +168,17 @@ public sealed class RedisServer
         {
             _lastSecondCronTicks = now;
             Aof.Cron();
+            ReleaseIdleClientBuffers();
+        }
+    }
+
+    /// <summary>As Redis's clientsCronResizeQueryBuffer: a client idle for 2 s gives back its command buffers.</summary>
+    void ReleaseIdleClientBuffers()
+    {
+        long limit = Keyspace.NowMs - IdleBuffersMs;
+        foreach (var client in _clients.Values)
+        {
+            if (client.LastInteractionMs < limit) client.Connection?.ReleaseIdleBuffers();
         }
     }
 

@@ -17,6 +17,9 @@ public interface IClientConnection
 
     /// <summary>Closes the connection (CLIENT KILL, timeouts, protocol errors after their reply).</summary>
     void Close();
+
+    /// <summary>An idle client gives back the buffers its commands grew (called on the executor by the cron).</summary>
+    void ReleaseIdleBuffers();
 }
 
 /// <summary>

@@ -76,7 +76,8 @@ public sealed class ClientConnection : IClientConnection
 
     public async Task RunAsync()
     {
-        _session = await _server.Executor.InvokeAsync(() => _server.Connect(this)).ConfigureAwait(false);
+        _session = _server.NewSession(this);
+        _server.Executor.Post(() => _server.Connect(_session));
         BoundNextRound();
         _socket.Blocking = false;
         try
@@ -347,6 +348,19 @@ public sealed class ClientConnection : IClientConnection
         ReportReleased();
         _pendingBytes = 0;
         _pendingHeadSent = 0;
+    }
+
+    /// <summary>Executor (cron): the batches' arrays go back to empty, unless a batch is being filled or run.</summary>
+    public void ReleaseIdleBuffers()
+    {
+        // Holding both slots means neither batch is at the read loop or the executor.
+        if (!_freeBatches.Wait(0)) return;
+        if (_freeBatches.Wait(0))
+        {
+            foreach (var batch in _batches) batch.Release();
+            _freeBatches.Release();
+        }
+        _freeBatches.Release();
     }
 
     /// <summary>Closes the socket, once: the read loop and the sender stop, and the executor then forgets the client.</summary>

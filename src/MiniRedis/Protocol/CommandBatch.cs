@@ -9,6 +9,8 @@ public readonly record struct ArgRange(int Offset, int Length);
 /// immediately and nothing is allocated per command once the arrays have grown to fit.
 /// The last command may still be open (a multibulk whose arguments have not all arrived): its
 /// finished arguments stay here between reads, so a big command is parsed and copied only once.
+/// The arrays start empty and grow to what the client sends: an idle or small-command client
+/// holds little, and a batch never used (a client that does not pipeline) holds nothing.
 /// </summary>
 public sealed class CommandBatch
 {
@@ -16,11 +18,15 @@ public sealed class CommandBatch
     const int KeptArenaBytes = 1 << 20;
     const int KeptArgs = 64 * 1024;
 
-    byte[] _arena = new byte[4096];
+    // First sizes on growth from empty: a PING or a small SET fits without a second step.
+    const int MinArenaBytes = 256;
+    const int MinArgs = 8;
+
+    byte[] _arena = [];
     int _arenaUsed;
-    ArgRange[] _args = new ArgRange[64];
+    ArgRange[] _args = [];
     int _argCount;
-    int[] _commandStarts = new int[16];
+    int[] _commandStarts = [];
     int _commandCount;
 
     /// <summary>Complete commands, the ones the executor runs (an open command is not counted).</summary>
@@ -49,8 +55,17 @@ public sealed class CommandBatch
         ProtocolError = null;
         MissingArguments = 0;
         PendingBulkLength = -1;
-        if (_arena.Length > KeptArenaBytes) _arena = new byte[4096];
-        if (_args.Length > KeptArgs) _args = new ArgRange[64];
+        if (_arena.Length > KeptArenaBytes) _arena = [];
+        if (_args.Length > KeptArgs) _args = [];
+    }
+
+    /// <summary>Gives the arrays back (a cleared batch of an idle client); the next use grows them again.</summary>
+    public void Release()
+    {
+        Clear();
+        _arena = [];
+        _args = [];
+        _commandStarts = [];
     }
 
     public ArgVector this[int index]
@@ -65,7 +80,7 @@ public sealed class CommandBatch
 
     public void BeginCommand()
     {
-        if (_commandCount == _commandStarts.Length) Array.Resize(ref _commandStarts, _commandCount * 2);
+        if (_commandCount == _commandStarts.Length) Array.Resize(ref _commandStarts, Math.Max(MinArgs, _commandCount * 2));
         _commandStarts[_commandCount++] = _argCount;
     }
 
@@ -85,10 +100,10 @@ public sealed class CommandBatch
             MissingArguments--;
             PendingBulkLength = -1;
         }
-        if (_argCount == _args.Length) Array.Resize(ref _args, _argCount * 2);
+        if (_argCount == _args.Length) Array.Resize(ref _args, Math.Max(MinArgs, _argCount * 2));
         if (_arenaUsed + length > _arena.Length)
         {
-            var bigger = new byte[Math.Max(_arena.Length * 2, _arenaUsed + length)];
+            var bigger = new byte[Math.Max(Math.Max(MinArenaBytes, _arena.Length * 2), _arenaUsed + length)];
             _arena.AsSpan(0, _arenaUsed).CopyTo(bigger);
             _arena = bigger;
         }

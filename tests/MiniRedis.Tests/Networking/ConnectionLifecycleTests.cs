@@ -28,6 +28,26 @@ public sealed class ConnectionLifecycleTests
     static int OpenFds(ServerProcess server) => Directory.GetFiles($"/proc/{server.ProcessId}/fd").Length;
 
     [Fact]
+    public void IdleClient_KeepsItsOpenCommandAndWorksAfterItsBuffersAreGivenBack()
+    {
+        using var server = new MiniRedisProcess();
+        using var client = server.Connect();
+        // A pipeline grows the batches; the cron gives a client's batch arrays back after 2 s idle.
+        string value = new('v', 100);
+        client.Send(string.Concat(Enumerable.Range(0, 200).Select(i => $"SET k{i} {value}\r\n")));
+        for (int i = 0; i < 200; i++) Assert.Equal("+OK\r\n", client.ReadReply().Text);
+        // Half a command stays open while the client is idle: its batch must not be given back.
+        client.Send("*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n");
+        Thread.Sleep(3500);
+        client.Send("$5\r\nvalue\r\n");
+        Assert.Equal("+OK\r\n", client.ReadReply().Text);
+        // Idle with nothing open: the arrays go back, and the next commands grow them again.
+        Thread.Sleep(3500);
+        Assert.Equal("$5\r\nvalue\r\n"u8.ToArray(), client.Call("GET", "half"));
+        Assert.Equal(Encoding.ASCII.GetBytes($"$100\r\n{value}\r\n"), client.Call("GET", "k199"));
+    }
+
+    [Fact]
     public void HalfCloseAfterSet_GetsTheReplyThenEndOfFile()
     {
         foreach (var server in BothServers())

@@ -246,6 +246,34 @@ public sealed class RespParserTests
     }
 
     [Fact]
+    public void A_new_batch_holds_no_arrays_until_its_first_command()
+    {
+        // Every connection makes two batches; an idle one (or one that never pipelines) must not pay for them.
+        GC.KeepAlive(new CommandBatch());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var batch = new CommandBatch();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 256, $"a new batch allocated {allocated} bytes");
+        GC.KeepAlive(batch);
+    }
+
+    [Fact]
+    public void A_released_batch_parses_again_as_a_new_one()
+    {
+        var batch = new CommandBatch();
+        var limits = new ParseLimits(MaxBulk, 1 << 20, Unauthenticated: false);
+        var input = new ReadOnlySequence<byte>(Bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\nPING\r\n"));
+        RespParser.Parse(input, batch, limits);
+        batch.Release();
+        Assert.Equal(0, batch.Count);
+        Assert.Equal(0, batch.ArenaBytes);
+        RespParser.Parse(input, batch, limits);
+        Assert.Equal(2, batch.Count);
+        Assert.Equal(["SET", "k", "value"], Strings(batch[0]));
+        Assert.Equal(["PING"], Strings(batch[1]));
+    }
+
+    [Fact]
     public void Small_commands_parse_without_allocating_once_the_batch_has_grown()
     {
         var input = new StringBuilder();
