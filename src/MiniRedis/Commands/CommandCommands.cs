@@ -287,11 +287,33 @@ public static unsafe class CommandCommands
     static readonly string[] StoreKeyFlags = ["OW", "update"];
 
     /// <summary>
-    /// Redis's getkeys_proc, asked when a key spec is invalid or incomplete. Of the commands we serve only SORT
-    /// (sortGetKeys: the sorted key and the last STORE key) and SORT_RO (the sorted key) have such a spec.
+    /// Where Redis's genericGetKeys callers find their keys: the store key (0: none), numkeys, the first key.
+    /// </summary>
+    static readonly Dictionary<string, (int Store, int Count, int First)> NumkeysCallbacks = new()
+    {
+        ["zunion"] = (0, 1, 2), ["zinter"] = (0, 1, 2), ["zdiff"] = (0, 1, 2),
+        ["zunionstore"] = (1, 2, 3), ["zinterstore"] = (1, 2, 3), ["zdiffstore"] = (1, 2, 3),
+        ["lmpop"] = (0, 1, 2), ["zmpop"] = (0, 1, 2), ["sintercard"] = (0, 1, 2), ["zintercard"] = (0, 1, 2),
+        ["blmpop"] = (0, 2, 3), ["bzmpop"] = (0, 2, 3),
+        ["eval"] = (0, 2, 3), ["evalsha"] = (0, 2, 3), ["eval_ro"] = (0, 2, 3), ["evalsha_ro"] = (0, 2, 3),
+    };
+
+    /// <summary>
+    /// Redis's getkeys_proc, asked when a key spec is invalid or incomplete: SORT's (sortGetKeys: the
+    /// sorted key and the last STORE key), SORT_RO's (the sorted key), and genericGetKeys for the
+    /// numkeys commands. That one reads numkeys with atoi, so "1e308" or "2abc" still name keys where
+    /// the spec's strict parse failed; its keys carry no flags.
     /// </summary>
     static void KeysFromCallback(CommandContext ctx, CommandDef def, List<(int, string[])> keys)
     {
+        if (NumkeysCallbacks.TryGetValue(def.Name, out var layout))
+        {
+            int count = RedisNumbers.CAtoi(ctx.Arg(layout.Count + 2));
+            if (count < 1 || count > (ctx.ArgCount - 2 - layout.First)) return;
+            for (int i = 0; i < count; i++) keys.Add((layout.First + i, []));
+            if (layout.Store > 0) keys.Add((layout.Store, []));
+            return;
+        }
         if (def.Name is not ("sort" or "sort_ro")) return;
         keys.Add((1, SortKeyFlags));
         if (def.Name == "sort_ro") return;

@@ -18,6 +18,31 @@ public static class RedisNumbers
     private const int DoubleMinExponent = -1074;
     private const int DoubleMaxExponent = 971;
 
+    /// <summary>
+    /// C's atoi as glibc has it, (int)strtol(s, NULL, 10): leading whitespace, a sign, then digits up
+    /// to the first other byte; a long that overflows saturates and is then cut to 32 bits. Redis
+    /// reads some counts this way (genericGetKeys's numkeys), so "2abc" is 2 and "abc" is 0.
+    /// </summary>
+    public static int CAtoi(ReadOnlySpan<byte> s)
+    {
+        int i = 0;
+        while (i < s.Length && Protocol.ArgSplitter.IsSpace(s[i])) i++;
+        bool negative = i < s.Length && s[i] == '-';
+        if (i < s.Length && s[i] is (byte)'-' or (byte)'+') i++;
+        long value = 0;
+        for (; i < s.Length && char.IsAsciiDigit((char)s[i]); i++)
+        {
+            int digit = s[i] - '0';
+            if (value > (long.MaxValue - digit) / 10)
+            {
+                value = negative ? long.MinValue : long.MaxValue;
+                return (int)value;
+            }
+            value = value * 10 + digit;
+        }
+        return (int)(negative ? -value : value);
+    }
+
     public static bool TryParseInt64(ReadOnlySpan<byte> s, out long value)
     {
         value = 0;

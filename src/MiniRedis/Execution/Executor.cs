@@ -253,7 +253,7 @@ public sealed class Executor
             var sub = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
             if (sub is null)
             {
-                Reject(session, null, $"ERR unknown subcommand '{Truncate(Encoding.Latin1.GetString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
+                Reject(session, null, $"ERR unknown subcommand '{Truncate(CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
                 return;
             }
             command = sub;
