@@ -14,7 +14,9 @@ stop_servers() {
 free_port() {
     local port
     while :; do
-        port=$(( 20000 + RANDOM % 40000 ))
+        # Below Linux's ephemeral range (32768-60999): a port there may be the local end of some
+        # client's connection, and then the server's bind fails although nothing listens on it.
+        port=$(( 20000 + RANDOM % 12000 ))
         [ "$port" != "${redis_port:-}" ] || continue
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
     done

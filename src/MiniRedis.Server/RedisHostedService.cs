@@ -21,12 +21,13 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
         _server.Keyspace.Complete = false;
         _server.ShutdownRequested += () => lifetime.StopApplication();
         _server.Start();
-        // Listening starts before the data loads: clients connecting meanwhile get -LOADING.
+        // The load is marked begun (its slices run on the executor) before the first client is
+        // accepted, so none sees PONG ahead of -LOADING; clients connecting during the load get -LOADING.
+        LoadData(_server);
         _listener = new Listener(_server);
         _listener.Start();
         logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
         logger.LogInformation("Server initialized");
-        LoadData(_server);
         return Task.CompletedTask;
     }
 
