@@ -18,22 +18,11 @@ load_keys=${LOAD_KEYS:-1000000}
 work=$(mktemp -d /tmp/aof-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
-# start_pair <redis dir> <miniredis dir> <extra directives...>: sets redis_port, miniredis_port.
-start_pair() {
-    local rdir=$1 mdir=$2
-    shift 2
-    start_redis "$rdir/log" --appendonly yes --dir "$rdir" "$@"
-    start_miniredis "$mdir/log" --appendonly yes --dir "$mdir" "$@"
-    wait_ready "$redis_port"
-    wait_ready "$miniredis_port"
-}
-
 build_server
 
 table_header appendfsync
 for policy in $policies; do
-    mkdir -p "$work/$policy/redis" "$work/$policy/miniredis"
-    start_pair "$work/$policy/redis" "$work/$policy/miniredis" --appendfsync "$policy"
+    start_pair_in "$work/$policy" --appendonly yes --appendfsync "$policy"
     bench_rows "$policy" "$tests" "$pipelines"
     stop_servers
 done
@@ -49,7 +38,7 @@ stop_servers
 size=$(stat -c %s "$work/gen/appendonly.aof")
 cp "$work/gen/appendonly.aof" "$work/load/redis/appendonly.aof"
 cp "$work/gen/appendonly.aof" "$work/load/miniredis/appendonly.aof"
-start_pair "$work/load/redis" "$work/load/miniredis"
+start_pair_in "$work/load" --appendonly yes
 redis_seconds=$(grep -o 'DB loaded from append only file: [0-9.]*' "$work/load/redis/log" | awk '{ print $NF }')
 miniredis_seconds=$(grep -o 'DB loaded from append only file: [0-9.]*' "$work/load/miniredis/log" | awk '{ print $NF }')
 stop_servers

@@ -14,10 +14,11 @@ tests=${TESTS:-lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lran
 pipelines=${PIPELINES:-1 16}
 zadd_requests=${ZADD_REQUESTS:-200000}
 zadd_keyspace=${ZADD_KEYSPACE:-100000}
-trap stop_servers EXIT
+work=$(mktemp -d /tmp/collections-bench.XXXXXX)
+trap 'stop_servers; rm -rf "$work"' EXIT
 
 build_server
-start_pair_in_memory
+start_pair_in "$work" --appendonly no
 
 table_header ""
 bench_rows "" "$tests" "$pipelines"

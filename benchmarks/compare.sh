@@ -11,10 +11,11 @@ requests=${REQUESTS:-200000}
 clients=${CLIENTS:-50}
 tests=${TESTS:-set,get,incr,mset,ping}
 pipelines=${PIPELINES:-1 16}
-trap stop_servers EXIT
+work=$(mktemp -d /tmp/compare-bench.XXXXXX)
+trap 'stop_servers; rm -rf "$work"' EXIT
 
 build_server
-start_pair_in_memory
+start_pair_in "$work" --appendonly no
 
 table_header ""
 bench_rows "" "$tests" "$pipelines"

@@ -12,11 +12,7 @@ work=$(mktemp -d /tmp/large-command.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
 build_server
-mkdir -p "$work/redis" "$work/miniredis"
-start_redis /dev/null --appendonly no --dir "$work/redis"
-start_miniredis /dev/null --save "" --appendonly no --dir "$work/miniredis"
-wait_ready "$redis_port"
-wait_ready "$miniredis_port"
+start_pair_in "$work" --appendonly no
 
 echo "| run | command | request bytes | Redis s | MiniRedis s | MiniRedis / Redis |"
 echo "| ---: | --- | ---: | ---: | ---: | ---: |"

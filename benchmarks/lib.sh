@@ -42,6 +42,7 @@ start_redis() {
     shift
     redis_port=$(free_port)
     redis-server --port "$redis_port" --save "" --daemonize no --logfile "" "$@" > "$log" &
+    redis_pid=$!
     pids+=($!)
 }
 
@@ -53,13 +54,18 @@ start_miniredis() {
     shift
     miniredis_port=$(free_port)
     dotnet "$server_dll" --port "$miniredis_port" --save "" "$@" > "$log" &
+    miniredis_pid=$!
     pids+=($!)
 }
 
-# start_pair_in_memory: both servers without persistence, answering.
-start_pair_in_memory() {
-    start_redis /dev/null --appendonly no
-    start_miniredis /dev/null
+# start_pair_in <dir> [directives...]: real Redis in <dir>/redis and MiniRedis in <dir>/miniredis
+# (each with its log there), with the same directives, both answering.
+start_pair_in() {
+    local dir=$1
+    shift
+    mkdir -p "$dir/redis" "$dir/miniredis"
+    start_redis "$dir/redis/log" --dir "$dir/redis" "$@"
+    start_miniredis "$dir/miniredis/log" --dir "$dir/miniredis" "$@"
     wait_ready "$redis_port"
     wait_ready "$miniredis_port"
 }

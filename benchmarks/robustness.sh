@@ -18,15 +18,9 @@ value_bytes=${VALUE_BYTES:-1048576}
 
 work=$(mktemp -d /tmp/robustness.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
-mkdir -p "$work/redis" "$work/miniredis"
 
 build_server
-start_redis "$work/redis/log" --appendonly no --dir "$work/redis"
-redis_pid=${pids[-1]}
-start_miniredis "$work/miniredis/log" --save "" --dir "$work/miniredis"
-miniredis_pid=${pids[-1]}
-wait_ready "$redis_port"
-wait_ready "$miniredis_port"
+start_pair_in "$work" --appendonly no
 
 probe() { python3 benchmarks/robustness_probe.py "$@"; }
 for server in redis miniredis; do

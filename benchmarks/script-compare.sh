@@ -10,10 +10,11 @@ requests=${REQUESTS:-200000}
 clients=${CLIENTS:-50}
 pipelines=${PIPELINES:-1 16}
 script="return redis.call('incr', 'bench:counter')"
-trap stop_servers EXIT
+work=$(mktemp -d /tmp/script-bench.XXXXXX)
+trap 'stop_servers; rm -rf "$work"' EXIT
 
 build_server
-start_pair_in_memory
+start_pair_in "$work" --appendonly no
 sha=$(redis-cli -p "$redis_port" script load "$script")
 [ "$(redis-cli -p "$miniredis_port" script load "$script")" = "$sha" ] || { echo "SCRIPT LOAD differs" >&2; exit 1; }
 
