@@ -253,7 +253,7 @@ public sealed class Executor
             var sub = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
             if (sub is null)
             {
-                Reject(session, null, $"ERR unknown subcommand '{Truncate(CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
+                Reject(session, null, $"ERR unknown subcommand '{Truncate(CommandContext.CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
                 return;
             }
             command = sub;
@@ -338,16 +338,9 @@ public sealed class Executor
         {
             // The budget is what was written before this argument's opening quote, as in Redis's "'%.*s' ".
             int budget = 128 - details.Length;
-            details.Append('\'').Append(Truncate(CString(args[i]), budget)).Append("' ");
+            details.Append('\'').Append(Truncate(CommandContext.CString(args[i]), budget)).Append("' ");
         }
-        return $"ERR unknown command '{Truncate(CString(args[0]), 128)}', with args beginning with: {details}";
-    }
-
-    /// <summary>The argument as C's %s prints it: up to the first NUL.</summary>
-    static string CString(ReadOnlySpan<byte> arg)
-    {
-        int nul = arg.IndexOf((byte)0);
-        return Encoding.Latin1.GetString(nul < 0 ? arg : arg[..nul]);
+        return $"ERR unknown command '{Truncate(CommandContext.CString(args[0]), 128)}', with args beginning with: {details}";
     }
 
     static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
