@@ -41,6 +41,7 @@ public sealed class RedisServer
         Rdb = new RdbState(this);
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
+        Functions = new FunctionEngine(ScriptHost);
         Fatal = ExitOnFatalError;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
@@ -67,6 +68,9 @@ public sealed class RedisServer
     /// <summary>The Lua engine behind EVAL and SCRIPT, and the client its scripts' commands run as.</summary>
     public ScriptEngine Scripts { get; }
     internal ScriptHost ScriptHost { get; }
+
+    /// <summary>The function libraries behind FUNCTION and FCALL, in a Lua state of their own.</summary>
+    public FunctionEngine Functions { get; }
     public string RunId { get; }
 
     /// <summary>
@@ -126,6 +130,7 @@ public sealed class RedisServer
         Aof.Shutdown();
         Rdb.Shutdown();
         Scripts.Dispose();
+        Functions.Dispose();
     }
 
     internal void RequestShutdown() => ShutdownRequested?.Invoke();

@@ -76,6 +76,8 @@ public static unsafe class DebugCommands
         if (flush)
         {
             for (int i = 0; i < ctx.Keyspace.Count; i++) ctx.Keyspace[i].Clear();
+            // Redis's emptyData flushes the function libraries too (only FLUSHALL keeps them).
+            server.Functions.Flush();
         }
         if (!RdbLoading.LoadNow(server, server.Rdb, server.Rdb.FilePath, merge))
         {

@@ -159,25 +159,28 @@ public static unsafe class InfoCommand
         Line(text, "mem_allocator", "dotnet-gc");
     }
 
-    /// <summary>The scripting fields of the memory section, in Redis 7.0's order (no FUNCTION libraries exist yet).</summary>
+    /// <summary>The scripting fields of the memory section, in Redis 7.0's order: EVAL's Lua state and cache, then the functions'.</summary>
     static void Scripts(RedisServer server, StringBuilder text)
     {
         var scripts = server.Scripts;
+        var functions = server.Functions;
         long lua = scripts.LuaMemory;
         long cache = scripts.ScriptsMemory;
+        long functionsVm = functions.VmMemory;
+        long functionsOverhead = functions.OverheadMemory;
         Line(text, "used_memory_lua", lua);
         Line(text, "used_memory_vm_eval", lua);
         Line(text, "used_memory_lua_human", BytesToHuman(lua));
         Line(text, "used_memory_scripts_eval", cache);
         Line(text, "number_of_cached_scripts", scripts.CachedScripts);
-        Line(text, "number_of_functions", 0);
-        Line(text, "number_of_libraries", 0);
-        Line(text, "used_memory_vm_functions", 0);
-        Line(text, "used_memory_vm_total", lua);
-        Line(text, "used_memory_vm_total_human", BytesToHuman(lua));
-        Line(text, "used_memory_functions", 0);
-        Line(text, "used_memory_scripts", cache);
-        Line(text, "used_memory_scripts_human", BytesToHuman(cache));
+        Line(text, "number_of_functions", functions.FunctionCount);
+        Line(text, "number_of_libraries", functions.LibraryCount);
+        Line(text, "used_memory_vm_functions", functionsVm);
+        Line(text, "used_memory_vm_total", lua + functionsVm);
+        Line(text, "used_memory_vm_total_human", BytesToHuman(lua + functionsVm));
+        Line(text, "used_memory_functions", functionsOverhead);
+        Line(text, "used_memory_scripts", cache + functionsOverhead);
+        Line(text, "used_memory_scripts_human", BytesToHuman(cache + functionsOverhead));
     }
 
     /// <summary>Resident pages from /proc/self/statm (as Redis's zmalloc_get_rss); 0 when unavailable.</summary>

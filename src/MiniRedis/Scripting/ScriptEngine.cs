@@ -214,18 +214,34 @@ public sealed unsafe class ScriptEngine : IDisposable
     public bool Run(CachedScript script, ArgVector args, int firstKey, int numKeys, bool readOnly)
     {
         var l = State();
-        _readOnly = readOnly;
-        _resp3 = false;
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, GlobalsIndex);
         PushArray(l, args, firstKey, numKeys);
         LuaApi.RawSetField(l, -2, "KEYS"u8);
         PushArray(l, args, firstKey + numKeys, args.Count - firstKey - numKeys);
         LuaApi.RawSetField(l, -2, "ARGV"u8);
         LuaApi.Pop(l, 1);
+        return Invoke(l, script.FunctionRef, 0, readOnly);
+    }
 
+    /// <summary>FCALL: runs a library's function (on the functions' own engine) with the keys and the arguments as its two parameters, as <see cref="Run"/> does.</summary>
+    internal bool RunFunction(int functionRef, ArgVector args, int firstKey, int numKeys, bool readOnly)
+    {
+        var l = State();
+        _ = LuaApi.lua_checkstack(l, 4);
+        PushArray(l, args, firstKey, numKeys);
+        PushArray(l, args, firstKey + numKeys, args.Count - firstKey - numKeys);
+        return Invoke(l, functionRef, 2, readOnly);
+    }
+
+    /// <summary>Calls the registry's function <paramref name="functionRef"/> with the <paramref name="argCount"/> values on top of the stack, under the error handler.</summary>
+    bool Invoke(IntPtr l, int functionRef, int argCount, bool readOnly)
+    {
+        _readOnly = readOnly;
+        _resp3 = false;
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _handlerRef);
-        _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, script.FunctionRef);
-        int status = LuaApi.lua_pcallk(l, 0, 1, LuaApi.lua_gettop(l) - 1, 0, 0);
+        _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, functionRef);
+        LuaApi.lua_rotate(l, -argCount - 2, 2); // handler and function below the arguments
+        int status = LuaApi.lua_pcallk(l, argCount, 1, LuaApi.lua_gettop(l) - argCount - 1, 0, 0);
         LuaApi.lua_rotate(l, -2, -1); // drop the handler, keep the result or the error
         LuaApi.Pop(l, 1);
         return status == LuaApi.StatusOk;
@@ -279,6 +295,13 @@ public sealed unsafe class ScriptEngine : IDisposable
         return source is not null && line is not null ? $"{message} script: {sha}, on {source}:{line}." : message;
     }
 
+    /// <summary>The engine's Lua state (created on first use), for the function engine that shares its redis.* setup.</summary>
+    internal IntPtr LuaState => State();
+
+    /// <summary>The registry references of the sandboxed environment and of the error handler (valid once <see cref="LuaState"/> was read).</summary>
+    internal int EnvironmentRef => _envRef;
+    internal int ErrorHandlerRef => _handlerRef;
+
     IntPtr State()
     {
         if (_l != 0) return _l;
@@ -306,7 +329,7 @@ public sealed unsafe class ScriptEngine : IDisposable
     }
 
     /// <summary>Pushes one of the engine's Lua files (embedded resources) as a function.</summary>
-    static void LoadChunk(IntPtr l, string name)
+    internal static void LoadChunk(IntPtr l, string name)
     {
         using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("MiniRedis.Scripting." + name)
             ?? throw new InvalidOperationException("missing " + name);
@@ -322,7 +345,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         }
     }
 
-    static void RunChunk(IntPtr l, string name, int args, int results)
+    internal static void RunChunk(IntPtr l, string name, int args, int results)
     {
         if (LuaApi.lua_pcallk(l, args, results, 0, 0, 0) != LuaApi.StatusOk) throw new InvalidOperationException(name + ": " + Encoding.UTF8.GetString(LuaApi.ToSpan(l, -1)));
     }

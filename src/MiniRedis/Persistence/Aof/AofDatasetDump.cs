@@ -11,14 +11,14 @@ namespace MiniRedis.Persistence.Aof;
 /// </summary>
 public static class AofDatasetDump
 {
-    public static void WriteFile(Keyspace keyspace, ServerConfig config, string path)
+    public static void WriteFile(Keyspace keyspace, IReadOnlyList<byte[]> libraries, ServerConfig config, string path)
     {
         string temporary = $"{path}.temp-{Environment.ProcessId}";
         try
         {
             using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                var writer = DatasetImageWriter.ForAofBase(file, config, keyspace);
+                var writer = DatasetImageWriter.ForAofBase(file, config, keyspace, libraries);
                 for (int i = 0; i < keyspace.Count; i++)
                 {
                     foreach (var entry in keyspace[i]) writer.WriteKey(i, entry);

@@ -88,6 +88,7 @@ public sealed class AofLoader
             _reader = null;
             _preamble = new RdbReader(_stream, _server.Config, _server.Config.RdbChecksum);
             _preamble.ResizeDb = _server.Keyspace.ReserveKeys;
+            _preamble.FunctionLibrary = _server.Functions.RdbLoader(replace: false);
             _preamble.ReadHeader();
             return true;
         }

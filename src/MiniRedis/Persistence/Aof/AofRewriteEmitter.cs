@@ -18,6 +18,18 @@ public sealed class AofRewriteEmitter(Stream sink)
 
     readonly AofEncoder _encoder = new();
 
+    /// <summary>Redis's rewriteFunctions: a FUNCTION LOAD per library, before the databases.</summary>
+    public void WriteFunctions(IReadOnlyList<byte[]> libraries)
+    {
+        foreach (var code in libraries)
+        {
+            _encoder.BeginCommand(3);
+            _encoder.Bulk("FUNCTION"u8);
+            _encoder.Bulk("LOAD"u8);
+            _encoder.Bulk(code);
+        }
+    }
+
     public void WriteSelect(int db)
     {
         _encoder.BeginCommand(2);

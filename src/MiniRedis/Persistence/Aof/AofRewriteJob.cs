@@ -88,7 +88,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     /// <summary>The instant: on the executor, between execution units (nothing half-propagated).</summary>
     public void Begin()
     {
-        _base = DatasetImageWriter.ForAofBase(_temp, _server.Config, _server.Keyspace);
+        _base = DatasetImageWriter.ForAofBase(_temp, _server.Config, _server.Keyspace, _server.Functions.Codes());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _server.Propagation.AddSink(this);
         _thread.Start();

@@ -153,7 +153,7 @@ public sealed class AofState
         {
             try
             {
-                AofDatasetDump.WriteFile(_server.Keyspace, _server.Config, path);
+                AofDatasetDump.WriteFile(_server.Keyspace, _server.Functions.Codes(), _server.Config, path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -193,7 +193,7 @@ public sealed class AofState
         string path = FilePath;
         try
         {
-            AofDatasetDump.WriteFile(_server.Keyspace, _server.Config, path);
+            AofDatasetDump.WriteFile(_server.Keyspace, _server.Functions.Codes(), _server.Config, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {

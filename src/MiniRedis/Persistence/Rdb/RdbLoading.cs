@@ -37,6 +37,7 @@ public sealed class RdbLoading : IDisposable
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
         _reader = new RdbReader(_stream, server.Config, verifyChecksum: server.Config.RdbChecksum);
         _reader.ResizeDb = server.Keyspace.ReserveKeys;
+        _reader.FunctionLibrary = server.Functions.RdbLoader(replace: merge);
         state.LastLoadKeysLoaded = 0;
         state.LastLoadKeysExpired = 0;
         state.LoadingRdbUsedMem = 0;

@@ -78,6 +78,62 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
     /// </summary>
     public Action<int, int>? ResizeDb { get; set; }
 
+    /// <summary>
+    /// Given each FUNCTION2 record's library code as it is read (Redis's rdbFunctionLoad); throws an
+    /// <see cref="RdbFormatException"/> when the library cannot be loaded.
+    /// </summary>
+    public Action<byte[]>? FunctionLibrary { get; set; }
+
+    /// <summary>
+    /// FUNCTION RESTORE's payload (Redis's functionRestoreCommand): checks the version and CRC64 footer,
+    /// then reads the FUNCTION2 records before it. The libraries' code, or null and Redis's error text.
+    /// </summary>
+    public static List<byte[]>? ReadFunctionPayload(ReadOnlySpan<byte> payload, out string? error)
+    {
+        error = null;
+        if (!DumpFooterValid(payload))
+        {
+            error = "DUMP payload version or checksum are wrong";
+            return null;
+        }
+        var body = payload[..^10].ToArray();
+        var reader = new RdbReader(new MemoryStream(body, writable: false), ServerConfig.Parse(""), verifyChecksum: false);
+        var codes = new List<byte[]>();
+        while (reader.Position < body.Length)
+        {
+            byte type = reader.ReadByte();
+            if (type == RdbFormat.OpFunction)
+            {
+                error = "Pre-GA function format not supported";
+                return null;
+            }
+            if (type != RdbFormat.OpFunction2)
+            {
+                error = "given type is not a function";
+                return null;
+            }
+            try
+            {
+                codes.Add(reader.ReadStringArray());
+            }
+            catch (Exception e) when (e is RdbFormatException or IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
+            {
+                error = "Failed loading library payload";
+                return null;
+            }
+        }
+        return codes;
+    }
+
+    /// <summary>Redis's verifyDumpPayload: a version this reader knows, and the CRC64 of everything before it.</summary>
+    static bool DumpFooterValid(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 10) return false;
+        var footer = payload[^10..];
+        if (BinaryPrimitives.ReadUInt16LittleEndian(footer) > RdbFormat.Version) return false;
+        return BinaryPrimitives.ReadUInt64LittleEndian(footer[2..]) == Crc64.Compute(payload[..^8]);
+    }
+
     /// <summary>Keys whose collection was empty: skipped, as Redis does (old versions could write them).</summary>
     public long EmptyKeysSkipped { get; private set; }
 
@@ -159,8 +215,13 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
                     continue;
                 case RdbFormat.OpModuleAux:
                     throw Corrupt($"The RDB file contains AUX module data I can't load: no matching module '{ModuleName(ReadLength(out _))}' (modules are not supported)");
-                case RdbFormat.OpFunction or RdbFormat.OpFunction2:
-                    throw Corrupt("The RDB file contains a function library (FUNCTION LOAD), which this server does not support");
+                case RdbFormat.OpFunction:
+                    throw Corrupt("Pre-release function format not supported.");
+                case RdbFormat.OpFunction2:
+                    var code = ReadStringArray();
+                    if (FunctionLibrary is null) throw Corrupt("The RDB file contains a function library, which this reader cannot load");
+                    FunctionLibrary(code);
+                    continue;
                 case RdbFormat.OpEof:
                     FinishImage();
                     entry = default;

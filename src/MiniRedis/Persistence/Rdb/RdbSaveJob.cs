@@ -57,7 +57,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     public void Begin()
     {
         DirtyAtInstant = _server.Dirty;
-        _image = DatasetImageWriter.ForDump(_file, _server.Config, _server.Keyspace);
+        _image = DatasetImageWriter.ForDump(_file, _server.Config, _server.Keyspace, _server.Functions.Codes());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _thread.Start();
     }

@@ -98,7 +98,7 @@ public sealed class RdbState
         var file = RdbFileStream.Create(config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger);
         if (file is null) return false;
         bool saved = file.WriteAndCommit(
-            sink => RdbWriter.WriteDataset(_server.Keyspace, sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
+            sink => RdbWriter.WriteDataset(_server.Keyspace, _server.Functions.Codes(), sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
         file.Dispose();
         if (!saved) return false;
         _server.Logger.LogInformation("DB saved on disk");

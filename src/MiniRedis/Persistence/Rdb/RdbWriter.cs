@@ -58,6 +58,34 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
         WriteAux(name, digits[..RedisNumbers.FormatInt64(value, digits)]);
     }
 
+    /// <summary>The function libraries (Redis's rdbSaveFunctions): a FUNCTION2 record with its code each, before the databases.</summary>
+    public void WriteFunctions(IReadOnlyList<byte[]> libraries)
+    {
+        foreach (var code in libraries)
+        {
+            WriteByte(RdbFormat.OpFunction2);
+            WriteString(code);
+        }
+    }
+
+    /// <summary>
+    /// FUNCTION DUMP's payload (Redis's functionDumpCommand): the FUNCTION2 records, the RDB version as
+    /// two little-endian bytes, and the CRC64 of all that, as DUMP payloads end.
+    /// </summary>
+    public static byte[] FunctionPayload(IReadOnlyList<byte[]> libraries, bool compress)
+    {
+        var payload = new MemoryStream();
+        var writer = new RdbWriter(payload, compress, checksum: false);
+        writer.WriteFunctions(libraries);
+        writer.Flush();
+        payload.WriteByte(RdbFormat.Version & 0xff);
+        payload.WriteByte(RdbFormat.Version >> 8);
+        Span<byte> crc = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(crc, Crc64.Compute(payload.GetBuffer().AsSpan(0, (int)payload.Length)));
+        payload.Write(crc);
+        return payload.ToArray();
+    }
+
     /// <summary>SELECTDB then RESIZEDB (hints: keys, keys with a TTL). May be repeated for a database.</summary>
     public void WriteSelectDb(int db, long keys, long keysWithExpiry)
     {
@@ -234,10 +262,11 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
     }
 
     /// <summary>The whole keyspace as one image (SAVE, DEBUG RELOAD, SHUTDOWN): header, databases, end.</summary>
-    public static void WriteDataset(Keyspace keyspace, Stream sink, bool compress, bool checksum, bool aofBase)
+    public static void WriteDataset(Keyspace keyspace, IReadOnlyList<byte[]> libraries, Stream sink, bool compress, bool checksum, bool aofBase)
     {
         var writer = new RdbWriter(sink, compress, checksum);
         writer.WriteHeader(GC.GetTotalMemory(false), aofBase);
+        writer.WriteFunctions(libraries);
         for (int i = 0; i < keyspace.Count; i++)
         {
             var db = keyspace[i];

@@ -46,7 +46,7 @@ public sealed class CheckRdbTests : IDisposable
         db.SetString("compressible"u8, System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("abcdefgh", 40))));
         keyspace[7].SetString("12345"u8, "integer key"u8);
         using var image = new MemoryStream();
-        RdbWriter.WriteDataset(keyspace, image, compress, checksum: true, aofBase: false);
+        RdbWriter.WriteDataset(keyspace, [], image, compress, checksum: true, aofBase: false);
         return image.ToArray();
     }
 

@@ -22,7 +22,7 @@ public sealed class RdbCodecTests
     static byte[] Save(RedisServer server, bool compress = true, bool checksum = true, bool aofBase = false) => server.Executor.InvokeAsync(() =>
     {
         var output = new MemoryStream();
-        RdbWriter.WriteDataset(server.Keyspace, output, compress, checksum, aofBase);
+        RdbWriter.WriteDataset(server.Keyspace, server.Functions.Codes(), output, compress, checksum, aofBase);
         return output.ToArray();
     }).GetAwaiter().GetResult();
 
@@ -71,7 +71,7 @@ public sealed class RdbCodecTests
     {
         var keyspace = new Keyspace(16);
         var output = new MemoryStream();
-        RdbWriter.WriteDataset(keyspace, output, compress: true, checksum: true, aofBase: true);
+        RdbWriter.WriteDataset(keyspace, [], output, compress: true, checksum: true, aofBase: true);
         var (_, reader) = RdbTestData.Load(output.ToArray(), new ServerConfig());
         Assert.Equal(10, reader.Version);
         var aux = reader.AuxFields.ToDictionary(f => f.Key, f => Encoding.ASCII.GetString(f.Value));

@@ -138,7 +138,7 @@ public sealed class RdbInteropTests
         public void Save(string path, bool compress, bool checksum) => Server.Executor.InvokeAsync(() =>
         {
             using var file = File.Create(path);
-            RdbWriter.WriteDataset(Server.Keyspace, file, compress, checksum, aofBase: false);
+            RdbWriter.WriteDataset(Server.Keyspace, Server.Functions.Codes(), file, compress, checksum, aofBase: false);
             return 0;
         }).GetAwaiter().GetResult();
 

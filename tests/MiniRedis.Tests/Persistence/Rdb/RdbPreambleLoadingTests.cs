@@ -22,7 +22,7 @@ public sealed class RdbPreambleLoadingTests() : AofBootTests("preamble-load-")
         keyspace[0].SetExpire(keyspace[0].SetString("future"u8, "ttl"u8), 4102444800000);
         keyspace[3].SetString("other-db"u8, "three"u8);
         using var image = new MemoryStream();
-        RdbWriter.WriteDataset(keyspace, image, compress: true, checksum, aofBase: true);
+        RdbWriter.WriteDataset(keyspace, [], image, compress: true, checksum, aofBase: true);
         return image.ToArray();
     }
 
