@@ -146,6 +146,8 @@ public sealed unsafe class FunctionEngine : IDisposable
     public void Flush()
     {
         _current = new LibrarySet();
+        // The new state may reuse the old one's address: forget the loader, it belonged to the old state.
+        _loaderState = 0;
         _lua.Flush();
     }
 
@@ -263,12 +265,13 @@ public sealed unsafe class FunctionEngine : IDisposable
     {
         error = null;
         var l = State();
+        var body = LuaFrames.GuardFunctionBodies(code.AsSpan(bodyStart));
         int status;
-        fixed (byte* p = code)
+        fixed (byte* p = body)
         fixed (byte* chunk = ChunkName)
         fixed (byte* mode = TextMode)
         {
-            status = LuaApi.luaL_loadbufferx(l, p + bodyStart, (nuint)(code.Length - bodyStart), chunk, mode);
+            status = LuaApi.luaL_loadbufferx(l, p, (nuint)body.Length, chunk, mode);
         }
         if (status != LuaApi.StatusOk)
         {

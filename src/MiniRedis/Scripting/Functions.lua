@@ -92,7 +92,17 @@ end
 
 local function missing(_, name) error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2) end
 local function readonly_error() error('Attempt to modify a readonly table', 2) end
-local function strict(t) return setmetatable(t, {__index = missing, __newindex = readonly_error}) end
+-- A read-only view of t: an empty proxy, so that assigning an existing name raises too.
+local function strict(t)
+  return setmetatable({}, {
+    __index = function(proxy, name)
+      local value = t[name]
+      if value == nil then return missing(proxy, name) end
+      return value
+    end,
+    __newindex = readonly_error,
+  })
+end
 
 local load_redis = strict({
   register_function = register_function,
