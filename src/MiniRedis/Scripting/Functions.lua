@@ -84,8 +84,10 @@ local function register_function(...)
   if name == '' or find(name, '[^%w_]') then
     fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
   end
+  -- Case-insensitive, as function names are everywhere else (Redis compares exactly here, then
+  -- keeps only one of 'f' and 'F' and crashes on the library's next REPLACE).
   for i = 1, #registered do
-    if registered[i].name == name then fail('Function already exists in the library') end
+    if lower(registered[i].name) == lower(name) then fail('Function already exists in the library') end
   end
   registered[#registered + 1] = {name = name, callback = callback, description = description, flags = flags}
 end
