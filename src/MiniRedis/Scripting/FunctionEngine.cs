@@ -350,10 +350,25 @@ public sealed unsafe class FunctionEngine : IDisposable
         ScriptEngine.LoadChunk(l, "Functions.lua");
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _lua.EnvironmentRef);
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _lua.ErrorHandlerRef);
-        ScriptEngine.RunChunk(l, "Functions.lua", 2, 1);
+        // debug.sethook, which the sandbox hides from scripts but the package table still holds.
+        LuaApi.RawGetField(l, LuaApi.RegistryIndex, "_LOADED"u8);
+        LuaApi.RawGetField(l, -1, "debug"u8);
+        LuaApi.RawGetField(l, -1, "sethook"u8);
+        LuaApi.lua_rotate(l, -3, 1);
+        LuaApi.Pop(l, 2);
+        LuaApi.lua_pushcclosure(l, &MillisecondsCallback, 0);
+        ScriptEngine.RunChunk(l, "Functions.lua", 4, 1);
         _loaderRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _loaderState = l;
         return l;
+    }
+
+    /// <summary>A monotonic clock in milliseconds, for FUNCTION LOAD's timeout.</summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly]
+    static int MillisecondsCallback(IntPtr l)
+    {
+        LuaApi.lua_pushinteger(l, Environment.TickCount64);
+        return 1;
     }
 
     /// <summary>FUNCTION DUMP: a FUNCTION2 record per library, then the RDB version and a CRC64, as Redis's DUMP payloads.</summary>

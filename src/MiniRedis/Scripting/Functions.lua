@@ -6,7 +6,7 @@
 -- afterwards its functions run with the full sandbox of scripts. Libraries share one environment
 -- table: the loader swaps what its metatable falls back to, as Redis swaps its globals' __index.
 
-local env, error_handler = ...
+local env, error_handler, sethook, now_ms = ...
 local redis_api = redis
 local error, type, tostring, select, next, setmetatable, getmetatable, xpcall = error, type, tostring, select, next, setmetatable, getmetatable, xpcall
 local lower, find = string.lower, string.find
@@ -117,12 +117,23 @@ local load_globals = strict({redis = load_redis})
 local env_meta = getmetatable(env)
 local run_globals = env_meta.__index
 
+-- Redis's luaEngineLoadHook: loading only registers functions, so after 500 ms (checked every
+-- 100000 instructions) it is stopped.
+local LOAD_TIMEOUT_MS = 500
+local deadline
+local function timeout_hook()
+  if now_ms() > deadline then error({err = 'ERR FUNCTION LOAD timeout'}) end
+end
+
 -- Runs a compiled library: true and the registrations ({name, callback, description, flags} in
 -- order), or false and the error table the handler made.
 return function(chunk)
   registered = {}
   env_meta.__index = load_globals
+  deadline = now_ms() + LOAD_TIMEOUT_MS
+  sethook(timeout_hook, '', 100000)
   local ok, err = xpcall(chunk, error_handler)
+  sethook()
   env_meta.__index = run_globals
   local functions = registered
   registered = nil

@@ -42,7 +42,11 @@ public sealed class RdbChecker
     {
         Line(0, $"Checking RDB file {name}");
         // Checksums are compared here, so the report can tell a wrong one from a missing one.
-        _reader = new RdbReader(new MemoryStream(_data, writable: false), ServerConfig.Parse(""), verifyChecksum: false);
+        _reader = new RdbReader(new MemoryStream(_data, writable: false), ServerConfig.Parse(""), verifyChecksum: false)
+        {
+            // As redis-check-rdb: a function library is read, not loaded, and not reported.
+            FunctionLibrary = _ => { },
+        };
         try
         {
             _reader.ReadHeader();
@@ -93,6 +97,8 @@ public sealed class RdbChecker
         // Redis reads the header whole: a bad one is reported after it, a short one at the start.
         if (_traced == 0) return Error(truncated ? failedAt : RdbFormat.HeaderLength, message, "start", null, 0);
         var (doing, keyStart) = Trace(failedAt);
+        // rdbFunctionLoad's words for a library record that cannot be read whole.
+        if (doing == "read-functions") message = "Failed loading library, Failed loading library payload";
         if (keyStart < 0) return Error(failedAt, message, doing, null, _keys == 0 ? 0 : -1);
         int type = _data[keyStart];
         int keyEnd = SkipString(keyStart + 1, failedAt);
@@ -141,6 +147,10 @@ public sealed class RdbChecker
                     if (next < 0) return ("read-aux", -1);
                     var aux = _reader!.AuxFields[_auxReported++];
                     Line(next, $"AUX FIELD {aux.Key} = '{Encoding.Latin1.GetString(aux.Value)}'");
+                    break;
+                case RdbFormat.OpFunction2:
+                    next = SkipString(p + 1, limit);
+                    if (next < 0) return ("read-functions", -1);
                     break;
                 case RdbFormat.OpSelectDb:
                     next = SkipLength(p + 1, limit, out long db);

@@ -102,6 +102,36 @@ public sealed class CheckRdbTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Dumps_with_function_libraries_get_redis_report_whole_and_cut()
+    {
+        string dir = AofTestData.NewDirectory("check-rdb-functions-");
+        byte[] data;
+        try
+        {
+            using var redis = AofServerProcess.Redis(dir, "--appendonly", "no");
+            using var connection = redis.Connect();
+            connection.Call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 'a long enough body to be compressed by LZF' end)");
+            connection.Call("SET", "k", "v");
+            Assert.Equal("+OK\r\n", System.Text.Encoding.ASCII.GetString(connection.Call("SAVE")));
+            data = File.ReadAllBytes(Path.Combine(dir, "dump.rdb"));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+        AssertAgrees("functions.rdb", data);
+        Assert.Equal(0, Ours("functions.rdb", data).ExitCode);
+        for (int length = 80; length < data.Length; length++)
+        {
+            var cut = data[..length];
+            var (redisReport, redisExit) = Redis("functions.rdb", cut);
+            var (ourReport, ourExit) = Ours("functions.rdb", cut);
+            Assert.Equal(redisExit, ourExit);
+            Assert.Equal(WithoutErrorOffset(redisReport), WithoutErrorOffset(ourReport));
+        }
+    }
+
     static string WithoutErrorOffset(string report) =>
         System.Text.RegularExpressions.Regex.Replace(report, @"\[offset \d+\] Unexpected EOF", "[offset _] Unexpected EOF");
 
