@@ -107,6 +107,17 @@ public sealed class FunctionTests : IDisposable
     }
 
     [Fact]
+    public void A_library_that_loads_forever_is_stopped_and_functions_then_run_unhooked()
+    {
+        Assert.Equal("-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n",
+            _client.Run("FUNCTION LOAD \"#!lua name=spin\\nredis.register_function('f', function() end) while true do end\""));
+        Assert.Equal("*0\r\n", _client.Run("FUNCTION LIST"));
+        // A function may run longer than a load may: the load's hook is gone.
+        _client.Run("FUNCTION LOAD \"#!lua name=slow\\nredis.register_function('slow', function() local n = 0 for i = 1, 100000000 do n = n + 1 end return n end)\"");
+        Assert.Equal(":100000000\r\n", _client.Run("FCALL slow 0"));
+    }
+
+    [Fact]
     public void Huge_results_come_back_whole()
     {
         _client.Run("FUNCTION LOAD \"#!lua name=big\\nredis.register_function('big', function() local t = {} for i = 1, 100000 do t[i] = i end return t end)\"");
