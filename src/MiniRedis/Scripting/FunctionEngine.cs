@@ -76,7 +76,6 @@ public sealed unsafe class FunctionEngine : IDisposable
     public static readonly string[] FlagOrder = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
     const string NameRule = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
     static readonly byte[] ChunkName = "@user_function\0"u8.ToArray();
-    static readonly byte[] TextMode = "t\0"u8.ToArray();
 
     readonly ScriptEngine _lua;
     LibrarySet _current = new();
@@ -265,23 +264,11 @@ public sealed unsafe class FunctionEngine : IDisposable
     {
         error = null;
         var l = State();
-        var body = LuaFrames.GuardFunctionBodies(code.AsSpan(bodyStart));
-        int status;
-        fixed (byte* p = body)
-        fixed (byte* chunk = ChunkName)
-        fixed (byte* mode = TextMode)
+        if (!_lua.Compile(LuaFrames.GuardFunctionBodies(code.AsSpan(bodyStart)), ChunkName, out var message))
         {
-            status = LuaApi.luaL_loadbufferx(l, p, (nuint)body.Length, chunk, mode);
-        }
-        if (status != LuaApi.StatusOk)
-        {
-            // Lua 5.4 names the end of input <eof> where 5.1 (and so Redis) quoted it.
-            error = "Error compiling function: " + Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)).Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
-            LuaApi.Pop(l, 1);
+            error = "Error compiling function: " + message;
             return null;
         }
-        _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _lua.EnvironmentRef);
-        LuaApi.lua_setupvalue(l, -2, 1);
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _loaderRef);
         LuaApi.lua_rotate(l, -2, 1);
         if (LuaApi.lua_pcallk(l, 1, 2, 0, 0, 0) != LuaApi.StatusOk)

@@ -103,9 +103,28 @@ public sealed unsafe class ScriptEngine : IDisposable
         var source = new byte[NoTailCalls.Length + body.Length];
         NoTailCalls.CopyTo(source, 0);
         body.CopyTo(source.AsSpan(NoTailCalls.Length));
+        if (!Compile(source, ChunkName, out var message))
+        {
+            error = "ERR Error compiling script (new function): " + message;
+            return null;
+        }
+        long memory = shebangLength + body.Length + sha.Length + 56;
+        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), noWrites);
+        _scripts[sha] = script;
+        ScriptsMemory += memory;
+        return script;
+    }
+
+    /// <summary>
+    /// Pushes <paramref name="source"/> compiled as a function seeing the sandboxed environment (not the
+    /// raw globals); false and Lua's message, in 5.1's wording, when it does not compile.
+    /// </summary>
+    internal bool Compile(ReadOnlySpan<byte> source, ReadOnlySpan<byte> chunkName, out string? error)
+    {
+        var l = State();
         int status;
         fixed (byte* p = source)
-        fixed (byte* name = ChunkName)
+        fixed (byte* name = chunkName)
         fixed (byte* mode = TextMode)
         {
             status = LuaApi.luaL_loadbufferx(l, p, (nuint)source.Length, name, mode);
@@ -113,19 +132,14 @@ public sealed unsafe class ScriptEngine : IDisposable
         if (status != LuaApi.StatusOk)
         {
             // Lua 5.4 names the end of input <eof> where 5.1 (and so Redis) quoted it.
-            var message = Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)).Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
+            error = Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)).Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
             LuaApi.Pop(l, 1);
-            error = "ERR Error compiling script (new function): " + message;
-            return null;
+            return false;
         }
-        // Scripts see the sandboxed environment, not the raw globals.
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _envRef);
         LuaApi.lua_setupvalue(l, -2, 1);
-        long memory = shebangLength + body.Length + sha.Length + 56;
-        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), noWrites);
-        _scripts[sha] = script;
-        ScriptsMemory += memory;
-        return script;
+        error = null;
+        return true;
     }
 
     public bool Exists(ReadOnlySpan<byte> sha) => Find(sha) is not null;
