@@ -131,7 +131,7 @@ public static unsafe class FunctionCommands
             replace = true;
             position++;
         }
-        var name = ctx.Server.Functions.Load(ctx.Arg(position).ToArray(), replace, out var error);
+        var name = ctx.Server.Functions.Load(ctx.Arg(position).ToArray(), replace, timed: !ctx.Client.IsAofLoader, out var error);
         if (name is null)
         {
             ctx.Error("ERR " + error);

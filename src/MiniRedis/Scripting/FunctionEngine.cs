@@ -120,8 +120,11 @@ public sealed unsafe class FunctionEngine : IDisposable
         return _current.Functions.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars, out var function) ? function : null;
     }
 
-    /// <summary>FUNCTION LOAD: the library's name, or null and Redis's error text (without its "ERR ").</summary>
-    public string? Load(byte[] code, bool replace, out string? error) => Create(code, replace, _current, out error);
+    /// <summary>
+    /// FUNCTION LOAD: the library's name, or null and Redis's error text (without its "ERR "). Its code
+    /// may run 500 ms unless <paramref name="timed"/> is false (the AOF being loaded: Redis obeys it).
+    /// </summary>
+    public string? Load(byte[] code, bool replace, bool timed, out string? error) => Create(code, replace, _current, timed, out error);
 
     /// <summary>
     /// Loads the FUNCTION2 records of an RDB image being read (<see cref="Persistence.Rdb.RdbReader.FunctionLibrary"/>);
@@ -129,7 +132,7 @@ public sealed unsafe class FunctionEngine : IDisposable
     /// </summary>
     public Action<byte[]> RdbLoader(bool replace) => code =>
     {
-        if (Create(code, replace, _current, out var error) is null) throw new Persistence.Rdb.RdbFormatException("Failed loading library, " + error);
+        if (Create(code, replace, _current, timed: false, out var error) is null) throw new Persistence.Rdb.RdbFormatException("Failed loading library, " + error);
     };
 
     /// <summary>FUNCTION DELETE: false when no library has that name.</summary>
@@ -154,7 +157,7 @@ public sealed unsafe class FunctionEngine : IDisposable
     /// Redis's functionsCreateWithLibraryCtx: parses the shebang, compiles and runs the code with the
     /// load-time API, and links the library into <paramref name="set"/>; on any failure the set is as before.
     /// </summary>
-    string? Create(byte[] code, bool replace, LibrarySet set, out string? error)
+    string? Create(byte[] code, bool replace, LibrarySet set, bool timed, out string? error)
     {
         if (!TryParseMetadata(code, out var name, out var engine, out int bodyStart, out error)) return null;
         if (!IsValidName(name))
@@ -173,7 +176,7 @@ public sealed unsafe class FunctionEngine : IDisposable
             error = $"Library '{name}' already exists";
             return null;
         }
-        var library = Compile(name, code, bodyStart, out error);
+        var library = Compile(name, code, bodyStart, timed, out error);
         if (library is null) return null;
         if (library.Functions.Count == 0)
         {
@@ -260,7 +263,7 @@ public sealed unsafe class FunctionEngine : IDisposable
     }
 
     /// <summary>Compiles the library's body and runs it to collect its functions; null and the error when either fails.</summary>
-    FunctionLibrary? Compile(string name, byte[] code, int bodyStart, out string? error)
+    FunctionLibrary? Compile(string name, byte[] code, int bodyStart, bool timed, out string? error)
     {
         error = null;
         var l = State();
@@ -271,7 +274,8 @@ public sealed unsafe class FunctionEngine : IDisposable
         }
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _loaderRef);
         LuaApi.lua_rotate(l, -2, 1);
-        if (LuaApi.lua_pcallk(l, 1, 2, 0, 0, 0) != LuaApi.StatusOk)
+        LuaApi.lua_pushboolean(l, timed ? 1 : 0);
+        if (LuaApi.lua_pcallk(l, 2, 2, 0, 0, 0) != LuaApi.StatusOk)
         {
             error = "Error registering functions: ERR " + Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1));
             LuaApi.Pop(l, 1);
@@ -372,7 +376,7 @@ public sealed unsafe class FunctionEngine : IDisposable
         var staged = new LibrarySet();
         foreach (var code in codes)
         {
-            if (Create(code, replace: false, staged, out error) is null)
+            if (Create(code, replace: false, staged, timed: false, out error) is null)
             {
                 foreach (var library in staged.Libraries.Values) Release(library);
                 return error;

@@ -118,7 +118,8 @@ local env_meta = getmetatable(env)
 local run_globals = env_meta.__index
 
 -- Redis's luaEngineLoadHook: loading only registers functions, so after 500 ms (checked every
--- 100000 instructions) it is stopped.
+-- 100000 instructions) a FUNCTION LOAD from a client is stopped; code from a dump, a RESTORE payload
+-- or the AOF being loaded runs untimed, as in Redis.
 local LOAD_TIMEOUT_MS = 500
 local deadline
 local function timeout_hook()
@@ -127,11 +128,13 @@ end
 
 -- Runs a compiled library: true and the registrations ({name, callback, description, flags} in
 -- order), or false and the error table the handler made.
-return function(chunk)
+return function(chunk, timed)
   registered = {}
   env_meta.__index = load_globals
-  deadline = now_ms() + LOAD_TIMEOUT_MS
-  sethook(timeout_hook, '', 100000)
+  if timed then
+    deadline = now_ms() + LOAD_TIMEOUT_MS
+    sethook(timeout_hook, '', 100000)
+  end
   local ok, err = xpcall(chunk, error_handler)
   sethook()
   env_meta.__index = run_globals

@@ -118,6 +118,17 @@ public sealed class FunctionTests : IDisposable
     }
 
     [Fact]
+    public void Only_a_client_s_function_load_is_timed_not_a_restored_library()
+    {
+        const string slowLoad = "#!lua name=slowload\nlocal n = 0 for i = 1, 100000000 do n = n + 1 end\nredis.register_function('loaded', function() return n end)";
+        Assert.Equal("-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n"u8.ToArray(),
+            _client.Run("FUNCTION"u8.ToArray(), "LOAD"u8.ToArray(), System.Text.Encoding.ASCII.GetBytes(slowLoad)));
+        var payload = MiniRedis.Persistence.Rdb.RdbWriter.FunctionPayload([System.Text.Encoding.ASCII.GetBytes(slowLoad)], compress: true);
+        Assert.Equal("+OK\r\n"u8.ToArray(), _client.Run("FUNCTION"u8.ToArray(), "RESTORE"u8.ToArray(), payload));
+        Assert.Equal(":100000000\r\n", _client.Run("FCALL loaded 0"));
+    }
+
+    [Fact]
     public void Huge_results_come_back_whole()
     {
         _client.Run("FUNCTION LOAD \"#!lua name=big\\nredis.register_function('big', function() local t = {} for i = 1, 100000 do t[i] = i end return t end)\"");
