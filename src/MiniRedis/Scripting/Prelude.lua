@@ -10,7 +10,6 @@ local raw_call, raw_pcall, raw_command_exists, raw_sha1hex, raw_log, raw_setresp
 local dbg = debug
 local error, type, tostring, tonumber, select, setmetatable, next, pairs = error, type, tostring, tonumber, select, setmetatable, next, pairs
 local floor, mtype, tointeger, lua_load = math.floor, math.type, math.tointeger, load
-local PRELUDE = dbg.getinfo(1, 'S').source
 
 -- Lua 5.1 names.
 _VERSION = 'Lua 5.1'
@@ -24,12 +23,12 @@ load = function(chunk, name)
 end
 loadstring = function(chunk, name) return lua_load(chunk, name, 't') end
 gcinfo = function() return floor(collectgarbage('count')) end
--- 5.4 prints integral floats as "5.0"; 5.1 had only doubles and printed "5".
-local tostring54 = tostring
+-- 5.1 had only doubles and printed them with %.14g ("5", "1e+15", "9.007199254741e+15"); 5.4
+-- prints integral floats as "5.0" and integers in full.
+local tostring54, format = tostring, string.format
 tostring = function(v)
-  local s = tostring54(v)
-  if mtype(v) == 'float' and s:sub(-2) == '.0' then return s:sub(1, -3) end
-  return s
+  if type(v) == 'number' then return format('%.14g', v) end
+  return tostring54(v)
 end
 _G.tostring = tostring
 -- 5.1's error() prefixed the position to numbers too. Not a tail call: the level counts this frame.
@@ -248,7 +247,7 @@ local function error_handler(err)
     level = 3
     info = dbg.getinfo(level, 'nSl')
   end
-  while info and (info.source == PRELUDE or info.source == '=Cjson.lua') do
+  while info and info.what == 'Lua' and info.source:sub(1, 1) == '=' do -- the engine's own chunks
     level = level + 1
     info = dbg.getinfo(level, 'nSl')
   end
@@ -278,6 +277,8 @@ getmetatable('').__index = string
 redis = readonly(lib)
 bit = readonly(bit)
 cjson = readonly(cjson)
+cmsgpack = readonly(cmsgpack)
+struct = readonly(struct)
 
 local globals = _G
 setmetatable(globals, {

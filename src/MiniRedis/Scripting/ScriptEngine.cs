@@ -285,9 +285,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         var l = LuaApi.luaL_newstate();
         LuaApi.luaL_openlibs(l);
         // Libraries first (they capture what the prelude then hides), then the prelude, which seals the sandbox.
-        LoadChunk(l, "Cjson.lua");
-        LuaApi.lua_pushlightuserdata(l, 0); // cjson.null
-        RunChunk(l, "Cjson.lua", 1, 0);
+        LoadLibraries(l);
         LoadChunk(l, "Prelude.lua");
         var self = GCHandle.ToIntPtr(_self);
         PushCallback(l, self, &CallRaising);
@@ -303,6 +301,24 @@ public sealed unsafe class ScriptEngine : IDisposable
         _handlerRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _l = l;
         return l;
+    }
+
+    /// <summary>The libraries Redis bundles (cjson, cmsgpack, struct) as globals, over the 5.1 argument helpers of Lauxlib.lua.</summary>
+    static void LoadLibraries(IntPtr l)
+    {
+        LoadChunk(l, "Lauxlib.lua");
+        RunChunk(l, "Lauxlib.lua", 0, 1);
+        LoadChunk(l, "Cjson.lua");
+        LuaApi.lua_pushvalue(l, -2);
+        LuaApi.lua_pushlightuserdata(l, 0); // cjson.null
+        RunChunk(l, "Cjson.lua", 2, 0);
+        foreach (var name in (ReadOnlySpan<string>)["Cmsgpack.lua", "Struct.lua"])
+        {
+            LoadChunk(l, name);
+            LuaApi.lua_pushvalue(l, -2);
+            RunChunk(l, name, 1, 0);
+        }
+        LuaApi.Pop(l, 1);
     }
 
     /// <summary>Pushes one of the engine's Lua files (embedded resources) as a function.</summary>
