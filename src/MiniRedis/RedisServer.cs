@@ -39,6 +39,7 @@ public sealed class RedisServer
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);
+        BusyScript = new BusyScript(this);
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
         Fatal = ExitOnFatalError;
@@ -67,6 +68,9 @@ public sealed class RedisServer
     /// <summary>The Lua engine behind EVAL and SCRIPT, and the client its scripts' commands run as.</summary>
     public ScriptEngine Scripts { get; }
     internal ScriptHost ScriptHost { get; }
+
+    /// <summary>The running script's time and kill state: BUSY, SCRIPT KILL, FUNCTION KILL.</summary>
+    public BusyScript BusyScript { get; }
     public string RunId { get; }
 
     /// <summary>
@@ -128,7 +132,23 @@ public sealed class RedisServer
         Scripts.Dispose();
     }
 
-    internal void RequestShutdown() => ShutdownRequested?.Invoke();
+    internal void RequestShutdown()
+    {
+        if (BusyScript.TimedOut) ExitDuringBusyScript();
+        else ShutdownRequested?.Invoke();
+    }
+
+    /// <summary>
+    /// SHUTDOWN NOSAVE while a script is busy: the executor is inside the script and cannot return to
+    /// the host's orderly stop, so, as Redis does, the process ends from there. The AOF keeps what
+    /// completed commands wrote; the script's own effects (still an open unit) are dropped.
+    /// </summary>
+    void ExitDuringBusyScript()
+    {
+        Aof.Shutdown();
+        Logger.LogWarning("MiniRedis is now ready to exit, bye bye...");
+        NativeFile.ExitProcess(0);
+    }
 
     public bool RequiresAuth(ClientSession session) => !session.Authenticated && !DefaultUserNeedsNoPassword;
 

@@ -97,7 +97,17 @@ public static unsafe class ScriptingCommands
         var command = ctx.Command;
         var args = ctx.Args;
         ctx.Server.ScriptHost.Begin(client.Db);
-        bool completed = engine.Run(script, args, FirstKey, (int)numKeys, readOnly || script.NoWrites);
+        var busy = ctx.Server.BusyScript;
+        busy.Begin(client, script.Sha, isEval: true);
+        bool completed;
+        try
+        {
+            completed = engine.Run(script, args, FirstKey, (int)numKeys, readOnly || script.NoWrites);
+        }
+        finally
+        {
+            busy.End();
+        }
         ctx.Client = client;
         ctx.Command = command;
         ctx.Args = args;
@@ -135,8 +145,12 @@ public static unsafe class ScriptingCommands
         ctx.Reply.Ok();
     }
 
-    /// <summary>Scripts run to completion on the executor, so there is never one to kill when this runs.</summary>
-    static void Kill(CommandContext ctx) => ctx.Error("NOTBUSY No scripts in execution right now.");
+    /// <summary>Runs only while a script is busy (SCRIPT KILL is allow-busy): the script stops at its hook's next check.</summary>
+    static void Kill(CommandContext ctx)
+    {
+        if (ctx.Server.BusyScript.Kill(isEval: true) is { } error) ctx.Error(error);
+        else ctx.Reply.Ok();
+    }
 
     static void Debug(CommandContext ctx)
     {
@@ -176,8 +190,11 @@ public sealed class ScriptHost : IScriptHost
         return command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
     }
 
+    public BusyScript Busy => _server.BusyScript;
+
     public ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3)
     {
+        if (command.IsWrite) _server.BusyScript.MarkWrite();
         var reply = _client.Reply;
         reply.Clear();
         reply.Resp3 = resp3;

@@ -286,6 +286,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         LuaApi.luaL_openlibs(l);
         // Libraries first (they capture what the prelude then hides), then the prelude, which seals the sandbox.
         LoadLibraries(l);
+        _host.Busy.InstallHook(l);
         LoadChunk(l, "Prelude.lua");
         var self = GCHandle.ToIntPtr(_self);
         PushCallback(l, self, &CallRaising);
@@ -322,7 +323,7 @@ public sealed unsafe class ScriptEngine : IDisposable
     }
 
     /// <summary>Pushes one of the engine's Lua files (embedded resources) as a function.</summary>
-    static void LoadChunk(IntPtr l, string name)
+    internal static void LoadChunk(IntPtr l, string name)
     {
         using var stream = typeof(ScriptEngine).Assembly.GetManifestResourceStream("MiniRedis.Scripting." + name)
             ?? throw new InvalidOperationException("missing " + name);
@@ -338,7 +339,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         }
     }
 
-    static void RunChunk(IntPtr l, string name, int args, int results)
+    internal static void RunChunk(IntPtr l, string name, int args, int results)
     {
         if (LuaApi.lua_pcallk(l, args, results, 0, 0, 0) != LuaApi.StatusOk) throw new InvalidOperationException(name + ": " + Encoding.UTF8.GetString(LuaApi.ToSpan(l, -1)));
     }
