@@ -23,7 +23,7 @@ public sealed class CachedScript(string sha, int functionRef, bool noWrites)
 /// effects propagate as the commands it ran. The state is created on first use; SCRIPT FLUSH closes
 /// it (releasing everything scripts allocated) and starts a fresh one.
 /// </summary>
-public sealed unsafe class ScriptEngine : IDisposable
+public sealed unsafe partial class ScriptEngine : IDisposable
 {
     const int GlobalsIndex = 2; // LUA_RIDX_GLOBALS
     const int MaxReplyDepth = 1000;
@@ -100,20 +100,21 @@ public sealed unsafe class ScriptEngine : IDisposable
         // Lua 5.4 drops the caller's frame on "return redis.call(...)", and with it the line Redis's
         // error texts name; 5.1 kept frames for C functions. A to-be-closed local (nil: nothing to
         // close) makes the chunk's tail calls ordinary calls. Same line, so line numbers hold.
+        // Quoted strings' escapes are read as 5.1 read them (Lua51Source).
         var source = new byte[NoTailCalls.Length + body.Length];
         NoTailCalls.CopyTo(source, 0);
-        body.CopyTo(source.AsSpan(NoTailCalls.Length));
+        int length = NoTailCalls.Length + Lua51Source.Rewrite(body, source.AsSpan(NoTailCalls.Length));
         int status;
         fixed (byte* p = source)
         fixed (byte* name = ChunkName)
         fixed (byte* mode = TextMode)
         {
-            status = LuaApi.luaL_loadbufferx(l, p, (nuint)source.Length, name, mode);
+            status = LuaApi.luaL_loadbufferx(l, p, (nuint)length, name, mode);
         }
         if (status != LuaApi.StatusOk)
         {
-            // Lua 5.4 names the end of input <eof> where 5.1 (and so Redis) quoted it.
-            var message = Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)).Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
+            // Lua 5.4 names the end of input <eof> where 5.1 (and so Redis) quoted it, and says where an unfinished long string began.
+            var message = UnfinishedLongFrom().Replace(Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)), "").Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
             LuaApi.Pop(l, 1);
             error = "ERR Error compiling script (new function): " + message;
             return null;
@@ -129,6 +130,9 @@ public sealed unsafe class ScriptEngine : IDisposable
     }
 
     public bool Exists(ReadOnlySpan<byte> sha) => Find(sha) is not null;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=^[^:]*:\d+: unfinished long (?:string|comment)) \(starting at line \d+\)")]
+    private static partial System.Text.RegularExpressions.Regex UnfinishedLongFrom();
 
     static readonly string[] ShebangFlags = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
 
@@ -288,6 +292,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         LoadLibraries(l);
         _host.Busy.InstallHook(l);
         LoadChunk(l, "Prelude.lua");
+        LuaApi.lua_rotate(l, -2, 1); // the prelude below the 5.1 helpers LoadLibraries left: its first argument
         var self = GCHandle.ToIntPtr(_self);
         PushCallback(l, self, &CallRaising);
         PushCallback(l, self, &CallProtected);
@@ -297,14 +302,17 @@ public sealed unsafe class ScriptEngine : IDisposable
         PushCallback(l, self, &SetRespCallback);
         PushCallback(l, self, &RandCallback);
         PushCallback(l, self, &SeedCallback);
-        RunChunk(l, "Prelude.lua", 8, 2);
+        RunChunk(l, "Prelude.lua", 9, 2);
         _envRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _handlerRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _l = l;
         return l;
     }
 
-    /// <summary>The libraries Redis bundles (cjson, cmsgpack, struct) as globals, over the 5.1 argument helpers of Lauxlib.lua.</summary>
+    /// <summary>
+    /// The libraries Redis bundles (cjson, cmsgpack, struct) as globals, over the 5.1 argument helpers
+    /// of Lauxlib.lua, which it leaves on the stack for the prelude.
+    /// </summary>
     static void LoadLibraries(IntPtr l)
     {
         LoadChunk(l, "Lauxlib.lua");
@@ -319,7 +327,6 @@ public sealed unsafe class ScriptEngine : IDisposable
             LuaApi.lua_pushvalue(l, -2);
             RunChunk(l, name, 1, 0);
         }
-        LuaApi.Pop(l, 1);
     }
 
     /// <summary>Pushes one of the engine's Lua files (embedded resources) as a function.</summary>
