@@ -65,6 +65,9 @@ static class Lua51Source
                 byte escaped = script[i++];
                 if (!KeptAsCharacter(escaped)) output[o++] = c;
                 output[o++] = escaped;
+                // A backslash before a CR LF (or LF CR) line break escapes both characters, as the lexers read it.
+                if (escaped is (byte)'\r' or (byte)'\n' && i < script.Length && (script[i] is (byte)'\r' or (byte)'\n') && script[i] != escaped)
+                    output[o++] = script[i++];
                 continue;
             }
             output[o++] = c;
