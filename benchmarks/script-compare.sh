@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # EVALSHA of a one-call script (INCR of one key), MiniRedis next to real Redis, both without
-# persistence, pipelines 1 and 16; prints a markdown table of throughput (see compare.sh).
-# Usage: benchmarks/script-compare.sh        Environment overrides: REQUESTS, CLIENTS, PIPELINES.
+# persistence (`--save ""`, each in a directory of its own), pipelines 1 and 16, with plain INCR as the
+# baseline the script wraps. Prints a markdown table of throughput and of the server's CPU time per
+# operation (utime+stime from /proc, far less noisy than throughput on a shared machine).
+# Usage: benchmarks/script-compare.sh        Environment overrides: REQUESTS, CLIENTS, PIPELINES, ROUNDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -9,14 +11,47 @@ source benchmarks/lib.sh
 requests=${REQUESTS:-200000}
 clients=${CLIENTS:-50}
 pipelines=${PIPELINES:-1 16}
+rounds=${ROUNDS:-1}
 script="return redis.call('incr', 'bench:counter')"
 work=$(mktemp -d /tmp/script-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
 build_server
-start_pair_in "$work" --appendonly no
+start_pair_in "$work"
 sha=$(redis-cli -p "$redis_port" script load "$script")
 [ "$(redis-cli -p "$miniredis_port" script load "$script")" = "$sha" ] || { echo "SCRIPT LOAD differs" >&2; exit 1; }
 
-table_header ""
-bench_rows "" evalsha "$pipelines" evalsha "$sha" 0
+# cpu_ticks <pid>: utime+stime of the process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+
+# measure <server> <pipeline> <command...>: prints "ops/s cpu-µs-per-op" for one redis-benchmark run.
+measure() {
+    local server=$1 pipeline=$2
+    shift 2
+    local port_var="${server}_port" pid_var="${server}_pid"
+    local before after rps
+    before=$(cpu_ticks "${!pid_var}")
+    rps=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" | awk -F'"' 'NR == 2 { print $4 }')
+    after=$(cpu_ticks "${!pid_var}")
+    awk -v r="$rps" -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.0f %.1f\n", r, t / hz * 1e6 / n }'
+}
+
+echo "| round | command | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis | Redis CPU µs/op | MiniRedis CPU µs/op |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+for round in $(seq "$rounds"); do
+    for pipeline in $pipelines; do
+        for command in "evalsha $sha 0" "incr bench:counter"; do
+            # The server that goes first alternates, so machine noise spreads over both.
+            if [ $((round % 2)) = 1 ]; then
+                read -r redis_rps redis_cpu < <(measure redis "$pipeline" $command)
+                read -r mini_rps mini_cpu < <(measure miniredis "$pipeline" $command)
+            else
+                read -r mini_rps mini_cpu < <(measure miniredis "$pipeline" $command)
+                read -r redis_rps redis_cpu < <(measure redis "$pipeline" $command)
+            fi
+            awk -v round="$round" -v c="${command%% *}" -v p="$pipeline" -v r="$redis_rps" -v m="$mini_rps" -v rc="$redis_cpu" -v mc="$mini_cpu" \
+                'BEGIN { printf "| %s | %s | %s | %s | %s | %.2f | %s | %s |\n", round, c, p, r, m, (r > 0 ? m / r : 0), rc, mc }'
+        done
+    done
+done

@@ -39,6 +39,7 @@ public sealed class RedisServer
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);
+        BusyScript = new BusyScript(this);
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
         Functions = new FunctionEngine(ScriptHost);
@@ -71,6 +72,9 @@ public sealed class RedisServer
 
     /// <summary>The function libraries behind FUNCTION and FCALL, in a Lua state of their own.</summary>
     public FunctionEngine Functions { get; }
+
+    /// <summary>The running script's time and kill state: BUSY, SCRIPT KILL, FUNCTION KILL.</summary>
+    public BusyScript BusyScript { get; }
     public string RunId { get; }
 
     /// <summary>
@@ -133,7 +137,23 @@ public sealed class RedisServer
         Functions.Dispose();
     }
 
-    internal void RequestShutdown() => ShutdownRequested?.Invoke();
+    internal void RequestShutdown()
+    {
+        if (BusyScript.TimedOut) ExitDuringBusyScript();
+        else ShutdownRequested?.Invoke();
+    }
+
+    /// <summary>
+    /// SHUTDOWN NOSAVE while a script is busy: the executor is inside the script and cannot return to
+    /// the host's orderly stop, so, as Redis does, the process ends from there. The AOF keeps what
+    /// completed commands wrote; the script's own effects (still an open unit) are dropped.
+    /// </summary>
+    void ExitDuringBusyScript()
+    {
+        Aof.Shutdown();
+        Logger.LogWarning("MiniRedis is now ready to exit, bye bye...");
+        NativeFile.ExitProcess(0);
+    }
 
     public bool RequiresAuth(ClientSession session) => !session.Authenticated && !DefaultUserNeedsNoPassword;
 

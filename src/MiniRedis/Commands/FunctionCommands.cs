@@ -8,7 +8,6 @@ namespace MiniRedis.Commands;
 /// <summary>FUNCTION and FCALL / FCALL_RO (Redis's functions.c); the engine lives in Scripting/FunctionEngine.</summary>
 public static unsafe class FunctionCommands
 {
-    const int FirstKey = 3;
 
     static readonly string[] HelpLines =
     [
@@ -80,40 +79,14 @@ public static unsafe class FunctionCommands
             ctx.Error("ERR Function not found");
             return;
         }
-        if (!ctx.TryGetLong(2, out long numKeys, "ERR Bad number of keys provided")) return;
-        if (numKeys > ctx.ArgCount - FirstKey)
-        {
-            ctx.Error("ERR Number of keys can't be greater than number of args");
-            return;
-        }
-        if (numKeys < 0)
-        {
-            ctx.Error("ERR Number of keys can't be negative");
-            return;
-        }
+        if (!ScriptingCommands.TryGetNumKeys(ctx, "ERR Bad number of keys provided", out int numKeys)) return;
         if (readOnly && !function.NoWrites)
         {
             ctx.Error("ERR Can not execute a script with write flag using *_ro command.");
             return;
         }
 
-        // The function's commands run through the executor's call path, which takes over the shared
-        // context; restore FCALL's own view before replying, as EVAL does.
-        var client = ctx.Client;
-        var command = ctx.Command;
-        var args = ctx.Args;
-        ctx.Server.ScriptHost.Begin(client.Db);
-        bool completed = engine.Run(function, args, FirstKey, (int)numKeys, function.NoWrites);
-        ctx.Client = client;
-        ctx.Command = command;
-        ctx.Args = args;
-        ctx.Failed = false;
-        ctx.PropagationReplaced = true;
-
-        var error = engine.WriteResult(ctx.Reply, function, raised: !completed, out bool countError);
-        if (error is null) return;
-        if (countError) ctx.Error(error);
-        else ctx.Reply.Error(error); // a redis.call error, already counted when the command failed
+        ScriptingCommands.RunAndReply(ctx, engine.Lua, function.CallbackRef, function.Name, isEval: false, numKeys, function.NoWrites);
     }
 
     /// <summary>FUNCTION LOAD [REPLACE] code: options come before the code, which is the last argument.</summary>
@@ -265,14 +238,25 @@ public static unsafe class FunctionCommands
         ctx.Reply.Ok();
     }
 
-    /// <summary>FUNCTION STATS: no function is ever running when a command is served, so running_script is null.</summary>
+    /// <summary>FUNCTION STATS (allow-busy): the running script or function, if any, and the engine's counts.</summary>
     static void Stats(CommandContext ctx)
     {
         var reply = ctx.Reply;
         var engine = ctx.Server.Functions;
         reply.MapHeader(2);
         reply.Bulk("running_script"u8);
-        reply.NullBulk();
+        if (ctx.Server.BusyScript.TryGetRunning(out var name, out var command, out long durationMs))
+        {
+            reply.MapHeader(3);
+            reply.Bulk("name"u8);
+            reply.Bulk(name);
+            reply.Bulk("command"u8);
+            reply.ArrayHeader(command.Count);
+            for (int i = 0; i < command.Count; i++) reply.Bulk(command[i]);
+            reply.Bulk("duration_ms"u8);
+            reply.Integer(durationMs);
+        }
+        else reply.NullBulk();
         reply.Bulk("engines"u8);
         reply.MapHeader(1);
         reply.Bulk(FunctionEngine.EngineName);
@@ -283,11 +267,7 @@ public static unsafe class FunctionCommands
         reply.Integer(engine.FunctionCount);
     }
 
-    /// <summary>
-    /// Redis's scriptKill for functions. Functions run to completion on the executor, so none is
-    /// running when this is served; the one place to hook busy-script handling into.
-    /// </summary>
-    static void Kill(CommandContext ctx) => ctx.Error("NOTBUSY No scripts in execution right now.");
+    static void Kill(CommandContext ctx) => ScriptingCommands.Kill(ctx, isEval: false);
 
     static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "FUNCTION", HelpLines);
 }

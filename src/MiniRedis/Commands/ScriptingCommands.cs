@@ -9,7 +9,7 @@ namespace MiniRedis.Commands;
 /// <summary>EVAL, EVALSHA, their _RO forms and SCRIPT (Redis's eval.c); the Lua side lives in Scripting/.</summary>
 public static unsafe class ScriptingCommands
 {
-    const int FirstKey = 3;
+    internal const int FirstKey = 3;
 
     static readonly string[] HelpLines =
     [
@@ -62,17 +62,7 @@ public static unsafe class ScriptingCommands
             ctx.Error(NoScriptError);
             return;
         }
-        if (!ctx.TryGetLong(2, out long numKeys)) return;
-        if (numKeys > ctx.ArgCount - FirstKey)
-        {
-            ctx.Error("ERR Number of keys can't be greater than number of args");
-            return;
-        }
-        if (numKeys < 0)
-        {
-            ctx.Error("ERR Number of keys can't be negative");
-            return;
-        }
+        if (!TryGetNumKeys(ctx, CommandContext.NotIntegerError, out int numKeys)) return;
         var engine = ctx.Server.Scripts;
         CachedScript? script;
         string? error = null;
@@ -91,20 +81,59 @@ public static unsafe class ScriptingCommands
             return;
         }
 
-        // The script's commands run through the executor's call path, which takes over the shared
-        // context; restore EVAL's own view before replying, as EXEC does.
+        RunAndReply(ctx, engine, script.FunctionRef, script.Sha, isEval: true, numKeys, readOnly || script.NoWrites);
+    }
+
+    /// <summary>EVAL's and FCALL's numkeys (argument 2): a count of the arguments that follow it.</summary>
+    internal static bool TryGetNumKeys(CommandContext ctx, string notIntegerError, out int numKeys)
+    {
+        numKeys = 0;
+        if (!ctx.TryGetLong(2, out long value, notIntegerError)) return false;
+        if (value > ctx.ArgCount - FirstKey)
+        {
+            ctx.Error("ERR Number of keys can't be greater than number of args");
+            return false;
+        }
+        if (value < 0)
+        {
+            ctx.Error("ERR Number of keys can't be negative");
+            return false;
+        }
+        numKeys = (int)value;
+        return true;
+    }
+
+    /// <summary>
+    /// Runs a script (EVAL) or a library's function (FCALL) in <paramref name="lua"/> under the busy-script
+    /// clock, and replies its result. The script's commands run through the executor's call path, which
+    /// takes over the shared context; the caller's own view is restored before replying, as EXEC does.
+    /// </summary>
+    internal static void RunAndReply(CommandContext ctx, ScriptEngine lua, int functionRef, string name, bool isEval, int numKeys, bool readOnly)
+    {
         var client = ctx.Client;
         var command = ctx.Command;
         var args = ctx.Args;
         ctx.Server.ScriptHost.Begin(client.Db);
-        bool completed = engine.Run(script, args, FirstKey, (int)numKeys, readOnly || script.NoWrites);
+        var busy = ctx.Server.BusyScript;
+        busy.Begin(client, args, name, isEval);
+        bool completed;
+        try
+        {
+            completed = isEval
+                ? lua.Run(functionRef, args, FirstKey, numKeys, readOnly)
+                : lua.RunFunction(functionRef, args, FirstKey, numKeys, readOnly);
+        }
+        finally
+        {
+            busy.End();
+        }
         ctx.Client = client;
         ctx.Command = command;
         ctx.Args = args;
         ctx.Failed = false;
         ctx.PropagationReplaced = true;
 
-        error = engine.WriteResult(ctx.Reply, script.Sha, raised: !completed, out bool countError);
+        var error = lua.WriteResult(ctx.Reply, name, raised: !completed, out bool countError);
         if (error is null) return;
         if (countError) ctx.Error(error);
         else ctx.Reply.Error(error); // a redis.call error, already counted when the command failed
@@ -135,8 +164,14 @@ public static unsafe class ScriptingCommands
         ctx.Reply.Ok();
     }
 
-    /// <summary>Scripts run to completion on the executor, so there is never one to kill when this runs.</summary>
-    static void Kill(CommandContext ctx) => ctx.Error("NOTBUSY No scripts in execution right now.");
+    static void Kill(CommandContext ctx) => Kill(ctx, isEval: true);
+
+    /// <summary>SCRIPT KILL and FUNCTION KILL (allow-busy: served while a script is busy): the script stops at its hook's next check.</summary>
+    internal static void Kill(CommandContext ctx, bool isEval)
+    {
+        if (ctx.Server.BusyScript.Kill(isEval) is { } error) ctx.Error(error);
+        else ctx.Reply.Ok();
+    }
 
     static void Debug(CommandContext ctx)
     {
@@ -176,8 +211,11 @@ public sealed class ScriptHost : IScriptHost
         return command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
     }
 
+    public BusyScript Busy => _server.BusyScript;
+
     public ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3)
     {
+        if (command.IsWrite) _server.BusyScript.MarkWrite();
         var reply = _client.Reply;
         reply.Clear();
         reply.Resp3 = resp3;

@@ -70,6 +70,12 @@ public static unsafe class ServerCommands
             ctx.Error(CommandContext.SyntaxError);
             return;
         }
+        // Redis's shutdownCommand: inside a busy script only NOSAVE goes through.
+        if (!noSave && ctx.Server.BusyScript.TimedOut)
+        {
+            ctx.Error(ctx.Server.BusyScript.BusyError);
+            return;
+        }
         if (abort)
         {
             // Shutting down never waits (no replicas to catch up), so nothing can be in progress.

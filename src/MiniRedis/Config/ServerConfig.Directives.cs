@@ -29,6 +29,7 @@ public sealed partial class ServerConfig
         ConfigDirective.Memory("client-query-buffer-limit", 1024 * 1024, long.MaxValue, 1024L * 1024 * 1024, c => c.ClientQueryBufferLimit, (c, v) => c.ClientQueryBufferLimit = v),
         // Redis accepts any non-negative hz but runs within 1..500, and reports the clamped value.
         ConfigDirective.Integer("hz", 0, int.MaxValue, 10, c => c.Hz, (c, v) => c.Hz = (int)Math.Clamp(v, MinHz, MaxHz)),
+        ConfigDirective.Integer("busy-reply-threshold", 0, long.MaxValue, 5000, c => c.BusyReplyThreshold, (c, v) => c.BusyReplyThreshold = v).WithAlias("lua-time-limit"),
         ConfigDirective.Integer("active-expire-effort", 1, 10, 1, c => c.ActiveExpireEffort, (c, v) => c.ActiveExpireEffort = (int)v),
         ConfigDirective.Bool("lazyfree-lazy-user-flush", false, c => c.LazyfreeLazyUserFlush, (c, v) => c.LazyfreeLazyUserFlush = v),
         ConfigDirective.Bool("lazyfree-lazy-user-del", false, c => c.LazyfreeLazyUserDel, (c, v) => c.LazyfreeLazyUserDel = v),

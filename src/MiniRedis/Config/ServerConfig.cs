@@ -98,6 +98,9 @@ public sealed partial class ServerConfig
 
     public int Hz { get; private set; }
 
+    /// <summary>busy-reply-threshold (lua-time-limit): milliseconds a script runs before other clients get BUSY.</summary>
+    public long BusyReplyThreshold { get; private set; }
+
     public int ActiveExpireEffort { get; private set; }
 
     /// <summary>Sorted sets with more elements than this leave the compact (listpack) encoding.</summary>

@@ -19,7 +19,11 @@ public sealed class Executor
     readonly ManualResetEventSlim _wake = new(false);
     readonly List<ClientSession> _roundReplies = [];
     readonly List<Action> _afterReplies = [];
-    readonly CommandContext _context;
+    // Work a busy script's serving set aside (posted actions, the script caller's commands): it runs first once the script ends.
+    readonly Queue<WorkItem> _heldWhileBusy = new();
+    // The context commands run in while a script is busy; the script's own stays as it was.
+    readonly CommandContext _busyContext;
+    CommandContext _context;
     readonly Thread _thread;
     int _idle;
     bool _servingReadyKeys;
@@ -32,6 +36,7 @@ public sealed class Executor
     {
         _server = server;
         _context = new CommandContext(server);
+        _busyContext = new CommandContext(server);
         _thread = new Thread(Run) { Name = "miniredis-executor", IsBackground = true };
     }
 
@@ -115,10 +120,41 @@ public sealed class Executor
     void RunRound()
     {
         // Bound the round so replies of early clients are not held back by a flood.
-        for (int n = 0; n < 1024 && _queue.TryDequeue(out var item); n++)
+        for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || _queue.TryDequeue(out item)); n++)
         {
             if (item.Action is not null) item.Action();
             else ProcessBatch(item.Session!, item.Batch!);
+        }
+    }
+
+    /// <summary>
+    /// Redis's processEventsWhileBlocked, for a script past busy-reply-threshold (called from its Lua
+    /// hook, so inside the script's command): runs the queued client commands, where all but the
+    /// allow-busy ones (SCRIPT KILL, SHUTDOWN NOSAVE...) get BUSY, and sends their replies at once.
+    /// The script's state is set aside meanwhile: its context (command, caller, arguments), the clock
+    /// it runs at, and its propagation unit (left open). Posted actions (connections, background
+    /// slices that would see the script half done) and the caller's own commands wait for its end.
+    /// </summary>
+    internal void ServeWhileBusy(ClientSession caller)
+    {
+        var scriptContext = _context;
+        bool inCommand = InCommand;
+        long now = _server.Keyspace.NowMs;
+        _context = _busyContext;
+        try
+        {
+            for (int n = 0; n < 1024 && _queue.TryDequeue(out var item); n++)
+            {
+                if (item.Action is not null || item.Session == caller) _heldWhileBusy.Enqueue(item);
+                else ProcessBatch(item.Session!, item.Batch!);
+            }
+            SendRoundReplies(except: caller);
+        }
+        finally
+        {
+            _context = scriptContext;
+            InCommand = inCommand;
+            _server.Keyspace.NowMs = now;
         }
     }
 
@@ -126,15 +162,27 @@ public sealed class Executor
     void FinishRound()
     {
         _server.Propagation.FlushSinks();
-        if (_roundReplies.Count == 0) return;
-        foreach (var session in _roundReplies)
+        SendRoundReplies(except: null);
+    }
+
+    /// <summary>Sends the replies the round's sessions hold, all but <paramref name="except"/>'s (a busy script's caller, whose reply is not done).</summary>
+    void SendRoundReplies(ClientSession? except)
+    {
+        int kept = 0;
+        for (int i = 0; i < _roundReplies.Count; i++)
         {
+            var session = _roundReplies[i];
+            if (session == except)
+            {
+                _roundReplies[kept++] = session;
+                continue;
+            }
             session.HasPendingReplies = false;
             int completed = session.CompletedBatches;
             session.CompletedBatches = 0;
             if (!session.Closed) session.Connection?.SendReplies(completed);
         }
-        _roundReplies.Clear();
+        _roundReplies.RemoveRange(kept, _roundReplies.Count - kept);
     }
 
     void MarkReplies(ClientSession session)
@@ -280,6 +328,11 @@ public sealed class Executor
             Reject(session, command, "LOADING Redis is loading the dataset in memory");
             return;
         }
+        if (_server.BusyScript.TimedOut && (command.Flags & CommandFlags.AllowBusy) == 0)
+        {
+            Reject(session, command, _server.BusyScript.BusyError, sharedReply: true);
+            return;
+        }
         if (session.InMulti && !IsTransactionControl(command))
         {
             if ((command.Flags & CommandFlags.NoMulti) != 0)
@@ -292,7 +345,8 @@ public sealed class Executor
             return;
         }
         RunUnit(command, args, session);
-        ServeReadyKeys();
+        // While a script is busy, blocked clients wait for its end (their commands would run inside it).
+        if (!_server.BusyScript.TimedOut) ServeReadyKeys();
     }
 
     /// <summary>One execution unit: the call, then its propagation records as one unit.</summary>
@@ -302,7 +356,8 @@ public sealed class Executor
         InCommand = true;
         Call(command, args, session);
         InCommand = false;
-        _server.Propagation.EndUnit();
+        // A busy script's unit stays open: the allow-busy commands run meanwhile write nothing.
+        if (!_server.BusyScript.TimedOut) _server.Propagation.EndUnit();
     }
 
     static bool QueuedWrite(ClientSession session)
@@ -317,14 +372,18 @@ public sealed class Executor
     static bool IsTransactionControl(CommandDef command)
         => command.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";
 
-    void Reject(ClientSession session, CommandDef? command, string error)
+    /// <param name="sharedReply">
+    /// The error is one of Redis's shared replies (BUSY): an EXEC it aborts quotes it whole, code
+    /// included, where a formatted one is quoted without its code (execCommandAbort).
+    /// </param>
+    void Reject(ClientSession session, CommandDef? command, string error, bool sharedReply = false)
     {
         if (command is not null) command.RejectedCalls++;
         if (command?.Name == "exec")
         {
             // Redis aborts the transaction whatever made EXEC itself fail, and says why.
             session.DiscardTransaction();
-            error = "EXECABORT Transaction discarded because of: " + error[(error.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+            error = "EXECABORT Transaction discarded because of: " + (sharedReply ? error : error[(error.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
         }
         else if (session.InMulti) session.DirtyExec = true;
         _server.Stats.CountError(error);

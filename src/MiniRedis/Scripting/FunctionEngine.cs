@@ -341,12 +341,11 @@ public sealed unsafe class FunctionEngine : IDisposable
         ScriptEngine.LoadChunk(l, "Functions.lua");
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _lua.EnvironmentRef);
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, _lua.ErrorHandlerRef);
-        // debug.sethook, which the sandbox hides from scripts but the package table still holds.
+        // The debug library (its hooks), which the sandbox hides from scripts but the package table still holds.
         LuaApi.RawGetField(l, LuaApi.RegistryIndex, "_LOADED"u8);
         LuaApi.RawGetField(l, -1, "debug"u8);
-        LuaApi.RawGetField(l, -1, "sethook"u8);
-        LuaApi.lua_rotate(l, -3, 1);
-        LuaApi.Pop(l, 2);
+        LuaApi.lua_rotate(l, -2, 1);
+        LuaApi.Pop(l, 1);
         LuaApi.lua_pushcclosure(l, &MillisecondsCallback, 0);
         ScriptEngine.RunChunk(l, "Functions.lua", 4, 1);
         _loaderRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
@@ -433,16 +432,15 @@ public sealed unsafe class FunctionEngine : IDisposable
         return null;
     }
 
-    /// <summary>FCALL: runs the function; the result (or error) stays for <see cref="WriteResult"/>.</summary>
-    public bool Run(LibraryFunction function, ArgVector args, int firstKey, int numKeys, bool readOnly)
+    /// <summary>The functions' Lua state, where FCALL runs a function (ScriptingCommands.RunAndReply).</summary>
+    public ScriptEngine Lua
     {
-        _ = State();
-        return _lua.RunFunction(function.CallbackRef, args, firstKey, numKeys, readOnly);
+        get
+        {
+            _ = State();
+            return _lua;
+        }
     }
-
-    /// <summary>Writes what <see cref="Run"/> left as the reply, as <see cref="ScriptEngine.WriteResult"/> does; errors name the function.</summary>
-    public string? WriteResult(ReplyBuffer reply, LibraryFunction function, bool raised, out bool countError) =>
-        _lua.WriteResult(reply, function.Name, raised, out countError);
 
     public void Dispose() => _lua.Dispose();
 }

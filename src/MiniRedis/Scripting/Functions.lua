@@ -6,7 +6,8 @@
 -- afterwards its functions run with the full sandbox of scripts. Libraries share one environment
 -- table: the loader swaps what its metatable falls back to, as Redis swaps its globals' __index.
 
-local env, error_handler, sethook, now_ms = ...
+local env, error_handler, debug_library, now_ms = ...
+local sethook, gethook = debug_library.sethook, debug_library.gethook
 local redis_api = redis
 local error, type, tostring, select, next, setmetatable, getmetatable, xpcall = error, type, tostring, select, next, setmetatable, getmetatable, xpcall
 local lower, find = string.lower, string.find
@@ -131,12 +132,14 @@ end
 return function(chunk, timed)
   registered = {}
   env_meta.__index = load_globals
+  -- The state's busy-script hook (BusyHook.lua) is put back once the library has loaded.
+  local busy_hook, busy_mask, busy_count = gethook()
   if timed then
     deadline = now_ms() + LOAD_TIMEOUT_MS
     sethook(timeout_hook, '', 100000)
   end
   local ok, err = xpcall(chunk, error_handler)
-  sethook()
+  sethook(busy_hook, busy_mask, busy_count)
   env_meta.__index = run_globals
   local functions = registered
   registered = nil

@@ -18,4 +18,7 @@ public interface IScriptHost
 
     /// <summary>redis.log: <paramref name="level"/> is Redis's (0 debug .. 3 warning).</summary>
     void Log(int level, string message);
+
+    /// <summary>The running script's time and kill state; its hook goes into every Lua state.</summary>
+    BusyScript Busy { get; }
 }

@@ -6,11 +6,10 @@
 -- they return an error table plus true, and the wrappers here raise it. The error handler skips the
 -- frames of this chunk, so errors point at the user's line as Redis's C functions do.
 
-local raw_call, raw_pcall, raw_command_exists, raw_sha1hex, raw_log, raw_setresp, raw_rand, raw_srand = ...
+local aux, raw_call, raw_pcall, raw_command_exists, raw_sha1hex, raw_log, raw_setresp, raw_rand, raw_srand = ...
 local dbg = debug
 local error, type, tostring, tonumber, select, setmetatable, next, pairs = error, type, tostring, tonumber, select, setmetatable, next, pairs
 local floor, mtype, tointeger, lua_load = math.floor, math.type, math.tointeger, load
-local PRELUDE = dbg.getinfo(1, 'S').source
 
 -- Lua 5.1 names.
 _VERSION = 'Lua 5.1'
@@ -24,12 +23,12 @@ load = function(chunk, name)
 end
 loadstring = function(chunk, name) return lua_load(chunk, name, 't') end
 gcinfo = function() return floor(collectgarbage('count')) end
--- 5.4 prints integral floats as "5.0"; 5.1 had only doubles and printed "5".
-local tostring54 = tostring
+-- 5.1 had only doubles and printed them with %.14g ("5", "1e+15", "9.007199254741e+15"); 5.4
+-- prints integral floats as "5.0" and integers in full.
+local tostring54, format = tostring, string.format
 tostring = function(v)
-  local s = tostring54(v)
-  if mtype(v) == 'float' and s:sub(-2) == '.0' then return s:sub(1, -3) end
-  return s
+  if type(v) == 'number' then return format('%.14g', v) end
+  return tostring54(v)
 end
 _G.tostring = tostring
 -- 5.1's error() prefixed the position to numbers too. Not a tail call: the level counts this frame.
@@ -76,6 +75,70 @@ math.cosh = function(x) return (math.exp(x) + math.exp(-x)) / 2 end
 math.sinh = function(x) return (math.exp(x) - math.exp(-x)) / 2 end
 math.tanh = function(x) local a, b = math.exp(x), math.exp(-x) return (a - b) / (a + b) end
 string.gfind = string.gmatch
+
+-- 5.1 library functions whose 5.4 versions differ. Each calls the original through a local of the
+-- original's name, so the original's argument errors name it as 5.1 did; the error handler puts the
+-- script's line in place of this chunk's.
+-- string.format: 5.1 converted the argument of %d, %i, %o, %x, %X and %c to an integer as C casts
+-- (3.7 gives 3); 5.4 refuses a number with no integer representation.
+local find, match, tunpack = string.find, string.match, table.unpack
+local integer_conversions = {d = true, i = true, o = true, x = true, X = true, c = true}
+string.format = function(fmt, ...)
+  local args
+  if type(fmt) == 'string' then
+    local n, k, pos = select('#', ...), 0, 1
+    while true do
+      local at = find(fmt, '%', pos, true)
+      if not at then break end
+      local conversion, after = match(fmt, '^[-+ #0]*%d*%.?%d*(.)()', at + 1)
+      pos = after or at + 1
+      if conversion ~= '%' then
+        k = k + 1
+        if integer_conversions[conversion] and k <= n then
+          args = args or {...}
+          local v = args[k]
+          if type(v) == 'string' then v = tonumber(v) or v end
+          if mtype(v) == 'float' then args[k] = aux.trunc(v) end
+        end
+      end
+    end
+    if args then return format(fmt, tunpack(args, 1, n)) end
+  end
+  return format(fmt, ...)
+end
+-- string.rep: 5.1 took the count as a C int (2^31 wraps to a negative count: ""), and had no separator.
+local rep = string.rep
+string.rep = function(...)
+  if select('#', ...) < 2 then return rep(...) end
+  local s, n = ...
+  local count = tonumber(n)
+  if count then n = aux.int32(aux.trunc(count)) end
+  return rep(s, n)
+end
+-- ipairs wanted a table; math.max and math.min numbers (or numeric strings), every one of them.
+local lua_ipairs = ipairs
+ipairs = function(...)
+  local t = ...
+  if type(t) ~= 'table' then
+    error("bad argument #1 to 'ipairs' (table expected, got " .. (select('#', ...) == 0 and 'no value' or type(t)) .. ')', 2)
+  end
+  return lua_ipairs(t)
+end
+local function extreme(name, better)
+  return function(...)
+    local n = select('#', ...)
+    local best
+    for i = 1, n > 0 and n or 1 do
+      local v = select(i, ...)
+      local x = (type(v) == 'number' or type(v) == 'string') and tonumber(v)
+      if not x then error(format("bad argument #%d to '%s' (number expected, got %s)", i, name, i > n and 'no value' or type(v)), 2) end
+      if best == nil or better(x, best) then best = x end
+    end
+    return best
+  end
+end
+math.max = extreme('max', function(a, b) return a > b end)
+math.min = extreme('min', function(a, b) return a < b end)
 
 -- Redis 7.0's pcall hands back an error table's err text, as the message a 5.1 script expects.
 local lua_pcall = pcall
@@ -248,12 +311,18 @@ local function error_handler(err)
     level = 3
     info = dbg.getinfo(level, 'nSl')
   end
-  while info and (info.source == PRELUDE or info.source == '=Cjson.lua') do
+  while info and info.what == 'Lua' and info.source:sub(1, 1) == '=' do -- the engine's own chunks
     level = level + 1
     info = dbg.getinfo(level, 'nSl')
   end
   if type(err) ~= 'table' then
     local text = tostring(err):gsub("attempt to (.-) a (%a+) value %((%a+) '(.-)'%)", "attempt to %1 %3 '%4' (a %2 value)")
+    -- 5.4 coerces strings in arithmetic through string metamethods, with a message of their own.
+    text = text:gsub("attempt to %a+ a '(%a+)' with a '(%a+)'", function(a, b)
+      return 'attempt to perform arithmetic on a ' .. (a == 'number' and b or a) .. ' value'
+    end)
+    -- An error in a library function wrapped here: at the script's line, as the original's.
+    if info then text = text:gsub('^Prelude%.lua:%d+:', 'user_script:' .. info.currentline .. ':') end
     err = {err = 'ERR ' .. text}
   end
   if info then
@@ -278,6 +347,8 @@ getmetatable('').__index = string
 redis = readonly(lib)
 bit = readonly(bit)
 cjson = readonly(cjson)
+cmsgpack = readonly(cmsgpack)
+struct = readonly(struct)
 
 local globals = _G
 setmetatable(globals, {

@@ -23,7 +23,7 @@ public sealed class CachedScript(string sha, int functionRef, bool noWrites)
 /// effects propagate as the commands it ran. The state is created on first use; SCRIPT FLUSH closes
 /// it (releasing everything scripts allocated) and starts a fresh one.
 /// </summary>
-public sealed unsafe class ScriptEngine : IDisposable
+public sealed unsafe partial class ScriptEngine : IDisposable
 {
     const int GlobalsIndex = 2; // LUA_RIDX_GLOBALS
     const int MaxReplyDepth = 1000;
@@ -117,22 +117,25 @@ public sealed unsafe class ScriptEngine : IDisposable
 
     /// <summary>
     /// Pushes <paramref name="source"/> compiled as a function seeing the sandboxed environment (not the
-    /// raw globals); false and Lua's message, in 5.1's wording, when it does not compile.
+    /// raw globals); false and Lua's message, in 5.1's wording, when it does not compile. Quoted strings'
+    /// escapes are read as 5.1 read them (Lua51Source).
     /// </summary>
     internal bool Compile(ReadOnlySpan<byte> source, ReadOnlySpan<byte> chunkName, out string? error)
     {
         var l = State();
+        var rewritten = new byte[source.Length];
+        int length = Lua51Source.Rewrite(source, rewritten);
         int status;
-        fixed (byte* p = source)
+        fixed (byte* p = rewritten)
         fixed (byte* name = chunkName)
         fixed (byte* mode = TextMode)
         {
-            status = LuaApi.luaL_loadbufferx(l, p, (nuint)source.Length, name, mode);
+            status = LuaApi.luaL_loadbufferx(l, p, (nuint)length, name, mode);
         }
         if (status != LuaApi.StatusOk)
         {
-            // Lua 5.4 names the end of input <eof> where 5.1 (and so Redis) quoted it.
-            error = Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)).Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
+            // Lua 5.4 names the end of input <eof> where 5.1 (and so Redis) quoted it, and says where an unfinished long string began.
+            error = UnfinishedLongFrom().Replace(Encoding.Latin1.GetString(LuaApi.ToSpan(l, -1)), "").Replace("near <eof>", "near '<eof>'", StringComparison.Ordinal);
             LuaApi.Pop(l, 1);
             return false;
         }
@@ -143,6 +146,9 @@ public sealed unsafe class ScriptEngine : IDisposable
     }
 
     public bool Exists(ReadOnlySpan<byte> sha) => Find(sha) is not null;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=^[^:]*:\d+: unfinished long (?:string|comment)) \(starting at line \d+\)")]
+    private static partial System.Text.RegularExpressions.Regex UnfinishedLongFrom();
 
     static readonly string[] ShebangFlags = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
 
@@ -221,11 +227,11 @@ public sealed unsafe class ScriptEngine : IDisposable
     }
 
     /// <summary>
-    /// Runs a cached script with KEYS and ARGV taken from <paramref name="args"/> (keys start at
+    /// Runs a cached script (its <see cref="CachedScript.FunctionRef"/>) with KEYS and ARGV taken from <paramref name="args"/> (keys start at
     /// <paramref name="firstKey"/>, arguments follow them). The result stays on the Lua stack for
     /// <see cref="WriteResult"/>; returns false when the script raised an error.
     /// </summary>
-    public bool Run(CachedScript script, ArgVector args, int firstKey, int numKeys, bool readOnly)
+    public bool Run(int functionRef, ArgVector args, int firstKey, int numKeys, bool readOnly)
     {
         var l = State();
         _ = LuaApi.lua_rawgeti(l, LuaApi.RegistryIndex, GlobalsIndex);
@@ -234,7 +240,7 @@ public sealed unsafe class ScriptEngine : IDisposable
         PushArray(l, args, firstKey + numKeys, args.Count - firstKey - numKeys);
         LuaApi.RawSetField(l, -2, "ARGV"u8);
         LuaApi.Pop(l, 1);
-        return Invoke(l, script.FunctionRef, 0, readOnly);
+        return Invoke(l, functionRef, 0, readOnly);
     }
 
     /// <summary>FCALL: runs a library's function (on the functions' own engine) with the keys and the arguments as its two parameters, as <see cref="Run"/> does.</summary>
@@ -322,10 +328,10 @@ public sealed unsafe class ScriptEngine : IDisposable
         var l = LuaApi.luaL_newstate();
         LuaApi.luaL_openlibs(l);
         // Libraries first (they capture what the prelude then hides), then the prelude, which seals the sandbox.
-        LoadChunk(l, "Cjson.lua");
-        LuaApi.lua_pushlightuserdata(l, 0); // cjson.null
-        RunChunk(l, "Cjson.lua", 1, 0);
+        LoadLibraries(l);
+        _host.Busy.InstallHook(l);
         LoadChunk(l, "Prelude.lua");
+        LuaApi.lua_rotate(l, -2, 1); // the prelude below the 5.1 helpers LoadLibraries left: its first argument
         var self = GCHandle.ToIntPtr(_self);
         PushCallback(l, self, &CallRaising);
         PushCallback(l, self, &CallProtected);
@@ -335,11 +341,31 @@ public sealed unsafe class ScriptEngine : IDisposable
         PushCallback(l, self, &SetRespCallback);
         PushCallback(l, self, &RandCallback);
         PushCallback(l, self, &SeedCallback);
-        RunChunk(l, "Prelude.lua", 8, 2);
+        RunChunk(l, "Prelude.lua", 9, 2);
         _envRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _handlerRef = LuaApi.luaL_ref(l, LuaApi.RegistryIndex);
         _l = l;
         return l;
+    }
+
+    /// <summary>
+    /// The libraries Redis bundles (cjson, cmsgpack, struct) as globals, over the 5.1 argument helpers
+    /// of Lauxlib.lua, which it leaves on the stack for the prelude.
+    /// </summary>
+    static void LoadLibraries(IntPtr l)
+    {
+        LoadChunk(l, "Lauxlib.lua");
+        RunChunk(l, "Lauxlib.lua", 0, 1);
+        LoadChunk(l, "Cjson.lua");
+        LuaApi.lua_pushvalue(l, -2);
+        LuaApi.lua_pushlightuserdata(l, 0); // cjson.null
+        RunChunk(l, "Cjson.lua", 2, 0);
+        foreach (var name in (ReadOnlySpan<string>)["Cmsgpack.lua", "Struct.lua"])
+        {
+            LoadChunk(l, name);
+            LuaApi.lua_pushvalue(l, -2);
+            RunChunk(l, name, 1, 0);
+        }
     }
 
     /// <summary>Pushes one of the engine's Lua files (embedded resources) as a function.</summary>

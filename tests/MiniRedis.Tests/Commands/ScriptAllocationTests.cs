@@ -1,0 +1,39 @@
+using System.Text;
+using MiniRedis.Protocol;
+using MiniRedis.Tests.Support;
+
+namespace MiniRedis.Tests.Commands;
+
+/// <summary>The EVALSHA hot path on the executor: a cached one-call script allocates no managed memory per call in steady state.</summary>
+public sealed class ScriptAllocationTests : IDisposable
+{
+    readonly RedisServer _server = InProcessClient.StartServer();
+
+    public void Dispose() => _server.Stop();
+
+    [Theory]
+    [InlineData("return redis.call('incr', KEYS[1])")]
+    [InlineData("return redis.call('get', KEYS[1])")]
+    [InlineData("return {redis.call('incr', KEYS[1]), ARGV[1], 'ok'}")]
+    public void Evalsha_of_a_one_call_script_allocates_nothing_per_call(string script)
+    {
+        var client = new InProcessClient(_server);
+        var sha = client.Run($"SCRIPT LOAD \"{script}\"").Split("\r\n")[1];
+        var batch = new CommandBatch();
+        batch.BeginCommand();
+        foreach (var arg in new[] { "EVALSHA", sha, "1", "counter", "argument" }) Encoding.ASCII.GetBytes(arg).CopyTo(batch.AddArgument(arg.Length));
+        long allocated = _server.Executor.InvokeAsync(() =>
+        {
+            void Call()
+            {
+                _server.Executor.ProcessCommand(client.Session, batch[0]);
+                client.Session.Reply.Clear();
+            }
+            for (int i = 0; i < 1000; i++) Call();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++) Call();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }).GetAwaiter().GetResult();
+        Assert.True(allocated < 10_000, $"10,000 EVALSHA calls allocated {allocated} bytes");
+    }
+}
