@@ -7,6 +7,7 @@ using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
+using MiniRedis.PubSub;
 using MiniRedis.Scripting;
 
 namespace MiniRedis;
@@ -35,6 +36,7 @@ public sealed class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
+        PubSub = new PubSubHub(Executor);
         Keyspace.KeyExpired = PropagateExpiredKey;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
@@ -60,6 +62,7 @@ public sealed class RedisServer
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
+    public PubSubHub PubSub { get; }
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
@@ -150,6 +153,7 @@ public sealed class RedisServer
         session.Closed = true;
         if (session.Blocked is not null) Blocked.Unblock(session);
         session.DiscardTransaction();
+        PubSub.UnsubscribeAll(session);
         _clients.Remove(session.Id);
     }
 

@@ -85,6 +85,12 @@ public sealed class ClientSession : IKeyWatcher
     public List<(CommandDef Command, ArgVector Args)> Queued { get; } = [];
     public List<(Database Db, byte[] Key, bool ExpiredAtWatch)> Watched { get; } = [];
 
+    /// <summary>Channels, patterns and shard channels the client listens to; null when none.</summary>
+    public PubSub.ClientSubscriptions? Subscriptions { get; internal set; }
+
+    /// <summary>Redis's CLIENT_PUBSUB: subscribed to anything (in RESP2 only the (un)subscribe commands, PING, QUIT and RESET run then).</summary>
+    public bool IsSubscribed => Subscriptions is not null;
+
     public void WatchedKeyTouched() => DirtyCas = true;
 
     public void UnwatchAll()
