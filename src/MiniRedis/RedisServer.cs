@@ -173,6 +173,8 @@ public sealed class RedisServer
             _lastSecondCronTicks = now;
             Aof.Cron();
             ReleaseIdleClientBuffers();
+            foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
+            Stats.TrackOutputPeak(Keyspace.NowMs / 1000, _clients.Values.Select(c => c.Connection?.PendingOutputBytes ?? 0));
         }
     }
 

@@ -15,6 +15,12 @@ public interface IClientConnection
     /// </summary>
     void SendReplies(int completedBatches);
 
+    /// <summary>Reply bytes waiting for the socket to take them (CLIENT LIST omem).</summary>
+    long PendingOutputBytes { get; }
+
+    /// <summary>Closes the connection when its unsent output is over the client-output-buffer-limit (called by the cron).</summary>
+    void CheckOutputLimit();
+
     /// <summary>Closes the connection (CLIENT KILL, timeouts, protocol errors after their reply).</summary>
     void Close();
 

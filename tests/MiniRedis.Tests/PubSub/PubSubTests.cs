@@ -194,4 +194,90 @@ public sealed class PubSubTests(ServerPairFixture servers) : IClassFixture<Serve
         Assert.Equal("*0\r\n", Encoding.ASCII.GetString(admin.Call("PUBSUB", "SHARDCHANNELS")));
         Assert.Equal(":0\r\n", Encoding.ASCII.GetString(admin.Call("PUBLISH", "ch7", "x")));
     }
+
+    static IEnumerable<ServerProcess> BothServers(params string[] directives)
+    {
+        yield return new RealRedisProcess(directives);
+        yield return new MiniRedisProcess(directives);
+    }
+
+    static string Text(byte[] reply) => Encoding.ASCII.GetString(reply);
+
+    static long InfoField(RespConnection connection, string section, string field)
+    {
+        var line = Text(connection.Call("INFO", section)).Split("\r\n").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line[(field.Length + 1)..]);
+    }
+
+    /// <summary>Publishes <paramref name="count"/> messages of <paramref name="size"/> bytes to <paramref name="channel"/>, pipelined.</summary>
+    static void PublishMany(RespConnection publisher, string channel, int count, int size)
+    {
+        var command = RespConnection.EncodeCommand([Encoding.ASCII.GetBytes("PUBLISH"), Encoding.ASCII.GetBytes(channel), new byte[size]]);
+        for (int i = 0; i < count; i++) publisher.Send(command);
+        for (int i = 0; i < count; i++) publisher.ReadReply();
+    }
+
+    /// <summary>
+    /// A subscriber that stops reading keeps its messages in the server (CLIENT LIST omem, INFO
+    /// client_recent_max_output_buffer) until the pubsub class's hard limit closes it, with Redis's
+    /// log line; its channels are freed.
+    /// </summary>
+    [Fact]
+    public void Subscriber_that_stops_reading_is_closed_at_the_pubsub_hard_limit()
+    {
+        foreach (var server in BothServers("--client-output-buffer-limit", "pubsub 32mb 0 0"))
+        {
+            using (server)
+            using (var admin = server.Connect())
+            using (var subscriber = server.Connect())
+            {
+                subscriber.Send("SUBSCRIBE slow\r\n");
+                subscriber.ReadReply();
+                // 16 MB: more than the sockets hold, less than the limit.
+                PublishMany(admin, "slow", 256, 64 * 1024);
+                var line = Text(admin.Call("CLIENT", "LIST", "TYPE", "pubsub"));
+                Assert.Contains(" flags=P ", line);
+                Assert.Contains(" sub=1 psub=0 ssub=0 ", line);
+                long omem = long.Parse(line.Split(' ').Single(f => f.StartsWith("omem=", StringComparison.Ordinal))[5..]);
+                Assert.InRange(omem, 1, 32L * 1024 * 1024);
+                // Sampled by the cron once a second.
+                Thread.Sleep(1500);
+                Assert.InRange(InfoField(admin, "clients", "client_recent_max_output_buffer"), 1, 32L * 1024 * 1024);
+                Assert.Equal("", Text(admin.Call("CLIENT", "LIST", "TYPE", "normal")).Split('\n').Where(l => l.Contains(" flags=P ", StringComparison.Ordinal)).FirstOrDefault() ?? "");
+
+                PublishMany(admin, "slow", 512, 64 * 1024);
+                var received = subscriber.ReadUntilClosed();
+                Assert.InRange(received.Length, 1, 40L * 1024 * 1024);
+                AssertLogged(server, "scheduled to be closed ASAP for overcoming of output buffer limits.");
+                Assert.Equal("*2\r\n$4\r\nslow\r\n:0\r\n", Text(admin.Call("PUBSUB", "NUMSUB", "slow")));
+                Assert.Equal(0, InfoField(admin, "stats", "pubsub_channels"));
+            }
+        }
+    }
+
+    /// <summary>Over the pubsub soft limit for longer than its seconds: closed, even though under the hard limit.</summary>
+    [Fact]
+    public void Subscriber_over_the_pubsub_soft_limit_for_its_seconds_is_closed()
+    {
+        foreach (var server in BothServers("--client-output-buffer-limit", "pubsub 0 1mb 1"))
+        {
+            using (server)
+            using (var admin = server.Connect())
+            using (var subscriber = server.Connect())
+            {
+                subscriber.Send("PSUBSCRIBE soft.*\r\n");
+                subscriber.ReadReply();
+                PublishMany(admin, "soft.1", 400, 64 * 1024);
+                // Nothing more is published: the cron finds the client still over the soft limit.
+                AssertLogged(server, " closed for overcoming of output buffer limits.");
+                Assert.Equal(":0\r\n", Text(admin.Call("PUBSUB", "NUMPAT")));
+            }
+        }
+    }
+
+    static void AssertLogged(ServerProcess server, string text)
+    {
+        for (int i = 0; i < 100 && !server.Output.Contains(text, StringComparison.Ordinal); i++) Thread.Sleep(50);
+        Assert.True(server.Output.Contains(text, StringComparison.Ordinal), $"{server.GetType().Name} did not log '{text}':\n{server.Output}");
+    }
 }
