@@ -37,6 +37,8 @@ public sealed class RedisServer
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
         PubSub = new PubSubHub(Executor);
+        Tracking = new ClientTracking(this);
+        Keyspace.ModifiedKeys = Tracking;
         Keyspace.KeyExpired = PropagateExpiredKey;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
@@ -63,6 +65,7 @@ public sealed class RedisServer
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
     public PubSubHub PubSub { get; }
+    public ClientTracking Tracking { get; }
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
@@ -145,6 +148,8 @@ public sealed class RedisServer
     public ClientSession NewSession(IClientConnection connection) =>
         new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
 
+    public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
+
     /// <summary>Registers a new connection's session (on the executor).</summary>
     public void Connect(ClientSession session) => _clients[session.Id] = session;
 
@@ -154,6 +159,7 @@ public sealed class RedisServer
         if (session.Blocked is not null) Blocked.Unblock(session);
         session.DiscardTransaction();
         PubSub.UnsubscribeAll(session);
+        Tracking.Disable(session);
         _clients.Remove(session.Id);
     }
 

@@ -12,6 +12,10 @@ public static unsafe class ClientCommands
 
     static readonly string[] HelpLines =
     [
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -38,6 +42,11 @@ public static unsafe class ClientCommands
         "      Return clients of specified type.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
     ];
@@ -177,6 +186,9 @@ public static unsafe class ClientCommands
         if (client.IsSubscribed) flags.Append('P');
         if (client.InMulti) flags.Append('x');
         if (client.Blocked is not null) flags.Append('b');
+        if (client.Tracking is not null) flags.Append('t');
+        if (client.Tracking is { BrokenRedirect: true }) flags.Append('R');
+        if (client.Tracking is { Bcast: true }) flags.Append('B');
         if (client.DirtyCas) flags.Append('d');
         if (client.CloseAfterReply) flags.Append('c');
         if (client.NoEvict) flags.Append('e');
@@ -185,7 +197,7 @@ public static unsafe class ClientCommands
             $"id={client.Id} addr={client.Connection?.RemoteAddress} laddr={client.Connection?.LocalAddress} name={client.Name} " +
             $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags={flags} db={client.Db.Index} " +
             $"sub={client.Subscriptions?.Channels.Count ?? 0} psub={client.Subscriptions?.Patterns.Count ?? 0} ssub={client.Subscriptions?.ShardChannels.Count ?? 0} " +
-            $"multi={(client.InMulti ? client.Queued.Count : -1)} omem={client.Connection?.PendingOutputBytes ?? 0} cmd={client.LastCommand} user=default resp={client.Protocol}\n");
+            $"multi={(client.InMulti ? client.Queued.Count : -1)} omem={client.Connection?.PendingOutputBytes ?? 0} cmd={client.LastCommand} user=default redir={client.Tracking?.Redirect ?? -1} resp={client.Protocol}\n");
     }
 
     /// <summary>CLIENT KILL addr (old form: OK or an error) or CLIENT KILL filters... (new form: how many were killed).</summary>

@@ -21,5 +21,6 @@ public static class CommandRegistry
         PersistenceCommands.Register(table);
         ScriptingCommands.Register(table);
         PubSubCommands.Register(table);
+        TrackingCommands.Register(table);
     }
 }

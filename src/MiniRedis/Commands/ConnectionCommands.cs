@@ -51,6 +51,7 @@ public static unsafe class ConnectionCommands
         var client = ctx.Client;
         client.DiscardTransaction();
         ctx.Server.PubSub.UnsubscribeAll(client);
+        ctx.Server.Tracking.Disable(client);
         client.Db = ctx.Keyspace[0];
         client.Reply.Resp3 = false;
         client.Name = null;

@@ -124,6 +124,7 @@ public static unsafe class InfoCommand
         Line(text, "maxclients", server.Config.MaxClients);
         Line(text, "client_recent_max_output_buffer", server.Stats.RecentMaxOutputBuffer);
         Line(text, "blocked_clients", server.Blocked.Count);
+        Line(text, "tracking_clients", server.Tracking.Clients);
     }
 
     static void Memory(RedisServer server, StringBuilder text)
@@ -300,6 +301,9 @@ public static unsafe class InfoCommand
         Line(text, "pubsub_channels", server.PubSub.Channels.Count);
         Line(text, "pubsub_patterns", server.PubSub.PatternCount);
         Line(text, "pubsubshard_channels", server.PubSub.ShardChannels.Count);
+        Line(text, "tracking_total_keys", server.Tracking.TotalKeys);
+        Line(text, "tracking_total_items", server.Tracking.TotalItems);
+        Line(text, "tracking_total_prefixes", server.Tracking.TotalPrefixes);
         Line(text, "unexpected_error_replies", stats.UnexpectedErrorReplies);
         Line(text, "total_error_replies", stats.TotalErrorReplies);
     }

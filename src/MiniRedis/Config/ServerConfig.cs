@@ -93,6 +93,9 @@ public sealed partial class ServerConfig
 
     public long ClientQueryBufferLimit { get; private set; }
 
+    /// <summary>Keys the client-side caching table may hold before keys are invalidated to make room (0: unbounded).</summary>
+    public long TrackingTableMaxKeys { get; private set; }
+
     /// <summary>client-output-buffer-limit for normal clients.</summary>
     public OutputBufferLimit NormalOutputBufferLimit { get; private set; }
 

@@ -126,6 +126,7 @@ public sealed class Executor
     void FinishRound()
     {
         _server.Propagation.FlushSinks();
+        _server.Tracking.BroadcastPending();
         if (_roundReplies.Count == 0) return;
         foreach (var session in _roundReplies)
         {
@@ -164,7 +165,9 @@ public sealed class Executor
         {
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
+                _server.Tracking.BeforeCommand(session);
                 ProcessCommand(session, batch[i]);
+                _server.Tracking.AfterCommand(session, batch[i][0]);
                 if (session.Blocked is not null)
                 {
                     session.SuspendedBatch = batch;
@@ -409,6 +412,7 @@ public sealed class Executor
         try
         {
             command.Handler(ctx);
+            if ((command.Flags & CommandFlags.ReadOnly) != 0) _server.Tracking.RememberKeys(session, command, ctx.Args);
             return true;
         }
         catch (Exception e)

@@ -10,60 +10,7 @@ namespace MiniRedis.Tests.PubSub;
 /// </summary>
 public sealed class PubSubTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
-    /// <summary>Connections of one scenario run, and the frames they received, in order.</summary>
-    sealed class Transcript(ServerProcess server) : IDisposable
-    {
-        readonly Dictionary<string, RespConnection> _connections = [];
-        readonly StringBuilder _text = new();
-
-        public RespConnection this[string name]
-        {
-            get
-            {
-                if (!_connections.TryGetValue(name, out var connection)) _connections[name] = connection = server.Connect();
-                return connection;
-            }
-        }
-
-        /// <summary>Sends an inline command on <paramref name="name"/>'s connection and records the next <paramref name="frames"/> frames.</summary>
-        public void Send(string name, string inline, int frames = 1)
-        {
-            this[name].Send(inline + "\r\n");
-            Read(name, frames, inline);
-        }
-
-        /// <summary>Records the next <paramref name="frames"/> frames <paramref name="name"/> receives (messages).</summary>
-        public void Read(string name, int frames, string note = "(read)")
-        {
-            _text.Append(name).Append(" > ").Append(note).Append('\n');
-            for (int i = 0; i < frames; i++) _text.Append("  ").Append(this[name].ReadReply()).Append('\n');
-        }
-
-        /// <summary>Sends a command whose one reply differs between servers by nature (HELLO's client id), unrecorded.</summary>
-        public void Quietly(string name, string inline)
-        {
-            this[name].Send(inline + "\r\n");
-            this[name].ReadReply();
-        }
-
-        public override string ToString() => _text.ToString();
-
-        public void Dispose()
-        {
-            foreach (var connection in _connections.Values) connection.Dispose();
-        }
-    }
-
-    void AssertSameAsRedis(Action<Transcript> scenario)
-    {
-        string Run(ServerProcess server)
-        {
-            using var transcript = new Transcript(server);
-            scenario(transcript);
-            return transcript.ToString();
-        }
-        Assert.Equal(Run(servers.Redis), Run(servers.Mini));
-    }
+    void AssertSameAsRedis(Action<Transcript> scenario) => Transcript.AssertSame(servers, scenario);
 
     /// <summary>Frames a publisher's message becomes for channel and pattern subscribers, in the given protocol.</summary>
     static void MessagesScenario(Transcript t, string hello)

@@ -50,6 +50,7 @@ public static class FuzzPolicy
         ["unsubscribe"] = "without arguments its confirmations follow Redis's hash order of the client's channels; tested in PubSubTests",
         ["punsubscribe"] = "same as UNSUBSCRIBE",
         ["sunsubscribe"] = "same as UNSUBSCRIBE",
+        ["client|tracking"] = "a RESP3 fuzzing connection would get invalidation pushes between its replies (one reply is read per command); tested in TrackingTests",
         ["script|debug"] = "YES/SYNC turn Redis's client into a Lua debugger session that later EVALs wait in; MiniRedis has no debugger (README)",
     };
 
