@@ -165,9 +165,9 @@ public sealed class Executor
         {
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
-                _server.Tracking.BeforeCommand(session);
+                var caller = _server.Tracking.BeforeCommand(session);
                 ProcessCommand(session, batch[i]);
-                _server.Tracking.AfterCommand(session, batch[i][0]);
+                _server.Tracking.AfterCommand(session, batch[i][0], caller);
                 if (session.Blocked is not null)
                 {
                     session.SuspendedBatch = batch;

@@ -44,8 +44,8 @@ public sealed class ClientTracking : IModifiedKeyObserver
     readonly RedisServer _server;
     readonly Dictionary<byte[], List<long>> _table = new(ByteArrayComparer.Instance);
     readonly SortedDictionary<byte[], BroadcastPrefix> _prefixes = new(ByteOrder);
-    // Keys (null: a flush) modified by the running command's own client, sent after its reply.
-    readonly List<byte[]?> _pendingForCurrent = [];
+    // Keys (null: a flush) modified by a running command's own client, sent after its reply.
+    readonly List<(ClientSession Client, byte[]? Key)> _pendingForCurrent = [];
     readonly ReplyBuffer _payload = new();
     int _overLimitRuns;
 
@@ -104,11 +104,17 @@ public sealed class ClientTracking : IModifiedKeyObserver
         Clients--;
     }
 
-    /// <summary>Before a client's command (Redis's processCommand): it becomes the current client, and the table is kept within its limit.</summary>
-    internal void BeforeCommand(ClientSession client)
+    /// <summary>
+    /// Before a client's command (Redis's processCommand): it becomes the current client, and the
+    /// table is kept within its limit. Returns the client it replaces (a blocked client's pipeline
+    /// resumes inside another client's command), for <see cref="AfterCommand"/> to restore.
+    /// </summary>
+    internal ClientSession? BeforeCommand(ClientSession client)
     {
+        var previous = _current;
         _current = client;
         if (Clients > 0) LimitTableSize();
+        return previous;
     }
 
     /// <summary>
@@ -116,17 +122,18 @@ public sealed class ClientTracking : IModifiedKeyObserver
     /// CLIENT CACHING's one-shot flag is spent unless the command was CLIENT or ran inside MULTI
     /// (Redis's resetClient).
     /// </summary>
-    internal void AfterCommand(ClientSession client, ReadOnlySpan<byte> commandName)
+    internal void AfterCommand(ClientSession client, ReadOnlySpan<byte> commandName, ClientSession? previous)
     {
-        _current = null;
+        _current = previous;
         if (_pendingForCurrent.Count > 0)
         {
-            foreach (var key in _pendingForCurrent)
+            foreach (var (target, key) in _pendingForCurrent)
             {
+                if (target != client) continue;
                 if (key is null) SendNull(client);
                 else SendKey(client, key);
             }
-            _pendingForCurrent.Clear();
+            _pendingForCurrent.RemoveAll(pending => pending.Client == client);
         }
         if (client.Tracking is { Caching: true } state && !client.InMulti && !System.Text.Ascii.EqualsIgnoreCase(commandName, "client"u8)) state.Caching = false;
     }
@@ -164,7 +171,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
             if (_server.FindClient(id) is not { Tracking: { Bcast: false } state } target) continue;
             if (target == _current)
             {
-                if (!state.NoLoop) _pendingForCurrent.Add(storedKey);
+                if (!state.NoLoop) _pendingForCurrent.Add((target, storedKey));
                 continue;
             }
             SendKey(target, storedKey);
@@ -189,7 +196,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
             foreach (var client in _server.Clients)
             {
                 if (client.Tracking is null) continue;
-                if (client == _current) _pendingForCurrent.Add(null);
+                if (client == _current) _pendingForCurrent.Add((client, null));
                 else SendNull(client);
             }
         }

@@ -112,6 +112,48 @@ public sealed class PubSubTests(ServerPairFixture servers) : IClassFixture<Serve
         t.Send("sub", "QUIT", 1);
     });
 
+    /// <summary>Which patterns match which channels (glob quirks included), by PUBLISH's receiver count.</summary>
+    [Fact]
+    public void Pattern_matching_matches_redis()
+    {
+        string[] patterns = ["a*", @"a\*", "a?c", "[abc]x", "[^a]x", "[a-c]*", "*", "abc", "ab[", @"x\", "h*llo", "h[ae]llo", "*b*", "**", "?", "a*b*c", "[]", @"\?x", "[c-a]x", "ab*"];
+        string[] channels = ["a", "a*", "abc", "bx", "ax", "hello", "hallo", @"x\", "?x", "", "ab[", "b", "zzz", "ab", "aXbYc", "cx", "]"];
+        AssertSameAsRedis(t =>
+        {
+            var subscribe = new List<byte[]> { "PSUBSCRIBE"u8.ToArray() };
+            subscribe.AddRange(patterns.Select(Encoding.ASCII.GetBytes));
+            t["sub"].Send(RespConnection.EncodeCommand(subscribe));
+            t.Read("sub", patterns.Length);
+            foreach (var channel in channels)
+            {
+                t["pub"].Send(RespConnection.EncodeCommand([.. new[] { "PUBLISH", channel, "m" }.Select(Encoding.ASCII.GetBytes)]));
+                t.Read("pub", 1, $"PUBLISH {channel}");
+            }
+        });
+    }
+
+    /// <summary>100,000 patterns on one client: PUBLISH still answers, and a disconnect frees them all.</summary>
+    [Fact]
+    public void A_hundred_thousand_patterns_are_served_and_freed()
+    {
+        using var server = new MiniRedisProcess();
+        using var admin = server.Connect();
+        using (var subscriber = server.Connect())
+        {
+            var command = new List<byte[]> { "PSUBSCRIBE"u8.ToArray() };
+            command.AddRange(Enumerable.Range(0, 100_000).Select(i => Encoding.ASCII.GetBytes($"user:{i}:*")));
+            subscriber.Send(RespConnection.EncodeCommand(command));
+            for (int i = 0; i < 100_000; i++) subscriber.ReadReply();
+            Assert.Equal(":100000\r\n", Encoding.ASCII.GetString(admin.Call("PUBSUB", "NUMPAT")));
+            Assert.Equal(":1\r\n", Encoding.ASCII.GetString(admin.Call("PUBLISH", "user:4242:inbox", "hi")));
+            Assert.Equal(":0\r\n", Encoding.ASCII.GetString(admin.Call("PUBLISH", "order:1", "hi")));
+            Assert.Equal("*4\r\n$8\r\npmessage\r\n$11\r\nuser:4242:*\r\n$15\r\nuser:4242:inbox\r\n$2\r\nhi\r\n", subscriber.ReadReply().Text);
+        }
+        for (int i = 0; i < 100 && Encoding.ASCII.GetString(admin.Call("PUBSUB", "NUMPAT")) != ":0\r\n"; i++) Thread.Sleep(50);
+        Assert.Equal(":0\r\n", Encoding.ASCII.GetString(admin.Call("PUBSUB", "NUMPAT")));
+        Assert.Equal(0, InfoField(admin, "stats", "pubsub_patterns"));
+    }
+
     [Fact]
     public void Disconnect_and_reset_free_every_channel_and_pattern()
     {

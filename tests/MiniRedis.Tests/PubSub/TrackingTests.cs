@@ -55,6 +55,28 @@ public sealed class TrackingTests(ServerPairFixture servers) : IClassFixture<Ser
         t.Send("c", "CLIENT GETREDIR");
     });
 
+    /// <summary>
+    /// A write that serves a blocked client resumes that client's pipeline inside the writer's
+    /// command: the writer's own invalidation still goes to the writer, after its reply (it once
+    /// went to the resumed client, which does not track, and failed the executor).
+    /// </summary>
+    [Fact]
+    public void Own_invalidation_survives_serving_a_blocked_client_pipeline() => AssertSameAsRedis(t =>
+    {
+        t.Send("w", "DEL b.k b.q");
+        t.Quietly("c", "HELLO 3");
+        t.Send("c", "CLIENT TRACKING on");
+        t.Send("c", "GET b.k");
+        t["blocked"].Send("BLPOP b.q 0\r\nPING\r\n");
+        Thread.Sleep(200);
+        t.Send("c", "MULTI");
+        t.Send("c", "SET b.k 1");
+        t.Send("c", "LPUSH b.q x");
+        t.Send("c", "EXEC", 2);
+        t.Read("blocked", 2);
+        t.Send("c", "PING");
+    });
+
     [Fact]
     public void Noloop_optin_optout_and_caching_match_redis() => AssertSameAsRedis(t =>
     {
