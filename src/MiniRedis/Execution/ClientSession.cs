@@ -68,6 +68,9 @@ public sealed class ClientSession : IKeyWatcher
     /// <summary>True while this session's replies are queued for sending this round.</summary>
     internal bool HasPendingReplies;
 
+    /// <summary>Rounds its messages were held back while the executor had more work (Executor.FinishRound).</summary>
+    internal int HeldRounds;
+
     /// <summary>Batches fully executed this round, handed back to the connection with the replies.</summary>
     internal int CompletedBatches;
 

@@ -128,15 +128,33 @@ public sealed class Executor
         _server.Propagation.FlushSinks();
         _server.Tracking.BroadcastPending();
         if (_roundReplies.Count == 0) return;
-        foreach (var session in _roundReplies)
+        int held = 0;
+        for (int i = 0; i < _roundReplies.Count; i++)
         {
+            var session = _roundReplies[i];
+            if (HoldsMessages(session))
+            {
+                _roundReplies[held++] = session;
+                continue;
+            }
+            session.HeldRounds = 0;
             session.HasPendingReplies = false;
             int completed = session.CompletedBatches;
             session.CompletedBatches = 0;
             if (!session.Closed) session.Connection?.SendReplies(completed);
         }
-        _roundReplies.Clear();
+        _roundReplies.RemoveRange(held, _roundReplies.Count - held);
     }
+
+    const int MaxHeldRounds = 16;
+
+    /// <summary>
+    /// A session that only received messages this round (pub/sub, invalidations: no reply it waits
+    /// for) keeps them for up to <see cref="MaxHeldRounds"/> rounds while more commands are queued,
+    /// so one send carries the messages of many rounds, as Redis's event loop gathers them under load.
+    /// </summary>
+    bool HoldsMessages(ClientSession session) =>
+        session.CompletedBatches == 0 && session.Blocked is null && !session.CloseAfterReply && !_queue.IsEmpty && ++session.HeldRounds < MaxHeldRounds;
 
     /// <summary>Has the session's replies sent at the end of this round (also for another session's: a published message).</summary>
     internal void MarkReplies(ClientSession session)
