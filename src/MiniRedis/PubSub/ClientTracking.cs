@@ -164,6 +164,12 @@ public sealed class ClientTracking : IModifiedKeyObserver
     public void KeyModified(ReadOnlySpan<byte> key)
     {
         if (_prefixes.Count > 0) RememberForBroadcast(key);
+        InvalidateTracked(key);
+    }
+
+    /// <summary>The key's entry leaves the table and its clients are told.</summary>
+    void InvalidateTracked(ReadOnlySpan<byte> key)
+    {
         if (_table.Count == 0 || !_table.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(key, out var storedKey, out var ids)) return;
         TotalItems -= ids.Count;
         foreach (long id in ids)
@@ -242,9 +248,10 @@ public sealed class ClientTracking : IModifiedKeyObserver
         int effort = 100 * (_overLimitRuns + 1);
         var victims = _table.Keys.Take((int)Math.Min(effort, _table.Count - max)).ToArray();
         var current = _current;
-        // Invalidated by the server, not by the client about to run a command.
+        // Invalidated by the server, not by the client about to run a command; the keys did not
+        // change, so BCAST clients are not told (Redis's trackingInvalidateKey without bcast).
         _current = null;
-        foreach (var key in victims) KeyModified(key);
+        foreach (var key in victims) InvalidateTracked(key);
         _current = current;
         if (_table.Count > max) _overLimitRuns++;
         else _overLimitRuns = 0;

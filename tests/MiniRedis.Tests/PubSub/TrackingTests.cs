@@ -215,6 +215,29 @@ public sealed class TrackingTests(ServerPairFixture servers) : IClassFixture<Ser
         Assert.Equal(expected, Run(servers.Mini));
     }
 
+    /// <summary>Keys dropped to keep the table within tracking-table-max-keys did not change: BCAST clients hear nothing of them.</summary>
+    [Fact]
+    public void Keys_invalidated_for_the_table_limit_are_not_broadcast() => AssertSameAsRedis(t =>
+    {
+        t.Send("w", "FLUSHALL");
+        t.Send("w", "CONFIG SET tracking-table-max-keys 1");
+        t.Quietly("b", "HELLO 3");
+        t.Send("b", "CLIENT TRACKING on BCAST");
+        t.Quietly("a", "HELLO 3");
+        t.Send("a", "CLIENT TRACKING on");
+        t.Send("a", "GET lim.1");
+        t.Send("a", "GET lim.2");
+        // Before PING the table is over its limit: a is told of one key (Redis picks it at random, so
+        // a's frames are not compared).
+        t["a"].Send("PING\r\n");
+        while (t["a"].ReadReply().Text != "+PONG\r\n")
+        {
+        }
+        t.Send("w", "SET lim.other 1");
+        t.Read("b", 1);
+        t.Send("w", "CONFIG SET tracking-table-max-keys 1000000");
+    });
+
     /// <summary>Over tracking-table-max-keys, the next command invalidates keys until the table fits (Redis picks them at random: only counts are compared).</summary>
     [Fact]
     public void Tracking_table_max_keys_invalidates_keys_over_the_limit()
