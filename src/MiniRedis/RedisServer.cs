@@ -7,6 +7,7 @@ using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
+using MiniRedis.PubSub;
 using MiniRedis.Scripting;
 
 namespace MiniRedis;
@@ -35,6 +36,9 @@ public sealed class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
+        PubSub = new PubSubHub(Executor);
+        Tracking = new ClientTracking(this);
+        Keyspace.ModifiedKeys = Tracking;
         Keyspace.KeyExpired = PropagateExpiredKey;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
@@ -62,6 +66,8 @@ public sealed class RedisServer
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
+    public PubSubHub PubSub { get; }
+    public ClientTracking Tracking { get; }
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
@@ -167,6 +173,8 @@ public sealed class RedisServer
     public ClientSession NewSession(IClientConnection connection) =>
         new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
 
+    public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
+
     /// <summary>Registers a new connection's session (on the executor).</summary>
     public void Connect(ClientSession session) => _clients[session.Id] = session;
 
@@ -175,6 +183,8 @@ public sealed class RedisServer
         session.Closed = true;
         if (session.Blocked is not null) Blocked.Unblock(session);
         session.DiscardTransaction();
+        PubSub.UnsubscribeAll(session);
+        Tracking.Disable(session);
         _clients.Remove(session.Id);
     }
 
@@ -194,6 +204,8 @@ public sealed class RedisServer
             _lastSecondCronTicks = now;
             Aof.Cron();
             ReleaseIdleClientBuffers();
+            foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
+            Stats.TrackOutputPeak(Keyspace.NowMs / 1000, _clients.Values.Select(c => c.Connection?.PendingOutputBytes ?? 0));
         }
     }
 

@@ -299,6 +299,26 @@ public static unsafe class CommandCommands
     };
 
     /// <summary>
+    /// The keys of a command line that ran (client-side caching remembers a read command's keys):
+    /// the command's first/last/step key range, or for numkeys commands genericGetKeys's layout.
+    /// </summary>
+    internal static IEnumerable<int> KeyPositions(CommandDef def, Protocol.ArgVector args)
+    {
+        if (def.FirstKey > 0)
+        {
+            int last = def.LastKey < 0 ? args.Count + def.LastKey : Math.Min(def.LastKey, args.Count - 1);
+            for (int i = def.FirstKey; i <= last; i += Math.Max(1, def.KeyStep)) yield return i;
+        }
+        else if (NumkeysCallbacks.TryGetValue(def.Name, out var layout))
+        {
+            int count = RedisNumbers.CAtoi(args[layout.Count]);
+            if (count < 1 || count > args.Count - layout.First) yield break;
+            for (int i = 0; i < count; i++) yield return layout.First + i;
+            if (layout.Store > 0) yield return layout.Store;
+        }
+    }
+
+    /// <summary>
     /// Redis's getkeys_proc, asked when a key spec is invalid or incomplete: SORT's (sortGetKeys: the
     /// sorted key and the last STORE key), SORT_RO's (the sorted key), and genericGetKeys for the
     /// numkeys commands. That one reads numkeys with atoi, so "1e308" or "2abc" still name keys where

@@ -21,5 +21,7 @@ public static class CommandRegistry
         PersistenceCommands.Register(table);
         ScriptingCommands.Register(table);
         FunctionCommands.Register(table);
+        PubSubCommands.Register(table);
+        TrackingCommands.Register(table);
     }
 }

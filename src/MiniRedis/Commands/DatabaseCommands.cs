@@ -38,6 +38,7 @@ public static unsafe class DatabaseCommands
         if (!CheckFlushArgs(ctx)) return;
         ctx.Server.Dirty += ctx.Db.Count;
         ctx.Db.Clear();
+        ctx.Server.Tracking.InvalidateAll();
         PropagateAsSent(ctx);
         ctx.Reply.Ok();
     }
@@ -57,6 +58,7 @@ public static unsafe class DatabaseCommands
             server.Dirty += keyspace[i].Count;
             keyspace[i].Clear();
         }
+        server.Tracking.InvalidateAll();
         server.Rdb.CancelBackgroundSave();
         if (server.Config.SaveRules.Count > 0) server.Rdb.Save();
         PropagateAsSent(ctx);

@@ -26,6 +26,7 @@ public sealed partial class ServerConfig
         ConfigDirective.Memory("proto-max-bulk-len", 1024 * 1024, long.MaxValue, 512L * 1024 * 1024, c => c.ProtoMaxBulkLen, (c, v) => c.ProtoMaxBulkLen = v),
         ConfigDirective.Special("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
             c => c.FormatOutputBufferLimits(), (c, args) => c.SetOutputBufferLimits(args), ConfigFlags.MultiArg),
+        ConfigDirective.Integer("tracking-table-max-keys", 0, long.MaxValue, 1000000, c => c.TrackingTableMaxKeys, (c, v) => c.TrackingTableMaxKeys = v),
         ConfigDirective.Memory("client-query-buffer-limit", 1024 * 1024, long.MaxValue, 1024L * 1024 * 1024, c => c.ClientQueryBufferLimit, (c, v) => c.ClientQueryBufferLimit = v),
         // Redis accepts any non-negative hz but runs within 1..500, and reports the clamped value.
         ConfigDirective.Integer("hz", 0, int.MaxValue, 10, c => c.Hz, (c, v) => c.Hz = (int)Math.Clamp(v, MinHz, MaxHz)),

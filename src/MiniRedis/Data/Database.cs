@@ -6,6 +6,12 @@ public interface IKeyWatcher
     void WatchedKeyTouched();
 }
 
+/// <summary>Told of every modified key beyond its watchers (client-side caching invalidation).</summary>
+public interface IModifiedKeyObserver
+{
+    void KeyModified(ReadOnlySpan<byte> key);
+}
+
 /// <summary>
 /// A value type's deep copy, for COPY. Strings are byte[] and copied directly; every other value
 /// object (list, set, zset, hash) implements this so COPY needs no per-type code.
@@ -194,6 +200,7 @@ public sealed class Database
     /// <summary>Signals that <paramref name="key"/> changed (Redis's signalModifiedKey).</summary>
     public void Touch(ReadOnlySpan<byte> key)
     {
+        _keyspace.ModifiedKeys?.KeyModified(key);
         if (_watchers is not { Count: > 0 }) return;
         if (_watchers.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var watchers))
         {

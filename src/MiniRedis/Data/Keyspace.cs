@@ -71,6 +71,9 @@ public sealed class Keyspace
     /// <summary>Told of every key the server deletes because its TTL passed (to log a DEL).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }
 
+    /// <summary>Told of every key modified in any database (Redis's signalModifiedKey reaching tracking).</summary>
+    public IModifiedKeyObserver? ModifiedKeys { get; set; }
+
     /// <summary>The point-in-time snapshot being taken, if any (at most one at a time).</summary>
     public ISnapshotCapture? Snapshot { get; private set; }
     ushort _lastSnapshotEpoch;

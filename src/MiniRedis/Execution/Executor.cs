@@ -162,21 +162,26 @@ public sealed class Executor
     void FinishRound()
     {
         _server.Propagation.FlushSinks();
+        _server.Tracking.BroadcastPending();
         SendRoundReplies(except: null);
     }
 
-    /// <summary>Sends the replies the round's sessions hold, all but <paramref name="except"/>'s (a busy script's caller, whose reply is not done).</summary>
+    /// <summary>
+    /// Sends the replies the round's sessions hold, all but <paramref name="except"/>'s (a busy script's
+    /// caller, whose reply is not done) and those holding only messages (<see cref="HoldsMessages"/>).
+    /// </summary>
     void SendRoundReplies(ClientSession? except)
     {
         int kept = 0;
         for (int i = 0; i < _roundReplies.Count; i++)
         {
             var session = _roundReplies[i];
-            if (session == except)
+            if (session == except || HoldsMessages(session))
             {
                 _roundReplies[kept++] = session;
                 continue;
             }
+            session.HeldRounds = 0;
             session.HasPendingReplies = false;
             int completed = session.CompletedBatches;
             session.CompletedBatches = 0;
@@ -185,7 +190,18 @@ public sealed class Executor
         _roundReplies.RemoveRange(kept, _roundReplies.Count - kept);
     }
 
-    void MarkReplies(ClientSession session)
+    const int MaxHeldRounds = 16;
+
+    /// <summary>
+    /// A session that only received messages this round (pub/sub, invalidations: no reply it waits
+    /// for) keeps them for up to <see cref="MaxHeldRounds"/> rounds while more commands are queued,
+    /// so one send carries the messages of many rounds, as Redis's event loop gathers them under load.
+    /// </summary>
+    bool HoldsMessages(ClientSession session) =>
+        session.CompletedBatches == 0 && session.Blocked is null && !session.CloseAfterReply && !_queue.IsEmpty && ++session.HeldRounds < MaxHeldRounds;
+
+    /// <summary>Has the session's replies sent at the end of this round (also for another session's: a published message).</summary>
+    internal void MarkReplies(ClientSession session)
     {
         if (session.HasPendingReplies) return;
         session.HasPendingReplies = true;
@@ -211,7 +227,9 @@ public sealed class Executor
         {
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
+                var caller = _server.Tracking.BeforeCommand(session);
                 ProcessCommand(session, batch[i]);
+                _server.Tracking.AfterCommand(session, batch[i][0], caller);
                 if (session.Blocked is not null)
                 {
                     session.SuspendedBatch = batch;
@@ -323,6 +341,11 @@ public sealed class Executor
             Reject(session, command, diskError);
             return;
         }
+        if (session.IsSubscribed && !session.Reply.Resp3 && !AllowedWhileSubscribed(command))
+        {
+            Reject(session, command, $"ERR Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return;
+        }
         if (_server.Keyspace.Loading && (command.Flags & CommandFlags.Loading) == 0)
         {
             Reject(session, command, "LOADING Redis is loading the dataset in memory");
@@ -368,6 +391,10 @@ public sealed class Executor
         }
         return false;
     }
+
+    /// <summary>What a RESP2 client in subscribed mode may still send (its replies are push-like arrays).</summary>
+    static bool AllowedWhileSubscribed(CommandDef command)
+        => command.Name is "ping" or "subscribe" or "ssubscribe" or "psubscribe" or "unsubscribe" or "sunsubscribe" or "punsubscribe" or "quit" or "reset";
 
     static bool IsTransactionControl(CommandDef command)
         => command.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";
@@ -458,6 +485,7 @@ public sealed class Executor
         try
         {
             command.Handler(ctx);
+            if ((command.Flags & CommandFlags.ReadOnly) != 0) _server.Tracking.RememberKeys(session, command, ctx.Args);
             return true;
         }
         catch (Exception e)

@@ -170,4 +170,39 @@ public sealed class StackExchangeRedisTests(StackExchangeRedisFixture fixture) :
         // The library reloads a flushed script on NOSCRIPT by itself.
         Assert.Equal("v3", (string?)db.ScriptEvaluate(prepared, new { key = (RedisKey)"lua", value = "v3" }));
     }
+
+    /// <summary>
+    /// Subscribe/Publish as applications use them, over RESP2 (a separate subscription connection,
+    /// arrays) and RESP3 (one connection, push frames): channels, patterns, unsubscribing.
+    /// </summary>
+    [Theory]
+    [InlineData(RedisProtocol.Resp2)]
+    [InlineData(RedisProtocol.Resp3)]
+    public async Task Subscribe_and_publish_over_each_protocol(RedisProtocol protocol)
+    {
+        var options = new ConfigurationOptions { AbortOnConnectFail = true, ConnectTimeout = 15_000, SyncTimeout = 15_000, Protocol = protocol };
+        options.EndPoints.Add("127.0.0.1", fixture.Server.Port);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(options);
+        Assert.Equal(protocol, connection.GetServer("127.0.0.1", fixture.Server.Port).Protocol);
+        var subscriber = connection.GetSubscriber();
+        var received = new System.Collections.Concurrent.BlockingCollection<string>();
+        string prefix = $"se.{protocol}";
+        var news = RedisChannel.Literal($"{prefix}.news");
+        var pattern = RedisChannel.Pattern($"{prefix}.p.*");
+        await subscriber.SubscribeAsync(news, (channel, message) => received.Add($"{channel}={message}"));
+        await subscriber.SubscribeAsync(pattern, (channel, message) => received.Add($"{channel}={message}"));
+
+        Assert.Equal(1, await subscriber.PublishAsync(news, "hello"));
+        Assert.True(received.TryTake(out var first, 10_000));
+        Assert.Equal($"{prefix}.news=hello", first);
+        Assert.Equal(1, await connection.GetDatabase().PublishAsync(RedisChannel.Literal($"{prefix}.p.1"), "by pattern"));
+        Assert.True(received.TryTake(out var second, 10_000));
+        Assert.Equal($"{prefix}.p.1=by pattern", second);
+
+        await subscriber.UnsubscribeAsync(news);
+        await subscriber.UnsubscribeAsync(pattern);
+        Assert.Equal(0, await subscriber.PublishAsync(news, "nobody"));
+        Assert.Equal(0, await subscriber.PublishAsync(RedisChannel.Literal($"{prefix}.p.2"), "nobody"));
+        Assert.False(received.TryTake(out _, 200));
+    }
 }
