@@ -5,6 +5,7 @@ using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Memory;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.Scripting;
@@ -16,7 +17,7 @@ namespace MiniRedis;
 /// stats, propagation. Everything here except the thread-safe counters is touched only on the
 /// executor thread.
 /// </summary>
-public sealed class RedisServer
+public sealed partial class RedisServer
 {
     public const string RedisVersion = "7.0.15";
 
@@ -42,6 +43,9 @@ public sealed class RedisServer
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
         Fatal = ExitOnFatalError;
+        Memory = new ServerMemory(this);
+        Evictor = new Evictor(this);
+        WatchMemoryConfig();
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
 
@@ -143,14 +147,18 @@ public sealed class RedisServer
         new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
 
     /// <summary>Registers a new connection's session (on the executor).</summary>
-    public void Connect(ClientSession session) => _clients[session.Id] = session;
+    public void Connect(ClientSession session)
+    {
+        _clients[session.Id] = session;
+        Memory.ClientConnected();
+    }
 
     public void Disconnect(ClientSession session)
     {
         session.Closed = true;
         if (session.Blocked is not null) Blocked.Unblock(session);
         session.DiscardTransaction();
-        _clients.Remove(session.Id);
+        if (_clients.Remove(session.Id)) Memory.ClientDisconnected();
     }
 
     /// <summary>Periodic work, <c>hz</c> times a second (Redis's serverCron).</summary>
@@ -160,7 +168,7 @@ public sealed class RedisServer
         Keyspace.RehashIncrementally();
         CloseTimedOutClients();
         SampleOpsPerSec();
-        Stats.ObservePeakMemory(GC.GetTotalMemory(false));
+        MemoryCron();
         AofRewrite.Cron();
         Rdb.Cron();
         long now = Stopwatch.GetTimestamp();

@@ -38,8 +38,14 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// <summary>Position in the database's list of keys with a TTL, or -1.</summary>
     internal int VolatileIndex = -1;
 
-    /// <summary>LRU clock (seconds) of the last access, for OBJECT IDLETIME.</summary>
+    /// <summary>
+    /// Redis's 24-bit lru field: the LRU clock (seconds) of the last access under an LRU or no policy,
+    /// or under an LFU policy the minutes of the last decrement (16 bits) and the log counter (8 bits).
+    /// </summary>
     public uint LastAccess;
+
+    /// <summary>The bytes this key adds to used_memory (<see cref="Memory.AllocationModel.Entry"/>), or -1 once it left its database.</summary>
+    internal long AccountedBytes = -1;
 
     /// <summary>
     /// The snapshot epoch (<see cref="ISnapshotCapture.Epoch"/>) in which this key was taken or

@@ -269,6 +269,11 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
+        if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command))
+        {
+            Reject(session, command, Memory.Evictor.OomError);
+            return;
+        }
         if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))
             && (_server.Rdb.WriteDeniedError ?? _server.Aof.WriteDeniedError) is { } diskError)
         {
@@ -364,6 +369,7 @@ public sealed class Executor
             // total_commands_processed); the loader keeps the clock once per slice. An exception
             // is left to the loader: it fails the load.
             command.Handler(ctx);
+            _server.Keyspace.Settle();
         }
         else
         {
@@ -372,6 +378,7 @@ public sealed class Executor
             long start = DateTime.UtcNow.Ticks;
             _server.Keyspace.SetNow(start);
             bool completed = RunHandler(command, session);
+            _server.Keyspace.Settle();
             command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
             command.Calls++;
             if (ctx.Failed) command.FailedCalls++;
