@@ -121,13 +121,14 @@ public static unsafe class MemoryCommands
 
     const long TenMegabytes = 10 << 20;
 
-    /// <summary>getMemoryDoctorReport's checks and texts. Redis 7.0.15 reports no issue below 5 MB.</summary>
+    /// <summary>getMemoryDoctorReport's checks and texts; below 5 MB the instance counts as empty.</summary>
     static void Doctor(CommandContext ctx)
     {
         var server = ctx.Server;
         var f = server.Memory.Measure();
         var issues = new StringBuilder();
-        if (f.Overhead.Used >= 5 << 20)
+        bool empty = f.Overhead.Used < 5 << 20;
+        if (!empty)
         {
             if ((float)f.Peak / f.Overhead.Used > 1.5)
                 issues.Append(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n");
@@ -144,7 +145,9 @@ public static unsafe class MemoryCommands
             if (server.Scripts.CachedScripts > 1000)
                 issues.Append(" * Many scripts: There seem to be many cached scripts in this instance (more than 1000). This may be because scripts are generated and `EVAL`ed, instead of being parameterized (with KEYS and ARGV), `SCRIPT LOAD`ed and `EVALSHA`ed. Unless `SCRIPT FLUSH` is called periodically, the scripts' caches may end up consuming most of your memory.\n\n");
         }
-        ctx.Reply.Verbatim(issues.Length == 0
+        ctx.Reply.Verbatim(empty
+            ? "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+            : issues.Length == 0
             ? "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
             : "Sam, I detected a few issues in this Redis instance memory implants:\n\n" + issues + "I'm here to keep you safe, Sam. I want to help you.\n");
     }

@@ -269,7 +269,7 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
-        if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command))
+        if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command, args))
         {
             Reject(session, command, Memory.Evictor.OomError);
             return;
@@ -327,9 +327,10 @@ public sealed class Executor
         if (command is not null) command.RejectedCalls++;
         if (command?.Name == "exec")
         {
-            // Redis aborts the transaction whatever made EXEC itself fail, and says why.
+            // Redis aborts the transaction whatever made EXEC itself fail, and says why: its formatted
+            // rejections carry no ERR there, its shared error objects keep their code (OOM, NOAUTH, ...).
             session.DiscardTransaction();
-            error = "EXECABORT Transaction discarded because of: " + error[(error.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+            error = "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
         }
         else if (session.InMulti) session.DirtyExec = true;
         _server.Stats.CountError(error);

@@ -30,11 +30,11 @@ public sealed class Evictor(RedisServer server)
     public void ResetStats() => (EvictedKeys, EvictedClients) = (0, 0);
 
     /// <summary>How far used memory is over the limit (getMaxmemoryState); 0 when under or no limit.</summary>
-    public long BytesToFree()
+    public long BytesToFree(long pendingBytes = 0)
     {
         long maxmemory = server.Config.Maxmemory;
         if (maxmemory == 0) return 0;
-        long used = server.Memory.Used;
+        long used = server.Memory.Used + pendingBytes;
         if (used <= maxmemory) return 0;
         used -= server.Memory.NotCountedForEvict;
         return used <= maxmemory ? 0 : used - maxmemory;
@@ -49,9 +49,12 @@ public sealed class Evictor(RedisServer server)
     /// processCommand's maxmemory step: evict first, then refuse a deny-oom command (an EXEC holding
     /// one, or anything but EXEC/DISCARD/QUIT/RESET queued inside MULTI) if memory is still over.
     /// </summary>
-    public bool RejectsOnOom(Execution.ClientSession session, Execution.CommandDef command)
+    public bool RejectsOnOom(Execution.ClientSession session, Execution.CommandDef command, Protocol.ArgVector args)
     {
-        bool outOfMemory = PerformEvictions() == EvictionResult.Fail;
+        // The command's own arguments are in memory as it runs (Redis's argv), so a huge value counts.
+        long argumentBytes = 0;
+        for (int i = 0; i < args.Count; i++) argumentBytes += args[i].Length;
+        bool outOfMemory = PerformEvictions(argumentBytes) == EvictionResult.Fail;
         OutOfMemoryAtCommandStart = outOfMemory;
         if (!outOfMemory) return false;
         if ((command.Flags & Execution.CommandFlags.DenyOom) != 0) return true;
@@ -59,10 +62,11 @@ public sealed class Evictor(RedisServer server)
         return session.InMulti && command.Name is not ("exec" or "discard" or "quit" or "reset");
     }
 
-    public EvictionResult PerformEvictions()
+    /// <summary>Evicts until used memory (plus <paramref name="pendingBytes"/> about to be held) is under maxmemory, or the time budget is spent.</summary>
+    public EvictionResult PerformEvictions(long pendingBytes = 0)
     {
         if (server.Keyspace.Loading) return EvictionResult.Ok;
-        long toFree = BytesToFree();
+        long toFree = BytesToFree(pendingBytes);
         if (toFree == 0) return EvictionResult.Ok;
         var policy = server.Config.MaxmemoryPolicy;
         if (policy == MaxmemoryPolicy.NoEviction) return EvictionResult.Fail;
