@@ -63,10 +63,10 @@ public sealed class Database
     /// <summary>Brings <paramref name="entry"/>'s share of used_memory up to date with its value; nothing for a key no longer here.</summary>
     internal void Account(KeyEntry entry)
     {
-        if (entry.AccountedBytes < 0) return;
-        long size = AllocationModel.Entry(entry);
-        _keyBytes += size - entry.AccountedBytes;
-        entry.AccountedBytes = size;
+        if (!entry.IsAccounted) return;
+        long before = entry.AccountedBytes;
+        entry.SetAccounted(AllocationModel.Entry(entry));
+        _keyBytes += entry.AccountedBytes - before;
     }
 
     /// <summary>Running estimate of the remaining TTL of volatile keys, in ms, as INFO keyspace shows.</summary>
@@ -97,7 +97,7 @@ public sealed class Database
         var bytes = key.ToArray();
         var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.NewAccessStamp, SnapshotEpoch = _keyspace.NewKeyEpoch };
         _dict.Insert(entry);
-        entry.AccountedBytes = 0;
+        entry.SetAccounted(0);
         _keyspace.MarkChanging(this, entry);
         return entry;
     }
@@ -135,7 +135,7 @@ public sealed class Database
     {
         _dict.Insert(entry);
         if (entry.ExpireAt != 0) AddVolatile(entry);
-        entry.AccountedBytes = 0;
+        entry.SetAccounted(0);
         Account(entry);
     }
 
@@ -145,7 +145,7 @@ public sealed class Database
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
         _keyBytes -= entry.AccountedBytes;
-        entry.AccountedBytes = -1;
+        entry.SetAccounted(-1);
     }
 
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>

@@ -44,8 +44,19 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// </summary>
     public uint LastAccess;
 
-    /// <summary>The bytes this key adds to used_memory (<see cref="Memory.AllocationModel.Entry"/>), or -1 once it left its database.</summary>
-    internal long AccountedBytes = -1;
+    /// <summary>
+    /// What this key adds to used_memory (<see cref="Memory.AllocationModel.Entry"/>) in 8-byte units
+    /// (jemalloc's sizes are multiples of 8), so it fits the object's padding; Detached when the key
+    /// is in no database.
+    /// </summary>
+    uint _accountedUnits = Detached;
+    const uint Detached = uint.MaxValue;
+
+    internal bool IsAccounted => _accountedUnits != Detached;
+    internal long AccountedBytes => IsAccounted ? _accountedUnits * 8L : 0;
+
+    /// <summary>Records the key's size (saturating past 32 GB), or detaches it when <paramref name="bytes"/> is negative.</summary>
+    internal void SetAccounted(long bytes) => _accountedUnits = bytes < 0 ? Detached : (uint)Math.Min(bytes / 8, Detached - 1);
 
     /// <summary>
     /// The snapshot epoch (<see cref="ISnapshotCapture.Epoch"/>) in which this key was taken or
