@@ -27,12 +27,11 @@ public sealed partial class RedisServer
         Keyspace.Access.LfuDecayTime = Config.LfuDecayTime;
     }
 
-    /// <summary>Redis's updateMaxmemory: warns when the new limit is below the current usage, and starts evicting at once.</summary>
+    /// <summary>Redis's updateMaxmemory: warns when the new limit is below the current usage, and starts evicting at once (with no limit, the pass just ends the over-the-limit stretch).</summary>
     void MaxmemoryChanged()
     {
         long used = Memory.Used;
-        if (Config.Maxmemory == 0) return;
-        if (Config.Maxmemory < used)
+        if (Config.Maxmemory != 0 && Config.Maxmemory < used)
         {
             Logger.LogWarning("WARNING: the new maxmemory value set via CONFIG SET ({Maxmemory}) is smaller than the current memory usage ({Used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.",
                 Config.Maxmemory, used);

@@ -309,6 +309,8 @@ public static unsafe class InfoCommand
         Line(text, "expired_time_cap_reached_count", keyspace.ExpiredTimeCapReached);
         Line(text, "evicted_keys", server.Evictor.EvictedKeys);
         Line(text, "evicted_clients", server.Evictor.EvictedClients);
+        Line(text, "total_eviction_exceeded_time", server.Evictor.ExceededTotalMs);
+        Line(text, "current_eviction_exceeded_time", server.Evictor.ExceededCurrentMs);
         Line(text, "keyspace_hits", stats.KeyspaceHits);
         Line(text, "keyspace_misses", stats.KeyspaceMisses);
         Line(text, "unexpected_error_replies", stats.UnexpectedErrorReplies);

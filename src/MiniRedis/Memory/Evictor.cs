@@ -27,7 +27,18 @@ public sealed class Evictor(RedisServer server)
     /// <summary>Clients closed because all clients together passed maxmemory-clients (INFO evicted_clients).</summary>
     public long EvictedClients { get; internal set; }
 
-    public void ResetStats() => (EvictedKeys, EvictedClients) = (0, 0);
+    long _exceededSinceTicks;
+    long _exceededTotalTicks;
+
+    /// <summary>INFO total_eviction_exceeded_time: milliseconds memory stayed over maxmemory after an eviction pass, the current stretch included.</summary>
+    public long ExceededTotalMs => (_exceededTotalTicks + CurrentExceededTicks) * 1000 / Stopwatch.Frequency;
+
+    /// <summary>INFO current_eviction_exceeded_time: milliseconds memory has been over maxmemory since a pass could not get under it.</summary>
+    public long ExceededCurrentMs => CurrentExceededTicks * 1000 / Stopwatch.Frequency;
+
+    long CurrentExceededTicks => _exceededSinceTicks == 0 ? 0 : Stopwatch.GetTimestamp() - _exceededSinceTicks;
+
+    public void ResetStats() => (EvictedKeys, EvictedClients, _exceededTotalTicks) = (0, 0, 0);
 
     /// <summary>How far used memory is over the limit (getMaxmemoryState); 0 when under or no limit.</summary>
     public long BytesToFree(long pendingBytes = 0)
@@ -64,6 +75,22 @@ public sealed class Evictor(RedisServer server)
 
     /// <summary>Evicts until used memory (plus <paramref name="pendingBytes"/> about to be held) is under maxmemory, or the time budget is spent.</summary>
     public EvictionResult PerformEvictions(long pendingBytes = 0)
+    {
+        var result = Evict(pendingBytes);
+        // performEvictions' update_metrics: time over the limit runs from the first pass that did not get under it.
+        if (result != EvictionResult.Ok)
+        {
+            if (_exceededSinceTicks == 0) _exceededSinceTicks = Stopwatch.GetTimestamp();
+        }
+        else if (_exceededSinceTicks != 0)
+        {
+            _exceededTotalTicks += Stopwatch.GetTimestamp() - _exceededSinceTicks;
+            _exceededSinceTicks = 0;
+        }
+        return result;
+    }
+
+    EvictionResult Evict(long pendingBytes)
     {
         if (server.Keyspace.Loading) return EvictionResult.Ok;
         long toFree = BytesToFree(pendingBytes);

@@ -175,6 +175,12 @@ public sealed class EvictionTests(MiniRedisFixture fixture) : IClassFixture<Mini
         Assert.Equal(":1\r\n", Text(connection.Call("DEL", "k:1")));
         Assert.Equal("1999", Text(connection.Call("DBSIZE"))[1..^2]);
         Assert.Equal(0, Field(connection, "stats", "evicted_keys"));
+        // Memory has been over the limit since the refusal; lifting the limit ends that stretch.
+        Thread.Sleep(20);
+        Assert.True(Field(connection, "stats", "current_eviction_exceeded_time") > 0);
+        Assert.Equal("+OK\r\n", Text(connection.Call("CONFIG", "SET", "maxmemory", "0")));
+        Assert.Equal(0, Field(connection, "stats", "current_eviction_exceeded_time"));
+        Assert.True(Field(connection, "stats", "total_eviction_exceeded_time") > 0);
     }
 
     [Fact]
