@@ -5,6 +5,7 @@ using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Memory;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
@@ -17,7 +18,7 @@ namespace MiniRedis;
 /// stats, propagation. Everything here except the thread-safe counters is touched only on the
 /// executor thread.
 /// </summary>
-public sealed class RedisServer
+public sealed partial class RedisServer
 {
     public const string RedisVersion = "7.0.15";
 
@@ -48,6 +49,9 @@ public sealed class RedisServer
         Scripts = new ScriptEngine(ScriptHost);
         Functions = new FunctionEngine(ScriptHost);
         Fatal = ExitOnFatalError;
+        Memory = new ServerMemory(this);
+        Evictor = new Evictor(this);
+        WatchMemoryConfig();
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
 
@@ -176,7 +180,11 @@ public sealed class RedisServer
     public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
 
     /// <summary>Registers a new connection's session (on the executor).</summary>
-    public void Connect(ClientSession session) => _clients[session.Id] = session;
+    public void Connect(ClientSession session)
+    {
+        _clients[session.Id] = session;
+        Memory.ClientConnected();
+    }
 
     public void Disconnect(ClientSession session)
     {
@@ -185,7 +193,7 @@ public sealed class RedisServer
         session.DiscardTransaction();
         PubSub.UnsubscribeAll(session);
         Tracking.Disable(session);
-        _clients.Remove(session.Id);
+        if (_clients.Remove(session.Id)) Memory.ClientDisconnected();
     }
 
     /// <summary>Periodic work, <c>hz</c> times a second (Redis's serverCron).</summary>
@@ -195,7 +203,7 @@ public sealed class RedisServer
         Keyspace.RehashIncrementally();
         CloseTimedOutClients();
         SampleOpsPerSec();
-        Stats.ObservePeakMemory(GC.GetTotalMemory(false));
+        MemoryCron();
         AofRewrite.Cron();
         Rdb.Cron();
         long now = Stopwatch.GetTimestamp();

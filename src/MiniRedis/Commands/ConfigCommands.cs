@@ -70,6 +70,7 @@ public static unsafe class ConfigCommands
         var server = ctx.Server;
         server.Stats.Reset();
         server.Keyspace.ResetStats();
+        server.Evictor.ResetStats();
         foreach (var def in server.Commands.All)
         {
             ResetCounters(def);

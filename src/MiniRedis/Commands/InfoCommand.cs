@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using MiniRedis.Memory;
 using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
@@ -129,36 +130,70 @@ public static unsafe class InfoCommand
 
     static void Memory(RedisServer server, StringBuilder text)
     {
-        long used = GC.GetTotalMemory(false);
-        long peak = server.Stats.ObservePeakMemory(used);
-        long rss = ResidentSetSize();
-        long total = TotalSystemMemory();
+        var memory = server.Memory;
+        var f = memory.Measure();
+        var overhead = f.Overhead;
+        long used = overhead.Used;
+        long total = ProcessMemory.TotalSystemMemory();
+        long maxmemory = server.Config.Maxmemory;
         text.Append("# Memory\r\n");
         Line(text, "used_memory", used);
         Line(text, "used_memory_human", BytesToHuman(used));
-        if (rss > 0)
-        {
-            Line(text, "used_memory_rss", rss);
-            Line(text, "used_memory_rss_human", BytesToHuman(rss));
-        }
-        Line(text, "used_memory_peak", peak);
-        Line(text, "used_memory_peak_human", BytesToHuman(peak));
-        Line(text, "used_memory_peak_perc", Fixed(used * 100.0 / peak, 2) + "%");
-        if (total > 0)
-        {
-            Line(text, "total_system_memory", total);
-            Line(text, "total_system_memory_human", BytesToHuman(total));
-        }
+        Line(text, "used_memory_rss", f.Rss);
+        Line(text, "used_memory_rss_human", BytesToHuman(f.Rss));
+        Line(text, "used_memory_peak", f.Peak);
+        Line(text, "used_memory_peak_human", BytesToHuman(f.Peak));
+        Line(text, "used_memory_peak_perc", Fixed(used * 100.0 / f.Peak, 2) + "%");
+        Line(text, "used_memory_overhead", overhead.Total);
+        Line(text, "used_memory_startup", ServerMemory.StartupBytes);
+        Line(text, "used_memory_dataset", overhead.Dataset);
+        Line(text, "used_memory_dataset_perc", Fixed(overhead.DatasetPercent, 2) + "%");
+        Line(text, "allocator_allocated", f.Allocated);
+        Line(text, "allocator_active", f.Active);
+        Line(text, "allocator_resident", f.Resident);
+        Line(text, "total_system_memory", total);
+        Line(text, "total_system_memory_human", BytesToHuman(total));
         Scripts(server, text);
-        Line(text, "maxmemory", 0);
-        Line(text, "maxmemory_human", BytesToHuman(0));
-        Line(text, "maxmemory_policy", "noeviction");
-        if (rss > 0)
-        {
-            Line(text, "mem_fragmentation_ratio", Fixed((double)rss / used, 2));
-            Line(text, "mem_fragmentation_bytes", rss - used);
-        }
+        Line(text, "maxmemory", maxmemory);
+        Line(text, "maxmemory_human", BytesToHuman(maxmemory));
+        Line(text, "maxmemory_policy", server.Config.Get("maxmemory-policy")[0].Value);
+        Line(text, "allocator_frag_ratio", Fixed(f.AllocatorFragmentation, 2));
+        Line(text, "allocator_frag_bytes", f.Active - f.Allocated);
+        Line(text, "allocator_rss_ratio", Fixed(f.AllocatorRss, 2));
+        Line(text, "allocator_rss_bytes", f.Resident - f.Active);
+        Line(text, "rss_overhead_ratio", Fixed(f.RssOverhead, 2));
+        Line(text, "rss_overhead_bytes", f.Rss - f.Resident);
+        Line(text, "mem_fragmentation_ratio", Fixed(f.Fragmentation, 2));
+        Line(text, "mem_fragmentation_bytes", f.Rss - used);
+        Line(text, "mem_not_counted_for_evict", memory.NotCountedForEvict);
+        Line(text, "mem_replication_backlog", 0);
+        Line(text, "mem_total_replication_buffers", 0);
+        Line(text, "mem_clients_slaves", 0);
+        Line(text, "mem_clients_normal", memory.ClientsBytes);
+        Line(text, "mem_cluster_links", 0);
+        Line(text, "mem_aof_buffer", memory.AofBufferBytes);
         Line(text, "mem_allocator", "dotnet-gc");
+        Line(text, "active_defrag_running", 0);
+        Line(text, "lazyfree_pending_objects", 0);
+        Line(text, "lazyfreed_objects", 0);
+        ManagedHeap(text);
+    }
+
+    /// <summary>The managed runtime's own figures, beyond Redis's fields: what the process really holds beside the model.</summary>
+    static void ManagedHeap(StringBuilder text)
+    {
+        var gc = GC.GetGCMemoryInfo();
+        Line(text, "dotnet_gc_heap_size", gc.HeapSizeBytes);
+        Line(text, "dotnet_gc_committed", gc.TotalCommittedBytes);
+        Line(text, "dotnet_gc_fragmented", gc.FragmentedBytes);
+        string[] generations = ["gen0", "gen1", "gen2", "loh", "poh"];
+        for (int g = 0; g < gc.GenerationInfo.Length && g < generations.Length; g++)
+        {
+            Line(text, $"dotnet_gc_{generations[g]}_size", gc.GenerationInfo[g].SizeAfterBytes);
+        }
+        for (int g = 0; g <= GC.MaxGeneration; g++) Line(text, $"dotnet_gc_gen{g}_collections", GC.CollectionCount(g));
+        Line(text, "dotnet_gc_pause_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
+        Line(text, "dotnet_gc_pause_time_perc", Fixed(gc.PauseTimePercentage, 2));
     }
 
     /// <summary>The scripting fields of the memory section, in Redis 7.0's order: EVAL's Lua state and cache, then the functions'.</summary>
@@ -183,27 +218,6 @@ public static unsafe class InfoCommand
         Line(text, "used_memory_functions", functionsOverhead);
         Line(text, "used_memory_scripts", cache + functionsOverhead);
         Line(text, "used_memory_scripts_human", BytesToHuman(cache + functionsOverhead));
-    }
-
-    /// <summary>Resident pages from /proc/self/statm (as Redis's zmalloc_get_rss); 0 when unavailable.</summary>
-    static long ResidentSetSize()
-    {
-        if (!OperatingSystem.IsLinux()) return 0;
-        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
-        return long.Parse(fields[1], CultureInfo.InvariantCulture) * Environment.SystemPageSize;
-    }
-
-    /// <summary>MemTotal from /proc/meminfo; 0 when unavailable.</summary>
-    static long TotalSystemMemory()
-    {
-        if (!OperatingSystem.IsLinux()) return 0;
-        foreach (var line in File.ReadLines("/proc/meminfo"))
-        {
-            if (!line.StartsWith("MemTotal:", StringComparison.Ordinal)) continue;
-            var kilobytes = line["MemTotal:".Length..].Trim().Split(' ')[0];
-            return long.Parse(kilobytes, CultureInfo.InvariantCulture) * 1024;
-        }
-        return 0;
     }
 
     /// <summary>Redis's bytesToHuman: "512B", "1.16M", ...</summary>
@@ -298,7 +312,10 @@ public static unsafe class InfoCommand
         Line(text, "expired_keys", keyspace.ExpiredKeys);
         Line(text, "expired_stale_perc", Fixed(keyspace.ExpiredStalePercent, 2));
         Line(text, "expired_time_cap_reached_count", keyspace.ExpiredTimeCapReached);
-        Line(text, "evicted_keys", 0);
+        Line(text, "evicted_keys", server.Evictor.EvictedKeys);
+        Line(text, "evicted_clients", server.Evictor.EvictedClients);
+        Line(text, "total_eviction_exceeded_time", server.Evictor.ExceededTotalMs);
+        Line(text, "current_eviction_exceeded_time", server.Evictor.ExceededCurrentMs);
         Line(text, "keyspace_hits", stats.KeyspaceHits);
         Line(text, "keyspace_misses", stats.KeyspaceMisses);
         Line(text, "pubsub_channels", server.PubSub.Channels.Count);

@@ -568,16 +568,24 @@ public static unsafe class KeyCommands
 
     static void ObjectIdleTime(CommandContext ctx)
     {
-        if (ObjectLookup(ctx) is { } entry) ctx.Reply.Integer(Math.Max(0, (long)ctx.Keyspace.LruClock - entry.LastAccess));
+        if (ObjectLookup(ctx) is not { } entry) return;
+        if (ctx.Keyspace.Access.Lfu)
+        {
+            ctx.Error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+            return;
+        }
+        ctx.Reply.Integer(Memory.KeyAccess.IdleMs(entry.LastAccess, ctx.Keyspace.NowMs) / 1000);
     }
 
     static void ObjectFreq(CommandContext ctx)
     {
-        // Access frequency is only tracked under an LFU maxmemory policy, which we do not offer.
-        if (ObjectLookup(ctx) is not null)
+        if (ObjectLookup(ctx) is not { } entry) return;
+        if (!ctx.Keyspace.Access.Lfu)
         {
             ctx.Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+            return;
         }
+        ctx.Reply.Integer(ctx.Keyspace.Access.DecayedCounter(entry.LastAccess, ctx.Keyspace.NowMs));
     }
 
     static void ObjectHelpReply(CommandContext ctx) => ReplyHelp(ctx, ObjectHelp);

@@ -201,8 +201,18 @@ public sealed class ScriptHost : IScriptHost
         _client = new ClientSession(null, server.Keyspace[0], 0) { Authenticated = true };
     }
 
+    long _dirtyAtStart;
+
     /// <summary>A script starts in its caller's database (SELECT inside it does not change the caller's).</summary>
-    internal void Begin(Data.Database db) => _client.Db = db;
+    internal void Begin(Data.Database db)
+    {
+        _client.Db = db;
+        _dirtyAtStart = _server.Dirty;
+    }
+
+    public string? OutOfMemoryRefusal(CommandDef command) =>
+        _server.Config.Maxmemory != 0 && _server.Evictor.OutOfMemoryAtCommandStart && _server.Dirty == _dirtyAtStart
+        && (command.Flags & CommandFlags.DenyOom) != 0 ? Memory.Evictor.OomError : null;
 
     public CommandDef? Find(ArgVector args)
     {

@@ -15,6 +15,7 @@ public static unsafe class ServerCommands
         InfoCommand.Register(t);
         DebugCommands.Register(t);
         ConfigCommands.Register(t);
+        MemoryCommands.Register(t);
     }
 
     /// <summary>Redis's addReplyHelp: a usage line, the subcommands' lines, then HELP itself, as status replies.</summary>

@@ -1,3 +1,5 @@
+using MiniRedis.Memory;
+
 namespace MiniRedis.Config;
 
 public sealed partial class ServerConfig
@@ -68,6 +70,19 @@ public sealed partial class ServerConfig
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
         ConfigDirective.Integer("list-max-listpack-size", int.MinValue, int.MaxValue, -2, c => c.ListMaxListpackSize, (c, v) => c.ListMaxListpackSize = (int)v).WithAlias("list-max-ziplist-size"),
         ConfigDirective.Integer("list-compress-depth", 0, int.MaxValue, 0, c => c.ListCompressDepth, (c, v) => c.ListCompressDepth = (int)v),
+        ConfigDirective.Memory("maxmemory", 0, long.MaxValue, 0, c => c.Maxmemory, (c, v) => c.Maxmemory = v),
+        ConfigDirective.Enum("maxmemory-policy", MaxmemoryPolicy.NoEviction,
+            [("volatile-lru", MaxmemoryPolicy.VolatileLru), ("volatile-lfu", MaxmemoryPolicy.VolatileLfu),
+             ("volatile-random", MaxmemoryPolicy.VolatileRandom), ("volatile-ttl", MaxmemoryPolicy.VolatileTtl),
+             ("allkeys-lru", MaxmemoryPolicy.AllkeysLru), ("allkeys-lfu", MaxmemoryPolicy.AllkeysLfu),
+             ("allkeys-random", MaxmemoryPolicy.AllkeysRandom), ("noeviction", MaxmemoryPolicy.NoEviction)],
+            c => c.MaxmemoryPolicy, (c, v) => c.MaxmemoryPolicy = v),
+        ConfigDirective.Integer("maxmemory-samples", 1, int.MaxValue, 5, c => c.MaxmemorySamples, (c, v) => c.MaxmemorySamples = (int)v),
+        ConfigDirective.Integer("maxmemory-eviction-tenacity", 0, 100, 10, c => c.MaxmemoryEvictionTenacity, (c, v) => c.MaxmemoryEvictionTenacity = (int)v),
+        ConfigDirective.Integer("lfu-log-factor", 0, int.MaxValue, 10, c => c.LfuLogFactor, (c, v) => c.LfuLogFactor = (int)v),
+        ConfigDirective.Integer("lfu-decay-time", 0, int.MaxValue, 1, c => c.LfuDecayTime, (c, v) => c.LfuDecayTime = (int)v),
+        ConfigDirective.Bool("lazyfree-lazy-eviction", false, c => c.LazyfreeLazyEviction, (c, v) => c.LazyfreeLazyEviction = v),
+        ConfigDirective.Special("maxmemory-clients", "0", c => c.FormatMaxmemoryClients(), (c, args) => c.SetMaxmemoryClients(args)),
     ];
 
     private const int MinHz = 1;

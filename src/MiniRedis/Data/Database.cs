@@ -1,3 +1,5 @@
+using MiniRedis.Memory;
+
 namespace MiniRedis.Data;
 
 /// <summary>Told when a key it watches is modified (WATCH), so EXEC can abort.</summary>
@@ -33,6 +35,9 @@ public sealed class Database
     List<KeyEntry> _volatile = [];
     Dictionary<byte[], List<IKeyWatcher>>? _watchers;
 
+    /// <summary>Sum of the keys' <see cref="KeyEntry.AccountedBytes"/>.</summary>
+    long _keyBytes;
+
     internal Database(Keyspace keyspace, int index)
     {
         _keyspace = keyspace;
@@ -42,6 +47,33 @@ public sealed class Database
     public int Index { get; }
     public int Count => _dict.Count;
     public int ExpiresCount => _volatile.Count;
+
+    /// <summary>
+    /// What the keys take in Redis's layout (keys, values, expire entries) plus both dicts' bucket
+    /// arrays: the database's part of used_memory. Values changed by a command are re-measured when
+    /// it ends (<see cref="Keyspace.Settle"/>).
+    /// </summary>
+    public long UsedBytes => _keyBytes + TablesBytes;
+
+    /// <summary>The dicts' own allocations: struct and bucket array of the main dict, and of the expires dict when it holds keys.</summary>
+    long TablesBytes => AllocationModel.DictTable(_dict.BucketCount) + (_volatile.Count == 0 ? 0 : AllocationModel.DictTable(AllocationModel.DictBuckets(_volatile.Count)));
+
+    /// <summary>
+    /// Redis's per-db overhead of MEMORY STATS and used_memory_overhead: dict entries, robj headers and
+    /// bucket arrays of the main and expires dicts.
+    /// </summary>
+    public (long Main, long Expires) OverheadBytes => (
+        (long)Count * (AllocationModel.DictEntry + AllocationModel.ObjectHeader) + _dict.BucketCount * 8L,
+        (long)_volatile.Count * AllocationModel.DictEntry + (_volatile.Count == 0 ? 0 : AllocationModel.DictBuckets(_volatile.Count) * 8));
+
+    /// <summary>Brings <paramref name="entry"/>'s share of used_memory up to date with its value; nothing for a key no longer here.</summary>
+    internal void Account(KeyEntry entry)
+    {
+        if (!entry.IsAccounted) return;
+        long before = entry.AccountedBytes;
+        entry.SetAccounted(AllocationModel.Entry(entry));
+        _keyBytes += entry.AccountedBytes - before;
+    }
 
     /// <summary>Running estimate of the remaining TTL of volatile keys, in ms, as INFO keyspace shows.</summary>
     public long AverageTtl { get; internal set; }
@@ -54,7 +86,11 @@ public sealed class Database
         // Every command reaches a key through here before changing it in place, so a running
         // snapshot takes the key's current value first (reads included: the key must be taken once anyway).
         _keyspace.BeforeAccess(_dict, entry);
-        if (entry.ExpireAt == 0 || !_keyspace.IsExpired(entry)) return entry;
+        if (entry.ExpireAt == 0 || !_keyspace.IsExpired(entry))
+        {
+            _keyspace.MarkChanging(this, entry);
+            return entry;
+        }
         ExpireNow(entry);
         return null;
     }
@@ -65,8 +101,10 @@ public sealed class Database
     public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
     {
         var bytes = key.ToArray();
-        var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.LruClock, SnapshotEpoch = _keyspace.NewKeyEpoch };
+        var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.NewAccessStamp, SnapshotEpoch = _keyspace.NewKeyEpoch };
         _dict.Insert(entry);
+        entry.SetAccounted(0);
+        _keyspace.MarkChanging(this, entry);
         return entry;
     }
 
@@ -85,7 +123,7 @@ public sealed class Database
         entry.Type = RedisType.String;
         entry.Encoding = encoding;
         entry.OwnsInteger = false;
-        entry.LastAccess = _keyspace.LruClock;
+        _keyspace.Touch(entry);
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
         return entry;
     }
@@ -103,6 +141,8 @@ public sealed class Database
     {
         _dict.Insert(entry);
         if (entry.ExpireAt != 0) AddVolatile(entry);
+        entry.SetAccounted(0);
+        Account(entry);
     }
 
     public void Delete(KeyEntry entry)
@@ -110,6 +150,8 @@ public sealed class Database
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
+        _keyBytes -= entry.AccountedBytes;
+        entry.SetAccounted(-1);
     }
 
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
@@ -125,6 +167,7 @@ public sealed class Database
         _keyspace.BeforeAccess(_dict, entry);
         entry.ExpireAt = expireAtMs;
         if (entry.VolatileIndex < 0) AddVolatile(entry);
+        Account(entry);
     }
 
     public void Persist(KeyEntry entry)
@@ -132,6 +175,7 @@ public sealed class Database
         _keyspace.BeforeAccess(_dict, entry);
         entry.ExpireAt = 0;
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
+        Account(entry);
     }
 
     void AddVolatile(KeyEntry entry)
@@ -172,16 +216,21 @@ public sealed class Database
                 if (_dict.Find(key) is not null) watchers.ForEach(w => w.WatchedKeyTouched());
             }
         }
+        // Keys being changed by the running command are measured before they go, so none comes back.
+        _keyspace.Settle();
         _dict = new Dict();
         _volatile = [];
+        _keyBytes = 0;
         AverageTtl = 0;
     }
 
     /// <summary>Exchanges contents with another database (SWAPDB); watchers stay with their db number.</summary>
     public void SwapContents(Database other)
     {
+        _keyspace.Settle();
         (_dict, other._dict) = (other._dict, _dict);
         (_volatile, other._volatile) = (other._volatile, _volatile);
+        (_keyBytes, other._keyBytes) = (other._keyBytes, _keyBytes);
         (AverageTtl, other.AverageTtl) = (other.AverageTtl, AverageTtl);
         TouchWatchedPresentIn(other);
         other.TouchWatchedPresentIn(this);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 
@@ -33,6 +34,11 @@ public sealed class FieldTable : ICopyableValue
 
     public int Count { get; private set; }
 
+    public int BucketCount => _buckets.Length;
+
+    /// <summary>What Redis would allocate for the elements' sds strings (keys and values), kept as elements come and go.</summary>
+    public long StringBytes { get; private set; }
+
     Node? Find(ReadOnlySpan<byte> key)
     {
         uint hash = Dict.HashKey(key);
@@ -57,6 +63,7 @@ public sealed class FieldTable : ICopyableValue
     {
         if (Find(key) is { } existing)
         {
+            StringBytes += ValueCost(value) - ValueCost(existing.Value);
             existing.Value = value;
             return false;
         }
@@ -72,6 +79,7 @@ public sealed class FieldTable : ICopyableValue
         ref var head = ref _buckets[hash & (_buckets.Length - 1)];
         head = new Node(key, value, hash, head);
         Count++;
+        StringBytes += AllocationModel.Sds(key.Length) + ValueCost(value);
     }
 
     public bool Remove(ReadOnlySpan<byte> key)
@@ -80,12 +88,15 @@ public sealed class FieldTable : ICopyableValue
         ref var link = ref _buckets[hash & (_buckets.Length - 1)];
         while (link is not null && (link.Hash != hash || !key.SequenceEqual(link.Key))) link = ref link.Next;
         if (link is null) return false;
+        StringBytes -= AllocationModel.Sds(link.Key.Length) + ValueCost(link.Value);
         link = link.Next;
         Count--;
         // Redis's htNeedsResize: shrink below 10% fill.
         if (_buckets.Length > MinBuckets && Count * 10 < _buckets.Length) Resize(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, Count))));
         return true;
     }
+
+    static long ValueCost(byte[]? value) => value is null ? 0 : AllocationModel.Sds(value.Length);
 
     void Resize(int size) => _buckets = ChainedBuckets.Rehash(_buckets, size);
 

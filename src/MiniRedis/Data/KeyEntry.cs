@@ -38,8 +38,25 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// <summary>Position in the database's list of keys with a TTL, or -1.</summary>
     internal int VolatileIndex = -1;
 
-    /// <summary>LRU clock (seconds) of the last access, for OBJECT IDLETIME.</summary>
+    /// <summary>
+    /// Redis's 24-bit lru field: the LRU clock (seconds) of the last access under an LRU or no policy,
+    /// or under an LFU policy the minutes of the last decrement (16 bits) and the log counter (8 bits).
+    /// </summary>
     public uint LastAccess;
+
+    /// <summary>
+    /// What this key adds to used_memory (<see cref="Memory.AllocationModel.Entry"/>) in 8-byte units
+    /// (jemalloc's sizes are multiples of 8), so it fits the object's padding; Detached when the key
+    /// is in no database.
+    /// </summary>
+    uint _accountedUnits = Detached;
+    const uint Detached = uint.MaxValue;
+
+    internal bool IsAccounted => _accountedUnits != Detached;
+    internal long AccountedBytes => IsAccounted ? _accountedUnits * 8L : 0;
+
+    /// <summary>Records the key's size (saturating past 32 GB), or detaches it when <paramref name="bytes"/> is negative.</summary>
+    internal void SetAccounted(long bytes) => _accountedUnits = bytes < 0 ? Detached : (uint)Math.Min(bytes / 8, Detached - 1);
 
     /// <summary>
     /// The snapshot epoch (<see cref="ISnapshotCapture.Epoch"/>) in which this key was taken or

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 
@@ -44,6 +45,43 @@ public sealed class Keyspace
 
     /// <summary>Redis's LRU clock: seconds, for OBJECT IDLETIME.</summary>
     public uint LruClock => (uint)(NowMs / 1000);
+
+    /// <summary>The maxmemory policy's way of recording accesses in each key (LRU clock or LFU counter).</summary>
+    public KeyAccess Access { get; } = new();
+
+    /// <summary>The access field a new or replaced value starts with.</summary>
+    internal uint NewAccessStamp => Access.NewStamp(NowMs);
+
+    /// <summary>A command's lookup of <paramref name="entry"/> (Redis's lookupKey touch).</summary>
+    public void Touch(KeyEntry entry) => Access.Touch(entry, NowMs);
+
+    /// <summary>Keys a command reached and may have resized; re-measured by <see cref="Settle"/>.</summary>
+    readonly List<(Database Db, KeyEntry Entry)> _changing = [];
+
+    internal void MarkChanging(Database db, KeyEntry entry) => _changing.Add((db, entry));
+
+    /// <summary>
+    /// Re-measures the keys commands reached since the last call, so each one's share of used_memory
+    /// follows its value: the one place values' sizes are accounted, whatever changed them. The
+    /// executor calls it after every command; readers of used_memory get a settled figure.
+    /// </summary>
+    public void Settle()
+    {
+        foreach (var (db, entry) in _changing) db.Account(entry);
+        _changing.Clear();
+    }
+
+    /// <summary>used_memory's dataset part: every database's keys, values, expires and tables, settled.</summary>
+    public long UsedBytes
+    {
+        get
+        {
+            Settle();
+            long total = 0;
+            foreach (var db in _databases) total += db.UsedBytes;
+            return total;
+        }
+    }
 
     /// <summary>While replaying a file nothing expires: Redis defers that until loading is over.</summary>
     public bool Loading { get; set; }

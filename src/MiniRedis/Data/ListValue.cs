@@ -17,15 +17,24 @@ public sealed class ListValue : ICopyableValue
     int _head;
     int _count;
 
+    /// <summary>What the elements would take as listpack entries in Redis's quicklist nodes, for memory accounting.</summary>
+    long _entryBytes;
+
     public ListValue() => _items = new byte[MinCapacity][];
 
-    ListValue(byte[][] items, int count)
+    ListValue(byte[][] items, int count, long entryBytes)
     {
         _items = items;
         _count = count;
+        _entryBytes = entryBytes;
     }
 
     public int Count => _count;
+
+    /// <summary>Sum of the elements' listpack entry sizes (encoding, data, back-length), kept as elements come and go.</summary>
+    public long EntryBytes => _entryBytes;
+
+    static int EntryCost(ReadOnlySpan<byte> value) => new ListpackValue(value).EntrySize;
 
     /// <summary>Physical slot of logical position <paramref name="index"/> (0 = head).</summary>
     int Slot(int index)
@@ -37,12 +46,18 @@ public sealed class ListValue : ICopyableValue
     public byte[] this[int index]
     {
         get => _items[Slot(index)];
-        set => _items[Slot(index)] = value;
+        set
+        {
+            ref var slot = ref _items[Slot(index)];
+            _entryBytes += EntryCost(value) - EntryCost(slot);
+            slot = value;
+        }
     }
 
     public void Push(byte[] value, bool head)
     {
         if (_count == _items.Length) Grow();
+        _entryBytes += EntryCost(value);
         if (head)
         {
             _head = _head == 0 ? _items.Length - 1 : _head - 1;
@@ -71,6 +86,7 @@ public sealed class ListValue : ICopyableValue
             _items[slot] = null!;
         }
         _count--;
+        _entryBytes -= EntryCost(value);
         ShrinkIfSparse();
         return value;
     }
@@ -78,6 +94,8 @@ public sealed class ListValue : ICopyableValue
     /// <summary>Removes <paramref name="fromHead"/> elements at the head and <paramref name="fromTail"/> at the tail (LTRIM).</summary>
     public void Trim(int fromHead, int fromTail)
     {
+        for (int i = 0; i < fromHead; i++) _entryBytes -= EntryCost(this[i]);
+        for (int i = _count - fromTail; i < _count; i++) _entryBytes -= EntryCost(this[i]);
         ClearRange(0, fromHead);
         _head = Slot(fromHead);
         _count -= fromHead;
@@ -96,6 +114,7 @@ public sealed class ListValue : ICopyableValue
             return;
         }
         if (_count == _items.Length) Grow();
+        _entryBytes += EntryCost(value);
         if (index < _count / 2)
         {
             _head = _head == 0 ? _items.Length - 1 : _head - 1;
@@ -141,6 +160,7 @@ public sealed class ListValue : ICopyableValue
             _head = Slot(removed);
         }
         _count -= removed;
+        _entryBytes -= (long)EntryCost(value) * removed;
         if (_count == 0) _head = 0;
         ShrinkIfSparse();
         return removed;
@@ -171,7 +191,7 @@ public sealed class ListValue : ICopyableValue
     {
         var items = new byte[Math.Max(MinCapacity, _count)][];
         for (int i = 0; i < _count; i++) items[i] = (byte[])_items[Slot(i)].Clone();
-        return new ListValue(items, _count);
+        return new ListValue(items, _count, _entryBytes);
     }
 
     void ClearRange(int start, int length)

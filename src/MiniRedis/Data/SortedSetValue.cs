@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 
@@ -18,6 +19,20 @@ public sealed class SortedSetValue : ICopyableValue
     // Skiplist form.
     SkipList? _list;
     Dictionary<byte[], double>? _dict;
+
+    /// <summary>
+    /// What the elements take in Redis's layout, for memory accounting: listpack entries (member and score)
+    /// in the compact form, the members' sds strings in the skiplist form. Kept as elements come and go.
+    /// </summary>
+    public long ElementBytes { get; private set; }
+
+    static long CompactCost(ReadOnlySpan<byte> member, double score)
+    {
+        Span<byte> digits = stackalloc byte[RedisNumbers.MaxDoubleLength];
+        return new ListpackValue(member).EntrySize + new ListpackValue(digits[..RedisNumbers.FormatDouble(score, digits)]).EntrySize;
+    }
+
+    static long SkiplistCost(byte[] member) => AllocationModel.Sds(member.Length);
 
     public SortedSetValue(int capacity = 4)
     {
@@ -58,6 +73,7 @@ public sealed class SortedSetValue : ICopyableValue
         {
             _list.Insert(bytes, score);
             _dict!.Add(bytes, score);
+            ElementBytes += SkiplistCost(bytes);
             return;
         }
         InsertCompact(bytes, score);
@@ -79,6 +95,7 @@ public sealed class SortedSetValue : ICopyableValue
         _members[at] = member;
         _scores[at] = score;
         _count++;
+        ElementBytes += CompactCost(member, score);
     }
 
     /// <summary>Changes the score of a present member.</summary>
@@ -102,6 +119,7 @@ public sealed class SortedSetValue : ICopyableValue
         {
             if (!_dict!.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(member, out _, out double score)) return false;
             _list.Delete(member, score);
+            ElementBytes -= AllocationModel.Sds(member.Length);
             return true;
         }
         int index = IndexOfMember(member);
@@ -112,6 +130,7 @@ public sealed class SortedSetValue : ICopyableValue
 
     void RemoveCompactAt(int index)
     {
+        ElementBytes -= CompactCost(_members[index], _scores[index]);
         _count--;
         Array.Copy(_members, index + 1, _members, index, _count - index);
         Array.Copy(_scores, index + 1, _scores, index, _count - index);
@@ -125,6 +144,7 @@ public sealed class SortedSetValue : ICopyableValue
         if (_list is null)
         {
             int from = (int)start, removed = (int)(end - start);
+            for (int i = from; i < from + removed; i++) ElementBytes -= CompactCost(_members[i], _scores[i]);
             Array.Copy(_members, from + removed, _members, from, _count - from - removed);
             Array.Copy(_scores, from + removed, _scores, from, _count - from - removed);
             Array.Clear(_members, _count - removed, removed);
@@ -138,6 +158,7 @@ public sealed class SortedSetValue : ICopyableValue
             var member = _list.Member(node);
             _dict!.Remove(member);
             _list.Delete(member, _list.Score(node));
+            ElementBytes -= SkiplistCost(member);
             node = next;
         }
     }
@@ -213,11 +234,14 @@ public sealed class SortedSetValue : ICopyableValue
         if (_list is not null) return;
         var list = new SkipList();
         var dict = new Dictionary<byte[], double>(_count, ByteArrayComparer.Instance);
+        long elementBytes = 0;
         for (int i = 0; i < _count; i++)
         {
             list.Insert(_members[i], _scores[i]);
             dict.Add(_members[i], _scores[i]);
+            elementBytes += SkiplistCost(_members[i]);
         }
+        ElementBytes = elementBytes;
         _list = list;
         _dict = dict;
         _members = [];
@@ -241,6 +265,7 @@ public sealed class SortedSetValue : ICopyableValue
         _dict = null;
         _members = new byte[Math.Max(list.Count, 4)][];
         _scores = new double[_members.Length];
+        ElementBytes = 0;
         for (int node = list.First; node != SkipList.None; node = list.Next(node)) Insert(list.Member(node), list.Score(node), maxCompactEntries, maxCompactValue);
     }
 
@@ -255,6 +280,7 @@ public sealed class SortedSetValue : ICopyableValue
                 copy._scores[i] = _scores[i];
             }
             copy._count = _count;
+            copy.ElementBytes = ElementBytes;
             return copy;
         }
         copy.ConvertToSkiplist();
@@ -265,6 +291,7 @@ public sealed class SortedSetValue : ICopyableValue
             copy._list!.Insert(member, score);
             copy._dict!.Add(member, score);
         }
+        copy.ElementBytes = ElementBytes;
         return copy;
     }
 }

@@ -26,6 +26,9 @@ public interface IClientConnection
 
     /// <summary>An idle client gives back the buffers its commands grew (called on the executor by the cron).</summary>
     void ReleaseIdleBuffers();
+
+    /// <summary>Query bytes read but not yet run plus output not yet sent, for used_memory (any thread, approximate).</summary>
+    long BufferedBytes { get; }
 }
 
 /// <summary>

@@ -178,7 +178,7 @@ public sealed class CommandContext
         else
         {
             Server.Stats.KeyspaceHits++;
-            if (!Client.NoTouch) entry.LastAccess = Keyspace.LruClock;
+            if (!Client.NoTouch) Keyspace.Touch(entry);
         }
         return entry;
     }
@@ -187,7 +187,7 @@ public sealed class CommandContext
     public KeyEntry? LookupWrite(ReadOnlySpan<byte> key)
     {
         var entry = Db.Lookup(key);
-        if (entry is not null) entry.LastAccess = Keyspace.LruClock;
+        if (entry is not null) Keyspace.Touch(entry);
         return entry;
     }
 }

@@ -335,6 +335,11 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
+        if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command, args))
+        {
+            Reject(session, command, Memory.Evictor.OomError);
+            return;
+        }
         if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))
             && (_server.Rdb.WriteDeniedError ?? _server.Aof.WriteDeniedError) is { } diskError)
         {
@@ -353,7 +358,7 @@ public sealed class Executor
         }
         if (_server.BusyScript.TimedOut && (command.Flags & CommandFlags.AllowBusy) == 0)
         {
-            Reject(session, command, _server.BusyScript.BusyError, sharedReply: true);
+            Reject(session, command, _server.BusyScript.BusyError);
             return;
         }
         if (session.InMulti && !IsTransactionControl(command))
@@ -399,18 +404,15 @@ public sealed class Executor
     static bool IsTransactionControl(CommandDef command)
         => command.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";
 
-    /// <param name="sharedReply">
-    /// The error is one of Redis's shared replies (BUSY): an EXEC it aborts quotes it whole, code
-    /// included, where a formatted one is quoted without its code (execCommandAbort).
-    /// </param>
-    void Reject(ClientSession session, CommandDef? command, string error, bool sharedReply = false)
+    void Reject(ClientSession session, CommandDef? command, string error)
     {
         if (command is not null) command.RejectedCalls++;
         if (command?.Name == "exec")
         {
-            // Redis aborts the transaction whatever made EXEC itself fail, and says why.
+            // Redis aborts the transaction whatever made EXEC itself fail, and says why: its formatted
+            // rejections carry no ERR there, its shared error objects keep their code (OOM, NOAUTH, ...).
             session.DiscardTransaction();
-            error = "EXECABORT Transaction discarded because of: " + (sharedReply ? error : error[(error.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+            error = "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
         }
         else if (session.InMulti) session.DirtyExec = true;
         _server.Stats.CountError(error);
@@ -450,6 +452,7 @@ public sealed class Executor
             // total_commands_processed); the loader keeps the clock once per slice. An exception
             // is left to the loader: it fails the load.
             command.Handler(ctx);
+            _server.Keyspace.Settle();
         }
         else
         {
@@ -458,6 +461,7 @@ public sealed class Executor
             long start = DateTime.UtcNow.Ticks;
             _server.Keyspace.SetNow(start);
             bool completed = RunHandler(command, session);
+            _server.Keyspace.Settle();
             command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
             command.Calls++;
             if (ctx.Failed) command.FailedCalls++;

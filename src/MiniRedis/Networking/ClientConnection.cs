@@ -44,6 +44,8 @@ public sealed class ClientConnection : IClientConnection
     readonly Queue<ReplySegment> _pending = new();
     int _pendingHeadSent;
     long _pendingBytes;
+    // Read but not yet parsed into a submitted batch, as of the last read (for used_memory).
+    long _queryBytes;
     bool _sending;
     bool _closeWhenSent;
     // Bytes of sent segments given back since the queue was last empty.
@@ -144,6 +146,7 @@ public sealed class ClientConnection : IClientConnection
                     await Task.Delay(Timeout.Infinite, _closed.Token).ConfigureAwait(false);
                 }
             }
+            Volatile.Write(ref _queryBytes, buffer.Length + (filling?.OpenCommandBytes ?? 0));
             _reader.AdvanceTo(buffer.Start, result.Buffer.End);
             if (result.IsCompleted || result.IsCanceled) return;
         }
@@ -163,6 +166,8 @@ public sealed class ClientConnection : IClientConnection
         }
         return new ParseLimits(_server.Config.ProtoMaxBulkLen, MaxBatchBytes, _server.RequiresAuth(_session));
     }
+
+    public long BufferedBytes => Volatile.Read(ref _queryBytes) + Volatile.Read(ref _pendingBytes);
 
     /// <summary>Executor thread: sends the round's replies, without blocking on a slow client.</summary>
     public void SendReplies(int completedBatches)

@@ -16,6 +16,9 @@ public interface IScriptHost
     /// <summary>Runs the command as the script's client and returns the buffer holding its reply (in RESP2 or RESP3 per <paramref name="resp3"/>).</summary>
     ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3);
 
+    /// <summary>scriptVerifyOOM: the error when memory was over maxmemory as the script started and this deny-oom command would be its first write; else null.</summary>
+    string? OutOfMemoryRefusal(CommandDef command);
+
     /// <summary>redis.log: <paramref name="level"/> is Redis's (0 debug .. 3 warning).</summary>
     void Log(int level, string message);
 

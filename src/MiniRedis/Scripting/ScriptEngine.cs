@@ -511,6 +511,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         if (!command.ArityMatches(args.Count)) return "ERR Wrong number of args calling Redis command from script";
         if ((command.Flags & CommandFlags.NoScript) != 0) return "ERR This Redis command is not allowed from script";
         if (command.IsWrite && _readOnly) return "ERR Write commands are not allowed from read-only scripts.";
+        if (_host.OutOfMemoryRefusal(command) is { } oom) return oom;
         var reply = _host.Run(command, args, _resp3);
         var bytes = reply.ContiguousSpan();
         errorReply = bytes.Length > 0 && bytes[0] == (byte)'-';

@@ -30,7 +30,7 @@ public sealed class ConfigGetSetTests
     [Fact]
     public void Get_PatternsAreCaseInsensitiveGlobs()
     {
-        Assert.Equal(["lazyfree-lazy-user-flush", "lazyfree-lazy-user-del", "lazyfree-lazy-expire", "lazyfree-lazy-server-del"],
+        Assert.Equal(["lazyfree-lazy-user-flush", "lazyfree-lazy-user-del", "lazyfree-lazy-expire", "lazyfree-lazy-server-del", "lazyfree-lazy-eviction"],
             _config.Get("lazyfree*").Select(p => p.Name));
         Assert.Equal(["proto-max-bulk-len"], _config.Get("PrOtO*").Select(p => p.Name));
         Assert.Equal(["port"], _config.Get("[pq]ort").Select(p => p.Name));

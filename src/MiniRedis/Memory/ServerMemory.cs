@@ -1,0 +1,105 @@
+using MiniRedis.Execution;
+
+namespace MiniRedis.Memory;
+
+/// <summary>
+/// used_memory as Redis's allocator accounting would report it for the same state, put together from
+/// figures kept up to date where they change (no heap walk): the fixed structures of an empty server,
+/// the keyspace (<see cref="Data.Keyspace.UsedBytes"/>), client buffers (refreshed by the cron, as
+/// Redis's clientsCron does), the AOF buffer and the script cache.
+/// </summary>
+public sealed class ServerMemory(RedisServer server)
+{
+    /// <summary>
+    /// used_memory_startup: what Redis 7.0.15 itself allocates before any client or key (shared objects,
+    /// the databases' empty dicts, the command table). The model counts Redis's allocations, and these
+    /// are part of them; the process's own fixed cost is the runtime's, shown in the dotnet_* fields.
+    /// </summary>
+    public const long StartupBytes = 876_040;
+
+    /// <summary>A connected client in Redis: the client struct and its 16 KB static reply buffer.</summary>
+    public const long ClientFixedBytes = 16 * 1024 + 2 * 1024;
+
+    long _clientsBytes;
+
+    /// <summary>Clients' memory as of the last cron (mem_clients_normal).</summary>
+    public long ClientsBytes => _clientsBytes;
+
+    public long AofBufferBytes => server.Aof.BufferLength;
+
+    public long ScriptCacheBytes => server.Scripts.ScriptsMemory;
+
+    /// <summary>used_memory.</summary>
+    public long Used => StartupBytes + server.Keyspace.UsedBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes;
+
+    /// <summary>freeMemoryGetNotCountedMemory: buffers eviction would only grow by freeing keys (the AOF buffer; no replicas here).</summary>
+    public long NotCountedForEvict => AofBufferBytes;
+
+    /// <summary>Redis's per-client memory (getClientMemoryUsage): fixed part plus what its buffers hold now.</summary>
+    public static long ClientBytes(ClientSession client) =>
+        ClientFixedBytes + client.Reply.Length + (client.Connection?.BufferedBytes ?? 0);
+
+    /// <summary>The cron's refresh: clients' memory, the peak.</summary>
+    public void Cron()
+    {
+        long clients = 0;
+        foreach (var client in server.Clients) clients += ClientBytes(client);
+        _clientsBytes = clients;
+        server.Stats.ObservePeakMemory(Used);
+    }
+
+    /// <summary>A new client counts at once, so a flood of connections shows before the next cron.</summary>
+    public void ClientConnected() => _clientsBytes += ClientFixedBytes;
+
+    public void ClientDisconnected() => _clientsBytes = Math.Max(0, _clientsBytes - ClientFixedBytes);
+
+    /// <summary>Redis's getMemoryOverheadData: what is not the dataset.</summary>
+    public Overhead ComputeOverhead()
+    {
+        var dbs = new List<(int Db, long Main, long Expires)>();
+        long total = StartupBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes;
+        for (int i = 0; i < server.Keyspace.Count; i++)
+        {
+            var db = server.Keyspace[i];
+            if (db.Count == 0) continue;
+            var (main, expires) = db.OverheadBytes;
+            dbs.Add((i, main, expires));
+            total += main + expires;
+        }
+        long used = Used;
+        return new Overhead(used, total, dbs, server.Keyspace.TotalKeys());
+    }
+
+    public readonly record struct Overhead(long Used, long Total, List<(int Db, long Main, long Expires)> Databases, long Keys)
+    {
+        /// <summary>used_memory_dataset: used_memory less the overhead.</summary>
+        public long Dataset => Math.Max(0, Used - Total);
+
+        public double DatasetPercent => Used - StartupBytes <= 0 ? 0 : Dataset * 100.0 / (Used - StartupBytes);
+    }
+
+    /// <summary>Everything INFO memory, MEMORY STATS and DOCTOR report, read once (Redis's redisMemOverhead plus the allocator's figures, here the GC's).</summary>
+    public Figures Measure()
+    {
+        var overhead = ComputeOverhead();
+        long peak = server.Stats.ObservePeakMemory(overhead.Used);
+        long rss = ProcessMemory.ResidentSetSize();
+        long allocated = GC.GetTotalMemory(false);
+        long active = Math.Max(allocated, GC.GetGCMemoryInfo().TotalCommittedBytes);
+        return new Figures(overhead, peak, rss, allocated, active, Math.Max(rss, active));
+    }
+
+    /// <summary>
+    /// The model's figures beside the process's: the GC's live objects (allocated), committed heap
+    /// (active) and resident pages stand where Redis reports jemalloc's.
+    /// </summary>
+    public readonly record struct Figures(Overhead Overhead, long Peak, long Rss, long Allocated, long Active, long Resident)
+    {
+        public double Fragmentation => Ratio(Rss, Overhead.Used);
+        public double AllocatorFragmentation => Ratio(Active, Allocated);
+        public double AllocatorRss => Ratio(Resident, Active);
+        public double RssOverhead => Ratio(Rss, Resident);
+
+        static double Ratio(long a, long b) => b <= 0 ? 0 : (double)a / b;
+    }
+}
