@@ -80,7 +80,7 @@ public static unsafe class MemoryCommands
         Pair(reply, "cluster.links", 0);
         Pair(reply, "aof.buffer", server.Memory.AofBufferBytes);
         Pair(reply, "lua.caches", server.Memory.ScriptCacheBytes);
-        Pair(reply, "functions.caches", 0);
+        Pair(reply, "functions.caches", server.Memory.FunctionsBytes);
         foreach (var (db, main, expires) in o.Databases)
         {
             reply.Bulk("db." + db.ToString(CultureInfo.InvariantCulture));

@@ -29,8 +29,11 @@ public sealed class ServerMemory(RedisServer server)
 
     public long ScriptCacheBytes => server.Scripts.ScriptsMemory;
 
+    /// <summary>The function libraries' code and names (used_memory_functions, MEMORY STATS functions.caches).</summary>
+    public long FunctionsBytes => server.Functions.OverheadMemory;
+
     /// <summary>used_memory.</summary>
-    public long Used => StartupBytes + server.Keyspace.UsedBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes;
+    public long Used => StartupBytes + server.Keyspace.UsedBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes + FunctionsBytes;
 
     /// <summary>freeMemoryGetNotCountedMemory: buffers eviction would only grow by freeing keys (the AOF buffer; no replicas here).</summary>
     public long NotCountedForEvict => AofBufferBytes;
@@ -57,7 +60,7 @@ public sealed class ServerMemory(RedisServer server)
     public Overhead ComputeOverhead()
     {
         var dbs = new List<(int Db, long Main, long Expires)>();
-        long total = StartupBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes;
+        long total = StartupBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes + FunctionsBytes;
         for (int i = 0; i < server.Keyspace.Count; i++)
         {
             var db = server.Keyspace[i];

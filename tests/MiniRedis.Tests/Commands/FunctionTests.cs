@@ -64,6 +64,7 @@ public sealed class FunctionTests : IDisposable
     public void Info_counts_libraries_and_flush_gives_their_memory_back()
     {
         Assert.Equal(0, InfoField("number_of_libraries"));
+        long usedEmpty = InfoField("used_memory");
         _client.Run($"FUNCTION LOAD \"{Library}\"");
         Assert.Equal(1, InfoField("number_of_libraries"));
         Assert.Equal(3, InfoField("number_of_functions"));
@@ -82,11 +83,14 @@ public sealed class FunctionTests : IDisposable
         long vmLoaded = InfoField("used_memory_vm_functions");
         Assert.True(vmLoaded > vmBefore + 2_000 * 1_000, $"functions' Lua memory {vmBefore} -> {vmLoaded}");
         Assert.True(InfoField("used_memory_functions") > overheadBefore + 2_000 * 100);
+        // The libraries count in used_memory (what maxmemory weighs), and leave it with FUNCTION FLUSH.
+        Assert.True(InfoField("used_memory") >= usedEmpty + InfoField("used_memory_functions"));
 
         Assert.Equal("+OK\r\n", _client.Run("FUNCTION FLUSH"));
         Assert.Equal(0, InfoField("number_of_libraries"));
         Assert.Equal(0, InfoField("number_of_functions"));
         Assert.Equal(0, InfoField("used_memory_functions"));
+        Assert.True(InfoField("used_memory") < usedEmpty + 2_000 * 100, $"used_memory {InfoField("used_memory")} after the flush, {usedEmpty} before the first load");
         Assert.True(InfoField("used_memory_vm_functions") <= vmBefore, $"after flush {InfoField("used_memory_vm_functions")}, before {vmBefore}");
         Assert.Equal("-ERR Function not found\r\n", _client.Run("FCALL f1 0"));
         Assert.Equal("$3\r\nlib\r\n", _client.Run($"FUNCTION LOAD \"{Library}\""));
