@@ -35,6 +35,8 @@ public sealed class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
+        Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
+        Pause = new ClientPause(Keyspace);
         Keyspace.KeyExpired = PropagateExpiredKey;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
@@ -60,6 +62,8 @@ public sealed class RedisServer
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
+    public MonitorFeed Monitors { get; }
+    public ClientPause Pause { get; }
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
@@ -149,6 +153,8 @@ public sealed class RedisServer
     {
         session.Closed = true;
         if (session.Blocked is not null) Blocked.Unblock(session);
+        Pause.Forget(session);
+        Monitors.Remove(session);
         session.DiscardTransaction();
         _clients.Remove(session.Id);
     }

@@ -122,7 +122,7 @@ public static unsafe class InfoCommand
         text.Append("# Clients\r\n");
         Line(text, "connected_clients", server.Clients.Count);
         Line(text, "maxclients", server.Config.MaxClients);
-        Line(text, "blocked_clients", server.Blocked.Count);
+        Line(text, "blocked_clients", server.Blocked.Count + server.Pause.PostponedCount);
     }
 
     static void Memory(RedisServer server, StringBuilder text)

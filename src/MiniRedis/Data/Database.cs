@@ -49,7 +49,7 @@ public sealed class Database
         // snapshot takes the key's current value first (reads included: the key must be taken once anyway).
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.ExpireAt == 0 || !_keyspace.IsExpired(entry)) return entry;
-        ExpireNow(entry);
+        if (!_keyspace.ExpiryPaused) ExpireNow(entry);
         return null;
     }
 

@@ -108,6 +108,12 @@ public sealed class Keyspace
         if (Snapshot is { } snapshot && entry.SnapshotEpoch != snapshot.Epoch) snapshot.Capture(table, entry);
     }
 
+    /// <summary>
+    /// Set while CLIENT PAUSE is in force: keys are not deleted for their TTL (a lookup still treats an
+    /// expired key as missing), as Redis's expireIfNeeded and activeExpireCycle check for a pause.
+    /// </summary>
+    public bool ExpiryPaused { get; set; }
+
     public bool IsExpired(KeyEntry entry) => !Loading && entry.ExpireAt != 0 && entry.ExpireAt <= NowMs;
 
     internal void OnKeyExpired(Database db, byte[] key)
@@ -148,7 +154,7 @@ public sealed class Keyspace
     /// </summary>
     public void ActiveExpireCycle(TimeSpan budget)
     {
-        if (Loading) return;
+        if (Loading || ExpiryPaused) return;
         long deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
         for (int n = 0; n < _databases.Length; n++)
         {

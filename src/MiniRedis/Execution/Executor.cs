@@ -19,6 +19,8 @@ public sealed class Executor
     readonly ManualResetEventSlim _wake = new(false);
     readonly List<ClientSession> _roundReplies = [];
     readonly List<Action> _afterReplies = [];
+    // Clients released by CLIENT UNBLOCK or the end of a pause: their pipelines continue after the round's commands.
+    readonly List<ClientSession> _released = [];
     readonly CommandContext _context;
     readonly Thread _thread;
     int _idle;
@@ -86,6 +88,7 @@ public sealed class Executor
         {
             RunRound();
             ServeTimedOutClients();
+            ResumeReleasedClients();
             RunCronIfDue();
             FinishRound();
             RunBackgroundSlices();
@@ -137,7 +140,8 @@ public sealed class Executor
         _roundReplies.Clear();
     }
 
-    void MarkReplies(ClientSession session)
+    /// <summary>Queues <paramref name="session"/>'s output to be sent at the end of this round (its replies, or lines fed to it).</summary>
+    internal void MarkReplies(ClientSession session)
     {
         if (session.HasPendingReplies) return;
         session.HasPendingReplies = true;
@@ -146,8 +150,8 @@ public sealed class Executor
 
     void ProcessBatch(ClientSession session, CommandBatch batch)
     {
-        // A blocked client's later pipeline waits until it is served, in order.
-        if (session.Blocked is not null || session.DeferredBatches.Count > 0)
+        // The later pipeline of a client that is blocked, held by a pause, or released but not yet resumed waits its turn.
+        if (session.SuspendedBatch is not null || session.DeferredBatches.Count > 0)
         {
             session.DeferredBatches.Enqueue(batch);
             return;
@@ -163,7 +167,16 @@ public sealed class Executor
         {
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
+                long replyMark = session.Reply.Length;
                 ProcessCommand(session, batch[i]);
+                if (session.Postponed)
+                {
+                    // CLIENT PAUSE: this command runs again, from the start, once the pause ends.
+                    session.SuspendedBatch = batch;
+                    session.SuspendedIndex = i;
+                    return;
+                }
+                ApplyReplyMode(session, replyMark);
                 if (session.Blocked is not null)
                 {
                     session.SuspendedBatch = batch;
@@ -184,13 +197,74 @@ public sealed class Executor
         MarkReplies(session);
     }
 
-    /// <summary>Continues a client's pipeline after its blocking command was served or timed out.</summary>
+    /// <summary>
+    /// CLIENT REPLY: a command's reply is dropped while replies are OFF or for the command after SKIP
+    /// (Redis's CLIENT_REPLY_OFF / CLIENT_REPLY_SKIP, checked when the reply is written, so CLIENT
+    /// REPLY ON's own OK goes out). Then SKIP moves on to the next command.
+    /// </summary>
+    static void ApplyReplyMode(ClientSession session, long replyMark)
+    {
+        if (session.ReplyOff || session.ReplySkip) session.Reply.Truncate(replyMark);
+        session.ReplySkip = session.ReplySkipNext;
+        session.ReplySkipNext = false;
+    }
+
+    /// <summary>
+    /// A blocked client's wait is over (served, timed out, CLIENT UNBLOCK) and its reply written after
+    /// <paramref name="replyMark"/>: dropped under CLIENT REPLY OFF; then its pipeline continues.
+    /// </summary>
+    void FinishBlocked(ClientSession session, long replyMark)
+    {
+        if (session.ReplyOff) session.Reply.Truncate(replyMark);
+        _server.Blocked.Unblock(session);
+        Resume(session);
+    }
+
+    /// <summary>Continues a client's pipeline after its blocking command was served or timed out, or a pause held it.</summary>
     void Resume(ClientSession session)
     {
         var batch = session.SuspendedBatch!;
         session.SuspendedBatch = null;
         RunBatchFrom(session, batch, session.SuspendedIndex);
-        while (session.Blocked is null && session.DeferredBatches.TryDequeue(out var next)) RunBatchFrom(session, next, 0);
+        while (session.Blocked is null && !session.Postponed && session.DeferredBatches.TryDequeue(out var next)) RunBatchFrom(session, next, 0);
+    }
+
+    /// <summary>
+    /// CLIENT UNBLOCK: ends a client's wait in a blocking command as its timeout would, or with Redis's
+    /// UNBLOCKED error. False when the client is not waiting on keys (a client held by a pause is not:
+    /// Redis 7.0.15 crashes there, later versions answer 0).
+    /// </summary>
+    internal bool UnblockClient(ClientSession session, bool withError)
+    {
+        if (session.Blocked is not { } state) return false;
+        long replyMark = session.Reply.Length;
+        if (withError)
+        {
+            const string error = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+            _server.Stats.CountError(error);
+            session.Reply.Error(error);
+        }
+        else CommandContext.WriteTimeoutReply(session.Reply, state.TimeoutReply);
+        if (session.ReplyOff) session.Reply.Truncate(replyMark);
+        _server.Blocked.Unblock(session);
+        // Not resumed here: its commands must not run inside the command that released it.
+        _released.Add(session);
+        return true;
+    }
+
+    /// <summary>
+    /// Clients released during the round run on: those CLIENT UNBLOCK released, then, once CLIENT PAUSE
+    /// ends (its deadline, or UNPAUSE), those it held, oldest first.
+    /// </summary>
+    void ResumeReleasedClients()
+    {
+        if (_server.Pause.TakeResumable(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) is { } held) _released.AddRange(held);
+        // By index: a resumed client may release another.
+        for (int i = 0; i < _released.Count; i++)
+        {
+            if (!_released[i].Closed) Resume(_released[i]);
+        }
+        _released.Clear();
     }
 
     /// <summary>Re-runs the commands of clients blocked on keys that were signalled, oldest client first.</summary>
@@ -206,14 +280,14 @@ public sealed class Executor
                 foreach (var session in blocked.ClientsOn(key))
                 {
                     if (session.Blocked is not { } state) continue;
+                    long replyMark = session.Reply.Length;
                     _context.IsRetry = true;
                     _context.ReadyKey = key.Key;
                     RunUnit(state.Command, state.Args, session);
                     _context.IsRetry = false;
                     _context.ReadyKey = null;
                     if (_context.BlockedNow) continue;
-                    blocked.Unblock(session);
-                    Resume(session);
+                    FinishBlocked(session, replyMark);
                 }
             }
         }
@@ -227,9 +301,9 @@ public sealed class Executor
         _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
         while (blocked.NextTimedOut(_server.Keyspace.NowMs) is { } session)
         {
+            long replyMark = session.Reply.Length;
             CommandContext.WriteTimeoutReply(session.Reply, session.Blocked!.TimeoutReply);
-            blocked.Unblock(session);
-            Resume(session);
+            FinishBlocked(session, replyMark);
         }
     }
 
@@ -278,6 +352,17 @@ public sealed class Executor
         if (_server.Keyspace.Loading && (command.Flags & CommandFlags.Loading) == 0)
         {
             Reject(session, command, "LOADING Redis is loading the dataset in memory");
+            return;
+        }
+        // A monitor is a replica to Redis: it may not touch the keyspace, and a pause never holds it.
+        if (session.Monitor && ((command.Flags & CommandFlags.ReadOnly) != 0 || ClientPause.MayReplicate(command)))
+        {
+            Reject(session, command, "ERR Replica can't interact with the keyspace");
+            return;
+        }
+        if (_server.Pause.Holds(session, command))
+        {
+            _server.Pause.Postpone(session);
             return;
         }
         if (session.InMulti && !IsTransactionControl(command))
@@ -376,6 +461,9 @@ public sealed class Executor
             command.Calls++;
             if (ctx.Failed) command.FailedCalls++;
             _server.Stats.TotalCommandsProcessed++;
+            // As Redis's call(): after the command (SELECT shows its new db), once (not when a blocked command is re-run).
+            ulong redacted = ctx.TakeRedactedArgs();
+            if (!ctx.IsRetry && (command.Flags & (CommandFlags.SkipMonitor | CommandFlags.Admin)) == 0) _server.Monitors.Feed(session, session.Db.Index, args, redacted);
             if (!completed) return;
         }
         if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
@@ -430,8 +518,11 @@ public sealed class Executor
     {
         long ticks = _nextCronTicks - Stopwatch.GetTimestamp();
         long ms = ticks <= 0 ? 0 : ticks * 1000 / Stopwatch.Frequency + 1;
-        long deadline = _server.Blocked.MillisecondsToNextDeadline(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        long nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long deadline = _server.Blocked.MillisecondsToNextDeadline(nowMs);
         if (deadline >= 0) ms = Math.Min(ms, deadline);
+        long pauseEnd = _server.Pause.MillisecondsToResume(nowMs);
+        if (pauseEnd >= 0) ms = Math.Min(ms, pauseEnd);
         return (int)ms;
     }
 }
