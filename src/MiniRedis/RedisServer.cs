@@ -5,6 +5,7 @@ using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.Scripting;
@@ -37,7 +38,9 @@ public sealed class RedisServer
         Executor = new Executor(this);
         Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
         Pause = new ClientPause(Keyspace);
-        Keyspace.KeyExpired = PropagateExpiredKey;
+        Events = new KeyspaceEvents(config, Keyspace);
+        Keyspace.KeyExpired = ExpiredKey;
+        Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);
@@ -47,9 +50,13 @@ public sealed class RedisServer
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
 
-    /// <summary>A key the server expired is logged as a DEL, on its own unless a command is running.</summary>
-    void PropagateExpiredKey(Database db, byte[] key)
+    /// <summary>
+    /// A key the server expired is announced (<c>expired</c>) and logged as a DEL, on its own unless a
+    /// command is running (Redis's deleteExpiredKeyAndPropagate).
+    /// </summary>
+    void ExpiredKey(Database db, byte[] key)
     {
+        Events.Notify(NotifyClass.Expired, "expired"u8, key, db.Index);
         Propagation.Begin(db.Index).Arg("DEL"u8).Arg(key);
         if (!Executor.InCommand) Propagation.EndUnit();
     }
@@ -62,6 +69,9 @@ public sealed class RedisServer
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
+
+    /// <summary>Keyspace notifications: commands, expiry and eviction announce their changes here.</summary>
+    public KeyspaceEvents Events { get; }
     public MonitorFeed Monitors { get; }
     public ClientPause Pause { get; }
     public AofState Aof { get; }

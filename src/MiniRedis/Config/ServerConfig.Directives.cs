@@ -1,3 +1,5 @@
+using MiniRedis.Notifications;
+
 namespace MiniRedis.Config;
 
 public sealed partial class ServerConfig
@@ -66,6 +68,7 @@ public sealed partial class ServerConfig
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
         ConfigDirective.Integer("list-max-listpack-size", int.MinValue, int.MaxValue, -2, c => c.ListMaxListpackSize, (c, v) => c.ListMaxListpackSize = (int)v).WithAlias("list-max-ziplist-size"),
         ConfigDirective.Integer("list-compress-depth", 0, int.MaxValue, 0, c => c.ListCompressDepth, (c, v) => c.ListCompressDepth = (int)v),
+        ConfigDirective.Special("notify-keyspace-events", "", c => KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, args) => c.SetNotifyKeyspaceEvents(args[0])),
     ];
 
     private const int MinHz = 1;

@@ -61,6 +61,7 @@ public sealed class Database
         var bytes = key.ToArray();
         var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.LruClock, SnapshotEpoch = _keyspace.NewKeyEpoch };
         _dict.Insert(entry);
+        _keyspace.KeyAdded?.Invoke(this, bytes);
         return entry;
     }
 
@@ -74,14 +75,37 @@ public sealed class Database
         var encoding = encodingAs ?? StringEncoding.Of(value);
         var entry = Lookup(key);
         if (entry is null) return Add(key, value.ToArray(), RedisType.String, encoding);
-        if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length) value.CopyTo(old);
-        else entry.Value = value.ToArray();
-        entry.Type = RedisType.String;
+        byte[] bytes;
+        if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length)
+        {
+            value.CopyTo(old);
+            bytes = old;
+        }
+        else bytes = value.ToArray();
+        Overwrite(entry, bytes, RedisType.String, encoding, keepTtl);
+        return entry;
+    }
+
+    /// <summary>
+    /// Redis's setKey for any value (the *STORE commands): creates the key or replaces its value, dropping
+    /// the TTL. Replacing keeps the key (Redis's dbOverwrite): it is not announced as <c>new</c>.
+    /// </summary>
+    public KeyEntry SetKey(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
+    {
+        var entry = Lookup(key);
+        if (entry is null) return Add(key, value, type, encoding);
+        Overwrite(entry, value, type, encoding, keepTtl: false);
+        return entry;
+    }
+
+    void Overwrite(KeyEntry entry, object value, RedisType type, ObjectEncoding encoding, bool keepTtl)
+    {
+        entry.Value = value;
+        entry.Type = type;
         entry.Encoding = encoding;
         entry.OwnsInteger = false;
         entry.LastAccess = _keyspace.LruClock;
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
-        return entry;
     }
 
     /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
@@ -97,6 +121,7 @@ public sealed class Database
     {
         _dict.Insert(entry);
         if (entry.ExpireAt != 0) AddVolatile(entry);
+        _keyspace.KeyAdded?.Invoke(this, entry.Key);
     }
 
     public void Delete(KeyEntry entry)

@@ -68,8 +68,11 @@ public sealed class Keyspace
         ExpiredTimeCapReached = 0;
     }
 
-    /// <summary>Told of every key the server deletes because its TTL passed (to log a DEL).</summary>
+    /// <summary>Told of every key the server deletes because its TTL passed (to announce it and log a DEL).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }
+
+    /// <summary>Told of every key created (Redis's dbAdd announces <c>new</c>).</summary>
+    public Action<Database, byte[]>? KeyAdded { get; set; }
 
     /// <summary>The point-in-time snapshot being taken, if any (at most one at a time).</summary>
     public ISnapshotCapture? Snapshot { get; private set; }

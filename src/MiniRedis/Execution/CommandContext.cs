@@ -1,5 +1,6 @@
 using System.Text;
 using MiniRedis.Data;
+using MiniRedis.Notifications;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Execution;
@@ -192,11 +193,20 @@ public sealed class CommandContext
 
     public RecordBuilder Propagate() => Propagate(Db);
 
-    /// <summary>Looks a key up for reading, counting keyspace hits and misses.</summary>
+    /// <summary>Announces a keyspace event of this command on a key of the client's database (Redis's notifyKeyspaceEvent).</summary>
+    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key) => Server.Events.Notify(type, eventName, key, Db.Index);
+
+    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key, Database db) => Server.Events.Notify(type, eventName, key, db.Index);
+
+    /// <summary>Looks a key up for reading, counting keyspace hits and misses (a miss announces <c>keymiss</c>).</summary>
     public KeyEntry? LookupRead(ReadOnlySpan<byte> key)
     {
         var entry = Db.Lookup(key);
-        if (entry is null) Server.Stats.KeyspaceMisses++;
+        if (entry is null)
+        {
+            Notify(NotifyClass.KeyMiss, "keymiss"u8, key);
+            Server.Stats.KeyspaceMisses++;
+        }
         else
         {
             Server.Stats.KeyspaceHits++;
