@@ -8,6 +8,7 @@ using MiniRedis.Execution;
 using MiniRedis.Notifications;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
+using MiniRedis.PubSub;
 using MiniRedis.Scripting;
 
 namespace MiniRedis;
@@ -36,9 +37,10 @@ public sealed class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         Executor = new Executor(this);
+        PubSub = new PubSubHub(Executor);
         Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
         Pause = new ClientPause(Keyspace);
-        Events = new KeyspaceEvents(config, Keyspace);
+        Events = new KeyspaceEvents(config, Keyspace) { Publisher = PubSub.Publish };
         Keyspace.KeyExpired = ExpiredKey;
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Aof = new AofState(this);
@@ -74,6 +76,7 @@ public sealed class RedisServer
     public KeyspaceEvents Events { get; }
     public MonitorFeed Monitors { get; }
     public ClientPause Pause { get; }
+    public PubSubHub PubSub { get; }
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
@@ -166,6 +169,7 @@ public sealed class RedisServer
         Pause.Forget(session);
         Monitors.Remove(session);
         session.DiscardTransaction();
+        PubSub.UnsubscribeAll(session);
         _clients.Remove(session.Id);
     }
 
@@ -185,6 +189,8 @@ public sealed class RedisServer
             _lastSecondCronTicks = now;
             Aof.Cron();
             ReleaseIdleClientBuffers();
+            foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
+            Stats.TrackOutputPeak(Keyspace.NowMs / 1000, _clients.Values.Select(c => c.Connection?.PendingOutputBytes ?? 0));
         }
     }
 

@@ -50,8 +50,11 @@ public static unsafe class ClientCommands
         "    Protect current client connection from eviction.",
     ];
 
-    /// <summary>Redis's client types; every client here is a normal one (no replication or pubsub yet).</summary>
+    /// <summary>Redis's client types; there are no replicas or masters here.</summary>
     enum ClientType { Normal, Replica, PubSub, Master }
+
+    /// <summary>Redis's getClientType: a subscribed client is a pubsub one.</summary>
+    static ClientType TypeOf(ClientSession client) => client.IsSubscribed ? ClientType.PubSub : ClientType.Normal;
 
     public static void Register(CommandTable t)
     {
@@ -216,7 +219,7 @@ public static unsafe class ClientCommands
             if (ParseType(ctx, 3) is not { } type) return;
             foreach (var client in ClientsInOrder(ctx))
             {
-                if (type == ClientType.Normal) AppendClientLine(ctx, client, text);
+                if (type == TypeOf(client)) AppendClientLine(ctx, client, text);
             }
         }
         else if (ctx.ArgCount > 3 && ctx.ArgIs(2, "ID"u8))
@@ -264,7 +267,7 @@ public static unsafe class ClientCommands
 
     /// <summary>
     /// One line of CLIENT LIST, Redis's fields in Redis's order, keeping only those that are
-    /// facts here: no fd, pubsub counts, buffer sizes, event mask or tracking redirection.
+    /// facts here: no fd, input buffer sizes or event mask.
     /// </summary>
     static void AppendClientLine(CommandContext ctx, ClientSession client, StringBuilder text) => AppendClientLine(ctx.NowMs, client, text);
 
@@ -272,6 +275,7 @@ public static unsafe class ClientCommands
     {
         var flags = new StringBuilder();
         if (client.Monitor) flags.Append('O');
+        if (client.IsSubscribed) flags.Append('P');
         if (client.InMulti) flags.Append('x');
         if (client.Blocked is not null || client.Postponed) flags.Append('b');
         if (client.DirtyCas) flags.Append('d');
@@ -281,7 +285,8 @@ public static unsafe class ClientCommands
         text.Append(CultureInfo.InvariantCulture,
             $"id={client.Id} addr={client.Connection?.RemoteAddress} laddr={client.Connection?.LocalAddress} name={client.Name} " +
             $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags={flags} db={client.Db.Index} " +
-            $"multi={(client.InMulti ? client.Queued.Count : -1)} cmd={client.LastCommand} user=default resp={client.Protocol}\n");
+            $"sub={client.Subscriptions?.Channels.Count ?? 0} psub={client.Subscriptions?.Patterns.Count ?? 0} ssub={client.Subscriptions?.ShardChannels.Count ?? 0} " +
+            $"multi={(client.InMulti ? client.Queued.Count : -1)} omem={client.Connection?.PendingOutputBytes ?? 0} cmd={client.LastCommand} user=default resp={client.Protocol}\n");
     }
 
     /// <summary>CLIENT KILL addr (old form: OK or an error) or CLIENT KILL filters... (new form: how many were killed).</summary>
@@ -347,7 +352,7 @@ public static unsafe class ClientCommands
         {
             if (addr is not null && client.Connection?.RemoteAddress != addr) continue;
             if (laddr is not null && client.Connection?.LocalAddress != laddr) continue;
-            if (type is not null && type != ClientType.Normal) continue;
+            if (type is not null && type != TypeOf(client)) continue;
             if (id != 0 && client.Id != id) continue;
             if (client == ctx.Client && skipMe) continue;
             killed++;

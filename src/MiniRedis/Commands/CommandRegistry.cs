@@ -21,5 +21,6 @@ public static class CommandRegistry
         SortedSetCommands.Register(table);
         PersistenceCommands.Register(table);
         ScriptingCommands.Register(table);
+        PubSubCommands.Register(table);
     }
 }

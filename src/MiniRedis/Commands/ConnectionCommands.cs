@@ -26,6 +26,14 @@ public static unsafe class ConnectionCommands
             ctx.Error($"ERR wrong number of arguments for '{ctx.Command.Name}' command");
             return;
         }
+        if (ctx.Client.IsSubscribed && !ctx.Reply.Resp3)
+        {
+            // A RESP2 subscriber reads arrays only: Redis answers ["pong", argument or ""].
+            ctx.Reply.ArrayHeader(2);
+            ctx.Reply.Bulk("pong"u8);
+            ctx.Reply.Bulk(ctx.ArgCount == 1 ? default : ctx.Arg(1));
+            return;
+        }
         if (ctx.ArgCount == 1) ctx.Reply.SimpleString("PONG"u8);
         else ctx.Reply.Bulk(ctx.Arg(1));
     }
@@ -42,6 +50,7 @@ public static unsafe class ConnectionCommands
     {
         var client = ctx.Client;
         client.DiscardTransaction();
+        ctx.Server.PubSub.UnsubscribeAll(client);
         client.Db = ctx.Keyspace[0];
         client.Reply.Resp3 = false;
         client.Name = null;

@@ -9,7 +9,7 @@ namespace MiniRedis.Commands;
 /// <summary>
 /// INFO (Redis's genRedisInfoString). Sections, their order, headers and field order follow Redis
 /// 7.0; a field is printed only when it states a fact about this server, so fields of features
-/// that do not exist here (replication offsets, Lua, pubsub, latency percentiles, ...) are absent.
+/// that do not exist here (replication offsets, latency percentiles, ...) are absent.
 /// </summary>
 public static unsafe class InfoCommand
 {
@@ -122,6 +122,7 @@ public static unsafe class InfoCommand
         text.Append("# Clients\r\n");
         Line(text, "connected_clients", server.Clients.Count);
         Line(text, "maxclients", server.Config.MaxClients);
+        Line(text, "client_recent_max_output_buffer", server.Stats.RecentMaxOutputBuffer);
         Line(text, "blocked_clients", server.Blocked.Count + server.Pause.PostponedCount);
     }
 
@@ -296,6 +297,9 @@ public static unsafe class InfoCommand
         Line(text, "evicted_keys", 0);
         Line(text, "keyspace_hits", stats.KeyspaceHits);
         Line(text, "keyspace_misses", stats.KeyspaceMisses);
+        Line(text, "pubsub_channels", server.PubSub.Channels.Count);
+        Line(text, "pubsub_patterns", server.PubSub.PatternCount);
+        Line(text, "pubsubshard_channels", server.PubSub.ShardChannels.Count);
         Line(text, "unexpected_error_replies", stats.UnexpectedErrorReplies);
         Line(text, "total_error_replies", stats.TotalErrorReplies);
     }

@@ -33,7 +33,7 @@ public static unsafe class ServerCommands
     {
         var sub = ctx.ArgString(1);
         if (sub.Length > 128) sub = sub[..128];
-        ctx.Error($"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {ctx.Command.Name.ToUpperInvariant()} HELP.");
+        ctx.Error($"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {(ctx.Command.Parent ?? ctx.Command).Name.ToUpperInvariant()} HELP.");
     }
 
     static void Time(CommandContext ctx)

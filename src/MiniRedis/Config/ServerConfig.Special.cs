@@ -102,6 +102,7 @@ public sealed partial class ServerConfig
         }
         limits.CopyTo(_outputBufferLimits, 0);
         NormalOutputBufferLimit = limits[0];
+        PubSubOutputBufferLimit = limits[2];
         return null;
     }
 

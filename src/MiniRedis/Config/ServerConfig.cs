@@ -93,8 +93,11 @@ public sealed partial class ServerConfig
 
     public long ClientQueryBufferLimit { get; private set; }
 
-    /// <summary>client-output-buffer-limit for normal clients (the only class served here).</summary>
+    /// <summary>client-output-buffer-limit for normal clients.</summary>
     public OutputBufferLimit NormalOutputBufferLimit { get; private set; }
+
+    /// <summary>client-output-buffer-limit for clients subscribed to a channel or pattern.</summary>
+    public OutputBufferLimit PubSubOutputBufferLimit { get; private set; }
 
     public int Hz { get; private set; }
 

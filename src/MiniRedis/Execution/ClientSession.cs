@@ -15,6 +15,12 @@ public interface IClientConnection
     /// </summary>
     void SendReplies(int completedBatches);
 
+    /// <summary>Reply bytes waiting for the socket to take them (CLIENT LIST omem).</summary>
+    long PendingOutputBytes { get; }
+
+    /// <summary>Closes the connection when its unsent output is over the client-output-buffer-limit (called by the cron).</summary>
+    void CheckOutputLimit();
+
     /// <summary>Closes the connection (CLIENT KILL, timeouts, protocol errors after their reply).</summary>
     void Close();
 
@@ -98,6 +104,12 @@ public sealed class ClientSession : IKeyWatcher
     public bool DirtyCas { get; set; }
     public List<(CommandDef Command, ArgVector Args)> Queued { get; } = [];
     public List<(Database Db, byte[] Key, bool ExpiredAtWatch)> Watched { get; } = [];
+
+    /// <summary>Channels, patterns and shard channels the client listens to; null when none.</summary>
+    public PubSub.ClientSubscriptions? Subscriptions { get; internal set; }
+
+    /// <summary>Redis's CLIENT_PUBSUB: subscribed to anything (in RESP2 only the (un)subscribe commands, PING, QUIT and RESET run then).</summary>
+    public bool IsSubscribed => Subscriptions is not null;
 
     public void WatchedKeyTouched() => DirtyCas = true;
 

@@ -140,7 +140,7 @@ public sealed class Executor
         _roundReplies.Clear();
     }
 
-    /// <summary>Queues <paramref name="session"/>'s output to be sent at the end of this round (its replies, or lines fed to it).</summary>
+    /// <summary>Has the session's output sent at the end of this round (also another session's: a published message, a monitor line).</summary>
     internal void MarkReplies(ClientSession session)
     {
         if (session.HasPendingReplies) return;
@@ -349,6 +349,11 @@ public sealed class Executor
             Reject(session, command, diskError);
             return;
         }
+        if (session.IsSubscribed && !session.Reply.Resp3 && !AllowedWhileSubscribed(command))
+        {
+            Reject(session, command, $"ERR Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return;
+        }
         if (_server.Keyspace.Loading && (command.Flags & CommandFlags.Loading) == 0)
         {
             Reject(session, command, "LOADING Redis is loading the dataset in memory");
@@ -398,6 +403,10 @@ public sealed class Executor
         }
         return false;
     }
+
+    /// <summary>What a RESP2 client in subscribed mode may still send (its replies are push-like arrays).</summary>
+    static bool AllowedWhileSubscribed(CommandDef command)
+        => command.Name is "ping" or "subscribe" or "ssubscribe" or "psubscribe" or "unsubscribe" or "sunsubscribe" or "punsubscribe" or "quit" or "reset";
 
     static bool IsTransactionControl(CommandDef command)
         => command.Name is "exec" or "discard" or "multi" or "watch" or "quit" or "reset";

@@ -22,6 +22,20 @@ public sealed class ServerStats
     /// <summary>Records a memory sample and returns the peak so far.</summary>
     public long ObservePeakMemory(long used) => PeakMemory = Math.Max(PeakMemory, used);
 
+    // Largest client output buffer seen in each of the last 8 seconds (Redis's ClientsPeakMemOutput).
+    readonly long[] _outputPeaks = new long[8];
+
+    /// <summary>INFO client_recent_max_output_buffer: the largest output buffer of the last seconds.</summary>
+    public long RecentMaxOutputBuffer => _outputPeaks.Max();
+
+    /// <summary>Redis's clientsCronTrackExpansiveClients, once a second: starts this second's slot from the clients' output buffers.</summary>
+    public void TrackOutputPeak(long unixSeconds, IEnumerable<long> outputBytes)
+    {
+        int slot = (int)(unixSeconds % _outputPeaks.Length);
+        _outputPeaks[(slot + 1) % _outputPeaks.Length] = 0;
+        foreach (long bytes in outputBytes) _outputPeaks[slot] = Math.Max(_outputPeaks[slot], bytes);
+    }
+
     public void CountError(string message)
     {
         TotalErrorReplies++;

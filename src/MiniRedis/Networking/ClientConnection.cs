@@ -5,6 +5,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Commands;
+using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
 
@@ -235,13 +236,19 @@ public sealed class ClientConnection : IClientConnection
         return total;
     }
 
+    /// <summary>Output not yet taken by the socket (CLIENT LIST omem).</summary>
+    public long PendingOutputBytes => Interlocked.Read(ref _pendingBytes);
+
+    /// <summary>The client's class of client-output-buffer-limit: pubsub while subscribed (Redis's getClientType), else normal.</summary>
+    OutputBufferLimit OutputLimit => _session.IsSubscribed ? _server.Config.PubSubOutputBufferLimit : _server.Config.NormalOutputBufferLimit;
+
     /// <summary>
-    /// Redis's client-output-buffer-limit for normal clients: over the hard limit, or over the soft
-    /// limit for longer than its seconds. Counts the output not yet taken by the socket.
+    /// Redis's client-output-buffer-limit for the client's class: over the hard limit, or over the
+    /// soft limit for longer than its seconds. Counts the output not yet taken by the socket.
     /// </summary>
     bool ExceedsOutputLimit()
     {
-        var limit = _server.Config.NormalOutputBufferLimit;
+        var limit = OutputLimit;
         if (limit.Hard > 0 && _pendingBytes >= limit.Hard) return true;
         if (limit.Soft == 0 || _pendingBytes < limit.Soft)
         {
@@ -260,13 +267,27 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>The next round may write what is left of the hard limit (the limit as of now, guarded by _sendLock).</summary>
     void BoundNextRound()
     {
-        long hard = _server.Config.NormalOutputBufferLimit.Hard;
+        long hard = OutputLimit.Hard;
         _session.Reply.DropAfter = hard > 0 ? Math.Max(1, hard - _pendingBytes) : 0;
     }
 
-    void CloseOverOutputLimit()
+    /// <summary>
+    /// Executor (cron, once a second): a client that stays over its soft limit is closed even when
+    /// nothing more is written to it, as Redis's clientsCron does.
+    /// </summary>
+    public void CheckOutputLimit()
     {
-        _server.Logger.LogWarning("Client {Client} scheduled to be closed ASAP for overcoming of output buffer limits.", Describe());
+        lock (_sendLock)
+        {
+            if (_socketClosed == 0 && _pendingBytes > 0 && ExceedsOutputLimit()) CloseOverOutputLimit(fromCron: true);
+        }
+    }
+
+    void CloseOverOutputLimit(bool fromCron = false)
+    {
+        // Redis's two wordings: closed while adding a reply (freed asynchronously), or by the cron.
+        if (fromCron) _server.Logger.LogWarning("Client {Client} closed for overcoming of output buffer limits.", Describe());
+        else _server.Logger.LogWarning("Client {Client} scheduled to be closed ASAP for overcoming of output buffer limits.", Describe());
         _session.Reply.Clear();
         Close();
     }

@@ -25,11 +25,8 @@ public enum NotifyClass
     All = Generic | String | List | Set | Hash | ZSet | Expired | Evicted | Stream | Module,
 }
 
-/// <summary>Where keyspace events are published: the pub/sub room's PUBLISH, to channel subscribers and matching patterns.</summary>
-public interface IEventPublisher
-{
-    void Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message);
-}
+/// <summary>Where keyspace events are published: the pub/sub room's PUBLISH (channel subscribers and matching patterns); returns the receivers.</summary>
+public delegate int EventPublisher(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message);
 
 /// <summary>
 /// Keyspace notifications (Redis's notify.c): every change a command, expiry or eviction makes to a
@@ -53,16 +50,16 @@ public sealed class KeyspaceEvents
         _keyspace = keyspace;
     }
 
-    /// <summary>Set once the pub/sub room is there; events are dropped until then.</summary>
-    public IEventPublisher? Publisher { get; set; }
+    /// <summary>The pub/sub room's publish; events are dropped while none is set.</summary>
+    public EventPublisher? Publisher { get; init; }
 
     /// <summary>Redis's notifyKeyspaceEvent.</summary>
     public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key, int db)
     {
         var enabled = _config.NotifyKeyspaceEvents;
         if ((enabled & type) == 0 || Publisher is not { } publisher || _keyspace.Loading) return;
-        if ((enabled & NotifyClass.Keyspace) != 0) publisher.Publish(Channel(KeyspacePrefix, db, key), eventName);
-        if ((enabled & NotifyClass.Keyevent) != 0) publisher.Publish(Channel(KeyeventPrefix, db, eventName), key);
+        if ((enabled & NotifyClass.Keyspace) != 0) publisher(Channel(KeyspacePrefix, db, key), eventName);
+        if ((enabled & NotifyClass.Keyevent) != 0) publisher(Channel(KeyeventPrefix, db, eventName), key);
     }
 
     /// <summary>The one call site for eviction (memory): a key evicted under maxmemory.</summary>

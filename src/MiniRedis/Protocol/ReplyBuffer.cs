@@ -342,6 +342,9 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
         else Prefixed((byte)'*', pairs * 2);
     }
 
+    /// <summary>An out-of-band message (pub/sub, invalidation): a RESP3 push, a plain array in RESP2.</summary>
+    public void PushHeader(long count) => Prefixed(Resp3 ? (byte)'>' : (byte)'*', count);
+
     public void SetHeader(long count) => Prefixed(Resp3 ? (byte)'~' : (byte)'*', count);
 
     public void Double(double value)

@@ -44,6 +44,12 @@ public static class FuzzPolicy
         ["save"] = "disk I/O per call: a persistence test's subject, not a command fuzzer's",
         ["bgsave"] = "starts background jobs whose overlap answers 'already in progress' by timing",
         ["bgrewriteaof"] = "same as BGSAVE",
+        ["subscribe"] = "puts the fuzzing connection in subscribed mode (RESP2 refuses the other commands then); tested in PubSubTests",
+        ["psubscribe"] = "same as SUBSCRIBE",
+        ["ssubscribe"] = "same as SUBSCRIBE",
+        ["unsubscribe"] = "without arguments its confirmations follow Redis's hash order of the client's channels; tested in PubSubTests",
+        ["punsubscribe"] = "same as UNSUBSCRIBE",
+        ["sunsubscribe"] = "same as UNSUBSCRIBE",
         ["script|debug"] = "YES/SYNC turn Redis's client into a Lua debugger session that later EVALs wait in; MiniRedis has no debugger (README)",
     };
 
