@@ -116,7 +116,7 @@ public sealed partial class ServerConfig
     private string? SetNotifyKeyspaceEvents(string classes)
     {
         if (KeyspaceEvents.Parse(classes) is not { } flags)
-            return "Invalid event class character. Use 'Ag$lshzxeKEtmd'.";
+            return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
         NotifyKeyspaceEvents = flags;
         return null;
     }

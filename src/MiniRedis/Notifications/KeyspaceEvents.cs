@@ -111,7 +111,10 @@ public sealed class KeyspaceEvents
         return flags;
     }
 
-    /// <summary>Redis's keyspaceEventsFlagsToString: the canonical form CONFIG GET shows.</summary>
+    /// <summary>
+    /// Redis's keyspaceEventsFlagsToString: the canonical form CONFIG GET shows. As in Redis 7.0, <c>n</c> is
+    /// listed among the classes A stands for, though A does not enable it: with A it is not shown.
+    /// </summary>
     public static string Format(NotifyClass flags)
     {
         var text = new System.Text.StringBuilder();
@@ -122,7 +125,7 @@ public sealed class KeyspaceEvents
             [
                 (NotifyClass.Generic, 'g'), (NotifyClass.String, '$'), (NotifyClass.List, 'l'), (NotifyClass.Set, 's'),
                 (NotifyClass.Hash, 'h'), (NotifyClass.ZSet, 'z'), (NotifyClass.Expired, 'x'), (NotifyClass.Evicted, 'e'),
-                (NotifyClass.Stream, 't'), (NotifyClass.Module, 'd'),
+                (NotifyClass.Stream, 't'), (NotifyClass.Module, 'd'), (NotifyClass.New, 'n'),
             ];
             foreach (var (flag, letter) in classes)
             {
@@ -132,7 +135,6 @@ public sealed class KeyspaceEvents
         if ((flags & NotifyClass.Keyspace) != 0) text.Append('K');
         if ((flags & NotifyClass.Keyevent) != 0) text.Append('E');
         if ((flags & NotifyClass.KeyMiss) != 0) text.Append('m');
-        if ((flags & NotifyClass.New) != 0) text.Append('n');
         return text.ToString();
     }
 }
