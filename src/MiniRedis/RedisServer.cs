@@ -6,6 +6,7 @@ using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Memory;
+using MiniRedis.Notifications;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
@@ -40,7 +41,11 @@ public sealed partial class RedisServer
         PubSub = new PubSubHub(Executor);
         Tracking = new ClientTracking(this);
         Keyspace.ModifiedKeys = Tracking;
-        Keyspace.KeyExpired = PropagateExpiredKey;
+        Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
+        Pause = new ClientPause(Keyspace);
+        Events = new KeyspaceEvents(config, Keyspace) { Publisher = PubSub.Publish };
+        Keyspace.KeyExpired = ExpiredKey;
+        Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);
@@ -55,9 +60,13 @@ public sealed partial class RedisServer
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
     }
 
-    /// <summary>A key the server expired is logged as a DEL, on its own unless a command is running.</summary>
-    void PropagateExpiredKey(Database db, byte[] key)
+    /// <summary>
+    /// A key the server expired is announced (<c>expired</c>) and logged as a DEL, on its own unless a
+    /// command is running (Redis's deleteExpiredKeyAndPropagate).
+    /// </summary>
+    void ExpiredKey(Database db, byte[] key)
     {
+        Events.Notify(NotifyClass.Expired, "expired"u8, key, db.Index);
         Propagation.Begin(db.Index).Arg("DEL"u8).Arg(key);
         if (!Executor.InCommand) Propagation.EndUnit();
     }
@@ -70,6 +79,11 @@ public sealed partial class RedisServer
     public ServerStats Stats { get; } = new();
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
+
+    /// <summary>Keyspace notifications: commands, expiry and eviction announce their changes here.</summary>
+    public KeyspaceEvents Events { get; }
+    public MonitorFeed Monitors { get; }
+    public ClientPause Pause { get; }
     public PubSubHub PubSub { get; }
     public ClientTracking Tracking { get; }
     public AofState Aof { get; }
@@ -190,6 +204,8 @@ public sealed partial class RedisServer
     {
         session.Closed = true;
         if (session.Blocked is not null) Blocked.Unblock(session);
+        Pause.Forget(session);
+        Monitors.Remove(session);
         session.DiscardTransaction();
         PubSub.UnsubscribeAll(session);
         Tracking.Disable(session);

@@ -40,8 +40,16 @@ public static unsafe class ClientCommands
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
         "         [OPTIN] [OPTOUT] [NOLOOP]",
         "    Control server assisted client side caching.",
@@ -66,6 +74,10 @@ public static unsafe class ClientCommands
         t.Add("client|info", &Info);
         t.Add("client|kill", &Kill);
         t.Add("client|no-evict", &NoEvict);
+        t.Add("client|reply", &Reply);
+        t.Add("client|pause", &Pause);
+        t.Add("client|unpause", &Unpause);
+        t.Add("client|unblock", &Unblock);
         t.Add("client|help", &Help);
     }
 
@@ -111,6 +123,94 @@ public static unsafe class ClientCommands
             return;
         }
         ctx.Reply.Ok();
+    }
+
+    /// <summary>CLIENT REPLY ON|OFF|SKIP; OFF and SKIP answer nothing (the executor drops the replies).</summary>
+    static void Reply(CommandContext ctx)
+    {
+        var client = ctx.Client;
+        if (ctx.ArgIs(2, "ON"u8))
+        {
+            client.ReplyOff = client.ReplySkip = false;
+            ctx.Reply.Ok();
+        }
+        else if (ctx.ArgIs(2, "OFF"u8)) client.ReplyOff = true;
+        else if (ctx.ArgIs(2, "SKIP"u8))
+        {
+            if (!client.ReplyOff) client.ReplySkipNext = true;
+        }
+        else ctx.Error(CommandContext.SyntaxError);
+    }
+
+    /// <summary>The error Redis's clientCommand answers for a subcommand with the wrong number of arguments (named as the client typed it).</summary>
+    static void SubcommandSyntaxError(CommandContext ctx)
+        => ctx.Error($"ERR unknown subcommand or wrong number of arguments for '{ctx.ArgCString(1)}'. Try CLIENT HELP.");
+
+    /// <summary>CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout, as in Redis.</summary>
+    static void Pause(CommandContext ctx)
+    {
+        if (ctx.ArgCount > 4)
+        {
+            SubcommandSyntaxError(ctx);
+            return;
+        }
+        var mode = PauseMode.All;
+        if (ctx.ArgCount == 4)
+        {
+            if (ctx.ArgIs(3, "WRITE"u8)) mode = PauseMode.Write;
+            else if (!ctx.ArgIs(3, "ALL"u8))
+            {
+                ctx.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+                return;
+            }
+        }
+        if (!TryGetMillisecondsTimeout(ctx, 2, out long endMs)) return;
+        ctx.Server.Pause.Pause(mode, endMs);
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>Redis's getTimeoutFromObjectOrReply in milliseconds: an absolute deadline (unix ms), 0 for a timeout of 0.</summary>
+    static bool TryGetMillisecondsTimeout(CommandContext ctx, int index, out long endMs)
+    {
+        endMs = 0;
+        if (!ctx.TryGetLong(index, out long timeout, "ERR timeout is not an integer or out of range")) return false;
+        if (timeout < 0)
+        {
+            ctx.Error("ERR timeout is negative");
+            return false;
+        }
+        // Redis 7.0 adds the clock without a range check: a huge timeout wraps to a deadline already past.
+        if (timeout > 0) endMs = unchecked(ctx.NowMs + timeout);
+        return true;
+    }
+
+    static void Unpause(CommandContext ctx)
+    {
+        ctx.Server.Pause.Unpause();
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when a client waiting in a blocking command was released.</summary>
+    static void Unblock(CommandContext ctx)
+    {
+        if (ctx.ArgCount > 4)
+        {
+            SubcommandSyntaxError(ctx);
+            return;
+        }
+        bool withError = false;
+        if (ctx.ArgCount == 4)
+        {
+            if (ctx.ArgIs(3, "ERROR"u8)) withError = true;
+            else if (!ctx.ArgIs(3, "TIMEOUT"u8))
+            {
+                ctx.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        if (!ctx.TryGetLong(2, out long id)) return;
+        bool released = FindClient(ctx, id) is { } target && ctx.Server.Executor.UnblockClient(target, withError);
+        ctx.Reply.Integer(released ? 1 : 0);
     }
 
     static void Info(CommandContext ctx)
@@ -183,9 +283,10 @@ public static unsafe class ClientCommands
     internal static void AppendClientLine(long now, ClientSession client, StringBuilder text)
     {
         var flags = new StringBuilder();
+        if (client.Monitor) flags.Append('O');
         if (client.IsSubscribed) flags.Append('P');
         if (client.InMulti) flags.Append('x');
-        if (client.Blocked is not null) flags.Append('b');
+        if (client.Blocked is not null || client.Postponed) flags.Append('b');
         if (client.Tracking is not null) flags.Append('t');
         if (client.Tracking is { BrokenRedirect: true }) flags.Append('R');
         if (client.Tracking is { Bcast: true }) flags.Append('B');

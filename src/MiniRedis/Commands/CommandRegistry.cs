@@ -14,6 +14,7 @@ public static class CommandRegistry
         DatabaseCommands.Register(table);
         ServerCommands.Register(table);
         ClientCommands.Register(table);
+        MonitorCommand.Register(table);
         HashCommands.Register(table);
         SetCommands.Register(table);
         ListCommands.Register(table);

@@ -56,6 +56,8 @@ public static unsafe class ConnectionCommands
         client.Reply.Resp3 = false;
         client.Name = null;
         client.NoEvict = client.NoTouch = false;
+        client.ReplyOff = client.ReplySkipNext = false;
+        ctx.Server.Monitors.Remove(client);
         client.Authenticated = ctx.Server.DefaultUserNeedsNoPassword;
         ctx.Reply.SimpleString("RESET"u8);
     }
@@ -75,6 +77,8 @@ public static unsafe class ConnectionCommands
             ctx.Error(CommandContext.SyntaxError);
             return;
         }
+        ctx.RedactArg(1);
+        if (ctx.ArgCount == 3) ctx.RedactArg(2);
         if (ctx.ArgCount == 2 && string.IsNullOrEmpty(ctx.Server.Config.RequirePass))
         {
             ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
@@ -110,6 +114,8 @@ public static unsafe class ConnectionCommands
             int remaining = ctx.ArgCount - i - 1;
             if (ctx.ArgIs(i, "AUTH"u8) && remaining >= 2)
             {
+                ctx.RedactArg(i + 1);
+                ctx.RedactArg(i + 2);
                 if (!PasswordMatches(ctx, ctx.Arg(i + 1), ctx.Arg(i + 2)))
                 {
                     ctx.Error(WrongPassError);

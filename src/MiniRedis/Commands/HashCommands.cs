@@ -1,5 +1,6 @@
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
@@ -74,6 +75,7 @@ public static unsafe class HashCommands
             if (HashValue.Set(hash, ctx.Arg(i), ctx.Arg(i + 1), limits)) created++;
         }
         ctx.KeyModified(ctx.Db, ctx.Arg(1), (ctx.ArgCount - 2) / 2);
+        ctx.Notify(NotifyClass.Hash, "hset"u8, ctx.Arg(1));
         // HMSET is the older form of the same command and answers OK.
         if (ctx.ArgIs(0, "HMSET"u8)) ctx.Reply.Ok();
         else ctx.Reply.Integer(created);
@@ -90,6 +92,7 @@ public static unsafe class HashCommands
         }
         HashValue.Set(hash, ctx.Arg(2), ctx.Arg(3), Limits(ctx));
         ctx.KeyModified(ctx.Arg(1));
+        ctx.Notify(NotifyClass.Hash, "hset"u8, ctx.Arg(1));
         ctx.Reply.Integer(1);
     }
 
@@ -113,17 +116,19 @@ public static unsafe class HashCommands
         }
     }
 
-    static void HDel(CommandContext ctx) => RemoveElements(ctx, RedisType.Hash, &HashValue.Delete, &HashValue.Length);
+    static void HDel(CommandContext ctx) => RemoveElements(ctx, RedisType.Hash, &HashValue.Delete, &HashValue.Length, NotifyClass.Hash, "hdel"u8);
 
     /// <summary>
     /// HDEL/SREM: removes each argument from the key's collection, deleting the key with its last element,
-    /// and replies how many were there.
+    /// and replies how many were there; announces <paramref name="eventName"/>, then <c>del</c> for the key.
     /// </summary>
-    internal static void RemoveElements(CommandContext ctx, RedisType type, delegate*<KeyEntry, ReadOnlySpan<byte>, bool> remove, delegate*<KeyEntry, int> count)
+    internal static void RemoveElements(CommandContext ctx, RedisType type, delegate*<KeyEntry, ReadOnlySpan<byte>, bool> remove, delegate*<KeyEntry, int> count,
+        NotifyClass eventClass, ReadOnlySpan<byte> eventName)
     {
         var entry = ctx.LookupWrite(ctx.Arg(1));
         if (IsWrongType(ctx, entry, type)) return;
         long removed = 0;
+        bool keyRemoved = false;
         for (int i = 2; entry is not null && i < ctx.ArgCount; i++)
         {
             if (!remove(entry, ctx.Arg(i))) continue;
@@ -131,10 +136,16 @@ public static unsafe class HashCommands
             if (count(entry) == 0)
             {
                 ctx.Db.Delete(entry);
+                keyRemoved = true;
                 break;
             }
         }
-        if (removed > 0) ctx.KeyModified(ctx.Db, ctx.Arg(1), removed);
+        if (removed > 0)
+        {
+            ctx.KeyModified(ctx.Db, ctx.Arg(1), removed);
+            ctx.Notify(eventClass, eventName, ctx.Arg(1));
+            if (keyRemoved) ctx.Notify(NotifyClass.Generic, "del"u8, ctx.Arg(1));
+        }
         ctx.Reply.Integer(removed);
     }
 
@@ -209,6 +220,7 @@ public static unsafe class HashCommands
         Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
         HashValue.Set(hash, ctx.Arg(2), digits[..RedisNumbers.FormatInt64(result, digits)], Limits(ctx));
         ctx.KeyModified(ctx.Arg(1));
+        ctx.Notify(NotifyClass.Hash, "hincrby"u8, ctx.Arg(1));
         ctx.Reply.Integer(result);
     }
 
@@ -242,6 +254,7 @@ public static unsafe class HashCommands
         var formatted = text[..length];
         HashValue.Set(hash, ctx.Arg(2), formatted, Limits(ctx));
         ctx.KeyModified(ctx.Arg(1));
+        ctx.Notify(NotifyClass.Hash, "hincrbyfloat"u8, ctx.Arg(1));
         ctx.Reply.Bulk(formatted);
         // Replayed as the exact result so float rounding can't drift between runs.
         ctx.Propagate().Arg("HSET"u8).Arg(ctx.Arg(1)).Arg(ctx.Arg(2)).Arg(formatted);

@@ -124,7 +124,7 @@ public static unsafe class InfoCommand
         Line(text, "connected_clients", server.Clients.Count);
         Line(text, "maxclients", server.Config.MaxClients);
         Line(text, "client_recent_max_output_buffer", server.Stats.RecentMaxOutputBuffer);
-        Line(text, "blocked_clients", server.Blocked.Count);
+        Line(text, "blocked_clients", server.Blocked.Count + server.Pause.PostponedCount);
         Line(text, "tracking_clients", server.Tracking.Clients);
     }
 

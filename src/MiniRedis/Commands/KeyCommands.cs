@@ -1,6 +1,7 @@
 using System.Globalization;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
@@ -73,7 +74,11 @@ public static unsafe class KeyCommands
     static KeyEntry? LookupReadNoTouch(CommandContext ctx, ReadOnlySpan<byte> key)
     {
         var entry = ctx.Db.Lookup(key);
-        if (entry is null) ctx.Server.Stats.KeyspaceMisses++;
+        if (entry is null)
+        {
+            ctx.Notify(NotifyClass.KeyMiss, "keymiss"u8, key);
+            ctx.Server.Stats.KeyspaceMisses++;
+        }
         else ctx.Server.Stats.KeyspaceHits++;
         return entry;
     }
@@ -115,6 +120,7 @@ public static unsafe class KeyCommands
             if (entry is null) continue;
             ctx.Db.Delete(entry);
             ctx.KeyModified(ctx.Arg(i));
+            ctx.Notify(NotifyClass.Generic, "del"u8, ctx.Arg(i));
             deleted++;
         }
         ctx.Reply.Integer(deleted);
@@ -321,6 +327,8 @@ public static unsafe class KeyCommands
         db.Delete(entry);
         ctx.KeyModified(db, source);
         ctx.KeyModified(db, target, changes: 0);
+        ctx.Notify(NotifyClass.Generic, "rename_from"u8, source);
+        ctx.Notify(NotifyClass.Generic, "rename_to"u8, target);
         ReplyRenamed(ctx, onlyIfAbsent, renamed: true);
     }
 
@@ -368,6 +376,7 @@ public static unsafe class KeyCommands
         var copy = target.AddCopy(targetKey, source);
         if (source.ExpireAt != 0) target.SetExpire(copy, source.ExpireAt);
         ctx.KeyModified(target, targetKey);
+        ctx.Notify(NotifyClass.Generic, "copy_to"u8, targetKey, target);
         ctx.Reply.Integer(1);
     }
 
@@ -391,6 +400,8 @@ public static unsafe class KeyCommands
         target.Adopt(entry);
         ctx.KeyModified(source, key);
         ctx.KeyModified(target, key, changes: 0);
+        ctx.Notify(NotifyClass.Generic, "move_from"u8, key, source);
+        ctx.Notify(NotifyClass.Generic, "move_to"u8, key, target);
         ctx.Reply.Integer(1);
     }
 
@@ -494,10 +505,12 @@ public static unsafe class KeyCommands
         if (when <= ctx.NowMs && !ctx.Keyspace.Loading)
         {
             db.Delete(entry);
+            ctx.Notify(NotifyClass.Generic, "del"u8, key);
             ctx.Propagate(db).Arg(ctx.Server.Config.LazyfreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(key);
             return;
         }
         db.SetExpire(entry, when);
+        ctx.Notify(NotifyClass.Generic, "expire"u8, key);
         if (relative || seconds)
         {
             var record = ctx.Propagate(db).Arg("PEXPIREAT"u8).Arg(key).Arg(when);
@@ -544,6 +557,7 @@ public static unsafe class KeyCommands
         }
         ctx.Db.Persist(entry);
         ctx.KeyModified(key);
+        ctx.Notify(NotifyClass.Generic, "persist"u8, key);
         ctx.Reply.Integer(1);
     }
 

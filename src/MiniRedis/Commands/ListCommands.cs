@@ -1,5 +1,6 @@
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 
 namespace MiniRedis.Commands;
 
@@ -59,19 +60,31 @@ public static unsafe class ListCommands
     }
 
     /// <summary>Adds an empty list under <paramref name="key"/>; a new list wakes clients blocked on it (Redis's dbAdd).</summary>
-    internal static KeyEntry CreateList(CommandContext ctx, ReadOnlySpan<byte> key, ListValue? value = null)
+    static KeyEntry CreateList(CommandContext ctx, ReadOnlySpan<byte> key)
     {
-        var entry = ctx.Db.Add(key, value ?? new ListValue(), RedisType.List, ListValue.Encoding);
+        var entry = ctx.Db.Add(key, new ListValue(), RedisType.List, ListValue.Encoding);
         ctx.SignalKeyAsReady(ctx.Db, key);
         return entry;
     }
 
-    /// <summary>Accounts a removal from a list, deleting the key once it is empty (Redis keeps no empty lists).</summary>
-    static void Removed(CommandContext ctx, KeyEntry entry, long changes)
+    /// <summary>
+    /// Accounts a removal from a list and announces it (<paramref name="eventName"/>), deleting the key once it
+    /// is empty (Redis keeps no empty lists) and announcing that as <c>del</c>.
+    /// </summary>
+    static void Removed(CommandContext ctx, KeyEntry entry, long changes, ReadOnlySpan<byte> eventName)
     {
-        if (((ListValue)entry.Value).Count == 0) ctx.Db.Delete(entry);
+        ctx.Notify(NotifyClass.List, eventName, entry.Key);
+        if (((ListValue)entry.Value).Count == 0)
+        {
+            ctx.Db.Delete(entry);
+            ctx.Notify(NotifyClass.Generic, "del"u8, entry.Key);
+        }
         ctx.KeyModified(ctx.Db, entry.Key, changes);
     }
+
+    static ReadOnlySpan<byte> PopEvent(bool head) => head ? "lpop"u8 : "rpop"u8;
+
+    static ReadOnlySpan<byte> PushEvent(bool head) => head ? "lpush"u8 : "rpush"u8;
 
     /// <summary>Parses an integer of at least <paramref name="min"/>; one message for both bad syntax and range, as Redis's getRangeLong.</summary>
     static bool TryGetLongAtLeast(CommandContext ctx, int index, long min, string error, out long value)
@@ -112,6 +125,7 @@ public static unsafe class ListCommands
         }
         for (int i = 2; i < ctx.ArgCount; i++) list.Push(ctx.Arg(i).ToArray(), head);
         ctx.KeyModified(ctx.Db, key, ctx.ArgCount - 2);
+        ctx.Notify(NotifyClass.List, PushEvent(head), key);
         ctx.Reply.Integer(list.Count);
     }
 
@@ -139,7 +153,7 @@ public static unsafe class ListCommands
         if (!hasCount)
         {
             ctx.Reply.Bulk(list.Pop(head));
-            Removed(ctx, entry!, 1);
+            Removed(ctx, entry!, 1, PopEvent(head));
             return;
         }
         if (count == 0)
@@ -147,7 +161,7 @@ public static unsafe class ListCommands
             ctx.Reply.ArrayHeader(0);
             return;
         }
-        Removed(ctx, entry!, PopRange(ctx, list, head, count));
+        Removed(ctx, entry!, PopRange(ctx, list, head, count), PopEvent(head));
     }
 
     /// <summary>Pops up to <paramref name="count"/> elements into an array reply; returns how many.</summary>
@@ -226,6 +240,7 @@ public static unsafe class ListCommands
         }
         list![position] = ctx.Arg(3).ToArray();
         ctx.KeyModified(ctx.Db, entry.Key);
+        ctx.Notify(NotifyClass.List, "lset"u8, entry.Key);
         ctx.Reply.Ok();
     }
 
@@ -252,6 +267,7 @@ public static unsafe class ListCommands
         }
         list.Insert(after ? pivot + 1 : pivot, ctx.Arg(4).ToArray());
         ctx.KeyModified(ctx.Db, entry!.Key);
+        ctx.Notify(NotifyClass.List, "linsert"u8, entry.Key);
         ctx.Reply.Integer(list.Count);
     }
 
@@ -267,7 +283,7 @@ public static unsafe class ListCommands
         }
         // Like Redis, a negative count scans from the tail; negating long.MinValue leaves no limit reachable.
         int removed = list.Remove(ctx.Arg(3), count < 0 ? -count : count, fromTail: count < 0);
-        if (removed > 0) Removed(ctx, entry!, removed);
+        if (removed > 0) Removed(ctx, entry!, removed, "lrem"u8);
         ctx.Reply.Integer(removed);
     }
 
@@ -284,7 +300,7 @@ public static unsafe class ListCommands
             int fromTail = count - fromHead - keep;
             list.Trim(fromHead, fromTail);
             // Redis signals the key even when nothing was trimmed, but counts only removed elements as changes.
-            Removed(ctx, entry!, fromHead + fromTail);
+            Removed(ctx, entry!, fromHead + fromTail, "ltrim"u8);
         }
         ctx.Reply.Ok();
     }
@@ -395,7 +411,8 @@ public static unsafe class ListCommands
         destinationList ??= (ListValue)CreateList(ctx, destinationKey).Value;
         destinationList.Push(value, toHead);
         ctx.KeyModified(ctx.Db, destinationKey, 0);
-        Removed(ctx, source, 1);
+        ctx.Notify(NotifyClass.List, PushEvent(toHead), destinationKey);
+        Removed(ctx, source, 1, PopEvent(fromHead));
         if (blocking)
         {
             if (ctx.ArgCount == 6) ctx.Propagate().Arg("LMOVE"u8).Arg(sourceKey).Arg(destinationKey).Arg(ctx.Arg(3)).Arg(ctx.Arg(4));
@@ -495,6 +512,6 @@ public static unsafe class ListCommands
             popped = PopRange(ctx, list, head, count);
             record.Arg(popped);
         }
-        Removed(ctx, entry, popped);
+        Removed(ctx, entry, popped, PopEvent(head));
     }
 }

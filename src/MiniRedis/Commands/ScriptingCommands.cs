@@ -56,6 +56,7 @@ public static unsafe class ScriptingCommands
     /// <summary>Redis's evalGenericCommand.</summary>
     static void Run(CommandContext ctx, bool bySha, bool readOnly)
     {
+        ctx.FeedMonitors();
         // As Redis's evalShaCommand: a SHA of the wrong length cannot match, whatever follows it.
         if (bySha && ctx.Arg(1).Length != 40)
         {
@@ -198,7 +199,7 @@ public sealed class ScriptHost : IScriptHost
     public ScriptHost(RedisServer server)
     {
         _server = server;
-        _client = new ClientSession(null, server.Keyspace[0], 0) { Authenticated = true };
+        _client = new ClientSession(null, server.Keyspace[0], 0) { Authenticated = true, IsScriptClient = true };
     }
 
     long _dirtyAtStart;

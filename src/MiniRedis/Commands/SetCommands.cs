@@ -1,5 +1,6 @@
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 
 namespace MiniRedis.Commands;
 
@@ -56,11 +57,15 @@ public static unsafe class SetCommands
         {
             if (SetValue.Add(set, ctx.Arg(i), max)) added++;
         }
-        if (added > 0) ctx.KeyModified(ctx.Db, key, added);
+        if (added > 0)
+        {
+            ctx.KeyModified(ctx.Db, key, added);
+            ctx.Notify(NotifyClass.Set, "sadd"u8, key);
+        }
         ctx.Reply.Integer(added);
     }
 
-    static void SRem(CommandContext ctx) => HashCommands.RemoveElements(ctx, RedisType.Set, &SetValue.Remove, &SetValue.Count);
+    static void SRem(CommandContext ctx) => HashCommands.RemoveElements(ctx, RedisType.Set, &SetValue.Remove, &SetValue.Count, NotifyClass.Set, "srem"u8);
 
     static void SMove(CommandContext ctx)
     {
@@ -83,11 +88,20 @@ public static unsafe class SetCommands
             ctx.Reply.Integer(0);
             return;
         }
-        if (SetValue.Count(source) == 0) ctx.Db.Delete(source);
+        ctx.Notify(NotifyClass.Set, "srem"u8, ctx.Arg(1));
+        if (SetValue.Count(source) == 0)
+        {
+            ctx.Db.Delete(source);
+            ctx.Notify(NotifyClass.Generic, "del"u8, ctx.Arg(1));
+        }
         target ??= SetValue.Add(ctx.Db, ctx.Arg(2), member);
         ctx.KeyModified(ctx.Db, ctx.Arg(1));
         // A member the destination already had leaves it unchanged: its watchers are not told (Redis's smoveCommand).
-        if (SetValue.Add(target, member, MaxIntsetEntries(ctx))) ctx.KeyModified(ctx.Db, ctx.Arg(2));
+        if (SetValue.Add(target, member, MaxIntsetEntries(ctx)))
+        {
+            ctx.KeyModified(ctx.Db, ctx.Arg(2));
+            ctx.Notify(NotifyClass.Set, "sadd"u8, ctx.Arg(2));
+        }
         ctx.Reply.Integer(1);
     }
 
@@ -222,7 +236,12 @@ public static unsafe class SetCommands
             }
             var member = SetValue.Random(single).ToArray();
             SetValue.Remove(single, member);
-            if (SetValue.Count(single) == 0) ctx.Db.Delete(single);
+            ctx.Notify(NotifyClass.Set, "spop"u8, key);
+            if (SetValue.Count(single) == 0)
+            {
+                ctx.Db.Delete(single);
+                ctx.Notify(NotifyClass.Generic, "del"u8, key);
+            }
             ctx.KeyModified(key);
             ctx.Propagate().Arg("SREM"u8).Arg(key).Arg(member);
             ctx.Reply.Bulk(member);
@@ -242,10 +261,12 @@ public static unsafe class SetCommands
             return;
         }
         int size = SetValue.Count(set);
+        ctx.Notify(NotifyClass.Set, "spop"u8, key);
         if (count >= size)
         {
             ReplyMembers(ctx, set, asSet: true);
             ctx.Db.Delete(set);
+            ctx.Notify(NotifyClass.Generic, "del"u8, key);
             ctx.KeyModified(ctx.Db, key, size);
             ctx.Propagate().Arg("DEL"u8).Arg(key);
             return;
@@ -384,7 +405,7 @@ public static unsafe class SetCommands
 
     /// <summary>
     /// The *STORE commands' ending: a non-empty result replaces the destination (any type, TTL
-    /// dropped); an empty one deletes it. Replies the stored cardinality.
+    /// dropped) and is announced by the command's name; an empty one deletes it (<c>del</c>). Replies the stored cardinality.
     /// </summary>
     static void Store(CommandContext ctx, int destination, KeyEntry? result)
     {
@@ -393,14 +414,15 @@ public static unsafe class SetCommands
         int count = result is null ? 0 : SetValue.Count(result);
         if (count > 0)
         {
-            if (existing is not null) ctx.Db.Delete(existing);
-            ctx.Db.Add(key, result!.Value, RedisType.Set, result.Encoding);
+            ctx.Db.SetKey(key, result!.Value, RedisType.Set, result.Encoding);
             ctx.KeyModified(key);
+            ctx.Notify(NotifyClass.Set, ctx.Command.Name switch { "sinterstore" => "sinterstore"u8, "sunionstore" => "sunionstore"u8, _ => "sdiffstore"u8 }, key);
         }
         else if (existing is not null)
         {
             ctx.Db.Delete(existing);
             ctx.KeyModified(key);
+            ctx.Notify(NotifyClass.Generic, "del"u8, key);
         }
         ctx.Reply.Integer(count);
     }

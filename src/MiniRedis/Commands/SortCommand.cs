@@ -1,5 +1,6 @@
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 
 namespace MiniRedis.Commands;
 
@@ -156,7 +157,7 @@ public static unsafe class SortCommand
         ctx.Reply.Integer(outputLength);
     }
 
-    /// <summary>Redis's setKey for the STORE result (TTL dropped), or deleting the destination when the result is empty.</summary>
+    /// <summary>Redis's setKey for the STORE result (TTL dropped), or deleting the destination when the result is empty; announced as <c>sortstore</c> or <c>del</c>.</summary>
     static void Store(CommandContext ctx, ReadOnlySpan<byte> key, ListValue result, long outputLength)
     {
         var existing = ctx.LookupWrite(key);
@@ -165,17 +166,13 @@ public static unsafe class SortCommand
             if (existing is null) return;
             ctx.Db.Delete(existing);
             ctx.KeyModified(ctx.Db, key);
+            ctx.Notify(NotifyClass.Generic, "del"u8, key);
             return;
         }
-        if (existing is null) ListCommands.CreateList(ctx, key, result);
-        else
-        {
-            existing.Value = result;
-            existing.Type = RedisType.List;
-            existing.Encoding = ListValue.Encoding;
-            if (existing.ExpireAt != 0) ctx.Db.Persist(existing);
-        }
+        ctx.Db.SetKey(key, result, RedisType.List, ListValue.Encoding);
+        ctx.SignalKeyAsReady(ctx.Db, key);
         ctx.KeyModified(ctx.Db, key, outputLength);
+        ctx.Notify(NotifyClass.List, "sortstore"u8, key);
     }
 
     static int Count(KeyEntry entry) => entry.Type switch

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
@@ -71,10 +72,14 @@ public static unsafe class SortedSetCommands
     /// <summary>Keeps the entry's reported encoding in step with the value (it may have converted).</summary>
     static void SyncEncoding(KeyEntry entry) => entry.Encoding = ((SortedSetValue)entry.Value).Encoding;
 
-    /// <summary>Deletes the key when its last element went (Redis never keeps an empty zset).</summary>
+    /// <summary>Deletes the key when its last element went (Redis never keeps an empty zset), announcing <c>del</c>.</summary>
     static void DeleteIfEmpty(CommandContext ctx, KeyEntry entry, SortedSetValue zset)
     {
-        if (zset.Count == 0) ctx.Db.Delete(entry);
+        if (zset.Count == 0)
+        {
+            ctx.Db.Delete(entry);
+            ctx.Notify(NotifyClass.Generic, "del"u8, entry.Key);
+        }
         else SyncEncoding(entry);
     }
 
@@ -180,14 +185,14 @@ public static unsafe class SortedSetCommands
                 if (outcome == AddOutcome.NaN)
                 {
                     ctx.Error(NaNScoreError);
-                    Finish(ctx, key, entry!, added + updated);
+                    Finish(ctx, key, entry!, added + updated, incr);
                     return;
                 }
                 if (outcome == AddOutcome.Added) added++;
                 else if (outcome == AddOutcome.Updated) updated++;
                 if (outcome != AddOutcome.Nop) processed++;
             }
-            Finish(ctx, key, entry!, added + updated);
+            Finish(ctx, key, entry!, added + updated, incr);
         }
         if (incr)
         {
@@ -199,10 +204,12 @@ public static unsafe class SortedSetCommands
             ctx.Reply.Integer((flags & AddFlags.Ch) != 0 ? added + updated : added);
         }
 
-        static void Finish(CommandContext ctx, ReadOnlySpan<byte> key, KeyEntry entry, long changes)
+        static void Finish(CommandContext ctx, ReadOnlySpan<byte> key, KeyEntry entry, long changes, bool incr)
         {
             SyncEncoding(entry);
-            if (changes > 0) ctx.KeyModified(ctx.Db, key, changes);
+            if (changes == 0) return;
+            ctx.KeyModified(ctx.Db, key, changes);
+            ctx.Notify(NotifyClass.ZSet, incr ? "zincr"u8 : "zadd"u8, key);
         }
     }
 
@@ -244,8 +251,12 @@ public static unsafe class SortedSetCommands
             {
                 if (zset.Remove(ctx.Arg(i))) deleted++;
             }
+            if (deleted > 0)
+            {
+                ctx.KeyModified(ctx.Db, key, deleted);
+                ctx.Notify(NotifyClass.ZSet, "zrem"u8, key);
+            }
             DeleteIfEmpty(ctx, entry!, zset);
-            if (deleted > 0) ctx.KeyModified(ctx.Db, key, deleted);
         }
         ctx.Reply.Integer(deleted);
     }
@@ -502,19 +513,32 @@ public static unsafe class SortedSetCommands
     }
 
     /// <summary>
-    /// Stores a computed zset at <paramref name="destination"/> (replacing any value and TTL) and replies its size;
-    /// an empty result deletes the destination instead.
+    /// Stores a computed zset at <paramref name="destination"/> (replacing any value and TTL), announced by
+    /// the command's name, and replies its size; an empty result deletes the destination instead (<c>del</c>).
     /// </summary>
     static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> destination, SortedSetValue result)
     {
         var existing = ctx.LookupWrite(destination);
-        if (existing is not null) ctx.Db.Delete(existing);
         if (result.Count > 0)
         {
-            ctx.Db.Add(destination, result, RedisType.ZSet, result.Encoding);
+            ctx.Db.SetKey(destination, result, RedisType.ZSet, result.Encoding);
             ctx.SignalKeyAsReady(ctx.Db, destination);
+            ctx.KeyModified(ctx.Db, destination);
+            var eventName = ctx.Command.Name switch
+            {
+                "zrangestore" => "zrangestore"u8,
+                "zunionstore" => "zunionstore"u8,
+                "zinterstore" => "zinterstore"u8,
+                _ => "zdiffstore"u8,
+            };
+            ctx.Notify(NotifyClass.ZSet, eventName, destination);
         }
-        if (existing is not null || result.Count > 0) ctx.KeyModified(ctx.Db, destination);
+        else if (existing is not null)
+        {
+            ctx.Db.Delete(existing);
+            ctx.KeyModified(ctx.Db, destination);
+            ctx.Notify(NotifyClass.Generic, "del"u8, destination);
+        }
         ctx.Reply.Integer(result.Count);
     }
 
@@ -536,8 +560,12 @@ public static unsafe class SortedSetCommands
         }
         var (low, high) = spec.Resolve(zset, reverse: false);
         zset.RemoveRange(low, high);
+        if (high > low)
+        {
+            ctx.KeyModified(ctx.Db, key, high - low);
+            ctx.Notify(NotifyClass.ZSet, kind switch { RangeKind.Rank => "zremrangebyrank"u8, RangeKind.Score => "zremrangebyscore"u8, _ => "zremrangebylex"u8 }, key);
+        }
         DeleteIfEmpty(ctx, entry!, zset);
-        if (high > low) ctx.KeyModified(ctx.Db, key, high - low);
         ctx.Reply.Integer(high - low);
     }
 
@@ -620,6 +648,7 @@ public static unsafe class SortedSetCommands
         }
         if (max) zset.RemoveRange(zset.Count - popped, zset.Count);
         else zset.RemoveRange(0, popped);
+        ctx.Notify(NotifyClass.ZSet, max ? "zpopmax"u8 : "zpopmin"u8, entry.Key);
         DeleteIfEmpty(ctx, entry, zset);
         ctx.KeyModified(ctx.Db, entry.Key, popped);
         if (!logAsPop) return;

@@ -1,5 +1,6 @@
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Notifications;
 
 namespace MiniRedis.Commands;
 
@@ -139,7 +140,12 @@ public static unsafe class StringCommands
         var db = ctx.Db;
         entry = db.SetString(key, value, keepTtl: (flags & SetFlags.KeepTtl) != 0);
         ctx.KeyModified(key);
-        if (expireArg >= 0) db.SetExpire(entry, expireAt);
+        ctx.Notify(NotifyClass.String, "set"u8, key);
+        if (expireArg >= 0)
+        {
+            db.SetExpire(entry, expireAt);
+            ctx.Notify(NotifyClass.Generic, "expire"u8, key);
+        }
         // Logged with an absolute time so replay does not depend on when it happens.
         if (expireArg >= 0 && (flags & SetFlags.PxAt) == 0) ctx.Propagate().Arg("SET"u8).Arg(key).Arg(value).Arg("PXAT"u8).Arg(expireAt);
         else if ((flags & SetFlags.Get) != 0)
@@ -163,6 +169,7 @@ public static unsafe class StringCommands
         }
         ctx.Db.SetString(ctx.Arg(1), ctx.Arg(2));
         ctx.KeyModified(ctx.Arg(1));
+        ctx.Notify(NotifyClass.String, "set"u8, ctx.Arg(1));
         ctx.Reply.Integer(1);
     }
 
@@ -178,6 +185,7 @@ public static unsafe class StringCommands
         else ctx.Reply.Bulk(old.AsSpan()); // written before the in-place overwrite below
         ctx.Db.SetString(ctx.Arg(1), ctx.Arg(2));
         ctx.KeyModified(ctx.Arg(1));
+        ctx.Notify(NotifyClass.String, "set"u8, ctx.Arg(1));
         ctx.Propagate().Arg("SET"u8).Arg(ctx.Arg(1)).Arg(ctx.Arg(2));
     }
 
@@ -194,6 +202,7 @@ public static unsafe class StringCommands
         ctx.Reply.Bulk(value);
         ctx.Db.Delete(entry!);
         ctx.KeyModified(ctx.Arg(1));
+        ctx.Notify(NotifyClass.Generic, "del"u8, ctx.Arg(1));
         ctx.Propagate().Arg("DEL"u8).Arg(ctx.Arg(1));
     }
 
@@ -234,17 +243,20 @@ public static unsafe class StringCommands
             {
                 db.Delete(entry!);
                 ctx.KeyModified(key);
+                ctx.Notify(NotifyClass.Generic, "del"u8, key);
                 ctx.Propagate().Arg("DEL"u8).Arg(key);
                 return;
             }
             db.SetExpire(entry!, expireAt);
             ctx.KeyModified(key);
+            ctx.Notify(NotifyClass.Generic, "expire"u8, key);
             ctx.Propagate().Arg("PEXPIREAT"u8).Arg(key).Arg(expireAt);
         }
         else if (persist && entry!.ExpireAt != 0)
         {
             db.Persist(entry);
             ctx.KeyModified(key);
+            ctx.Notify(NotifyClass.Generic, "persist"u8, key);
             ctx.Propagate().Arg("PERSIST"u8).Arg(key);
         }
     }
@@ -277,6 +289,7 @@ public static unsafe class StringCommands
         {
             ctx.Db.SetString(ctx.Arg(i), ctx.Arg(i + 1));
             ctx.KeyModified(ctx.Arg(i));
+            ctx.Notify(NotifyClass.String, "set"u8, ctx.Arg(i));
         }
     }
 
@@ -330,6 +343,7 @@ public static unsafe class StringCommands
             length = joined.Length;
         }
         ctx.KeyModified(key);
+        ctx.Notify(NotifyClass.String, "append"u8, key);
         ctx.Reply.Integer(length);
     }
 
@@ -390,6 +404,7 @@ public static unsafe class StringCommands
         else entry.Value = value;
         entry.Encoding = ObjectEncoding.Raw;
         ctx.KeyModified(key);
+        ctx.Notify(NotifyClass.String, "setrange"u8, key);
         ctx.Reply.Integer(newLength);
     }
 
@@ -435,6 +450,7 @@ public static unsafe class StringCommands
         int n = RedisNumbers.FormatInt64(value, digits);
         ctx.Db.SetString(key, digits[..n], keepTtl: true);
         ctx.KeyModified(key);
+        ctx.Notify(NotifyClass.String, "incrby"u8, key);
         ctx.Reply.Integer(value);
     }
 
@@ -457,6 +473,7 @@ public static unsafe class StringCommands
         // Redis stores the printed sum as it is, without tryObjectEncoding: "3" is an embstr, not a shared integer.
         ctx.Db.SetString(key, formatted, keepTtl: true, StringEncoding.NotInteger(formatted));
         ctx.KeyModified(key);
+        ctx.Notify(NotifyClass.String, "incrbyfloat"u8, key);
         ctx.Reply.Bulk(formatted);
         // Replayed as the exact result so float rounding can't drift between runs.
         ctx.Propagate().Arg("SET"u8).Arg(key).Arg(formatted).Arg("KEEPTTL"u8);

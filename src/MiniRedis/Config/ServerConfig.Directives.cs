@@ -1,4 +1,5 @@
 using MiniRedis.Memory;
+using MiniRedis.Notifications;
 
 namespace MiniRedis.Config;
 
@@ -83,6 +84,7 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("lfu-decay-time", 0, int.MaxValue, 1, c => c.LfuDecayTime, (c, v) => c.LfuDecayTime = (int)v),
         ConfigDirective.Bool("lazyfree-lazy-eviction", false, c => c.LazyfreeLazyEviction, (c, v) => c.LazyfreeLazyEviction = v),
         ConfigDirective.Special("maxmemory-clients", "0", c => c.FormatMaxmemoryClients(), (c, args) => c.SetMaxmemoryClients(args)),
+        ConfigDirective.Special("notify-keyspace-events", "", c => KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, args) => c.SetNotifyKeyspaceEvents(args[0])),
     ];
 
     private const int MinHz = 1;

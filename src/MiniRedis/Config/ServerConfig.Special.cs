@@ -1,3 +1,5 @@
+using MiniRedis.Notifications;
+
 namespace MiniRedis.Config;
 
 /// <summary>Directives whose parsing does not fit one of the standard kinds.</summary>
@@ -107,4 +109,15 @@ public sealed partial class ServerConfig
     private string FormatOutputBufferLimits() =>
         string.Join(' ', s_outputBufferClasses.Select((name, i) =>
             $"{name} {_outputBufferLimits[i].Hard} {_outputBufferLimits[i].Soft} {_outputBufferLimits[i].SoftSeconds}"));
+
+    /// <summary>The keyspace event classes to publish (letters of notify-keyspace-events).</summary>
+    public NotifyClass NotifyKeyspaceEvents { get; private set; }
+
+    private string? SetNotifyKeyspaceEvents(string classes)
+    {
+        if (KeyspaceEvents.Parse(classes) is not { } flags)
+            return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+        NotifyKeyspaceEvents = flags;
+        return null;
+    }
 }

@@ -91,7 +91,7 @@ public sealed class Database
             _keyspace.MarkChanging(this, entry);
             return entry;
         }
-        ExpireNow(entry);
+        if (!_keyspace.ExpiryPaused) ExpireNow(entry);
         return null;
     }
 
@@ -105,6 +105,7 @@ public sealed class Database
         _dict.Insert(entry);
         entry.SetAccounted(0);
         _keyspace.MarkChanging(this, entry);
+        _keyspace.KeyAdded?.Invoke(this, bytes);
         return entry;
     }
 
@@ -118,14 +119,37 @@ public sealed class Database
         var encoding = encodingAs ?? StringEncoding.Of(value);
         var entry = Lookup(key);
         if (entry is null) return Add(key, value.ToArray(), RedisType.String, encoding);
-        if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length) value.CopyTo(old);
-        else entry.Value = value.ToArray();
-        entry.Type = RedisType.String;
+        byte[] bytes;
+        if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length)
+        {
+            value.CopyTo(old);
+            bytes = old;
+        }
+        else bytes = value.ToArray();
+        Overwrite(entry, bytes, RedisType.String, encoding, keepTtl);
+        return entry;
+    }
+
+    /// <summary>
+    /// Redis's setKey for any value (the *STORE commands): creates the key or replaces its value, dropping
+    /// the TTL. Replacing keeps the key (Redis's dbOverwrite): it is not announced as <c>new</c>.
+    /// </summary>
+    public KeyEntry SetKey(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
+    {
+        var entry = Lookup(key);
+        if (entry is null) return Add(key, value, type, encoding);
+        Overwrite(entry, value, type, encoding, keepTtl: false);
+        return entry;
+    }
+
+    void Overwrite(KeyEntry entry, object value, RedisType type, ObjectEncoding encoding, bool keepTtl)
+    {
+        entry.Value = value;
+        entry.Type = type;
         entry.Encoding = encoding;
         entry.OwnsInteger = false;
         _keyspace.Touch(entry);
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
-        return entry;
     }
 
     /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
@@ -143,6 +167,7 @@ public sealed class Database
         if (entry.ExpireAt != 0) AddVolatile(entry);
         entry.SetAccounted(0);
         Account(entry);
+        _keyspace.KeyAdded?.Invoke(this, entry.Key);
     }
 
     public void Delete(KeyEntry entry)

@@ -106,11 +106,14 @@ public sealed class Keyspace
         ExpiredTimeCapReached = 0;
     }
 
-    /// <summary>Told of every key the server deletes because its TTL passed (to log a DEL).</summary>
+    /// <summary>Told of every key the server deletes because its TTL passed (to announce it and log a DEL).</summary>
     public Action<Database, byte[]>? KeyExpired { get; set; }
 
     /// <summary>Told of every key modified in any database (Redis's signalModifiedKey reaching tracking).</summary>
     public IModifiedKeyObserver? ModifiedKeys { get; set; }
+
+    /// <summary>Told of every key created (Redis's dbAdd announces <c>new</c>).</summary>
+    public Action<Database, byte[]>? KeyAdded { get; set; }
 
     /// <summary>The point-in-time snapshot being taken, if any (at most one at a time).</summary>
     public ISnapshotCapture? Snapshot { get; private set; }
@@ -148,6 +151,12 @@ public sealed class Keyspace
     {
         if (Snapshot is { } snapshot && entry.SnapshotEpoch != snapshot.Epoch) snapshot.Capture(table, entry);
     }
+
+    /// <summary>
+    /// Set while CLIENT PAUSE is in force: keys are not deleted for their TTL (a lookup still treats an
+    /// expired key as missing), as Redis's expireIfNeeded and activeExpireCycle check for a pause.
+    /// </summary>
+    public bool ExpiryPaused { get; set; }
 
     public bool IsExpired(KeyEntry entry) => !Loading && entry.ExpireAt != 0 && entry.ExpireAt <= NowMs;
 
@@ -189,7 +198,7 @@ public sealed class Keyspace
     /// </summary>
     public void ActiveExpireCycle(TimeSpan budget)
     {
-        if (Loading) return;
+        if (Loading || ExpiryPaused) return;
         long deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
         for (int n = 0; n < _databases.Length; n++)
         {

@@ -59,6 +59,20 @@ public sealed class ClientSession : IKeyWatcher
 
     /// <summary>The client replaying the AOF at start: its commands are not counted in INFO stats (Redis's isAOFLoadingContext).</summary>
     public bool IsAofLoader { get; init; }
+
+    /// <summary>The client a script's commands run as (Redis's CLIENT_SCRIPT): MONITOR shows it as <c>lua</c>.</summary>
+    public bool IsScriptClient { get; init; }
+
+    /// <summary>Set by MONITOR (Redis's CLIENT_MONITOR): fed every command, refused keyspace commands.</summary>
+    public bool Monitor { get; internal set; }
+
+    /// <summary>CLIENT REPLY OFF / SKIP (the skip applies to the command after the one that asked for it).</summary>
+    public bool ReplyOff { get; set; }
+    public bool ReplySkip { get; set; }
+    public bool ReplySkipNext { get; set; }
+
+    /// <summary>Set while CLIENT PAUSE holds this client's next command (Redis's BLOCKED_POSTPONE).</summary>
+    public bool Postponed { get; internal set; }
     public bool NoEvict { get; set; }
     public bool NoTouch { get; set; }
     public int Protocol => Reply.Resp3 ? 3 : 2;

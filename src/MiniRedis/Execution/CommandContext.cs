@@ -1,5 +1,6 @@
 using System.Text;
 using MiniRedis.Data;
+using MiniRedis.Notifications;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Execution;
@@ -41,6 +42,28 @@ public sealed class CommandContext
 
     /// <summary>During a retry, the signalled key being served: Redis serves a client from that key, not its first non-empty one.</summary>
     public byte[]? ReadyKey { get; internal set; }
+
+    /// <summary>Arguments MONITOR shows as "(redacted)" (bit i: argument i), as Redis's redactClientCommandArgument.</summary>
+    ulong _redactedArgs;
+
+    /// <summary>AUTH and HELLO keep passwords out of what MONITOR shows.</summary>
+    public void RedactArg(int index)
+    {
+        if (index < 64) _redactedArgs |= 1UL << index;
+    }
+
+    internal ulong TakeRedactedArgs()
+    {
+        ulong redacted = _redactedArgs;
+        _redactedArgs = 0;
+        return redacted;
+    }
+
+    /// <summary>
+    /// EVAL and EVALSHA are shown to monitors before they run, so the script's commands follow them
+    /// (Redis's evalCommand feeds them itself; they are skip_monitor for call()).
+    /// </summary>
+    public void FeedMonitors() => Server.Monitors.Feed(Client, Db.Index, Args, 0);
 
     /// <summary>Set by <see cref="BlockForKeys"/>: the command did not complete and the client waits.</summary>
     internal bool BlockedNow;
@@ -170,11 +193,20 @@ public sealed class CommandContext
 
     public RecordBuilder Propagate() => Propagate(Db);
 
-    /// <summary>Looks a key up for reading, counting keyspace hits and misses.</summary>
+    /// <summary>Announces a keyspace event of this command on a key of the client's database (Redis's notifyKeyspaceEvent).</summary>
+    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key) => Server.Events.Notify(type, eventName, key, Db.Index);
+
+    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key, Database db) => Server.Events.Notify(type, eventName, key, db.Index);
+
+    /// <summary>Looks a key up for reading, counting keyspace hits and misses (a miss announces <c>keymiss</c>).</summary>
     public KeyEntry? LookupRead(ReadOnlySpan<byte> key)
     {
         var entry = Db.Lookup(key);
-        if (entry is null) Server.Stats.KeyspaceMisses++;
+        if (entry is null)
+        {
+            Notify(NotifyClass.KeyMiss, "keymiss"u8, key);
+            Server.Stats.KeyspaceMisses++;
+        }
         else
         {
             Server.Stats.KeyspaceHits++;

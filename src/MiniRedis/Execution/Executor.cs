@@ -23,6 +23,8 @@ public sealed class Executor
     readonly Queue<WorkItem> _heldWhileBusy = new();
     // The context commands run in while a script is busy; the script's own stays as it was.
     readonly CommandContext _busyContext;
+    // Clients released by CLIENT UNBLOCK or the end of a pause: their pipelines continue after the round's commands.
+    readonly List<ClientSession> _released = [];
     CommandContext _context;
     readonly Thread _thread;
     int _idle;
@@ -91,6 +93,7 @@ public sealed class Executor
         {
             RunRound();
             ServeTimedOutClients();
+            ResumeReleasedClients();
             RunCronIfDue();
             FinishRound();
             RunBackgroundSlices();
@@ -200,7 +203,7 @@ public sealed class Executor
     bool HoldsMessages(ClientSession session) =>
         session.CompletedBatches == 0 && session.Blocked is null && !session.CloseAfterReply && !_queue.IsEmpty && ++session.HeldRounds < MaxHeldRounds;
 
-    /// <summary>Has the session's replies sent at the end of this round (also for another session's: a published message).</summary>
+    /// <summary>Has the session's output sent at the end of this round (also another session's: a published message, a monitor line).</summary>
     internal void MarkReplies(ClientSession session)
     {
         if (session.HasPendingReplies) return;
@@ -210,8 +213,8 @@ public sealed class Executor
 
     void ProcessBatch(ClientSession session, CommandBatch batch)
     {
-        // A blocked client's later pipeline waits until it is served, in order.
-        if (session.Blocked is not null || session.DeferredBatches.Count > 0)
+        // The later pipeline of a client that is blocked, held by a pause, or released but not yet resumed waits its turn.
+        if (session.SuspendedBatch is not null || session.DeferredBatches.Count > 0)
         {
             session.DeferredBatches.Enqueue(batch);
             return;
@@ -228,8 +231,18 @@ public sealed class Executor
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
                 var caller = _server.Tracking.BeforeCommand(session);
+                long replyMark = session.Reply.Length;
                 ProcessCommand(session, batch[i]);
+                bool postponed = session.Postponed;
+                if (!postponed) ApplyReplyMode(session, replyMark);
                 _server.Tracking.AfterCommand(session, batch[i][0], caller);
+                if (postponed)
+                {
+                    // CLIENT PAUSE: this command runs again, from the start, once the pause ends.
+                    session.SuspendedBatch = batch;
+                    session.SuspendedIndex = i;
+                    return;
+                }
                 if (session.Blocked is not null)
                 {
                     session.SuspendedBatch = batch;
@@ -250,13 +263,74 @@ public sealed class Executor
         MarkReplies(session);
     }
 
-    /// <summary>Continues a client's pipeline after its blocking command was served or timed out.</summary>
+    /// <summary>
+    /// CLIENT REPLY: a command's reply is dropped while replies are OFF or for the command after SKIP
+    /// (Redis's CLIENT_REPLY_OFF / CLIENT_REPLY_SKIP, checked when the reply is written, so CLIENT
+    /// REPLY ON's own OK goes out). Then SKIP moves on to the next command.
+    /// </summary>
+    static void ApplyReplyMode(ClientSession session, long replyMark)
+    {
+        if (session.ReplyOff || session.ReplySkip) session.Reply.Truncate(replyMark);
+        session.ReplySkip = session.ReplySkipNext;
+        session.ReplySkipNext = false;
+    }
+
+    /// <summary>
+    /// A blocked client's wait is over (served, timed out, CLIENT UNBLOCK) and its reply written after
+    /// <paramref name="replyMark"/>: dropped under CLIENT REPLY OFF; then its pipeline continues.
+    /// </summary>
+    void FinishBlocked(ClientSession session, long replyMark)
+    {
+        if (session.ReplyOff) session.Reply.Truncate(replyMark);
+        _server.Blocked.Unblock(session);
+        Resume(session);
+    }
+
+    /// <summary>Continues a client's pipeline after its blocking command was served or timed out, or a pause held it.</summary>
     void Resume(ClientSession session)
     {
         var batch = session.SuspendedBatch!;
         session.SuspendedBatch = null;
         RunBatchFrom(session, batch, session.SuspendedIndex);
-        while (session.Blocked is null && session.DeferredBatches.TryDequeue(out var next)) RunBatchFrom(session, next, 0);
+        while (session.Blocked is null && !session.Postponed && session.DeferredBatches.TryDequeue(out var next)) RunBatchFrom(session, next, 0);
+    }
+
+    /// <summary>
+    /// CLIENT UNBLOCK: ends a client's wait in a blocking command as its timeout would, or with Redis's
+    /// UNBLOCKED error. False when the client is not waiting on keys (a client held by a pause is not:
+    /// Redis 7.0.15 crashes there, later versions answer 0).
+    /// </summary>
+    internal bool UnblockClient(ClientSession session, bool withError)
+    {
+        if (session.Blocked is not { } state) return false;
+        long replyMark = session.Reply.Length;
+        if (withError)
+        {
+            const string error = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+            _server.Stats.CountError(error);
+            session.Reply.Error(error);
+        }
+        else CommandContext.WriteTimeoutReply(session.Reply, state.TimeoutReply);
+        if (session.ReplyOff) session.Reply.Truncate(replyMark);
+        _server.Blocked.Unblock(session);
+        // Not resumed here: its commands must not run inside the command that released it.
+        _released.Add(session);
+        return true;
+    }
+
+    /// <summary>
+    /// Clients released during the round run on: those CLIENT UNBLOCK released, then, once CLIENT PAUSE
+    /// ends (its deadline, or UNPAUSE), those it held, oldest first.
+    /// </summary>
+    void ResumeReleasedClients()
+    {
+        if (_server.Pause.TakeResumable(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) is { } held) _released.AddRange(held);
+        // By index: a resumed client may release another.
+        for (int i = 0; i < _released.Count; i++)
+        {
+            if (!_released[i].Closed) Resume(_released[i]);
+        }
+        _released.Clear();
     }
 
     /// <summary>Re-runs the commands of clients blocked on keys that were signalled, oldest client first.</summary>
@@ -272,14 +346,14 @@ public sealed class Executor
                 foreach (var session in blocked.ClientsOn(key))
                 {
                     if (session.Blocked is not { } state) continue;
+                    long replyMark = session.Reply.Length;
                     _context.IsRetry = true;
                     _context.ReadyKey = key.Key;
                     RunUnit(state.Command, state.Args, session);
                     _context.IsRetry = false;
                     _context.ReadyKey = null;
                     if (_context.BlockedNow) continue;
-                    blocked.Unblock(session);
-                    Resume(session);
+                    FinishBlocked(session, replyMark);
                 }
             }
         }
@@ -293,9 +367,9 @@ public sealed class Executor
         _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
         while (blocked.NextTimedOut(_server.Keyspace.NowMs) is { } session)
         {
+            long replyMark = session.Reply.Length;
             CommandContext.WriteTimeoutReply(session.Reply, session.Blocked!.TimeoutReply);
-            blocked.Unblock(session);
-            Resume(session);
+            FinishBlocked(session, replyMark);
         }
     }
 
@@ -359,6 +433,17 @@ public sealed class Executor
         if (_server.BusyScript.TimedOut && (command.Flags & CommandFlags.AllowBusy) == 0)
         {
             Reject(session, command, _server.BusyScript.BusyError);
+            return;
+        }
+        // A monitor is a replica to Redis: it may not touch the keyspace, and a pause never holds it.
+        if (session.Monitor && ((command.Flags & CommandFlags.ReadOnly) != 0 || ClientPause.MayReplicate(command)))
+        {
+            Reject(session, command, "ERR Replica can't interact with the keyspace");
+            return;
+        }
+        if (_server.Pause.Holds(session, command))
+        {
+            _server.Pause.Postpone(session);
             return;
         }
         if (session.InMulti && !IsTransactionControl(command))
@@ -466,6 +551,9 @@ public sealed class Executor
             command.Calls++;
             if (ctx.Failed) command.FailedCalls++;
             _server.Stats.TotalCommandsProcessed++;
+            // As Redis's call(): after the command (SELECT shows its new db), once (not when a blocked command is re-run).
+            ulong redacted = ctx.TakeRedactedArgs();
+            if (!ctx.IsRetry && (command.Flags & (CommandFlags.SkipMonitor | CommandFlags.Admin)) == 0) _server.Monitors.Feed(session, session.Db.Index, args, redacted);
             if (!completed) return;
         }
         if (_server.Dirty != dirtyBefore && !ctx.PropagationReplaced && command.IsWrite)
@@ -521,8 +609,11 @@ public sealed class Executor
     {
         long ticks = _nextCronTicks - Stopwatch.GetTimestamp();
         long ms = ticks <= 0 ? 0 : ticks * 1000 / Stopwatch.Frequency + 1;
-        long deadline = _server.Blocked.MillisecondsToNextDeadline(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        long nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long deadline = _server.Blocked.MillisecondsToNextDeadline(nowMs);
         if (deadline >= 0) ms = Math.Min(ms, deadline);
+        long pauseEnd = _server.Pause.MillisecondsToResume(nowMs);
+        if (pauseEnd >= 0) ms = Math.Min(ms, pauseEnd);
         return (int)ms;
     }
 }

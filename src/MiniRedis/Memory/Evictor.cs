@@ -123,14 +123,14 @@ public sealed class Evictor(RedisServer server)
     }
 
     /// <summary>
-    /// The one place an evicted key is deleted: counted, watchers told, the deletion propagated
-    /// (UNLINK under lazyfree-lazy-eviction, as Redis's propagateDeletion), and where the keyspace's
-    /// "evicted" event belongs.
+    /// The one place an evicted key is deleted: counted, watchers and tracking clients told, announced
+    /// as "evicted", the deletion propagated (UNLINK under lazyfree-lazy-eviction, as Redis's propagateDeletion).
     /// </summary>
     void EvictKey(Database db, KeyEntry entry)
     {
         db.Delete(entry);
         db.Touch(entry.Key);
+        server.Events.KeyEvicted(db.Index, entry.Key);
         EvictedKeys++;
         server.Propagation.Begin(db.Index).Arg(server.Config.LazyfreeLazyEviction ? "UNLINK"u8 : "DEL"u8).Arg(entry.Key);
         if (!server.Executor.InCommand) server.Propagation.EndUnit();

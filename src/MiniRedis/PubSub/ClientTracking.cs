@@ -135,7 +135,8 @@ public sealed class ClientTracking : IModifiedKeyObserver
             }
             _pendingForCurrent.RemoveAll(pending => pending.Client == client);
         }
-        if (client.Tracking is { Caching: true } state && !client.InMulti && !System.Text.Ascii.EqualsIgnoreCase(commandName, "client"u8)) state.Caching = false;
+        // A command held by CLIENT PAUSE has not run yet: it keeps the flag for when it does.
+        if (client.Tracking is { Caching: true } state && !client.InMulti && !client.Postponed && !System.Text.Ascii.EqualsIgnoreCase(commandName, "client"u8)) state.Caching = false;
     }
 
     /// <summary>

@@ -203,8 +203,8 @@ public sealed class ServerCommandsTests : IDisposable
         Assert.Equal(Error("ERR syntax error"), Run("CLIENT KILL SKIPME x"));
         Assert.Equal(Error("ERR Unknown client type 'foo'"), Run("CLIENT KILL TYPE foo"));
         Assert.Equal(Error("ERR No such user 'x'"), Run("CLIENT KILL USER x"));
-        Assert.Equal(Error("ERR unknown subcommand 'reply'. Try CLIENT HELP."), Run("CLIENT reply ON"));
-        Assert.StartsWith("*40\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n", Run("CLIENT HELP"));
+        Assert.Equal(Error("ERR unknown subcommand 'foo'. Try CLIENT HELP."), Run("CLIENT foo ON"));
+        Assert.StartsWith("*48\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n", Run("CLIENT HELP"));
     }
 
     [Fact]

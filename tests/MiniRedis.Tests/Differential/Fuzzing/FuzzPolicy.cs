@@ -52,6 +52,9 @@ public static class FuzzPolicy
         ["sunsubscribe"] = "same as UNSUBSCRIBE",
         ["client|tracking"] = "a RESP3 fuzzing connection would get invalidation pushes between its replies (one reply is read per command); tested in TrackingTests",
         ["script|debug"] = "YES/SYNC turn Redis's client into a Lua debugger session that later EVALs wait in; MiniRedis has no debugger (README)",
+        ["monitor"] = "turns the fuzzing connection into a monitor (a line for every command, keyspace commands refused); tested in ClientControlTests",
+        ["client|reply"] = "OFF and SKIP drop the replies the fuzzer waits for; tested in ClientControlTests",
+        ["client|pause"] = "holds the fuzzing connections until its timeout (ALL: every command); tested in ClientControlTests",
     };
 
     /// <summary>Commands sent rarely: each call discards or stalls much of what the others build.</summary>
