@@ -218,8 +218,12 @@ public sealed class RewriteBackgroundTests
         using var connection = server.Connect();
         using var control = server.Connect();
         Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(control.Call("BGREWRITEAOF")));
+        // The kill's moment counts from the first acknowledged pair: on a loaded machine the first
+        // round trip alone can outlast a short delay.
+        var firstAcknowledged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var killer = Task.Run(async () =>
         {
+            await firstAcknowledged.Task;
             await Task.Delay(killAfter);
             server.Dispose();
         });
@@ -235,11 +239,17 @@ public sealed class RewriteBackgroundTests
                 Assert.Equal($":{next + 1}\r\n", connection.ReadReply().Text);
                 Assert.Equal($":{next + 1}\r\n", connection.ReadReply().Text);
                 acked = next + 1;
+                firstAcknowledged.TrySetResult();
             }
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
             // Killed: everything acknowledged so far must survive.
+        }
+        finally
+        {
+            // The kill comes whatever ended the loop, so the server never outlives the test.
+            firstAcknowledged.TrySetResult();
         }
         killer.Wait();
         return acked;

@@ -227,7 +227,7 @@ public sealed class AofState
         Writer = null;
     }
 
-    /// <summary>Once a second from the cron: retry failed writes, do postponed writes and fsyncs.</summary>
+    /// <summary>Once a second from the cron: retry failed writes, and the fsync everysec owes.</summary>
     internal void Cron() => Writer?.Cron();
 
     /// <summary>Shutdown: everything written and fsynced whatever the policy, then closed.</summary>

@@ -16,8 +16,6 @@ public sealed class AofWriter : IPropagationSink, IDisposable
 {
     /// <summary>Redis's AOF_WRITE_LOG_ERROR_RATE: write errors are logged at most every 30 seconds.</summary>
     const long WriteErrorLogIntervalMs = 30_000;
-    /// <summary>everysec waits at most this long for a running fsync before writing anyway.</summary>
-    const long MaxFsyncPostponeMs = 2_000;
 
     readonly NativeFile _file;
     readonly ServerConfig _config;
@@ -31,7 +29,6 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     int _selectedDb = -1;
     long _lastTimestampSeconds;
 
-    long _postponedSinceMs;
     long _lastFsyncMs;
     long _fsyncedSize;
     long _lastWriteErrorLogMs;
@@ -70,7 +67,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     /// <summary>Background fsyncs queued or running (aof_pending_bio_fsync).</summary>
     public int PendingFsyncs => Volatile.Read(ref _pendingFsyncs);
 
-    /// <summary>Writes done without waiting for a slow fsync (aof_delayed_fsync).</summary>
+    /// <summary>Writes done while a background fsync still ran (aof_delayed_fsync): everysec never waits for one.</summary>
     public long DelayedFsyncs { get; private set; }
 
     /// <summary>The errno of the last failed write (0 when the last write succeeded).</summary>
@@ -108,8 +105,10 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     public void Flush() => Flush(force: false);
 
     /// <summary>
-    /// Redis's flushAppendOnlyFile: write the buffer (postponed under everysec while a background fsync
-    /// runs, for at most 2 s), then fsync by policy. <paramref name="force"/> writes whatever happens.
+    /// Redis's flushAppendOnlyFile: write the buffer, then fsync by policy. Unlike Redis, everysec does
+    /// not postpone the write while a background fsync runs (Redis waits up to 2 s and replies meanwhile):
+    /// a reply leaves only once its write reached the kernel, so killing the process never loses an
+    /// acknowledged write. <paramref name="force"/> writes even right after a failed write.
     /// </summary>
     public void Flush(bool force)
     {
@@ -124,19 +123,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         }
         // After a failed write, retry once a second rather than every round.
         if (!LastWriteOk && !force && now - _lastRetryMs < 1000) return;
-
-        if (policy == AppendFsyncPolicy.EverySec && !force && PendingFsyncs > 0)
-        {
-            if (_postponedSinceMs == 0)
-            {
-                _postponedSinceMs = now;
-                return;
-            }
-            if (now - _postponedSinceMs < MaxFsyncPostponeMs) return;
-            DelayedFsyncs++;
-            _logger.LogInformation("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
-        }
-        _postponedSinceMs = 0;
+        if (policy == AppendFsyncPolicy.EverySec && PendingFsyncs > 0) DelayedFsyncs++;
 
         if (!WriteBuffer(policy, now)) return;
 
@@ -230,7 +217,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         }
     }
 
-    /// <summary>Once a second from the cron: retries a failed write and performs postponed ones.</summary>
+    /// <summary>Once a second from the cron: retries a failed write, and gives everysec its fsync once writes stopped.</summary>
     public void Cron()
     {
         if (_buf.Length > 0 || _fsyncedSize != CurrentSize) Flush(force: false);
