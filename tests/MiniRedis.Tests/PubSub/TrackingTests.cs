@@ -55,6 +55,25 @@ public sealed class TrackingTests(ServerPairFixture servers) : IClassFixture<Ser
         t.Send("c", "CLIENT GETREDIR");
     });
 
+    /// <summary>A key evicted by maxmemory is invalidated like a deleted one (Redis's signalModifiedKey on eviction).</summary>
+    [Fact]
+    public void Eviction_invalidates_tracked_keys_as_redis() => AssertSameAsRedis(t =>
+    {
+        t.Send("w", "FLUSHALL");
+        t.Send("w", "SET t.evicted 1");
+        t.Quietly("c", "HELLO 3");
+        t.Send("c", "CLIENT TRACKING on");
+        t.Send("c", "GET t.evicted");
+        t.Send("w", "CONFIG SET maxmemory-policy allkeys-lru");
+        t.Send("w", "CONFIG SET maxmemory 1");
+        // Before the write runs the only key goes (one push), then the write is refused (OOM).
+        t.Send("w", "SET t.other 1");
+        t.Read("c", 1);
+        t.Send("w", "CONFIG SET maxmemory 0");
+        t.Send("w", "CONFIG SET maxmemory-policy noeviction");
+        t.Send("w", "DBSIZE");
+    });
+
     /// <summary>
     /// A write that serves a blocked client resumes that client's pipeline inside the writer's
     /// command: the writer's own invalidation still goes to the writer, after its reply (it once
