@@ -116,17 +116,18 @@ public sealed class ClientConnection : IClientConnection
         {
             var result = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (buffer.Length + (filling?.OpenCommandBytes ?? 0) > _server.Config.ClientQueryBufferLimit)
-            {
-                _server.Logger.LogWarning("Closing client that reached max query buffer length: addr={Address}", RemoteAddress);
-                Close();
-                return;
-            }
+            if (OverQueryBufferLimit(buffer.Length + (filling?.OpenCommandBytes ?? 0))) return;
             while (!buffer.IsEmpty)
             {
                 if (filling is null)
                 {
-                    await _freeBatches.WaitAsync(_closed.Token).ConfigureAwait(false);
+                    if (!_freeBatches.Wait(0))
+                    {
+                        _reader.AdvanceTo(buffer.Start, result.Buffer.End);
+                        if (await WaitForFreeBatchAsync().ConfigureAwait(false) is not { } latest) return;
+                        result = latest;
+                        buffer = result.Buffer;
+                    }
                     filling = _batches[_nextBatch];
                     filling.Clear();
                 }
@@ -148,8 +149,56 @@ public sealed class ClientConnection : IClientConnection
             }
             Volatile.Write(ref _queryBytes, buffer.Length + (filling?.OpenCommandBytes ?? 0));
             _reader.AdvanceTo(buffer.Start, result.Buffer.End);
-            if (result.IsCompleted || result.IsCanceled) return;
+            if (result.IsCompleted) return;
         }
+    }
+
+    bool OverQueryBufferLimit(long bytes)
+    {
+        if (bytes <= _server.Config.ClientQueryBufferLimit) return false;
+        _server.Logger.LogWarning("Closing client that reached max query buffer length: addr={Address}", RemoteAddress);
+        Close();
+        return true;
+    }
+
+    /// <summary>
+    /// Both batches are with the executor (a blocked or paused client's pipeline, or a busy executor).
+    /// Redis keeps reading such a client, so a peer that goes away is noticed; here the socket is
+    /// watched while the batch is awaited. Returns the read holding everything not yet parsed once a
+    /// batch is free (the caller holds it), or null past client-query-buffer-limit.
+    /// </summary>
+    async Task<ReadResult?> WaitForFreeBatchAsync()
+    {
+        var freeBatch = _freeBatches.WaitAsync(_closed.Token);
+        while (true)
+        {
+            var read = _reader.ReadAsync(_closed.Token).AsTask();
+            if (await Task.WhenAny(freeBatch, read).ConfigureAwait(false) == freeBatch)
+            {
+                await freeBatch.ConfigureAwait(false);
+                // The read in flight returns at once, with what arrived so far (IsCanceled unless more came).
+                _reader.CancelPendingRead();
+                return await read.ConfigureAwait(false);
+            }
+            var result = await read.ConfigureAwait(false);
+            if (result.IsCompleted)
+            {
+                // The peer is gone. A client waiting on keys or a pause would wait forever: Redis frees
+                // it. Otherwise its commands still run (they are behind the batches ahead), as Redis
+                // runs all it read before the end of the stream.
+                _server.Executor.Post(CloseIfWaiting);
+                await freeBatch.ConfigureAwait(false);
+                return result;
+            }
+            if (OverQueryBufferLimit(result.Buffer.Length)) return null;
+            _reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+
+    /// <summary>Executor: the batches ahead have run; a session still blocked or held by a pause is closed.</summary>
+    void CloseIfWaiting()
+    {
+        if (_session.Blocked is not null || _session.Postponed) Close();
     }
 
     /// <summary>

@@ -62,6 +62,43 @@ public sealed class ConnectionLifecycleTests
         }
     }
 
+    /// <summary>
+    /// A blocked client whose later commands arrive in separate packets holds both of its batches; when
+    /// it then disconnects, the server must notice and free it, as Redis does (it once stayed in CLIENT
+    /// LIST, flags=b, for good). The same for a client held by CLIENT PAUSE.
+    /// </summary>
+    [Theory]
+    [InlineData("BLPOP q 0")]
+    [InlineData("PAUSE")]
+    public void WaitingClientWithAPipelineBehind_IsFreedWhenItDisconnects(string wait)
+    {
+        foreach (var server in BothServers())
+        {
+            using (server)
+            using (var control = server.Connect())
+            {
+                // WRITE: the control connection's INFO still runs.
+                if (wait == "PAUSE") control.Call("CLIENT", "PAUSE", "100000", "WRITE");
+                var client = server.Connect();
+                client.Send(wait == "PAUSE" ? "SET a 1\r\n" : wait + "\r\n");
+                for (int i = 0; i < 4; i++)
+                {
+                    Thread.Sleep(100);
+                    client.Send("PING\r\n");
+                }
+                Assert.Equal("2", InfoField(control, "connected_clients"));
+                client.Dispose();
+                for (int i = 0; i < 100 && InfoField(control, "connected_clients") != "1"; i++) Thread.Sleep(50);
+                Assert.Equal("1", InfoField(control, "connected_clients"));
+                Assert.Equal("0", InfoField(control, "blocked_clients"));
+                if (wait == "PAUSE") control.Call("CLIENT", "UNPAUSE");
+            }
+        }
+    }
+
+    static string InfoField(RespConnection connection, string field) =>
+        Encoding.ASCII.GetString(connection.Call("INFO", "clients")).Split("\r\n").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..];
+
     [Fact]
     public void ClientOverQueryBufferLimit_IsDisconnected()
     {
