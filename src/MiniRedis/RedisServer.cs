@@ -249,8 +249,10 @@ public sealed partial class RedisServer
         long limit = Keyspace.NowMs - Config.Timeout * 1000L;
         foreach (var client in _clients.Values)
         {
-            // Like Redis, a client waiting in a blocking command is not idle.
-            if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null)
+            // Like Redis's clientsCronHandleTimeout, clients that wait by design are not idle: blocked on
+            // keys or held by a pause (CLIENT_BLOCKED), subscribers (CLIENT_PUBSUB), monitors (replicas to Redis).
+            if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null
+                && !client.Postponed && !client.IsSubscribed && !client.Monitor)
             {
                 Logger.LogDebug("Closing idle client");
                 client.Connection.Close();

@@ -139,6 +139,40 @@ public sealed class ConnectionLifecycleTests
         }
     }
 
+    /// <summary>
+    /// The idle timeout spares clients that wait by design, as Redis does: a subscriber, a monitor and a
+    /// client held by CLIENT PAUSE stay connected past it while a plain idle client is closed.
+    /// </summary>
+    [Fact]
+    public void Timeout_SparesSubscribersMonitorsAndPausedClients()
+    {
+        foreach (var server in BothServers("--timeout", "1"))
+        {
+            using (server)
+            using (var idle = server.Connect())
+            using (var subscriber = server.Connect())
+            using (var monitor = server.Connect())
+            using (var paused = server.Connect())
+            {
+                Assert.Equal("+PONG\r\n"u8.ToArray(), idle.Call("PING"));
+                subscriber.Call("SUBSCRIBE", "news");
+                monitor.Send("MONITOR\r\n");
+                Assert.Equal("+OK\r\n", monitor.ReadReply().Text);
+                using (var admin = server.Connect()) admin.Call("CLIENT", "PAUSE", "100000", "WRITE");
+                paused.Send("SET k v\r\n");
+                Assert.Empty(idle.ReadUntilClosed());
+                // Well past the timeout for the others too (the cron checks them in the same pass).
+                Thread.Sleep(1500);
+                using var late = server.Connect();
+                late.Call("CLIENT", "UNPAUSE");
+                Assert.Equal("+OK\r\n", paused.ReadReply().Text);
+                Assert.Equal(":1\r\n"u8.ToArray(), late.Call("PUBLISH", "news", "hello"));
+                var list = Encoding.ASCII.GetString(late.Call("CLIENT", "LIST"));
+                Assert.True(4 == list.Split('\n').Count(line => line.StartsWith("id=", StringComparison.Ordinal)), list);
+            }
+        }
+    }
+
     [Fact]
     public void ConnectionChurn_LeavesNoSocketsOpen()
     {
