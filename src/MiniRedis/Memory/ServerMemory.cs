@@ -45,10 +45,16 @@ public sealed class ServerMemory(RedisServer server)
     /// <summary>The cron's refresh: clients' memory, the peak.</summary>
     public void Cron()
     {
+        RefreshClients();
+        server.Stats.ObservePeakMemory(Used);
+    }
+
+    /// <summary>Clients' memory as of now (a walk over the clients: the cron's, and what INFO and MEMORY report).</summary>
+    void RefreshClients()
+    {
         long clients = 0;
         foreach (var client in server.Clients) clients += ClientBytes(client);
         _clientsBytes = clients;
-        server.Stats.ObservePeakMemory(Used);
     }
 
     /// <summary>A new client counts at once, so a flood of connections shows before the next cron.</summary>
@@ -84,6 +90,8 @@ public sealed class ServerMemory(RedisServer server)
     /// <summary>Everything INFO memory, MEMORY STATS and DOCTOR report, read once (Redis's redisMemOverhead plus the allocator's figures, here the GC's).</summary>
     public Figures Measure()
     {
+        // Not the last cron's client figures: a pipeline's buffers just given back would still count.
+        RefreshClients();
         var overhead = ComputeOverhead();
         long peak = server.Stats.ObservePeakMemory(overhead.Used);
         long rss = ProcessMemory.ResidentSetSize();
