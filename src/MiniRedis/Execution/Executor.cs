@@ -281,9 +281,15 @@ public sealed class Executor
     /// </summary>
     void FinishBlocked(ClientSession session, long replyMark)
     {
+        EndWait(session, replyMark);
+        Resume(session);
+    }
+
+    /// <summary>The wait's reply (after <paramref name="replyMark"/>) is dropped under CLIENT REPLY OFF, and the client leaves the blocked set.</summary>
+    void EndWait(ClientSession session, long replyMark)
+    {
         if (session.ReplyOff) session.Reply.Truncate(replyMark);
         _server.Blocked.Unblock(session);
-        Resume(session);
     }
 
     /// <summary>Continues a client's pipeline after its blocking command was served or timed out, or a pause held it.</summary>
@@ -311,8 +317,7 @@ public sealed class Executor
             session.Reply.Error(error);
         }
         else CommandContext.WriteTimeoutReply(session.Reply, state.TimeoutReply);
-        if (session.ReplyOff) session.Reply.Truncate(replyMark);
-        _server.Blocked.Unblock(session);
+        EndWait(session, replyMark);
         // Not resumed here: its commands must not run inside the command that released it.
         _released.Add(session);
         return true;
