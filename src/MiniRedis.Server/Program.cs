@@ -1,6 +1,8 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MiniRedis.Config;
 using MiniRedis.Server;
 
@@ -26,10 +28,19 @@ switch (commandLine.Action)
 }
 
 ServerConfig config;
+// Kept so that a daemonizing start can hand the same text to its detached child.
+byte[]? stdinConfig = null;
+string launchDirectory = Environment.CurrentDirectory;
 try
 {
-    config = ServerConfig.Load(commandLine, commandLine.ReadConfigFromStdin ? Console.OpenStandardInput() : null);
-    // Like Redis, the working directory is `dir`: relative file names (AOF, RDB) resolve there.
+    if (commandLine.ReadConfigFromStdin)
+    {
+        using var stdin = new MemoryStream();
+        Console.OpenStandardInput().CopyTo(stdin);
+        stdinConfig = stdin.ToArray();
+    }
+    config = ServerConfig.Load(commandLine, stdinConfig is null ? null : new MemoryStream(stdinConfig));
+    // Like Redis, the working directory is `dir`: relative file names (AOF, RDB, pidfile, unixsocket) resolve there.
     Directory.SetCurrentDirectory(config.Dir);
 }
 catch (ConfigException e)
@@ -38,13 +49,30 @@ catch (ConfigException e)
     return 1;
 }
 
+// As Redis: a supervised server stays in the foreground whatever daemonize says.
+if (config.Daemonize && !Daemon.IsChild && !Supervision.Resolve(config, NullLogger.Instance).Active)
+    return await Daemon.DetachAsync(args, launchDirectory, stdinConfig);
+if (Daemon.IsChild) Daemon.BecomeSessionLeader();
+
+using var logs = new RedisLoggerProvider(config, detached: Daemon.IsChild);
+var processLogger = logs.CreateLogger("MiniRedis.Server");
+var supervision = Supervision.Resolve(config, processLogger);
+// logrotate's postrotate sends SIGHUP; Redis ignores the signal otherwise, so it must not end the process.
+using var reopenLogOnHangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+{
+    context.Cancel = true;
+    logs.Reopen();
+});
+var pidFile = PidFile.Create(config.PidFile ?? (Daemon.IsChild ? ServerConfig.DefaultDaemonPidFile : null), processLogger);
+
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.SetMinimumLevel(LogLevel.Trace);
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-builder.Logging.AddProvider(new RedisLoggerProvider(config));
+builder.Logging.AddProvider(logs);
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.Services.AddSingleton(config);
+builder.Services.AddSingleton(supervision);
 builder.Services.AddHostedService<RedisHostedService>();
 try
 {
@@ -55,6 +83,10 @@ catch (InvalidOperationException e)
     // Start-up failures (a port in use...) end the process with Redis's one-line reason, not a stack trace.
     Console.Error.WriteLine(e.Message);
     return 1;
+}
+finally
+{
+    pidFile?.Remove();
 }
 // Non-zero when the server stopped because its data could not be loaded.
 return Environment.ExitCode;

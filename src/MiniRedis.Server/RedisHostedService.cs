@@ -5,11 +5,16 @@ using MiniRedis.Networking;
 
 namespace MiniRedis.Server;
 
-/// <summary>Runs the server inside the generic host: start-up lines, listener, graceful stop on SIGTERM/SIGINT/SHUTDOWN.</summary>
-sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService> logger, IHostApplicationLifetime lifetime) : IHostedService
+/// <summary>
+/// Runs the server inside the generic host: start-up lines, listener, graceful stop on
+/// SIGTERM/SIGINT/SHUTDOWN, and telling the supervisor (or the daemonizing parent) when it serves.
+/// </summary>
+sealed class RedisHostedService(ServerConfig config, Supervision supervision, ILogger<RedisHostedService> logger, IHostApplicationLifetime lifetime) : IHostedService
 {
     RedisServer? _server;
     Listener? _listener;
+    // The server serves once both the data is loaded and the listener is up, in whichever order they finish.
+    int _stepsBeforeReady = 2;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -23,11 +28,13 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
         _server.Start();
         // The load is marked begun (its slices run on the executor) before the first client is
         // accepted, so none sees PONG ahead of -LOADING; clients connecting during the load get -LOADING.
+        supervision.Loading();
         LoadData(_server);
         _listener = new Listener(_server);
         _listener.Start();
         logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
         logger.LogInformation("Server initialized");
+        StepTowardsReady();
         return Task.CompletedTask;
     }
 
@@ -53,7 +60,7 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
     {
         if (started)
         {
-            logger.LogInformation("Ready to accept connections tcp");
+            StepTowardsReady();
             return;
         }
         // Like Redis, refuse to run on a dataset that could not be loaded.
@@ -61,9 +68,19 @@ sealed class RedisHostedService(ServerConfig config, ILogger<RedisHostedService>
         lifetime.StopApplication();
     }
 
+    void StepTowardsReady()
+    {
+        if (Interlocked.Decrement(ref _stepsBeforeReady) != 0) return;
+        logger.LogInformation("Ready to accept connections tcp");
+        if (config.UnixSocket is { } path) logger.LogInformation("The server is now ready to accept connections at {Path}", path);
+        supervision.Ready();
+        Daemon.SignalReady();
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         logger.LogWarning("Received shutdown request, preparing to shutdown.");
+        supervision.Stopping();
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
         _server?.Stop();
         logger.LogWarning("MiniRedis is now ready to exit, bye bye...");

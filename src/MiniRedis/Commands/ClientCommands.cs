@@ -292,6 +292,7 @@ public static unsafe class ClientCommands
         if (client.Tracking is { Bcast: true }) flags.Append('B');
         if (client.DirtyCas) flags.Append('d');
         if (client.CloseAfterReply) flags.Append('c');
+        if (client.Connection?.IsUnixSocket == true) flags.Append('U');
         if (client.NoEvict) flags.Append('e');
         if (flags.Length == 0) flags.Append('N');
         text.Append(CultureInfo.InvariantCulture,

@@ -16,12 +16,18 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("tcp-backlog", 0, int.MaxValue, 511, c => c.TcpBacklog, (c, v) => c.TcpBacklog = (int)v, Immutable),
         ConfigDirective.Integer("timeout", 0, int.MaxValue, 0, c => c.Timeout, (c, v) => c.Timeout = (int)v),
         ConfigDirective.Integer("tcp-keepalive", 0, int.MaxValue, 300, c => c.TcpKeepAlive, (c, v) => c.TcpKeepAlive = (int)v),
-        ConfigDirective.Bool("daemonize", false, _ => false, (_, _) => { }, Immutable, RejectDaemonize),
+        ConfigDirective.Bool("daemonize", false, c => c.Daemonize, (c, v) => c.Daemonize = v, Immutable),
+        ConfigDirective.Enum("supervised", SupervisedMode.No, SupervisedModes, c => c.Supervised, (c, v) => c.Supervised = v, Immutable),
         ConfigDirective.String("pidfile", "", c => c.PidFile, (c, v) => c.PidFile = v.Length == 0 ? null : v, Immutable),
         ConfigDirective.Enum("loglevel", ServerLogLevel.Notice,
             [("debug", ServerLogLevel.Debug), ("verbose", ServerLogLevel.Verbose), ("notice", ServerLogLevel.Notice), ("warning", ServerLogLevel.Warning)],
             c => c.LogLevel, (c, v) => c.LogLevel = v),
         ConfigDirective.String("logfile", "", c => c.LogFile, (c, v) => c.LogFile = v, Immutable),
+        ConfigDirective.Bool("syslog-enabled", false, c => c.SyslogEnabled, (c, v) => c.SyslogEnabled = v, Immutable),
+        ConfigDirective.String("syslog-ident", "redis", c => c.SyslogIdent, (c, v) => c.SyslogIdent = v, Immutable),
+        ConfigDirective.Enum("syslog-facility", SyslogFacility.Local0, SyslogFacilities, c => c.SyslogFacility, (c, v) => c.SyslogFacility = v, Immutable),
+        ConfigDirective.String("unixsocket", "", c => c.UnixSocket, (c, v) => c.UnixSocket = v.Length == 0 ? null : v, Immutable),
+        ConfigDirective.Special("unixsocketperm", "0", c => Convert.ToString(c.UnixSocketPerm, 8), (c, args) => c.SetUnixSocketPerm(args[0]), Immutable),
         ConfigDirective.Integer("databases", 1, int.MaxValue, 16, c => c.Databases, (c, v) => c.Databases = (int)v, Immutable),
         ConfigDirective.Special("dir", ".", c => c.Dir, (c, args) => c.SetDir(args[0]), ConfigFlags.Protected),
         ConfigDirective.String("requirepass", "", c => c.RequirePass, (c, v) => c.RequirePass = v.Length == 0 ? null : v),
@@ -90,9 +96,6 @@ public sealed partial class ServerConfig
     private const int MinHz = 1;
     private const int MaxHz = 500;
     private const int MaxBindAddresses = 16;
-
-    private static string? RejectDaemonize(bool daemonize) =>
-        daemonize ? "daemonize yes is not supported: run the server in the foreground under a service manager" : null;
 
     private static string? ValidateDbFilename(string name) =>
         IsBaseName(name) ? null : "dbfilename can't be a path, just a filename";

@@ -9,6 +9,9 @@ public interface IClientConnection
     string RemoteAddress { get; }
     string LocalAddress { get; }
 
+    /// <summary>Connected through the <c>unixsocket</c> (CLIENT LIST flag U).</summary>
+    bool IsUnixSocket { get; }
+
     /// <summary>
     /// Sends what the session's reply buffer holds (called on the executor after each round) and hands
     /// back <paramref name="completedBatches"/> batches for the connection to reuse.

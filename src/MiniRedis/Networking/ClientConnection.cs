@@ -59,9 +59,12 @@ public sealed class ClientConnection : IClientConnection
     {
         _server = server;
         _socket = socket;
-        _socket.NoDelay = true;
-        RemoteAddress = FormatEndpoint(socket.RemoteEndPoint);
-        LocalAddress = FormatEndpoint(socket.LocalEndPoint);
+        IsUnixSocket = socket.AddressFamily == AddressFamily.Unix;
+        // TCP_NODELAY does not exist on a Unix socket (setting it fails there).
+        if (!IsUnixSocket) _socket.NoDelay = true;
+        // Redis names a Unix socket client by the configured path and port 0, at both ends.
+        RemoteAddress = IsUnixSocket ? $"{server.Config.UnixSocket}:0" : FormatEndpoint(socket.RemoteEndPoint);
+        LocalAddress = IsUnixSocket ? RemoteAddress : FormatEndpoint(socket.LocalEndPoint);
         // Zero-byte reads: an idle client holds no receive buffer while it waits.
         _reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false),
             new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
@@ -69,6 +72,7 @@ public sealed class ClientConnection : IClientConnection
 
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
+    public bool IsUnixSocket { get; }
 
     static string FormatEndpoint(System.Net.EndPoint? endpoint) => endpoint switch
     {
@@ -102,6 +106,8 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>Executor: the read loop is over; replies still owed go out, then the socket closes.</summary>
     void Finish()
     {
+        // The peer hung up (we did not close it): Redis's verbose line, with the client as CLIENT LIST shows it.
+        if (_socketClosed == 0 && _server.Logger.IsEnabled(LogLevel.Debug)) _server.Logger.LogDebug("Client closed connection {Client}", Describe());
         _session.CloseAfterReply = true;
         SendReplies(0);
         _server.Disconnect(_session);

@@ -4,7 +4,10 @@ using Microsoft.Extensions.Logging;
 
 namespace MiniRedis.Networking;
 
-/// <summary>Accepts TCP clients on the configured addresses and runs a <see cref="ClientConnection"/> for each.</summary>
+/// <summary>
+/// Accepts clients on the configured TCP addresses and on the <c>unixsocket</c>, and runs a
+/// <see cref="ClientConnection"/> for each.
+/// </summary>
 public sealed class Listener : IAsyncDisposable
 {
     const string ProtectedModeMessage =
@@ -22,6 +25,9 @@ public sealed class Listener : IAsyncDisposable
     // The listening sockets and their accept loops; replaced as a whole when port or bind change.
     List<Socket> _sockets = [];
     List<Task> _acceptLoops = [];
+    // The Unix socket lives apart from the TCP ones: CONFIG SET port/bind never replace it.
+    Socket? _unixSocket;
+    Task _unixAcceptLoop = Task.CompletedTask;
     // The port and bind values the current sockets were opened with.
     int _boundPort;
     IReadOnlyList<string> _boundBind = [];
@@ -41,6 +47,7 @@ public sealed class Listener : IAsyncDisposable
             throw new InvalidOperationException($"Could not create server TCP listening socket {address}:{_server.Config.Port}: bind: {error.Message}. Failed listening on port {_server.Config.Port} (TCP), aborting.", error);
         }
         Listen(sockets);
+        if (_server.Config.UnixSocket is { } path) ListenUnix(path);
         // CONFIG SET port / bind re-listen at once, as Redis 7.0 does: new sockets first, old ones closed after.
         _server.Config.RegisterApplier("port", () => Relisten("port", "Unable to listen on this port. Check server logs."));
         _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses."));
@@ -95,6 +102,29 @@ public sealed class Listener : IAsyncDisposable
         if (sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
     }
 
+    /// <summary>
+    /// As Redis's anetUnixServer: a stale socket file from an earlier run is replaced, and
+    /// <c>unixsocketperm</c> (when set) is applied to the new one before clients can connect.
+    /// </summary>
+    void ListenUnix(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            File.Delete(path);
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            if (_server.Config.UnixSocketPerm != 0 && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)_server.Config.UnixSocketPerm);
+            socket.Listen(_server.Config.TcpBacklog);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            socket.Dispose();
+            throw new InvalidOperationException($"Failed opening Unix socket: {e.Message}", e);
+        }
+        _unixSocket = socket;
+        _unixAcceptLoop = AcceptLoopAsync(socket);
+    }
+
     /// <summary>CONFIG SET applier: listens on the new port/addresses, then closes the old sockets.</summary>
     string? Relisten(string directive, string error)
     {
@@ -143,6 +173,11 @@ public sealed class Listener : IAsyncDisposable
                     await Task.Delay(AcceptRetryDelay).ConfigureAwait(false);
                 continue;
             }
+            if (_server.Logger.IsEnabled(LogLevel.Debug))
+            {
+                if (client.AddressFamily == AddressFamily.Unix) _server.Logger.LogDebug("Accepted connection to {Path}", _server.Config.UnixSocket);
+                else if (client.RemoteEndPoint is IPEndPoint remote) _server.Logger.LogDebug("Accepted {Address}:{Port}", AddressText(remote.Address), remote.Port);
+            }
             Interlocked.Increment(ref _server.Stats.TotalConnectionsReceived);
             if (Rejection(client) is { } message)
             {
@@ -157,6 +192,8 @@ public sealed class Listener : IAsyncDisposable
             _ = RunConnectionAsync(connection);
         }
     }
+
+    static IPAddress AddressText(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     string? Rejection(Socket client)
     {
@@ -196,7 +233,17 @@ public sealed class Listener : IAsyncDisposable
     {
         _stopping.Cancel();
         foreach (var socket in _sockets) socket.Dispose();
-        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        _unixSocket?.Dispose();
+        await Task.WhenAll([.. _acceptLoops, _unixAcceptLoop]).ConfigureAwait(false);
+        if (_unixSocket is not null)
+        {
+            _server.Logger.LogInformation("Removing the unix socket file.");
+            try { File.Delete(_server.Config.UnixSocket!); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _server.Logger.LogWarning("Error removing the unix socket file: {Error}", e.Message);
+            }
+        }
         List<ClientConnection> open;
         lock (_connections) open = [.. _connections];
         foreach (var connection in open) connection.Close();

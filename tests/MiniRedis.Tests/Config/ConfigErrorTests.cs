@@ -32,6 +32,10 @@ public sealed class ConfigErrorTests : IDisposable
     [InlineData("port 7199 # comment", "wrong number of arguments")]
     [InlineData("protected-mode maybe", "argument must be 'yes' or 'no'")]
     [InlineData("daemonize maybe", "argument must be 'yes' or 'no'")]
+    [InlineData("supervised foo", "argument(s) must be one of the following: upstart, systemd, auto, no")]
+    [InlineData("syslog-facility foo", "argument(s) must be one of the following: user, local0, local1, local2, local3, local4, local5, local6, local7")]
+    [InlineData("unixsocketperm 999", "argument couldn't be parsed as an octal number")]
+    [InlineData("unixsocketperm 1777", "argument must be between 0 and 777 inclusive")]
     [InlineData("loglevel loud", "argument(s) must be one of the following: debug, verbose, notice, warning")]
     [InlineData("appendfsync sometimes", "argument(s) must be one of the following: everysec, always, no")]
     [InlineData("proto-max-bulk-len 12x", "argument must be a memory value")]
@@ -69,11 +73,22 @@ public sealed class ConfigErrorTests : IDisposable
     }
 
     [Fact]
-    public void Daemonize_YesIsRefusedClearly()
+    public void ProcessDirectives_AreReadAndShownAsRedisShowsThem()
     {
-        var e = Assert.Throws<ConfigException>(() => ServerConfig.Parse("daemonize yes"));
-        Assert.Contains("daemonize yes is not supported", e.Message, StringComparison.Ordinal);
-        Assert.Equal(("daemonize", "no"), ServerConfig.Parse("daemonize no").Get("daemonize")[0]);
+        var config = ServerConfig.Parse("daemonize yes\nsupervised SYSTEMD\nunixsocket /tmp/r.sock\nunixsocketperm 0755\nsyslog-enabled yes\nsyslog-ident mini\nsyslog-facility local7");
+        Assert.Equal(("daemonize", "yes"), config.Get("daemonize")[0]);
+        Assert.Equal(("supervised", "systemd"), config.Get("supervised")[0]);
+        Assert.Equal(("unixsocket", "/tmp/r.sock"), config.Get("unixsocket")[0]);
+        // Octal in, octal out, without the leading zero (as redis-server 7.0.15 shows it).
+        Assert.Equal(("unixsocketperm", "755"), config.Get("unixsocketperm")[0]);
+        Assert.Equal(0b111_101_101, config.UnixSocketPerm);
+        Assert.Equal(("syslog-enabled", "yes"), config.Get("syslog-enabled")[0]);
+        Assert.Equal(("syslog-ident", "mini"), config.Get("syslog-ident")[0]);
+        Assert.Equal(("syslog-facility", "local7"), config.Get("syslog-facility")[0]);
+        var defaults = new ServerConfig();
+        Assert.Equal([("unixsocketperm", "0")], defaults.Get("unixsocketperm"));
+        Assert.Equal([("syslog-ident", "redis")], defaults.Get("syslog-ident"));
+        Assert.Equal([("supervised", "no")], defaults.Get("supervised"));
     }
 
     [Fact]
