@@ -20,14 +20,15 @@ sealed class Supervision
     readonly SupervisedMode _mode;
     readonly ILogger _logger;
 
-    Supervision(SupervisedMode mode, ILogger logger)
+    Supervision(SupervisedMode mode, bool active, ILogger logger)
     {
         _mode = mode;
+        Active = active;
         _logger = logger;
     }
 
-    /// <summary>Supervised by systemd or upstart: Redis then ignores <c>daemonize</c>.</summary>
-    public bool Active => _mode != SupervisedMode.No;
+    /// <summary>Supervised by systemd or upstart, whose variable was found: Redis then ignores <c>daemonize</c>.</summary>
+    public bool Active { get; }
 
     /// <summary>Resolves <c>auto</c> from the environment and drops a requested mode whose supervisor is absent (no side effects but the log lines).</summary>
     public static Supervision Resolve(ServerConfig config, ILogger logger)
@@ -45,18 +46,19 @@ sealed class Supervision
         {
             case SupervisedMode.Upstart when Environment.GetEnvironmentVariable(UpstartJobVariable) is null:
                 logger.LogWarning("upstart supervision requested, but UPSTART_JOB not found!");
-                return new(SupervisedMode.No, logger);
+                return new(SupervisedMode.No, false, logger);
             case SupervisedMode.Upstart:
                 logger.LogInformation("supervised by upstart, will stop to signal readiness.");
-                return new(mode, logger);
+                return new(mode, true, logger);
+            // As Redis 7.0.15: not supervised then, yet each notification is still tried (and warned about).
             case SupervisedMode.Systemd when Environment.GetEnvironmentVariable(NotifySocketVariable) is null:
                 logger.LogWarning("systemd supervision error: NOTIFY_SOCKET not found!");
-                return new(SupervisedMode.No, logger);
+                return new(mode, false, logger);
             case SupervisedMode.Systemd:
                 logger.LogInformation("Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit.");
-                return new(mode, logger);
+                return new(mode, true, logger);
             default:
-                return new(SupervisedMode.No, logger);
+                return new(SupervisedMode.No, false, logger);
         }
     }
 
@@ -77,7 +79,12 @@ sealed class Supervision
     /// <summary>sd_notify: one datagram per message; an abstract socket is named with a leading '@'.</summary>
     void NotifySystemd(string message)
     {
-        if (_mode != SupervisedMode.Systemd || Environment.GetEnvironmentVariable(NotifySocketVariable) is not { Length: > 0 } path) return;
+        if (_mode != SupervisedMode.Systemd) return;
+        if (Environment.GetEnvironmentVariable(NotifySocketVariable) is not { Length: > 0 } path)
+        {
+            _logger.LogWarning("systemd supervision error: NOTIFY_SOCKET not found!");
+            return;
+        }
         if (path[0] == '@') path = "\0" + path[1..];
         try
         {

@@ -87,6 +87,9 @@ public sealed class RespConnection : IDisposable
     /// <summary>Half-closes: the server reads end of file while replies can still arrive.</summary>
     public void FinishSending() => _socket.Shutdown(SocketShutdown.Send);
 
+    /// <summary>This end's TCP port (the server logs and lists the client by it).</summary>
+    public int LocalPort => ((System.Net.IPEndPoint)_socket.LocalEndPoint!).Port;
+
     /// <summary>Everything the server sends until it closes the connection.</summary>
     public byte[] ReadUntilClosed()
     {

@@ -26,7 +26,9 @@ public abstract class ServerProcess : IDisposable
     }
 
     /// <param name="arguments">The command line for a given port.</param>
-    protected void Start(string fileName, Func<int, IEnumerable<string>> arguments, string? workingDirectory = null)
+    /// <param name="environment">Variables added to the server's environment (a supervisor's NOTIFY_SOCKET...).</param>
+    protected void Start(string fileName, Func<int, IEnumerable<string>> arguments, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         // The port is free when chosen but another process may take it before the server binds; retry then.
         for (int attempt = 1; ; attempt++)
@@ -40,6 +42,7 @@ public abstract class ServerProcess : IDisposable
                 WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
             };
             foreach (var arg in arguments(Port)) info.ArgumentList.Add(arg);
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
             var process = new Process { StartInfo = info };
             process.OutputDataReceived += (_, e) => Append(e.Data);
             process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -165,12 +168,19 @@ public sealed class MiniRedisProcess : ServerProcess
 {
     readonly string _directory = Directory.CreateTempSubdirectory("miniredis-").FullName;
 
-    public MiniRedisProcess(params string[] directives)
+    public MiniRedisProcess(params string[] directives) : this(new Dictionary<string, string>(), directives)
+    {
+    }
+
+    public MiniRedisProcess(IReadOnlyDictionary<string, string> environment, params string[] directives)
     {
         var dll = RepoPaths.ServerDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"Server not built: {dll}");
-        Start("dotnet", port => [dll, "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives]);
+        Start("dotnet", port => [dll, "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives], environment: environment);
     }
+
+    /// <summary>The server's private data directory (its working directory).</summary>
+    public string DataDirectory => _directory;
 
     protected override void AfterExit()
     {
