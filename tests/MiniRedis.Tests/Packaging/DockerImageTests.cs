@@ -2,64 +2,103 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
 
 namespace MiniRedis.Tests.Packaging;
 
 /// <summary>
-/// No Docker engine runs where the tests do, so this replays the Dockerfile itself: its publish command
-/// into a temp dir, then its ENTRYPOINT with the baked config, image paths mapped to the temp dir and the
-/// repository, plus the overrides a test needs (a free port, a private data dir).
+/// The Dockerfile's publish step, run once: its RUN dotnet publish into a temp dir.
 /// </summary>
-public sealed partial class DockerImageTests : IDisposable
+[SupportedOSPlatform("linux")]
+public sealed class PublishedImage : IDisposable
 {
     const string PublishInstruction = "RUN dotnet publish ";
+
+    public PublishedImage()
+    {
+        Dockerfile = File.ReadAllLines(Path.Combine(Repository, "Dockerfile"));
+        PublishDir = Path.Combine(Temp, "app");
+        string[] publish = DockerImageTests.SplitWords(DockerImageTests.Instruction(Dockerfile, PublishInstruction)["RUN ".Length..]);
+        AppDir = publish[Array.IndexOf(publish, "-o") + 1];
+        var (exitCode, output) = DockerImageTests.RunToEnd(
+            [.. publish.Select(arg => arg == AppDir ? PublishDir : arg)], Repository, new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
+        PublishOutput = exitCode == 0 ? null : "dotnet publish failed:\n" + output;
+        // The server may run as an unprivileged user (the entrypoint drops root): it must read what it runs.
+        File.SetUnixFileMode(Temp, (UnixFileMode)0b111_101_101);
+    }
+
+    public string Repository { get; } = FindRepositoryRoot();
+    public string Temp { get; } = Directory.CreateTempSubdirectory("miniredis-image-").FullName;
+    public string[] Dockerfile { get; }
+    /// <summary>Where the image's publish output goes (/app) and where this replay put it.</summary>
+    public string AppDir { get; }
+    public string PublishDir { get; }
+    /// <summary>Null when the publish succeeded, else its failure.</summary>
+    public string? PublishOutput { get; }
+
+    public void Dispose() => Directory.Delete(Temp, recursive: true);
+
+    static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MiniRedis.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException("MiniRedis.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>
+/// No Docker engine runs where the tests do, so this replays the Dockerfile itself: the files it
+/// copies from the build context are copied under a private root, its ENV (image paths mapped to that
+/// root and to the publish output), WORKDIR (a private data dir), ENTRYPOINT and CMD, and each way of
+/// running the official redis image is run through the real entrypoint script. The one change made
+/// to the image's files: the baked config's copy gets a free port appended.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed partial class DockerImageTests(PublishedImage image) : IClassFixture<PublishedImage>, IDisposable
+{
     const string EntrypointInstruction = "ENTRYPOINT ";
+    const string CmdInstruction = "CMD ";
+    const string EnvInstruction = "ENV ";
+    const string WorkdirInstruction = "WORKDIR ";
+    const string BakedConfig = "/etc/miniredis/redis.conf";
+    // Not root's, so that as root the entrypoint's hand-over and privilege drop really happen.
+    const string ServerUser = "nobody";
     const int SigTerm = 15;
+    static readonly bool IsRoot = GetUid() == 0;
 
-    readonly string _repository = FindRepositoryRoot();
-    readonly string _temp = Directory.CreateTempSubdirectory("miniredis-image-").FullName;
+    readonly string _root = Directory.CreateTempSubdirectory("miniredis-image-run-").FullName;
 
-    public void Dispose() => Directory.Delete(_temp, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Fact]
-    public async Task ImageEntrypointServesPingWithBakedConfigAndStopsOnSigterm()
+    public void PublishShipsTheCheckersBesideTheServer()
     {
-        string[] dockerfile = File.ReadAllLines(Path.Combine(_repository, "Dockerfile"));
-        string publishDir = Path.Combine(_temp, "app");
-        string dataDir = Directory.CreateDirectory(Path.Combine(_temp, "data")).FullName;
-        var imageToHost = new Dictionary<string, string> { [OutputDirOf(PublishCommand(dockerfile))] = publishDir };
-        foreach (var (source, destination) in CopiesFromContext(dockerfile)) imageToHost[destination] = Path.Combine(_repository, source);
+        Assert.Null(image.PublishOutput);
+        Assert.True(File.Exists(Path.Combine(image.PublishDir, "miniredis-check-aof.dll")));
+        Assert.True(File.Exists(Path.Combine(image.PublishDir, "miniredis-check-rdb.dll")));
+    }
 
-        var (publishExit, publishOutput) = await RunToEndAsync(MapPaths(PublishCommand(dockerfile), imageToHost), TimeSpan.FromMinutes(5));
-        Assert.True(publishExit == 0, "dotnet publish failed:\n" + publishOutput);
-        // The checkers ship beside the server.
-        Assert.True(File.Exists(Path.Combine(publishDir, "miniredis-check-aof.dll")));
-        Assert.True(File.Exists(Path.Combine(publishDir, "miniredis-check-rdb.dll")));
-
-        int port = FreePort();
-        string[] serverCommand = [.. MapPaths(Entrypoint(dockerfile), imageToHost), "--port", port.ToString(), "--dir", dataDir];
-        using var server = Start(serverCommand, out var serverOutput);
+    /// <summary>docker run IMG: the CMD, with the baked config; "docker stop" (SIGTERM) saves and exits 0.</summary>
+    [Fact]
+    public async Task NoArguments_ServesWithTheBakedConfig_SavesIntoTheVolumeOnSigterm()
+    {
+        var run = Prepare();
+        using var server = Start(run, [], out var output);
         try
         {
-            using var client = await ConnectAsync(port, server, serverOutput);
-            await AssertReplyAsync(client, "*1\r\n$4\r\nPING\r\n", "+PONG\r\n");
-            // The command-line --dir must override the baked file's dir, as in redis-server.
-            await AssertReplyAsync(client, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$3\r\ndir\r\n",
-                $"*2\r\n$3\r\ndir\r\n${dataDir.Length}\r\n{dataDir}\r\n");
-
-            await AssertReplyAsync(client, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", "+OK\r\n");
+            using var client = await ConnectAsync(run.Port, server, output);
+            await AssertReplyAsync(client, Command("PING"), "+PONG\r\n");
+            // The baked "dir ./" is the WORKDIR, the data volume.
+            await AssertReplyAsync(client, Command("CONFIG", "GET", "dir"), Bulks("dir", run.DataDir));
+            await AssertReplyAsync(client, Command("SET", "k", "v"), "+OK\r\n");
             // The native Lua library (KeraLua's) ships in the published output and loads.
-            await AssertReplyAsync(client, "*3\r\n$4\r\nEVAL\r\n$28\r\nreturn redis.call('GET','k')\r\n$1\r\n0\r\n", "$1\r\nv\r\n");
-
-            // "docker stop" sends SIGTERM: the server must shut down cleanly, not wait to be killed,
-            // and with the default save points it saves the dataset into the data volume first.
-            Assert.Equal(0, Kill(server.Id, SigTerm));
-            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await server.WaitForExitAsync(stopTimeout.Token);
-            Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}:\n{serverOutput}");
-            Assert.True(File.Exists(Path.Combine(dataDir, "dump.rdb")), $"no dump.rdb in the data directory:\n{serverOutput}");
+            await AssertReplyAsync(client, Command("EVAL", "return redis.call('GET','k')", "0"), "$1\r\nv\r\n");
+            await StopAsync(server, output);
+            Assert.True(File.Exists(Path.Combine(run.DataDir, "dump.rdb")), $"no dump.rdb in the data directory:\n{output}");
         }
         finally
         {
@@ -67,13 +106,140 @@ public sealed partial class DockerImageTests : IDisposable
         }
     }
 
-    static string[] PublishCommand(string[] dockerfile) =>
-        SplitWords(Instruction(dockerfile, PublishInstruction)["RUN ".Length..]);
+    /// <summary>docker run IMG --appendonly yes, and docker run IMG redis-server --appendonly yes.</summary>
+    [Theory]
+    [InlineData("--appendonly", "yes")]
+    [InlineData("redis-server", "--appendonly", "yes")]
+    public async Task DirectiveArguments_OverrideTheBakedConfig(params string[] arguments)
+    {
+        var run = Prepare();
+        using var server = Start(run, arguments, out var output);
+        try
+        {
+            using var client = await ConnectAsync(run.Port, server, output);
+            await AssertReplyAsync(client, Command("CONFIG", "GET", "appendonly"), Bulks("appendonly", "yes"));
+            await AssertReplyAsync(client, Command("CONFIG", "GET", "bind"), Bulks("bind", "0.0.0.0 -::"));
+            await StopAsync(server, output);
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill(entireProcessTree: true);
+        }
+    }
 
-    static string[] Entrypoint(string[] dockerfile) =>
-        JsonSerializer.Deserialize<string[]>(Instruction(dockerfile, EntrypointInstruction)[EntrypointInstruction.Length..])!;
+    /// <summary>docker run IMG redis-server /path/redis.conf: that file instead of the baked one; redis-cli passes through.</summary>
+    [Fact]
+    public async Task ConfigFileArgument_ReplacesTheBakedConfig_ProtectedModeOffAsInTheOfficialImage()
+    {
+        var run = Prepare();
+        string userConfig = Path.Combine(run.DataDir, "user.conf");
+        File.WriteAllText(userConfig, $"port {run.Port}\nappendonly yes\n");
+        using var server = Start(run, ["redis-server", userConfig], out var output);
+        try
+        {
+            using var client = await ConnectAsync(run.Port, server, output);
+            await AssertReplyAsync(client, Command("CONFIG", "GET", "appendonly"), Bulks("appendonly", "yes"));
+            await AssertReplyAsync(client, Command("CONFIG", "GET", "protected-mode"), Bulks("protected-mode", "no"));
+            // Not the baked file's bind: the user's file leaves the default.
+            await AssertReplyAsync(client, Command("CONFIG", "GET", "bind"), Bulks("bind", "* -::*"));
+            // docker run IMG redis-cli ...: any other command runs as given.
+            var (exitCode, cliOutput) = RunToEnd(EntrypointCommand(run, ["redis-cli", "-p", run.Port.ToString(), "PING"]), run.DataDir, run.Environment, TimeSpan.FromMinutes(1));
+            Assert.Equal((0, "PONG\n"), (exitCode, cliOutput));
+            await StopAsync(server, output);
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill(entireProcessTree: true);
+        }
+    }
 
-    static string OutputDirOf(string[] publish) => publish[Array.IndexOf(publish, "-o") + 1];
+    /// <summary>docker run IMG sh -c ...: a shell, not the server.</summary>
+    [Fact]
+    public void ShellArgument_RunsTheShell()
+    {
+        var run = Prepare();
+        var (exitCode, output) = RunToEnd(EntrypointCommand(run, ["sh", "-c", "echo shell as $(id -u)"]), run.DataDir, run.Environment, TimeSpan.FromMinutes(1));
+        // Only the server drops root: a shell runs as whoever started the container.
+        Assert.Equal((0, $"shell as {GetUid()}\n"), (exitCode, output));
+    }
+
+    /// <summary>As root: the data directory becomes the server user's and the server runs as that user.</summary>
+    [Fact]
+    public async Task AsRoot_HandsTheDataDirectoryToTheServerUser_AndDropsPrivileges()
+    {
+        var run = Prepare();
+        string leftover = Path.Combine(run.DataDir, "appendonly.aof");
+        File.WriteAllText(leftover, "");
+        using var server = Start(run, [], out var output);
+        try
+        {
+            using var client = await ConnectAsync(run.Port, server, output);
+            await AssertReplyAsync(client, Command("PING"), "+PONG\r\n");
+            int expectedUid = IsRoot ? UidOf(ServerUser) : GetUid();
+            // The process started is the server: the entrypoint and setpriv exec into it.
+            Assert.Contains($"\nUid:\t{expectedUid}\t{expectedUid}\t", File.ReadAllText($"/proc/{server.Id}/status"), StringComparison.Ordinal);
+            Assert.Equal(expectedUid, OwnerOf(run.DataDir));
+            Assert.Equal(expectedUid, OwnerOf(leftover));
+            await StopAsync(server, output);
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill(entireProcessTree: true);
+        }
+    }
+
+    sealed record Run(int Port, string DataDir, string[] Entrypoint, string[] Cmd, Dictionary<string, string> Environment);
+
+    /// <summary>Lays out one container: the context files at their image paths under a private root, the data dir, the environment.</summary>
+    Run Prepare()
+    {
+        Assert.Null(image.PublishOutput);
+        File.SetUnixFileMode(_root, (UnixFileMode)0b111_101_101);
+        var imageToHost = new Dictionary<string, string> { [image.AppDir] = image.PublishDir };
+        foreach (var (source, destination) in CopiesFromContext(image.Dockerfile))
+        {
+            string copy = _root + destination;
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(Path.Combine(image.Repository, source), copy);
+            File.SetUnixFileMode(copy, File.GetUnixFileMode(Path.Combine(image.Repository, source)) | UnixFileMode.OtherRead);
+            imageToHost[destination] = copy;
+        }
+        int port = FreePort();
+        File.AppendAllText(imageToHost[BakedConfig], $"\nport {port}\n");
+        string[] final = FinalStage(image.Dockerfile);
+        string dataDir = MapPaths([Instruction(final, WorkdirInstruction)[WorkdirInstruction.Length..]], new() { ["/"] = _root + "/" })[0];
+        Directory.CreateDirectory(dataDir);
+        var environment = final.Where(line => line.StartsWith(EnvInstruction, StringComparison.Ordinal))
+            .Select(line => line[EnvInstruction.Length..].Split('=', 2))
+            .ToDictionary(pair => pair[0], pair => MapPaths([pair[1]], imageToHost)[0]);
+        if (IsRoot) environment["MINIREDIS_USER"] = ServerUser;
+        string[] entrypoint = MapPaths(JsonArray(final, EntrypointInstruction), imageToHost);
+        // ENTRYPOINT names the script by PATH (/usr/local/bin): the copy's full path here.
+        entrypoint[0] = imageToHost.Values.Single(path => Path.GetFileName(path) == entrypoint[0]);
+        return new Run(port, dataDir, entrypoint, JsonArray(final, CmdInstruction), environment);
+    }
+
+    /// <summary>The instructions of the image's own stage, the last FROM's.</summary>
+    static string[] FinalStage(string[] dockerfile) =>
+        dockerfile[Array.FindLastIndex(dockerfile, line => line.StartsWith("FROM ", StringComparison.Ordinal))..];
+
+    static string[] JsonArray(string[] stage, string instruction) =>
+        JsonSerializer.Deserialize<string[]>(Instruction(stage, instruction)[instruction.Length..])!;
+
+    /// <summary>docker run's rule: arguments after the image replace CMD.</summary>
+    static string[] EntrypointCommand(Run run, string[] arguments) => [.. run.Entrypoint, .. arguments.Length > 0 ? arguments : run.Cmd];
+
+    static Process Start(Run run, string[] arguments, out StringBuilder output) =>
+        StartProcess(EntrypointCommand(run, arguments), run.DataDir, run.Environment, out output);
+
+    static async Task StopAsync(Process server, StringBuilder output)
+    {
+        // "docker stop" sends SIGTERM: the server must shut down cleanly, not wait to be killed.
+        Assert.Equal(0, Kill(server.Id, SigTerm));
+        using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await server.WaitForExitAsync(stopTimeout.Token);
+        lock (output) Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}:\n{output}");
+    }
 
     /// <summary>Files copied from the build context to absolute image paths (the build stage copies to relative ones).</summary>
     static IEnumerable<(string Source, string Destination)> CopiesFromContext(string[] dockerfile) =>
@@ -82,31 +248,32 @@ public sealed partial class DockerImageTests : IDisposable
                 && !source.StartsWith("--", StringComparison.Ordinal) && destination.StartsWith('/'))
             .Select(words => (words[1], words[2]));
 
-    static string Instruction(string[] dockerfile, string prefix) =>
+    internal static string Instruction(string[] dockerfile, string prefix) =>
         Assert.Single(dockerfile, line => line.StartsWith(prefix, StringComparison.Ordinal));
 
-    static string[] SplitWords(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    internal static string[] SplitWords(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     static string[] MapPaths(string[] command, Dictionary<string, string> imageToHost) =>
         [.. command.Select(arg => imageToHost.Aggregate(arg, (mapped, path) =>
-            mapped == path.Key || mapped.StartsWith(path.Key + "/", StringComparison.Ordinal)
-                ? path.Value + mapped[path.Key.Length..]
+            mapped == path.Key || mapped.StartsWith(path.Key.TrimEnd('/') + "/", StringComparison.Ordinal)
+                ? path.Value.TrimEnd('/') + mapped[path.Key.TrimEnd('/').Length..]
                 : mapped))];
 
-    Process Start(string[] command, out StringBuilder output)
+    static Process StartProcess(string[] command, string workingDirectory, Dictionary<string, string> environment, out StringBuilder output)
     {
         var info = new ProcessStartInfo(command[0])
         {
-            WorkingDirectory = _repository,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
         foreach (var arg in command.Skip(1)) info.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var collected = new StringBuilder();
         var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => { lock (collected) collected.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (collected) collected.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (collected) collected.Append(e.Data).Append('\n'); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (collected) collected.Append(e.Data).Append('\n'); };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -114,19 +281,15 @@ public sealed partial class DockerImageTests : IDisposable
         return process;
     }
 
-    async Task<(int ExitCode, string Output)> RunToEndAsync(string[] command, TimeSpan timeout)
+    internal static (int ExitCode, string Output) RunToEnd(string[] command, string workingDirectory, Dictionary<string, string> environment, TimeSpan timeout)
     {
-        using var process = Start(command, out var output);
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
+        using var process = StartProcess(command, workingDirectory, environment, out var output);
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw;
+            throw new TimeoutException($"{string.Join(' ', command)} did not finish:\n{output}");
         }
+        process.WaitForExit();
         lock (output) return (process.ExitCode, output.ToString());
     }
 
@@ -154,6 +317,12 @@ public sealed partial class DockerImageTests : IDisposable
         }
     }
 
+    static string Command(params string[] args) =>
+        $"*{args.Length}\r\n" + string.Concat(args.Select(arg => $"${Encoding.UTF8.GetByteCount(arg)}\r\n{arg}\r\n"));
+
+    static string Bulks(params string[] values) =>
+        $"*{values.Length}\r\n" + string.Concat(values.Select(value => $"${Encoding.UTF8.GetByteCount(value)}\r\n{value}\r\n"));
+
     /// <summary>Sends one request and reads as many bytes as the expected reply has (less if the server hangs up).</summary>
     static async Task AssertReplyAsync(TcpClient client, string request, string expected)
     {
@@ -165,6 +334,20 @@ public sealed partial class DockerImageTests : IDisposable
         Assert.Equal(expected, Encoding.UTF8.GetString(reply, 0, received));
     }
 
+    static int UidOf(string user)
+    {
+        var (exitCode, output) = RunToEnd(["id", "-u", user], "/", new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
+        Assert.Equal(0, exitCode);
+        return int.Parse(output.Trim());
+    }
+
+    static int OwnerOf(string path)
+    {
+        var (exitCode, output) = RunToEnd(["stat", "-c", "%u", path], "/", new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
+        Assert.Equal(0, exitCode);
+        return int.Parse(output.Trim());
+    }
+
     static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
@@ -172,15 +355,9 @@ public sealed partial class DockerImageTests : IDisposable
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MiniRedis.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("MiniRedis.sln not found above " + AppContext.BaseDirectory);
-    }
-
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial int GetUid();
 }
