@@ -230,6 +230,7 @@ public sealed partial class RedisServer
             ReleaseIdleClientBuffers();
             foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
             Stats.TrackOutputPeak(Keyspace.NowMs / 1000, _clients.Values.Select(c => c.Connection?.PendingOutputBytes ?? 0));
+            LogStatusPeriodically();
         }
     }
 

@@ -155,6 +155,20 @@ public sealed partial class ProcessManagementTests : IDisposable
     }
 
     [Fact]
+    public void LoglevelDebug_AddsTheCronStatusLinesEveryFiveSeconds()
+    {
+        using var server = new MiniRedisProcess("--loglevel", "debug");
+        using (var connection = server.Connect())
+        {
+            connection.Call("SET", "plain", "v");
+            connection.Call("SET", "expiring", "v", "EX", "1000");
+        }
+        // Redis's serverCron lines: per non-empty database at verbose, the client count at debug.
+        Assert.True(WaitUntil(() => Regex.IsMatch(server.Output, @" - DB 0: 2 keys \(1 volatile\) in \d+ slots HT\.\n")), server.Output);
+        Assert.True(WaitUntil(() => Regex.IsMatch(server.Output, @" \. \d+ clients connected \(0 replicas\), \d+ bytes in use\n")), server.Output);
+    }
+
+    [Fact]
     public void SigHup_ReopensTheLogFile_AfterRotationMovedIt_AndDoesNotStopTheServer()
     {
         string logFile = Path.Combine(_temp, "server.log");
