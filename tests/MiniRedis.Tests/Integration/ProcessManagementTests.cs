@@ -168,6 +168,33 @@ public sealed partial class ProcessManagementTests : IDisposable
         Assert.True(WaitUntil(() => Regex.IsMatch(server.Output, @" \. \d+ clients connected \(0 replicas\), \d+ bytes in use\n")), server.Output);
     }
 
+    /// <summary>
+    /// syslog-enabled: the lines reach /dev/log as syslog(3) writes them. No syslog daemon runs where the
+    /// tests do, so the test holds /dev/log itself for its duration (which needs root, and no daemon there).
+    /// </summary>
+    [Fact]
+    public void SyslogEnabled_SendsEachLineToDevLog_WithIdentFacilityAndRedisSeverity()
+    {
+        const string devLog = "/dev/log";
+        Assert.False(File.Exists(devLog), "a syslog daemon holds /dev/log: this test needs it free");
+        using var syslog = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        syslog.Bind(new UnixDomainSocketEndPoint(devLog));
+        try
+        {
+            syslog.ReceiveTimeout = (int)Patience.TotalMilliseconds;
+            using var server = new MiniRedisProcess("--syslog-enabled", "yes", "--syslog-ident", "mini-test", "--syslog-facility", "local4");
+            var received = new List<string>();
+            while (!received.Any(line => line.Contains("Ready to accept connections", StringComparison.Ordinal))) received.Add(Receive(syslog));
+            // local4 (20) * 8 + LOG_NOTICE (5) = 165; "Mmm dd hh:mm:ss ident[pid]: message", the message without Redis's own prefix.
+            Assert.Matches($@"^<165>[A-Z][a-z]{{2}} [ 1-3]\d \d\d:\d\d:\d\d mini-test\[{server.ProcessId}\]: Ready to accept connections tcp$",
+                received.Single(line => line.Contains("Ready to accept connections", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(devLog);
+        }
+    }
+
     [Fact]
     public void SigHup_ReopensTheLogFile_AfterRotationMovedIt_AndDoesNotStopTheServer()
     {
