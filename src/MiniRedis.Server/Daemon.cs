@@ -29,8 +29,15 @@ static class Daemon
     public static void SignalReady()
     {
         if (!IsChild) return;
-        Console.Out.WriteLine(ReadyLine);
-        Console.Out.Flush();
+        try
+        {
+            Console.Out.WriteLine(ReadyLine);
+            Console.Out.Flush();
+        }
+        catch (IOException)
+        {
+            // The parent is gone (killed while waiting): nobody to tell, the server serves all the same.
+        }
         Native.RedirectStandardStreamsToNull();
     }
 
