@@ -16,6 +16,7 @@ public sealed partial class ProcessManagementTests : IDisposable
 {
     const int SigHup = 1;
     const int SigKill = 9;
+    const int SigCont = 18;
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     readonly string _temp = Directory.CreateTempSubdirectory("miniredis-proc-").FullName;
@@ -132,6 +133,33 @@ public sealed partial class ProcessManagementTests : IDisposable
         // Redis 7.0.15 warns at start and at the notifications it cannot send, and serves all the same.
         Assert.Contains("# systemd supervision error: NOTIFY_SOCKET not found!", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Supervised by systemd", server.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Upstart's "expect stop": the server stops itself (SIGSTOP) once it serves; upstart then resumes it.</summary>
+    [Fact]
+    public void SupervisedUpstart_StopsItselfOnceServing_ServesAfterSigcont()
+    {
+        int port = ServerProcess.FreePort();
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])[RepoPaths.ServerDll, "--port", port.ToString(), "--supervised", "upstart", "--save", "", "--dir", _temp])
+            info.ArgumentList.Add(arg);
+        info.Environment["UPSTART_JOB"] = "miniredis";
+        using var server = Process.Start(info)!;
+        var output = new StringBuilder();
+        server.OutputDataReceived += (_, e) => { lock (output) output.Append(e.Data).Append('\n'); };
+        server.BeginOutputReadLine();
+        try
+        {
+            Assert.True(WaitUntil(() => StateOf(server.Id) == 'T'), "the server never stopped itself");
+            lock (output) Assert.Contains("supervised by upstart, will stop to signal readiness.", output.ToString(), StringComparison.Ordinal);
+            Assert.Equal(0, Kill(server.Id, SigCont));
+            using var connection = RespConnection.Open(port);
+            Assert.Equal("+PONG\r\n", Encoding.UTF8.GetString(connection.Call("PING")));
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+        }
     }
 
     [Fact]
@@ -272,6 +300,13 @@ public sealed partial class ProcessManagementTests : IDisposable
     }
 
     static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+
+    /// <summary>The state letter, field 3 of /proc/pid/stat (T: stopped).</summary>
+    static char StateOf(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
+    }
 
     /// <summary>The session id, field 6 of /proc/pid/stat (after the parenthesised command name).</summary>
     static int SessionOf(int pid)
