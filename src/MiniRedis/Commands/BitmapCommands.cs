@@ -144,7 +144,7 @@ public static unsafe class BitmapCommands
         if (start < 0) start += total;
         if (end < 0) end += total;
         start = Math.Max(start, 0);
-        end = Math.Clamp(end, 0, total - 1);
+        end = Math.Min(Math.Max(end, 0), total - 1);
         if (start > end) return true;
         firstBit = isBit ? start : start << 3;
         lastBit = isBit ? end : (end << 3) + 7;

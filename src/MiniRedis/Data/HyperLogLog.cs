@@ -317,16 +317,18 @@ public sealed class HyperLogLog
     }
 
     /// <summary>
-    /// A sparse value's runs in order, read as Redis's loops read them: it stops at a VAL that would run
-    /// past the last register, and is <see cref="Complete"/> when the runs covered exactly 16384 registers.
+    /// A sparse value's runs in order, read as Redis's loops read them. It is <see cref="Complete"/> when the
+    /// runs covered exactly 16384 registers; a VAL that would run past the last register ends the walk and
+    /// makes the value corrupted (Redis 7.0.15 refuses it in every command, even when the registers before it add up).
     /// </summary>
     ref struct SparseRuns(ReadOnlySpan<byte> value)
     {
         readonly ReadOnlySpan<byte> _value = value;
         int _p = HeaderSize;
         int _index;
+        bool _overran;
 
-        public readonly bool Complete => _index == Registers;
+        public readonly bool Complete => !_overran && _index == Registers;
 
         /// <summary>The next run: its value (0 for ZERO/XZERO), length and first register.</summary>
         public bool Next(out int value, out int run, out int first)
@@ -348,7 +350,11 @@ public sealed class HyperLogLog
             else
             {
                 run = ValLen(op);
-                if (run + _index > Registers) return false;
+                if (run + _index > Registers)
+                {
+                    _overran = true;
+                    return false;
+                }
                 value = ValValue(op);
                 _p++;
             }
