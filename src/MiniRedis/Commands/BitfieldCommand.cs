@@ -113,8 +113,6 @@ public static unsafe class BitfieldCommand
                 ? SignedOverflow(from, increment, op.Bits, op.Overflow, out long limited)
                 : UnsignedOverflow((ulong)from, increment, op.Bits, op.Overflow, out limited);
             long result = overflowed ? limited : unchecked(from + increment);
-            // Redis counts the operation as a change even when FAIL left the field alone.
-            changes++;
             if (overflowed && op.Overflow == Overflow.Fail)
             {
                 ctx.Reply.NullBulk();
@@ -122,7 +120,9 @@ public static unsafe class BitfieldCommand
             }
             ctx.Reply.Integer(op.Opcode == Opcode.Set ? oldValue : result);
             Write(target!, op.Offset, op.Bits, (ulong)result);
+            changes++;
         }
+        // Only written fields count: growing the string alone (every write FAILed) is not propagated.
         if (changes > 0)
         {
             ctx.KeyModified(ctx.Db, ctx.Arg(1), changes);

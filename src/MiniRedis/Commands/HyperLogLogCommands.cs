@@ -106,9 +106,10 @@ public static unsafe class HyperLogLogCommands
                 ctx.Error(HyperLogLog.InvalidObjectError);
                 return;
             }
-            // Caching the count changes the string: Redis propagates this "read-only" command and wakes watchers.
+            // Caching the count changes the string: Redis propagates this read-only command (as itself) and wakes watchers.
             HyperLogLog.SetCachedCount(value, count);
             ctx.KeyModified(key);
+            ctx.Propagate().Arg(ctx.Arg(0)).Arg(key);
         }
         ctx.Reply.Integer(count);
     }
