@@ -57,7 +57,16 @@ public static unsafe class LcsCommand
             return;
         }
         int width = b.Length + 1;
-        var table = new uint[cells];
+        uint[] table;
+        try
+        {
+            table = new uint[cells];
+        }
+        catch (OutOfMemoryException)
+        {
+            ctx.Error("ERR Insufficient memory, failed allocating transient memory for LCS");
+            return;
+        }
         for (int i = 1; i <= a.Length; i++)
         {
             for (int j = 1; j <= b.Length; j++)
