@@ -107,3 +107,24 @@ bench_rows() {
         done
     done
 }
+
+# bench_command <label> <pipelines> <redis-benchmark arguments...>: one markdown row per pipeline for a
+# command given on redis-benchmark's command line (not one of its -t tests), labelled <label>; the
+# server that goes first alternates as in bench_rows.
+bench_command() {
+    local label=$1 pipelines=$2
+    shift 2
+    local pipeline server value first=redis
+    local -A rps
+    for pipeline in $pipelines; do
+        rps=()
+        for server in $first $([ "$first" = redis ] && echo miniredis || echo redis); do
+            local port_var="${server}_port"
+            value=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" 2>/dev/null | awk -F, 'NR == 2 { gsub(/"/, "", $2); print $2 }')
+            rps[$server]=${value:-0}
+        done
+        first=$([ "$first" = redis ] && echo miniredis || echo redis)
+        awk -v name="$label" -v p="$pipeline" -v r="${rps[redis]}" -v m="${rps[miniredis]}" \
+            'BEGIN { printf "| %s | %s | %.0f | %.0f | %.2f |\n", name, p, r, m, (r > 0 ? m / r : 0) }'
+    done
+}

@@ -24,5 +24,9 @@ public static class CommandRegistry
         FunctionCommands.Register(table);
         PubSubCommands.Register(table);
         TrackingCommands.Register(table);
+        BitmapCommands.Register(table);
+        BitfieldCommand.Register(table);
+        HyperLogLogCommands.Register(table);
+        LcsCommand.Register(table);
     }
 }

@@ -91,6 +91,7 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("lazyfree-lazy-eviction", false, c => c.LazyfreeLazyEviction, (c, v) => c.LazyfreeLazyEviction = v),
         ConfigDirective.Special("maxmemory-clients", "0", c => c.FormatMaxmemoryClients(), (c, args) => c.SetMaxmemoryClients(args)),
         ConfigDirective.Special("notify-keyspace-events", "", c => KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, args) => c.SetNotifyKeyspaceEvents(args[0])),
+        ConfigDirective.Memory("hll-sparse-max-bytes", 0, long.MaxValue, 3000, c => c.HllSparseMaxBytes, (c, v) => c.HllSparseMaxBytes = v),
     ];
 
     private const int MinHz = 1;

@@ -510,7 +510,8 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         if (command is null) return "ERR Unknown Redis command called from script";
         if (!command.ArityMatches(args.Count)) return "ERR Wrong number of args calling Redis command from script";
         if ((command.Flags & CommandFlags.NoScript) != 0) return "ERR This Redis command is not allowed from script";
-        if (command.IsWrite && _readOnly) return "ERR Write commands are not allowed from read-only scripts.";
+        // As Redis's scriptVerifyWriteCommandAllow, may-replicate commands (PUBLISH, PFCOUNT) count as writes here.
+        if (_readOnly && ClientPause.MayReplicate(command)) return "ERR Write commands are not allowed from read-only scripts.";
         if (_host.OutOfMemoryRefusal(command) is { } oom) return oom;
         var reply = _host.Run(command, args, _resp3);
         var bytes = reply.ContiguousSpan();

@@ -55,6 +55,7 @@ public static class FuzzPolicy
         ["monitor"] = "turns the fuzzing connection into a monitor (a line for every command, keyspace commands refused); tested in ClientControlTests",
         ["client|reply"] = "OFF and SKIP drop the replies the fuzzer waits for; tested in ClientControlTests",
         ["client|pause"] = "holds the fuzzing connections until its timeout (ALL: every command); tested in ClientControlTests",
+        ["pfselftest"] = "adds 10 million elements per call (seconds, in Redis too): it would stall the run; tested in HyperLogLogTests",
     };
 
     /// <summary>Commands sent rarely: each call discards or stalls much of what the others build.</summary>
