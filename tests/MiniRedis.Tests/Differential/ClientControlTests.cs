@@ -292,11 +292,12 @@ public sealed partial class ClientControlTests(ServerPairFixture servers) : ICla
         var id = Encoding.ASCII.GetString(writer.Call("CLIENT", "ID"))[1..^2];
         var scripterId = Encoding.ASCII.GetString(scripter.Call("CLIENT", "ID"))[1..^2];
         admin.Call("FLUSHALL");
-        // The TTL outlasts the step to the pause (so neither server's active cycle takes the key first) but not the wait after it.
-        admin.Call("SET", "pause:volatile", "v", "PX", "150");
+        // The TTL outlasts the step to the pause (so neither server's active cycle takes the key first, even on a
+        // loaded machine: 150 ms was once too short) but not the wait after it.
+        admin.Call("SET", "pause:volatile", "v", "PX", "1000");
         var seen = new List<string> { Text(admin.Call("CLIENT", "PAUSE", "100000", "WRITE")) };
         // Paused, the expired key reads as missing but is not deleted.
-        Thread.Sleep(300);
+        Thread.Sleep(1200);
         seen.Add(Text(writer.Call("GET", "pause:volatile")));
         seen.Add(Text(writer.Call("EXISTS", "pause:volatile")));
         seen.Add(Text(writer.Call("DBSIZE")));
