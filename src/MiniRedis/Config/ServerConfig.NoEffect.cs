@@ -8,36 +8,38 @@ namespace MiniRedis.Config;
 /// </summary>
 public sealed partial class ServerConfig
 {
-    private static readonly NoEffectReason Replication = new("replication is not implemented yet");
-    private static readonly NoEffectReason Cluster = new("cluster mode is not implemented");
-    private static readonly NoEffectReason Tls = new("TLS is not implemented (a non-zero `tls-port` is refused)");
-    private static readonly NoEffectReason Acl = new("ACL users are not implemented: the default user is the only one");
-    private static readonly NoEffectReason Modules = new("modules are not supported");
-    private static readonly NoEffectReason Allocator = new("memory is managed by the .NET runtime: there is no jemalloc");
-    private static readonly NoEffectReason Defrag =
+    // Properties, not fields: the engine's table in another file uses some, and static fields of a
+    // partial class initialize in an order between files that nothing guarantees.
+    private static NoEffectReason Replication => new("replication is not implemented yet");
+    private static NoEffectReason Cluster => new("cluster mode is not implemented");
+    private static NoEffectReason Tls => new("TLS is not implemented (a non-zero `tls-port` is refused)");
+    private static NoEffectReason Acl => new("ACL users are not implemented: the default user is the only one");
+    private static NoEffectReason Modules => new("modules are not supported");
+    private static NoEffectReason Allocator => new("memory is managed by the .NET runtime: there is no jemalloc");
+    private static NoEffectReason Defrag =>
         new("the .NET garbage collector compacts memory; `activedefrag yes` is refused, as by a Redis built without jemalloc's defrag support");
-    private static readonly NoEffectReason IoThreads =
+    private static NoEffectReason IoThreads =>
         new("connections already read and parse on their own tasks; commands run on one executor thread");
-    private static readonly NoEffectReason NoFork =
+    private static NoEffectReason NoFork =>
         new("no child process is forked (saves and rewrites use an in-process snapshot), so there is nothing to pin or protect");
-    private static readonly NoEffectReason OomScore = new("the process's OOM score is left as the service manager set it");
-    private static readonly NoEffectReason ProcTitle = new("the process title is not changed");
-    private static readonly NoEffectReason Logo = new("no ASCII-art logo is printed");
-    private static readonly NoEffectReason Crash = new("crashes are reported by the .NET runtime");
-    private static readonly NoEffectReason DynamicHz = new("not implemented: the cron runs at `hz` whatever the number of clients");
-    private static readonly NoEffectReason DebugCommand = new("DEBUG is always allowed (the test suites rely on it)");
-    private static readonly NoEffectReason Sanitize = new("not implemented: RESTORE payloads get the checks of loading, whatever the setting");
-    private static readonly NoEffectReason AofHistory = new("the AOF is a single file: there are no history files to delete");
-    private static readonly NoEffectReason Signals = new("not implemented: SIGINT and SIGTERM shut down as with `default`");
-    private static readonly NoEffectReason SocketMark = new("not implemented: no SO_MARK is set on sockets");
-    private static readonly NoEffectReason Warnings = new("the platform warnings Redis lets one silence (ARM64-COW-BUG) do not exist here");
-    private static readonly NoEffectReason Watchdog = new("the software watchdog is not implemented");
-    private static readonly NoEffectReason KeepAlive = new("not implemented: TCP keepalive is not set on client sockets");
-    private static readonly NoEffectReason ExpireEffort = new("not implemented: the active expire cycle always makes Redis's default effort");
-    private static readonly NoEffectReason Lazyfree =
+    private static NoEffectReason OomScore => new("the process's OOM score is left as the service manager set it");
+    private static NoEffectReason ProcTitle => new("the process title is not changed");
+    private static NoEffectReason Logo => new("no ASCII-art logo is printed");
+    private static NoEffectReason Crash => new("crashes are reported by the .NET runtime");
+    private static NoEffectReason DynamicHz => new("not implemented: the cron runs at `hz` whatever the number of clients");
+    private static NoEffectReason DebugCommand => new("DEBUG is always allowed (the test suites rely on it)");
+    private static NoEffectReason Sanitize => new("not implemented: RESTORE payloads get the checks of loading, whatever the setting");
+    private static NoEffectReason AofHistory => new("the AOF is a single file: there are no history files to delete");
+    private static NoEffectReason Signals => new("not implemented: SIGINT and SIGTERM shut down as with `default`");
+    private static NoEffectReason SocketMark => new("not implemented: no SO_MARK is set on sockets");
+    private static NoEffectReason Warnings => new("the platform warnings Redis lets one silence (ARM64-COW-BUG) do not exist here");
+    private static NoEffectReason Watchdog => new("the software watchdog is not implemented");
+    private static NoEffectReason KeepAlive => new("not implemented: TCP keepalive is not set on client sockets");
+    private static NoEffectReason ExpireEffort => new("not implemented: the active expire cycle always makes Redis's default effort");
+    private static NoEffectReason Lazyfree =>
         new("values are released by the .NET garbage collector, never on the command path, whatever the setting");
-    private static readonly NoEffectReason ListNodes = new("not implemented: lists are not split into listpack nodes, nor compressed");
-    private static readonly NoEffectReason LoadingEvents = new("not implemented: loading does not pause to serve clients at a byte interval");
+    private static NoEffectReason ListNodes => new("not implemented: lists are not split into listpack nodes, nor compressed");
+    private static NoEffectReason LoadingEvents => new("not implemented: loading does not pause to serve clients at a byte interval");
 
     private const ConfigFlags Hidden = ConfigFlags.Hidden;
     private const int IntMax = int.MaxValue;
@@ -178,7 +180,7 @@ public sealed partial class ServerConfig
         [("title", true), ("listen-addr", false), ("server-mode", false), ("port", false), ("tls-port", false), ("unixsocket", true), ("config-file", false)];
 
     /// <summary>
-    /// Redis's validateProcTitleTemplate: "{{" and "}}" are literal braces, "{name}" a known variable, and
+    /// Redis's validateProcTitleTemplate: "{{" is a literal brace (so are "}}" and a lone "}"), "{name}" a known variable, and
     /// the expansion (with an empty title) must not be blank.
     /// </summary>
     private static string? ValidateProcTitleTemplate(string template)
@@ -192,8 +194,6 @@ public sealed partial class ServerConfig
                 (blank, i) = (false, i + 1);
                 continue;
             }
-            if (c == '}')
-                return InvalidProcTitleTemplate;
             if (c != '{')
             {
                 blank &= c == ' ';
