@@ -151,6 +151,27 @@ public sealed class ConfigDifferentialTests(ServerPairFixture servers) : IClassF
         }
     }
 
+    /// <summary>A value that fails when applied (a port another socket holds) takes the whole CONFIG SET back.</summary>
+    [Fact]
+    public void Set_RollsEveryParameterBackWhenOneCannotBeApplied()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        holder.Start();
+        string taken = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var redis = servers.Redis.Connect();
+        using var mini = servers.Mini.Connect();
+        string[][] commands =
+        [
+            ["CONFIG", "SET", "timeout", "77", "port", taken, "maxmemory-samples", "9"],
+            ["CONFIG", "GET", "timeout"], ["CONFIG", "GET", "maxmemory-samples"],
+        ];
+        foreach (string[] command in commands)
+            Assert.Equal(ConfigReplies.Text(redis.Call(command)), ConfigReplies.Text(mini.Call(command)));
+        Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.",
+            ConfigReplies.Text(mini.Call(commands[0])));
+        Assert.Equal("0", ConfigReplies.GetAll(mini, "timeout")["timeout"]);
+    }
+
     [Fact]
     public void Rewrite_WithoutConfigFileFailsAsInRedis()
     {
