@@ -28,14 +28,14 @@ public sealed partial class ServerConfig
     private static NoEffectReason Crash => new("crashes are reported by the .NET runtime");
     private static NoEffectReason DynamicHz => new("not implemented: the cron runs at `hz` whatever the number of clients");
     private static NoEffectReason DebugCommand => new("DEBUG is always allowed (the test suites rely on it)");
-    private static NoEffectReason Sanitize => new("not implemented: RESTORE payloads get the checks of loading, whatever the setting");
+    private static NoEffectReason Sanitize => new("not implemented: the setting does not change how RESTORE checks payloads");
     private static NoEffectReason AofHistory => new("the AOF is a single file: there are no history files to delete");
-    private static NoEffectReason Signals => new("not implemented: SIGINT and SIGTERM shut down as with `default`");
+    private static NoEffectReason Signals => new("not implemented: the setting does not change what SIGINT and SIGTERM do");
     private static NoEffectReason SocketMark => new("not implemented: no SO_MARK is set on sockets");
     private static NoEffectReason Warnings => new("the platform warnings Redis lets one silence (ARM64-COW-BUG) do not exist here");
     private static NoEffectReason Watchdog => new("the software watchdog is not implemented");
     private static NoEffectReason KeepAlive => new("not implemented: TCP keepalive is not set on client sockets");
-    private static NoEffectReason ExpireEffort => new("not implemented: the active expire cycle always makes Redis's default effort");
+    private static NoEffectReason ExpireEffort => new("not implemented: the active expire cycle's effort is fixed at Redis's default");
     private static NoEffectReason Lazyfree =>
         new("values are released by the .NET garbage collector, never on the command path, whatever the setting");
     private static NoEffectReason ListNodes => new("not implemented: lists are not split into listpack nodes, nor compressed");
