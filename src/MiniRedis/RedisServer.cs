@@ -37,6 +37,7 @@ public sealed partial class RedisServer
         Keyspace = new Keyspace(config.Databases);
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
+        foreach (var (from, to) in config.CommandRenames) Commands.Rename(from, to);
         Executor = new Executor(this);
         PubSub = new PubSubHub(Executor);
         Tracking = new ClientTracking(this);
@@ -216,7 +217,7 @@ public sealed partial class RedisServer
     internal void Cron()
     {
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
-        Keyspace.RehashIncrementally();
+        if (Config.ActiveRehashing) Keyspace.RehashIncrementally();
         CloseTimedOutClients();
         SampleOpsPerSec();
         MemoryCron();

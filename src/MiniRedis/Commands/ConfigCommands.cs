@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
@@ -14,6 +15,8 @@ public static unsafe class ConfigCommands
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
     ];
 
     public static void Register(CommandTable t)
@@ -21,6 +24,7 @@ public static unsafe class ConfigCommands
         t.Add("config|get", &Get);
         t.Add("config|set", &Set);
         t.Add("config|resetstat", &ResetStat);
+        t.Add("config|rewrite", &Rewrite);
         t.Add("config|help", &Help);
     }
 
@@ -53,6 +57,18 @@ public static unsafe class ConfigCommands
             ctx.Error(error);
             return;
         }
+        ctx.Reply.Ok();
+    }
+
+    static void Rewrite(CommandContext ctx)
+    {
+        if (ctx.Server.Config.Rewrite() is { } error)
+        {
+            ctx.Server.Logger.LogWarning("CONFIG REWRITE failed: {Error}", error);
+            ctx.Error(error);
+            return;
+        }
+        ctx.Server.Logger.LogWarning("CONFIG REWRITE executed with success.");
         ctx.Reply.Ok();
     }
 

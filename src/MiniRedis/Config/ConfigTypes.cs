@@ -32,6 +32,8 @@ public enum ConfigFlags
     Protected = 2,
     /// <summary>Takes any number of arguments; CONFIG SET splits its value on spaces.</summary>
     MultiArg = 4,
+    /// <summary>Left out of CONFIG GET patterns (a testing or debugging knob); an exact name still finds it.</summary>
+    Hidden = 8,
 }
 
 /// <summary>

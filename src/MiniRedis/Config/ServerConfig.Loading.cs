@@ -20,6 +20,7 @@ public sealed partial class ServerConfig
         {
             config.ConfigFile = Path.GetFullPath(file, config.Dir);
             text.AddRange(config.ReadConfigSource(file));
+            config._including.Add(config.ConfigFile);
         }
         if (commandLine.ReadConfigFromStdin && stdin is not null)
         {
@@ -96,34 +97,92 @@ public sealed partial class ServerConfig
             }
             return directive.Set(this, args);
         }
-        if (name == "include" && args.Length == 1)
+        return name switch
         {
-            LoadLines(ReadConfigSource(args[0]));
-            return null;
+            _ when s_deprecatedDirectives.Contains(name) && args.Length == 1 => null,
+            "include" when args.Length == 1 => Include(args[0]),
+            "rename-command" when args.Length == 2 => RenameCommand(args[0], args[1]),
+            _ => "Bad directive or wrong number of arguments",
+        };
+    }
+
+    /// <summary>Directives Redis 7.0 still accepts in a file and ignores.</summary>
+    private static readonly string[] s_deprecatedDirectives = ["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
+
+    /// <summary>Files whose include is being loaded, outermost first: a file met again includes itself.</summary>
+    private readonly List<string> _including = [];
+
+    /// <summary>
+    /// Loads the file in place. A file that includes itself (directly or through others) is an error here;
+    /// Redis recurses until its stack overflows and dies of SIGSEGV.
+    /// </summary>
+    private string? Include(string path)
+    {
+        foreach (string file in ConfigSources(path))
+        {
+            if (_including.Contains(file))
+                return $"Config file '{file}' includes itself";
+            byte[] text = ReadConfigFile(file == Path.GetFullPath(path, Dir) ? path : file, file);
+            _including.Add(file);
+            try
+            {
+                LoadLines(text);
+            }
+            finally
+            {
+                _including.RemoveAt(_including.Count - 1);
+            }
         }
-        return "Bad directive or wrong number of arguments";
+        return null;
+    }
+
+    /// <summary>Redis 7.0's command names as renamed so far by this load; built at the first rename-command.</summary>
+    private HashSet<string>? _commandNames;
+
+    private readonly List<(string From, string To)> _commandRenames = [];
+
+    /// <summary>rename-command lines in file order, for the command table; an empty new name removes the command.</summary>
+    public IReadOnlyList<(string From, string To)> CommandRenames => _commandRenames;
+
+    private string? RenameCommand(string from, string to)
+    {
+        _commandNames ??= new HashSet<string>(new Execution.CommandTable().RedisCommandNames, StringComparer.OrdinalIgnoreCase);
+        if (!_commandNames.Remove(from))
+            return "No such command in rename-command";
+        if (to.Length > 0 && !_commandNames.Add(to))
+            return "Target command name already exists";
+        _commandRenames.Add((from, to));
+        return null;
+    }
+
+    /// <summary>Reads the config file(s) <paramref name="path"/> names, concatenated (see <see cref="ConfigSources"/>).</summary>
+    private byte[] ReadConfigSource(string path)
+    {
+        string[] files = [.. ConfigSources(path)];
+        return files is [var single] && single == Path.GetFullPath(path, Dir)
+            ? ReadConfigFile(path, single)
+            : [.. files.SelectMany(file => ReadConfigFile(file, file))];
     }
 
     /// <summary>
-    /// Reads a config file relative to <see cref="Dir"/>. A name with glob characters reads every matching
-    /// file in name order (none is fine); a plain name must exist.
+    /// The files a config path names, relative to <see cref="Dir"/>. A name with glob characters names every
+    /// matching file in name order (none is fine); a plain name one file, which must exist when read.
     /// </summary>
-    private byte[] ReadConfigSource(string path)
+    private IEnumerable<string> ConfigSources(string path)
     {
         string full = Path.GetFullPath(path, Dir);
         if (path.AsSpan().IndexOfAny("*?[") < 0)
-            return ReadConfigFile(path, full);
+            return [full];
         string directory = Path.GetDirectoryName(full) ?? full;
         byte[] pattern = Encoding.UTF8.GetBytes(Path.GetFileName(full));
         if (!Directory.Exists(directory))
             return [];
         // Like glob(3): sorted, and hidden files only when the pattern itself starts with a dot.
-        IEnumerable<string> matches = Directory.EnumerateFiles(directory)
+        return Directory.EnumerateFiles(directory)
             .Where(file => Path.GetFileName(file) is var name
                 && (!name.StartsWith('.') || pattern is [(byte)'.', ..])
                 && GlobPattern.Match(pattern, Encoding.UTF8.GetBytes(name), ignoreCase: false))
             .Order(StringComparer.Ordinal);
-        return [.. matches.SelectMany(file => ReadConfigFile(file, file))];
     }
 
     private static byte[] ReadConfigFile(string shownPath, string fullPath)

@@ -26,6 +26,13 @@ public sealed partial class ServerConfig
     private string FormatMaxmemoryClients() =>
         MaxmemoryClientsValue.ToString(CultureInfo.InvariantCulture) + (MaxmemoryClientsIsPercent ? "%" : "");
 
+    private static IReadOnlyList<RewriteLine> RewriteMaxmemoryClients(ServerConfig config) =>
+    [
+        new RewriteLine("maxmemory-clients " + (config.MaxmemoryClientsIsPercent
+            ? config.FormatMaxmemoryClients() : ConfigDirective.FormatMemory(config.MaxmemoryClientsValue)),
+            config.MaxmemoryClientsIsPercent || config.MaxmemoryClientsValue != 0),
+    ];
+
     /// <summary>Redis's PERCENT_CONFIG memory value: "N%" (at most 100) or a memory size.</summary>
     private string? SetMaxmemoryClients(IReadOnlyList<string> args)
     {

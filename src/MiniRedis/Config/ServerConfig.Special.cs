@@ -11,6 +11,13 @@ public sealed partial class ServerConfig
     /// <summary>Whether the current file load has already replaced the default save rules.</summary>
     private bool _saveRulesReplacedByFile;
 
+    private const string DefaultBind = "* -::*";
+
+    /// <summary>Redis leaves bind out at its default; "" stands for no address.</summary>
+    private static IReadOnlyList<RewriteLine> RewriteBind(ServerConfig config) =>
+        string.Join(' ', config.Bind) is var addresses && addresses == DefaultBind ? []
+        : [new RewriteLine("bind " + (config.Bind.Count == 0 ? "\"\"" : addresses), true)];
+
     private string? SetBind(IReadOnlyList<string> args)
     {
         if (args.Count > MaxBindAddresses)
@@ -72,6 +79,11 @@ public sealed partial class ServerConfig
 
     private const string InvalidSaveParameters = "Invalid save parameters";
 
+    /// <summary>One line per rule, always written; no rules is save "" so the defaults do not come back.</summary>
+    private static IReadOnlyList<RewriteLine> RewriteSaveRules(ServerConfig config) =>
+        config.SaveRules.Count == 0 ? [new RewriteLine("save \"\"", true)]
+        : [.. config.SaveRules.Select(rule => new RewriteLine($"save {rule.Seconds} {rule.Changes}", true))];
+
     private string FormatSaveRules() => string.Join(' ', SaveRules.Select(rule => $"{rule.Seconds} {rule.Changes}"));
 
     /// <summary>The classes of client-output-buffer-limit in Redis's order ("replica" is accepted for "slave").</summary>
@@ -110,8 +122,24 @@ public sealed partial class ServerConfig
         string.Join(' ', s_outputBufferClasses.Select((name, i) =>
             $"{name} {_outputBufferLimits[i].Hard} {_outputBufferLimits[i].Soft} {_outputBufferLimits[i].SoftSeconds}"));
 
+    private static readonly OutputBufferLimit[] s_defaultOutputBufferLimits =
+        [new(0, 0, 0), new(256L << 20, 64L << 20, 60), new(32L << 20, 8L << 20, 60)];
+
+    /// <summary>One line per class ("replica" for slave), sizes in units, each forced when not its default.</summary>
+    private static IReadOnlyList<RewriteLine> RewriteOutputBufferLimits(ServerConfig config) =>
+        [.. s_outputBufferClasses.Select((name, i) => OutputBufferLimitLine(name == "slave" ? "replica" : name,
+            config._outputBufferLimits[i], s_defaultOutputBufferLimits[i]))];
+
+    private static RewriteLine OutputBufferLimitLine(string name, OutputBufferLimit limit, OutputBufferLimit defaultLimit) =>
+        new($"client-output-buffer-limit {name} {ConfigDirective.FormatMemory(limit.Hard)} {ConfigDirective.FormatMemory(limit.Soft)} {limit.SoftSeconds}",
+            limit != defaultLimit);
+
     /// <summary>The keyspace event classes to publish (letters of notify-keyspace-events).</summary>
     public NotifyClass NotifyKeyspaceEvents { get; private set; }
+
+    private static IReadOnlyList<RewriteLine> RewriteNotifyKeyspaceEvents(ServerConfig config) =>
+        [new RewriteLine("notify-keyspace-events " + ConfigArgs.Quote(KeyspaceEvents.Format(config.NotifyKeyspaceEvents)),
+            config.NotifyKeyspaceEvents != 0)];
 
     private string? SetNotifyKeyspaceEvents(string classes)
     {

@@ -20,7 +20,15 @@ public sealed partial class ServerConfig
     private readonly Dictionary<ConfigDirective, Func<string?>> _appliers = [];
     private readonly Lock _setLock = new();
 
-    public ServerConfig() : this(s_directives)
+    /// <summary>Values of the directives the engine does not use (<see cref="ConfigDirective.NoEffect"/>), by name.</summary>
+    private readonly Dictionary<string, object?> _kept = [];
+
+    /// <summary>The engine's directives, then the ones accepted for compatibility (two files, one table).</summary>
+    private static readonly ConfigDirective[] s_allDirectives;
+
+    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_noEffectDirectives];
+
+    public ServerConfig() : this(s_allDirectives)
     {
     }
 
@@ -46,7 +54,11 @@ public sealed partial class ServerConfig
     }
 
     /// <summary>Every directive the server accepts, in table order.</summary>
-    public static IReadOnlyList<ConfigDirective> Directives => s_directives;
+    public static IReadOnlyList<ConfigDirective> Directives => s_allDirectives;
+
+    internal T? Kept<T>(string name) => (T?)_kept[name];
+
+    internal void Keep<T>(string name, T value) => _kept[name] = value;
 
     /// <summary>Raised after a successful CONFIG SET, once per directive whose value changed (canonical name).</summary>
     public event Action<string>? Changed;
@@ -103,6 +115,9 @@ public sealed partial class ServerConfig
     public OutputBufferLimit PubSubOutputBufferLimit { get; private set; }
 
     public int Hz { get; private set; }
+
+    /// <summary>The cron moves keyspace resizes on for 1 ms per tick even when no command touches the table.</summary>
+    public bool ActiveRehashing { get; private set; }
 
     /// <summary>busy-reply-threshold (lua-time-limit): milliseconds a script runs before other clients get BUSY.</summary>
     public long BusyReplyThreshold { get; private set; }
@@ -228,7 +243,7 @@ public sealed partial class ServerConfig
             byte[] patternBytes = Encoding.UTF8.GetBytes(pattern);
             foreach ((string name, byte[] nameBytes, ConfigDirective directive) in _getEntries)
             {
-                if (!reported.Contains(name) && GlobPattern.Match(patternBytes, nameBytes, ignoreCase: true))
+                if (!directive.Flags.HasFlag(ConfigFlags.Hidden) && !reported.Contains(name) && GlobPattern.Match(patternBytes, nameBytes, ignoreCase: true))
                 {
                     reported.Add(name);
                     result.Add((name, directive.Format(this)));

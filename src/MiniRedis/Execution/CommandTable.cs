@@ -104,6 +104,16 @@ public sealed unsafe class CommandTable
 
     public CommandDef? Find(string name) => Find(Encoding.ASCII.GetBytes(name));
 
+    /// <summary>Every top-level command Redis 7.0 has, served here or not (what rename-command may name).</summary>
+    public IEnumerable<string> RedisCommandNames => _redisInfo.Keys.Where(name => !name.Contains('|', StringComparison.Ordinal));
+
+    /// <summary>rename-command: the command answers to <paramref name="to"/> only; an empty name removes it.</summary>
+    public void Rename(string from, string to)
+    {
+        if (!_commands.Remove(Encoding.ASCII.GetBytes(from), out var def) || to.Length == 0) return;
+        _commands[Encoding.ASCII.GetBytes(to)] = def;
+    }
+
     /// <summary>
     /// COMMAND INFO for a command as Redis would give it, listing only the subcommands we serve.
     /// </summary>

@@ -76,7 +76,7 @@ public sealed class ServerCommandsTests : IDisposable
         Assert.Equal("*0\r\n", Run("COMMAND LIST FILTERBY ACLCAT nosuch"));
         Assert.Equal("*0\r\n", Run("COMMAND LIST FILTERBY MODULE x"));
         var config = ParseArray(Run("COMMAND LIST FILTERBY PATTERN CONFIG*"));
-        Assert.Equal(["config", "config|get", "config|help", "config|resetstat", "config|set"], config.Order(StringComparer.Ordinal));
+        Assert.Equal(["config", "config|get", "config|help", "config|resetstat", "config|rewrite", "config|set"], config.Order(StringComparer.Ordinal));
         var connection = ParseArray(Run("COMMAND LIST FILTERBY ACLCAT CONNECTION"));
         Assert.Contains("client|list", connection);
         Assert.Contains("command", connection);
@@ -311,7 +311,7 @@ public sealed class ServerCommandsTests : IDisposable
         Assert.Equal(Error("ERR syntax error"), Run("CONFIG SET maxclients 10 hz"));
         Assert.Equal(Error("ERR wrong number of arguments for 'config|set' command"), Run("CONFIG SET maxclients"));
         Assert.Equal(Error("ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"), Run("CONFIG SET nosuch 1"));
-        Assert.StartsWith("*9\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>\r\n", Run("CONFIG HELP"));
+        Assert.StartsWith("*11\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>\r\n", Run("CONFIG HELP"));
         Run("HELLO 3");
         Assert.Equal("%1\r\n$2\r\nhz\r\n$2\r\n20\r\n", Run("CONFIG GET hz"));
     }

@@ -61,4 +61,27 @@ public sealed class CommandLineTests
         var config = ServerConfig.Load(CommandLine.Parse(["--requirepass", "a \"b\"\\ \t\u00e9'"]));
         Assert.Equal("a \"b\"\\ \t\u00e9'", config.RequirePass);
     }
+
+    public static TheoryData<string> EveryParameterName() =>
+        [.. ServerConfig.Directives.SelectMany(d => d.Alias is { } alias ? [d.Name, alias] : new[] { d.Name })];
+
+    /// <summary>
+    /// Every parameter (and alias) is taken on the command line, in its CONFIG SET form (a multi-argument value
+    /// as one argument, as `--save "900 1"` is given) and as separate arguments, and reads back unchanged.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EveryParameterName))]
+    public void EveryParameter_IsAcceptedOnTheCommandLine(string name)
+    {
+        var defaults = new ServerConfig();
+        var directive = ServerConfig.Directives.Single(d => d.Name == name || d.Alias == name);
+        string value = directive.DefaultValue;
+        string[][] commandLines =
+        [
+            ["--" + name, value],
+            ["--" + name, .. directive.Flags.HasFlag(ConfigFlags.MultiArg) && value.Length > 0 ? value.Split(' ') : [value]],
+        ];
+        foreach (string[] args in commandLines)
+            Assert.Equal(defaults.Get(name), ServerConfig.Load(CommandLine.Parse(args)).Get(name));
+    }
 }

@@ -59,6 +59,17 @@ public sealed class ConfigErrorTests : IDisposable
     [InlineData("bind 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17", "Too many bind addresses specified.")]
     [InlineData("include", "Bad directive or wrong number of arguments")]
     [InlineData("include a b", "Bad directive or wrong number of arguments")]
+    [InlineData("rename-command nosuch x", "No such command in rename-command")]
+    [InlineData("rename-command get set", "Target command name already exists")]
+    [InlineData("rename-command get", "Bad directive or wrong number of arguments")]
+    [InlineData("lua-replicate-commands", "Bad directive or wrong number of arguments")]
+    [InlineData("maxmemory-policy x", "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction")]
+    [InlineData("io-threads 129", "argument must be between 1 and 128 inclusive")]
+    [InlineData("oom-score-adj-values 1 2", "wrong number of arguments")]
+    [InlineData("replicaof 127.0.0.1", "wrong number of arguments")]
+    [InlineData("replicaof 127.0.0.1 99999", "Invalid master port")]
+    [InlineData("activedefrag yes", "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution")]
+    [InlineData("unixsocketgroup x", "Bad directive or wrong number of arguments")]
     public void BadLine_ReportsRedisText(string line, string error)
     {
         var e = Assert.Throws<ConfigException>(() => ServerConfig.Parse("# first\n" + line + "\nport 1\n"));

@@ -91,6 +91,9 @@ public abstract class ServerProcess : IDisposable
 
     public RespConnection Connect() => RespConnection.Open(Port);
 
+    /// <summary>The config file goes first on the command line, as redis-server wants it.</summary>
+    protected static string[] ConfigFileArgument(string? configFile) => configFile is null ? [] : [configFile];
+
     /// <summary>The server's resident set size, from /proc.</summary>
     public long ResidentBytes()
     {
@@ -168,16 +171,25 @@ public sealed class MiniRedisProcess : ServerProcess
 {
     readonly string _directory = Directory.CreateTempSubdirectory("miniredis-").FullName;
 
-    public MiniRedisProcess(params string[] directives) : this(new Dictionary<string, string>(), directives)
+    public MiniRedisProcess(params string[] directives) : this(null, null, directives)
     {
     }
 
     public MiniRedisProcess(IReadOnlyDictionary<string, string> environment, params string[] directives)
+        : this(null, environment, directives)
+    {
+    }
+
+    MiniRedisProcess(string? configFile, IReadOnlyDictionary<string, string>? environment, string[] directives)
     {
         var dll = RepoPaths.ServerDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"Server not built: {dll}");
-        Start("dotnet", port => [dll, "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives], environment: environment);
+        Start("dotnet", port => [dll, .. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives],
+            environment: environment);
     }
+
+    /// <summary>Started from a config file (an absolute path); the directives override it.</summary>
+    public static MiniRedisProcess WithConfigFile(string configFile, params string[] directives) => new(configFile, null, directives);
 
     /// <summary>The server's private data directory (its working directory).</summary>
     public string DataDirectory => _directory;
@@ -194,10 +206,19 @@ public sealed class RealRedisProcess : ServerProcess
     readonly string _directory = Directory.CreateTempSubdirectory("real-redis-").FullName;
 
     public RealRedisProcess(params string[] directives)
+        : this(null, directives)
+    {
+    }
+
+    RealRedisProcess(string? configFile, string[] directives)
     {
         var executable = ExecutablePath("redis-server");
-        Start(executable, port => ["--port", port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", _directory, .. directives], _directory);
+        Start(executable, port => [.. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no",
+            "--dir", _directory, .. directives], _directory);
     }
+
+    /// <summary>Started from a config file (an absolute path); the directives override it.</summary>
+    public static RealRedisProcess WithConfigFile(string configFile, params string[] directives) => new(configFile, directives);
 
     /// <summary>A Redis tool from PATH; fails with instructions when it is missing.</summary>
     public static string ExecutablePath(string name) =>
