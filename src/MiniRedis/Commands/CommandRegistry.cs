@@ -24,5 +24,7 @@ public static class CommandRegistry
         FunctionCommands.Register(table);
         PubSubCommands.Register(table);
         TrackingCommands.Register(table);
+        SlowlogCommands.Register(table);
+        LatencyCommands.Register(table);
     }
 }

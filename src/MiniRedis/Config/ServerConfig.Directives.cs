@@ -85,6 +85,13 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("lazyfree-lazy-eviction", false, c => c.LazyfreeLazyEviction, (c, v) => c.LazyfreeLazyEviction = v),
         ConfigDirective.Special("maxmemory-clients", "0", c => c.FormatMaxmemoryClients(), (c, args) => c.SetMaxmemoryClients(args)),
         ConfigDirective.Special("notify-keyspace-events", "", c => KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, args) => c.SetNotifyKeyspaceEvents(args[0])),
+        // Slow log, latency monitor, latency tracking (ServerConfig.Observability.cs).
+        ConfigDirective.Integer("slowlog-log-slower-than", -1, long.MaxValue, 10000, c => c.SlowlogLogSlowerThan, (c, v) => c.SlowlogLogSlowerThan = v),
+        ConfigDirective.Integer("slowlog-max-len", 0, long.MaxValue, 128, c => c.SlowlogMaxLen, (c, v) => c.SlowlogMaxLen = v),
+        ConfigDirective.Integer("latency-monitor-threshold", 0, long.MaxValue, 0, c => c.LatencyMonitorThreshold, (c, v) => c.LatencyMonitorThreshold = v),
+        ConfigDirective.Bool("latency-tracking", true, c => c.LatencyTracking, (c, v) => c.LatencyTracking = v),
+        ConfigDirective.Special("latency-tracking-info-percentiles", "50 99 99.9", c => c.FormatLatencyTrackingInfoPercentiles(),
+            (c, args) => c.SetLatencyTrackingInfoPercentiles(args), ConfigFlags.MultiArg),
     ];
 
     private const int MinHz = 1;
