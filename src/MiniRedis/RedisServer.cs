@@ -239,9 +239,13 @@ public sealed partial class RedisServer
         }
     }
 
+    /// <summary>DEBUG SET-ACTIVE-EXPIRE: whether the cron expires keys in the background (Redis's active_expire_enabled).</summary>
+    public bool ActiveExpireEnabled { get; set; } = true;
+
     /// <summary>Redis's activeExpireCycle accounting: its time (expire_cycle_cpu_milliseconds) and the expire-cycle latency event.</summary>
     void ActiveExpireCycle()
     {
+        if (!ActiveExpireEnabled) return;
         long start = Stopwatch.GetTimestamp();
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
         long microseconds = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;

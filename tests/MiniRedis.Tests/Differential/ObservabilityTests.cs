@@ -256,6 +256,76 @@ public sealed partial class ObservabilityTests(ServerPairFixture servers) : ICla
         }
         Assert.Equal(Shape(servers.Redis), Shape(servers.Mini));
     }
+
+    static string FieldNames(string clientLine) => string.Join(" ", clientLine.Trim().Split(' ').Select(f => f[..f.IndexOf('=')]));
+
+    [Fact]
+    public void Client_list_and_info_have_Redis_fields()
+    {
+        string Names(ServerProcess server)
+        {
+            using var c = server.Connect();
+            using var other = server.Connect();
+            long otherId = ClientId(other);
+            other.Call("MULTI");
+            other.Call("SET", "cl:k", "v");
+            string info = Encoding.Latin1.GetString(c.Call("CLIENT", "INFO"));
+            info = info[(info.IndexOf("\r\n", StringComparison.Ordinal) + 2)..];
+            string list = Encoding.Latin1.GetString(c.Call("CLIENT", "LIST", "ID", otherId.ToString(CultureInfo.InvariantCulture)));
+            list = list[(list.IndexOf("\r\n", StringComparison.Ordinal) + 2)..];
+            // The other client's transaction holds one command: multi=1, its bytes in multi-mem.
+            string multi = string.Join(" ", list.Split(' ').Where(f => f.StartsWith("multi=", StringComparison.Ordinal) || f.StartsWith("flags=", StringComparison.Ordinal)));
+            string argv = info.Split(' ').Single(f => f.StartsWith("argv-mem=", StringComparison.Ordinal));
+            return FieldNames(info) + "\n" + FieldNames(list) + "\n" + multi + "\n" + argv;
+        }
+        Assert.Equal(Names(servers.Redis), Names(servers.Mini));
+    }
+
+    static long ClientId(RespConnection connection) => long.Parse(Encoding.Latin1.GetString(connection.Call("CLIENT", "ID")).AsSpan(1).TrimEnd("\r\n"), CultureInfo.InvariantCulture);
+
+    static string ClientAddress(RespConnection connection)
+    {
+        string info = Encoding.Latin1.GetString(connection.Call("CLIENT", "INFO"));
+        return info.Split(' ').Single(f => f.StartsWith("addr=", StringComparison.Ordinal))[5..];
+    }
+
+    [Fact]
+    public void Client_kill_filters_and_errors_match_Redis()
+    {
+        string Run(ServerProcess server)
+        {
+            using var c = server.Connect();
+            var seen = new StringBuilder();
+            // Ids and ports differ between the servers: masked in the command too.
+            void Say(params string[] args) => seen.Append(Digits().Replace(string.Join(' ', args), "#")).Append(" -> ").Append(Masked(c.ReadReplyOf(args))).Append('\n');
+            Say("CLIENT", "KILL", "1.2.3.4:5");
+            Say("CLIENT", "KILL", "ID");
+            Say("CLIENT", "KILL", "ID", "0");
+            Say("CLIENT", "KILL", "ID", "abc");
+            Say("CLIENT", "KILL", "USER", "nosuch");
+            Say("CLIENT", "KILL", "MAXAGE", "100");
+            Say("CLIENT", "KILL", "TYPE", "foo");
+            Say("CLIENT", "KILL", "SKIPME", "maybe");
+            Say("CLIENT", "KILL", "ADDR", "1.2.3.4:5");
+            Say("CLIENT", "KILL", "LADDR", "1.2.3.4:5", "SKIPME", "no");
+            Say("CLIENT", "KILL", "ID", "1", "ADDR");
+            Say("CLIENT", "KILL", "TYPE", "master");
+            using (var victim = server.Connect())
+            {
+                Say("CLIENT", "KILL", "ID", ClientId(victim).ToString(CultureInfo.InvariantCulture), "TYPE", "normal", "USER", "default");
+                seen.Append("victim: ").Append(Masked(new RespNode((byte)'+', victim.ReadUntilClosed(), []))).Append('\n');
+            }
+            using (var victim = server.Connect())
+            {
+                Say("CLIENT", "KILL", ClientAddress(victim));
+                seen.Append("victim: ").Append(Masked(new RespNode((byte)'+', victim.ReadUntilClosed(), []))).Append('\n');
+            }
+            Say("CLIENT", "KILL", "ID", ClientId(c).ToString(CultureInfo.InvariantCulture));
+            Say("CLIENT", "KILL", "ADDR", ClientAddress(c), "SKIPME", "yes");
+            return seen.ToString();
+        }
+        Assert.Equal(Run(servers.Redis), Run(servers.Mini));
+    }
 }
 
 static class RespConnectionCalls
