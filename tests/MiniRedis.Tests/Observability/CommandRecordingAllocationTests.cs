@@ -1,6 +1,4 @@
-using System.Text;
 using MiniRedis.Config;
-using MiniRedis.Protocol;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Observability;
@@ -22,21 +20,7 @@ public sealed class CommandRecordingAllocationTests : IDisposable
     {
         var client = new InProcessClient(_server);
         client.Run("SET key value");
-        var batch = new CommandBatch();
-        batch.BeginCommand();
-        foreach (var arg in command) Encoding.ASCII.GetBytes(arg).CopyTo(batch.AddArgument(arg.Length));
-        long allocated = _server.Executor.InvokeAsync(() =>
-        {
-            void Call()
-            {
-                _server.Executor.ProcessCommand(client.Session, batch[0]);
-                client.Session.Reply.Clear();
-            }
-            for (int i = 0; i < 1000; i++) Call();
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10_000; i++) Call();
-            return GC.GetAllocatedBytesForCurrentThread() - before;
-        }).GetAwaiter().GetResult();
+        long allocated = AllocationProbe.BytesFor10000Calls(_server, client, command);
         Assert.True(allocated < 10_000, $"10,000 {command[0]} calls allocated {allocated} bytes");
         var def = _server.Commands.Find(command[0])!;
         Assert.True(def.LatencyHistogram!.TotalCount >= 11_000);
