@@ -7,6 +7,7 @@ using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Memory;
 using MiniRedis.Notifications;
+using MiniRedis.Observability;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
@@ -24,8 +25,6 @@ public sealed partial class RedisServer
     public const string RedisVersion = "7.0.15";
 
     readonly Dictionary<long, ClientSession> _clients = [];
-    long _opsAtLastSample;
-    long _lastSampleTicks = Stopwatch.GetTimestamp();
     long _lastSecondCronTicks = Stopwatch.GetTimestamp();
     // Idle time after which a client's command buffers are given back (Redis's 2 s).
     const long IdleBuffersMs = 2000;
@@ -34,6 +33,7 @@ public sealed partial class RedisServer
     {
         Config = config;
         Logger = logger ?? NullLogger.Instance;
+        Diagnostics = new Diagnostics(this);
         Keyspace = new Keyspace(config.Databases);
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
@@ -58,7 +58,7 @@ public sealed partial class RedisServer
         Memory = new ServerMemory(this);
         Evictor = new Evictor(this);
         WatchMemoryConfig();
-        RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+        RunId = RandomHexId();
     }
 
     /// <summary>
@@ -78,6 +78,9 @@ public sealed partial class RedisServer
     public CommandTable Commands { get; }
     public Executor Executor { get; }
     public ServerStats Stats { get; } = new();
+
+    /// <summary>Latency histograms, slow log, latency monitor, sampled rates.</summary>
+    public Diagnostics Diagnostics { get; }
     public PropagationQueue Propagation { get; } = new();
     public BlockedClients Blocked { get; } = new();
 
@@ -102,6 +105,12 @@ public sealed partial class RedisServer
     public BusyScript BusyScript { get; }
     public string RunId { get; }
 
+    /// <summary>INFO master_replid: random at start, renewed by DEBUG CHANGE-REPL-ID.</summary>
+    public string ReplicationId { get; internal set; } = RandomHexId();
+
+    /// <summary>40 random hex digits, as Redis's run and replication ids.</summary>
+    internal static string RandomHexId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+
     /// <summary>
     /// Stops the process at once without sending pending replies (an AOF write failed under
     /// <c>appendfsync always</c>); replaceable so in-process tests can observe it.
@@ -121,9 +130,6 @@ public sealed partial class RedisServer
 
     /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
     public long Dirty { get; set; }
-
-    /// <summary>Commands per second over the last cron interval (INFO instantaneous_ops_per_sec).</summary>
-    public long InstantaneousOpsPerSec { get; private set; }
 
     public IReadOnlyCollection<ClientSession> Clients => _clients.Values;
 
@@ -216,10 +222,10 @@ public sealed partial class RedisServer
     /// <summary>Periodic work, <c>hz</c> times a second (Redis's serverCron).</summary>
     internal void Cron()
     {
-        Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
+        ActiveExpireCycle();
         if (Config.ActiveRehashing) Keyspace.RehashIncrementally();
         CloseTimedOutClients();
-        SampleOpsPerSec();
+        Diagnostics.SampleRates();
         MemoryCron();
         AofRewrite.Cron();
         Rdb.Cron();
@@ -230,9 +236,23 @@ public sealed partial class RedisServer
             Aof.Cron();
             ReleaseIdleClientBuffers();
             foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
-            Stats.TrackOutputPeak(Keyspace.NowMs / 1000, _clients.Values.Select(c => c.Connection?.PendingOutputBytes ?? 0));
+            Stats.TrackBufferPeaks(Keyspace.NowMs / 1000, _clients.Values);
             LogStatusPeriodically();
         }
+    }
+
+    /// <summary>DEBUG SET-ACTIVE-EXPIRE: whether the cron expires keys in the background (Redis's active_expire_enabled).</summary>
+    public bool ActiveExpireEnabled { get; set; } = true;
+
+    /// <summary>Redis's activeExpireCycle accounting: its time (expire_cycle_cpu_milliseconds) and the expire-cycle latency event.</summary>
+    void ActiveExpireCycle()
+    {
+        if (!ActiveExpireEnabled) return;
+        long start = Stopwatch.GetTimestamp();
+        Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
+        long microseconds = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        Stats.ExpireCycleMicroseconds += microseconds;
+        Diagnostics.Latency.AddSampleIfNeeded(LatencyEvents.ExpireCycle, microseconds / 1000);
     }
 
     /// <summary>As Redis's clientsCronResizeQueryBuffer: a client idle for 2 s gives back its command buffers.</summary>
@@ -260,15 +280,5 @@ public sealed partial class RedisServer
                 client.Connection.Close();
             }
         }
-    }
-
-    void SampleOpsPerSec()
-    {
-        long now = Stopwatch.GetTimestamp();
-        double seconds = (now - _lastSampleTicks) / (double)Stopwatch.Frequency;
-        if (seconds < 0.1) return;
-        InstantaneousOpsPerSec = (long)((Stats.TotalCommandsProcessed - _opsAtLastSample) / seconds);
-        _opsAtLastSample = Stats.TotalCommandsProcessed;
-        _lastSampleTicks = now;
     }
 }

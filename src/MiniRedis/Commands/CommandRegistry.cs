@@ -28,5 +28,7 @@ public static class CommandRegistry
         BitfieldCommand.Register(table);
         HyperLogLogCommands.Register(table);
         LcsCommand.Register(table);
+        SlowlogCommands.Register(table);
+        LatencyCommands.Register(table);
     }
 }

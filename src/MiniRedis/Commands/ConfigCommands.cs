@@ -83,18 +83,7 @@ public static unsafe class ConfigCommands
     /// <summary>Redis's resetServerStats + resetCommandTableStats + resetErrorTableStats.</summary>
     static void ResetStat(CommandContext ctx)
     {
-        var server = ctx.Server;
-        server.Stats.Reset();
-        server.Keyspace.ResetStats();
-        server.Evictor.ResetStats();
-        foreach (var def in server.Commands.All)
-        {
-            ResetCounters(def);
-            if (def.Subcommands is null) continue;
-            foreach (var sub in def.Subcommands.Values) ResetCounters(sub);
-        }
+        ctx.Server.Diagnostics.ResetStats();
         ctx.Reply.Ok();
     }
-
-    static void ResetCounters(CommandDef def) => def.Calls = def.Microseconds = def.RejectedCalls = def.FailedCalls = 0;
 }

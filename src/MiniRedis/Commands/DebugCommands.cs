@@ -4,11 +4,15 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Observability;
 using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Commands;
 
-/// <summary>DEBUG (Redis's debug.c): the subcommands that make sense without a C heap.</summary>
+/// <summary>
+/// DEBUG (Redis's debug.c): the subcommands tools and test suites use that make sense without a C
+/// heap; the crash, allocator and cluster ones are not here.
+/// </summary>
 public static unsafe class DebugCommands
 {
     /// <summary>Redis's OBJ_SHARED_REFCOUNT: the refcount of its shared small integers.</summary>
@@ -16,10 +20,29 @@ public static unsafe class DebugCommands
 
     const uint LruClockMax = (1 << 24) - 1;
 
+    /// <summary>Redis 7.0.15's DEBUG HELP lines for the subcommands this server has, in Redis's order.</summary>
     static readonly string[] HelpLines =
     [
+        "CHANGE-REPL-ID",
+        "    Change the replication IDs of the instance.",
+        "    Dangerous: should be used only for testing the replication subsystem.",
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "DIGEST-VALUE <key> [<key> ...]",
+        "    Output a hex signature of the values of all the specified keys.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix. These are not propagated to",
+        "    replicas. Cluster slots are not respected so keys not belonging to the",
+        "    current node can be created in cluster mode.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
         "RELOAD [option ...]",
         "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
         "    * MERGE: conflicting keys will be loaded from RDB.",
@@ -33,19 +56,225 @@ public static unsafe class DebugCommands
         "      existing RDB file.",
         "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
         "      file to the database.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
+        "STRINGMATCH-TEST",
+        "    Run a fuzz tester against the stringmatchlen() function.",
+        "LISTPACK <key>",
+        "    Show low level info about the listpack encoding of <key>.",
     ];
 
     public static void Register(CommandTable t) => t.Add("debug", &Debug);
 
     static void Debug(CommandContext ctx)
     {
-        if (ctx.ArgCount == 2 && ctx.ArgIs(1, "HELP"u8)) ServerCommands.ReplyHelp(ctx, "DEBUG", HelpLines);
-        else if (ctx.ArgCount == 3 && ctx.ArgIs(1, "SLEEP"u8)) Sleep(ctx);
-        else if (ctx.ArgCount == 3 && ctx.ArgIs(1, "OBJECT"u8)) Object(ctx);
+        int argc = ctx.ArgCount;
+        if (argc == 2 && ctx.ArgIs(1, "HELP"u8)) ServerCommands.ReplyHelp(ctx, "DEBUG", HelpLines);
+        else if (argc == 3 && ctx.ArgIs(1, "SLEEP"u8)) Sleep(ctx);
+        else if (argc == 3 && ctx.ArgIs(1, "OBJECT"u8)) Object(ctx);
         else if (ctx.ArgIs(1, "RELOAD"u8)) Reload(ctx);
+        else if (argc == 2 && ctx.ArgIs(1, "DIGEST"u8)) ctx.Reply.SimpleString(DatasetDigest.OfDataset(ctx.Keyspace));
+        else if (ctx.ArgIs(1, "DIGEST-VALUE"u8)) DigestValue(ctx);
+        else if (argc == 3 && ctx.ArgIs(1, "SET-ACTIVE-EXPIRE"u8)) SetActiveExpire(ctx);
+        else if (argc is >= 3 and <= 5 && ctx.ArgIs(1, "POPULATE"u8)) Populate(ctx);
+        else if (argc == 3 && ctx.ArgIs(1, "PROTOCOL"u8)) Protocol(ctx);
+        else if (argc == 3 && ctx.ArgIs(1, "QUICKLIST-PACKED-THRESHOLD"u8)) QuicklistPackedThreshold(ctx);
+        else if (argc == 3 && ctx.ArgIs(1, "LISTPACK"u8)) Listpack(ctx);
+        else if (argc == 2 && ctx.ArgIs(1, "CHANGE-REPL-ID"u8)) ChangeReplicationId(ctx);
+        else if (argc == 3 && ctx.ArgIs(1, "LOG"u8)) Log(ctx);
+        else if (argc == 2 && ctx.ArgIs(1, "STRINGMATCH-TEST"u8)) StringMatchTest(ctx);
         else ServerCommands.SubcommandSyntaxError(ctx);
+    }
+
+    /// <summary>DEBUG DIGEST-VALUE key...: each key's value digest; a missing key (or one logically expired: not expired here) gives zeros.</summary>
+    static void DigestValue(CommandContext ctx)
+    {
+        ctx.Reply.ArrayHeader(ctx.ArgCount - 2);
+        for (int i = 2; i < ctx.ArgCount; i++) ctx.Reply.SimpleString(DatasetDigest.OfValue(ctx.Db.Peek(ctx.Arg(i))));
+    }
+
+    /// <summary>DEBUG SET-ACTIVE-EXPIRE 0|1: C's atoi, any non-zero number enables.</summary>
+    static void SetActiveExpire(CommandContext ctx)
+    {
+        ctx.Server.ActiveExpireEnabled = Atoi(ctx.ArgString(2)) != 0;
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>C's atoi: an optional sign and the leading digits, 0 without any.</summary>
+    static long Atoi(string text)
+    {
+        text = text.TrimStart();
+        int end = text.Length > 0 && text[0] is '-' or '+' ? 1 : 0;
+        while (end < text.Length && char.IsAsciiDigit(text[end]) && end < 19) end++;
+        return long.TryParse(text.AsSpan(0, end), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) ? value : 0;
+    }
+
+    /// <summary>
+    /// DEBUG POPULATE count [prefix] [size]: string keys prefix:N = "value:N" (padded with zero bytes
+    /// to size, or cut to it), skipping keys that exist. Not propagated, as in Redis.
+    /// </summary>
+    static void Populate(CommandContext ctx)
+    {
+        if (!TryGetPositive(ctx, 2, out long count)) return;
+        long size = 0;
+        if (ctx.ArgCount == 5 && !TryGetPositive(ctx, 4, out size)) return;
+        string prefix = ctx.ArgCount == 3 ? "key" : ctx.ArgString(3);
+        for (long i = 0; i < count; i++)
+        {
+            var key = Encoding.Latin1.GetBytes(prefix + ":" + i.ToString(CultureInfo.InvariantCulture));
+            if (ctx.LookupWrite(key) is not null) continue;
+            var text = Encoding.ASCII.GetBytes("value:" + i.ToString(CultureInfo.InvariantCulture));
+            var value = size == 0 ? text : new byte[size];
+            if (size != 0) text.AsSpan(0, (int)Math.Min(size, text.Length)).CopyTo(value);
+            ctx.Db.SetString(key, value, encodingAs: value.Length <= EmbstrMaxLength ? ObjectEncoding.Embstr : ObjectEncoding.Raw);
+            ctx.Db.Touch(key);
+        }
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.</summary>
+    const int EmbstrMaxLength = 44;
+
+    /// <summary>Redis's getPositiveLongFromObjectOrReply: one error for a non-number and a negative one.</summary>
+    static bool TryGetPositive(CommandContext ctx, int index, out long value)
+    {
+        const string error = "ERR value is out of range, must be positive";
+        if (!ctx.TryGetLong(index, out value, error)) return false;
+        if (value >= 0) return true;
+        ctx.Error(error);
+        return false;
+    }
+
+    /// <summary>DEBUG PROTOCOL type: a sample reply of each RESP type (Redis's client library test aid).</summary>
+    static void Protocol(CommandContext ctx)
+    {
+        var reply = ctx.Reply;
+        switch (ctx.ArgString(2).ToLowerInvariant())
+        {
+            case "string": reply.Bulk("Hello World"u8); break;
+            case "integer": reply.Integer(12345); break;
+            case "double": reply.Double(3.141); break;
+            case "bignum":
+                if (reply.Resp3) reply.Raw("(1234567999999999999999999999999999999\r\n"u8);
+                else reply.Bulk("1234567999999999999999999999999999999"u8);
+                break;
+            case "null": reply.NullBulk(); break;
+            case "array":
+                reply.ArrayHeader(3);
+                for (int i = 0; i < 3; i++) reply.Integer(i);
+                break;
+            case "set":
+                reply.SetHeader(3);
+                for (int i = 0; i < 3; i++) reply.Integer(i);
+                break;
+            case "map":
+                reply.MapHeader(3);
+                for (int i = 0; i < 3; i++)
+                {
+                    reply.Integer(i);
+                    reply.Boolean(i == 1);
+                }
+                break;
+            case "attrib":
+                if (reply.Resp3)
+                {
+                    reply.Raw("|1\r\n"u8);
+                    reply.Bulk("key-popularity"u8);
+                    reply.ArrayHeader(2);
+                    reply.Bulk("key:123"u8);
+                    reply.Integer(90);
+                }
+                reply.Bulk("Some real reply following the attribute"u8);
+                break;
+            case "push":
+                if (!reply.Resp3)
+                {
+                    ctx.Error("ERR RESP2 is not supported by this command");
+                    return;
+                }
+                reply.PushHeader(2);
+                reply.Bulk("server-cpu-usage"u8);
+                reply.Integer(42);
+                reply.Bulk("Some real reply following the push reply"u8);
+                break;
+            case "true": reply.Boolean(true); break;
+            case "false": reply.Boolean(false); break;
+            case "verbatim": reply.Verbatim("This is a verbatim\nstring"); break;
+            default:
+                ctx.Error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD size: checked as Redis checks it (a memory value up to 4 GiB
+    /// minus 1 MiB; 0 restores 1 GiB). Lists here have no plain nodes, so the value changes no encoding.
+    /// </summary>
+    static void QuicklistPackedThreshold(CommandContext ctx)
+    {
+        if (!Config.NumberParsing.TryParseMemory(ctx.ArgString(2), out ulong size) || size > (1UL << 32) - (1 << 20))
+        {
+            ctx.Error("ERR argument must be a memory value bigger than 1 and smaller than 4gb");
+            return;
+        }
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>DEBUG LISTPACK key: Redis prints the listpack's entries on stdout; here they go to the log.</summary>
+    static void Listpack(CommandContext ctx)
+    {
+        var entry = ctx.Db.Peek(ctx.Arg(2));
+        if (entry is null)
+        {
+            ctx.Error("ERR no such key");
+            return;
+        }
+        if (entry.Encoding != ObjectEncoding.Listpack)
+        {
+            ctx.Error("ERR Not a listpack encoded object.");
+            return;
+        }
+        ctx.Server.Logger.LogInformation("Listpack of key {Key}: {Type} value, {Encoding} encoding, {Bytes} bytes accounted",
+            CommandContext.CString(entry.Key), entry.Type, EncodingName(entry.Encoding), entry.AccountedBytes);
+        ctx.Reply.SimpleString("Listpack structure printed on stdout"u8);
+    }
+
+    /// <summary>DEBUG CHANGE-REPL-ID: a new master_replid, and master_replid2 cleared (it is always clear here).</summary>
+    static void ChangeReplicationId(CommandContext ctx)
+    {
+        ctx.Server.ReplicationId = RedisServer.RandomHexId();
+        ctx.Reply.Ok();
+    }
+
+    static void Log(CommandContext ctx)
+    {
+        ctx.Server.Logger.LogWarning("DEBUG LOG: {Message}", ctx.ArgCString(2));
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>DEBUG STRINGMATCH-TEST: Redis's stringmatchlen fuzz test, random patterns over random strings (fewer rounds than Redis's 10 million).</summary>
+    static void StringMatchTest(CommandContext ctx)
+    {
+        const int Rounds = 100_000;
+        Span<byte> text = stackalloc byte[32];
+        Span<byte> pattern = stackalloc byte[32];
+        var random = Random.Shared;
+        for (int round = 0; round < Rounds; round++)
+        {
+            var t = text[..random.Next(text.Length)];
+            var p = pattern[..random.Next(pattern.Length)];
+            for (int i = 0; i < t.Length; i++) t[i] = (byte)random.Next(128);
+            for (int i = 0; i < p.Length; i++) p[i] = (byte)random.Next(128);
+            GlobPattern.Match(p, t);
+        }
+        ctx.Reply.SimpleString("Apparently Redis did not crash: test passed"u8);
     }
 
     /// <summary>

@@ -4,13 +4,15 @@ using System.Runtime.InteropServices;
 using System.Text;
 using MiniRedis.Memory;
 using MiniRedis.Execution;
+using MiniRedis.Observability;
 
 namespace MiniRedis.Commands;
 
 /// <summary>
-/// INFO (Redis's genRedisInfoString). Sections, their order, headers and field order follow Redis
-/// 7.0; a field is printed only when it states a fact about this server, so fields of features
-/// that do not exist here (replication offsets, latency percentiles, ...) are absent.
+/// INFO (Redis's genRedisInfoString). Sections, their order, headers, fields and field order follow
+/// Redis 7.0.15. Fields of mechanisms this server does not have (fork, replicas, io threads, active
+/// defrag, Redis's reply-buffer resizing) state what is true here: none happened, so 0.
+/// The memory section adds the .NET runtime's own dotnet_gc_* figures.
 /// </summary>
 public static unsafe class InfoCommand
 {
@@ -29,6 +31,7 @@ public static unsafe class InfoCommand
         ("modules", Modules),
         ("commandstats", CommandStats),
         ("errorstats", ErrorStats),
+        ("latencystats", LatencyStats),
         ("cluster", Cluster),
         ("keyspace", Keyspace),
     ];
@@ -75,12 +78,19 @@ public static unsafe class InfoCommand
         long uptime = (long)(DateTimeOffset.UtcNow - server.StartTime).TotalSeconds;
         text.Append("# Server\r\n");
         Line(text, "redis_version", RedisServer.RedisVersion);
+        Line(text, "redis_git_sha1", "00000000");
+        Line(text, "redis_git_dirty", 0);
+        Line(text, "redis_build_id", BuildId);
         Line(text, "redis_mode", "standalone");
         Line(text, "os", OperatingSystemName());
         Line(text, "arch_bits", IntPtr.Size * 8);
         if (OperatingSystem.IsLinux()) Line(text, "monotonic_clock", "POSIX clock_gettime");
         if (MultiplexingApi() is { } api) Line(text, "multiplexing_api", api);
+        // The atomics behind the connection threads' counters; no C compiler built this server.
+        Line(text, "atomicvar_api", "dotnet-interlocked");
+        Line(text, "gcc_version", "0.0.0");
         Line(text, "process_id", Environment.ProcessId);
+        Line(text, "process_supervised", "no");
         Line(text, "run_id", server.RunId);
         Line(text, "tcp_port", server.TcpPort);
         Line(text, "server_time_usec", nowUs);
@@ -91,7 +101,11 @@ public static unsafe class InfoCommand
         Line(text, "lru_clock", server.Keyspace.LruClock & ((1 << 24) - 1));
         Line(text, "executable", Environment.ProcessPath ?? "");
         Line(text, "config_file", server.Config.ConfigFile ?? "");
+        Line(text, "io_threads_active", 0);
     }
+
+    /// <summary>Redis hashes its build's facts; here the build is the engine assembly, named by its module version id.</summary>
+    static readonly string BuildId = typeof(RedisServer).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..16];
 
     /// <summary>As uname -s -r -m, which is what Redis prints.</summary>
     static string OperatingSystemName()
@@ -122,10 +136,13 @@ public static unsafe class InfoCommand
     {
         text.Append("# Clients\r\n");
         Line(text, "connected_clients", server.Clients.Count);
+        Line(text, "cluster_connections", 0);
         Line(text, "maxclients", server.Config.MaxClients);
+        Line(text, "client_recent_max_input_buffer", server.Stats.RecentMaxInputBuffer);
         Line(text, "client_recent_max_output_buffer", server.Stats.RecentMaxOutputBuffer);
         Line(text, "blocked_clients", server.Blocked.Count + server.Pause.PostponedCount);
         Line(text, "tracking_clients", server.Tracking.Clients);
+        Line(text, "clients_in_timeout_table", server.Clients.Count(c => c.Blocked is { DeadlineMs: not 0 }));
     }
 
     static void Memory(RedisServer server, StringBuilder text)
@@ -301,17 +318,28 @@ public static unsafe class InfoCommand
     static void Stats(RedisServer server, StringBuilder text)
     {
         var stats = server.Stats;
+        var diagnostics = server.Diagnostics;
         var keyspace = server.Keyspace;
         text.Append("# Stats\r\n");
         Line(text, "total_connections_received", Interlocked.Read(ref stats.TotalConnectionsReceived));
         Line(text, "total_commands_processed", stats.TotalCommandsProcessed);
-        Line(text, "instantaneous_ops_per_sec", server.InstantaneousOpsPerSec);
+        Line(text, "instantaneous_ops_per_sec", diagnostics.OpsPerSec.PerSecond);
         Line(text, "total_net_input_bytes", Interlocked.Read(ref stats.NetInputBytes));
         Line(text, "total_net_output_bytes", Interlocked.Read(ref stats.NetOutputBytes));
+        Line(text, "total_net_repl_input_bytes", 0);
+        Line(text, "total_net_repl_output_bytes", 0);
+        Line(text, "instantaneous_input_kbps", Fixed(diagnostics.NetInput.PerSecond / 1024.0, 2));
+        Line(text, "instantaneous_output_kbps", Fixed(diagnostics.NetOutput.PerSecond / 1024.0, 2));
+        Line(text, "instantaneous_input_repl_kbps", Fixed(0, 2));
+        Line(text, "instantaneous_output_repl_kbps", Fixed(0, 2));
         Line(text, "rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
+        Line(text, "sync_full", 0);
+        Line(text, "sync_partial_ok", 0);
+        Line(text, "sync_partial_err", 0);
         Line(text, "expired_keys", keyspace.ExpiredKeys);
         Line(text, "expired_stale_perc", Fixed(keyspace.ExpiredStalePercent, 2));
         Line(text, "expired_time_cap_reached_count", keyspace.ExpiredTimeCapReached);
+        Line(text, "expire_cycle_cpu_milliseconds", stats.ExpireCycleMicroseconds / 1000);
         Line(text, "evicted_keys", server.Evictor.EvictedKeys);
         Line(text, "evicted_clients", server.Evictor.EvictedClients);
         Line(text, "total_eviction_exceeded_time", server.Evictor.ExceededTotalMs);
@@ -321,11 +349,28 @@ public static unsafe class InfoCommand
         Line(text, "pubsub_channels", server.PubSub.Channels.Count);
         Line(text, "pubsub_patterns", server.PubSub.PatternCount);
         Line(text, "pubsubshard_channels", server.PubSub.ShardChannels.Count);
+        Line(text, "latest_fork_usec", 0);
+        Line(text, "total_forks", 0);
+        Line(text, "migrate_cached_sockets", 0);
+        Line(text, "slave_expires_tracked_keys", 0);
+        Line(text, "active_defrag_hits", 0);
+        Line(text, "active_defrag_misses", 0);
+        Line(text, "active_defrag_key_hits", 0);
+        Line(text, "active_defrag_key_misses", 0);
+        Line(text, "total_active_defrag_time", 0);
+        Line(text, "current_active_defrag_time", 0);
         Line(text, "tracking_total_keys", server.Tracking.TotalKeys);
         Line(text, "tracking_total_items", server.Tracking.TotalItems);
         Line(text, "tracking_total_prefixes", server.Tracking.TotalPrefixes);
         Line(text, "unexpected_error_replies", stats.UnexpectedErrorReplies);
         Line(text, "total_error_replies", stats.TotalErrorReplies);
+        Line(text, "dump_payload_sanitizations", 0);
+        Line(text, "total_reads_processed", Interlocked.Read(ref stats.TotalReadsProcessed));
+        Line(text, "total_writes_processed", Interlocked.Read(ref stats.TotalWritesProcessed));
+        Line(text, "io_threaded_reads_processed", 0);
+        Line(text, "io_threaded_writes_processed", 0);
+        Line(text, "reply_buffer_shrinks", 0);
+        Line(text, "reply_buffer_expands", 0);
     }
 
     static void Replication(RedisServer server, StringBuilder text)
@@ -333,14 +378,30 @@ public static unsafe class InfoCommand
         text.Append("# Replication\r\n");
         Line(text, "role", "master");
         Line(text, "connected_slaves", 0);
+        Line(text, "master_failover_state", "no-failover");
+        Line(text, "master_replid", server.ReplicationId);
+        Line(text, "master_replid2", new string('0', 40));
+        Line(text, "master_repl_offset", 0);
+        Line(text, "second_repl_offset", -1);
+        Line(text, "repl_backlog_active", 0);
+        Line(text, "repl_backlog_size", server.Config.Get("repl-backlog-size") is [var size, ..] ? size.Value : "1048576");
+        Line(text, "repl_backlog_first_byte_offset", 0);
+        Line(text, "repl_backlog_histlen", 0);
     }
 
+    /// <summary>getrusage of the process, its children (none: nothing forks) and the executor thread, which INFO runs on (Redis's main thread).</summary>
     static void Cpu(RedisServer server, StringBuilder text)
     {
-        using var process = Process.GetCurrentProcess();
+        var self = ResourceUsage.Process();
+        var children = ResourceUsage.Children();
+        var thread = ResourceUsage.CurrentThread();
         text.Append("# CPU\r\n");
-        Line(text, "used_cpu_sys", Fixed(process.PrivilegedProcessorTime.TotalSeconds, 6));
-        Line(text, "used_cpu_user", Fixed(process.UserProcessorTime.TotalSeconds, 6));
+        Line(text, "used_cpu_sys", Fixed(self.SystemSeconds, 6));
+        Line(text, "used_cpu_user", Fixed(self.UserSeconds, 6));
+        Line(text, "used_cpu_sys_children", Fixed(children.SystemSeconds, 6));
+        Line(text, "used_cpu_user_children", Fixed(children.UserSeconds, 6));
+        Line(text, "used_cpu_sys_main_thread", Fixed(thread.SystemSeconds, 6));
+        Line(text, "used_cpu_user_main_thread", Fixed(thread.UserSeconds, 6));
     }
 
     static void Modules(RedisServer server, StringBuilder text) => text.Append("# Modules\r\n");
@@ -376,6 +437,33 @@ public static unsafe class InfoCommand
         {
             text.Append("errorstat_").Append(code).Append(":count=").Append(count.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
         }
+    }
+
+    /// <summary>Redis's genRedisInfoStringLatencyStats: each called command's percentiles (latency-tracking-info-percentiles), in microseconds.</summary>
+    static void LatencyStats(RedisServer server, StringBuilder text)
+    {
+        text.Append("# Latencystats\r\n");
+        if (!server.Config.LatencyTracking) return;
+        var percentiles = server.Config.LatencyTrackingInfoPercentiles;
+        foreach (var def in server.Commands.All)
+        {
+            WritePercentiles(def, percentiles, text);
+            if (def.Subcommands is null) continue;
+            foreach (var sub in def.Subcommands.Values) WritePercentiles(sub, percentiles, text);
+        }
+    }
+
+    static void WritePercentiles(CommandDef def, IReadOnlyList<double> percentiles, StringBuilder text)
+    {
+        if (def.LatencyHistogram is not { } histogram) return;
+        text.Append("latency_percentiles_usec_").Append(def.Name).Append(':');
+        for (int i = 0; i < percentiles.Count; i++)
+        {
+            if (i > 0) text.Append(',');
+            text.Append('p').Append(Config.ServerConfig.FormatPercentile(percentiles[i])).Append('=')
+                .Append(Fixed(histogram.ValueAtPercentile(percentiles[i]) / 1000.0, 3));
+        }
+        text.Append("\r\n");
     }
 
     static void Cluster(RedisServer server, StringBuilder text)

@@ -94,6 +94,15 @@ public sealed partial class ServerConfig
         ConfigDirective.Special("maxmemory-clients", "0", c => c.FormatMaxmemoryClients(), (c, args) => c.SetMaxmemoryClients(args), rewrite: RewriteMaxmemoryClients),
         ConfigDirective.Special("notify-keyspace-events", "", c => KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, args) => c.SetNotifyKeyspaceEvents(args[0]), rewrite: RewriteNotifyKeyspaceEvents),
         ConfigDirective.Memory("hll-sparse-max-bytes", 0, long.MaxValue, 3000, c => c.HllSparseMaxBytes, (c, v) => c.HllSparseMaxBytes = v),
+        // Slow log, latency monitor, latency tracking (ServerConfig.Observability.cs).
+        ConfigDirective.Integer("slowlog-log-slower-than", -1, long.MaxValue, 10000, c => c.SlowlogLogSlowerThan, (c, v) => c.SlowlogLogSlowerThan = v),
+        ConfigDirective.Integer("slowlog-max-len", 0, long.MaxValue, 128, c => c.SlowlogMaxLen, (c, v) => c.SlowlogMaxLen = v),
+        ConfigDirective.Integer("latency-monitor-threshold", 0, long.MaxValue, 0, c => c.LatencyMonitorThreshold, (c, v) => c.LatencyMonitorThreshold = v),
+        ConfigDirective.Bool("latency-tracking", true, c => c.LatencyTracking, (c, v) => c.LatencyTracking = v),
+        ConfigDirective.Special("latency-tracking-info-percentiles", "50 99 99.9", c => c.FormatLatencyTrackingInfoPercentiles(),
+            (c, args) => c.SetLatencyTrackingInfoPercentiles(args), ConfigFlags.MultiArg,
+            // Redis's rewriteConfigLatencyTrackingInfoPercentilesOutputOption always writes the line, default or not.
+            c => [new RewriteLine("latency-tracking-info-percentiles " + c.FormatLatencyTrackingInfoPercentiles(), true)]),
     ];
 
     private const int MinHz = 1;

@@ -21,6 +21,15 @@ public interface IClientConnection
     /// <summary>Reply bytes waiting for the socket to take them (CLIENT LIST omem).</summary>
     long PendingOutputBytes { get; }
 
+    /// <summary>Reply segments waiting for the socket (CLIENT LIST oll).</summary>
+    int PendingOutputSegments { get; }
+
+    /// <summary>Query bytes read but not yet parsed into a command (CLIENT LIST qbuf, client_recent_max_input_buffer).</summary>
+    long QueryBufferBytes { get; }
+
+    /// <summary>The socket's file descriptor (CLIENT LIST fd).</summary>
+    long Fd { get; }
+
     /// <summary>Closes the connection when its unsent output is over the client-output-buffer-limit (called by the cron).</summary>
     void CheckOutputLimit();
 

@@ -69,6 +69,9 @@ public sealed unsafe class CommandDef
     public long RejectedCalls;
     public long FailedCalls;
 
+    /// <summary>INFO latencystats and LATENCY HISTOGRAM: made at the command's first call while latency-tracking is on.</summary>
+    public Observability.LatencyHistogram? LatencyHistogram;
+
     public bool IsWrite => (Flags & CommandFlags.Write) != 0;
 
 

@@ -552,12 +552,14 @@ public sealed class Executor
             _server.Keyspace.SetNow(start);
             bool completed = RunHandler(command, session);
             _server.Keyspace.Settle();
-            command.Microseconds += (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
+            long microseconds = (DateTime.UtcNow.Ticks - start) / TimeSpan.TicksPerMicrosecond;
+            command.Microseconds += microseconds;
             command.Calls++;
             if (ctx.Failed) command.FailedCalls++;
             _server.Stats.TotalCommandsProcessed++;
             // As Redis's call(): after the command (SELECT shows its new db), once (not when a blocked command is re-run).
             ulong redacted = ctx.TakeRedactedArgs();
+            _server.Diagnostics.CommandCalled(command, args, redacted, microseconds, session);
             if (!ctx.IsRetry && (command.Flags & (CommandFlags.SkipMonitor | CommandFlags.Admin)) == 0) _server.Monitors.Feed(session, session.Db.Index, args, redacted);
             if (!completed) return;
         }

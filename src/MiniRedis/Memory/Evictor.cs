@@ -76,7 +76,9 @@ public sealed class Evictor(RedisServer server)
     /// <summary>Evicts until used memory (plus <paramref name="pendingBytes"/> about to be held) is under maxmemory, or the time budget is spent.</summary>
     public EvictionResult PerformEvictions(long pendingBytes = 0)
     {
+        long start = Stopwatch.GetTimestamp();
         var result = Evict(pendingBytes);
+        server.Diagnostics.Latency.AddSampleIfNeeded(Observability.LatencyEvents.EvictionCycle, (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         // performEvictions' update_metrics: time over the limit runs from the first pass that did not get under it.
         if (result != EvictionResult.Ok)
         {
@@ -112,7 +114,9 @@ public sealed class Evictor(RedisServer server)
             };
             if (entry is null) return EvictionResult.Fail;
             freed += entry.AccountedBytes;
+            long deleteStart = Stopwatch.GetTimestamp();
             EvictKey(db!, entry);
+            server.Diagnostics.Latency.AddSampleIfNeeded(Observability.LatencyEvents.EvictionDel, (long)Stopwatch.GetElapsedTime(deleteStart).TotalMilliseconds);
             if (++evicted % 16 == 0 && Stopwatch.GetTimestamp() - start > limitTicks)
             {
                 ScheduleResume();

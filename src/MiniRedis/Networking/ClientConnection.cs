@@ -122,6 +122,7 @@ public sealed class ClientConnection : IClientConnection
         {
             var result = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
             var buffer = result.Buffer;
+            Interlocked.Increment(ref _server.Stats.TotalReadsProcessed);
             if (OverQueryBufferLimit(buffer.Length + (filling?.OpenCommandBytes ?? 0))) return;
             while (!buffer.IsEmpty)
             {
@@ -223,6 +224,8 @@ public sealed class ClientConnection : IClientConnection
     }
 
     public long BufferedBytes => Volatile.Read(ref _queryBytes) + Volatile.Read(ref _pendingBytes);
+    public long QueryBufferBytes => Volatile.Read(ref _queryBytes);
+    public long Fd => _socket.SafeHandle.DangerousGetHandle();
 
     /// <summary>Executor thread: sends the round's replies, without blocking on a slow client.</summary>
     public void SendReplies(int completedBatches)
@@ -230,6 +233,7 @@ public sealed class ClientConnection : IClientConnection
         var reply = _session.Reply;
         long length = reply.Length;
         Interlocked.Add(ref _server.Stats.NetOutputBytes, length);
+        Interlocked.Increment(ref _server.Stats.TotalWritesProcessed);
         lock (_sendLock)
         {
             _closeWhenSent |= _session.CloseAfterReply;
@@ -298,6 +302,13 @@ public sealed class ClientConnection : IClientConnection
 
     /// <summary>Output not yet taken by the socket (CLIENT LIST omem).</summary>
     public long PendingOutputBytes => Interlocked.Read(ref _pendingBytes);
+    public int PendingOutputSegments
+    {
+        get
+        {
+            lock (_sendLock) return _pending.Count;
+        }
+    }
 
     /// <summary>The client's class of client-output-buffer-limit: pubsub while subscribed (Redis's getClientType), else normal.</summary>
     OutputBufferLimit OutputLimit => _session.IsSubscribed ? _server.Config.PubSubOutputBufferLimit : _server.Config.NormalOutputBufferLimit;

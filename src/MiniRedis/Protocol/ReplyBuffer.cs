@@ -59,6 +59,9 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
 
     public long Length => _sealedBytes + _length;
 
+    /// <summary>The client's own buffer's size (CLIENT LIST rbs and rbp): it grows on demand up to 16 KiB, so it is also its peak use.</summary>
+    public int OwnBufferSize => _own.Length;
+
     /// <summary>
     /// Bytes after which the round's replies are dropped instead of kept (0: no bound). The
     /// connection sets it to what is left of the client's output buffer hard limit: a client over it

@@ -1,5 +1,3 @@
-using System.Text;
-using MiniRedis.Protocol;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
@@ -19,21 +17,7 @@ public sealed class ScriptAllocationTests : IDisposable
     {
         var client = new InProcessClient(_server);
         var sha = client.Run($"SCRIPT LOAD \"{script}\"").Split("\r\n")[1];
-        var batch = new CommandBatch();
-        batch.BeginCommand();
-        foreach (var arg in new[] { "EVALSHA", sha, "1", "counter", "argument" }) Encoding.ASCII.GetBytes(arg).CopyTo(batch.AddArgument(arg.Length));
-        long allocated = _server.Executor.InvokeAsync(() =>
-        {
-            void Call()
-            {
-                _server.Executor.ProcessCommand(client.Session, batch[0]);
-                client.Session.Reply.Clear();
-            }
-            for (int i = 0; i < 1000; i++) Call();
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10_000; i++) Call();
-            return GC.GetAllocatedBytesForCurrentThread() - before;
-        }).GetAwaiter().GetResult();
+        long allocated = AllocationProbe.BytesFor10000Calls(_server, client, "EVALSHA", sha, "1", "counter", "argument");
         Assert.True(allocated < 10_000, $"10,000 EVALSHA calls allocated {allocated} bytes");
     }
 }

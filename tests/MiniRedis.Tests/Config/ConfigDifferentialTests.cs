@@ -10,7 +10,6 @@ public sealed class ConfigDifferentialTests(ServerPairFixture servers) : IClassF
     // ---- Added (or made to work) by other branches: delete these names once those branches are merged. ----
     internal static readonly string[] FromOtherBranches =
     [
-        "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking", "latency-tracking-info-percentiles", // obs
         "stream-node-max-bytes", "stream-node-max-entries", // streams
     ];
     // ---- End of the other branches' parameters. ----

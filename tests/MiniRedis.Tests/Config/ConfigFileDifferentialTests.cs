@@ -16,8 +16,6 @@ public sealed partial class ConfigFileDifferentialTests : IDisposable
     private static readonly Dictionary<string, string> RewriteDifferences = new()
     {
         ["user default on nopass ~* &* +@all"] = "ACL users are not implemented: there is no user to write",
-        // Added by another branch (obs): Redis always writes it. Delete this line once that branch is merged.
-        ["latency-tracking-info-percentiles 50 99 99.9"] = "added by another branch (obs)",
     };
 
     private string WriteFile(string name, string text)

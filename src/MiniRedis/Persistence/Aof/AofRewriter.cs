@@ -26,6 +26,10 @@ public sealed class AofRewriter
     public bool Scheduled { get; private set; }
     public long Rewrites { get; private set; }
     public long ConsecutiveFailures { get; private set; }
+
+    /// <summary>CONFIG RESETSTAT: aof_rewrites and aof_rewrites_consecutive_failures.</summary>
+    public void ResetStats() => (Rewrites, ConsecutiveFailures) = (0, 0);
+
     public bool LastStatusOk { get; private set; } = true;
     public long LastRewriteTimeSec { get; private set; } = -1;
     public long CurrentRewriteTimeSec => _job is null ? -1 : (long)_job.ElapsedSeconds;

@@ -35,6 +35,9 @@ public sealed class AofState
     public long PendingBioFsync => Writer?.PendingFsyncs ?? 0;
     public long DelayedFsync => Writer?.DelayedFsyncs ?? 0;
 
+    /// <summary>CONFIG RESETSTAT: aof_delayed_fsync.</summary>
+    public void ResetStats() => Writer?.ResetStats();
+
     /// <summary>
     /// The text after "-MISCONF " when write commands must be refused because the AOF can't be
     /// written or fsynced; null when writes are allowed.
@@ -168,7 +171,7 @@ public sealed class AofState
     {
         try
         {
-            Writer = new AofWriter(path, _server.Config, _server.Logger, _server.Fatal);
+            Writer = new AofWriter(path, _server.Config, _server.Logger, _server.Fatal) { Latency = _server.Diagnostics.Latency };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

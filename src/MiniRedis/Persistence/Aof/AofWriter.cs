@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Execution;
@@ -70,6 +71,12 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     /// <summary>Writes done while a background fsync still ran (aof_delayed_fsync): everysec never waits for one.</summary>
     public long DelayedFsyncs { get; private set; }
 
+    /// <summary>Where the aof-write* and aof-fsync-always latency events go.</summary>
+    public Observability.LatencyMonitor? Latency { get; init; }
+
+    /// <summary>CONFIG RESETSTAT.</summary>
+    public void ResetStats() => DelayedFsyncs = 0;
+
     /// <summary>The errno of the last failed write (0 when the last write succeeded).</summary>
     public int LastWriteErrno { get; private set; }
 
@@ -131,7 +138,9 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         if (FsyncSuspended) return;
         if (policy == AppendFsyncPolicy.Always)
         {
+            long fsyncStart = Stopwatch.GetTimestamp();
             int errno = _file.DataSync();
+            Latency?.AddSampleIfNeeded(Observability.LatencyEvents.AofFsyncAlways, (long)Stopwatch.GetElapsedTime(fsyncStart).TotalMilliseconds);
             if (errno != 0)
             {
                 _fatal($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {NativeFile.ErrorText(errno)}. Exiting...");
@@ -150,7 +159,10 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     bool WriteBuffer(AppendFsyncPolicy policy, long now)
     {
         _lastRetryMs = now;
+        bool fsyncPending = PendingFsyncs > 0;
+        long writeStart = Stopwatch.GetTimestamp();
         long written = _file.Write(_buf.Written, CurrentSize, out int errno);
+        RecordWriteLatency((long)Stopwatch.GetElapsedTime(writeStart).TotalMilliseconds, fsyncPending);
         if (written == _buf.Length)
         {
             CurrentSize += written;
@@ -191,6 +203,14 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         }
         LastWriteErrno = errno;
         return false;
+    }
+
+    /// <summary>As Redis's flushAppendOnlyFile: the write's latency under its circumstance (no fork here: never with an active child), and as aof-write.</summary>
+    void RecordWriteLatency(long milliseconds, bool fsyncPending)
+    {
+        if (Latency is not { } latency) return;
+        latency.AddSampleIfNeeded(fsyncPending ? Observability.LatencyEvents.AofWritePendingFsync : Observability.LatencyEvents.AofWriteAlone, milliseconds);
+        latency.AddSampleIfNeeded(Observability.LatencyEvents.AofWrite, milliseconds);
     }
 
     void RequestBackgroundFsync(long now)

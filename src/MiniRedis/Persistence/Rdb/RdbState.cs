@@ -59,6 +59,9 @@ public sealed class RdbState
     /// <summary>rdb_saves: SAVE commands and background saves started.</summary>
     public long Saves { get; private set; }
 
+    /// <summary>CONFIG RESETSTAT: rdb_saves.</summary>
+    public void ResetStats() => Saves = 0;
+
     public long LastCowSize { get; private set; }
     public long CurrentCowSize => _job?.CowBytes ?? 0;
     public long CurrentKeysProcessed => _job?.KeysProcessed ?? 0;

@@ -56,6 +56,13 @@ public static class FuzzPolicy
         ["client|reply"] = "OFF and SKIP drop the replies the fuzzer waits for; tested in ClientControlTests",
         ["client|pause"] = "holds the fuzzing connections until its timeout (ALL: every command); tested in ClientControlTests",
         ["pfselftest"] = "adds 10 million elements per call (seconds, in Redis too): it would stall the run; tested in HyperLogLogTests",
+        ["slowlog|get"] = "its entries are the commands that took longer than 10 ms on that server: timing, not behaviour; tested in ObservabilityTests",
+        ["slowlog|len"] = "same as SLOWLOG GET",
+        ["latency|histogram"] = "per-command durations; tested in ObservabilityTests",
+        ["latency|latest"] = "the latency monitor's samples are durations; tested in ObservabilityTests",
+        ["latency|history"] = "same as LATENCY LATEST",
+        ["latency|graph"] = "same as LATENCY LATEST",
+        ["latency|doctor"] = "same as LATENCY LATEST",
     };
 
     /// <summary>Commands sent rarely: each call discards or stalls much of what the others build.</summary>
