@@ -174,7 +174,6 @@ public static unsafe class SortedSetCommands
             zset = new SortedSetValue();
             if (MaxEntries(ctx) == 0 || MaxValue(ctx) < ctx.Arg(scoreIndex + 1).Length) zset.ConvertToSkiplist();
             entry = ctx.Db.Add(key, zset, RedisType.ZSet, zset.Encoding);
-            ctx.SignalKeyAsReady(ctx.Db, key);
         }
         if (zset is not null)
         {
@@ -522,7 +521,6 @@ public static unsafe class SortedSetCommands
         if (result.Count > 0)
         {
             ctx.Db.SetKey(destination, result, RedisType.ZSet, result.Encoding);
-            ctx.SignalKeyAsReady(ctx.Db, destination);
             ctx.KeyModified(ctx.Db, destination);
             var eventName = ctx.Command.Name switch
             {
