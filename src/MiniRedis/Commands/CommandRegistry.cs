@@ -25,5 +25,6 @@ public static class CommandRegistry
         PubSubCommands.Register(table);
         TrackingCommands.Register(table);
         DumpRestoreCommands.Register(table);
+        GeoCommands.Register(table);
     }
 }
