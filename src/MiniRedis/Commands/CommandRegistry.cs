@@ -26,5 +26,6 @@ public static class CommandRegistry
         TrackingCommands.Register(table);
         DumpRestoreCommands.Register(table);
         GeoCommands.Register(table);
+        MigrateCommand.Register(table);
     }
 }
