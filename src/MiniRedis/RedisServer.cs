@@ -47,6 +47,7 @@ public sealed partial class RedisServer
         Events = new KeyspaceEvents(config, Keyspace) { Publisher = PubSub.Publish };
         Keyspace.KeyExpired = ExpiredKey;
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
+        Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);

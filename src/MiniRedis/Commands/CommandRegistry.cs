@@ -30,5 +30,8 @@ public static class CommandRegistry
         LcsCommand.Register(table);
         SlowlogCommands.Register(table);
         LatencyCommands.Register(table);
+        DumpRestoreCommands.Register(table);
+        GeoCommands.Register(table);
+        MigrateCommand.Register(table);
     }
 }

@@ -75,7 +75,12 @@ public static unsafe class DatabaseCommands
             ctx.Error(KeyCommands.DbIndexOutOfRangeError);
             return;
         }
-        if (first != second) keyspace[first].SwapContents(keyspace[second]);
+        if (first != second)
+        {
+            keyspace[first].SwapContents(keyspace[second]);
+            ctx.Server.Blocked.SignalExistingKeys(keyspace[first]);
+            ctx.Server.Blocked.SignalExistingKeys(keyspace[second]);
+        }
         ctx.Server.Dirty++;
         ctx.Reply.Ok();
     }

@@ -59,13 +59,9 @@ public static unsafe class ListCommands
         return false;
     }
 
-    /// <summary>Adds an empty list under <paramref name="key"/>; a new list wakes clients blocked on it (Redis's dbAdd).</summary>
+    /// <summary>Adds an empty list under <paramref name="key"/>; the keyspace wakes clients blocked on it (Redis's dbAdd).</summary>
     static KeyEntry CreateList(CommandContext ctx, ReadOnlySpan<byte> key)
-    {
-        var entry = ctx.Db.Add(key, new ListValue(), RedisType.List, ListValue.Encoding);
-        ctx.SignalKeyAsReady(ctx.Db, key);
-        return entry;
-    }
+        => ctx.Db.Add(key, new ListValue(), RedisType.List, ListValue.Encoding);
 
     /// <summary>
     /// Accounts a removal from a list and announces it (<paramref name="eventName"/>), deleting the key once it

@@ -170,7 +170,6 @@ public static unsafe class SortCommand
             return;
         }
         ctx.Db.SetKey(key, result, RedisType.List, ListValue.Encoding);
-        ctx.SignalKeyAsReady(ctx.Db, key);
         ctx.KeyModified(ctx.Db, key, outputLength);
         ctx.Notify(NotifyClass.List, "sortstore"u8, key);
     }

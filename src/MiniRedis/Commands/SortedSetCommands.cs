@@ -56,7 +56,7 @@ public static unsafe class SortedSetCommands
     // ---- lookups and replies ----
 
     /// <summary>The sorted set at a key, null if missing; replies WRONGTYPE (and sets <paramref name="wrongType"/>) for other types.</summary>
-    static SortedSetValue? AsZset(CommandContext ctx, KeyEntry? entry, out bool wrongType)
+    internal static SortedSetValue? AsZset(CommandContext ctx, KeyEntry? entry, out bool wrongType)
     {
         wrongType = false;
         if (entry is null) return null;
@@ -109,7 +109,7 @@ public static unsafe class SortedSetCommands
 
     enum AddOutcome { Added, Updated, Unchanged, Nop, NaN }
 
-    static void ZAdd(CommandContext ctx) => AddWithOptions(ctx, AddFlags.None);
+    internal static void ZAdd(CommandContext ctx) => AddWithOptions(ctx, AddFlags.None);
 
     /// <summary>ZINCRBY is ZADD with INCR, down to the options: "ZINCRBY k NX m" parses NX and then lacks a score.</summary>
     static void ZIncrBy(CommandContext ctx) => AddWithOptions(ctx, AddFlags.Incr);
@@ -174,7 +174,6 @@ public static unsafe class SortedSetCommands
             zset = new SortedSetValue();
             if (MaxEntries(ctx) == 0 || MaxValue(ctx) < ctx.Arg(scoreIndex + 1).Length) zset.ConvertToSkiplist();
             entry = ctx.Db.Add(key, zset, RedisType.ZSet, zset.Encoding);
-            ctx.SignalKeyAsReady(ctx.Db, key);
         }
         if (zset is not null)
         {
@@ -516,19 +515,20 @@ public static unsafe class SortedSetCommands
     /// Stores a computed zset at <paramref name="destination"/> (replacing any value and TTL), announced by
     /// the command's name, and replies its size; an empty result deletes the destination instead (<c>del</c>).
     /// </summary>
-    static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> destination, SortedSetValue result)
+    internal static void StoreResult(CommandContext ctx, ReadOnlySpan<byte> destination, SortedSetValue result)
     {
         var existing = ctx.LookupWrite(destination);
         if (result.Count > 0)
         {
             ctx.Db.SetKey(destination, result, RedisType.ZSet, result.Encoding);
-            ctx.SignalKeyAsReady(ctx.Db, destination);
             ctx.KeyModified(ctx.Db, destination);
             var eventName = ctx.Command.Name switch
             {
                 "zrangestore" => "zrangestore"u8,
                 "zunionstore" => "zunionstore"u8,
                 "zinterstore" => "zinterstore"u8,
+                "georadius" or "georadiusbymember" => "georadiusstore"u8,
+                "geosearchstore" => "geosearchstore"u8,
                 _ => "zdiffstore"u8,
             };
             ctx.Notify(NotifyClass.ZSet, eventName, destination);

@@ -106,6 +106,7 @@ public sealed class Database
         entry.SetAccounted(0);
         _keyspace.MarkChanging(this, entry);
         _keyspace.KeyAdded?.Invoke(this, bytes);
+        SignalIfBlockable(entry);
         return entry;
     }
 
@@ -150,6 +151,12 @@ public sealed class Database
         entry.OwnsInteger = false;
         _keyspace.Touch(entry);
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
+        SignalIfBlockable(entry);
+    }
+
+    void SignalIfBlockable(KeyEntry entry)
+    {
+        if (Keyspace.IsBlockable(entry.Type)) _keyspace.KeyReady?.Invoke(this, entry.Key);
     }
 
     /// <summary>Adds <paramref name="key"/> holding a deep copy of <paramref name="source"/>'s value (COPY); the TTL is the caller's.</summary>
@@ -168,6 +175,7 @@ public sealed class Database
         entry.SetAccounted(0);
         Account(entry);
         _keyspace.KeyAdded?.Invoke(this, entry.Key);
+        SignalIfBlockable(entry);
     }
 
     public void Delete(KeyEntry entry)

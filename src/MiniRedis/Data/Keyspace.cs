@@ -115,6 +115,16 @@ public sealed class Keyspace
     /// <summary>Told of every key created (Redis's dbAdd announces <c>new</c>).</summary>
     public Action<Database, byte[]>? KeyAdded { get; set; }
 
+    /// <summary>
+    /// Told when a key that blocked clients can wait on is created or given a new value (Redis's
+    /// signalKeyAsReady in dbAdd): the one place every way a key appears (a push, RENAME, MOVE, COPY,
+    /// RESTORE, a *STORE) wakes them.
+    /// </summary>
+    public Action<Database, byte[]>? KeyReady { get; set; }
+
+    /// <summary>The types blocking commands wait for (Redis's getBlockedTypeByType).</summary>
+    internal static bool IsBlockable(RedisType type) => type is RedisType.List or RedisType.ZSet;
+
     /// <summary>The point-in-time snapshot being taken, if any (at most one at a time).</summary>
     public ISnapshotCapture? Snapshot { get; private set; }
     ushort _lastSnapshotEpoch;

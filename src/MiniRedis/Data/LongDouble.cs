@@ -52,6 +52,19 @@ public readonly struct LongDouble : IEquatable<LongDouble>
 
     public bool IsInfinity => _category == Category.Infinity;
 
+    /// <summary>Exact, as C widens a double to long double (every double fits the 64-bit significand).</summary>
+    public static LongDouble FromDouble(double value)
+    {
+        if (double.IsNaN(value)) return NaN;
+        if (double.IsInfinity(value)) return value < 0 ? NegativeInfinity : PositiveInfinity;
+        long bits = BitConverter.DoubleToInt64Bits(value);
+        int biased = (int)((bits >> 52) & 0x7FF);
+        ulong fraction = (ulong)bits & ((1UL << 52) - 1);
+        return biased == 0
+            ? FromRounded(bits < 0, fraction, -1074, false, out _)
+            : FromRounded(bits < 0, fraction | 1UL << 52, biased - 1075, false, out _);
+    }
+
     /// <summary>Exact, as Redis converts an integer-encoded string: every 64-bit integer fits the significand.</summary>
     public static LongDouble FromInt64(long value)
     {

@@ -76,6 +76,19 @@ public sealed class BlockedClients
         if (_byKey.ContainsKey(probe) && _readySet.Add(probe)) _readyKeys.Add(probe);
     }
 
+    /// <summary>
+    /// Signals every key of <paramref name="db"/> clients wait on that now holds a value they can take
+    /// (Redis's scanDatabaseForReadyKeys, after SWAPDB gave the db other contents).
+    /// </summary>
+    public void SignalExistingKeys(Database db)
+    {
+        if (_byKey.Count == 0) return;
+        foreach (var (keyDb, key) in _byKey.Keys.ToArray())
+        {
+            if (keyDb == db && db.Lookup(key) is { } entry && Keyspace.IsBlockable(entry.Type) && _readySet.Add((db, key))) _readyKeys.Add((db, key));
+        }
+    }
+
     /// <summary>Takes the keys signalled so far, in signal order.</summary>
     internal List<(Database Db, byte[] Key)> TakeReadyKeys()
     {

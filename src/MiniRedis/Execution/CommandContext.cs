@@ -93,7 +93,10 @@ public sealed class CommandContext
         else reply.NullBulk();
     }
 
-    /// <summary>Wakes clients blocked on <paramref name="key"/> once this command is done (a push, a new zset...).</summary>
+    /// <summary>
+    /// Wakes clients blocked on an existing <paramref name="key"/> that got new elements once this command is
+    /// done; keys created or replaced are signalled by the keyspace itself (<see cref="Keyspace.KeyReady"/>).
+    /// </summary>
     public void SignalKeyAsReady(Database db, ReadOnlySpan<byte> key) => Server.Blocked.SignalKeyAsReady(db, key);
 
     /// <summary>

@@ -27,6 +27,7 @@ public enum CommandFlags
     SentinelOnly = 1 << 19,
     Sentinel = 1 << 20,
     OnlySentinel = 1 << 21,
+    Asking = 1 << 22,
 }
 
 /// <summary>

@@ -42,6 +42,25 @@ public sealed class KeyAccess
     /// <summary>The lru field of a new object (createObject).</summary>
     public uint NewStamp(long nowMs) => Lfu ? Minutes(nowMs) << 8 | LfuInitialCounter : LruClock(nowMs);
 
+    /// <summary>
+    /// RESTORE's IDLETIME and FREQ (Redis's objectSetLRUOrLFU): under an LFU policy a given frequency
+    /// becomes the counter, otherwise a given idle time (seconds) backdates the LRU clock; the other is
+    /// ignored. Negative means not given.
+    /// </summary>
+    public void SetIdleOrFrequency(KeyEntry entry, long frequency, long idleSeconds, long nowMs)
+    {
+        if (Lfu)
+        {
+            if (frequency >= 0) entry.LastAccess = Minutes(nowMs) << 8 | (uint)frequency;
+            return;
+        }
+        if (idleSeconds < 0) return;
+        // Before the clock's zero, Redis 7.0 adds the clock's maximum once and keeps the low 24 bits.
+        long stamp = LruClock(nowMs) - idleSeconds;
+        if (stamp < 0) stamp += LruClockMax;
+        entry.LastAccess = (uint)(stamp & LruClockMax);
+    }
+
     /// <summary>A lookup's touch (lookupKey): LRU takes the clock, LFU decays then maybe increments the counter.</summary>
     public void Touch(KeyEntry entry, long nowMs)
     {

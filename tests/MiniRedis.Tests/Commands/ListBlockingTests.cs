@@ -10,7 +10,7 @@ namespace MiniRedis.Tests.Commands;
 /// MiniRedis and must produce the replies written here. Blocked clients use raw RESP connections
 /// (StackExchange.Redis 1.2.6 cannot block on its multiplexer); StackExchange.Redis is the pusher.
 /// </summary>
-public sealed class ListBlockingTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
+public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
 

@@ -125,6 +125,33 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
         return codes;
     }
 
+    /// <summary>
+    /// RESTORE's payload (Redis's restoreCommand): checks the version and CRC64 footer, then reads the
+    /// RDB object before it into our encodings per <paramref name="config"/>. Null, or Redis's error
+    /// text (an empty collection, an unknown type or any damage is <c>Bad data format</c>).
+    /// </summary>
+    public static string? ReadDumpPayload(ReadOnlySpan<byte> payload, ServerConfig config, out RdbEntry entry)
+    {
+        entry = default;
+        if (!DumpFooterValid(payload)) return "DUMP payload version or checksum are wrong";
+        const string badData = "Bad data format";
+        if (!Enum.IsDefined((RdbType)payload[0])) return badData;
+        // Read as a key named "" (the 0 byte after the type), the way DumpPayload wrote it. Like Redis,
+        // the value may run into the footer: its reader has the whole payload.
+        var image = new byte[payload.Length + 1];
+        image[0] = payload[0];
+        payload[1..].CopyTo(image.AsSpan(2));
+        var reader = new RdbReader(new MemoryStream(image, writable: false), config, verifyChecksum: false) { _version = RdbFormat.Version };
+        try
+        {
+            return reader.TryReadEntry(out entry) ? null : badData;
+        }
+        catch (RdbFormatException)
+        {
+            return badData;
+        }
+    }
+
     /// <summary>Redis's verifyDumpPayload: a version this reader knows, and the CRC64 of everything before it.</summary>
     static bool DumpFooterValid(ReadOnlySpan<byte> payload)
     {

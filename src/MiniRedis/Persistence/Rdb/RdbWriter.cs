@@ -78,6 +78,30 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
         var writer = new RdbWriter(payload, compress, checksum: false);
         writer.WriteFunctions(libraries);
         writer.Flush();
+        return WithDumpFooter(payload);
+    }
+
+    /// <summary>
+    /// DUMP's payload (Redis's createDumpPayload): the value as an RDB object (its type byte, then the
+    /// value in the encoding a dump file holds; no key, no expiry) and the same footer as
+    /// <see cref="FunctionPayload"/>. The value is written as a key named "" (one 0 byte after the type),
+    /// which is then cut out, so every type <see cref="WriteKey"/> knows is dumped the same way.
+    /// </summary>
+    public static byte[] DumpPayload(KeyEntry entry, bool compress)
+    {
+        var payload = new MemoryStream();
+        var writer = new RdbWriter(payload, compress, checksum: false);
+        writer.WriteKey(new KeyEntry([], 0, entry.Value, entry.Type, entry.Encoding));
+        writer.Flush();
+        var bytes = payload.GetBuffer();
+        bytes.AsSpan(2, (int)payload.Length - 2).CopyTo(bytes.AsSpan(1));
+        payload.SetLength(payload.Length - 1);
+        return WithDumpFooter(payload);
+    }
+
+    /// <summary>A DUMP-style payload's end: the RDB version as two little-endian bytes, then the CRC64 of everything before.</summary>
+    static byte[] WithDumpFooter(MemoryStream payload)
+    {
         payload.WriteByte(RdbFormat.Version & 0xff);
         payload.WriteByte(RdbFormat.Version >> 8);
         Span<byte> crc = stackalloc byte[8];
