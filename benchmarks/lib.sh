@@ -2,7 +2,8 @@
 # Source it from the repository root (the scripts cd there first); set `clients` and `requests` before
 # calling bench_rows. Servers started here are stopped by stop_servers, which the scripts run on exit.
 
-server_dll=src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll
+# SERVER_DLL: another build to measure (an A/B against an older commit).
+server_dll=${SERVER_DLL:-src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll}
 pids=()
 
 stop_servers() {
@@ -127,4 +128,22 @@ bench_command() {
         awk -v name="$label" -v p="$pipeline" -v r="${rps[redis]}" -v m="${rps[miniredis]}" \
             'BEGIN { printf "| %s | %s | %.0f | %.0f | %.2f |\n", name, p, r, m, (r > 0 ? m / r : 0) }'
     done
+}
+
+# cpu_ticks <pid>: utime+stime of the process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+
+# measure <server> <pipeline> <redis-benchmark arguments...>: prints "ops/s cpu-µs-per-op" for one
+# redis-benchmark run of `requests` requests from `clients` clients (utime+stime of the server from /proc:
+# far less noisy than throughput on a shared machine).
+measure() {
+    local server=$1 pipeline=$2
+    shift 2
+    local port_var="${server}_port" pid_var="${server}_pid"
+    local before after rps
+    before=$(cpu_ticks "${!pid_var}")
+    rps=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" | awk -F'"' 'NR == 2 { print $4 }')
+    after=$(cpu_ticks "${!pid_var}")
+    awk -v r="$rps" -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", r, t / hz * 1e6 / n }'
 }

@@ -25,22 +25,6 @@ for port in "$redis_port" "$miniredis_port"; do
     [ "$(redis-cli -p "$port" function load "$library")" = benchlib ] || { echo "FUNCTION LOAD failed on $port" >&2; exit 1; }
 done
 
-# cpu_ticks <pid>: utime+stime of the process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-ticks_per_second=$(getconf CLK_TCK)
-
-# measure <server> <pipeline> <command...>: prints "ops/s cpu-µs-per-op" for one redis-benchmark run.
-measure() {
-    local server=$1 pipeline=$2
-    shift 2
-    local port_var="${server}_port" pid_var="${server}_pid"
-    local before after rps
-    before=$(cpu_ticks "${!pid_var}")
-    rps=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" | awk -F'"' 'NR == 2 { print $4 }')
-    after=$(cpu_ticks "${!pid_var}")
-    awk -v r="$rps" -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.0f %.1f\n", r, t / hz * 1e6 / n }'
-}
-
 echo "| round | command | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis | Redis CPU µs/op | MiniRedis CPU µs/op |"
 echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for round in $(seq "$rounds"); do

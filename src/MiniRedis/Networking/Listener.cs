@@ -46,12 +46,13 @@ public sealed class Listener : IAsyncDisposable
             var (address, error) = failure!.Value;
             throw new InvalidOperationException($"Could not create server TCP listening socket {address}:{_server.Config.Port}: bind: {error.Message}. Failed listening on port {_server.Config.Port} (TCP), aborting.", error);
         }
-        Listen(sockets);
-        if (_server.Config.UnixSocket is { } path) ListenUnix(path);
         // CONFIG SET port / bind re-listen at once, as Redis 7.0 does: new sockets first, old ones closed after.
+        // Registered before the first client can connect: its commands may run at once, on the socket thread.
         _server.Config.RegisterApplier("port", () => Relisten("port", "Unable to listen on this port. Check server logs."));
         _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses."));
         _server.Config.RegisterApplier("maxclients", () => OpenFilesLimit.Raise(_server.Config, _server.Logger));
+        Listen(sockets);
+        if (_server.Config.UnixSocket is { } path) ListenUnix(path);
     }
 
     /// <summary>

@@ -21,7 +21,10 @@ public sealed class BusyScriptTests
     /// Sends <paramref name="commands"/> from a caller connection, then PING from another until the
     /// server answers BUSY (the script started and timed out); the transcript starts with that reply.
     /// </summary>
-    static BusyRun StartBusy(ServerProcess server, byte[] commands, params string[] callerSetup)
+    static BusyRun StartBusy(ServerProcess server, byte[] commands, params string[] callerSetup) => StartBusy(server, commands, null, callerSetup);
+
+    /// <summary>As above, with <paramref name="release"/> sent by the other connection first (what lets the caller's script start).</summary>
+    static BusyRun StartBusy(ServerProcess server, byte[] commands, string[]? release, params string[] callerSetup)
     {
         var caller = server.Connect();
         var other = server.Connect();
@@ -31,6 +34,7 @@ public sealed class BusyScriptTests
             other.Call(callerSetup);
         }
         caller.Send(commands);
+        if (release is not null) other.Call(release);
         for (int attempt = 0; attempt < 200; attempt++)
         {
             var reply = Encoding.Latin1.GetString(other.Call("PING"));
@@ -95,6 +99,25 @@ public sealed class BusyScriptTests
             run.Transcript.Add(Encoding.Latin1.GetString(run.Other.Call("SET", "k", "v")));
             run.Transcript.Add(Encoding.Latin1.GetString(run.Caller.Call("GET", "k")));
             Assert.StartsWith("-BUSY Redis is busy running a script.", run.Transcript[0], StringComparison.Ordinal);
+            return run.Transcript;
+        });
+    }
+
+    /// <summary>
+    /// The script follows a blocking command in the caller's pipeline, so it starts inside the round of
+    /// the client that serves the wait. MiniRedis runs that round on the server's socket thread; the
+    /// script must still leave it free, or no other client is read while it spins and SCRIPT KILL never arrives.
+    /// </summary>
+    [Fact]
+    public void Spinning_script_started_by_another_clients_push_still_lets_others_in()
+    {
+        SameOnBoth(server =>
+        {
+            using var run = StartBusy(server, [.. Command("BLPOP", "q", "0"), .. Command("EVAL", Spin, "0")], ["LPUSH", "q", "x"]);
+            run.Transcript.Add(Encoding.Latin1.GetString(run.Other.Call("SCRIPT", "KILL")));
+            run.Transcript.Add(run.Caller.ReadReply().Text);
+            run.Transcript.Add(run.Caller.ReadReply().Text);
+            run.Transcript.Add(Encoding.Latin1.GetString(run.Other.Call("PING")));
             return run.Transcript;
         });
     }
