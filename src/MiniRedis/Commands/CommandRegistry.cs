@@ -24,5 +24,6 @@ public static class CommandRegistry
         FunctionCommands.Register(table);
         PubSubCommands.Register(table);
         TrackingCommands.Register(table);
+        StreamCommands.Register(table);
     }
 }

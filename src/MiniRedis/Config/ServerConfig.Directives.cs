@@ -85,6 +85,8 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("lazyfree-lazy-eviction", false, c => c.LazyfreeLazyEviction, (c, v) => c.LazyfreeLazyEviction = v),
         ConfigDirective.Special("maxmemory-clients", "0", c => c.FormatMaxmemoryClients(), (c, args) => c.SetMaxmemoryClients(args)),
         ConfigDirective.Special("notify-keyspace-events", "", c => KeyspaceEvents.Format(c.NotifyKeyspaceEvents), (c, args) => c.SetNotifyKeyspaceEvents(args[0])),
+        ConfigDirective.Memory("stream-node-max-bytes", 0, long.MaxValue, 4096, c => c.StreamNodeMaxBytes, (c, v) => c.StreamNodeMaxBytes = v),
+        ConfigDirective.Integer("stream-node-max-entries", 0, long.MaxValue, 100, c => c.StreamNodeMaxEntries, (c, v) => c.StreamNodeMaxEntries = v),
     ];
 
     private const int MinHz = 1;
