@@ -46,6 +46,7 @@ public sealed partial class RedisServer
         Events = new KeyspaceEvents(config, Keyspace) { Publisher = PubSub.Publish };
         Keyspace.KeyExpired = ExpiredKey;
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
+        Keyspace.StreamKeyGone = Blocked.SignalStreamKeyGone;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);

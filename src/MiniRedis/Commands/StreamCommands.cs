@@ -622,7 +622,13 @@ public static unsafe class StreamCommands
             // On a retry only the signalled key matters (Redis serves a woken client from that key).
             if (ctx.IsRetry && !keyArg.SequenceEqual(ctx.ReadyKey)) continue;
             var entry = ctx.Db.Lookup(keyArg);
-            if (ctx.IsRetry && entry is not { Type: RedisType.Stream }) continue;
+            if (ctx.IsRetry && entry is not { Type: RedisType.Stream })
+            {
+                // A group reader whose stream was deleted (or replaced) is told so; a plain reader waits on.
+                if (withGroup) ctx.Error("UNBLOCKED the stream key no longer exists");
+                else ctx.BlockForKeys([], 0, BlockedReply.NullArray);
+                return;
+            }
             if (!TryGetStream(ctx, entry, out var stream)) return;
             if (groups is not null)
             {
@@ -804,7 +810,8 @@ public static unsafe class StreamCommands
                 if (group.EntriesRead != StreamGroup.InvalidEntriesRead && !StreamGroupCommands.RangeHasTombstones(stream, id, StreamId.Max)) group.EntriesRead++;
                 else if (stream.EntriesAdded != 0) group.EntriesRead = StreamGroupCommands.EstimateEntriesRead(stream, id);
                 group.LastId = id;
-                propagateLastId = true;
+                // Without NOACK the XCLAIM records carry the new last ID (LASTID) themselves.
+                propagateLastId = noAck;
             }
             ReplyEntry(reply, it);
             if (!noAck)

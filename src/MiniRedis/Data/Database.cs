@@ -144,6 +144,7 @@ public sealed class Database
 
     void Overwrite(KeyEntry entry, object value, RedisType type, ObjectEncoding encoding, bool keepTtl)
     {
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key);
         entry.Value = value;
         entry.Type = type;
         entry.Encoding = encoding;
@@ -177,6 +178,7 @@ public sealed class Database
         _dict.Remove(entry);
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key);
     }
 
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
@@ -243,6 +245,7 @@ public sealed class Database
         }
         // Keys being changed by the running command are measured before they go, so none comes back.
         _keyspace.Settle();
+        _keyspace.StreamKeyGone?.Invoke(this, null);
         _dict = new Dict();
         _volatile = [];
         _keyBytes = 0;
@@ -259,6 +262,8 @@ public sealed class Database
         (AverageTtl, other.AverageTtl) = (other.AverageTtl, AverageTtl);
         TouchWatchedPresentIn(other);
         other.TouchWatchedPresentIn(this);
+        _keyspace.StreamKeyGone?.Invoke(this, null);
+        _keyspace.StreamKeyGone?.Invoke(other, null);
     }
 
     /// <summary>After a swap, a watched key changed only if it exists on either side (Redis's touchAllWatchedKeysInDb).</summary>
