@@ -746,15 +746,8 @@ public static unsafe class StreamCommands
             ctx.Error("ERR timeout is negative");
             return false;
         }
-        if (ms > 0)
-        {
-            if (ms > long.MaxValue - ctx.NowMs)
-            {
-                ctx.Error("ERR timeout is out of range");
-                return false;
-            }
-            deadline = ctx.NowMs + ms;
-        }
+        // Redis 7.0.15 checks no upper bound here: a huge timeout waits for ever.
+        if (ms > 0) deadline = ms > long.MaxValue - ctx.NowMs ? long.MaxValue : ctx.NowMs + ms;
         return true;
     }
 

@@ -200,6 +200,17 @@ public static unsafe class StreamGroupCommands
 
     static void SetId(CommandContext ctx)
     {
+        // As Redis, options are checked before the argument count, the key and the group.
+        long entriesRead = StreamGroup.InvalidEntriesRead;
+        for (int i = 5; i < ctx.ArgCount; i += 2)
+        {
+            if (!ctx.ArgIs(i, "ENTRIESREAD"u8) || i + 1 >= ctx.ArgCount)
+            {
+                ServerCommands.SubcommandSyntaxError(ctx);
+                return;
+            }
+            if (!TryGetEntriesRead(ctx, i + 1, out entriesRead)) return;
+        }
         if (ctx.ArgCount != 5 && ctx.ArgCount != 7)
         {
             ServerCommands.SubcommandSyntaxError(ctx);
@@ -209,16 +220,6 @@ public static unsafe class StreamGroupCommands
         StreamId id;
         if (ctx.Arg(4).SequenceEqual("$"u8)) id = stream!.LastId;
         else if (!StreamCommands.TryParseId(ctx, ctx.Arg(4), 0, out id)) return;
-        long entriesRead = StreamGroup.InvalidEntriesRead;
-        if (ctx.ArgCount == 7)
-        {
-            if (!ctx.ArgIs(5, "ENTRIESREAD"u8))
-            {
-                ServerCommands.SubcommandSyntaxError(ctx);
-                return;
-            }
-            if (!TryGetEntriesRead(ctx, 6, out entriesRead)) return;
-        }
         group!.LastId = id;
         group.EntriesRead = entriesRead;
         ctx.Reply.Ok();

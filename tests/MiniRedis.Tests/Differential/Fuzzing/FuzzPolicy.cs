@@ -67,8 +67,11 @@ public static class FuzzPolicy
 
     public static bool IsBlocking(string command) => command is "blpop" or "brpop" or "brpoplpush" or "blmove" or "blmpop" or "bzpopmin" or "bzpopmax" or "bzmpop";
 
-    /// <summary>Writes whose effect is a random pick: the datasets differ afterwards, so the batch ends and both are rebuilt.</summary>
-    public static bool IsRandomWrite(string command) => command is "spop";
+    /// <summary>
+    /// Writes whose effect is a random pick, or the clock's (XADD's "*" IDs): the datasets differ afterwards,
+    /// so the batch ends and both are rebuilt.
+    /// </summary>
+    public static bool IsRandomWrite(string command) => command is "spop" or "xadd";
 
     /// <summary>
     /// CONFIG GET / SET name only these (plus a name Redis does not know): the others move files,
@@ -129,7 +132,7 @@ public static class FuzzPolicy
         "dbsize" when expiredKeysMayLinger => FuzzComparison.Shape,
         "smembers" or "sinter" or "sunion" or "sdiff" or "hgetall" or "hkeys" or "hvals" or "keys" or "config|get" => FuzzComparison.Sorted,
         "spop" or "srandmember" or "hrandfield" or "zrandmember" or "randomkey" or "time" or "lastsave" or "client|id"
-            or "object|idletime" or "object|freq" or "hello" or "memory|usage" => FuzzComparison.Shape,
+            or "object|idletime" or "object|freq" or "hello" or "memory|usage" or "xadd" or "xpending" or "xinfo|consumers" => FuzzComparison.Shape,
         "memory|stats" or "memory|doctor" or "memory|malloc-stats" => FuzzComparison.TopType,
         "info" or "client|list" or "client|info" or "command" or "command|count" or "command|list" or "command|docs" or "command|info" => FuzzComparison.TopType,
         "ttl" or "pttl" or "expiretime" or "pexpiretime" => FuzzComparison.Sign,
