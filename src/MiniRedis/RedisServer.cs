@@ -48,6 +48,7 @@ public sealed partial class RedisServer
         Keyspace.KeyExpired = ExpiredKey;
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
+        Keyspace.StreamKeyGone = Blocked.SignalStreamKeyGone;
         Aof = new AofState(this);
         AofRewrite = new AofRewriter(this);
         Rdb = new RdbState(this);

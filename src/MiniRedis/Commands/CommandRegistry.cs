@@ -33,5 +33,6 @@ public static class CommandRegistry
         DumpRestoreCommands.Register(table);
         GeoCommands.Register(table);
         MigrateCommand.Register(table);
+        StreamCommands.Register(table);
     }
 }

@@ -15,13 +15,13 @@ public static unsafe class KeyCommands
     const string IntOutOfRangeError = "ERR value is out of range, value must between -2147483648 and 2147483647";
 
     /// <summary>TYPE's names, indexed by <see cref="RedisType"/>.</summary>
-    static readonly byte[][] TypeNames = ["string"u8.ToArray(), "list"u8.ToArray(), "set"u8.ToArray(), "zset"u8.ToArray(), "hash"u8.ToArray()];
+    static readonly byte[][] TypeNames = ["string"u8.ToArray(), "list"u8.ToArray(), "set"u8.ToArray(), "zset"u8.ToArray(), "hash"u8.ToArray(), "stream"u8.ToArray()];
 
     /// <summary>OBJECT ENCODING's names, indexed by <see cref="ObjectEncoding"/>.</summary>
     static readonly byte[][] EncodingNames =
     [
         "raw"u8.ToArray(), "int"u8.ToArray(), "embstr"u8.ToArray(), "listpack"u8.ToArray(),
-        "quicklist"u8.ToArray(), "intset"u8.ToArray(), "hashtable"u8.ToArray(), "skiplist"u8.ToArray(),
+        "quicklist"u8.ToArray(), "intset"u8.ToArray(), "hashtable"u8.ToArray(), "skiplist"u8.ToArray(), "stream"u8.ToArray(),
     ];
 
     static readonly string[] ObjectHelp =

@@ -103,6 +103,8 @@ public sealed partial class ServerConfig
             (c, args) => c.SetLatencyTrackingInfoPercentiles(args), ConfigFlags.MultiArg,
             // Redis's rewriteConfigLatencyTrackingInfoPercentilesOutputOption always writes the line, default or not.
             c => [new RewriteLine("latency-tracking-info-percentiles " + c.FormatLatencyTrackingInfoPercentiles(), true)]),
+        ConfigDirective.Memory("stream-node-max-bytes", 0, long.MaxValue, 4096, c => c.StreamNodeMaxBytes, (c, v) => c.StreamNodeMaxBytes = v),
+        ConfigDirective.Integer("stream-node-max-entries", 0, long.MaxValue, 100, c => c.StreamNodeMaxEntries, (c, v) => c.StreamNodeMaxEntries = v),
     ];
 
     private const int MinHz = 1;

@@ -145,6 +145,7 @@ public sealed class Database
 
     void Overwrite(KeyEntry entry, object value, RedisType type, ObjectEncoding encoding, bool keepTtl)
     {
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key);
         entry.Value = value;
         entry.Type = type;
         entry.Encoding = encoding;
@@ -185,6 +186,7 @@ public sealed class Database
         _dict.Remove(entry);
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key);
     }
 
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
@@ -251,6 +253,7 @@ public sealed class Database
         }
         // Keys being changed by the running command are measured before they go, so none comes back.
         _keyspace.Settle();
+        _keyspace.StreamKeyGone?.Invoke(this, null);
         _dict = new Dict();
         _volatile = [];
         _keyBytes = 0;
@@ -267,6 +270,8 @@ public sealed class Database
         (AverageTtl, other.AverageTtl) = (other.AverageTtl, AverageTtl);
         TouchWatchedPresentIn(other);
         other.TouchWatchedPresentIn(this);
+        _keyspace.StreamKeyGone?.Invoke(this, null);
+        _keyspace.StreamKeyGone?.Invoke(other, null);
     }
 
     /// <summary>After a swap, a watched key changed only if it exists on either side (Redis's touchAllWatchedKeysInDb).</summary>

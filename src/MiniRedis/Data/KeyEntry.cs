@@ -1,10 +1,10 @@
 namespace MiniRedis.Data;
 
 /// <summary>Redis's value types, in the order TYPE and SCAN TYPE name them.</summary>
-public enum RedisType : byte { String, List, Set, ZSet, Hash }
+public enum RedisType : byte { String, List, Set, ZSet, Hash, Stream }
 
 /// <summary>How a value is laid out in memory, as OBJECT ENCODING reports it.</summary>
-public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intset, Hashtable, Skiplist }
+public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intset, Hashtable, Skiplist, Stream }
 
 /// <summary>
 /// One key of the keyspace: the hash table node, the value and its expiry in one object, so a

@@ -112,6 +112,12 @@ public sealed class Keyspace
     /// <summary>Told of every key modified in any database (Redis's signalModifiedKey reaching tracking).</summary>
     public IModifiedKeyObserver? ModifiedKeys { get; set; }
 
+    /// <summary>
+    /// Told when a stream key is deleted or overwritten (the key), or a database's keys are all dropped or
+    /// swapped (null): clients blocked in XREADGROUP there are woken (Redis's signalDeletedKeyAsReady).
+    /// </summary>
+    public Action<Database, byte[]?>? StreamKeyGone { get; set; }
+
     /// <summary>Told of every key created (Redis's dbAdd announces <c>new</c>).</summary>
     public Action<Database, byte[]>? KeyAdded { get; set; }
 

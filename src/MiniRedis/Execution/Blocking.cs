@@ -89,6 +89,18 @@ public sealed class BlockedClients
         }
     }
 
+    /// <summary>A stream key went (<paramref name="key"/>), or all of <paramref name="db"/>'s keys (null): its blocked clients are re-run.</summary>
+    public void SignalStreamKeyGone(Database db, byte[]? key)
+    {
+        if (_byKey.Count == 0) return;
+        if (key is not null)
+        {
+            SignalKeyAsReady(db, key);
+            return;
+        }
+        foreach (var blocked in _byKey.Keys.Where(k => k.Db == db).ToList()) SignalKeyAsReady(db, blocked.Key);
+    }
+
     /// <summary>Takes the keys signalled so far, in signal order.</summary>
     internal List<(Database Db, byte[] Key)> TakeReadyKeys()
     {

@@ -71,9 +71,10 @@ public sealed class CommandContext
     /// <summary>
     /// Redis's blockForKeys: suspends the client until a key is signalled (the handler is then re-run with
     /// <see cref="IsRetry"/>) or the deadline passes (then <paramref name="timeoutReply"/> is sent). Inside
-    /// MULTI/EXEC nothing blocks: the timeout reply is sent at once.
+    /// MULTI/EXEC nothing blocks: the timeout reply is sent at once. <paramref name="retryArgs"/> replaces the
+    /// arguments the retry runs with (XREAD fixes what "$" meant when it blocked).
     /// </summary>
-    public void BlockForKeys(IReadOnlyList<byte[]> keys, long deadlineMs, BlockedReply timeoutReply)
+    public void BlockForKeys(IReadOnlyList<byte[]> keys, long deadlineMs, BlockedReply timeoutReply, ArgVector? retryArgs = null)
     {
         if (Client.InExec || Client.Connection is null)
         {
@@ -84,7 +85,7 @@ public sealed class CommandContext
         if (IsRetry) return;
         var blockedKeys = new List<(Database, byte[])>(keys.Count);
         foreach (var key in keys) blockedKeys.Add((Db, key));
-        Server.Blocked.Block(Client, new BlockState(Command, Args.Clone(), blockedKeys, deadlineMs, timeoutReply));
+        Server.Blocked.Block(Client, new BlockState(Command, retryArgs ?? Args.Clone(), blockedKeys, deadlineMs, timeoutReply));
     }
 
     internal static void WriteTimeoutReply(ReplyBuffer reply, BlockedReply timeoutReply)

@@ -734,6 +734,8 @@ public sealed class Executor
         _nextCronTicks = now + Stopwatch.Frequency / Math.Max(1, _server.Config.Hz);
         _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
         _server.Cron();
+        // Keys the cron expired may wake clients (a deleted stream ends XREADGROUP), as Redis's beforeSleep serves them.
+        if (!_server.BusyScript.TimedOut) ServeReadyKeys();
     }
 
     /// <summary>When the executor next has timed work (Stopwatch ticks): the cron, a blocked client's timeout, the end of a pause.</summary>

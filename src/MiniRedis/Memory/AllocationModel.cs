@@ -85,8 +85,23 @@ public static class AllocationModel
         ListValue list => ObjectHeader + Quicklist(list.EntryBytes),
         FieldTable table => ObjectHeader + DictTable(table.BucketCount) + table.StringBytes + (long)table.Count * DictEntry,
         SortedSetValue zset => ObjectHeader + SortedSet(zset),
+        StreamValue stream => ObjectHeader + Stream(stream),
         _ => ObjectHeader,
     };
+
+    /// <summary>
+    /// Redis's stream struct and rax, the listpacks, and per node the rax nodes of its 16-byte key and
+    /// jemalloc's rounding of the listpack (estimates); groups: a pending entry is a NACK in two raxes.
+    /// </summary>
+    static long Stream(StreamValue stream)
+    {
+        const int StreamHeader = 80 + 32, PerNode = 96, PerPending = 112, PerGroupOrConsumer = 96;
+        long bytes = StreamHeader + stream.NodeBytes + (long)stream.Nodes.Count * PerNode;
+        if (stream.Groups is null) return bytes;
+        foreach (var group in stream.Groups.Values)
+            bytes += PerGroupOrConsumer * (1 + group.Consumers.Count) + (long)group.Pending.Count * PerPending;
+        return bytes;
+    }
 
     static long String(int length, ObjectEncoding encoding) => encoding switch
     {

@@ -7,19 +7,12 @@ namespace MiniRedis.Tests.Config;
 /// <summary>CONFIG GET * and CONFIG SET against redis-server 7.0.15 started the same way.</summary>
 public sealed class ConfigDifferentialTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
-    // ---- Added (or made to work) by other branches: delete these names once those branches are merged. ----
-    internal static readonly string[] FromOtherBranches =
-    [
-        "stream-node-max-bytes", "stream-node-max-entries", // streams
-    ];
-    // ---- End of the other branches' parameters. ----
-
     /// <summary>Parameters whose CONFIG GET differs from Redis's, each with the reason.</summary>
     internal static readonly Dictionary<string, string> KnownDifferences = new Dictionary<string, string>
     {
         ["port"] = "each server listens on its own free port",
         ["dir"] = "each server has its own temporary directory",
-    }.Concat(FromOtherBranches.Select(name => KeyValuePair.Create(name, "added by another branch"))).ToDictionary();
+    };
 
     [Fact]
     public void GetAll_NamesAndDefaultsMatchRedis()

@@ -127,7 +127,7 @@ public sealed partial class ConfigFileDifferentialTests : IDisposable
         string stock = Path.Combine(RepoPaths.Root, "tests", "MiniRedis.Tests", "Config", "Fixtures", "debian-7.0.15-redis.conf");
         string[] overrides = ["--daemonize", "no", "--pidfile", "", "--logfile", ""];
         using var redis = RealRedisProcess.WithConfigFile(stock, overrides);
-        using var mini = MiniRedisProcess.WithConfigFile(WithoutOtherBranchesDirectives(stock), overrides);
+        using var mini = MiniRedisProcess.WithConfigFile(stock, overrides);
         using var redisConnection = redis.Connect();
         using var miniConnection = mini.Connect();
         Assert.Equal(ConfigDifferentialTests.Comparable(redisConnection), ConfigDifferentialTests.Comparable(miniConnection));
@@ -135,14 +135,6 @@ public sealed partial class ConfigFileDifferentialTests : IDisposable
         Assert.Equal("127.0.0.1 -::1", ConfigReplies.GetAll(miniConnection, "bind")["bind"]);
         Assert.Equal("0 200 800", ConfigReplies.GetAll(miniConnection, "oom-score-adj-values")["oom-score-adj-values"]);
     }
-
-    /// <summary>
-    /// The stock file with the lines of parameters other branches add commented out (it is itself once they
-    /// are merged and <see cref="ConfigDifferentialTests.FromOtherBranches"/> is empty).
-    /// </summary>
-    private string WithoutOtherBranchesDirectives(string path) =>
-        WriteFile("stock.conf", string.Join('\n', File.ReadAllLines(path).Select(line =>
-            ConfigDifferentialTests.FromOtherBranches.Contains(line.Split(' ')[0]) ? "# " + line : line)) + "\n");
 
     [Fact]
     public void RenameCommand_RenamesAndRemovesAsInRedis()

@@ -10,7 +10,7 @@ namespace MiniRedis.Persistence.Aof;
 /// here: values expose their elements through their types' enumeration APIs. Output goes through a
 /// reused buffer to any stream; the caller flushes, syncs and renames.
 /// </summary>
-public sealed class AofRewriteEmitter(Stream sink)
+public sealed partial class AofRewriteEmitter(Stream sink)
 {
     /// <summary>Redis's AOF_REWRITE_ITEMS_PER_CMD.</summary>
     public const int ItemsPerCommand = 64;
@@ -59,6 +59,9 @@ public sealed class AofRewriteEmitter(Stream sink)
                 break;
             case RedisType.Hash:
                 WriteHash(entry);
+                break;
+            case RedisType.Stream:
+                WriteStream(entry.Key, (StreamValue)entry.Value);
                 break;
             default:
                 throw new NotSupportedException($"a {entry.Type} value cannot be written to the AOF yet");

@@ -34,7 +34,7 @@ public sealed class RdbFormatException(string message) : Exception(message);
 /// (listpack, intset, ziplist, zipmap) is walked before it is kept, and every problem is an
 /// <see cref="RdbFormatException"/> with Redis's wording where Redis has one.
 /// </summary>
-public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChecksum)
+public sealed partial class RdbReader(Stream source, ServerConfig config, bool verifyChecksum)
 {
     const int BufferSize = 64 * 1024;
 
@@ -314,7 +314,8 @@ public sealed class RdbReader(Stream source, ServerConfig config, bool verifyChe
                 type = RedisType.Hash;
                 return TryReadPackedHash(rdbType, out value, out encoding);
             case RdbType.StreamListpacks or RdbType.StreamListpacks2:
-                throw Corrupt($"The RDB file contains a stream (key '{Encoding.Latin1.GetString(key)}'), which this server does not support");
+                (value, type, encoding) = (ReadStream(rdbType), RedisType.Stream, ObjectEncoding.Stream);
+                return true;
             case RdbType.ModulePreGa or RdbType.Module2:
                 throw Corrupt($"The RDB file contains module data I can't load: no matching module type '{ModuleName(ReadLength(out _))}' (modules are not supported)");
             default:

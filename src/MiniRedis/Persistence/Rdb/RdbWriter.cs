@@ -13,7 +13,7 @@ namespace MiniRedis.Persistence.Rdb;
 /// quicklist of listpacks cut at 8 KB (list-max-listpack-size -2), intsets and listpack hashes as
 /// their bytes, compact sorted sets as the listpack Redis would hold, big ones tail to head.
 /// </summary>
-public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
+public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
 {
     const int BufferSize = 64 * 1024;
 
@@ -148,6 +148,10 @@ public sealed class RdbWriter(Stream sink, bool compress, bool checksum)
                 break;
             case RedisType.Hash:
                 WriteBlobOrTable(entry, RdbType.HashListpack, RdbType.Hash);
+                break;
+            case RedisType.Stream:
+                WriteType(RdbType.StreamListpacks2, entry.Key);
+                WriteStream((StreamValue)entry.Value);
                 break;
             default:
                 throw new NotSupportedException($"a {entry.Type} value cannot be written to an RDB file");

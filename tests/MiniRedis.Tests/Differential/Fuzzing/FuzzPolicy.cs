@@ -75,8 +75,11 @@ public static class FuzzPolicy
 
     public static bool IsBlocking(string command) => command is "blpop" or "brpop" or "brpoplpush" or "blmove" or "blmpop" or "bzpopmin" or "bzpopmax" or "bzmpop";
 
-    /// <summary>Writes whose effect is a random pick: the datasets differ afterwards, so the batch ends and both are rebuilt.</summary>
-    public static bool IsRandomWrite(string command) => command is "spop";
+    /// <summary>
+    /// Writes whose effect is a random pick, or the clock's (XADD's "*" IDs): the datasets differ afterwards,
+    /// so the batch ends and both are rebuilt.
+    /// </summary>
+    public static bool IsRandomWrite(string command) => command is "spop" or "xadd";
 
     /// <summary>
     /// CONFIG GET / SET name only these (plus a name Redis does not know): the others move files,
@@ -137,7 +140,7 @@ public static class FuzzPolicy
         "dbsize" when expiredKeysMayLinger => FuzzComparison.Shape,
         "smembers" or "sinter" or "sunion" or "sdiff" or "hgetall" or "hkeys" or "hvals" or "keys" or "config|get" => FuzzComparison.Sorted,
         "spop" or "srandmember" or "hrandfield" or "zrandmember" or "randomkey" or "time" or "lastsave" or "client|id"
-            or "object|idletime" or "object|freq" or "hello" or "memory|usage" => FuzzComparison.Shape,
+            or "object|idletime" or "object|freq" or "hello" or "memory|usage" or "xadd" or "xpending" or "xinfo|consumers" => FuzzComparison.Shape,
         // A hashtable-encoded set or hash is dumped in its own hash order (README); DumpRestoreTests
         // checks the encodings whose order is defined byte for byte.
         "dump" => FuzzComparison.Shape,

@@ -25,7 +25,10 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
     string DumpPath => Path.Combine(_dir, "dump.rdb");
     string AofPath => Path.Combine(_dir, "appendonly.aof");
 
-    /// <summary>Dumps real Redis 7.0 writes: one holding a stream (a type we refuse to load), one with many keys.</summary>
+    /// <summary>
+    /// Dumps real Redis 7.0 writes: one whose stream node listpack was then damaged (its live count says 2 for
+    /// one entry; the checksum zeroed, i.e. not computed), which we refuse to load, and one with many keys.
+    /// </summary>
     public sealed class RedisDumps
     {
         public const int LargeKeys = 20_000;
@@ -37,29 +40,44 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
             var dir = Encoding.Latin1.GetString(connection.Call("CONFIG", "GET", "dir")).Split("\r\n")[4];
             string dump = Path.Combine(dir, "dump.rdb");
             connection.Call("SET", "plain", "value");
-            connection.Call("XADD", "events", "*", "field", "value");
+            connection.Call("XADD", "events", "1-0", "field", "value");
+            connection.Call("CONFIG", "SET", "rdbcompression", "no");
             Assert.Equal("+OK\r\n", RdbTestSupport.Text(connection.Call("SAVE")));
-            WithStream = File.ReadAllBytes(dump);
+            Unloadable = DamageStreamNode(File.ReadAllBytes(dump));
+            connection.Call("CONFIG", "SET", "rdbcompression", "yes");
             connection.Call("FLUSHALL");
             Assert.Equal("+OK\r\n", RdbTestSupport.Text(connection.Call("DEBUG", "POPULATE", LargeKeys.ToString())));
             Assert.Equal("+OK\r\n", RdbTestSupport.Text(connection.Call("SAVE")));
             Large = File.ReadAllBytes(dump);
         }
 
-        public byte[] WithStream { get; }
+        public byte[] Unloadable { get; }
+
+        /// <summary>Type 19, "events", one node, its 16-byte master ID, the listpack's length, then the listpack: its first element is the live count.</summary>
+        static byte[] DamageStreamNode(byte[] image)
+        {
+            byte[] header = [19, 6, .. "events"u8];
+            int record = image.AsSpan().IndexOf(header);
+            Assert.True(record > 0);
+            int listpack = record + 8 + 1 + 17 + 1;
+            Assert.Equal(1, image[listpack + 6]);
+            image[listpack + 6] = 2;
+            image.AsSpan(image.Length - 8).Clear();
+            return image;
+        }
         public byte[] Large { get; }
     }
 
     [Fact]
-    public void A_dump_holding_a_stream_refuses_the_start_and_nothing_is_written()
+    public void A_dump_that_does_not_load_refuses_the_start_and_nothing_is_written()
     {
-        File.WriteAllBytes(DumpPath, _dumps.WithStream);
+        File.WriteAllBytes(DumpPath, _dumps.Unloadable);
         // Save points (the final save), and appendonly yes without an AOF (the AOF made from the dump).
         var (exitCode, output) = RdbServerProcess.RunUntilExit(_dir, "--save", "1 1", "--appendonly", "yes");
         Assert.Equal(1, exitCode);
         Assert.Contains("Terminating server after rdb file reading failure.", output, StringComparison.Ordinal);
         Assert.DoesNotContain("DB saved on disk", output, StringComparison.Ordinal);
-        Assert.Equal(_dumps.WithStream, File.ReadAllBytes(DumpPath));
+        Assert.Equal(_dumps.Unloadable, File.ReadAllBytes(DumpPath));
         Assert.False(File.Exists(AofPath), output);
         Assert.Equal(["dump.rdb"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
     }
@@ -120,7 +138,7 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
     [Fact]
     public void After_a_failed_reload_no_writer_replaces_the_dump_until_a_reload_succeeds()
     {
-        File.WriteAllBytes(DumpPath, _dumps.WithStream);
+        File.WriteAllBytes(DumpPath, _dumps.Unloadable);
         var server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"1 1\""));
         try
         {
@@ -139,7 +157,7 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
             Thread.Sleep(2500);
             Assert.Equal("0", RdbInfo(client, "rdb_bgsave_in_progress"));
             Assert.Equal("", client.Run("SHUTDOWN SAVE"));
-            Assert.Equal(_dumps.WithStream, File.ReadAllBytes(DumpPath));
+            Assert.Equal(_dumps.Unloadable, File.ReadAllBytes(DumpPath));
             Assert.Equal(["dump.rdb"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
 
             // A dump that loads makes the dataset complete again: the save rule, held back so far,

@@ -295,7 +295,6 @@ public sealed class RdbCodecTests
     [InlineData(RdbFormat.OpModuleAux, "AUX module data")]
     [InlineData(RdbFormat.OpFunction2, "function library")]
     [InlineData(RdbFormat.OpFunction, "Pre-release function format not supported")]
-    [InlineData((byte)RdbType.StreamListpacks2, "stream")]
     [InlineData((byte)RdbType.Module2, "module data")]
     [InlineData((byte)20, "Unknown RDB encoding type 20")]
     public void Unsupported_content_is_named(byte opcode, string named)
