@@ -239,7 +239,7 @@ public static unsafe class CommandCommands
         {
             var flagsValue = Field(spec, "flags")!;
             if (HasFlag(flagsValue, "not_key")) continue;
-            var flags = HasFlag(flagsValue, "variable_flags") && ctx.ArgIs(2, "SET"u8) ? SetKeyFlags(ctx) : flagsValue.Items!.Select(f => f.Text!).ToArray();
+            var flags = HasFlag(flagsValue, "variable_flags") && VariableKeyFlags(ctx) is { } variable ? variable : flagsValue.Items!.Select(f => f.Text!).ToArray();
             var begin = Field(spec, "begin_search")!;
             var beginSpec = Field(begin, "spec")!;
             int first = 0;
@@ -351,9 +351,16 @@ public static unsafe class CommandCommands
     }
 
     /// <summary>
-    /// SET's key spec is marked variable_flags: Redis takes its flags from SET's key callback,
-    /// which sees whether GET makes it read the old value.
+    /// A key spec marked variable_flags: Redis takes the flags from the command's key callback, which
+    /// reads the arguments (SET: whether GET reads the old value; BITFIELD: whether any subcommand writes).
     /// </summary>
+    static string[]? VariableKeyFlags(CommandContext ctx)
+    {
+        if (ctx.ArgIs(2, "SET"u8)) return SetKeyFlags(ctx);
+        if (ctx.ArgIs(2, "BITFIELD"u8)) return BitfieldKeyFlags(ctx);
+        return null;
+    }
+
     static string[] SetKeyFlags(CommandContext ctx)
     {
         for (int i = 5; i < ctx.ArgCount; i++)
@@ -361,6 +368,19 @@ public static unsafe class CommandCommands
             if (ctx.ArgIs(i, "GET"u8)) return ["RW", "access", "update"];
         }
         return ["OW", "update"];
+    }
+
+    /// <summary>Redis's bitfieldGetKeys: read-only while every subcommand is a complete GET or OVERFLOW (a syntax error counts as a write).</summary>
+    static string[] BitfieldKeyFlags(CommandContext ctx)
+    {
+        for (int i = 4; i < ctx.ArgCount; i++)
+        {
+            int remaining = ctx.ArgCount - i - 1;
+            if (ctx.ArgIs(i, "GET"u8) && remaining >= 2) i += 2;
+            else if (ctx.ArgIs(i, "OVERFLOW"u8) && remaining >= 1) i += 1;
+            else return ["RW", "access", "update"];
+        }
+        return ["RO", "access"];
     }
 
     static int FindKeyword(CommandContext ctx, string keyword, int startFrom)

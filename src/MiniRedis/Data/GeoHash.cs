@@ -83,10 +83,22 @@ public static class GeoHash
             LatitudeMin + ((latBits + 1) * 1.0 / cells) * latScale);
     }
 
+    /// <summary>
+    /// C's (uint64_t) cast of a double as gcc compiles it on x86-64, for scores that are no geohash: a
+    /// negative one wraps through int64 and one past the range gives 0 (.NET's cast saturates instead).
+    /// </summary>
+    static ulong CDoubleToUInt64(double value)
+    {
+        const double TwoPow63 = 9223372036854775808.0;
+        if (value < TwoPow63) return (ulong)(long)value;
+        double high = value - TwoPow63;
+        return high < TwoPow63 ? (ulong)(long)high ^ 0x8000000000000000UL : 0;
+    }
+
     /// <summary>The point a score stands for: the centre of its cell, clamped to the valid ranges (decodeGeohash).</summary>
     public static (double Longitude, double Latitude) DecodeScore(double score)
     {
-        var area = Decode(new GeoHashBits((ulong)score, StepMax));
+        var area = Decode(new GeoHashBits(CDoubleToUInt64(score), StepMax));
         double longitude = Math.Clamp((area.LongitudeMin + area.LongitudeMax) / 2, LongitudeMin, LongitudeMax);
         double latitude = Math.Clamp((area.LatitudeMin + area.LatitudeMax) / 2, LatitudeMin, LatitudeMax);
         return (longitude, latitude);

@@ -16,24 +16,32 @@ public sealed class MigrationLink : IDisposable
     MigrationLink(Socket socket) => _socket = socket;
 
     /// <summary>
-    /// Connects within <paramref name="timeoutMs"/>. Null when that time passed (<paramref name="timedOut"/>)
-    /// or the connection failed at once, which Redis's non-blocking connect only finds when it writes.
+    /// Connects within <paramref name="timeoutMs"/>. Null on failure: <paramref name="connectFailed"/> when
+    /// Redis's connect step itself fails (the time passed, or the host name does not resolve), false when
+    /// the connection failed at once (refused, or a port no socket can have), which Redis's non-blocking
+    /// connect only finds when it writes.
     /// </summary>
-    public static MigrationLink? Connect(string host, int port, int timeoutMs, out bool timedOut)
+    public static MigrationLink? Connect(string host, int port, int timeoutMs, out bool connectFailed)
     {
-        timedOut = false;
+        connectFailed = true;
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = timeoutMs, ReceiveTimeout = timeoutMs };
         try
         {
             if (socket.ConnectAsync(host, port).Wait(timeoutMs)) return new MigrationLink(socket);
-            timedOut = true;
         }
         catch (Exception e) when (e is AggregateException or SocketException or ArgumentException)
         {
+            connectFailed = IsNameResolutionFailure(e);
         }
         socket.Dispose();
         return null;
     }
+
+    static bool IsNameResolutionFailure(Exception e) =>
+        (e is AggregateException { InnerException: { } inner } ? inner : e) is SocketException
+        {
+            SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData or SocketError.NoRecovery,
+        };
 
     /// <summary>Sends all of <paramref name="bytes"/>; false on an error or timeout.</summary>
     public bool TrySend(ReadOnlySpan<byte> bytes)

@@ -113,7 +113,8 @@ public sealed class RdbChecker
         _report.Append("--- RDB ERROR DETECTED ---\n");
         Line(offset, message);
         _report.Append($"[additional info] While doing: {doing}\n");
-        if (key is not null) _report.Append($"[additional info] Reading key '{key}'\n");
+        // Redis prints the key with %s: a key holding a NUL shows up to it.
+        if (key is not null) _report.Append($"[additional info] Reading key '{key.Split('\0')[0]}'\n");
         if (keyType >= 0) _report.Append($"[additional info] Reading type {keyType} ({TypeNames.Rdb(keyType)})\n");
         return Result(valid: false, offset);
     }

@@ -55,6 +55,7 @@ public static class FuzzPolicy
         ["monitor"] = "turns the fuzzing connection into a monitor (a line for every command, keyspace commands refused); tested in ClientControlTests",
         ["client|reply"] = "OFF and SKIP drop the replies the fuzzer waits for; tested in ClientControlTests",
         ["client|pause"] = "holds the fuzzing connections until its timeout (ALL: every command); tested in ClientControlTests",
+        ["migrate"] = "connects to the host and port it is given, whatever listens there (a port number wraps as C's atoi wraps it, so even the servers under test); tested in MigrateTests and dump.txt",
         ["pfselftest"] = "adds 10 million elements per call (seconds, in Redis too): it would stall the run; tested in HyperLogLogTests",
         ["slowlog|get"] = "its entries are the commands that took longer than 10 ms on that server: timing, not behaviour; tested in ObservabilityTests",
         ["slowlog|len"] = "same as SLOWLOG GET",
