@@ -141,7 +141,8 @@ public sealed class ServerCommandsTests : IDisposable
         Run("SET e v EX 100");
         var both = ParseBulk(Run("INFO KEYSPACE server"));
         Assert.StartsWith("# Server\r\n", both);
-        Assert.EndsWith("\r\n\r\n# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n", both);
+        // avg_ttl is 0 until the expire cycle samples the volatile key; the cron may have done so already.
+        Assert.Matches(@"\r\n\r\n# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=\d+\r\n$", both);
         Run("HELLO 3");
         Assert.StartsWith("=", Run("INFO keyspace"));
         Assert.Contains("txt:# Keyspace\r\n", Run("INFO keyspace"));
