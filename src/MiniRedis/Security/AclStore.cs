@@ -421,7 +421,7 @@ public sealed class AclStore
 
     /// <summary>EXEC's error for a queued command its user may no longer run.</summary>
     public static string ChangedSinceQueuedError(AclDenial denial) =>
-        "NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution. The user will not be able to execute this command: " + denial switch
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + denial switch
         {
             AclDenial.Command => "no permission to execute the command or subcommand",
             AclDenial.Key => "no permission to touch the specified keys",
