@@ -249,7 +249,11 @@ public sealed class AclTests : IDisposable
         {
             using ServerProcess server = real ? new RealRedisProcess() : new MiniRedisProcess();
             using (var admin = server.Connect())
+            {
                 Assert.Equal("+OK\r\n", Call(admin, "ACL", "SETUSER", "app", "on", ">app-secret", "~app:*", "+@all", "-@dangerous"));
+                // With a password on the default user, a failed AUTH leaves the connection with nothing it may run.
+                Assert.Equal("+OK\r\n", Call(admin, "ACL", "SETUSER", "default", "resetpass", ">admin-secret"));
+            }
             var options = Options(server.Port, "app-secret");
             using (var multiplexer = ConnectionMultiplexer.Connect(options))
             {
