@@ -222,6 +222,7 @@ public sealed partial class RedisServer
         {
             if (name == "requirepass") Acl.ApplyRequirePass();
         };
+        Config.UserLines = Acl.ListLines;
         if (Config.AclFile.Length > 0 && Config.UserDeclarations.Count > 0)
             throw new InvalidOperationException("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
         if (Acl.LoadConfiguredUsers(Config.UserDeclarations) is { } error)

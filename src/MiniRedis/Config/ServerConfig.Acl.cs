@@ -18,6 +18,9 @@ public sealed partial class ServerConfig
     /// <summary>The <c>user NAME rules...</c> lines, in file order (name first), checked for syntax.</summary>
     public IReadOnlyList<string[]> UserDeclarations => _userDeclarations;
 
+    /// <summary>The current users as config lines ("user NAME rules"), for CONFIG REWRITE; set by the server.</summary>
+    public Func<IEnumerable<string>>? UserLines { get; set; }
+
     private AclCatalog? _aclCatalog;
 
     /// <summary>
