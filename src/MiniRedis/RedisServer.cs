@@ -12,6 +12,7 @@ using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
 using MiniRedis.Scripting;
+using MiniRedis.Security;
 
 namespace MiniRedis;
 
@@ -38,6 +39,8 @@ public sealed partial class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         foreach (var (from, to) in config.CommandRenames) Commands.Rename(from, to);
+        Acl = new AclStore(this);
+        LoadUsersAtStart();
         Executor = new Executor(this);
         PubSub = new PubSubHub(Executor);
         Tracking = new ClientTracking(this);
@@ -203,15 +206,37 @@ public sealed partial class RedisServer
 
     public bool RequiresAuth(ClientSession session) => !session.Authenticated && !DefaultUserNeedsNoPassword;
 
-    /// <summary>Redis's clientSetDefaultAuth: a client connecting (or RESETting) while no password is set starts authenticated, and stays so when one is set later.</summary>
-    public bool DefaultUserNeedsNoPassword => string.IsNullOrEmpty(Config.RequirePass);
+    /// <summary>Redis's clientSetDefaultAuth: a client connecting (or RESETting) while the default user needs no password starts authenticated, and stays so when one is set later.</summary>
+    public bool DefaultUserNeedsNoPassword => !Acl.DefaultNeedsAuth;
+
+    /// <summary>ACL users, the ACL log and the permission checks.</summary>
+    public AclStore Acl { get; }
+
+    /// <summary>
+    /// Redis's ACLLoadUsersAtStartup: the config file's users, or the aclfile's (both at once is
+    /// refused). An error stops the start.
+    /// </summary>
+    void LoadUsersAtStart()
+    {
+        Config.Changed += name =>
+        {
+            if (name == "requirepass") Acl.ApplyRequirePass();
+        };
+        Config.UserLines = Acl.ListLines;
+        if (Config.AclFile.Length > 0 && Config.UserDeclarations.Count > 0)
+            throw new InvalidOperationException("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
+        if (Acl.LoadConfiguredUsers(Config.UserDeclarations) is { } error)
+            throw new InvalidOperationException(error + "\nCritical error while loading ACLs. Exiting.");
+        if (Config.AclFile.Length > 0 && Acl.LoadFile(Config.AclFile, null) is { } fileError)
+            throw new InvalidOperationException("Aborting Redis startup because of ACL errors: " + fileError);
+    }
 
     /// <summary>
     /// A new connection's session, made on the connection's thread so that it does not wait for the
     /// executor; <see cref="Connect"/>, posted before its first commands, registers it.
     /// </summary>
     public ClientSession NewSession(IClientConnection connection) =>
-        new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword };
+        new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword, User = Acl.Default };
 
     public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
 

@@ -326,7 +326,7 @@ public static unsafe class ClientCommands
             $"multi={(client.InMulti ? client.Queued.Count : -1)} qbuf={connection?.QueryBufferBytes ?? 0} qbuf-free=0 argv-mem={argvBytes} multi-mem={MultiBytes(client)} " +
             $"rbs={client.Reply.OwnBufferSize} rbp={client.Reply.OwnBufferSize} obl={client.Reply.Length} oll={connection?.PendingOutputSegments ?? 0} omem={pending} " +
             $"tot-mem={Memory.ServerMemory.ClientBytes(client)} events={(pending > 0 ? "rw" : "r")} " +
-            $"cmd={client.LastCommand} user=default redir={client.Tracking?.Redirect ?? -1} resp={client.Protocol}\n");
+            $"cmd={client.LastCommand} user={client.User?.Name ?? "default"} redir={client.Tracking?.Redirect ?? -1} resp={client.Protocol}\n");
     }
 
     /// <summary>CLIENT KILL addr (old form: OK or an error) or CLIENT KILL filters... (new form: how many were killed).</summary>
@@ -335,6 +335,7 @@ public static unsafe class ClientCommands
         long id = 0;
         ClientType? type = null;
         string? addr = null, laddr = null;
+        Security.AclUser? user = null;
         bool skipMe = true;
         if (ctx.ArgCount == 3)
         {
@@ -363,7 +364,8 @@ public static unsafe class ClientCommands
                 else if (hasValue && ctx.ArgIs(i, "LADDR"u8)) laddr = ctx.ArgString(i + 1);
                 else if (hasValue && ctx.ArgIs(i, "USER"u8))
                 {
-                    if (ctx.ArgString(i + 1) != "default")
+                    user = ctx.Server.Acl.Find(ctx.ArgString(i + 1));
+                    if (user is null)
                     {
                         ctx.Error($"ERR No such user '{ctx.ArgString(i + 1)}'");
                         return;
@@ -394,6 +396,7 @@ public static unsafe class ClientCommands
             if (laddr is not null && client.Connection?.LocalAddress != laddr) continue;
             if (type is not null && type != TypeOf(client)) continue;
             if (id != 0 && client.Id != id) continue;
+            if (user is not null && client.User != user) continue;
             if (client == ctx.Client && skipMe) continue;
             killed++;
             // The caller itself still gets this reply, then its connection closes.

@@ -2,6 +2,7 @@ using System.Text;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Execution.Resp;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
 
@@ -172,8 +173,8 @@ public static unsafe class CommandCommands
     {
         var table = ctx.Server.Commands;
         var def = table.Find(ctx.Arg(2));
-        int argc = ctx.ArgCount - 2;
-        if (def?.Subcommands is not null && argc >= 2)
+        var line = ctx.Args.Skip(2);
+        if (def?.Subcommands is not null && line.Count >= 2)
         {
             def = def.Subcommands.GetValueOrDefault(ctx.ArgString(3));
         }
@@ -182,23 +183,18 @@ public static unsafe class CommandCommands
             ctx.Error("ERR Invalid command specified");
             return;
         }
-        var specs = def.Info.Items![8].Items!;
-        if (!HasKeys(def, specs))
+        if (!HasKeys(def))
         {
             ctx.Error("ERR The command has no key arguments");
             return;
         }
-        if (!def.ArityMatches(argc))
+        if (!def.ArityMatches(line.Count))
         {
             ctx.Error("ERR Invalid number of arguments specified for command");
             return;
         }
         var keys = new List<(int Position, string[] Flags)>();
-        if (!KeysFromSpecs(ctx, specs, keys))
-        {
-            keys.Clear();
-            KeysFromCallback(ctx, def, keys);
-        }
+        FindKeys(def, line, keys);
         if (keys.Count == 0)
         {
             if ((def.Flags & CommandFlags.NoMandatoryKeys) != 0) ctx.Reply.ArrayHeader(0);
@@ -209,18 +205,30 @@ public static unsafe class CommandCommands
         foreach (var (position, flags) in keys)
         {
             if (withFlags) ctx.Reply.ArrayHeader(2);
-            ctx.Reply.Bulk(ctx.Arg(position + 2));
+            ctx.Reply.Bulk(line[position]);
             if (!withFlags) continue;
             ctx.Reply.SetHeader(flags.Length);
             foreach (var flag in flags) ctx.Reply.SimpleString(flag);
         }
     }
 
+    /// <summary>
+    /// Redis's getKeysFromCommandWithSpecs: the positions (in <paramref name="line"/>, 0 = the command's
+    /// name) and key-spec flags of every key the command line names. COMMAND GETKEYS and the ACL key
+    /// checks both ask here.
+    /// </summary>
+    internal static void FindKeys(CommandDef def, ArgVector line, List<(int Position, string[] Flags)> keys)
+    {
+        if (KeysFromSpecs(line, def.Info.Items![8].Items!, keys)) return;
+        keys.Clear();
+        KeysFromCallback(line, def, keys);
+    }
+
     /// <summary>Redis's doesCommandHaveKeys: a keys callback (movable keys) or a spec not marked not_key.</summary>
-    static bool HasKeys(CommandDef def, RespValue[] specs)
+    internal static bool HasKeys(CommandDef def)
     {
         if ((def.Flags & CommandFlags.MovableKeys) != 0) return true;
-        foreach (var spec in specs)
+        foreach (var spec in def.Info.Items![8].Items!)
         {
             if (!HasFlag(Field(spec, "flags")!, "not_key")) return true;
         }
@@ -229,17 +237,17 @@ public static unsafe class CommandCommands
 
     /// <summary>
     /// Redis's getKeysUsingKeySpecs over the key specs of Redis's own COMMAND INFO. Positions are
-    /// relative to the inner command (0 = its name). Returns false for an invalid or incomplete
+    /// relative to the command line (0 = its name). Returns false for an invalid or incomplete
     /// spec: Redis then asks the command's own key callback (<see cref="KeysFromCallback"/>).
     /// </summary>
-    static bool KeysFromSpecs(CommandContext ctx, RespValue[] specs, List<(int, string[])> keys)
+    static bool KeysFromSpecs(ArgVector line, RespValue[] specs, List<(int, string[])> keys)
     {
-        int argc = ctx.ArgCount - 2;
+        int argc = line.Count;
         foreach (var spec in specs)
         {
             var flagsValue = Field(spec, "flags")!;
             if (HasFlag(flagsValue, "not_key")) continue;
-            var flags = HasFlag(flagsValue, "variable_flags") && VariableKeyFlags(ctx) is { } variable ? variable : flagsValue.Items!.Select(f => f.Text!).ToArray();
+            var flags = HasFlag(flagsValue, "variable_flags") && VariableKeyFlags(line) is { } variable ? variable : flagsValue.Items!.Select(f => f.Text!).ToArray();
             var begin = Field(spec, "begin_search")!;
             var beginSpec = Field(begin, "spec")!;
             int first = 0;
@@ -249,7 +257,7 @@ public static unsafe class CommandCommands
                     first = (int)Field(beginSpec, "index")!.Number;
                     break;
                 case "keyword":
-                    first = FindKeyword(ctx, Field(beginSpec, "keyword")!.Text!, (int)Field(beginSpec, "startfrom")!.Number);
+                    first = FindKeyword(line, Field(beginSpec, "keyword")!.Text!, (int)Field(beginSpec, "startfrom")!.Number);
                     if (first == 0) continue;
                     break;
                 default:
@@ -269,7 +277,7 @@ public static unsafe class CommandCommands
                 case "keynum":
                     step = (int)Field(findSpec, "keystep")!.Number;
                     int numIndex = first + (int)Field(findSpec, "keynumidx")!.Number;
-                    if (numIndex >= argc || !RedisNumbers.TryParseInt64(ctx.Arg(numIndex + 2), out long count) || count < 0) return false;
+                    if (numIndex >= argc || !RedisNumbers.TryParseInt64(line[numIndex], out long count) || count < 0) return false;
                     first += (int)Field(findSpec, "firstkey")!.Number;
                     last = (int)Math.Min(int.MaxValue, first + count - 1);
                     break;
@@ -324,12 +332,12 @@ public static unsafe class CommandCommands
     /// numkeys commands. That one reads numkeys with atoi, so "1e308" or "2abc" still name keys where
     /// the spec's strict parse failed; its keys carry no flags.
     /// </summary>
-    static void KeysFromCallback(CommandContext ctx, CommandDef def, List<(int, string[])> keys)
+    static void KeysFromCallback(ArgVector line, CommandDef def, List<(int, string[])> keys)
     {
         if (NumkeysCallbacks.TryGetValue(def.Name, out var layout))
         {
-            int count = RedisNumbers.CAtoi(ctx.Arg(layout.Count + 2));
-            if (count < 1 || count > (ctx.ArgCount - 2 - layout.First)) return;
+            int count = RedisNumbers.CAtoi(line[layout.Count]);
+            if (count < 1 || count > (line.Count - layout.First)) return;
             for (int i = 0; i < count; i++) keys.Add((layout.First + i, []));
             if (layout.Store > 0) keys.Add((layout.Store, []));
             return;
@@ -337,12 +345,12 @@ public static unsafe class CommandCommands
         if (def.Name is not ("sort" or "sort_ro")) return;
         keys.Add((1, SortKeyFlags));
         if (def.Name == "sort_ro") return;
-        int argc = ctx.ArgCount - 2;
+        int argc = line.Count;
         int store = 0;
         // As sortGetKeys: LIMIT, GET and BY skip their arguments; any other word is taken alone.
         for (int i = 2; i < argc; i++)
         {
-            var word = ctx.Arg(i + 2);
+            var word = line[i];
             if (Ascii.EqualsIgnoreCase(word, "LIMIT"u8)) i += 2;
             else if (Ascii.EqualsIgnoreCase(word, "GET"u8) || Ascii.EqualsIgnoreCase(word, "BY"u8)) i++;
             else if (Ascii.EqualsIgnoreCase(word, "STORE"u8) && i + 1 < argc) store = i + 1;
@@ -354,44 +362,44 @@ public static unsafe class CommandCommands
     /// A key spec marked variable_flags: Redis takes the flags from the command's key callback, which
     /// reads the arguments (SET: whether GET reads the old value; BITFIELD: whether any subcommand writes).
     /// </summary>
-    static string[]? VariableKeyFlags(CommandContext ctx)
+    static string[]? VariableKeyFlags(ArgVector line)
     {
-        if (ctx.ArgIs(2, "SET"u8)) return SetKeyFlags(ctx);
-        if (ctx.ArgIs(2, "BITFIELD"u8)) return BitfieldKeyFlags(ctx);
+        if (Ascii.EqualsIgnoreCase(line[0], "SET"u8)) return SetKeyFlags(line);
+        if (Ascii.EqualsIgnoreCase(line[0], "BITFIELD"u8)) return BitfieldKeyFlags(line);
         return null;
     }
 
-    static string[] SetKeyFlags(CommandContext ctx)
+    static string[] SetKeyFlags(ArgVector line)
     {
-        for (int i = 5; i < ctx.ArgCount; i++)
+        for (int i = 3; i < line.Count; i++)
         {
-            if (ctx.ArgIs(i, "GET"u8)) return ["RW", "access", "update"];
+            if (Ascii.EqualsIgnoreCase(line[i], "GET"u8)) return ["RW", "access", "update"];
         }
         return ["OW", "update"];
     }
 
     /// <summary>Redis's bitfieldGetKeys: read-only while every subcommand is a complete GET or OVERFLOW (a syntax error counts as a write).</summary>
-    static string[] BitfieldKeyFlags(CommandContext ctx)
+    static string[] BitfieldKeyFlags(ArgVector line)
     {
-        for (int i = 4; i < ctx.ArgCount; i++)
+        for (int i = 2; i < line.Count; i++)
         {
-            int remaining = ctx.ArgCount - i - 1;
-            if (ctx.ArgIs(i, "GET"u8) && remaining >= 2) i += 2;
-            else if (ctx.ArgIs(i, "OVERFLOW"u8) && remaining >= 1) i += 1;
+            int remaining = line.Count - i - 1;
+            if (Ascii.EqualsIgnoreCase(line[i], "GET"u8) && remaining >= 2) i += 2;
+            else if (Ascii.EqualsIgnoreCase(line[i], "OVERFLOW"u8) && remaining >= 1) i += 1;
             else return ["RW", "access", "update"];
         }
         return ["RO", "access"];
     }
 
-    static int FindKeyword(CommandContext ctx, string keyword, int startFrom)
+    static int FindKeyword(ArgVector line, string keyword, int startFrom)
     {
-        int argc = ctx.ArgCount - 2;
+        int argc = line.Count;
         int start = startFrom > 0 ? startFrom : argc + startFrom;
         int end = startFrom > 0 ? argc - 1 : 1;
         for (int i = start; i != end; i = start <= end ? i + 1 : i - 1)
         {
             if (i >= argc || i < 1) break;
-            if (Ascii.EqualsIgnoreCase(ctx.Arg(i + 2), Encoding.ASCII.GetBytes(keyword))) return i + 1;
+            if (Ascii.EqualsIgnoreCase(line[i], Encoding.ASCII.GetBytes(keyword))) return i + 1;
         }
         return 0;
     }

@@ -1,4 +1,3 @@
-using System.Text;
 using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
@@ -58,16 +57,9 @@ public static unsafe class ConnectionCommands
         client.NoEvict = client.NoTouch = false;
         client.ReplyOff = client.ReplySkipNext = false;
         ctx.Server.Monitors.Remove(client);
+        client.User = ctx.Server.Acl.Default;
         client.Authenticated = ctx.Server.DefaultUserNeedsNoPassword;
         ctx.Reply.SimpleString("RESET"u8);
-    }
-
-    /// <summary>Checks a password for the default user (the only user we have).</summary>
-    static bool PasswordMatches(CommandContext ctx, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
-    {
-        var required = ctx.Server.Config.RequirePass ?? "";
-        if (!Ascii.Equals(user, "default"u8)) return false;
-        return required.Length == 0 || password.SequenceEqual(Encoding.UTF8.GetBytes(required));
     }
 
     static void Auth(CommandContext ctx)
@@ -79,19 +71,27 @@ public static unsafe class ConnectionCommands
         }
         ctx.RedactArg(1);
         if (ctx.ArgCount == 3) ctx.RedactArg(2);
-        if (ctx.ArgCount == 2 && string.IsNullOrEmpty(ctx.Server.Config.RequirePass))
+        if (ctx.ArgCount == 2 && ctx.Server.Acl.Default.NoPass)
         {
             ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
         }
         var user = ctx.ArgCount == 3 ? ctx.Arg(1) : "default"u8;
-        if (!PasswordMatches(ctx, user, ctx.Arg(ctx.ArgCount - 1)))
+        if (!Authenticate(ctx, user, ctx.Arg(ctx.ArgCount - 1))) return;
+        ctx.Reply.Ok();
+    }
+
+    /// <summary>Redis's ACLAuthenticateUser: on success the client runs as the user; otherwise WRONGPASS (and an ACL LOG entry).</summary>
+    static bool Authenticate(CommandContext ctx, ReadOnlySpan<byte> username, ReadOnlySpan<byte> password)
+    {
+        if (ctx.Server.Acl.Authenticate(ctx.Client, username, password, ctx.Arg(0)) is not { } user)
         {
             ctx.Error(WrongPassError);
-            return;
+            return false;
         }
         ctx.Client.Authenticated = true;
-        ctx.Reply.Ok();
+        ctx.Client.User = user;
+        return true;
     }
 
     static void Hello(CommandContext ctx)
@@ -116,12 +116,7 @@ public static unsafe class ConnectionCommands
             {
                 ctx.RedactArg(i + 1);
                 ctx.RedactArg(i + 2);
-                if (!PasswordMatches(ctx, ctx.Arg(i + 1), ctx.Arg(i + 2)))
-                {
-                    ctx.Error(WrongPassError);
-                    return;
-                }
-                ctx.Client.Authenticated = true;
+                if (!Authenticate(ctx, ctx.Arg(i + 1), ctx.Arg(i + 2))) return;
                 i += 2;
             }
             else if (ctx.ArgIs(i, "SETNAME"u8) && remaining >= 1)

@@ -114,7 +114,7 @@ public static unsafe class ScriptingCommands
         var client = ctx.Client;
         var command = ctx.Command;
         var args = ctx.Args;
-        ctx.Server.ScriptHost.Begin(client.Db);
+        ctx.Server.ScriptHost.Begin(client);
         var busy = ctx.Server.BusyScript;
         busy.Begin(client, args, name, isEval);
         bool completed;
@@ -204,11 +204,22 @@ public sealed class ScriptHost : IScriptHost
 
     long _dirtyAtStart;
 
-    /// <summary>A script starts in its caller's database (SELECT inside it does not change the caller's).</summary>
-    internal void Begin(Data.Database db)
+    ClientSession? _caller;
+
+    /// <summary>A script starts in its caller's database (SELECT inside it does not change the caller's) and runs as its caller's user.</summary>
+    internal void Begin(ClientSession caller)
     {
-        _client.Db = db;
+        _caller = caller;
+        _client.Db = caller.Db;
+        _client.User = caller.User;
         _dirtyAtStart = _server.Dirty;
+    }
+
+    public string? AclRefusal(CommandDef command, ArgVector args, bool logDenial)
+    {
+        if (_client.User is not { AllowsEverything: false } user) return null;
+        if (!logDenial) return _server.Acl.Check(user, command, args, out _) is null ? null : "denied";
+        return _server.Acl.Deny(_caller ?? _client, user, command, args, "lua") is { } denial ? Security.AclStore.ScriptError(denial) : null;
     }
 
     public string? OutOfMemoryRefusal(CommandDef command) =>

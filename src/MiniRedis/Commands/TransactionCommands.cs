@@ -62,7 +62,13 @@ public static unsafe class TransactionCommands
         client.UnwatchAll();
         ctx.Reply.ArrayHeader(client.Queued.Count);
         client.InExec = true;
-        foreach (var (command, args) in client.Queued) ctx.Server.Executor.Call(command, args, client);
+        foreach (var (command, args) in client.Queued)
+        {
+            // As Redis: permissions are checked again, in case they changed since the command was queued.
+            if (client.User is { AllowsEverything: false } user && ctx.Server.Acl.Deny(client, user, command, args, "multi") is { } denial)
+                ctx.Error(Security.AclStore.ChangedSinceQueuedError(denial));
+            else ctx.Server.Executor.Call(command, args, client);
+        }
         client.InExec = false;
         client.DiscardTransaction();
         // Restore EXEC's own view so the executor accounts it correctly.

@@ -102,6 +102,7 @@ public sealed partial class ServerConfig
             _ when s_deprecatedDirectives.Contains(name) && args.Length == 1 => null,
             "include" when args.Length == 1 => Include(args[0]),
             "rename-command" when args.Length == 2 => RenameCommand(args[0], args[1]),
+            "user" when args.Length >= 1 => DeclareUser(args),
             _ => "Bad directive or wrong number of arguments",
         };
     }

@@ -13,7 +13,6 @@ public sealed partial class ServerConfig
     private static NoEffectReason Replication => new("replication is not implemented yet");
     private static NoEffectReason Cluster => new("cluster mode is not implemented");
     private static NoEffectReason Tls => new("TLS is not implemented (a non-zero `tls-port` is refused)");
-    private static NoEffectReason Acl => new("ACL users are not implemented: the default user is the only one");
     private static NoEffectReason Modules => new("modules are not supported");
     private static NoEffectReason Allocator => new("memory is managed by the .NET runtime: there is no jemalloc");
     private static NoEffectReason Defrag =>
@@ -83,9 +82,6 @@ public sealed partial class ServerConfig
         ConfigDirective.String("ignore-warnings", "", false, Warnings),
         ConfigDirective.Integer("watchdog-period", 0, IntMax, 0, Watchdog, Hidden),
         ConfigDirective.Integer("loading-process-events-interval-bytes", 1024, IntMax, 2 * 1024 * 1024, LoadingEvents, Hidden),
-        ConfigDirective.String("aclfile", "", false, Acl, Immutable),
-        ConfigDirective.Integer("acllog-max-len", 0, long.MaxValue, 128, Acl),
-        ConfigDirective.Enum("acl-pubsub-default", "resetchannels", ["allchannels", "resetchannels"], Acl),
 
         ConfigDirective.Special("replicaof", "no one", NormalizeReplicaOf, Replication, Immutable | ConfigFlags.MultiArg, RewriteReplicaOf).WithAlias("slaveof"),
         ConfigDirective.String("masterauth", "", true, Replication),

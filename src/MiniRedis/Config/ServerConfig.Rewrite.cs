@@ -28,6 +28,8 @@ public sealed partial class ServerConfig
             {
                 foreach (ConfigDirective directive in _directives)
                     state.Rewrite(directive.Name, directive.Rewrite(this));
+                // As rewriteConfigUserOption: the users, unless an ACL file holds them (then old user lines go).
+                state.Rewrite("user", AclFile.Length > 0 || UserLines is null ? [] : [.. UserLines().Select(line => new RewriteLine(line, true))]);
             }
             ReplaceFile(path, state.Content());
             return null;

@@ -69,6 +69,9 @@ public sealed class ClientSession : IKeyWatcher
     public string? LibVersion { get; set; }
     public bool Authenticated { get; set; }
 
+    /// <summary>The ACL user the client runs as (null for internal clients, which may run anything).</summary>
+    public Security.AclUser? User { get; set; }
+
     /// <summary>The client replaying the AOF at start: its commands are not counted in INFO stats (Redis's isAOFLoadingContext).</summary>
     public bool IsAofLoader { get; init; }
 

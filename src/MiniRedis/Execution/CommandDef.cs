@@ -61,6 +61,9 @@ public sealed unsafe class CommandDef
     public Resp.RespValue? Docs { get; }
 
     public delegate*<CommandContext, void> Handler { get; internal set; }
+
+    /// <summary>The command's bit in ACL selectors (Security.AclCatalog), fixed at start.</summary>
+    public int AclId { get; internal set; }
     public CommandDef? Parent { get; internal set; }
     public Dictionary<string, CommandDef>? Subcommands { get; internal set; }
 

@@ -104,6 +104,9 @@ public sealed unsafe class CommandTable
 
     public CommandDef? Find(string name) => Find(Encoding.ASCII.GetBytes(name));
 
+    /// <summary>Redis 7.0's COMMAND INFO entry of every command and subcommand ("config|get"), served here or not, parents before their subcommands (the ACL catalog).</summary>
+    public IReadOnlyDictionary<string, RespValue> RedisInfo => _redisInfo;
+
     /// <summary>Every top-level command Redis 7.0 has, served here or not (what rename-command may name).</summary>
     public IEnumerable<string> RedisCommandNames => _redisInfo.Keys.Where(name => !name.Contains('|', StringComparison.Ordinal));
 

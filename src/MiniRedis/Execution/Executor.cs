@@ -414,6 +414,11 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
+        if (session.User is { AllowsEverything: false } user && _server.Acl.Deny(session, user, command, args, session.InMulti ? "multi" : "toplevel") is { } denial)
+        {
+            Reject(session, command, Security.AclStore.NoPermError(denial, command));
+            return;
+        }
         if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command, args))
         {
             Reject(session, command, Memory.Evictor.OomError);

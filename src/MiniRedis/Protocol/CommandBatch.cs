@@ -154,6 +154,9 @@ public readonly struct ArgVector
         }
     }
 
+    /// <summary>The arguments from <paramref name="start"/> on, without copying (a command line inside another: COMMAND GETKEYS, ACL DRYRUN).</summary>
+    public ArgVector Skip(int start) => new(_arena, _ranges, _first + start, Count - start);
+
     /// <summary>A private copy, for commands that outlive the batch (MULTI queues them).</summary>
     public ArgVector Clone()
     {

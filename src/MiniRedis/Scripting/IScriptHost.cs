@@ -19,6 +19,12 @@ public interface IScriptHost
     /// <summary>scriptVerifyOOM: the error when memory was over maxmemory as the script started and this deny-oom command would be its first write; else null.</summary>
     string? OutOfMemoryRefusal(CommandDef command);
 
+    /// <summary>
+    /// scriptVerifyACL: null when the script's caller may run the command with these keys and
+    /// channels, else the script error (the denial is logged, unless <paramref name="logDenial"/> is false: redis.acl_check_cmd).
+    /// </summary>
+    string? AclRefusal(CommandDef command, ArgVector args, bool logDenial);
+
     /// <summary>redis.log: <paramref name="level"/> is Redis's (0 debug .. 3 warning).</summary>
     void Log(int level, string message);
 

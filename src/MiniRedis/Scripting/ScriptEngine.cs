@@ -335,7 +335,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         var self = GCHandle.ToIntPtr(_self);
         PushCallback(l, self, &CallRaising);
         PushCallback(l, self, &CallProtected);
-        PushCallback(l, self, &CommandExistsCallback);
+        PushCallback(l, self, &AclCheckCallback);
         PushCallback(l, self, &Sha1HexCallback);
         PushCallback(l, self, &LogCallback);
         PushCallback(l, self, &SetRespCallback);
@@ -510,6 +510,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         if (command is null) return "ERR Unknown Redis command called from script";
         if (!command.ArityMatches(args.Count)) return "ERR Wrong number of args calling Redis command from script";
         if ((command.Flags & CommandFlags.NoScript) != 0) return "ERR This Redis command is not allowed from script";
+        if (_host.AclRefusal(command, args, logDenial: true) is { } denied) return denied;
         // As Redis's scriptVerifyWriteCommandAllow, may-replicate commands (PUBLISH, PFCOUNT) count as writes here.
         if (_readOnly && ClientPause.MayReplicate(command)) return "ERR Write commands are not allowed from read-only scripts.";
         if (_host.OutOfMemoryRefusal(command) is { } oom) return oom;
@@ -552,15 +553,22 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         return null;
     }
 
-    /// <summary>redis.acl_check_cmd: true for any command that exists (every client may run every command: no ACL users yet).</summary>
+    /// <summary>redis.acl_check_cmd: whether the script's user may run the command with these arguments (an unknown command is an error).</summary>
     [UnmanagedCallersOnly]
-    static int CommandExistsCallback(IntPtr l)
+    static int AclCheckCallback(IntPtr l)
     {
         var engine = Engine(l);
         string? refusal;
+        bool allowed = false;
         try
         {
-            refusal = engine.CommandArgs(l) ?? (engine._host.Find(engine._callArgs[0]) is null ? "ERR Invalid command passed to redis.acl_check_cmd()" : null);
+            refusal = engine.CommandArgs(l);
+            if (refusal is null)
+            {
+                var args = engine._callArgs[0];
+                if (engine._host.Find(args) is { } command) allowed = engine._host.AclRefusal(command, args, logDenial: false) is null;
+                else refusal = "ERR Invalid command passed to redis.acl_check_cmd()";
+            }
         }
         catch (Exception e)
         {
@@ -568,7 +576,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         }
         if (refusal is null)
         {
-            LuaApi.lua_pushboolean(l, 1);
+            LuaApi.lua_pushboolean(l, allowed ? 1 : 0);
             return 1;
         }
         PushErrorTable(l, refusal);
