@@ -34,5 +34,6 @@ public static class CommandRegistry
         GeoCommands.Register(table);
         MigrateCommand.Register(table);
         StreamCommands.Register(table);
+        ModuleCommands.Register(table);
     }
 }

@@ -14,7 +14,6 @@ public sealed partial class ServerConfig
     private static NoEffectReason Cluster => new("cluster mode is not implemented");
     private static NoEffectReason Tls => new("TLS is not implemented (a non-zero `tls-port` is refused)");
     private static NoEffectReason Acl => new("ACL users are not implemented: the default user is the only one");
-    private static NoEffectReason Modules => new("modules are not supported");
     private static NoEffectReason Allocator => new("memory is managed by the .NET runtime: there is no jemalloc");
     private static NoEffectReason Defrag =>
         new("the .NET garbage collector compacts memory; `activedefrag yes` is refused, as by a Redis built without jemalloc's defrag support");
@@ -27,7 +26,6 @@ public sealed partial class ServerConfig
     private static NoEffectReason Logo => new("no ASCII-art logo is printed");
     private static NoEffectReason Crash => new("crashes are reported by the .NET runtime");
     private static NoEffectReason DynamicHz => new("not implemented: the cron runs at `hz` whatever the number of clients");
-    private static NoEffectReason DebugCommand => new("DEBUG is always allowed (the test suites rely on it)");
     private static NoEffectReason Sanitize => new("not implemented: the setting does not change how RESTORE checks payloads");
     private static NoEffectReason AofHistory => new("the AOF is a single file: there are no history files to delete");
     private static NoEffectReason Signals => new("not implemented: the setting does not change what SIGINT and SIGTERM do");
@@ -44,8 +42,6 @@ public sealed partial class ServerConfig
     private const ConfigFlags Hidden = ConfigFlags.Hidden;
     private const int IntMax = int.MaxValue;
     private const int PortMax = 65535;
-
-    private static readonly string[] s_protectedAction = ["no", "yes", "local"];
 
     private static readonly ConfigDirective[] s_noEffectDirectives =
     [
@@ -73,8 +69,6 @@ public sealed partial class ServerConfig
         ConfigDirective.String("bgsave_cpulist", "", true, NoFork, Immutable),
         ConfigDirective.Enum("oom-score-adj", 0, [("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)], OomScore),
         ConfigDirective.Special("oom-score-adj-values", "0 200 800", NormalizeOomScoreAdjValues, OomScore, ConfigFlags.MultiArg),
-        ConfigDirective.Enum("enable-debug-command", "no", s_protectedAction, DebugCommand, Immutable),
-        ConfigDirective.Enum("enable-module-command", "no", s_protectedAction, Modules, Immutable),
         ConfigDirective.Enum("sanitize-dump-payload", "no", ["no", "yes", "clients"], Sanitize),
         ConfigDirective.Bool("aof-disable-auto-gc", false, AofHistory),
         ConfigDirective.Special("shutdown-on-sigint", "default", NormalizeShutdownOnSignal, Signals, ConfigFlags.MultiArg),

@@ -194,7 +194,15 @@ public sealed partial class ServerConfig
     /// <summary>The rewrite's file is fsynced every 4 MB written.</summary>
     public bool AofRewriteIncrementalFsync { get; private set; }
 
-    public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
+    public ProtectedAction EnableProtectedConfigs { get; private set; }
+
+    public ProtectedAction EnableDebugCommand { get; private set; }
+
+    public ProtectedAction EnableModuleCommand { get; private set; }
+
+    /// <summary>Redis's allowProtectedAction: "yes", or "local" for a client on the loopback or the Unix socket.</summary>
+    public static bool Allows(ProtectedAction setting, bool localClient) =>
+        setting == ProtectedAction.Yes || (setting == ProtectedAction.Local && localClient);
 
     public long HashMaxListpackEntries { get; private set; }
 
@@ -307,9 +315,7 @@ public sealed partial class ServerConfig
             return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (!directive.IsMutable)
             return SetFailed(name, "can't set immutable config");
-        bool protectedAllowed = EnableProtectedConfigs == ProtectedConfigAccess.Yes
-            || (EnableProtectedConfigs == ProtectedConfigAccess.Local && fromLocalClient);
-        if (directive.Flags.HasFlag(ConfigFlags.Protected) && !protectedAllowed)
+        if (directive.Flags.HasFlag(ConfigFlags.Protected) && !Allows(EnableProtectedConfigs, fromLocalClient))
             return SetFailed(name, "can't set protected config");
         // A directive and its alias are two configs to Redis: both may be set, the later one wins.
         for (int j = 0; j < i; j++)

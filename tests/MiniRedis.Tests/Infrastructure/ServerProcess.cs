@@ -184,7 +184,9 @@ public sealed class MiniRedisProcess : ServerProcess
     {
         var dll = RepoPaths.ServerDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"Server not built: {dll}");
-        Start("dotnet", port => [dll, .. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives],
+        // DEBUG is refused by default, as in Redis 7.0; tests use it (those checking the refusal pass "no" after).
+        Start("dotnet", port => [dll, .. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--dir", _directory,
+            "--enable-debug-command", "yes", .. directives],
             environment: environment);
     }
 

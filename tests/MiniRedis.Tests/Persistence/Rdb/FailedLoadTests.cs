@@ -139,7 +139,7 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
     public void After_a_failed_reload_no_writer_replaces_the_dump_until_a_reload_succeeds()
     {
         File.WriteAllBytes(DumpPath, _dumps.Unloadable);
-        var server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"1 1\""));
+        var server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"1 1\"\nenable-debug-command yes"));
         try
         {
             var client = new InProcessClient(server);
