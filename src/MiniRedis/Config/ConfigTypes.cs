@@ -37,6 +37,8 @@ public enum ConfigFlags
     MultiArg = 4,
     /// <summary>Left out of CONFIG GET patterns (a testing or debugging knob); an exact name still finds it.</summary>
     Hidden = 8,
+    /// <summary>Redis's VOLATILE_CONFIG: applied on every CONFIG SET, even to the same value (a file to reread).</summary>
+    Volatile = 16,
 }
 
 /// <summary>

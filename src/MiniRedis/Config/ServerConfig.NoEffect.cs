@@ -12,7 +12,10 @@ public sealed partial class ServerConfig
     // partial class initialize in an order between files that nothing guarantees.
     private static NoEffectReason Replication => new("replication is not implemented yet");
     private static NoEffectReason Cluster => new("cluster mode is not implemented");
-    private static NoEffectReason Tls => new("TLS is not implemented (a non-zero `tls-port` is refused)");
+    private static NoEffectReason TlsClientSide => new("the client side of TLS (replication, cluster links) is not implemented");
+    private static NoEffectReason TlsServerCiphers => new(".NET's SslStream has no setting for the server's cipher preference");
+    private static NoEffectReason TlsSessionCache => new(".NET's SslStream has no setting for the server's TLS session cache");
+    private static NoEffectReason TlsDhParams => new(".NET's SslStream takes no DH parameters (it uses ECDHE and TLS 1.3 key exchanges)");
     private static NoEffectReason Acl => new("ACL users are not implemented: the default user is the only one");
     private static NoEffectReason Allocator => new("memory is managed by the .NET runtime: there is no jemalloc");
     private static NoEffectReason Defrag =>
@@ -127,26 +130,16 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("cluster-allow-pubsubshard-when-down", true, Cluster),
         ConfigDirective.Memory("cluster-link-sendbuf-limit", 0, long.MaxValue, 0, Cluster),
 
-        ConfigDirective.Integer("tls-port", 0, PortMax, 0, Tls, validate: RejectTlsPort),
-        ConfigDirective.Bool("tls-cluster", false, Tls),
-        ConfigDirective.Bool("tls-replication", false, Tls),
-        ConfigDirective.Enum("tls-auth-clients", "yes", ["no", "yes", "optional"], Tls),
-        ConfigDirective.Bool("tls-prefer-server-ciphers", false, Tls),
-        ConfigDirective.Bool("tls-session-caching", true, Tls),
-        ConfigDirective.Integer("tls-session-cache-size", 0, IntMax, 20 * 1024, Tls),
-        ConfigDirective.Integer("tls-session-cache-timeout", 0, IntMax, 300, Tls),
-        ConfigDirective.String("tls-cert-file", "", true, Tls),
-        ConfigDirective.String("tls-key-file", "", true, Tls),
-        ConfigDirective.String("tls-key-file-pass", "", true, Tls),
-        ConfigDirective.String("tls-client-cert-file", "", true, Tls),
-        ConfigDirective.String("tls-client-key-file", "", true, Tls),
-        ConfigDirective.String("tls-client-key-file-pass", "", true, Tls),
-        ConfigDirective.String("tls-dh-params-file", "", true, Tls),
-        ConfigDirective.String("tls-ca-cert-file", "", true, Tls),
-        ConfigDirective.String("tls-ca-cert-dir", "", true, Tls),
-        ConfigDirective.String("tls-protocols", "", true, Tls),
-        ConfigDirective.String("tls-ciphers", "", true, Tls),
-        ConfigDirective.String("tls-ciphersuites", "", true, Tls),
+        ConfigDirective.Bool("tls-cluster", false, Cluster),
+        ConfigDirective.Bool("tls-replication", false, Replication),
+        ConfigDirective.Bool("tls-prefer-server-ciphers", false, TlsServerCiphers),
+        ConfigDirective.Bool("tls-session-caching", true, TlsSessionCache),
+        ConfigDirective.Integer("tls-session-cache-size", 0, IntMax, 20 * 1024, TlsSessionCache),
+        ConfigDirective.Integer("tls-session-cache-timeout", 0, IntMax, 300, TlsSessionCache),
+        ConfigDirective.String("tls-client-cert-file", "", true, TlsClientSide),
+        ConfigDirective.String("tls-client-key-file", "", true, TlsClientSide),
+        ConfigDirective.String("tls-client-key-file-pass", "", true, TlsClientSide),
+        ConfigDirective.String("tls-dh-params-file", "", true, TlsDhParams),
     ];
 
     /// <summary>The README's table: one row per directive (aliases beside their name) that has no effect here.</summary>
@@ -158,8 +151,6 @@ public sealed partial class ServerConfig
     private static string? RejectActiveDefrag(bool enable) => enable
         ? "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution"
         : null;
-
-    private static string? RejectTlsPort(long port) => port != 0 ? "Unable to update TLS configuration. Check server logs." : null;
 
     private const int MaxHostnameLength = 256;
 

@@ -26,7 +26,7 @@ public sealed partial class ServerConfig
     /// <summary>The engine's directives, then the ones accepted for compatibility (two files, one table).</summary>
     private static readonly ConfigDirective[] s_allDirectives;
 
-    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_noEffectDirectives];
+    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_tlsDirectives, .. s_noEffectDirectives];
 
     public ServerConfig() : this(s_allDirectives)
     {
@@ -291,7 +291,7 @@ public sealed partial class ServerConfig
                 }
             }
 
-            var changedDirectives = directives.Where((d, i) => d.Format(this) != oldValues[i]).ToList();
+            var changedDirectives = directives.Where((d, i) => d.Flags.HasFlag(ConfigFlags.Volatile) || d.Format(this) != oldValues[i]).ToList();
             foreach (ConfigDirective directive in changedDirectives)
             {
                 if (_appliers.TryGetValue(directive, out Func<string?>? apply) && apply() is { } error)

@@ -23,13 +23,16 @@ public sealed class RespConnection : IDisposable
     int _end;
 
     // The TLS session over the socket, when there is one: every byte goes through it.
-    readonly Stream? _tls;
+    readonly System.Net.Security.SslStream? _tls;
 
-    RespConnection(Socket socket, Stream? tls = null)
+    RespConnection(Socket socket, System.Net.Security.SslStream? tls = null)
     {
         _socket = socket;
         _tls = tls;
     }
+
+    /// <summary>The TLS session of a connection made by <see cref="OpenTls"/> (its protocol, cipher suite...).</summary>
+    public System.Net.Security.SslStream? Tls => _tls;
 
     /// <summary>A client of the server's <c>unixsocket</c>.</summary>
     public static RespConnection OpenUnix(string path, int receiveTimeoutMs = 10_000)
