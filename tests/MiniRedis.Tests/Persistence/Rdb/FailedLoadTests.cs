@@ -35,7 +35,7 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
 
         public RedisDumps()
         {
-            using var redis = new RealRedisProcess("--enable-debug-command", "yes");
+            using var redis = new RealRedisProcess();
             using var connection = redis.Connect();
             var dir = Encoding.Latin1.GetString(connection.Call("CONFIG", "GET", "dir")).Split("\r\n")[4];
             string dump = Path.Combine(dir, "dump.rdb");
