@@ -83,7 +83,7 @@ public sealed class TlsTests(TlsTests.TlsPair servers) : IClassFixture<TlsTests.
             using var connection = RespConnection.OpenTls(port, ClientOptions(certificates, clientCertificate, protocols));
             return Encoding.Latin1.GetString(connection.Call("PING"));
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or TimeoutException)
+        catch (Exception e) when (e is AuthenticationException or IOException or TimeoutException or System.Net.Sockets.SocketException)
         {
             return "refused";
         }
@@ -201,6 +201,39 @@ public sealed class TlsTests(TlsTests.TlsPair servers) : IClassFixture<TlsTests.
         Assert.Equal("$8\r\nover tls\r\n", Encoding.Latin1.GetString(plain.Call("GET", "both-ports")));
         Assert.Equal(":1\r\n", Encoding.Latin1.GetString(plain.Call("DEL", "both-ports")));
         Assert.Equal("$-1\r\n", Encoding.Latin1.GetString(tls.Call("GET", "both-ports")));
+    }
+
+    /// <summary>
+    /// A client that connects to the TLS port and never starts its handshake is closed once the handshake's
+    /// bound (10 s) passes, and is not left counted (Redis keeps such a client open: not compared).
+    /// </summary>
+    [Fact]
+    public void A_client_that_never_completes_its_handshake_is_closed()
+    {
+        using var silent = RespConnection.Open(servers.MiniTlsPort, receiveTimeoutMs: 120_000);
+        Assert.Empty(silent.ReadUntilClosed());
+        AssertNoConnectionLeft(servers.Mini);
+    }
+
+    /// <summary>CONFIG SET tls-port 0 closes the TLS listener, another port opens it there, as in Redis.</summary>
+    [Fact]
+    public void Config_set_tls_port_closes_and_moves_the_tls_listener()
+    {
+        var sessions = servers.Both.Select(pair =>
+        {
+            var client = Certificates.Client("client");
+            int moved = ServerProcess.FreePort();
+            var log = new StringBuilder();
+            log.AppendLine(Call(pair.Server, "CONFIG", "SET", "tls-port", "0"));
+            log.AppendLine("closed: " + Ping(Certificates, pair.TlsPort, client));
+            log.AppendLine(Call(pair.Server, "CONFIG", "SET", "tls-port", moved.ToString()));
+            log.AppendLine("moved: " + Ping(Certificates, moved, client));
+            log.AppendLine(Call(pair.Server, "CONFIG", "SET", "tls-port", pair.TlsPort.ToString()));
+            log.AppendLine("back: " + Ping(Certificates, pair.TlsPort, client) + ", old one: " + Ping(Certificates, moved, client));
+            return log.ToString();
+        }).ToList();
+        Assert.Contains("moved: +PONG", sessions[0], StringComparison.Ordinal);
+        Assert.Equal(sessions[0], sessions[1]);
     }
 
     /// <summary>Every TLS directive's CONFIG SET errors, then the values as CONFIG GET shows them (restored after each failure).</summary>
