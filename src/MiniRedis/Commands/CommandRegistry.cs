@@ -35,5 +35,6 @@ public static class CommandRegistry
         MigrateCommand.Register(table);
         StreamCommands.Register(table);
         AclCommands.Register(table);
+        ModuleCommands.Register(table);
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 
@@ -52,7 +51,7 @@ public static unsafe class ConfigCommands
         }
         var pairs = new List<(string Name, string Value)>();
         for (int i = 2; i < ctx.ArgCount; i += 2) pairs.Add((ctx.ArgString(i), ctx.ArgString(i + 1)));
-        if (ctx.Server.Config.Set(pairs, IsLocal(ctx.Client)) is { } error)
+        if (ctx.Server.Config.Set(pairs, ctx.Client.IsLocal) is { } error)
         {
             ctx.Error(error);
             return;
@@ -70,14 +69,6 @@ public static unsafe class ConfigCommands
         }
         ctx.Server.Logger.LogWarning("CONFIG REWRITE executed with success.");
         ctx.Reply.Ok();
-    }
-
-    /// <summary>Redis's islocalClient: a loopback peer (enable-protected-configs local).</summary>
-    static bool IsLocal(ClientSession client)
-    {
-        var address = client.Connection?.RemoteAddress;
-        if (address is null) return true;
-        return IPEndPoint.TryParse(address, out var endpoint) && IPAddress.IsLoopback(endpoint.Address);
     }
 
     /// <summary>Redis's resetServerStats + resetCommandTableStats + resetErrorTableStats.</summary>

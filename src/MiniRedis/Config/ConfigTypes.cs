@@ -6,8 +6,11 @@ public enum ServerLogLevel { Debug, Verbose, Notice, Warning }
 /// <summary>The <c>appendfsync</c> directive.</summary>
 public enum AppendFsyncPolicy { EverySec, Always, No }
 
-/// <summary>The <c>enable-protected-configs</c> directive: who may CONFIG SET protected directives.</summary>
-public enum ProtectedConfigAccess { No, Yes, Local }
+/// <summary>
+/// Redis's protected_action_enum: who may CONFIG SET protected directives (<c>enable-protected-configs</c>),
+/// run DEBUG (<c>enable-debug-command</c>) or load modules (<c>enable-module-command</c>).
+/// </summary>
+public enum ProtectedAction { No, Yes, Local }
 
 /// <summary>One <c>save &lt;seconds&gt; &lt;changes&gt;</c> snapshot rule.</summary>
 public readonly record struct SaveRule(long Seconds, long Changes);
@@ -34,6 +37,8 @@ public enum ConfigFlags
     MultiArg = 4,
     /// <summary>Left out of CONFIG GET patterns (a testing or debugging knob); an exact name still finds it.</summary>
     Hidden = 8,
+    /// <summary>Redis's VOLATILE_CONFIG: applied on every CONFIG SET, even to the same value (a file to reread).</summary>
+    Volatile = 16,
 }
 
 /// <summary>

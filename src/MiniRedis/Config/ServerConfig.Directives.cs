@@ -77,9 +77,12 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("set-max-intset-entries", 0, long.MaxValue, 512, c => c.SetMaxIntsetEntries, (c, v) => c.SetMaxIntsetEntries = v),
         ConfigDirective.Integer("zset-max-listpack-entries", 0, long.MaxValue, 128, c => c.ZsetMaxListpackEntries, (c, v) => c.ZsetMaxListpackEntries = v).WithAlias("zset-max-ziplist-entries"),
         ConfigDirective.Memory("zset-max-listpack-value", 0, long.MaxValue, 64, c => c.ZsetMaxListpackValue, (c, v) => c.ZsetMaxListpackValue = v).WithAlias("zset-max-ziplist-value"),
-        ConfigDirective.Enum("enable-protected-configs", ProtectedConfigAccess.No,
-            [("no", ProtectedConfigAccess.No), ("yes", ProtectedConfigAccess.Yes), ("local", ProtectedConfigAccess.Local)],
+        ConfigDirective.Enum("enable-protected-configs", ProtectedAction.No, ProtectedActions,
             c => c.EnableProtectedConfigs, (c, v) => c.EnableProtectedConfigs = v, Immutable),
+        ConfigDirective.Enum("enable-debug-command", ProtectedAction.No, ProtectedActions,
+            c => c.EnableDebugCommand, (c, v) => c.EnableDebugCommand = v, Immutable),
+        ConfigDirective.Enum("enable-module-command", ProtectedAction.No, ProtectedActions,
+            c => c.EnableModuleCommand, (c, v) => c.EnableModuleCommand = v, Immutable),
         ConfigDirective.Integer("list-max-listpack-size", int.MinValue, int.MaxValue, -2, c => c.ListMaxListpackSize, (c, v) => c.ListMaxListpackSize = (int)v).WithAlias("list-max-ziplist-size").Inert(ListNodes),
         ConfigDirective.Integer("list-compress-depth", 0, int.MaxValue, 0, c => c.ListCompressDepth, (c, v) => c.ListCompressDepth = (int)v).Inert(ListNodes),
         ConfigDirective.Memory("maxmemory", 0, long.MaxValue, 0, c => c.Maxmemory, (c, v) => c.Maxmemory = v),
@@ -109,6 +112,10 @@ public sealed partial class ServerConfig
         ConfigDirective.Memory("stream-node-max-bytes", 0, long.MaxValue, 4096, c => c.StreamNodeMaxBytes, (c, v) => c.StreamNodeMaxBytes = v),
         ConfigDirective.Integer("stream-node-max-entries", 0, long.MaxValue, 100, c => c.StreamNodeMaxEntries, (c, v) => c.StreamNodeMaxEntries = v),
     ];
+
+    // A property: the directive table above initializes before any field declared after it.
+    private static (string, ProtectedAction)[] ProtectedActions =>
+        [("no", ProtectedAction.No), ("yes", ProtectedAction.Yes), ("local", ProtectedAction.Local)];
 
     private const int MinHz = 1;
     private const int MaxHz = 500;

@@ -12,8 +12,10 @@ public sealed partial class ServerConfig
     // partial class initialize in an order between files that nothing guarantees.
     private static NoEffectReason Replication => new("replication is not implemented yet");
     private static NoEffectReason Cluster => new("cluster mode is not implemented");
-    private static NoEffectReason Tls => new("TLS is not implemented (a non-zero `tls-port` is refused)");
-    private static NoEffectReason Modules => new("modules are not supported");
+    private static NoEffectReason TlsClientSide => new("the client side of TLS (replication, cluster links) is not implemented");
+    private static NoEffectReason TlsServerCiphers => new(".NET's SslStream has no setting for the server's cipher preference");
+    private static NoEffectReason TlsSessionCache => new(".NET's SslStream has no setting for the server's TLS session cache");
+    private static NoEffectReason TlsDhParams => new(".NET's SslStream takes no DH parameters (it uses ECDHE and TLS 1.3 key exchanges)");
     private static NoEffectReason Allocator => new("memory is managed by the .NET runtime: there is no jemalloc");
     private static NoEffectReason Defrag =>
         new("the .NET garbage collector compacts memory; `activedefrag yes` is refused, as by a Redis built without jemalloc's defrag support");
@@ -26,7 +28,6 @@ public sealed partial class ServerConfig
     private static NoEffectReason Logo => new("no ASCII-art logo is printed");
     private static NoEffectReason Crash => new("crashes are reported by the .NET runtime");
     private static NoEffectReason DynamicHz => new("not implemented: the cron runs at `hz` whatever the number of clients");
-    private static NoEffectReason DebugCommand => new("DEBUG is always allowed (the test suites rely on it)");
     private static NoEffectReason Sanitize => new("not implemented: the setting does not change how RESTORE checks payloads");
     private static NoEffectReason AofHistory => new("the AOF is a single file: there are no history files to delete");
     private static NoEffectReason Signals => new("not implemented: the setting does not change what SIGINT and SIGTERM do");
@@ -43,8 +44,6 @@ public sealed partial class ServerConfig
     private const ConfigFlags Hidden = ConfigFlags.Hidden;
     private const int IntMax = int.MaxValue;
     private const int PortMax = 65535;
-
-    private static readonly string[] s_protectedAction = ["no", "yes", "local"];
 
     private static readonly ConfigDirective[] s_noEffectDirectives =
     [
@@ -72,8 +71,6 @@ public sealed partial class ServerConfig
         ConfigDirective.String("bgsave_cpulist", "", true, NoFork, Immutable),
         ConfigDirective.Enum("oom-score-adj", 0, [("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)], OomScore),
         ConfigDirective.Special("oom-score-adj-values", "0 200 800", NormalizeOomScoreAdjValues, OomScore, ConfigFlags.MultiArg),
-        ConfigDirective.Enum("enable-debug-command", "no", s_protectedAction, DebugCommand, Immutable),
-        ConfigDirective.Enum("enable-module-command", "no", s_protectedAction, Modules, Immutable),
         ConfigDirective.Enum("sanitize-dump-payload", "no", ["no", "yes", "clients"], Sanitize),
         ConfigDirective.Bool("aof-disable-auto-gc", false, AofHistory),
         ConfigDirective.Special("shutdown-on-sigint", "default", NormalizeShutdownOnSignal, Signals, ConfigFlags.MultiArg),
@@ -129,26 +126,16 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("cluster-allow-pubsubshard-when-down", true, Cluster),
         ConfigDirective.Memory("cluster-link-sendbuf-limit", 0, long.MaxValue, 0, Cluster),
 
-        ConfigDirective.Integer("tls-port", 0, PortMax, 0, Tls, validate: RejectTlsPort),
-        ConfigDirective.Bool("tls-cluster", false, Tls),
-        ConfigDirective.Bool("tls-replication", false, Tls),
-        ConfigDirective.Enum("tls-auth-clients", "yes", ["no", "yes", "optional"], Tls),
-        ConfigDirective.Bool("tls-prefer-server-ciphers", false, Tls),
-        ConfigDirective.Bool("tls-session-caching", true, Tls),
-        ConfigDirective.Integer("tls-session-cache-size", 0, IntMax, 20 * 1024, Tls),
-        ConfigDirective.Integer("tls-session-cache-timeout", 0, IntMax, 300, Tls),
-        ConfigDirective.String("tls-cert-file", "", true, Tls),
-        ConfigDirective.String("tls-key-file", "", true, Tls),
-        ConfigDirective.String("tls-key-file-pass", "", true, Tls),
-        ConfigDirective.String("tls-client-cert-file", "", true, Tls),
-        ConfigDirective.String("tls-client-key-file", "", true, Tls),
-        ConfigDirective.String("tls-client-key-file-pass", "", true, Tls),
-        ConfigDirective.String("tls-dh-params-file", "", true, Tls),
-        ConfigDirective.String("tls-ca-cert-file", "", true, Tls),
-        ConfigDirective.String("tls-ca-cert-dir", "", true, Tls),
-        ConfigDirective.String("tls-protocols", "", true, Tls),
-        ConfigDirective.String("tls-ciphers", "", true, Tls),
-        ConfigDirective.String("tls-ciphersuites", "", true, Tls),
+        ConfigDirective.Bool("tls-cluster", false, Cluster),
+        ConfigDirective.Bool("tls-replication", false, Replication),
+        ConfigDirective.Bool("tls-prefer-server-ciphers", false, TlsServerCiphers),
+        ConfigDirective.Bool("tls-session-caching", true, TlsSessionCache),
+        ConfigDirective.Integer("tls-session-cache-size", 0, IntMax, 20 * 1024, TlsSessionCache),
+        ConfigDirective.Integer("tls-session-cache-timeout", 0, IntMax, 300, TlsSessionCache),
+        ConfigDirective.String("tls-client-cert-file", "", true, TlsClientSide),
+        ConfigDirective.String("tls-client-key-file", "", true, TlsClientSide),
+        ConfigDirective.String("tls-client-key-file-pass", "", true, TlsClientSide),
+        ConfigDirective.String("tls-dh-params-file", "", true, TlsDhParams),
     ];
 
     /// <summary>The README's table: one row per directive (aliases beside their name) that has no effect here.</summary>
@@ -160,8 +147,6 @@ public sealed partial class ServerConfig
     private static string? RejectActiveDefrag(bool enable) => enable
         ? "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution"
         : null;
-
-    private static string? RejectTlsPort(long port) => port != 0 ? "Unable to update TLS configuration. Check server logs." : null;
 
     private const int MaxHostnameLength = 256;
 

@@ -26,7 +26,7 @@ public sealed partial class ServerConfig
     /// <summary>The engine's directives, then the ones accepted for compatibility (two files, one table).</summary>
     private static readonly ConfigDirective[] s_allDirectives;
 
-    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_noEffectDirectives];
+    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_tlsDirectives, .. s_noEffectDirectives];
 
     public ServerConfig() : this(s_allDirectives)
     {
@@ -194,7 +194,15 @@ public sealed partial class ServerConfig
     /// <summary>The rewrite's file is fsynced every 4 MB written.</summary>
     public bool AofRewriteIncrementalFsync { get; private set; }
 
-    public ProtectedConfigAccess EnableProtectedConfigs { get; private set; }
+    public ProtectedAction EnableProtectedConfigs { get; private set; }
+
+    public ProtectedAction EnableDebugCommand { get; private set; }
+
+    public ProtectedAction EnableModuleCommand { get; private set; }
+
+    /// <summary>Redis's allowProtectedAction: "yes", or "local" for a client on the loopback or the Unix socket.</summary>
+    public static bool Allows(ProtectedAction setting, bool localClient) =>
+        setting == ProtectedAction.Yes || (setting == ProtectedAction.Local && localClient);
 
     public long HashMaxListpackEntries { get; private set; }
 
@@ -283,7 +291,7 @@ public sealed partial class ServerConfig
                 }
             }
 
-            var changedDirectives = directives.Where((d, i) => d.Format(this) != oldValues[i]).ToList();
+            var changedDirectives = directives.Where((d, i) => d.Flags.HasFlag(ConfigFlags.Volatile) || d.Format(this) != oldValues[i]).ToList();
             foreach (ConfigDirective directive in changedDirectives)
             {
                 if (_appliers.TryGetValue(directive, out Func<string?>? apply) && apply() is { } error)
@@ -307,9 +315,7 @@ public sealed partial class ServerConfig
             return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (!directive.IsMutable)
             return SetFailed(name, "can't set immutable config");
-        bool protectedAllowed = EnableProtectedConfigs == ProtectedConfigAccess.Yes
-            || (EnableProtectedConfigs == ProtectedConfigAccess.Local && fromLocalClient);
-        if (directive.Flags.HasFlag(ConfigFlags.Protected) && !protectedAllowed)
+        if (directive.Flags.HasFlag(ConfigFlags.Protected) && !Allows(EnableProtectedConfigs, fromLocalClient))
             return SetFailed(name, "can't set protected config");
         // A directive and its alias are two configs to Redis: both may be set, the later one wins.
         for (int j = 0; j < i; j++)

@@ -62,6 +62,13 @@ public sealed class ClientSession : IKeyWatcher
 
     public long Id { get; }
     public IClientConnection? Connection { get; }
+
+    /// <summary>
+    /// Redis's islocalClient, for the "local" setting of the enable-* switches: the Unix socket, or a peer
+    /// at exactly 127.0.0.1 or ::1. A session without a connection runs inside the server (AOF, tests).
+    /// </summary>
+    public bool IsLocal => Connection is not { } connection || connection.IsUnixSocket
+        || connection.RemoteAddress.AsSpan(0, Math.Max(0, connection.RemoteAddress.LastIndexOf(':'))) is "127.0.0.1" or "::1";
     public ReplyBuffer Reply { get; } = new();
     public Database Db { get; set; }
     public string? Name { get; set; }

@@ -409,6 +409,12 @@ public sealed class Executor
             Reject(session, command, $"ERR wrong number of arguments for '{command.Name}' command");
             return;
         }
+        // Only admin commands can be protected: the common path pays one flag test.
+        if ((command.Flags & CommandFlags.Admin) != 0 && ProtectedCommands.Refusal(_server.Config, session, command) is { } refusal)
+        {
+            Reject(session, command, refusal);
+            return;
+        }
         if (_server.RequiresAuth(session) && (command.Flags & CommandFlags.NoAuth) == 0)
         {
             Reject(session, command, "NOAUTH Authentication required.");

@@ -33,6 +33,8 @@ public sealed class ClientConnection : IClientConnection
     readonly RedisServer _server;
     readonly Socket _socket;
     readonly PipeReader _reader;
+    // On the tls-port: the reader reads through it and every reply goes out through the queued sender.
+    readonly TlsTransport? _tls;
     readonly CommandBatch[] _batches = [new(), new()];
     readonly SemaphoreSlim _freeBatches = new(2, 2);
     readonly object _sendLock = new();
@@ -55,7 +57,7 @@ public sealed class ClientConnection : IClientConnection
     // When the output first went over the soft limit (Stopwatch ticks), 0 while under it.
     long _softLimitSince;
 
-    public ClientConnection(RedisServer server, Socket socket)
+    public ClientConnection(RedisServer server, Socket socket, TlsContext? tls = null)
     {
         _server = server;
         _socket = socket;
@@ -66,7 +68,8 @@ public sealed class ClientConnection : IClientConnection
         RemoteAddress = IsUnixSocket ? $"{server.Config.UnixSocket}:0" : FormatEndpoint(socket.RemoteEndPoint);
         LocalAddress = IsUnixSocket ? RemoteAddress : FormatEndpoint(socket.LocalEndPoint);
         // Zero-byte reads: an idle client holds no receive buffer while it waits.
-        _reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false),
+        if (tls is not null) _tls = new TlsTransport(tls, socket);
+        _reader = PipeReader.Create(_tls?.Stream ?? (Stream)new NetworkStream(socket, ownsSocket: false),
             new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
     }
 
@@ -83,6 +86,12 @@ public sealed class ClientConnection : IClientConnection
 
     public async Task RunAsync()
     {
+        if (_tls is not null && !await _tls.HandshakeAsync(_server.Config.TlsAuthClients, Fd, _server.Logger, _closed.Token).ConfigureAwait(false))
+        {
+            Close();
+            await _reader.CompleteAsync().ConfigureAwait(false);
+            return;
+        }
         _session = _server.NewSession(this);
         _server.Executor.Post(() => _server.Connect(_session));
         BoundNextRound();
@@ -280,6 +289,7 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>Sends as much of <paramref name="reply"/> as the socket takes now; all of it when the socket failed (it is closed then).</summary>
     long TrySend(ReplyBuffer reply)
     {
+        if (_tls is not null) return 0;
         long total = 0;
         for (int i = 0; i < reply.SegmentCount; i++)
         {
@@ -393,7 +403,9 @@ public sealed class ClientConnection : IClientConnection
                     }
                     chunk = _pending.Peek().Memory[_pendingHeadSent..];
                 }
-                int n = await _socket.SendAsync(chunk, SocketFlags.None, _closed.Token).ConfigureAwait(false);
+                int n = _tls is null
+                    ? await _socket.SendAsync(chunk, SocketFlags.None, _closed.Token).ConfigureAwait(false)
+                    : await _tls.WriteAsync(chunk, _closed.Token).ConfigureAwait(false);
                 lock (_sendLock)
                 {
                     _pendingBytes -= n;
@@ -408,7 +420,7 @@ public sealed class ClientConnection : IClientConnection
                 }
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             Close();
         }

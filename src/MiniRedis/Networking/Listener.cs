@@ -6,9 +6,9 @@ namespace MiniRedis.Networking;
 
 /// <summary>
 /// Accepts clients on the configured TCP addresses and on the <c>unixsocket</c>, and runs a
-/// <see cref="ClientConnection"/> for each.
+/// <see cref="ClientConnection"/> for each; the TLS port is in Listener.Tls.cs.
 /// </summary>
-public sealed class Listener : IAsyncDisposable
+public sealed partial class Listener : IAsyncDisposable
 {
     const string ProtectedModeMessage =
         "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
@@ -40,7 +40,7 @@ public sealed class Listener : IAsyncDisposable
     public void Start()
     {
         OpenFilesLimit.Adjust(_server.Config, _server.Logger);
-        var sockets = Open(out var failure);
+        var sockets = Open(_server.Config.Port, out var failure);
         if (sockets is null)
         {
             var (address, error) = failure!.Value;
@@ -49,17 +49,19 @@ public sealed class Listener : IAsyncDisposable
         // CONFIG SET port / bind re-listen at once, as Redis 7.0 does: new sockets first, old ones closed after.
         // Registered before the first client can connect: its commands may run at once, on the socket thread.
         _server.Config.RegisterApplier("port", () => Relisten("port", "Unable to listen on this port. Check server logs."));
-        _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses."));
+        _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses.") ?? RelistenTls("bind", "Failed to bind to specified addresses."));
         _server.Config.RegisterApplier("maxclients", () => OpenFilesLimit.Raise(_server.Config, _server.Logger));
+        // TLS first: a client that finds the plain port answering finds the TLS one too.
+        StartTls();
         Listen(sockets);
         if (_server.Config.UnixSocket is { } path) ListenUnix(path);
     }
 
     /// <summary>
-    /// Binds a listening socket for every configured address. A failure on an optional address
-    /// ("-" prefix) is logged and skipped; any other closes what was opened and returns null.
+    /// Binds a listening socket on <paramref name="port"/> for every configured address. A failure on an
+    /// optional address ("-" prefix) is logged and skipped; any other closes what was opened and returns null.
     /// </summary>
-    List<Socket>? Open(out (string Address, SocketException Error)? failure)
+    List<Socket>? Open(int port, out (string Address, SocketException Error)? failure)
     {
         failure = null;
         var sockets = new List<Socket>();
@@ -72,19 +74,18 @@ public sealed class Listener : IAsyncDisposable
             var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                SetReuseAddress(socket);
                 if (ip.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
-                int port = _server.Config.Port;
                 // With port 0, every address shares the port the first one was given.
-                if (port == 0 && sockets.Count > 0) port = ((IPEndPoint)sockets[0].LocalEndPoint!).Port;
-                socket.Bind(new IPEndPoint(ip, port));
+                int bound = port == 0 && sockets.Count > 0 ? ((IPEndPoint)sockets[0].LocalEndPoint!).Port : port;
+                socket.Bind(new IPEndPoint(ip, bound));
                 socket.Listen(_server.Config.TcpBacklog);
                 sockets.Add(socket);
             }
             catch (SocketException e)
             {
                 socket.Dispose();
-                _server.Logger.LogWarning("Warning: Could not create server TCP listening socket {Address}:{Port}: bind: {Error}", name, _server.Config.Port, e.Message);
+                _server.Logger.LogWarning("Warning: Could not create server TCP listening socket {Address}:{Port}: bind: {Error}", name, port, e.Message);
                 if (optional) continue;
                 foreach (var opened in sockets) opened.Dispose();
                 failure = (address, e);
@@ -99,7 +100,7 @@ public sealed class Listener : IAsyncDisposable
         _sockets = sockets;
         _boundPort = _server.Config.Port;
         _boundBind = _server.Config.Bind;
-        _acceptLoops = [.. sockets.Select(AcceptLoopAsync)];
+        _acceptLoops = [.. sockets.Select(socket => AcceptLoopAsync(socket, tls: false))];
         if (sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
     }
 
@@ -123,7 +124,7 @@ public sealed class Listener : IAsyncDisposable
             throw new InvalidOperationException($"Failed opening Unix socket: {e.Message}", e);
         }
         _unixSocket = socket;
-        _unixAcceptLoop = AcceptLoopAsync(socket);
+        _unixAcceptLoop = AcceptLoopAsync(socket, tls: false);
     }
 
     /// <summary>CONFIG SET applier: listens on the new port/addresses, then closes the old sockets.</summary>
@@ -131,7 +132,7 @@ public sealed class Listener : IAsyncDisposable
     {
         // Undoing a failed CONFIG SET re-applies the old values, which are the ones still bound.
         if (_server.Config.Port == _boundPort && _server.Config.Bind.SequenceEqual(_boundBind)) return null;
-        var sockets = Open(out _);
+        var sockets = Open(_server.Config.Port, out _);
         if (sockets is null)
         {
             _server.Logger.LogWarning("Failed applying new configuration. Possibly related to new {Directive} setting. Restoring previous settings.", directive);
@@ -140,6 +141,20 @@ public sealed class Listener : IAsyncDisposable
         foreach (var socket in _sockets) socket.Dispose();
         Listen(sockets);
         return null;
+    }
+
+    const int SolSocket = 1;
+    const int SoReuseAddr = 2;
+
+    /// <summary>
+    /// SO_REUSEADDR alone, as Redis sets it (a port in TIME_WAIT can be bound again). On Linux .NET's
+    /// ReuseAddress also sets SO_REUSEPORT, which let a second listener bind a port already listened
+    /// on (CONFIG SET tls-port to the plain port succeeded, and the kernel then split clients between them).
+    /// </summary>
+    static void SetReuseAddress(Socket socket)
+    {
+        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+        else socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
     }
 
     /// <summary>Redis's bind syntax: "*" is every IPv4 address, "::*" every IPv6 one.</summary>
@@ -152,7 +167,8 @@ public sealed class Listener : IAsyncDisposable
 
     static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
 
-    async Task AcceptLoopAsync(Socket listenSocket)
+    /// <param name="tls">The tls-port's socket: connections start with a handshake under the TLS context of the moment.</param>
+    async Task AcceptLoopAsync(Socket listenSocket, bool tls)
     {
         while (!_stopping.IsCancellationRequested)
         {
@@ -188,7 +204,7 @@ public sealed class Listener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
-            var connection = new ClientConnection(_server, client);
+            var connection = new ClientConnection(_server, client, tls ? _tlsContext : null);
             lock (_connections) _connections.Add(connection);
             _ = RunConnectionAsync(connection);
         }
@@ -234,8 +250,9 @@ public sealed class Listener : IAsyncDisposable
     {
         _stopping.Cancel();
         foreach (var socket in _sockets) socket.Dispose();
+        foreach (var socket in _tlsSockets) socket.Dispose();
         _unixSocket?.Dispose();
-        await Task.WhenAll([.. _acceptLoops, _unixAcceptLoop]).ConfigureAwait(false);
+        await Task.WhenAll([.. _acceptLoops, .. _tlsAcceptLoops, _unixAcceptLoop]).ConfigureAwait(false);
         if (_unixSocket is not null)
         {
             _server.Logger.LogInformation("Removing the unix socket file.");

@@ -16,7 +16,7 @@ public sealed class ServerCommandsTests : IDisposable
 {
     const string Ok = "+OK\r\n";
 
-    readonly RedisServer _server = InProcessClient.StartServer(ServerConfig.Load(MiniRedis.Config.CommandLine.Parse(["--port", "0", "--save", ""])));
+    readonly RedisServer _server = InProcessClient.StartServer(ServerConfig.Load(MiniRedis.Config.CommandLine.Parse(["--port", "0", "--save", "", "--enable-debug-command", "yes"])));
     readonly InProcessClient _client;
 
     public ServerCommandsTests() => _client = new InProcessClient(_server);

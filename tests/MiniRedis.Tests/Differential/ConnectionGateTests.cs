@@ -14,7 +14,7 @@ namespace MiniRedis.Tests.Differential;
 public sealed class ConnectionGateTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     /// <summary>An address of this machine that is not loopback: a connection from it is an outside client.</summary>
-    static IPAddress ExternalAddress()
+    internal static IPAddress ExternalAddress()
     {
         var address = NetworkInterface.GetAllNetworkInterfaces()
             .Where(nic => nic.OperationalStatus == OperationalStatus.Up && nic.NetworkInterfaceType != NetworkInterfaceType.Loopback)

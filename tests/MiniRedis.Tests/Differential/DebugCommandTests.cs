@@ -6,7 +6,7 @@ namespace MiniRedis.Tests.Differential;
 /// <summary>Real Redis with DEBUG allowed (it refuses it by default) beside MiniRedis.</summary>
 public sealed class DebugServersFixture : IDisposable
 {
-    public RealRedisProcess Redis { get; } = new("--enable-debug-command", "yes");
+    public RealRedisProcess Redis { get; } = new();
     public MiniRedisProcess Mini { get; } = new();
 
     public void Dispose()

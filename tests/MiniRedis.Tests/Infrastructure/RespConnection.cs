@@ -22,14 +22,61 @@ public sealed class RespConnection : IDisposable
     int _start;
     int _end;
 
-    RespConnection(Socket socket) => _socket = socket;
+    // The TLS session over the socket, when there is one: every byte goes through it.
+    readonly System.Net.Security.SslStream? _tls;
 
-    public static RespConnection Open(int port, int receiveTimeoutMs = 10_000)
+    RespConnection(Socket socket, System.Net.Security.SslStream? tls = null)
+    {
+        _socket = socket;
+        _tls = tls;
+    }
+
+    /// <summary>The TLS session of a connection made by <see cref="OpenTls"/> (its protocol, cipher suite...).</summary>
+    public System.Net.Security.SslStream? Tls => _tls;
+
+    /// <summary>A client of the server's <c>unixsocket</c>.</summary>
+    public static RespConnection OpenUnix(string path, int receiveTimeoutMs = 10_000)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = receiveTimeoutMs };
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new RespConnection(socket);
+    }
+
+    /// <summary>A TLS client of <paramref name="port"/>; the handshake's failure is thrown (an AuthenticationException or IOException).</summary>
+    public static RespConnection OpenTls(int port, System.Net.Security.SslClientAuthenticationOptions options, int receiveTimeoutMs = 10_000)
+    {
+        var connection = Open(port, receiveTimeoutMs);
+        var tls = new System.Net.Security.SslStream(new NetworkStream(connection._socket, ownsSocket: false));
+        try
+        {
+            tls.AuthenticateAsClient(options);
+        }
+        catch
+        {
+            tls.Dispose();
+            connection.Dispose();
+            throw;
+        }
+        return new RespConnection(connection._socket, tls);
+    }
+
+    public static RespConnection Open(int port, int receiveTimeoutMs = 10_000) => Open(System.Net.IPAddress.Loopback, port, receiveTimeoutMs);
+
+    /// <summary>A client connecting to <paramref name="address"/> (a non-loopback one makes it an outside client).</summary>
+    public static RespConnection Open(System.Net.IPAddress address, int port, int receiveTimeoutMs = 10_000)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = receiveTimeoutMs };
         try
         {
-            socket.Connect("127.0.0.1", port);
+            socket.Connect(address, port);
         }
         catch
         {
@@ -41,7 +88,8 @@ public sealed class RespConnection : IDisposable
 
     public void Send(ReadOnlySpan<byte> bytes)
     {
-        while (!bytes.IsEmpty) bytes = bytes[_socket.Send(bytes)..];
+        if (_tls is not null) _tls.Write(bytes);
+        else while (!bytes.IsEmpty) bytes = bytes[_socket.Send(bytes)..];
     }
 
     public void Send(string latin1) => Send(Encoding.Latin1.GetBytes(latin1));
@@ -114,7 +162,15 @@ public sealed class RespConnection : IDisposable
         int read;
         try
         {
-            read = _socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
+            read = _tls?.Read(_buffer, _end, _buffer.Length - _end) ?? _socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
+        }
+        catch (IOException e) when (_tls is not null && e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock })
+        {
+            throw new TimeoutException($"No complete reply within {_socket.ReceiveTimeout} ms; received so far: {Escape(_buffer.AsSpan(_start, _end - _start))}");
+        }
+        catch (IOException e) when (_tls is not null && e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
+        {
+            return false;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut || e.SocketErrorCode == SocketError.WouldBlock)
         {
@@ -200,5 +256,9 @@ public sealed class RespConnection : IDisposable
         return text.Append('"').ToString();
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _tls?.Dispose();
+        _socket.Dispose();
+    }
 }

@@ -91,6 +91,12 @@ public abstract class ServerProcess : IDisposable
 
     public RespConnection Connect() => RespConnection.Open(Port);
 
+    /// <summary>
+    /// Given to both servers before a test's own directives: DEBUG is refused by default since Redis 7.0 and
+    /// tests use it (a test checking the refusal passes "--enable-debug-command no", which wins as the later one).
+    /// </summary>
+    protected static readonly string[] TestDirectives = ["--enable-debug-command", "yes"];
+
     /// <summary>The config file goes first on the command line, as redis-server wants it.</summary>
     protected static string[] ConfigFileArgument(string? configFile) => configFile is null ? [] : [configFile];
 
@@ -184,7 +190,8 @@ public sealed class MiniRedisProcess : ServerProcess
     {
         var dll = RepoPaths.ServerDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"Server not built: {dll}");
-        Start("dotnet", port => [dll, .. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--dir", _directory, .. directives],
+        Start("dotnet", port => [dll, .. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--dir", _directory,
+            .. TestDirectives, .. directives],
             environment: environment);
     }
 
@@ -214,7 +221,7 @@ public sealed class RealRedisProcess : ServerProcess
     {
         var executable = ExecutablePath("redis-server");
         Start(executable, port => [.. ConfigFileArgument(configFile), "--port", port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no",
-            "--dir", _directory, .. directives], _directory);
+            "--dir", _directory, .. TestDirectives, .. directives], _directory);
     }
 
     /// <summary>Started from a config file (an absolute path); the directives override it.</summary>

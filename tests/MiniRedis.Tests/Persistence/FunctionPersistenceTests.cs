@@ -199,7 +199,7 @@ public sealed class FunctionPersistenceTests
     public void Debug_reload_keeps_the_libraries_as_redis_does()
     {
         using var ours = new MiniRedisProcess();
-        using var redis = new RealRedisProcess("--enable-debug-command", "yes");
+        using var redis = new RealRedisProcess();
         foreach (var server in new ServerProcess[] { ours, redis })
         {
             RunScript(server);

@@ -35,7 +35,7 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
 
         public RedisDumps()
         {
-            using var redis = new RealRedisProcess("--enable-debug-command", "yes");
+            using var redis = new RealRedisProcess();
             using var connection = redis.Connect();
             var dir = Encoding.Latin1.GetString(connection.Call("CONFIG", "GET", "dir")).Split("\r\n")[4];
             string dump = Path.Combine(dir, "dump.rdb");
@@ -139,7 +139,7 @@ public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>,
     public void After_a_failed_reload_no_writer_replaces_the_dump_until_a_reload_succeeds()
     {
         File.WriteAllBytes(DumpPath, _dumps.Unloadable);
-        var server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"1 1\""));
+        var server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"1 1\"\nenable-debug-command yes"));
         try
         {
             var client = new InProcessClient(server);

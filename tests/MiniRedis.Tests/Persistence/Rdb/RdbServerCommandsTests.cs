@@ -16,7 +16,7 @@ public sealed class RdbServerCommandsTests : IDisposable
 
     public RdbServerCommandsTests()
     {
-        _server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"\""));
+        _server = InProcessClient.StartServer(ServerConfig.Parse($"dir {_dir}\nsave \"\"\nenable-debug-command yes"));
         _client = new InProcessClient(_server);
     }
 
