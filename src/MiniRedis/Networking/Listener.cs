@@ -218,7 +218,7 @@ public sealed partial class Listener : IAsyncDisposable
         lock (_connections) count = _connections.Count;
         if (count >= _server.Config.MaxClients) return "-ERR max number of clients reached\r\n";
         var remote = (client.RemoteEndPoint as IPEndPoint)?.Address;
-        if (_server.Config.ProtectedMode && string.IsNullOrEmpty(_server.Config.RequirePass) && remote is not null && !IPAddress.IsLoopback(remote))
+        if (_server.Config.ProtectedMode && _server.Acl.Default.NoPass && remote is not null && !IPAddress.IsLoopback(remote))
         {
             return ProtectedModeMessage;
         }

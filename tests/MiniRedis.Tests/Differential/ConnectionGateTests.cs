@@ -45,6 +45,40 @@ public sealed class ConnectionGateTests(ServerPairFixture servers) : IClassFixtu
         Assert.Equal(RespConnection.Escape(expected), RespConnection.Escape(RefusalTo(address, servers.Mini.Port)));
     }
 
+    /// <summary>
+    /// Protected mode asks whether the default user needs a password, however it got one: a password
+    /// given with ACL SETUSER (not requirepass) lets an outside client in, to be asked for it.
+    /// </summary>
+    [Fact]
+    public void A_default_user_password_set_with_acl_lifts_protected_mode()
+    {
+        var address = ExternalAddress();
+        var redis = OutsidePingWithAclPassword(servers.Redis, address);
+        Assert.StartsWith("-NOAUTH ", redis, StringComparison.Ordinal);
+        Assert.Equal(redis, OutsidePingWithAclPassword(servers.Mini, address));
+    }
+
+    static string OutsidePingWithAclPassword(ServerProcess server, IPAddress address)
+    {
+        using var admin = server.Connect();
+        Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(admin.Call("ACL", "SETUSER", "default", ">gate-secret")));
+        try
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 10_000 };
+            socket.Connect(address, server.Port);
+            socket.Send("PING\r\n"u8);
+            var received = new MemoryStream();
+            var buffer = new byte[4096];
+            int n;
+            while (!Encoding.Latin1.GetString(received.ToArray()).EndsWith("\r\n", StringComparison.Ordinal) && (n = socket.Receive(buffer)) > 0) received.Write(buffer, 0, n);
+            return Encoding.Latin1.GetString(received.ToArray());
+        }
+        finally
+        {
+            admin.Call("ACL", "SETUSER", "default", "nopass");
+        }
+    }
+
     [Fact]
     public void Hello_without_auth_when_a_password_is_set_gets_redis_noauth_text()
     {
