@@ -22,38 +22,18 @@ sealed class RedisHostedService(ServerConfig config, Supervision supervision, IL
         logger.LogInformation("MiniRedis version={Version} (Redis {Redis} compatible), bits=64, pid={Pid}, just started",
             typeof(RedisServer).Assembly.GetName().Version, RedisServer.RedisVersion, Environment.ProcessId);
         _server = new RedisServer(config, logger);
-        // Until the data on disk is loaded, the empty keyspace must not be saved over it.
-        _server.Keyspace.Complete = false;
         _server.ShutdownRequested += () => lifetime.StopApplication();
         _server.Start();
         // The load is marked begun (its slices run on the executor) before the first client is
         // accepted, so none sees PONG ahead of -LOADING; clients connecting during the load get -LOADING.
         supervision.Loading();
-        LoadData(_server);
+        _server.Persistence.LoadAtStart(AfterLoading);
         _listener = new Listener(_server);
         _listener.Start();
         logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
         logger.LogInformation("Server initialized");
         StepTowardsReady();
         return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// The load order: with appendonly yes and an AOF, the AOF alone; otherwise the RDB dump, then
-    /// (appendonly yes) a new AOF that starts with the loaded dataset.
-    /// </summary>
-    void LoadData(RedisServer server)
-    {
-        if (config.AppendOnly && server.Aof.HasDataToLoad)
-        {
-            server.Aof.Start(AfterLoading);
-            return;
-        }
-        server.Rdb.LoadAtStart(loaded =>
-        {
-            if (loaded) server.Aof.Start(AfterLoading);
-            else AfterLoading(false);
-        });
     }
 
     void AfterLoading(bool started)

@@ -8,7 +8,9 @@ using MiniRedis.Execution;
 using MiniRedis.Memory;
 using MiniRedis.Notifications;
 using MiniRedis.Observability;
+using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
+using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
 using MiniRedis.Scripting;
@@ -52,9 +54,7 @@ public sealed partial class RedisServer
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
         Keyspace.StreamKeyGone = Blocked.SignalStreamKeyGone;
-        Aof = new AofState(this);
-        AofRewrite = new AofRewriter(this);
-        Rdb = new RdbState(this);
+        Persistence = new PersistenceCoordinator(this);
         BusyScript = new BusyScript(this);
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
@@ -95,9 +95,15 @@ public sealed partial class RedisServer
     public ClientPause Pause { get; }
     public PubSubHub PubSub { get; }
     public ClientTracking Tracking { get; }
-    public AofState Aof { get; }
-    public AofRewriter AofRewrite { get; }
-    public RdbState Rdb { get; }
+    public AofState Aof => Persistence.Aof;
+
+    /// <summary>Where the AOF and the dumps are written; a test gives its own to record or fail disk operations.</summary>
+    public IDisk Disk { get; init; } = MiniRedis.Persistence.Io.Disk.Default;
+    public AofRewriter AofRewrite => Persistence.AofRewrite;
+    public RdbState Rdb => Persistence.Rdb;
+
+    /// <summary>Load order, loading progress, background job scheduling, the disk write gate.</summary>
+    public PersistenceCoordinator Persistence { get; }
 
     /// <summary>The Lua engine behind EVAL and SCRIPT, and the client its scripts' commands run as.</summary>
     public ScriptEngine Scripts { get; }
@@ -126,7 +132,7 @@ public sealed partial class RedisServer
     void ExitOnFatalError(string message)
     {
         Logger.LogCritical("{Message}", message);
-        NativeFile.ExitProcess(1);
+        Platform.ExitProcess(1);
     }
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
@@ -143,20 +149,8 @@ public sealed partial class RedisServer
 
     public void Start()
     {
-        RemoveLeftovers(AofRewriteJob.TempFilePrefix + "*.aof", "AOF rewrite");
-        RemoveLeftovers(RdbFileStream.TempFilePrefix + "*.rdb", "RDB save");
+        Persistence.RemoveLeftovers();
         Executor.Start();
-    }
-
-    /// <summary>At start: temporary files of rewrites or saves the process did not finish (it died) are removed.</summary>
-    void RemoveLeftovers(string pattern, string writer)
-    {
-        if (!Directory.Exists(Config.Dir)) return;
-        foreach (var path in Directory.EnumerateFiles(Config.Dir, pattern))
-        {
-            Logger.LogInformation("Removing the temporary file {File} of an interrupted {Writer}", Path.GetFileName(path), writer);
-            File.Delete(path);
-        }
     }
 
     /// <summary>
@@ -166,9 +160,7 @@ public sealed partial class RedisServer
     public void Stop()
     {
         Executor.Stop();
-        AofRewrite.Cancel();
-        Aof.Shutdown();
-        Rdb.Shutdown();
+        Persistence.Shutdown();
         Scripts.Dispose();
         Functions.Dispose();
     }
@@ -188,7 +180,7 @@ public sealed partial class RedisServer
     {
         Aof.Shutdown();
         Logger.LogWarning("MiniRedis is now ready to exit, bye bye...");
-        NativeFile.ExitProcess(0);
+        Platform.ExitProcess(0);
     }
 
     /// <summary>
@@ -267,13 +259,12 @@ public sealed partial class RedisServer
         CloseTimedOutClients();
         Diagnostics.SampleRates();
         MemoryCron();
-        AofRewrite.Cron();
-        Rdb.Cron();
         long now = Stopwatch.GetTimestamp();
-        if (now - _lastSecondCronTicks >= Stopwatch.Frequency)
+        bool secondElapsed = now - _lastSecondCronTicks >= Stopwatch.Frequency;
+        Persistence.Cron(secondElapsed);
+        if (secondElapsed)
         {
             _lastSecondCronTicks = now;
-            Aof.Cron();
             ReleaseIdleClientBuffers();
             foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
             Stats.TrackBufferPeaks(Keyspace.NowMs / 1000, _clients.Values);

@@ -304,14 +304,14 @@ public static unsafe class InfoCommand
             Line(text, "aof_pending_bio_fsync", aof.PendingBioFsync);
             Line(text, "aof_delayed_fsync", aof.DelayedFsync);
         }
-        if (aof.Loading)
+        if (server.Persistence.Loading is { Active: true } loading)
         {
-            Line(text, "loading_start_time", aof.LoadingStartTime);
-            Line(text, "loading_total_bytes", aof.LoadingTotalBytes);
+            Line(text, "loading_start_time", loading.StartTime);
+            Line(text, "loading_total_bytes", loading.TotalBytes);
             Line(text, "loading_rdb_used_mem", rdb.LoadingRdbUsedMem);
-            Line(text, "loading_loaded_bytes", aof.LoadedBytes);
-            Line(text, "loading_loaded_perc", Fixed(aof.LoadedPercent, 2));
-            Line(text, "loading_eta_seconds", aof.LoadingEtaSeconds);
+            Line(text, "loading_loaded_bytes", loading.LoadedBytes);
+            Line(text, "loading_loaded_perc", Fixed(loading.LoadedPercent, 2));
+            Line(text, "loading_eta_seconds", loading.EtaSeconds);
         }
     }
 

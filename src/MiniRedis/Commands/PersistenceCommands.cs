@@ -1,5 +1,5 @@
 using MiniRedis.Execution;
-using MiniRedis.Persistence;
+using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Commands;
 

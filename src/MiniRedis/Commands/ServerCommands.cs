@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
-using MiniRedis.Persistence;
+using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Commands;
 

@@ -1,4 +1,6 @@
+using System.Runtime.ExceptionServices;
 using System.Text;
+using MiniRedis.Persistence.Io;
 
 namespace MiniRedis.Config;
 
@@ -65,25 +67,23 @@ public sealed partial class ServerConfig
             : null;
     }
 
-    /// <summary>Like Redis: a temporary file beside the config, fsynced, mode 0644, renamed over it.</summary>
+    /// <summary>Like Redis: a temporary file beside the config, mode 0644, durably replacing it; a failure throws its cause.</summary>
     private static void ReplaceFile(string path, string content)
     {
         string temp = $"{path}.{Path.GetRandomFileName()[..6]}";
         try
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            // A failed directory fsync leaves the new file in place, which is all CONFIG REWRITE promises.
+            _ = ReplacementFile.Write(Disk.Default, temp, path, file =>
             {
                 file.Write(Encoding.UTF8.GetBytes(content));
-                file.Flush(flushToDisk: true);
-            }
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            File.Move(temp, path, overwrite: true);
+                if (!OperatingSystem.IsWindows())
+                    File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            });
         }
-        catch
+        catch (ReplaceFailedException e)
         {
-            File.Delete(temp);
-            throw;
+            ExceptionDispatchInfo.Throw(e.InnerException!);
         }
     }
 

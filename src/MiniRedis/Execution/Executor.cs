@@ -431,7 +431,7 @@ public sealed class Executor
             return;
         }
         if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))
-            && (_server.Rdb.WriteDeniedError ?? _server.Aof.WriteDeniedError) is { } diskError)
+            && _server.Persistence.WriteDeniedError is { } diskError)
         {
             Reject(session, command, diskError);
             return;

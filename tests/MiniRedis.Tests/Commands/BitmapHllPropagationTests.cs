@@ -6,6 +6,7 @@ namespace MiniRedis.Tests.Commands;
 /// What bitmap and HyperLogLog commands hand to the AOF/replication stream: themselves, and only when they
 /// changed the string. Expected records are what a real Redis 7.0.15 wrote to its AOF for the same commands.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class BitmapHllPropagationTests : IDisposable
 {
     readonly PropagationRecorder _recorder = new();

@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Commands;
 /// shared by both implementations of the overflow checks would still show; the strings must match the model
 /// after every step.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class BitmapPropertyTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static readonly string[] Keys = ["b1", "b2", "b3"];

@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Commands;
 /// they changed something, a function's effects rather than the FCALL), the INFO fields of the
 /// libraries, misbehaving functions, and the guard that keeps a function's frame through tail calls.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class FunctionTests : IDisposable
 {
     const string Library = "#!lua name=lib\\n" +

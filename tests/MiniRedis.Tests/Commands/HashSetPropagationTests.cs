@@ -6,6 +6,7 @@ namespace MiniRedis.Tests.Commands;
 /// What hash and set commands hand to the AOF/replication stream. Expected records match what a real
 /// Redis 7.0.15 wrote to its appendonlydir/*.incr.aof for the same commands.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class HashSetPropagationTests : IDisposable
 {
     readonly PropagationRecorder _recorder = new();

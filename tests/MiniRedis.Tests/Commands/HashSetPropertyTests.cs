@@ -14,6 +14,7 @@ public sealed class SmallHashSetLimitsPair() : ServerPairFixture(
 /// real Redis 7.0.15's (byte for byte, or as a multiset where the order of a hash table is Redis's own, or
 /// in shape where Redis picks at random), and the collections must match an in-test model after every step.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class HashSetPropertyTests(SmallHashSetLimitsPair servers) : IClassFixture<SmallHashSetLimitsPair>
 {
     static readonly string[] HashKeys = ["h1", "h2"];

@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Commands;
 /// in the header) both servers hold identical strings, sparse, dense and across the promotion; and a dump
 /// written by either server gives the same values and counts in the other.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class HyperLogLogTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static readonly string[] Keys = ["h1", "h2", "h3", "merged"];

@@ -6,6 +6,7 @@ namespace MiniRedis.Tests.Commands;
 /// Generic key and database commands, in-process. Expected replies were taken from a real Redis
 /// 7.0.15 given the same commands.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class KeyCommandsTests : IDisposable
 {
     const string Null = "$-1\r\n";

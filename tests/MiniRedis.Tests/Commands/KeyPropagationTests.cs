@@ -6,6 +6,7 @@ namespace MiniRedis.Tests.Commands;
 /// What key commands hand to the AOF/replication stream: effects, not requests. Expected records
 /// match what a real Redis 7.0.15 wrote to its AOF for the same commands.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class KeyPropagationTests : IDisposable
 {
     readonly PropagationRecorder _recorder = new();

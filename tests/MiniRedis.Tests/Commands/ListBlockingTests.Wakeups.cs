@@ -1,5 +1,6 @@
 using System.Text;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
 
@@ -54,7 +55,7 @@ public sealed partial class ListBlockingTests
             Assert.Equal("\"$2\\r\\nc1\\r\\n\"", Call(writer, "LMOVE", "src", "lmoved", "LEFT", "LEFT"));
             Assert.Equal("\"$2\\r\\nc1\\r\\n\"", Reply(third));
             Assert.Equal(Bulks("c1"), Call(writer, "LRANGE", "out", "0", "-1"));
-            Assert.Equal(0, BlockedClients(server));
+            Assert.Equal(0, Wait.BlockedClients(server));
         });
     }
 
@@ -67,7 +68,7 @@ public sealed partial class ListBlockingTests
             using var inOne = server.Connect();
             inOne.Call("SELECT", "1");
             inOne.Send(RespConnection.EncodeCommand([.. new[] { "BZPOPMIN", "z", "0" }.Select(Encoding.UTF8.GetBytes)]));
-            WaitForBlocked(server, 2);
+            Wait.ForBlockedClients(server, 2);
             using var writer = server.Connect();
             writer.Call("SELECT", "1");
             writer.Call("RPUSH", "k", "x");
@@ -118,7 +119,7 @@ public sealed partial class ListBlockingTests
             writer.Call("RENAME", "z", "foo");
             writer.Call("SET", "s", "v");
             writer.Call("COPY", "s", "foo", "REPLACE");
-            Assert.Equal(1, BlockedClients(server));
+            Assert.Equal(1, Wait.BlockedClients(server));
             writer.Call("DEL", "foo");
             writer.Call("RPUSH", "l", "x");
             writer.Call("RENAME", "l", "foo");

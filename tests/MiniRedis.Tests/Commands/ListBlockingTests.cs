@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 using StackExchange.Redis;
 
 namespace MiniRedis.Tests.Commands;
@@ -10,10 +11,9 @@ namespace MiniRedis.Tests.Commands;
 /// MiniRedis and must produce the replies written here. Blocked clients use raw RESP connections
 /// (StackExchange.Redis 1.2.6 cannot block on its multiplexer); StackExchange.Redis is the pusher.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
-    static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
-
     /// <summary>Runs <paramref name="scenario"/> on a flushed real Redis, then on a flushed MiniRedis.</summary>
     void OnBoth(Action<ServerProcess, IDatabase> scenario)
     {
@@ -34,30 +34,12 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
         }
     }
 
-    static int BlockedClients(ServerProcess server)
-    {
-        using var connection = server.Connect();
-        var info = Encoding.Latin1.GetString(connection.Call("INFO", "clients"));
-        var line = info.Split("\r\n").First(l => l.StartsWith("blocked_clients:", StringComparison.Ordinal));
-        return int.Parse(line["blocked_clients:".Length..]);
-    }
-
-    static void WaitForBlocked(ServerProcess server, int count)
-    {
-        var watch = Stopwatch.StartNew();
-        while (BlockedClients(server) != count)
-        {
-            if (watch.Elapsed > WaitLimit) throw new TimeoutException($"expected {count} blocked clients, have {BlockedClients(server)}");
-            Thread.Sleep(5);
-        }
-    }
-
     /// <summary>Sends a command on a new connection and waits until the server has blocked it.</summary>
     static RespConnection Block(ServerProcess server, int blockedAfter, params string[] command)
     {
         var connection = server.Connect();
         connection.Send(RespConnection.EncodeCommand(command.Select(Encoding.UTF8.GetBytes).ToArray()));
-        WaitForBlocked(server, blockedAfter);
+        Wait.ForBlockedClients(server, blockedAfter);
         return connection;
     }
 
@@ -75,7 +57,7 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
             Assert.Equal(2, pusher.ListRightPush("q", ["a", "b"]));
             Assert.Equal(Bulks("q", "a"), Reply(blocked));
             Assert.Equal(["b"], pusher.ListRange("q").Select(v => (string)v!).ToArray());
-            Assert.Equal(0, BlockedClients(server));
+            Assert.Equal(0, Wait.BlockedClients(server));
         });
     }
 
@@ -89,7 +71,7 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
             using var third = Block(server, 3, "BLMPOP", "0", "1", "q", "LEFT", "COUNT", "2");
             pusher.ListRightPush("q", "a");
             Assert.Equal(Bulks("q", "a"), Reply(first));
-            WaitForBlocked(server, 2);
+            Wait.ForBlockedClients(server, 2);
             pusher.ListRightPush("q", ["b", "c", "d", "e"]);
             Assert.Equal(Bulks("q", "b"), Reply(second));
             Assert.Equal(RespConnection.Escape("*2\r\n$1\r\nq\r\n*2\r\n$1\r\nc\r\n$1\r\nd\r\n"u8), Reply(third));
@@ -139,7 +121,7 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
             using var writer = server.Connect();
             writer.Send("MULTI\r\nLPUSH q a\r\nDEL q\r\nEXEC\r\n");
             for (int i = 0; i < 4; i++) writer.ReadReply();
-            Assert.Equal(1, BlockedClients(server));
+            Assert.Equal(1, Wait.BlockedClients(server));
             pusher.ListLeftPush("q", "b");
             Assert.Equal(Bulks("q", "b"), Reply(blocked));
         });
@@ -152,7 +134,7 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
         {
             var blocked = Block(server, 1, "BLPOP", "q", "0");
             blocked.Dispose();
-            WaitForBlocked(server, 0);
+            Wait.ForBlockedClients(server, 0);
             pusher.ListRightPush("q", "a");
             Assert.Equal(1, pusher.ListLength("q"));
         });
@@ -181,7 +163,7 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
         {
             using var blocked = server.Connect();
             blocked.Send("BLPOP q 0\r\nLLEN q\r\nPING\r\n");
-            WaitForBlocked(server, 1);
+            Wait.ForBlockedClients(server, 1);
             pusher.ListRightPush("q", ["a", "b"]);
             Assert.Equal(Bulks("q", "a"), Reply(blocked));
             Assert.Equal(RespConnection.Escape(":1\r\n"u8), Reply(blocked));
@@ -229,7 +211,7 @@ public sealed partial class ListBlockingTests(ServerPairFixture servers) : IClas
             foreach (var arg in (string[])["-p", server.Port.ToString(), "BLPOP", "q", "5"]) info.ArgumentList.Add(arg);
             using var cli = Process.Start(info)!;
             var output = cli.StandardOutput.ReadToEndAsync();
-            WaitForBlocked(server, 1);
+            Wait.ForBlockedClients(server, 1);
             pusher.ListRightPush("q", "hello");
             Assert.True(cli.WaitForExit(10_000), "redis-cli did not finish");
             Assert.Equal(0, cli.ExitCode);

@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Commands;
 /// to its appendonly file for the same commands (blocking forms as their non-blocking command, pops that
 /// change nothing not at all).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ListPropagationTests : IDisposable
 {
     readonly PropagationRecorder _recorder = new();

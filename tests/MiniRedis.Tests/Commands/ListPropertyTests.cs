@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Commands;
 /// Random list command sequences (fixed seeds) sent to real Redis and MiniRedis: every reply must be byte-identical,
 /// and the lists must match an in-test model after every step.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class ListPropertyTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static readonly string[] Keys = ["l1", "l2", "l3"];

@@ -3,6 +3,7 @@ using MiniRedis.Tests.Support;
 namespace MiniRedis.Tests.Commands;
 
 /// <summary>The EVALSHA hot path on the executor: a cached one-call script allocates no managed memory per call in steady state.</summary>
+[Trait("Category", "Unit")]
 public sealed class ScriptAllocationTests : IDisposable
 {
     readonly RedisServer _server = InProcessClient.StartServer();

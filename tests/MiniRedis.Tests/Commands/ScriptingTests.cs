@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Commands;
 /// than one, never the EVAL itself: the records real Redis 7.0.15 wrote to its AOF for the same
 /// scripts), the INFO fields of the script cache, and scripts that misbehave.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ScriptingTests : IDisposable
 {
     readonly PropagationRecorder _recorder = new();

@@ -12,6 +12,7 @@ namespace MiniRedis.Tests.Commands;
 /// COMMAND, INFO, CLIENT, DEBUG, CONFIG, TIME and SHUTDOWN. Expected replies were taken from a
 /// real Redis 7.0.15 given the same commands.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class ServerCommandsTests : IDisposable
 {
     const string Ok = "+OK\r\n";

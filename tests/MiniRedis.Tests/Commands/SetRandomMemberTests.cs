@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Commands;
 /// as Redis's own "SRANDMEMBER histogram distribution" test requires: its 10-member set, 1000 draws,
 /// a chi-square below 40 (9 degrees of freedom: a uniform draw exceeds 40 about once in 100 000 runs).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class SetRandomMemberTests : IDisposable
 {
     static readonly string[] Members = ["1", "5", "10", "50", "125", "MARY", "PATRICIA", "LINDA", "BARBARA", "ELIZABETH"];

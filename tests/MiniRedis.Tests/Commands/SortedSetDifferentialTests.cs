@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MiniRedis.Tests.Differential;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
 
@@ -12,6 +13,7 @@ public sealed class SmallZsetLimitsPair() : ServerPairFixture("--zset-max-listpa
 /// Sorted sets against real Redis 7.0.15 beyond the corpus: encodings and their conversions under small
 /// limits, random command sequences (fixed seeds), and blocking pops served by another client's write.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class SortedSetDifferentialTests(SmallZsetLimitsPair servers) : IClassFixture<SmallZsetLimitsPair>
 {
     static RespConnection Fresh(ServerProcess server)
@@ -152,9 +154,9 @@ public sealed class SortedSetDifferentialTests(SmallZsetLimitsPair servers) : IC
         using var second = servers.Mini.Connect();
         using var writer = servers.Mini.Connect();
         first.Send(RespConnection.EncodeCommand([.. "BZPOPMIN nokey z 5".Split(' ').Select(Encoding.ASCII.GetBytes)]));
-        Thread.Sleep(100);
+        Wait.ForBlockedClients(writer, 1);
         second.Send(RespConnection.EncodeCommand([.. "BZMPOP 5 1 z MAX COUNT 5".Split(' ').Select(Encoding.ASCII.GetBytes)]));
-        Thread.Sleep(100);
+        Wait.ForBlockedClients(writer, 2);
         Assert.Equal(":3\r\n", Encoding.Latin1.GetString(writer.Call("ZADD", "z", "1", "a", "2", "b", "3", "c")));
         Assert.Equal("*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n", first.ReadReply().Text);
         Assert.Equal("*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n", second.ReadReply().Text);
@@ -169,7 +171,7 @@ public sealed class SortedSetDifferentialTests(SmallZsetLimitsPair servers) : IC
         Assert.Equal("*-1\r\n", Encoding.Latin1.GetString(waiter.Call("BZPOPMAX", "nokey", "0.05")));
         writer.Call("ZADD", "src", "5", "m");
         waiter.Send(RespConnection.EncodeCommand([.. "BZPOPMAX dst 5".Split(' ').Select(Encoding.ASCII.GetBytes)]));
-        Thread.Sleep(100);
+        Wait.ForBlockedClients(writer, 1);
         Assert.Equal(":1\r\n", Encoding.Latin1.GetString(writer.Call("ZUNIONSTORE", "dst", "1", "src")));
         Assert.Equal("*3\r\n$3\r\ndst\r\n$1\r\nm\r\n$1\r\n5\r\n", waiter.ReadReply().Text);
     }

@@ -6,6 +6,7 @@ namespace MiniRedis.Tests.Commands;
 /// What sorted set commands hand to the AOF: the records real Redis 7.0.15 wrote to its AOF for the same
 /// commands (writes that change nothing log nothing; pops other than ZPOPMIN/ZPOPMAX are rewritten).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class SortedSetPropagationTests : IDisposable
 {
     readonly PropagationRecorder _recorder = new();

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
 
@@ -9,10 +9,9 @@ namespace MiniRedis.Tests.Commands;
 /// MiniRedis: the replies (of the blocked clients and of the others) and the number of clients left
 /// blocked must be the same on both, and the scenario's own checks hold on both.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class StreamBlockingTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
-    static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
-
     /// <summary>What a scenario saw, in order.</summary>
     sealed class Transcript(ServerProcess server)
     {
@@ -42,20 +41,11 @@ public sealed class StreamBlockingTests(ServerPairFixture servers) : IClassFixtu
             return reply;
         }
 
-        public int BlockedClients()
-        {
-            var info = Encoding.Latin1.GetString(_control.Call("INFO", "clients"));
-            return int.Parse(info.Split("\r\n").First(l => l.StartsWith("blocked_clients:", StringComparison.Ordinal))["blocked_clients:".Length..]);
-        }
+        public int BlockedClients() => Wait.BlockedClients(_control);
 
         public void WaitForBlocked(int count)
         {
-            var watch = Stopwatch.StartNew();
-            while (BlockedClients() != count)
-            {
-                if (watch.Elapsed > WaitLimit) throw new TimeoutException($"expected {count} blocked clients, have {BlockedClients()}");
-                Thread.Sleep(5);
-            }
+            Wait.ForBlockedClients(_control, count);
             Lines.Add($"blocked: {count}");
         }
     }

@@ -2,6 +2,7 @@ using MiniRedis.Config;
 
 namespace MiniRedis.Tests.Config;
 
+[Trait("Category", "Unit")]
 public sealed class CommandLineTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using MiniRedis.Tests.Infrastructure;
 namespace MiniRedis.Tests.Config;
 
 /// <summary>CONFIG GET * and CONFIG SET against redis-server 7.0.15 started the same way.</summary>
+[Trait("Category", "Differential")]
 public sealed class ConfigDifferentialTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     /// <summary>Parameters whose CONFIG GET differs from Redis's, each with the reason.</summary>

@@ -3,6 +3,7 @@ using MiniRedis.Config;
 namespace MiniRedis.Tests.Config;
 
 /// <summary>Every text here was captured from redis-server 7.0.15 given the same input.</summary>
+[Trait("Category", "Differential")]
 public sealed class ConfigErrorTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("miniredis-config-").FullName;

@@ -6,6 +6,7 @@ using CommandLine = MiniRedis.Config.CommandLine;
 namespace MiniRedis.Tests.Config;
 
 /// <summary>Servers started from config files, MiniRedis beside redis-server 7.0.15: CONFIG REWRITE, stock files, rename-command.</summary>
+[Trait("Category", "Differential")]
 public sealed partial class ConfigFileDifferentialTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("miniredis-config-files-").FullName;

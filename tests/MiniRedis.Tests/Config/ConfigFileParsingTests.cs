@@ -2,6 +2,7 @@ using MiniRedis.Config;
 
 namespace MiniRedis.Tests.Config;
 
+[Trait("Category", "Differential")]
 public sealed class ConfigFileParsingTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("miniredis-config-").FullName;

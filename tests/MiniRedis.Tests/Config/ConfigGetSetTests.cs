@@ -3,6 +3,7 @@ using MiniRedis.Config;
 namespace MiniRedis.Tests.Config;
 
 /// <summary>Replies and error texts checked against redis-server 7.0.15.</summary>
+[Trait("Category", "Differential")]
 public sealed class ConfigGetSetTests
 {
     private readonly ServerConfig _config = new();

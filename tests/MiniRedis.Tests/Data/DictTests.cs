@@ -5,6 +5,7 @@ using Xunit;
 namespace MiniRedis.Tests.Data;
 
 /// <summary>The keyspace table against a reference set, with resizes (growing and shrinking) in progress.</summary>
+[Trait("Category", "Unit")]
 public class DictTests
 {
     static KeyEntry Entry(string key)

@@ -4,6 +4,7 @@ using MiniRedis.Data;
 namespace MiniRedis.Tests.Data;
 
 // KEYS results recorded from Redis 7.0.15 on the key set below (byte strings, written here as Latin-1).
+[Trait("Category", "Unit")]
 public class GlobPatternTests
 {
     private static readonly string[] Keys =

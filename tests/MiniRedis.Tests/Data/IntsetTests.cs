@@ -3,6 +3,7 @@ using MiniRedis.Data;
 namespace MiniRedis.Tests.Data;
 
 /// <summary>The intset byte format, checked against blobs from real Redis 7.0.15 (DUMP of sets, type 11).</summary>
+[Trait("Category", "Unit")]
 public sealed class IntsetTests
 {
     static byte[] Build(params long[] values)

@@ -4,6 +4,7 @@ using MiniRedis.Data;
 namespace MiniRedis.Tests.Data;
 
 /// <summary>The ring-buffer deque behind lists, checked against a plain List model across wrap-arounds and resizes.</summary>
+[Trait("Category", "Unit")]
 public sealed class ListValueTests
 {
     static byte[] B(string s) => Encoding.ASCII.GetBytes(s);

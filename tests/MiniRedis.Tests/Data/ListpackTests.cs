@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Data;
 /// The listpack byte format, checked against blobs taken from real Redis 7.0.15 (DUMP of a hash with
 /// rdbcompression off: type 16, the length, then the listpack itself).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ListpackTests
 {
     /// <summary>

@@ -4,6 +4,7 @@ using MiniRedis.Data;
 namespace MiniRedis.Tests.Data;
 
 // Expected values come from Redis 7.0.15 INCRBYFLOAT replies and from glibc strtold + printf("%.17Lf") on x86-64.
+[Trait("Category", "Unit")]
 public class LongDoubleTests
 {
     private const string OneE400 =

@@ -4,6 +4,7 @@ using MiniRedis.Data;
 namespace MiniRedis.Tests.Data;
 
 // Expected values come from Redis 7.0.15 (INCRBY k 0 after SET, ZADD/ZSCORE) and glibc printf("%.17g")/strtod.
+[Trait("Category", "Unit")]
 public class RedisNumbersTests
 {
     [Theory]

@@ -4,6 +4,7 @@ using MiniRedis.Data;
 namespace MiniRedis.Tests.Data;
 
 /// <summary>The sorted set value in both encodings: order, ranks, range bounds, conversions, against a plain model.</summary>
+[Trait("Category", "Unit")]
 public sealed class SortedSetValueTests
 {
     static byte[] B(string s) => Encoding.Latin1.GetBytes(s);

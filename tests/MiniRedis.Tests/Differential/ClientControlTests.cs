@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Differential;
 /// 7.0.15: each scenario runs on both servers and what the clients (and monitors) receive is compared,
 /// with only the clock, client ports and ids masked.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed partial class ClientControlTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     const string EndMarker = "client-control-end";

@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Differential;
 /// benchmarks/command-fuzz.sh runs it long): fails on a crash, a hang, or any difference from real
 /// Redis that FuzzPolicy.Known does not list with its reason.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class CommandFuzzerTests(ServerPairFixture servers, ITestOutputHelper output) : IClassFixture<ServerPairFixture>
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Differential;
 /// protected-mode refusal of a non-loopback client, and HELLO's NOAUTH when a password is needed.
 /// Both servers run with Redis's defaults (protected mode on, every address bound, no password).
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class ConnectionGateTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     /// <summary>An address of this machine that is not loopback: a connection from it is an outside client.</summary>

@@ -20,6 +20,7 @@ public sealed class DebugServersFixture : IDisposable
 /// DEBUG's subcommands against real Redis 7.0.15: the digests of the same data (every type and
 /// encoding, TTLs, several databases) must be Redis's bytes; replies and errors compared exactly.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class DebugCommandTests(DebugServersFixture servers) : IClassFixture<DebugServersFixture>
 {
     static string Reply(RespConnection connection, params string[] args)

@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Differential;
 /// Runs every corpus file, line by line on one connection, against real Redis and MiniRedis
 /// (both flushed first) and requires the same replies.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class DifferentialTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static readonly string CorpusDirectory = Path.Combine(AppContext.BaseDirectory, "Differential", "corpus");

@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Differential;
 /// dumps to the same bytes on both servers (except hash tables, whose order is each process's own),
 /// Redis's payload restores here and ours restores in Redis, with the same contents and encoding.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class DumpRestoreTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     /// <summary>A value built by <c>Setup</c> under key <c>k</c>, read back by <c>Read</c> (with the key appended).</summary>

@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Differential;
 /// real Redis 7.0.15: the same members in the same order, with the same printed distances, hashes and
 /// coordinates, for random centres, shapes, units and options (byte-exact replies).
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class GeoSearchTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     const int Points = 3000;

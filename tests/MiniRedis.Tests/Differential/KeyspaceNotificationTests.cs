@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Differential;
 /// <c>@type</c> before a command compares only the shape of its reply (random picks), as in the corpus files;
 /// <c>@blocked</c> sends a blocking command from another client and goes on once it waits (its reply is read at the end).
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class KeyspaceNotificationTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     const string AllEvents = "AKEn";

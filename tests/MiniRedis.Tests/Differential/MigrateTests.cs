@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Differential;
 /// MIGRATE between real Redis 7.0.15 and MiniRedis both ways: single keys and KEYS, COPY, REPLACE,
 /// AUTH/AUTH2, NOKEY, the target's errors, an unreachable target and the argument errors.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class MigrateTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static string Call(RespConnection connection, params string[] args)

@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Differential;
 /// the same commands on both servers, replies compared with only what differs by nature (ids, clock,
 /// durations, client ports) masked.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed partial class ObservabilityTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     /// <summary>

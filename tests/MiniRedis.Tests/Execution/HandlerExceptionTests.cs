@@ -12,6 +12,7 @@ namespace MiniRedis.Tests.Execution;
 /// command) costs only its own command: an error reply, no propagation, one log line with the
 /// stack, counted in INFO; the connection, the transaction around it and the server go on.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class HandlerExceptionTests : IDisposable
 {
     const string AppendError = "-ERR internal error executing 'append': InvalidOperationException\r\n";
@@ -154,7 +155,7 @@ public sealed class HandlerExceptionTests : IDisposable
             InstallThrowingHandlers(server);
             server.Start();
             var done = new TaskCompletionSource<bool>();
-            server.Aof.Start(done.SetResult);
+            server.Persistence.LoadAtStart(done.SetResult);
             Assert.True(done.Task.Wait(TimeSpan.FromSeconds(60)));
             Assert.False(done.Task.Result);
             lock (log.Lines) Assert.Contains(log.Lines, l => l.StartsWith("Error replaying 'append' from the append only file ", StringComparison.Ordinal) && l.Contains("InvalidOperationException: bug under test", StringComparison.Ordinal));

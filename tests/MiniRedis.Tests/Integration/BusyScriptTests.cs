@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Integration;
 /// script that did not write, UNKILLABLE and SHUTDOWN NOSAVE for one that did, and the script's
 /// own result when the server served others in the middle of it.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class BusyScriptTests
 {
     const string Spin = "while true do end";

@@ -12,6 +12,7 @@ namespace MiniRedis.Tests.Integration;
 /// redis-cli -s, systemd's NOTIFY_SOCKET, log levels and log rotation by SIGHUP.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Trait("Category", "Differential")]
 public sealed partial class ProcessManagementTests : IDisposable
 {
     const int SigHup = 1;

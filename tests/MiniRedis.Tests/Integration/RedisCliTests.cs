@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Integration;
 /// The real redis-cli binary against MiniRedis; where output formatting matters it is compared
 /// with the same invocation against real Redis.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RedisCliTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     sealed record CliResult(int ExitCode, string Stdout, string Stderr)

@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Integration;
 /// resident size over repeated rounds; and scripts that build huge values or return too deeply
 /// nested ones, which must work or fail with a clear error and leave the server serving.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class ScriptMemoryTests : IDisposable
 {
     const int Scripts = 10_000;

@@ -34,6 +34,7 @@ public sealed class StackExchangeRedisFixture : IDisposable
     }
 }
 
+[Trait("Category", "Process")]
 public sealed class StackExchangeRedisTests(StackExchangeRedisFixture fixture) : IClassFixture<StackExchangeRedisFixture>
 {
     // Each test works in its own database so tests stay independent without flushing each other.

@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Memory;
 /// approximation, so the checks allow a few misses), and hostile settings never stop the server.
 /// Each test starts from an empty server with maxmemory 0.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class EvictionTests(MiniRedisFixture fixture) : IClassFixture<MiniRedisFixture>
 {
     const int ValueSize = 1000;

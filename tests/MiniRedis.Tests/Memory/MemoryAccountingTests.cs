@@ -5,6 +5,7 @@ using MiniRedis.Tests.Support;
 namespace MiniRedis.Tests.Memory;
 
 /// <summary>In-process checks of the accounting itself: exact bookkeeping, and nothing allocated per GET/SET.</summary>
+[Trait("Category", "Unit")]
 public sealed class MemoryAccountingTests : IDisposable
 {
     readonly RedisServer _server = InProcessClient.StartServer();

@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Memory;
 /// data on both servers, sizes compared within Redis's own approximation, texts and errors exactly.
 /// Each test leaves both servers with maxmemory 0 and noeviction.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class MemoryDifferentialTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     static string Text(byte[] reply) => Encoding.Latin1.GetString(reply);

@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Networking;
 /// How connections end and how much a server keeps for them: each behaviour is checked on a
 /// MiniRedis process, and where Redis's behaviour is the reference, on real Redis too.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class ConnectionLifecycleTests
 {
     const int MiB = 1024 * 1024;

@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Notifications;
 /// shows no command to monitors: a subscriber and a monitor registered before the load get nothing
 /// from it, though both get output from the same server once it is loaded.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class AofLoadingQuietTests : IDisposable
 {
     readonly string _directory = Directory.CreateTempSubdirectory("notify-aof-").FullName;

@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Observability;
 /// What every command's call records (its latency histogram, the latency monitor's check, the slow
 /// log's check) allocates nothing per command in steady state, with all three switched on.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class CommandRecordingAllocationTests : IDisposable
 {
     readonly RedisServer _server = InProcessClient.StartServer(ServerConfig.Parse("save \"\"\nlatency-monitor-threshold 1000\nslowlog-log-slower-than 1000000\nlatency-tracking yes"));

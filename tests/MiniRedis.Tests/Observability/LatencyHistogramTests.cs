@@ -6,6 +6,7 @@ namespace MiniRedis.Tests.Observability;
 /// The per-command histogram against figures real Redis 7.0.15 printed for single calls of known
 /// duration (INFO commandstats usec beside INFO latencystats and LATENCY HISTOGRAM).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class LatencyHistogramTests
 {
     static LatencyHistogram With(params long[] microseconds)

@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Packaging;
 /// benchmarks/lib.sh starts MiniRedis beside real Redis: like the real one (<c>--save ""</c>), it has
 /// no save points, so stopping it (SIGTERM) writes no dump.rdb that the next run would load.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class BenchmarkScriptTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("bench-lib-").FullName;

@@ -58,6 +58,7 @@ public sealed class PublishedImage : IDisposable
 /// to the image's files: the baked config's copy gets a free port appended.
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Trait("Category", "Differential")]
 public sealed partial class DockerImageTests(PublishedImage image) : IClassFixture<PublishedImage>, IDisposable
 {
     const string EntrypointInstruction = "ENTRYPOINT ";

@@ -6,6 +6,7 @@ using MiniRedis.Tests.Infrastructure;
 namespace MiniRedis.Tests.Persistence;
 
 /// <summary>kill -9 in the middle of a write stream, then a restart on the same AOF.</summary>
+[Trait("Category", "Process")]
 public sealed class AofCrashTests
 {
     /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
 
@@ -9,6 +10,7 @@ namespace MiniRedis.Tests.Persistence;
 /// A real full disk: a 1 MiB tmpfs (needs root and permission to mount, as on the project's machines
 /// and CI). Also redis-check-aof's verdicts against ours.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class AofDiskFullTests
 {
     static void Run(string file, params string[] args)
@@ -31,17 +33,10 @@ public sealed class AofDiskFullTests
     /// <summary>A 1 MiB tmpfs mounted for the test, with 400 KiB taken by a filler file.</summary>
     static (string Mount, string Filler) MountSmallDisk()
     {
-        string mount = AofTestData.NewDirectory("aof-tmpfs-");
-        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        string mount = SmallDisk.Mount("aof-tmpfs-");
         string filler = Path.Combine(mount, "filler");
         File.WriteAllBytes(filler, new byte[400 * 1024]);
         return (mount, filler);
-    }
-
-    static void Unmount(string mount)
-    {
-        Run("umount", mount);
-        Directory.Delete(mount, true);
     }
 
     static HashSet<string> Keys(RespConnection connection)
@@ -50,7 +45,8 @@ public sealed class AofDiskFullTests
         return connection.ReadReply().Children.Select(c => Encoding.ASCII.GetString(AofTestData.Bulk(c))).ToHashSet();
     }
 
-    [Fact]
+    [NeedsRootFact]
+    [Trait("Category", "NeedsRoot")]
     public void FullDiskGivesMisconfThenRecoversWithoutLosingAcknowledgedWrites()
     {
         var (mount, filler) = MountSmallDisk();
@@ -91,7 +87,7 @@ public sealed class AofDiskFullTests
         }
         finally
         {
-            Unmount(mount);
+            SmallDisk.Unmount(mount);
         }
     }
 
@@ -99,7 +95,8 @@ public sealed class AofDiskFullTests
     /// appendfsync always on a full disk: the failed write stops the server (exit 1) before its reply
     /// leaves, and the file, cut back to its last complete command, loads with every acknowledged write.
     /// </summary>
-    [Fact]
+    [NeedsRootFact]
+    [Trait("Category", "NeedsRoot")]
     public void FailedWriteUnderAlwaysExitsWithoutAcknowledging()
     {
         var (mount, filler) = MountSmallDisk();
@@ -137,7 +134,7 @@ public sealed class AofDiskFullTests
         }
         finally
         {
-            Unmount(mount);
+            SmallDisk.Unmount(mount);
         }
     }
 

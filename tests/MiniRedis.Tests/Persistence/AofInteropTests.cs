@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Persistence;
 /// file, and files cross both ways to identical datasets. Covers every write command in the server
 /// today: strings, hashes, sets, generic key commands, database commands, transactions.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed partial class AofInteropTests
 {
     /// <summary>Every write command (and no-op writes, which log nothing), run line by line on both servers.</summary>

@@ -6,6 +6,7 @@ using MiniRedis.Tests.Support;
 namespace MiniRedis.Tests.Persistence;
 
 /// <summary>Loading at start, in process: torn tails, corruption, -LOADING while a load runs, CONFIG SET appendonly.</summary>
+[Trait("Category", "Differential")]
 public sealed class AofLoadingTests() : AofBootTests("aof-load-")
 {
     /// <summary>Units of the file (a transaction is one unit) with the keys each leaves behind.</summary>
@@ -93,7 +94,7 @@ public sealed class AofLoadingTests() : AofBootTests("aof-load-")
         server.Start();
         var client = new InProcessClient(server);
         var done = new TaskCompletionSource<bool>();
-        server.Aof.Start(done.SetResult);
+        server.Persistence.LoadAtStart(done.SetResult);
         Assert.Equal("-LOADING Redis is loading the dataset in memory\r\n", client.Run("PING"));
         string info = client.Run("INFO persistence");
         Assert.Contains("loading:1\r\n", info);

@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Persistence;
 /// reloaded by us and by real Redis 7.0.15; the program compared with the one Redis's own
 /// BGREWRITEAOF writes (aof-use-rdb-preamble no) for the same data.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class AofRewriteTests
 {
     /// <summary>Absolute expiry times only, so both servers hold identical TTLs.</summary>

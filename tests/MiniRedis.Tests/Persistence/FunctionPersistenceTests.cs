@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.Persistence;
 /// LOAD/DELETE as commands, FCALL as its effects), the rewritten AOF (RDB preamble or FUNCTION LOAD
 /// commands), the RDB (FUNCTION2 records), DEBUG RELOAD, and FUNCTION DUMP / RESTORE payloads.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class FunctionPersistenceTests
 {
     const string LibA = "#!lua name=liba\n" +

@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence;
 /// concurrent workload lose and double nothing (restart and real Redis 7.0 load the same dataset),
 /// and kill -9 at any moment of a rewrite leaves a loadable AOF with every acknowledged write.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RewriteBackgroundTests
 {
     internal static string Info(RespConnection connection, string field)

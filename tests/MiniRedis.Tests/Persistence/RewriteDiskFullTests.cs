@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
 
@@ -8,16 +9,9 @@ namespace MiniRedis.Tests.Persistence;
 /// A rewrite that runs out of disk (a 1 MiB tmpfs; needs root and permission to mount, as the AOF
 /// disk-full tests): it fails cleanly and the old AOF stays valid and in use.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class RewriteDiskFullTests
 {
-    static void Run(string file, params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true })!;
-        string error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {error}");
-    }
-
     static void WaitWhileRewriting(RespConnection connection)
     {
         var clock = Stopwatch.StartNew();
@@ -28,11 +22,11 @@ public sealed class RewriteDiskFullTests
         }
     }
 
-    [Fact]
+    [NeedsRootFact]
+    [Trait("Category", "NeedsRoot")]
     public void Rewrite_failing_on_a_full_disk_leaves_the_aof_valid_reports_err_and_succeeds_once_space_is_back()
     {
-        string mount = AofTestData.NewDirectory("rewrite-tmpfs-");
-        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        string mount = SmallDisk.Mount("rewrite-tmpfs-");
         try
         {
             string value = new('v', 1000);
@@ -71,8 +65,7 @@ public sealed class RewriteDiskFullTests
         }
         finally
         {
-            Run("umount", mount);
-            Directory.Delete(mount, true);
+            SmallDisk.Unmount(mount);
         }
     }
 }

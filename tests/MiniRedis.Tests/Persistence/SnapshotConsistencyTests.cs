@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Persistence;
 /// The fork-less snapshot (<see cref="KeyspaceSnapshot"/>) holds exactly the dataset of its instant
 /// while commands keep changing, deleting, creating, renaming, moving, expiring and flushing keys.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class SnapshotConsistencyTests
 {
     /// <summary>Collects the records; with pausing on, reports a backlog after every 100 so the test decides when the walk goes on.</summary>

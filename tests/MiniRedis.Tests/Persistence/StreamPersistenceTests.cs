@@ -16,6 +16,7 @@ namespace MiniRedis.Tests.Persistence;
 /// bytes; the rewrite without RDB preamble writes Redis's commands; dumps with consumer groups and pending
 /// entries cross both ways; a damaged stream listpack fails the load; an old type-15 dump loads.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed partial class StreamPersistenceTests
 {
     /// <summary>Every stream write, with explicit IDs; it ends with pending entries in two groups and an empty stream in db 1.</summary>

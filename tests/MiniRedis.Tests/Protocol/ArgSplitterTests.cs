@@ -3,6 +3,7 @@ using MiniRedis.Protocol;
 
 namespace MiniRedis.Tests.Protocol;
 
+[Trait("Category", "Unit")]
 public sealed class ArgSplitterTests
 {
     static string[] Split(string line)

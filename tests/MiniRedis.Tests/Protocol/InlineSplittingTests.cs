@@ -7,6 +7,7 @@ using MiniRedis.Tests.Infrastructure;
 namespace MiniRedis.Tests.Protocol;
 
 /// <summary>The server's inline splitting and the tests' independent sdssplitargs agree on every corpus line.</summary>
+[Trait("Category", "Differential")]
 public sealed class InlineSplittingTests
 {
     [Theory]

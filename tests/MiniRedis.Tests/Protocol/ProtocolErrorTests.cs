@@ -7,6 +7,7 @@ namespace MiniRedis.Tests.Protocol;
 /// Malformed requests over a real socket: MiniRedis must send exactly what Redis sends (replies to
 /// the good commands before the error, then the error) and close the connection.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class ProtocolErrorTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     public static TheoryData<string, string> MalformedRequests => new()

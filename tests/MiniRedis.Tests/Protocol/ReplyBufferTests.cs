@@ -4,6 +4,7 @@ using MiniRedis.Protocol;
 namespace MiniRedis.Tests.Protocol;
 
 /// <summary>The segmented reply buffer: long rounds of replies never need one array past the segment bound.</summary>
+[Trait("Category", "Unit")]
 public sealed class ReplyBufferTests
 {
     const int SegmentSize = 1024;

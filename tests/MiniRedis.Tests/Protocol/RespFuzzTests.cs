@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Protocol;
 /// server must still answer PING on a fresh connection and its resident memory stay bounded.
 /// Seeded: set MINIREDIS_FUZZ_SEED to replay a failing run.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class RespFuzzTests(MiniRedisFixture fixture, ITestOutputHelper output) : IClassFixture<MiniRedisFixture>
 {
     const int Bursts = 25;

@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Protocol;
 /// RespParser fed as a PipeReader loop feeds it: whatever has arrived, as a multi-segment
 /// sequence, re-offered from the first unconsumed byte after every read.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class RespParserTests
 {
     const long MaxBulk = 512L * 1024 * 1024;

@@ -23,6 +23,7 @@ public sealed class PasswordServerPair : ServerPairFixture
 /// Redis's protocol limits for clients that have not authenticated (10 arguments, 16 KB bulks):
 /// the same replies, the same close, and AUTH earlier in the same packet lifting them.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class UnauthenticatedLimitsTests(PasswordServerPair servers) : IClassFixture<PasswordServerPair>
 {
     static string Multibulk(params string[] args) => $"*{args.Length}\r\n" + string.Concat(args.Select(a => $"${a.Length}\r\n{a}\r\n"));

@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.PubSub;
 /// and RESP3 (push), subscribed mode, shard channels, PUBSUB introspection, errors. Each scenario
 /// runs on both servers with several connections and records every frame each connection receives.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class PubSubTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     void AssertSameAsRedis(Action<Transcript> scenario) => Transcript.AssertSame(servers, scenario);

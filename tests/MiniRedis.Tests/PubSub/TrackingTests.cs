@@ -9,6 +9,7 @@ namespace MiniRedis.Tests.PubSub;
 /// OPTIN/OPTOUT with CLIENT CACHING, NOLOOP, FLUSHALL/FLUSHDB, broken redirections, errors, and
 /// the INFO counters after clients leave.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class TrackingTests(ServerPairFixture servers) : IClassFixture<ServerPairFixture>
 {
     void AssertSameAsRedis(Action<Transcript> scenario) => Transcript.AssertSame(servers, scenario);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
+using MiniRedis.Persistence.Io;
 
 namespace MiniRedis.Tests.Support;
 
@@ -16,17 +17,22 @@ public sealed class CollectingLogger : ILogger
     }
 }
 
-/// <summary>An in-process server started the way the host starts it, with the AOF on.</summary>
+/// <summary>An in-process server started the way the host starts it (the same load order), with the AOF on.</summary>
 public static class AofBoot
 {
-    /// <summary>Starts a server with <c>appendonly yes</c> in <paramref name="dir"/> and waits for its AOF load; whether it may start. The caller stops the server.</summary>
-    public static (RedisServer Server, bool Started, CollectingLogger Log) Start(string dir, string extraConfig = "")
+    /// <summary>
+    /// Starts a server with <c>appendonly yes</c> in <paramref name="dir"/> (on <paramref name="disk"/>, and
+    /// stopping through <paramref name="fatal"/>, when given) and waits for its AOF load; whether it may
+    /// start. The caller stops the server.
+    /// </summary>
+    public static (RedisServer Server, bool Started, CollectingLogger Log) Start(string dir, string extraConfig = "", IDisk? disk = null, Action<string>? fatal = null)
     {
         var log = new CollectingLogger();
-        var server = new RedisServer(ServerConfig.Parse($"dir {dir}\nappendonly yes\n{extraConfig}"), log);
+        var server = new RedisServer(ServerConfig.Parse($"dir {dir}\nappendonly yes\n{extraConfig}"), log) { Disk = disk ?? Disk.Default };
+        if (fatal is not null) server.Fatal = fatal;
         server.Start();
         var done = new TaskCompletionSource<bool>();
-        server.Aof.Start(done.SetResult);
+        server.Persistence.LoadAtStart(done.SetResult);
         return (server, done.Task.Wait(TimeSpan.FromSeconds(60)) && done.Task.Result, log);
     }
 }
@@ -44,9 +50,9 @@ public abstract class AofBootTests : IDisposable
     protected string AofPath => Path.Combine(Dir, "appendonly.aof");
 
     /// <summary>Starts a server on the test directory and waits for its AOF load; whether it may start.</summary>
-    protected (RedisServer Server, bool Started, CollectingLogger Log) Boot(string extraConfig = "")
+    protected (RedisServer Server, bool Started, CollectingLogger Log) Boot(string extraConfig = "", IDisk? disk = null, Action<string>? fatal = null)
     {
-        var booted = AofBoot.Start(Dir, extraConfig);
+        var booted = AofBoot.Start(Dir, extraConfig, disk, fatal);
         Servers.Add(booted.Server);
         return booted;
     }

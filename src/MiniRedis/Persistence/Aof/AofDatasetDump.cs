@@ -1,37 +1,29 @@
-using MiniRedis.Config;
-using MiniRedis.Data;
-using MiniRedis.Persistence.Snapshot;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Io;
 
 namespace MiniRedis.Persistence.Aof;
 
 /// <summary>
 /// Writes the whole dataset as a new AOF (blocking), for <c>CONFIG SET appendonly yes</c> and for
-/// the AOF created at start: its base (see <see cref="DatasetImageWriter.ForAofBase"/>) into a temporary file,
-/// fsynced, then renamed over the AOF, so a failure leaves the old file alone.
+/// the AOF created at start: its base (see <see cref="AofBase"/>) replaces the
+/// AOF through a <see cref="ReplacementFile"/>, so a failure leaves the old file alone.
 /// </summary>
 public static class AofDatasetDump
 {
-    public static void WriteFile(Keyspace keyspace, IReadOnlyList<byte[]> libraries, ServerConfig config, string path)
+    /// <summary>Throws IOException or UnauthorizedAccessException when the new file could not be put in place.</summary>
+    public static void WriteFile(RedisServer server, string path)
     {
-        string temporary = $"{path}.temp-{Environment.ProcessId}";
-        try
+        var keyspace = server.Keyspace;
+        string temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, TempFiles.AofFromDataset);
+        int errno = ReplacementFile.Write(server.Disk, temporary, path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            var writer = AofBase.NewWriter(file, server.Config, keyspace, server.Functions.Codes());
+            for (int i = 0; i < keyspace.Count; i++)
             {
-                var writer = DatasetImageWriter.ForAofBase(file, config, keyspace, libraries);
-                for (int i = 0; i < keyspace.Count; i++)
-                {
-                    foreach (var entry in keyspace[i]) writer.WriteKey(i, entry);
-                }
-                writer.End();
-                file.Flush(flushToDisk: true);
+                foreach (var entry in keyspace[i]) writer.WriteKey(i, entry);
             }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+            writer.End();
+        });
+        if (errno != 0) server.Logger.LogWarning("Failed to fsync the AOF directory after creating the AOF: {Error}", Platform.ErrorText(errno));
     }
 }
-

@@ -52,7 +52,7 @@ public sealed class AofLoader
     public static void Start(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
     {
         var loader = new AofLoader(server, state, paths, done);
-        state.BeginLoading(paths.Sum(path => new FileInfo(path).Length));
+        state.Loading.Begin(paths.Sum(path => new FileInfo(path).Length));
         server.Executor.Post(loader.RunSlice);
     }
 
@@ -114,7 +114,7 @@ public sealed class AofLoader
                 if (!entry.AddTo(keyspace)) return PreambleFailed($"Duplicate key '{Encoding.Latin1.GetString(entry.Key)}' found in RDB file");
                 if ((++_preambleKeys & 1023) == 0)
                 {
-                    _state.LoadedBytes = _loadedBefore + _preamble.Position;
+                    _state.Loading.LoadedBytes = _loadedBefore + _preamble.Position;
                     if (Stopwatch.GetTimestamp() > sliceEnd) return true;
                 }
             }
@@ -157,7 +157,7 @@ public sealed class AofLoader
             if (!Replay(_batch[0])) return false;
             if ((++_commands & 1023) == 0)
             {
-                _state.LoadedBytes = _loadedBefore + _reader.Position;
+                _state.Loading.LoadedBytes = _loadedBefore + _reader.Position;
                 if (Stopwatch.GetTimestamp() > sliceEnd) return true;
             }
         }
@@ -202,7 +202,7 @@ public sealed class AofLoader
         if (_elapsed.Elapsed < _nextProgressLog) return;
         _nextProgressLog = _elapsed.Elapsed + ProgressLogInterval;
         _server.Logger.LogInformation("Loading AOF {Path}: {Percent}% ({Loaded} of {Total} bytes, {Commands} commands)",
-            _path, _state.LoadedPercent.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), _state.LoadedBytes, _state.LoadingTotalBytes, _commands);
+            _path, _state.Loading.LoadedPercent.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), _state.Loading.LoadedBytes, _state.Loading.TotalBytes, _commands);
     }
 
     void Finish(AofRecord record)
@@ -255,7 +255,7 @@ public sealed class AofLoader
     {
         _stream?.Dispose();
         _server.Propagation.EndUnit();
-        _state.EndLoading(success);
+        _state.Loading.End(success);
         if (success)
         {
             _server.Logger.LogInformation("DB loaded from append only file: {Seconds} seconds, {Keys} keys, {Commands} commands",

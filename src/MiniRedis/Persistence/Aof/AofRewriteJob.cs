@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Snapshot;
 using MiniRedis.Protocol;
 
@@ -11,12 +12,12 @@ namespace MiniRedis.Persistence.Aof;
 /// One background AOF rewrite without fork. At its instant (between two execution units) a
 /// <see cref="KeyspaceSnapshot"/> starts and this job joins the propagation sinks as the rewrite
 /// buffer: every write logged after the instant is encoded here too. A writer thread turns the
-/// snapshot's records into the AOF base in <c>temp-rewriteaof-&lt;pid&gt;.aof</c> (an RDB image
+/// snapshot's records into the AOF base in a <see cref="ReplacementFile"/> (<see cref="TempFiles.AofRewrite"/>) (an RDB image
 /// with <c>aof-use-rdb-preamble yes</c>, as Redis 7.0 writes it, or the <see cref="AofRewriteEmitter"/>
 /// program; the directive is read when the rewrite starts); the rewrite buffer goes to a spill file
 /// meanwhile (the base must be complete before any later command replays), is appended when the snapshot is
 /// written, and from then on is drained into the new file as it comes. The executor's final switch
-/// only waits for the small remaining tail: write, fsync, rename over the AOF, fsync the directory.
+/// only waits for the small remaining tail: write, then the replacement's commit.
 /// Memory stays bounded: the walk pauses while too many copied keys wait for the writer thread.
 /// </summary>
 public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDisposable
@@ -35,7 +36,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     readonly BlockingCollection<Item> _queue = new();
     readonly Thread _thread;
     readonly string _targetPath;
-    readonly FileStream _temp;
+    readonly ReplacementFile _temp;
     DatasetImageWriter? _base;
     readonly ManualResetEventSlim _finished = new();
     readonly AofEncoder _tail = new();
@@ -57,19 +58,15 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         _server = server;
         _targetPath = targetPath;
         string dir = Path.GetDirectoryName(Path.GetFullPath(targetPath))!;
-        TempPath = Path.Combine(dir, $"{TempFilePrefix}{Environment.ProcessId}.aof");
-        SpillPath = Path.Combine(dir, $"{TempFilePrefix}incr-{Environment.ProcessId}.aof");
+        SpillPath = Path.Combine(dir, TempFiles.AofRewriteBuffer);
         // Unbuffered: the emitter and the rewrite buffer already write in large chunks, and a failed
         // write surfaces where it happens instead of again when the stream is disposed.
-        _temp = new FileStream(TempPath, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _temp = ReplacementFile.Create(server.Disk, Path.Combine(dir, TempFiles.AofRewrite));
         _spill = new FileStream(SpillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
         _thread = new Thread(RunWriter) { Name = "miniredis-aof-rewrite", IsBackground = true };
     }
 
-    /// <summary>Every temporary file of a rewrite starts with this; left over after a crash, they are removed at start.</summary>
-    public const string TempFilePrefix = "temp-rewriteaof-";
-
-    public string TempPath { get; }
+    public string TempPath => _temp.TempPath;
     string SpillPath { get; }
 
     /// <summary>Bytes of keys copied because a command reached them before the walk (current_cow_size).</summary>
@@ -88,7 +85,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     /// <summary>The instant: on the executor, between execution units (nothing half-propagated).</summary>
     public void Begin()
     {
-        _base = DatasetImageWriter.ForAofBase(_temp, _server.Config, _server.Keyspace, _server.Functions.Codes());
+        _base = AofBase.NewWriter(_temp.Stream, _server.Config, _server.Keyspace, _server.Functions.Codes());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _server.Propagation.AddSink(this);
         _thread.Start();
@@ -144,7 +141,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         _queue.CompleteAdding();
         if (_thread.IsAlive && Thread.CurrentThread != _thread) _thread.Join();
         Dispose();
-        File.Delete(TempPath);
         File.Delete(SpillPath);
     }
 
@@ -173,7 +169,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
                         if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
                         break;
                     case Kind.Tail:
-                        (_snapshotWritten ? _temp : _spill!).Write(item.Bytes);
+                        (_snapshotWritten ? _temp.Stream : _spill!).Write(item.Bytes);
                         break;
                     case Kind.SnapshotWritten:
                         AppendSpill();
@@ -206,13 +202,13 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         _base!.End();
         var spill = _spill!;
         spill.Position = 0;
-        spill.CopyTo(_temp);
+        spill.CopyTo(_temp.Stream);
         spill.Dispose();
         _spill = null;
         File.Delete(SpillPath);
         // The bulk reaches the disk now, so the final switch only syncs the tail.
-        _temp.Flush(flushToDisk: true);
-        _incrementalSyncedAt = _temp.Position;
+        _temp.Sync();
+        _incrementalSyncedAt = _temp.Stream.Position;
         _server.Logger.LogInformation("Successfully created the temporary AOF base file {File} ({Keys} keys)", Path.GetFileName(TempPath), _keysWritten);
         _server.Logger.LogInformation("Snapshot CoW for AOF rewrite: current {Mb} MB", CowBytes / (1024 * 1024));
         _snapshotWritten = true;
@@ -222,18 +218,15 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     void SyncIncrementally()
     {
         const long Every = 4L << 20;
-        if (!_server.Config.AofRewriteIncrementalFsync || _temp.Position - _incrementalSyncedAt < Every) return;
-        _temp.Flush(flushToDisk: true);
-        _incrementalSyncedAt = _temp.Position;
+        if (!_server.Config.AofRewriteIncrementalFsync || _temp.Stream.Position - _incrementalSyncedAt < Every) return;
+        _temp.Sync();
+        _incrementalSyncedAt = _temp.Stream.Position;
     }
 
     void Finish()
     {
-        _temp.Flush(flushToDisk: true);
-        _temp.Dispose();
-        File.Move(TempPath, _targetPath, overwrite: true);
-        int errno = DirectorySync.Sync(Path.GetDirectoryName(Path.GetFullPath(_targetPath))!);
-        if (errno != 0) _server.Logger.LogWarning("Failed to fsync the AOF directory after the rewrite: {Error}", NativeFile.ErrorText(errno));
+        int errno = _temp.Commit(_targetPath);
+        if (errno != 0) _server.Logger.LogWarning("Failed to fsync the AOF directory after the rewrite: {Error}", Platform.ErrorText(errno));
         _finished.Set();
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Persistence.Aof;
 
@@ -78,7 +79,8 @@ public sealed class AofRewriter
     /// From the cron: switches to the new file once only a small tail is left; with no background
     /// save running, starts a scheduled rewrite, or an automatic one.
     /// </summary>
-    internal void Cron()
+    /// <param name="mayStart">No other background job runs (the coordinator's rule).</param>
+    internal void Cron(bool mayStart)
     {
         UpdateFsyncSuspension();
         if (_job is not null)
@@ -87,7 +89,7 @@ public sealed class AofRewriter
             return;
         }
         // An incomplete dataset waits, silently: the rewrite would be refused anyway.
-        if (_server.Rdb.InProgress || !_server.Keyspace.Complete) return;
+        if (!mayStart || !_server.Keyspace.Complete) return;
         if (!Scheduled) StartIfGrown();
         else if (!Limited()) Start();
     }

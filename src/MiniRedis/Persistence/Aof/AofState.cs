@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
+using MiniRedis.Persistence.Dataset;
+using MiniRedis.Persistence.Io;
 
 namespace MiniRedis.Persistence.Aof;
 
@@ -12,11 +14,15 @@ public sealed class AofState
 {
     readonly RedisServer _server;
 
-    internal AofState(RedisServer server)
+    internal AofState(RedisServer server, LoadingProgress loading)
     {
         _server = server;
+        Loading = loading;
         server.Config.RegisterApplier("appendonly", ApplyAppendOnly);
     }
+
+    /// <summary>Where the loader reports its progress.</summary>
+    internal LoadingProgress Loading { get; }
 
     /// <summary>The open writer; null while the AOF is off or loading.</summary>
     public AofWriter? Writer { get; private set; }
@@ -43,42 +49,7 @@ public sealed class AofState
     /// written or fsynced; null when writes are allowed.
     /// </summary>
     public string? WriteDeniedError =>
-        Writer is { DiskErrno: not 0 } writer ? "MISCONF Errors writing to the AOF file: " + NativeFile.ErrorText(writer.DiskErrno) : null;
-
-    // INFO loading fields (meaningful while Loading).
-    public bool Loading => _server.Keyspace.Loading;
-    public long LoadingStartTime { get; private set; }
-    public long LoadingTotalBytes { get; private set; }
-    public long LoadedBytes { get; internal set; }
-    public double LoadedPercent => LoadingTotalBytes == 0 ? 0 : LoadedBytes * 100.0 / LoadingTotalBytes;
-
-    /// <summary>loading_eta_seconds, from the average rate so far (1 until there is one, as Redis).</summary>
-    public long LoadingEtaSeconds
-    {
-        get
-        {
-            long elapsed = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - LoadingStartTime;
-            if (elapsed <= 0 || LoadedBytes == 0) return 1;
-            return (long)((LoadingTotalBytes - LoadedBytes) / (LoadedBytes / (double)elapsed));
-        }
-    }
-
-    internal void BeginLoading(long totalBytes)
-    {
-        _server.Keyspace.Loading = true;
-        _server.Keyspace.Complete = false;
-        LoadingStartTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        LoadingTotalBytes = totalBytes;
-        LoadedBytes = 0;
-    }
-
-    /// <summary>Loading is over; only a load that <paramref name="succeeded"/> leaves the complete dataset.</summary>
-    internal void EndLoading(bool succeeded)
-    {
-        _server.Keyspace.Loading = false;
-        _server.Keyspace.Complete = succeeded;
-        LoadedBytes = LoadingTotalBytes;
-    }
+        Writer is { DiskErrno: not 0 } writer ? "MISCONF Errors writing to the AOF file: " + Platform.ErrorText(writer.DiskErrno) : null;
 
     /// <summary>Redis 7's multi-part AOF directory in <c>dir</c>.</summary>
     string MultiPartDirectory => Path.Combine(_server.Config.Dir, _server.Config.AppendDirname);
@@ -156,7 +127,7 @@ public sealed class AofState
         {
             try
             {
-                AofDatasetDump.WriteFile(_server.Keyspace, _server.Functions.Codes(), _server.Config, path);
+                AofDatasetDump.WriteFile(_server, path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -171,7 +142,7 @@ public sealed class AofState
     {
         try
         {
-            Writer = new AofWriter(path, _server.Config, _server.Logger, _server.Fatal) { Latency = _server.Diagnostics.Latency };
+            Writer = new AofWriter(path, _server.Disk, _server.Config, _server.Logger, _server.Fatal) { Latency = _server.Diagnostics.Latency };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -185,7 +156,7 @@ public sealed class AofState
     /// <summary>CONFIG SET appendonly: yes writes the dataset to a new AOF first; no closes it.</summary>
     string? ApplyAppendOnly()
     {
-        if (_server.Config.AppendOnly == Enabled || _server.Keyspace.Loading) return null;
+        if (_server.Config.AppendOnly == Enabled || Loading.Active) return null;
         if (!_server.Config.AppendOnly)
         {
             _server.AofRewrite.Cancel();
@@ -196,7 +167,7 @@ public sealed class AofState
         string path = FilePath;
         try
         {
-            AofDatasetDump.WriteFile(_server.Keyspace, _server.Functions.Codes(), _server.Config, path);
+            AofDatasetDump.WriteFile(_server, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Io;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Persistence.Aof;
@@ -18,7 +19,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     /// <summary>Redis's AOF_WRITE_LOG_ERROR_RATE: write errors are logged at most every 30 seconds.</summary>
     const long WriteErrorLogIntervalMs = 30_000;
 
-    readonly NativeFile _file;
+    readonly IAppendFile _file;
     readonly ServerConfig _config;
     readonly ILogger _logger;
     readonly Action<string> _fatal;
@@ -38,14 +39,15 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     int _backgroundFsyncErrno;
 
     /// <param name="path">The AOF; created when missing, appended to otherwise.</param>
+    /// <param name="disk">Where the file is opened, written and fsynced.</param>
     /// <param name="fatal">Stops the server: a write or fsync failed under <c>appendfsync always</c>.</param>
-    public AofWriter(string path, ServerConfig config, ILogger logger, Action<string> fatal)
+    public AofWriter(string path, IDisk disk, ServerConfig config, ILogger logger, Action<string> fatal)
     {
         Path = path;
         _config = config;
         _logger = logger;
         _fatal = fatal;
-        _file = NativeFile.OpenOrCreate(path);
+        _file = disk.OpenAppend(path);
         CurrentSize = _file.Length;
         BaseSize = CurrentSize;
         _fsyncedSize = CurrentSize;
@@ -143,7 +145,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
             Latency?.AddSampleIfNeeded(Observability.LatencyEvents.AofFsyncAlways, (long)Stopwatch.GetElapsedTime(fsyncStart).TotalMilliseconds);
             if (errno != 0)
             {
-                _fatal($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {NativeFile.ErrorText(errno)}. Exiting...");
+                _fatal($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {Platform.ErrorText(errno)}. Exiting...");
                 return;
             }
             _fsyncedSize = CurrentSize;
@@ -179,17 +181,17 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         if (logNow) _lastWriteErrorLogMs = now;
         if (written < 0)
         {
-            if (logNow) _logger.LogWarning("Error writing to the AOF file: {Error}", NativeFile.ErrorText(errno));
+            if (logNow) _logger.LogWarning("Error writing to the AOF file: {Error}", Platform.ErrorText(errno));
         }
         else
         {
             if (logNow) _logger.LogWarning("Short write while writing to the AOF file: (nwritten={Written}, expected={Expected})", written, _buf.Length);
-            errno = NativeFile.ENOSPC;
+            errno = Platform.ENOSPC;
             int truncateErrno = _file.Truncate(CurrentSize);
             if (truncateErrno != 0)
             {
                 // The partial command stays in the file: keep the rest of the buffer after it.
-                if (logNow) _logger.LogWarning("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: {Error}", NativeFile.ErrorText(truncateErrno));
+                if (logNow) _logger.LogWarning("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: {Error}", Platform.ErrorText(truncateErrno));
                 CurrentSize += written;
                 _buf.Consume((int)written);
             }
@@ -230,7 +232,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
             int errno = _file.DataSync();
             if (errno != 0)
             {
-                _logger.LogWarning("Fail to fsync the AOF file: {Error}", NativeFile.ErrorText(errno));
+                _logger.LogWarning("Fail to fsync the AOF file: {Error}", Platform.ErrorText(errno));
             }
             Volatile.Write(ref _backgroundFsyncErrno, errno);
             Interlocked.Decrement(ref _pendingFsyncs);
@@ -252,7 +254,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         int errno = _file.DataSync();
         if (errno != 0)
         {
-            _logger.LogWarning("Fail to fsync the AOF file: {Error}", NativeFile.ErrorText(errno));
+            _logger.LogWarning("Fail to fsync the AOF file: {Error}", Platform.ErrorText(errno));
             return false;
         }
         _fsyncedSize = CurrentSize;

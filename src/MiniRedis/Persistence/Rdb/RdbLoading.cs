@@ -70,7 +70,7 @@ public sealed class RdbLoading : IDisposable
             server.Executor.Post(() => done(false));
             return;
         }
-        server.Aof.BeginLoading(loading._stream.Length);
+        state.Loading.Begin(loading._stream.Length);
         server.Executor.Post(() => loading.RunSlice(done));
     }
 
@@ -92,9 +92,9 @@ public sealed class RdbLoading : IDisposable
         }
         using (loading)
         {
-            server.Aof.BeginLoading(loading._stream.Length);
+            state.Loading.Begin(loading._stream.Length);
             bool loaded = loading.TryLoad(long.MaxValue, out bool finished) && finished;
-            server.Aof.EndLoading(loaded);
+            state.Loading.End(loaded);
             return loaded;
         }
     }
@@ -120,7 +120,7 @@ public sealed class RdbLoading : IDisposable
             return;
         }
         Dispose();
-        _server.Aof.EndLoading(true);
+        _state.Loading.End(true);
         _server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
             _elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
         done(true);
@@ -156,7 +156,7 @@ public sealed class RdbLoading : IDisposable
                 if (delay > 0) Thread.Sleep(TimeSpan.FromMicroseconds(delay));
                 if ((n & 255) == 0 || delay > 0)
                 {
-                    _server.Aof.LoadedBytes = _reader.Position;
+                    _state.Loading.LoadedBytes = _reader.Position;
                     if (Stopwatch.GetTimestamp() > deadline) return true;
                 }
             }
@@ -225,9 +225,9 @@ public sealed class RdbLoading : IDisposable
     {
         if (_elapsed.Elapsed < _nextProgressLog) return;
         _nextProgressLog = _elapsed.Elapsed + ProgressLogInterval;
-        var aof = _server.Aof;
+        var progress = _state.Loading;
         _server.Logger.LogInformation("Loading RDB {Path}: {Percent}% ({Loaded} of {Total} bytes, {Keys} keys)",
-            _path, aof.LoadedPercent.ToString("0.00", CultureInfo.InvariantCulture), aof.LoadedBytes, aof.LoadingTotalBytes, _state.LastLoadKeysLoaded);
+            _path, progress.LoadedPercent.ToString("0.00", CultureInfo.InvariantCulture), progress.LoadedBytes, progress.TotalBytes, _state.LastLoadKeysLoaded);
     }
 
     public void Dispose() => _stream.Dispose();

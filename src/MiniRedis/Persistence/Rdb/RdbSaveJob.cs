@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Snapshot;
 
 namespace MiniRedis.Persistence.Rdb;
@@ -57,7 +58,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     public void Begin()
     {
         DirtyAtInstant = _server.Dirty;
-        _image = DatasetImageWriter.ForDump(_file, _server.Config, _server.Keyspace, _server.Functions.Codes());
+        _image = new RdbImageWriter(_file, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false);
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _thread.Start();
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Persistence.Rdb;
 
@@ -26,11 +27,15 @@ public sealed class RdbState
     long _jobStartSeconds;
     ShutdownPlan _shutdownPlan;
 
-    internal RdbState(RedisServer server)
+    internal RdbState(RedisServer server, LoadingProgress loading)
     {
         _server = server;
+        Loading = loading;
         LastSaveTime = UnixSeconds();
     }
+
+    /// <summary>Where the loader reports its progress.</summary>
+    internal LoadingProgress Loading { get; }
 
     static long UnixSeconds() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -98,7 +103,7 @@ public sealed class RdbState
     {
         if (!DatasetGate.Allows(_server, "Saving the RDB")) return false;
         var config = _server.Config;
-        var file = RdbFileStream.Create(config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger);
+        var file = RdbFileStream.Create(_server.Disk, config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger);
         if (file is null) return false;
         bool saved = file.WriteAndCommit(
             sink => RdbWriter.WriteDataset(_server.Keyspace, _server.Functions.Codes(), sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
@@ -130,7 +135,7 @@ public sealed class RdbState
         _jobStartSeconds = _lastBgsaveTry;
         Scheduled = false;
         _server.Logger.LogInformation("Background saving started by pid {Pid}", Environment.ProcessId);
-        var file = RdbFileStream.Create(config.Dir, background: true, config.RdbSaveIncrementalFsync, _server.Logger);
+        var file = RdbFileStream.Create(_server.Disk, config.Dir, background: true, config.RdbSaveIncrementalFsync, _server.Logger);
         if (file is null)
         {
             RecordFailure();
@@ -194,10 +199,11 @@ public sealed class RdbState
     /// (at least <c>changes</c> changes and more than <c>seconds</c> since the last save) starts a
     /// BGSAVE; otherwise a scheduled one starts.
     /// </summary>
-    internal void Cron()
+    /// <param name="mayStart">No other background job runs (the coordinator's rule).</param>
+    internal void Cron(bool mayStart)
     {
         // An incomplete dataset waits, silently: the save that meets a rule is refused anyway.
-        if (_job is not null || _server.AofRewrite.InProgress || !RetryAllowed || !_server.Keyspace.Complete) return;
+        if (_job is not null || !mayStart || !RetryAllowed || !_server.Keyspace.Complete) return;
         long sinceLastSave = UnixSeconds() - LastSaveTime;
         foreach (var rule in _server.Config.SaveRules)
         {

@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// line naming the directory, our AOF created from it so later starts load ours. A broken manifest or
 /// a missing file refuses the start.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class AofMigrationTests() : AofBootTests("migrate-in-process-")
 {
     [Theory]

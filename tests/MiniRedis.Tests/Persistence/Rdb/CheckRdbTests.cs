@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// (with and without checksum) and ours (expired keys, compression off), whole, cut at many offsets
 /// and with a damaged checksum: the same verdict, exit code and lines.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class CheckRdbTests : IDisposable
 {
     readonly string _dir = AofTestData.NewDirectory("check-rdb-");

@@ -2,6 +2,7 @@ using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Tests.Persistence.Rdb;
 
+[Trait("Category", "Unit")]
 public sealed class Crc64Tests
 {
     [Fact]

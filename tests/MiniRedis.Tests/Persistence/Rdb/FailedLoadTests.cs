@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using MiniRedis.Config;
-using MiniRedis.Persistence;
+using MiniRedis.Persistence.Dataset;
 using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
@@ -13,6 +13,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// and every writer after a DEBUG RELOAD that failed leave the files byte for byte as they were
 /// (Redis exits on a failed load without writing anything, and never saves while loading).
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class FailedLoadTests : IClassFixture<FailedLoadTests.RedisDumps>, IDisposable
 {
     readonly RedisDumps _dumps;

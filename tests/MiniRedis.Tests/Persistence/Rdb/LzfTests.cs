@@ -4,6 +4,7 @@ using MiniRedis.Persistence.Rdb;
 namespace MiniRedis.Tests.Persistence.Rdb;
 
 /// <summary>LZF against bytes real Redis 7.0.15 wrote into dumps (rdbcompression yes).</summary>
+[Trait("Category", "Unit")]
 public sealed class LzfTests
 {
     /// <summary>SET a "abcdefghij" x 10: Redis stored these 18 bytes.</summary>

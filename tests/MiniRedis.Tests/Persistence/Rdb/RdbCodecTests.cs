@@ -8,6 +8,7 @@ using MiniRedis.Tests.Support;
 namespace MiniRedis.Tests.Persistence.Rdb;
 
 /// <summary>Our writer and reader together: round trips, header and trailer, thresholds applied on load, refusals.</summary>
+[Trait("Category", "Unit")]
 public sealed class RdbCodecTests
 {
     /// <summary>A server that ran the interop script (every type and encoding, TTLs, three databases).</summary>

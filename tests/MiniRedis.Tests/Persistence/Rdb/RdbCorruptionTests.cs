@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// <see cref="RdbFormatException"/> (never another exception), and with the checksum verified it never
 /// reports a damaged image as loaded.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RdbCorruptionTests : IClassFixture<RdbCorruptionTests.RedisDump>
 {
     readonly byte[] _dump;

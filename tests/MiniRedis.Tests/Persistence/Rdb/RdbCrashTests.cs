@@ -3,6 +3,7 @@ using MiniRedis.Tests.Infrastructure;
 namespace MiniRedis.Tests.Persistence.Rdb;
 
 /// <summary>kill -9 while a slow BGSAVE writes: the previous dump is intact and loads at restart.</summary>
+[Trait("Category", "Process")]
 public sealed class RdbCrashTests : IDisposable
 {
     readonly string _dir = AofTestData.NewDirectory("rdb-crash-");

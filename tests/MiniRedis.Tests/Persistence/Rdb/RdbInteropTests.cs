@@ -13,6 +13,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// dump loaded by Redis (and passed by Debian's redis-check-rdb) and Redis's dump loaded by us must give
 /// the dataset of the server that ran the script: per key type, contents, expiry and OBJECT ENCODING.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RdbInteropTests
 {
     /// <summary>Every type in its small and large encodings, TTLs, binary keys, three databases.</summary>

@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// types, second expiries, LRU/LFU opcodes), built by hand from the format description. Real Redis
 /// 7.0.15 loads the same bytes too, and both must end with the same dataset and encodings.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RdbLegacyCodecTests
 {
     static byte[] LegacyImage(int version)

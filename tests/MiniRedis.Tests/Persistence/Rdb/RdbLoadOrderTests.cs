@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// that is truncated or corrupt anywhere refuses to start; expired keys are skipped and counted;
 /// leftovers of interrupted saves are removed.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class RdbLoadOrderTests : IDisposable
 {
     readonly string _dir = AofTestData.NewDirectory("rdb-load-order-");

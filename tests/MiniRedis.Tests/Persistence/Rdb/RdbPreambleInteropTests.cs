@@ -11,6 +11,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// in Redis (as an old-style appendonly.aof it upgrades, and as the base of a manifest), and Debian's
 /// redis-check-aof accepts it with the report ours gives.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RdbPreambleInteropTests
 {
     /// <summary>Writes after the rewrite: they land in the incr file (Redis) or the tail after the preamble (ours).</summary>

@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// (expired ones too, for the commands after it), then the command tail; a damaged image refuses
 /// the start whatever aof-load-truncated says, while the tail keeps its truncation rules.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class RdbPreambleLoadingTests() : AofBootTests("preamble-load-")
 {
     /// <summary>An RDB image (aof-base 1) of a few keys in two databases, one long expired and one to be kept by the tail.</summary>

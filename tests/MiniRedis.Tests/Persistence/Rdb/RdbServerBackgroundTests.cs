@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text;
 using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence.Rdb;
 
@@ -10,6 +10,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// refuses writes with Redis's -MISCONF until a save succeeds; BGSAVE and BGREWRITEAOF never run
 /// at once; INFO persistence has Redis 7.0's fields.
 /// </summary>
+[Trait("Category", "Differential")]
 public sealed class RdbServerBackgroundTests : IDisposable
 {
     const string Misconf = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\r\n";
@@ -125,20 +126,12 @@ public sealed class RdbServerBackgroundTests : IDisposable
         Assert.Equal("-ERR\r\n", Text(connection.Call("SAVE")));
     }
 
-    static void Run(string file, params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true })!;
-        string error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {error}");
-    }
-
     /// <summary>A 1 MiB tmpfs (needs root and permission to mount, as the AOF disk-full tests).</summary>
-    [Fact]
+    [NeedsRootFact]
+    [Trait("Category", "NeedsRoot")]
     public void A_bgsave_failing_on_a_full_disk_keeps_the_old_dump_and_succeeds_once_space_is_back()
     {
-        string mount = AofTestData.NewDirectory("rdb-tmpfs-");
-        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        string mount = SmallDisk.Mount("rdb-tmpfs-");
         try
         {
             string dump = Path.Combine(mount, "dump.rdb");
@@ -166,8 +159,7 @@ public sealed class RdbServerBackgroundTests : IDisposable
         }
         finally
         {
-            Run("umount", mount);
-            Directory.Delete(mount, true);
+            SmallDisk.Unmount(mount);
         }
     }
 
@@ -175,11 +167,11 @@ public sealed class RdbServerBackgroundTests : IDisposable
     /// The writer fails at once while the walk has most keys still to take: the snapshot must stop
     /// with the job, or commands reaching untaken keys would hand them to a job that is gone.
     /// </summary>
-    [Fact]
+    [NeedsRootFact]
+    [Trait("Category", "NeedsRoot")]
     public void A_bgsave_failing_before_the_walk_ends_stops_its_snapshot()
     {
-        string mount = AofTestData.NewDirectory("rdb-tmpfs-");
-        Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
+        string mount = SmallDisk.Mount("rdb-tmpfs-");
         try
         {
             using var server = RdbServerProcess.MiniRedis(mount, "--save", "3600", "1");
@@ -199,8 +191,7 @@ public sealed class RdbServerBackgroundTests : IDisposable
         }
         finally
         {
-            Run("umount", mount);
-            Directory.Delete(mount, true);
+            SmallDisk.Unmount(mount);
         }
     }
 

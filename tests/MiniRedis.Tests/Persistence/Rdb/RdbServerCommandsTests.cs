@@ -8,6 +8,7 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// an AOF rewrite runs or inside MULTI, SAVE inside MULTI. Replies were taken from a real Redis
 /// 7.0.15 given the same commands.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class RdbServerCommandsTests : IDisposable
 {
     readonly string _dir = AofTestData.NewDirectory("rdb-commands-");

@@ -104,6 +104,7 @@ public static class RdbTestSupport
 /// SAVE, BGSAVE, LASTSAVE, save rules, SHUTDOWN and FLUSHALL on a server process: replies and log
 /// lines as Redis 7.0.15's, the dump appearing atomically, and the data surviving a restart.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class RdbServerTests : IDisposable
 {
     readonly string _dir = AofTestData.NewDirectory("rdb-server-");

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace MiniRedis.Persistence;
+namespace MiniRedis.Persistence.Dataset;
 
 /// <summary>
 /// The one question every writer of dump.rdb and the AOF asks before writing the dataset: is the

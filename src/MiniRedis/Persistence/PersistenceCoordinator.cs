@@ -1,0 +1,79 @@
+using MiniRedis.Persistence.Aof;
+using MiniRedis.Persistence.Dataset;
+using MiniRedis.Persistence.Io;
+using MiniRedis.Persistence.Rdb;
+
+namespace MiniRedis.Persistence;
+
+/// <summary>
+/// The one owner of persistence (the parts of Redis's server.c about it): the load order at start,
+/// the loading progress, which background job may start (BGSAVE and the AOF rewrite never run
+/// together), the write gate (MISCONF) the executor asks, and the order of the shutdown steps. The
+/// AOF (<see cref="AofState"/>, <see cref="AofRewriter"/>) and the RDB (<see cref="RdbState"/>) are
+/// services under it that do not reach each other. Executor thread only, except
+/// <see cref="LoadAtStart"/> and <see cref="RemoveLeftovers"/> before the executor serves.
+/// </summary>
+public sealed class PersistenceCoordinator
+{
+    readonly RedisServer _server;
+
+    internal PersistenceCoordinator(RedisServer server)
+    {
+        _server = server;
+        Loading = new LoadingProgress(server.Keyspace);
+        Aof = new AofState(server, Loading);
+        AofRewrite = new AofRewriter(server);
+        Rdb = new RdbState(server, Loading);
+    }
+
+    public LoadingProgress Loading { get; }
+    public AofState Aof { get; }
+    public AofRewriter AofRewrite { get; }
+    public RdbState Rdb { get; }
+
+    /// <summary>Temporary files of writers a crash interrupted are removed before anything writes.</summary>
+    internal void RemoveLeftovers() => TempFiles.RemoveLeftovers(_server.Config.Dir, _server.Logger);
+
+    /// <summary>
+    /// Redis's loadDataFromDisk: with appendonly yes and an AOF, the AOF alone; otherwise the RDB dump,
+    /// then (appendonly yes) a new AOF that starts with the loaded dataset. <paramref name="done"/> (on
+    /// the executor) gets whether the server may start.
+    /// </summary>
+    public void LoadAtStart(Action<bool> done)
+    {
+        // Until the data on disk is loaded, the empty keyspace must not be saved over it.
+        _server.Keyspace.Complete = false;
+        if (_server.Config.AppendOnly && Aof.HasDataToLoad)
+        {
+            Aof.Start(done);
+            return;
+        }
+        Rdb.LoadAtStart(loaded =>
+        {
+            if (loaded) Aof.Start(done);
+            else done(false);
+        });
+    }
+
+    /// <summary>
+    /// The text after "-" when write commands are refused because the disk failed (a background save
+    /// under stop-writes-on-bgsave-error, an AOF write or fsync); null when writes are allowed.
+    /// </summary>
+    public string? WriteDeniedError => Rdb.WriteDeniedError ?? Aof.WriteDeniedError;
+
+    /// <summary>Periodic work: a background job starts only while the other is not running.</summary>
+    internal void Cron(bool secondElapsed)
+    {
+        AofRewrite.Cron(mayStart: !Rdb.InProgress);
+        Rdb.Cron(mayStart: !AofRewrite.InProgress);
+        if (secondElapsed) Aof.Cron();
+    }
+
+    /// <summary>Redis's order at exit: the rewrite abandoned, the AOF flushed and fsynced, then the final save.</summary>
+    internal void Shutdown()
+    {
+        AofRewrite.Cancel();
+        Aof.Shutdown();
+        Rdb.Shutdown();
+    }
+}
