@@ -15,7 +15,7 @@ policies=${POLICIES:-allkeys-lru allkeys-lfu}
 work=$(mktemp -d /tmp/cache-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
-[ -n "${SERVER_DLL:-}" ] || build_server
+build_server
 echo "| policy | server | hit ratio | ops/s | used_memory | RSS | RSS / maxmemory | keys kept | evicted |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for policy in $policies; do

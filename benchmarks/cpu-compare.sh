@@ -4,7 +4,7 @@
 # shared machine the CPU per operation is the figure to compare; the throughput ratio moves with the load
 # (printed before each round).
 # Usage: benchmarks/cpu-compare.sh   Environment overrides: REQUESTS, CLIENTS, TESTS, PIPELINES, ROUNDS,
-# SERVER_DLL (another MiniRedis build; not rebuilt then).
+# AOT=1, SERVER_DLL, SERVER_BIN (the MiniRedis build measured: see benchmarks/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -17,7 +17,7 @@ rounds=${ROUNDS:-3}
 work=$(mktemp -d /tmp/cpu-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
-[ -n "${SERVER_DLL:-}" ] || build_server
+build_server
 start_pair_in "$work"
 # Untimed first: MiniRedis's JIT tiers up during its first runs, and both keyspaces reach their size.
 for port in "$redis_port" "$miniredis_port"; do redis-benchmark -p "$port" -c "$clients" -n "$requests" -t "$tests" -P 16 -r 100000 -q > /dev/null; done

@@ -2,8 +2,20 @@
 # Source it from the repository root (the scripts cd there first); set `clients` and `requests` before
 # calling bench_rows. Servers started here are stopped by stop_servers, which the scripts run on exit.
 
-# SERVER_DLL: another build to measure (an A/B against an older commit).
-server_dll=${SERVER_DLL:-src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll}
+# The MiniRedis the scripts measure: the JIT build (`dotnet build`) by default; AOT=1 the native AOT
+# binary (`dotnet publish` into artifacts/aot); SERVER_DLL or SERVER_BIN another JIT build's dll or
+# another native binary (an A/B against an older commit; not rebuilt).
+jit_dll=src/MiniRedis.Server/bin/Release/net10.0/miniredis-server.dll
+aot_dir=artifacts/aot
+if [ -n "${SERVER_BIN:-}" ]; then
+    miniredis_command=("$SERVER_BIN")
+elif [ -n "${SERVER_DLL:-}" ]; then
+    miniredis_command=(dotnet "$SERVER_DLL")
+elif [ "${AOT:-0}" = 1 ]; then
+    miniredis_command=("$aot_dir/miniredis-server")
+else
+    miniredis_command=(dotnet "$jit_dll")
+fi
 pids=()
 
 stop_servers() {
@@ -32,9 +44,21 @@ wait_ready() {
     exit 1
 }
 
+# build_server: builds the MiniRedis the scripts measure (nothing for SERVER_DLL / SERVER_BIN).
 build_server() {
+    [ -z "${SERVER_DLL:-}${SERVER_BIN:-}" ] || return 0
+    if [ "${AOT:-0}" = 1 ]; then publish_aot; else build_jit; fi
+}
+
+build_jit() { run_quietly dotnet build src/MiniRedis.Server -c Release -nologo; }
+
+# publish_aot: the native binary into artifacts/aot (minutes when the sources changed).
+publish_aot() { run_quietly dotnet publish src/MiniRedis.Server -c Release -nologo -o "$aot_dir"; }
+
+# run_quietly <command...>: its output only when it fails, then the script stops.
+run_quietly() {
     local log
-    if ! log=$(dotnet build src/MiniRedis.Server -c Release -nologo 2>&1); then echo "$log" >&2; exit 1; fi
+    if ! log=$("$@" 2>&1); then echo "$log" >&2; exit 1; fi
 }
 
 # start_redis <log file> [directives...]: real Redis on a free port (redis_port), no RDB snapshots.
@@ -54,7 +78,7 @@ start_miniredis() {
     local log=$1
     shift
     miniredis_port=$(free_port)
-    dotnet "$server_dll" --port "$miniredis_port" --save "" "$@" > "$log" &
+    "${miniredis_command[@]}" --port "$miniredis_port" --save "" "$@" > "$log" &
     miniredis_pid=$!
     pids+=($!)
 }

@@ -14,7 +14,7 @@ messages=${MESSAGES:-200000}
 work=$(mktemp -d /tmp/pubsub-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
-[ -n "${SERVER_DLL:-}" ] || build_server
+build_server
 start_pair_in "$work" --appendonly no
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -43,7 +43,7 @@ if [ "$1" = redis-server ] || [ "$1" = miniredis-server ]; then
 	else
 		set -- "$MINIREDIS_CONFIG" "$@"
 	fi
-	exec dotnet "$MINIREDIS_APP/miniredis-server.dll" "$@"
+	exec "$MINIREDIS_APP/miniredis-server" "$@"
 fi
 
 exec "$@"

@@ -53,7 +53,9 @@ static class Daemon
             RedirectStandardError = true,
         };
         // Run through the dotnet host ("dotnet miniredis-server.dll ..."): the child needs the dll again.
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") info.ArgumentList.Add(typeof(Daemon).Assembly.Location);
+        // (Assembly.Location is not used: the native AOT binary has no assembly file, and there ProcessPath is the server.)
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(Daemon).Assembly.GetName().Name + ".dll"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment[ChildVariable] = "1";
         using var child = Process.Start(info)!;

@@ -194,7 +194,7 @@ public sealed class AofDiskFullTests
                 [.. good[..20], .. Command("DEL", "key")],
             ];
             string tool = RealRedisProcess.ExecutablePath("redis-check-aof");
-            string ours = Path.Combine(RepoPaths.Root, "src", "MiniRedis.Server", "bin", RepoPaths.Configuration, "net10.0", "miniredis-check-aof.dll");
+            string ours = Path.Combine(RepoPaths.Root, "src", "MiniRedis.CheckAof", "bin", RepoPaths.Configuration, "net10.0", "miniredis-check-aof.dll");
             string redisFile = Path.Combine(dir, "redis.aof"), ourFile = Path.Combine(dir, "ours.aof");
             foreach (var content in damaged)
             {
