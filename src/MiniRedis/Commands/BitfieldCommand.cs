@@ -81,7 +81,7 @@ public static unsafe class BitfieldCommand
                 ctx.WrongType();
                 return;
             }
-            target = entry?.StringValue;
+            target = entry?.StringArray();
         }
         else
         {
@@ -90,7 +90,7 @@ public static unsafe class BitfieldCommand
                 ctx.Error("ERR BITFIELD_RO only supports the GET subcommand");
                 return;
             }
-            target = BitmapCommands.LookupStringForBits(ctx, highestWrite, out _)?.StringValue;
+            target = BitmapCommands.LookupStringForBits(ctx, highestWrite, out _)?.StringArray();
             if (target is null) return;
         }
 

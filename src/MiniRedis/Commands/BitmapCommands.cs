@@ -63,7 +63,7 @@ public static unsafe class BitmapCommands
             ctx.WrongType();
             return null;
         }
-        var old = entry.StringValue;
+        var old = entry.StringArray();
         if (old.Length < length)
         {
             var longer = new byte[length];
@@ -81,7 +81,7 @@ public static unsafe class BitmapCommands
         var entry = ctx.LookupRead(ctx.Arg(1));
         wrongType = entry is not null && entry.Type != RedisType.String;
         if (wrongType) ctx.WrongType();
-        return wrongType ? null : entry?.StringValue;
+        return wrongType ? null : entry?.StringArray();
     }
 
     static void SetBit(CommandContext ctx)
@@ -95,7 +95,7 @@ public static unsafe class BitmapCommands
         }
         var entry = LookupStringForBits(ctx, offset, out bool grown);
         if (entry is null) return;
-        var value = entry.StringValue;
+        var value = entry.StringArray();
         int index = (int)(offset >> 3), shift = 7 - (int)(offset & 7);
         int old = (value[index] >> shift) & 1;
         // Redis counts a change only when the string grew or the bit flips: SETBIT of the same bit is not propagated.
@@ -297,7 +297,7 @@ public static unsafe class BitmapCommands
                 ctx.WrongType();
                 return;
             }
-            sources[i] = entry?.StringValue ?? [];
+            sources[i] = entry?.StringArray() ?? [];
             maxLength = Math.Max(maxLength, sources[i].Length);
         }
 

@@ -356,7 +356,7 @@ public static unsafe class DebugCommands
         uint clock = ctx.Keyspace.LruClock & LruClockMax;
         long idle = clock >= lru ? clock - lru : LruClockMax - lru + clock;
         ctx.Reply.SimpleString(
-            $"Value at:0x{RuntimeHelpers.GetHashCode(entry.Value):x} refcount:{(shared ? SharedRefCount : 1)} " +
+            $"Value at:0x{RuntimeHelpers.GetHashCode(entry.Type == RedisType.String ? entry : entry.Value):x} refcount:{(shared ? SharedRefCount : 1)} " +
             $"encoding:{EncodingName(entry.Encoding)} serializedlength:{SerializedLength(entry)} " +
             $"lru:{lru} lru_seconds_idle:{idle}");
     }
@@ -378,8 +378,8 @@ public static unsafe class DebugCommands
     }
 
     /// <summary>RDB stores a string as an integer only when printing it back gives the same bytes.</summary>
-    static bool IsCanonical(byte[] value, long number)
-        => value.AsSpan().SequenceEqual(Encoding.ASCII.GetBytes(number.ToString(CultureInfo.InvariantCulture)));
+    static bool IsCanonical(ReadOnlySpan<byte> value, long number)
+        => value.SequenceEqual(Encoding.ASCII.GetBytes(number.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>Redis's rdbSaveLen: 1, 2, 5 or 9 bytes.</summary>
     static int LengthPrefix(long length) => length switch

@@ -28,7 +28,7 @@ public static unsafe class HyperLogLogCommands
             return null;
         }
         // An int-encoded value is never an HLL, whatever its digits (Redis checks sdsEncodedObject).
-        if (entry.Encoding != ObjectEncoding.Int && HyperLogLog.IsValid(entry.StringValue)) return entry.StringValue;
+        if (entry.Encoding != ObjectEncoding.Int && HyperLogLog.IsValid(entry.StringValue)) return entry.StringArray();
         ctx.Error(HyperLogLog.NotHllError);
         return null;
     }
@@ -52,7 +52,7 @@ public static unsafe class HyperLogLogCommands
         }
         else if (ReadHll(ctx, entry) is null) return;
 
-        var hll = new HyperLogLog(entry.StringValue);
+        var hll = new HyperLogLog(entry.StringArray());
         long sparseMax = ctx.Server.Config.HllSparseMaxBytes;
         for (int i = 2; i < ctx.ArgCount; i++)
         {
@@ -145,7 +145,7 @@ public static unsafe class HyperLogLogCommands
 
         var key = ctx.Arg(1);
         var entry = ctx.LookupWrite(key) ?? ctx.Db.Add(key, HyperLogLog.CreateEmpty(), RedisType.String, ObjectEncoding.Raw);
-        var hll = new HyperLogLog(entry.StringValue);
+        var hll = new HyperLogLog(entry.StringArray());
         if (anyDense && !hll.ToDense())
         {
             ctx.Error(HyperLogLog.InvalidObjectError);
@@ -181,7 +181,7 @@ public static unsafe class HyperLogLogCommands
         if (ctx.ArgIs(1, "GETREG"u8))
         {
             if (!ToDense(ctx, entry, key)) return;
-            var registers = entry.StringValue.AsSpan(HyperLogLog.HeaderSize);
+            var registers = entry.StringValue[HyperLogLog.HeaderSize..];
             ctx.Reply.ArrayHeader(HyperLogLog.Registers);
             for (int i = 0; i < HyperLogLog.Registers; i++) ctx.Reply.Integer(HyperLogLog.DenseGet(registers, i));
         }
@@ -206,7 +206,7 @@ public static unsafe class HyperLogLogCommands
     static bool ToDense(CommandContext ctx, KeyEntry entry, ReadOnlySpan<byte> key)
     {
         if (!HyperLogLog.IsSparse(entry.StringValue)) return true;
-        var hll = new HyperLogLog(entry.StringValue);
+        var hll = new HyperLogLog(entry.StringArray());
         if (!hll.ToDense())
         {
             ctx.Error(HyperLogLog.InvalidObjectError);

@@ -162,7 +162,7 @@ public static unsafe class KeyCommands
     {
         public List<byte[]> Keys;
 
-        public readonly void Visit(KeyEntry entry) => Keys.Add(entry.Key);
+        public readonly void Visit(KeyEntry entry) => Keys.Add(entry.Key.ToArray());
     }
 
     /// <summary>
@@ -322,7 +322,7 @@ public static unsafe class KeyCommands
             }
             db.Delete(existing);
         }
-        var renamed = db.Add(target, entry.Value, entry.Type, entry.Encoding);
+        var renamed = db.AddMoved(target, entry);
         if (entry.ExpireAt != 0) db.SetExpire(renamed, entry.ExpireAt);
         db.Delete(entry);
         ctx.KeyModified(db, source);

@@ -23,7 +23,7 @@ public static unsafe class LcsCommand
             ctx.Error("ERR The specified keys must contain string values");
             return;
         }
-        byte[] a = entryA?.StringValue ?? [], b = entryB?.StringValue ?? [];
+        ReadOnlySpan<byte> a = entryA is null ? [] : entryA.StringValue, b = entryB is null ? [] : entryB.StringValue;
 
         bool getIdx = false, getLen = false, withMatchLen = false;
         long minMatchLen = 0;
@@ -117,7 +117,7 @@ public static unsafe class LcsCommand
     /// Walks the table back from the end, filling <paramref name="common"/> from its end and collecting
     /// the runs matched contiguously in both strings; on a tie Redis steps back in the second string.
     /// </summary>
-    static void Walk(byte[] a, byte[] b, uint[] table, byte[] common, List<Match> matches)
+    static void Walk(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, uint[] table, byte[] common, List<Match> matches)
     {
         int width = b.Length + 1;
         int i = a.Length, j = b.Length, k = common.Length;

@@ -305,7 +305,7 @@ public static unsafe class SortCommand
 
         var entry = ctx.LookupRead(key);
         if (entry is null) return null;
-        if (fieldStart < 0) return entry.Type == RedisType.String ? entry.StringValue : null;
+        if (fieldStart < 0) return entry.Type == RedisType.String ? entry.StringValue.ToArray() : null;
         if (entry.Type != RedisType.Hash || !HashValue.TryGet(entry, pattern[fieldStart..], out var value)) return null;
         return value.ToArray();
     }

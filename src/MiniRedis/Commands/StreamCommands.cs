@@ -308,20 +308,16 @@ public static unsafe class StreamCommands
             return;
         }
         if (!TryNextId(ctx, stream, args, out var id)) return;
-        var fields = new byte[fieldArgs][];
+        var fields = new ArgFields(ctx, fieldIndex, fieldArgs);
         long rawBytes = 0;
-        for (int i = 0; i < fieldArgs; i++)
-        {
-            fields[i] = ctx.Arg(fieldIndex + i).ToArray();
-            rawBytes += fields[i].Length;
-        }
+        for (int i = 0; i < fieldArgs; i++) rawBytes += fields[i].Length;
         if (rawBytes > StreamValue.MaxListpackSize)
         {
             ctx.Error("ERR Elements are too large to be stored");
             return;
         }
         var config = ctx.Server.Config;
-        stream.Append(id, fields, config.StreamNodeMaxBytes, config.StreamNodeMaxEntries);
+        stream.Append(id, in fields, config.StreamNodeMaxBytes, config.StreamNodeMaxEntries);
         ReplyId(ctx.Reply, id);
         ctx.KeyModified(ctx.Db, key);
         ctx.Notify(NotifyClass.Stream, "xadd"u8, key);
@@ -334,6 +330,13 @@ public static unsafe class StreamCommands
         }
         PropagateRewritten(ctx, args, trimArgument, args.IdGiven && args.SeqGiven ? -1 : idIndex, id);
         ctx.SignalKeyAsReady(ctx.Db, key);
+    }
+
+    /// <summary>XADD's field and value arguments as the stream reads them, without a copy per argument.</summary>
+    readonly struct ArgFields(CommandContext ctx, int first, int count) : StreamValue.IFieldList
+    {
+        public int Count => count;
+        public ReadOnlySpan<byte> this[int index] => ctx.Arg(first + index);
     }
 
     /// <summary>Redis's ID choice in streamAppendItem: explicit, "ms-*" or "*", and never at or below the last ID.</summary>

@@ -34,12 +34,12 @@ public static unsafe class StringCommands
         t.Add("incrbyfloat", &IncrByFloat);
     }
 
-    /// <summary>The string value of a key, null if missing; replies WRONGTYPE (and sets <paramref name="wrongType"/>) otherwise.</summary>
-    static byte[]? ReadString(CommandContext ctx, KeyEntry? entry, out bool wrongType)
+    /// <summary>The key if it holds a string, null if missing; replies WRONGTYPE (and sets <paramref name="wrongType"/>) otherwise.</summary>
+    static KeyEntry? ReadString(CommandContext ctx, KeyEntry? entry, out bool wrongType)
     {
         wrongType = false;
         if (entry is null) return null;
-        if (entry.Type == RedisType.String) return entry.StringValue;
+        if (entry.Type == RedisType.String) return entry;
         wrongType = true;
         ctx.WrongType();
         return null;
@@ -50,7 +50,7 @@ public static unsafe class StringCommands
         var value = ReadString(ctx, ctx.LookupRead(ctx.Arg(1)), out bool wrongType);
         if (wrongType) return;
         if (value is null) ctx.Reply.NullBulk();
-        else ctx.Reply.Bulk(value);
+        else ctx.Reply.Bulk(value.StringValue);
     }
 
     [Flags]
@@ -129,7 +129,7 @@ public static unsafe class StringCommands
             var old = ReadString(ctx, entry, out bool wrongType);
             if (wrongType) return;
             if (old is null) ctx.Reply.NullBulk();
-            else ctx.Reply.Bulk(old);
+            else ctx.Reply.Bulk(old.StringValue);
         }
         if (((flags & SetFlags.Nx) != 0 && entry is not null) || ((flags & SetFlags.Xx) != 0 && entry is null))
         {
@@ -182,7 +182,7 @@ public static unsafe class StringCommands
         var old = ReadString(ctx, ctx.LookupWrite(ctx.Arg(1)), out bool wrongType);
         if (wrongType) return;
         if (old is null) ctx.Reply.NullBulk();
-        else ctx.Reply.Bulk(old.AsSpan()); // written before the in-place overwrite below
+        else ctx.Reply.Bulk(old.StringValue); // written before the in-place overwrite below
         ctx.Db.SetString(ctx.Arg(1), ctx.Arg(2));
         ctx.KeyModified(ctx.Arg(1));
         ctx.Notify(NotifyClass.String, "set"u8, ctx.Arg(1));
@@ -199,7 +199,7 @@ public static unsafe class StringCommands
             ctx.Reply.NullBulk();
             return;
         }
-        ctx.Reply.Bulk(value);
+        ctx.Reply.Bulk(value.StringValue);
         ctx.Db.Delete(entry!);
         ctx.KeyModified(ctx.Arg(1));
         ctx.Notify(NotifyClass.Generic, "del"u8, ctx.Arg(1));
@@ -235,7 +235,7 @@ public static unsafe class StringCommands
         }
         long expireAt = 0;
         if (expireArg >= 0 && !TryGetExpireAt(ctx, expireArg, flags & AnyExpire, out expireAt)) return;
-        ctx.Reply.Bulk(value);
+        ctx.Reply.Bulk(value.StringValue);
         var db = ctx.Db;
         if (expireArg >= 0)
         {
@@ -333,10 +333,11 @@ public static unsafe class StringCommands
         }
         else
         {
-            var old = ReadString(ctx, entry, out bool wrongType);
-            if (wrongType || !CheckLength(ctx, old!.Length, suffix.Length)) return;
+            if (ReadString(ctx, entry, out bool wrongType) is null) return;
+            var old = entry.StringValue;
+            if (!CheckLength(ctx, old.Length, suffix.Length)) return;
             var joined = new byte[old.Length + suffix.Length];
-            old.CopyTo(joined, 0);
+            old.CopyTo(joined);
             suffix.CopyTo(joined.AsSpan(old.Length));
             entry.Value = joined;
             entry.Encoding = ObjectEncoding.Raw;
@@ -350,19 +351,20 @@ public static unsafe class StringCommands
     static void StrLen(CommandContext ctx)
     {
         var value = ReadString(ctx, ctx.LookupRead(ctx.Arg(1)), out bool wrongType);
-        if (!wrongType) ctx.Reply.Integer(value?.Length ?? 0);
+        if (!wrongType) ctx.Reply.Integer(value?.StringValue.Length ?? 0);
     }
 
     static void GetRange(CommandContext ctx)
     {
         if (!ctx.TryGetLong(2, out long start) || !ctx.TryGetLong(3, out long end)) return;
-        var value = ReadString(ctx, ctx.LookupRead(ctx.Arg(1)), out bool wrongType);
+        var entry = ReadString(ctx, ctx.LookupRead(ctx.Arg(1)), out bool wrongType);
         if (wrongType) return;
-        if (value is null)
+        if (entry is null)
         {
             ctx.Reply.Bulk(ReadOnlySpan<byte>.Empty);
             return;
         }
+        var value = entry.StringValue;
         long length = value.Length;
         if (start < 0 && end < 0 && start > end)
         {
@@ -373,7 +375,7 @@ public static unsafe class StringCommands
         if (end < 0) end = Math.Max(0, length + end);
         if (end >= length) end = length - 1;
         if (start > end || length == 0) ctx.Reply.Bulk(ReadOnlySpan<byte>.Empty);
-        else ctx.Reply.Bulk(value.AsSpan((int)start, (int)(end - start + 1)));
+        else ctx.Reply.Bulk(value.Slice((int)start, (int)(end - start + 1)));
     }
 
     static void SetRange(CommandContext ctx)
@@ -387,7 +389,7 @@ public static unsafe class StringCommands
             return;
         }
         var entry = ctx.LookupWrite(key);
-        var old = ReadString(ctx, entry, out bool wrongType);
+        var old = ReadString(ctx, entry, out bool wrongType)?.StringArray();
         if (wrongType) return;
         long oldLength = old?.Length ?? 0;
         if (patch.Length == 0)
@@ -435,7 +437,7 @@ public static unsafe class StringCommands
         var old = ReadString(ctx, entry, out bool wrongType);
         if (wrongType) return;
         long value = 0;
-        if (old is not null && !RedisNumbers.TryParseInt64(old, out value))
+        if (old is not null && !RedisNumbers.TryParseInt64(old.StringValue, out value))
         {
             ctx.Error(CommandContext.NotIntegerError);
             return;
@@ -461,7 +463,7 @@ public static unsafe class StringCommands
         var old = ReadString(ctx, entry, out bool wrongType);
         if (wrongType) return;
         var current = LongDouble.Zero;
-        if ((old is not null && !LongDouble.TryParse(old, out current)) || !LongDouble.TryParse(ctx.Arg(2), out var increment))
+        if ((old is not null && !LongDouble.TryParse(old.StringValue, out current)) || !LongDouble.TryParse(ctx.Arg(2), out var increment))
         {
             ctx.Error(CommandContext.NotFloatError);
             return;

@@ -98,14 +98,18 @@ public sealed class Database
     /// <summary>The entry regardless of its TTL (no lazy expiry), e.g. for SCAN filtering.</summary>
     public KeyEntry? Peek(ReadOnlySpan<byte> key) => _dict.Find(key);
 
-    public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
+    public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) =>
+        Insert(type == RedisType.String && value is byte[] bytes && KeyEntry.Inlines(bytes.Length, encoding) ? new KeyEntry(key, bytes, encoding) : new KeyEntry(key.ToArray(), 0, value, type, encoding));
+
+    /// <summary>Puts a new entry into the table with a fresh access stamp and the running snapshot's epoch, and announces it.</summary>
+    KeyEntry Insert(KeyEntry entry)
     {
-        var bytes = key.ToArray();
-        var entry = new KeyEntry(bytes, Dict.HashKey(bytes), value, type, encoding) { LastAccess = _keyspace.NewAccessStamp, SnapshotEpoch = _keyspace.NewKeyEpoch };
+        entry.LastAccess = _keyspace.NewAccessStamp;
+        entry.SnapshotEpoch = _keyspace.NewKeyEpoch;
         _dict.Insert(entry);
         entry.SetAccounted(0);
         _keyspace.MarkChanging(this, entry);
-        _keyspace.KeyAdded?.Invoke(this, bytes);
+        _keyspace.KeyAdded?.Invoke(this, entry.Key);
         SignalIfBlockable(entry);
         return entry;
     }
@@ -119,15 +123,10 @@ public sealed class Database
     {
         var encoding = encodingAs ?? StringEncoding.Of(value);
         var entry = Lookup(key);
-        if (entry is null) return Add(key, value.ToArray(), RedisType.String, encoding);
-        byte[] bytes;
-        if (entry.Type == RedisType.String && entry.Value is byte[] old && old.Length == value.Length)
-        {
-            value.CopyTo(old);
-            bytes = old;
-        }
-        else bytes = value.ToArray();
-        Overwrite(entry, bytes, RedisType.String, encoding, keepTtl);
+        if (entry is null) return Insert(new KeyEntry(key, value, encoding));
+        BeforeOverwrite(entry);
+        entry.SetString(value, encoding);
+        AfterOverwrite(entry, keepTtl);
         return entry;
     }
 
@@ -145,10 +144,24 @@ public sealed class Database
 
     void Overwrite(KeyEntry entry, object value, RedisType type, ObjectEncoding encoding, bool keepTtl)
     {
-        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key);
-        entry.Value = value;
-        entry.Type = type;
-        entry.Encoding = encoding;
+        BeforeOverwrite(entry);
+        if (type == RedisType.String && value is byte[] bytes) entry.SetString(bytes, encoding);
+        else
+        {
+            entry.Value = value;
+            entry.Type = type;
+            entry.Encoding = encoding;
+        }
+        AfterOverwrite(entry, keepTtl);
+    }
+
+    void BeforeOverwrite(KeyEntry entry)
+    {
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
+    }
+
+    void AfterOverwrite(KeyEntry entry, bool keepTtl)
+    {
         entry.OwnsInteger = false;
         _keyspace.Touch(entry);
         if (!keepTtl && entry.ExpireAt != 0) Persist(entry);
@@ -166,6 +179,14 @@ public sealed class Database
         var copy = Add(key, source.CopyValue(), source.Type, source.Encoding);
         copy.OwnsInteger = source.Type == RedisType.String;
         return copy;
+    }
+
+    /// <summary>Adds <paramref name="key"/> holding <paramref name="source"/>'s value itself, not a copy (RENAME, which then deletes the source); the TTL is the caller's.</summary>
+    public KeyEntry AddMoved(ReadOnlySpan<byte> key, KeyEntry source)
+    {
+        var moved = source.CopyAs(key, deep: false);
+        moved.ExpireAt = 0;
+        return Insert(moved);
     }
 
     /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>
@@ -186,7 +207,7 @@ public sealed class Database
         _dict.Remove(entry);
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
-        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key);
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
     }
 
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
@@ -194,7 +215,7 @@ public sealed class Database
     {
         Delete(entry);
         Touch(entry.Key);
-        _keyspace.OnKeyExpired(this, entry.Key);
+        _keyspace.OnKeyExpired(this, entry.Key.ToArray());
     }
 
     public void SetExpire(KeyEntry entry, long expireAtMs)

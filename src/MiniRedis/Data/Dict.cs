@@ -15,6 +15,9 @@ namespace MiniRedis.Data;
 /// every lookup, insert and delete moves one bucket over (plus the cron's 1 ms of
 /// <see cref="RehashFor"/>), so growing past a million keys never stops the server for the whole
 /// copy. While that runs, keys live in either array; new keys go to the new one.
+///
+/// Entries do not cache their hash (4 bytes per key): a lookup compares the keys of a chain (about
+/// one long), and moving an entry to a new array hashes its key again.
 /// </summary>
 public sealed class Dict
 {
@@ -65,7 +68,7 @@ public sealed class Dict
     {
         for (var e = buckets[hash & (buckets.Length - 1)]; e is not null; e = e.Next)
         {
-            if (e.Hash == hash && key.SequenceEqual(e.Key)) return e;
+            if (key.SequenceEqual(e.Key)) return e;
         }
         return null;
     }
@@ -85,7 +88,8 @@ public sealed class Dict
     public void Remove(KeyEntry entry)
     {
         if (_rehashTarget is not null) RehashStep();
-        if (!Unlink(_buckets, entry)) Unlink(_rehashTarget!, entry);
+        uint hash = entry.Hash;
+        if (!Unlink(_buckets, entry, hash)) Unlink(_rehashTarget!, entry, hash);
         entry.Next = null;
         Count--;
         // Redis's htNeedsResize: shrink below 1/8 fill, to the smallest power of two that holds every key.
@@ -93,9 +97,9 @@ public sealed class Dict
             BeginResize(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(Count, 1))));
     }
 
-    static bool Unlink(KeyEntry?[] buckets, KeyEntry entry)
+    static bool Unlink(KeyEntry?[] buckets, KeyEntry entry, uint hash)
     {
-        ref var link = ref buckets[entry.Hash & (buckets.Length - 1)];
+        ref var link = ref buckets[hash & (buckets.Length - 1)];
         while (link is not null && link != entry) link = ref link.Next;
         if (link is null) return false;
         link = entry.Next;

@@ -7,36 +7,182 @@ public enum RedisType : byte { String, List, Set, ZSet, Hash, Stream }
 public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intset, Hashtable, Skiplist, Stream }
 
 /// <summary>
-/// One key of the keyspace: the hash table node, the value and its expiry in one object, so a
-/// key costs one allocation beside its bytes. Owned by the executor thread.
+/// One key of the keyspace: the hash table node, the value and its metadata in one object. Owned by
+/// the executor thread.
+///
+/// Memory per key is the point of this layout (issue 18: a million small keys must stay near Redis's
+/// size). The key's bytes live in one array, and a string value of up to <see cref="InlineLimit"/>
+/// bytes follows them in the same array, as Redis's embstr puts robj and sds in one allocation: a
+/// small string key costs this object and one array. Longer strings, strings edited in place
+/// (<see cref="StringArray"/>) and every other type keep their value in <see cref="Value"/>. The
+/// fields fit 48 bytes: the table does not cache the key's hash (chains are short; a resize hashes the
+/// key again), type, encoding and a flag share a byte, and the expiry lives in a small object that only
+/// keys with a TTL have.
 /// </summary>
 public sealed class KeyEntry : IChainedNode<KeyEntry>
 {
+    /// <summary>Longest string value kept in the key's array: Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.</summary>
+    public const int InlineLimit = 44;
+
+    /// <summary>
+    /// <paramref name="hash"/> is not kept (the table hashes keys itself); the parameter stays for the
+    /// RDB reader's call, which hands over <paramref name="key"/> to be taken without a copy unless a
+    /// string value is to be inlined beside it.
+    /// </summary>
     public KeyEntry(byte[] key, uint hash, object value, RedisType type, ObjectEncoding encoding)
     {
-        Key = key;
-        Hash = hash;
-        Value = value;
+        _ = hash;
+        _blob = key;
+        _keyLength = key.Length;
         Type = type;
         Encoding = encoding;
+        if (type == RedisType.String && value is byte[] bytes && Inlines(bytes.Length, encoding)) SetInlineString(bytes);
+        else _value = value;
     }
 
-    public byte[] Key { get; }
-    public uint Hash { get; }
+    /// <summary>A key holding a string value, inlined when short; the hot path of SET (one allocation).</summary>
+    internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    {
+        _keyLength = key.Length;
+        Type = RedisType.String;
+        Encoding = encoding;
+        if (Inlines(value.Length, encoding))
+        {
+            _blob = new byte[key.Length + value.Length];
+            value.CopyTo(_blob.AsSpan(key.Length));
+        }
+        else
+        {
+            _blob = new byte[key.Length];
+            _value = value.ToArray();
+        }
+        key.CopyTo(_blob);
+    }
+
+    /// <summary>Redis's embstr rule: a raw string (long, or made raw to be edited in place) has an array of its own.</summary>
+    internal static bool Inlines(int length, ObjectEncoding encoding) => encoding != ObjectEncoding.Raw && length <= InlineLimit;
+
+    /// <summary>The key's bytes, then an inline string value's.</summary>
+    byte[] _blob;
+    readonly int _keyLength;
+
+    /// <summary>The collection object, or a string's own array; null for a string inlined in <see cref="_blob"/>.</summary>
+    object? _value;
+
     internal KeyEntry? Next;
 
     KeyEntry? IChainedNode<KeyEntry>.Next { get => Next; set => Next = value; }
 
-    /// <summary>byte[] for strings; the collection object for other types.</summary>
-    public object Value;
-    public RedisType Type;
-    public ObjectEncoding Encoding;
+    public ReadOnlySpan<byte> Key => _blob.AsSpan(0, _keyLength);
+
+    /// <summary>The key's hash as the keyspace table computes it (not cached: see the class comment).</summary>
+    public uint Hash => Dict.HashKey(Key);
+
+    /// <summary>
+    /// The collection object for types other than strings (a compact encoding is a byte[]). For strings
+    /// use <see cref="StringValue"/>; assigning a byte[] here gives a string its own array (raw).
+    /// </summary>
+    public object Value
+    {
+        get => _value ?? throw new InvalidOperationException("an inline string has no value object");
+        set
+        {
+            if (_value is null && _blob.Length != _keyLength) _blob = _blob.AsSpan(0, _keyLength).ToArray();
+            _value = value;
+        }
+    }
+
+    bool IsInline => _value is null;
+
+    /// <summary>A string's bytes, wherever they are kept.</summary>
+    public ReadOnlySpan<byte> StringValue => _value is null ? _blob.AsSpan(_keyLength) : (byte[])_value;
+
+    /// <summary>
+    /// A string's bytes in an array of their own that the caller may keep or edit in place (bitmaps,
+    /// HLLs, SETRANGE): an inline value is moved out first, as Redis's dbUnshareStringValue copies an
+    /// embstr. The encoding is the caller's to set.
+    /// </summary>
+    public byte[] StringArray()
+    {
+        if (_value is null) Value = _blob.AsSpan(_keyLength).ToArray();
+        return (byte[])_value!;
+    }
+
+    /// <summary>
+    /// Gives the key a string value (SET over any type): written over the old one when both are inline
+    /// and the same length (no allocation), otherwise in a new array.
+    /// </summary>
+    internal void SetString(ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    {
+        if (IsInline && Type == RedisType.String && _blob.Length - _keyLength == value.Length) value.CopyTo(_blob.AsSpan(_keyLength));
+        else if (Inlines(value.Length, encoding)) SetInlineString(value);
+        else if (_value is byte[] old && Type == RedisType.String && old.Length == value.Length) value.CopyTo(old);
+        else Value = value.ToArray();
+        Type = RedisType.String;
+        Encoding = encoding;
+    }
+
+    void SetInlineString(ReadOnlySpan<byte> value)
+    {
+        var blob = new byte[_keyLength + value.Length];
+        _blob.AsSpan(0, _keyLength).CopyTo(blob);
+        value.CopyTo(blob.AsSpan(_keyLength));
+        _blob = blob;
+        _value = null;
+    }
+
+    /// <summary>Type (bits 0-2), encoding (bits 3-6) and <see cref="OwnsInteger"/> (bit 7).</summary>
+    byte _kind;
+
+    public RedisType Type
+    {
+        get => (RedisType)(_kind & 7);
+        set => _kind = (byte)((_kind & ~7) | (int)value);
+    }
+
+    public ObjectEncoding Encoding
+    {
+        get => (ObjectEncoding)((_kind >> 3) & 15);
+        set => _kind = (byte)((_kind & ~(15 << 3)) | ((int)value << 3));
+    }
+
+    /// <summary>An int-encoded value held as an object of its own, as COPY's dupStringObject makes it, not the shared integer.</summary>
+    public bool OwnsInteger
+    {
+        get => (_kind & 128) != 0;
+        set => _kind = (byte)(value ? _kind | 128 : _kind & 127);
+    }
+
+    /// <summary>Only keys with a TTL have one: the time and the key's place in its database's list of such keys.</summary>
+    sealed class Expiry
+    {
+        public long At;
+        public int VolatileIndex = -1;
+    }
+
+    Expiry? _expiry;
 
     /// <summary>Absolute expiry in unix milliseconds; 0 when the key is persistent.</summary>
-    public long ExpireAt;
+    public long ExpireAt
+    {
+        get => _expiry?.At ?? 0;
+        set
+        {
+            if (value != 0 || VolatileIndex >= 0) (_expiry ??= new Expiry()).At = value;
+            else _expiry = null;
+        }
+    }
 
     /// <summary>Position in the database's list of keys with a TTL, or -1.</summary>
-    internal int VolatileIndex = -1;
+    internal int VolatileIndex
+    {
+        get => _expiry?.VolatileIndex ?? -1;
+        set
+        {
+            if (value >= 0 || ExpireAt != 0) (_expiry ??= new Expiry()).VolatileIndex = value;
+            else _expiry = null;
+        }
+    }
 
     /// <summary>
     /// Redis's 24-bit lru field: the LRU clock (seconds) of the last access under an LRU or no policy,
@@ -46,8 +192,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     /// <summary>
     /// What this key adds to used_memory (<see cref="Memory.AllocationModel.Entry"/>) in 8-byte units
-    /// (jemalloc's sizes are multiples of 8), so it fits the object's padding; Detached when the key
-    /// is in no database.
+    /// (jemalloc's sizes are multiples of 8); Detached when the key is in no database.
     /// </summary>
     uint _accountedUnits = Detached;
     const uint Detached = uint.MaxValue;
@@ -60,28 +205,37 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     /// <summary>
     /// The snapshot epoch (<see cref="ISnapshotCapture.Epoch"/>) in which this key was taken or
-    /// created: equal to the running snapshot's epoch means "not its business". Two bytes fit the
-    /// object's padding, so a key costs no more memory.
+    /// created: equal to the running snapshot's epoch means "not its business".
     /// </summary>
     internal ushort SnapshotEpoch;
 
-    public byte[] StringValue => (byte[])Value;
-
     /// <summary>Redis's OBJ_SHARED_INTEGERS: values below this are one shared object when maxmemory is off.</summary>
     const long SharedIntegers = 10000;
-
-    /// <summary>An int-encoded value held as an object of its own, as COPY's dupStringObject makes it, not the shared integer.</summary>
-    public bool OwnsInteger;
 
     /// <summary>Whether Redis would hold this value as a shared small integer (OBJECT REFCOUNT reads INT_MAX).</summary>
     public bool IsSharedInteger => Type == RedisType.String && Encoding == ObjectEncoding.Int && !OwnsInteger
         && RedisNumbers.TryParseInt64(StringValue, out long value) && value is >= 0 and < SharedIntegers;
 
-    /// <summary>A deep copy of the value (COPY, snapshots): strings and compact encodings are arrays; other types copy themselves.</summary>
-    public object CopyValue() => Value switch
+    /// <summary>A deep copy of the value (COPY): strings and compact encodings are arrays; other types copy themselves.</summary>
+    public object CopyValue() => _value switch
     {
+        null => StringValue.ToArray(),
         byte[] bytes => bytes.Clone(),
         ICopyableValue copyable => copyable.DeepCopy(),
         _ => throw new InvalidOperationException($"a {Type} value cannot be copied"),
     };
+
+    /// <summary>
+    /// A detached entry named <paramref name="key"/> with this one's value, type, encoding and TTL: a deep
+    /// copy (snapshots), or sharing the value object (RENAME, which drops this entry; DUMP, which only reads it).
+    /// </summary>
+    public KeyEntry CopyAs(ReadOnlySpan<byte> key, bool deep)
+    {
+        var copy = _value is null
+            ? new KeyEntry(key, StringValue, Encoding)
+            : new KeyEntry(key.ToArray(), 0, deep ? CopyValue() : _value, Type, Encoding);
+        copy.OwnsInteger = OwnsInteger;
+        copy.ExpireAt = ExpireAt;
+        return copy;
+    }
 }

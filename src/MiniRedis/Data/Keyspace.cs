@@ -119,14 +119,14 @@ public sealed class Keyspace
     public Action<Database, byte[]?>? StreamKeyGone { get; set; }
 
     /// <summary>Told of every key created (Redis's dbAdd announces <c>new</c>).</summary>
-    public Action<Database, byte[]>? KeyAdded { get; set; }
+    public Action<Database, ReadOnlySpan<byte>>? KeyAdded { get; set; }
 
     /// <summary>
     /// Told when a key that blocked clients can wait on is created or given a new value (Redis's
     /// signalKeyAsReady in dbAdd): the one place every way a key appears (a push, RENAME, MOVE, COPY,
     /// RESTORE, a *STORE) wakes them.
     /// </summary>
-    public Action<Database, byte[]>? KeyReady { get; set; }
+    public Action<Database, ReadOnlySpan<byte>>? KeyReady { get; set; }
 
     /// <summary>The types blocking commands wait for (Redis's getBlockedTypeByType).</summary>
     internal static bool IsBlockable(RedisType type) => type is RedisType.List or RedisType.ZSet;

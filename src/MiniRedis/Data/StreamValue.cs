@@ -18,6 +18,21 @@ namespace MiniRedis.Data;
 /// </summary>
 public sealed class StreamValue : ICopyableValue
 {
+    /// <summary>An entry's fields and values (field, value, field, value...) read where they are: XADD passes its arguments without copying them.</summary>
+    public interface IFieldList
+    {
+        int Count { get; }
+        ReadOnlySpan<byte> this[int index] { get; }
+    }
+
+    /// <summary>Fields and values held in arrays.</summary>
+    public readonly ref struct ArrayFields(ReadOnlySpan<byte[]> items) : IFieldList
+    {
+        readonly ReadOnlySpan<byte[]> _items = items;
+        public int Count => _items.Length;
+        public ReadOnlySpan<byte> this[int index] => _items[index];
+    }
+
     public const int FlagDeleted = 1;
     public const int FlagSameFields = 2;
 
@@ -55,11 +70,12 @@ public sealed class StreamValue : ICopyableValue
     /// Redis's streamAppendItem after the ID checks: appends to the tail node or starts a new one when
     /// the tail is full by bytes (the fields' and values' raw sizes added) or by entries (live and deleted).
     /// </summary>
-    public void Append(StreamId id, ReadOnlySpan<byte[]> fieldsAndValues, long nodeMaxBytes, long nodeMaxEntries)
+    public void Append<TFields>(StreamId id, in TFields fieldsAndValues, long nodeMaxBytes, long nodeMaxEntries)
+        where TFields : IFieldList, allows ref struct
     {
-        int fieldCount = fieldsAndValues.Length / 2;
+        int fieldCount = fieldsAndValues.Count / 2;
         long rawBytes = 0;
-        foreach (var item in fieldsAndValues) rawBytes += item.Length;
+        for (int i = 0; i < fieldsAndValues.Count; i++) rawBytes += fieldsAndValues[i].Length;
         var tail = Nodes.Count > 0 ? Nodes[^1] : null;
         if (tail is not null)
         {
@@ -375,25 +391,25 @@ public sealed class StreamNode
         if (_buffer.Length != Size) _buffer = Bytes.ToArray();
     }
 
-    public static StreamNode Create(StreamId master, ReadOnlySpan<byte[]> fieldsAndValues)
+    public static StreamNode Create<TFields>(StreamId master, in TFields fieldsAndValues) where TFields : StreamValue.IFieldList, allows ref struct
     {
         var node = new StreamNode(master, Listpack.Create(), Listpack.HeaderSize + 1);
         node.AppendValue(new ListpackValue(1));
         node.AppendValue(new ListpackValue(0));
-        node.AppendValue(new ListpackValue(fieldsAndValues.Length / 2));
-        for (int i = 0; i < fieldsAndValues.Length; i += 2) node.AppendValue(new ListpackValue(fieldsAndValues[i]));
+        node.AppendValue(new ListpackValue(fieldsAndValues.Count / 2));
+        for (int i = 0; i < fieldsAndValues.Count; i += 2) node.AppendValue(new ListpackValue(fieldsAndValues[i]));
         node.AppendValue(new ListpackValue(0));
         return node;
     }
 
-    public void AppendEntry(StreamId id, int flags, ReadOnlySpan<byte[]> fieldsAndValues, int fieldCount)
+    public void AppendEntry<TFields>(StreamId id, int flags, in TFields fieldsAndValues, int fieldCount) where TFields : StreamValue.IFieldList, allows ref struct
     {
         AppendValue(new ListpackValue(flags));
         AppendValue(new ListpackValue(unchecked((long)(id.Ms - Master.Ms))));
         AppendValue(new ListpackValue(unchecked((long)(id.Seq - Master.Seq))));
         bool sameFields = (flags & StreamValue.FlagSameFields) != 0;
         if (!sameFields) AppendValue(new ListpackValue(fieldCount));
-        for (int i = 0; i < fieldsAndValues.Length; i++)
+        for (int i = 0; i < fieldsAndValues.Count; i++)
         {
             if (sameFields && i % 2 == 0) continue;
             AppendValue(new ListpackValue(fieldsAndValues[i]));
@@ -443,11 +459,21 @@ public sealed class StreamNode
         }
     }
 
-    /// <summary>Replaces an integer of the master entry; a change of its encoded size resizes the listpack (Redis's lpReplaceInteger).</summary>
+    /// <summary>
+    /// Replaces an integer of the master entry; a change of its encoded size resizes the listpack (Redis's
+    /// lpReplaceInteger). Every XADD counts its entry here: the same size (nearly always) is written in
+    /// place, keeping the buffer's room for the next entries, so an append copies no node.
+    /// </summary>
     void ReplaceInteger(int offset, long value)
     {
+        var replacement = new ListpackValue(value);
+        if (replacement.EntrySize == Listpack.EntrySizeAt(_buffer, offset))
+        {
+            replacement.Write(_buffer.AsSpan(offset));
+            return;
+        }
         ShrinkToFit();
-        _buffer = Listpack.Replace(_buffer, offset, new ListpackValue(value));
+        _buffer = Listpack.Replace(_buffer, offset, replacement);
         Size = _buffer.Length;
     }
 
@@ -527,11 +553,11 @@ public sealed class StreamNode
     /// <summary>The ID of the node's last entry, deleted or not (Redis's lpGetEdgeStreamID).</summary>
     public StreamId LastId() => IdAt(LastEntry());
 
-    public bool HasMasterFields(ReadOnlySpan<byte[]> fieldsAndValues)
+    public bool HasMasterFields<TFields>(in TFields fieldsAndValues) where TFields : StreamValue.IFieldList, allows ref struct
     {
-        if (MasterFieldCount != fieldsAndValues.Length / 2) return false;
+        if (MasterFieldCount != fieldsAndValues.Count / 2) return false;
         int p = MasterFieldsOffset;
-        for (int i = 0; i < fieldsAndValues.Length; i += 2)
+        for (int i = 0; i < fieldsAndValues.Count; i += 2)
         {
             if (!Listpack.EntryEquals(_buffer, p, new ListpackValue(fieldsAndValues[i]))) return false;
             p = NextOffset(p);

@@ -78,9 +78,8 @@ public static class AllocationModel
     const int AllocatedDictEntry = 32;
 
     /// <summary>objectComputeSize for the value, from figures the value types keep up to date (no walk over elements).</summary>
-    public static long Value(KeyEntry entry) => entry.Value switch
+    public static long Value(KeyEntry entry) => entry.Type == RedisType.String ? String(entry.StringValue.Length, entry.Encoding) : entry.Value switch
     {
-        byte[] bytes when entry.Type == RedisType.String => String(bytes.Length, entry.Encoding),
         byte[] compact => ObjectHeader + SizeClass(compact.Length),
         ListValue list => ObjectHeader + Quicklist(list.EntryBytes),
         FieldTable table => ObjectHeader + DictTable(table.BucketCount) + table.StringBytes + (long)table.Count * DictEntry,

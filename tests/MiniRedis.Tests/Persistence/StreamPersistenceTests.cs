@@ -305,8 +305,8 @@ public sealed partial class StreamPersistenceTests
     public void An_old_type_15_stream_loads_with_derived_counters()
     {
         var stream = new StreamValue();
-        stream.Append(new StreamId(5, 0), [Encoding.ASCII.GetBytes("f"), Encoding.ASCII.GetBytes("v")], 4096, 100);
-        stream.Append(new StreamId(6, 0), [Encoding.ASCII.GetBytes("f"), Encoding.ASCII.GetBytes("w")], 4096, 100);
+        stream.Append(new StreamId(5, 0), new StreamValue.ArrayFields([Encoding.ASCII.GetBytes("f"), Encoding.ASCII.GetBytes("v")]), 4096, 100);
+        stream.Append(new StreamId(6, 0), new StreamValue.ArrayFields([Encoding.ASCII.GetBytes("f"), Encoding.ASCII.GetBytes("w")]), 4096, 100);
         var listpack = stream.Nodes[0].ExactArray();
         var image = new List<byte>(Encoding.ASCII.GetBytes("REDIS0009"));
         image.Add(0xFE); image.Add(0);

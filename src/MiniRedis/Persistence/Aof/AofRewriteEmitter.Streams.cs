@@ -10,7 +10,7 @@ public sealed partial class AofRewriteEmitter
     /// MAXDELETEDID, then per group XGROUP CREATE ... ENTRIESREAD, an XCLAIM ... JUSTID FORCE per pending
     /// entry of each consumer, and XGROUP CREATECONSUMER for a consumer with none.
     /// </summary>
-    void WriteStream(byte[] key, StreamValue stream)
+    void WriteStream(ReadOnlySpan<byte> key, StreamValue stream)
     {
         if (stream.Length > 0)
         {

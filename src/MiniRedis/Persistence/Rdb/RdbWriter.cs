@@ -91,7 +91,9 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
     {
         var payload = new MemoryStream();
         var writer = new RdbWriter(payload, compress, checksum: false);
-        writer.WriteKey(new KeyEntry([], 0, entry.Value, entry.Type, entry.Encoding));
+        var unnamed = entry.CopyAs([], deep: false);
+        unnamed.ExpireAt = 0;
+        writer.WriteKey(unnamed);
         writer.Flush();
         var bytes = payload.GetBuffer();
         bytes.AsSpan(2, (int)payload.Length - 2).CopyTo(bytes.AsSpan(1));
@@ -158,7 +160,7 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
         }
     }
 
-    void WriteType(RdbType type, byte[] key)
+    void WriteType(RdbType type, ReadOnlySpan<byte> key)
     {
         WriteByte((byte)type);
         WriteString(key);
@@ -239,7 +241,7 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
     /// integer entry when integral, else its %.17g text); a skiplist goes out from the highest element
     /// down, so Redis's loader always inserts at the head.
     /// </summary>
-    void WriteSortedSet(byte[] key, SortedSetValue zset)
+    void WriteSortedSet(ReadOnlySpan<byte> key, SortedSetValue zset)
     {
         long count = zset.Count;
         if (zset.Encoding == ObjectEncoding.Listpack)

@@ -97,7 +97,7 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
         entry.SnapshotEpoch = Epoch;
         KeysProcessed++;
         if (entry.ExpireAt != 0 && entry.ExpireAt <= InstantMs) return;
-        var copy = new KeyEntry(entry.Key, entry.Hash, entry.CopyValue(), entry.Type, entry.Encoding) { ExpireAt = entry.ExpireAt };
+        var copy = entry.CopyAs(entry.Key, deep: true);
         _consumer.Add(new SnapshotRecord(db, copy, captured));
     }
 

@@ -1,0 +1,141 @@
+using System.Text;
+using MiniRedis.Data;
+using Xunit;
+
+namespace MiniRedis.Tests.Data;
+
+/// <summary>
+/// A key's layout (issue 18): a short string lives in the key's own array, a long or edited one in an
+/// array of its own, other types in their value object, and the expiry in an object only keys with a
+/// TTL have. Every way between these keeps the key and the value intact.
+/// </summary>
+public class KeyEntryTests
+{
+    static readonly byte[] Key = Encoding.ASCII.GetBytes("key:000000000001");
+
+    static byte[] Bytes(string text) => Encoding.ASCII.GetBytes(text);
+
+    static void AssertHolds(KeyEntry entry, string value)
+    {
+        Assert.Equal(Key, entry.Key.ToArray());
+        Assert.Equal(RedisType.String, entry.Type);
+        Assert.Equal(value, Encoding.ASCII.GetString(entry.StringValue));
+    }
+
+    [Fact]
+    public void A_key_with_a_short_string_costs_its_entry_and_one_array_and_a_same_length_set_allocates_nothing()
+    {
+        var keyspace = new Keyspace(1);
+        var db = keyspace[0];
+        keyspace.ReserveKeys(0, 16);
+        // Grows the settle list once, so the measurement below sees only the key.
+        db.SetString(Bytes("warm"), Bytes("x"));
+        keyspace.Settle();
+
+        var value = Bytes("v000000000000016");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var entry = db.SetString(Key, value);
+        long added = GC.GetAllocatedBytesForCurrentThread() - before;
+        keyspace.Settle();
+        AssertHolds(entry, "v000000000000016");
+        Assert.Equal(ObjectEncoding.Embstr, entry.Encoding);
+        // The entry object (64 bytes) and one array with the key's and the value's 32 bytes (56).
+        Assert.InRange(added, 1, 120);
+
+        var next = Bytes("w000000000000016");
+        before = GC.GetAllocatedBytesForCurrentThread();
+        db.SetString(Key, next);
+        keyspace.Settle();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AssertHolds(entry, "w000000000000016");
+    }
+
+    [Fact]
+    public void A_string_moves_between_the_key_array_and_its_own_and_other_types_keep_the_key()
+    {
+        var keyspace = new Keyspace(1);
+        var db = keyspace[0];
+        var entry = db.SetString(Key, Bytes("12345"));
+        Assert.Equal(ObjectEncoding.Int, entry.Encoding);
+        AssertHolds(entry, "12345");
+
+        // Edited in place (SETBIT, SETRANGE): the value gets an array of its own, the same bytes.
+        var array = entry.StringArray();
+        Assert.Same(array, entry.StringArray());
+        array[0] = (byte)'9';
+        AssertHolds(entry, "92345");
+
+        var longValue = new string('x', KeyEntry.InlineLimit + 1);
+        db.SetString(Key, Bytes(longValue));
+        Assert.Equal(ObjectEncoding.Raw, entry.Encoding);
+        AssertHolds(entry, longValue);
+
+        db.SetString(Key, Bytes("short again"));
+        Assert.Equal(ObjectEncoding.Embstr, entry.Encoding);
+        AssertHolds(entry, "short again");
+
+        var listpack = Listpack.AppendPair(Listpack.Create(), Bytes("field"), Bytes("value"));
+        db.SetKey(Key, listpack, RedisType.Hash, ObjectEncoding.Listpack);
+        Assert.Same(listpack, entry.Value);
+        Assert.Equal(RedisType.Hash, entry.Type);
+        Assert.Equal(Key, entry.Key.ToArray());
+
+        db.SetString(Key, Bytes("a string"));
+        AssertHolds(entry, "a string");
+        Assert.Same(entry, db.Lookup(Key));
+    }
+
+    [Fact]
+    public void A_raw_string_stays_in_its_own_array_until_set_again()
+    {
+        var keyspace = new Keyspace(1);
+        var db = keyspace[0];
+        var raw = Bytes("abc");
+        var entry = db.Add(Key, raw, RedisType.String, ObjectEncoding.Raw);
+        Assert.Same(raw, entry.StringArray());
+        entry.StringArray()[1] = (byte)'X';
+        AssertHolds(entry, "aXc");
+        // Redis's SET makes a new embstr of a short value; ours goes back into the key's array.
+        db.SetString(Key, Bytes("abcdef"));
+        Assert.Equal(ObjectEncoding.Embstr, entry.Encoding);
+        AssertHolds(entry, "abcdef");
+        Assert.Equal("aXc", Encoding.ASCII.GetString(raw));
+    }
+
+    [Fact]
+    public void Expiry_follows_the_key_through_ttl_changes_rename_and_copy()
+    {
+        var keyspace = new Keyspace(1);
+        var db = keyspace[0];
+        var entry = db.SetString(Key, Bytes("value"));
+        Assert.Equal(0, entry.ExpireAt);
+        long at = keyspace.NowMs + 60_000;
+        db.SetExpire(entry, at);
+        Assert.Equal(at, entry.ExpireAt);
+        Assert.Equal(1, db.ExpiresCount);
+        Assert.Same(entry, db.RandomVolatile());
+
+        var renamed = db.AddMoved(Bytes("other"), entry);
+        Assert.Equal(0, renamed.ExpireAt);
+        db.SetExpire(renamed, entry.ExpireAt);
+        db.Delete(entry);
+        Assert.Null(db.Lookup(Key));
+        Assert.Equal("value", Encoding.ASCII.GetString(db.Lookup(Bytes("other"))!.StringValue));
+        Assert.Equal(at, renamed.ExpireAt);
+        Assert.Equal(1, db.ExpiresCount);
+        Assert.Same(renamed, db.RandomVolatile());
+
+        var copy = renamed.CopyAs(Bytes("copy"), deep: true);
+        Assert.Equal(at, copy.ExpireAt);
+        Assert.Equal("copy", Encoding.ASCII.GetString(copy.Key));
+        Assert.Equal("value", Encoding.ASCII.GetString(copy.StringValue));
+
+        db.Persist(renamed);
+        Assert.Equal(0, renamed.ExpireAt);
+        Assert.Equal(0, db.ExpiresCount);
+        db.SetExpire(renamed, at + 1);
+        db.SetString(Bytes("other"), Bytes("new value"));
+        Assert.Equal(0, renamed.ExpireAt);
+        Assert.Equal(0, db.ExpiresCount);
+    }
+}
