@@ -110,6 +110,9 @@ public sealed class ClientSession : IKeyWatcher
     internal CommandBatch? SuspendedBatch;
     internal int SuspendedIndex;
 
+    /// <summary>Set while the client's next command (a script) waits for the executor thread (Executor.RunsScript).</summary>
+    internal bool AwaitsExecutorThread;
+
     /// <summary>Batches that arrived while the client was blocked, run in order once it is served.</summary>
     internal Queue<CommandBatch> DeferredBatches { get; } = new();
 

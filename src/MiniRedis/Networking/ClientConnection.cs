@@ -84,7 +84,7 @@ public sealed class ClientConnection : IClientConnection
     public async Task RunAsync()
     {
         _session = _server.NewSession(this);
-        _server.Executor.Post(() => _server.Connect(_session));
+        _server.Executor.Submit(() => _server.Connect(_session));
         BoundNextRound();
         _socket.Blocking = false;
         try
@@ -99,7 +99,7 @@ public sealed class ClientConnection : IClientConnection
         {
             await _reader.CompleteAsync().ConfigureAwait(false);
             // Queued behind any in-flight batches, so they finish first.
-            _server.Executor.Post(Finish);
+            _server.Executor.Submit(Finish);
         }
     }
 
@@ -193,7 +193,7 @@ public sealed class ClientConnection : IClientConnection
                 // The peer is gone. A client waiting on keys or a pause would wait forever: Redis frees
                 // it. Otherwise its commands still run (they are behind the batches ahead), as Redis
                 // runs all it read before the end of the stream.
-                _server.Executor.Post(CloseIfWaiting);
+                _server.Executor.Submit(CloseIfWaiting);
                 await freeBatch.ConfigureAwait(false);
                 return result;
             }
