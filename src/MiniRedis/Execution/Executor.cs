@@ -35,7 +35,8 @@ public sealed class Executor
     readonly List<ClientSession> _handedOver = [];
     CommandContext _context;
     readonly Thread _thread;
-    // 1 while a thread runs rounds (the executor thread, or a socket thread inline); the managed id of that thread.
+    // Whether a thread holds the executor role, or it is taken for good (stopped); the managed id of the holder.
+    const int RoleFree = 0, RoleHeld = 1, RoleStopped = 2;
     int _role;
     int _roleThread;
     bool _onExecutorThread;
@@ -67,9 +68,10 @@ public sealed class Executor
         _stopping = true;
         _wake.Set();
         if (Thread.CurrentThread != _thread) _thread.Join();
-        // No socket thread may start a round after this: the role is taken for good once the one running ends.
+        // No socket thread may start a round after this: the role is taken for good once the one running
+        // ends (by its holder's LeaveRole when that is this thread). Stopping again finds it so.
         if (Volatile.Read(ref _roleThread) == Environment.CurrentManagedThreadId) return;
-        while (Interlocked.CompareExchange(ref _role, 1, 0) != 0) Thread.Sleep(1);
+        while (Interlocked.CompareExchange(ref _role, RoleStopped, RoleFree) == RoleHeld) Thread.Sleep(1);
     }
 
     /// <summary>
@@ -126,12 +128,12 @@ public sealed class Executor
             while (++rounds < 16 && _queue.TryPeek(out var next) && next.AnyThread && !_stopping);
             LeaveRole();
         }
-        else if (!item.AnyThread || Volatile.Read(ref _role) == 0) _wake.Set();
+        else if (!item.AnyThread || Volatile.Read(ref _role) == RoleFree) _wake.Set();
     }
 
     bool TryTakeRole()
     {
-        if (_stopping || Interlocked.CompareExchange(ref _role, 1, 0) != 0) return false;
+        if (_stopping || Interlocked.CompareExchange(ref _role, RoleHeld, RoleFree) != RoleFree) return false;
         _roleThread = Environment.CurrentManagedThreadId;
         return true;
     }
@@ -147,7 +149,7 @@ public sealed class Executor
         long nextTimer = NextTimerTicks();
         Volatile.Write(ref _nextTimerTicks, nextTimer);
         _roleThread = 0;
-        Interlocked.Exchange(ref _role, 0);
+        Interlocked.Exchange(ref _role, _stopping ? RoleStopped : RoleFree);
         if (executorThreadWork || !_queue.IsEmpty || nextTimer < Volatile.Read(ref _sleepUntilTicks)) _wake.Set();
     }
 

@@ -37,7 +37,7 @@ public sealed class ClientConnection : IClientConnection
     readonly SemaphoreSlim _freeBatches = new(2, 2);
     readonly object _sendLock = new();
     readonly CancellationTokenSource _closed = new();
-    ClientSession _session = null!;
+    readonly ClientSession _session;
     int _nextBatch;
 
     // Output the socket did not take at once, sent by SendPendingAsync; guarded by _sendLock.
@@ -65,6 +65,8 @@ public sealed class ClientConnection : IClientConnection
         // Redis names a Unix socket client by the configured path and port 0, at both ends.
         RemoteAddress = IsUnixSocket ? $"{server.Config.UnixSocket}:0" : FormatEndpoint(socket.RemoteEndPoint);
         LocalAddress = IsUnixSocket ? RemoteAddress : FormatEndpoint(socket.LocalEndPoint);
+        // Made at accept, before the clients accepted with it run: it takes the password setting of now.
+        _session = server.NewSession(this);
         // Zero-byte reads: an idle client holds no receive buffer while it waits.
         _reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false),
             new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
@@ -83,7 +85,6 @@ public sealed class ClientConnection : IClientConnection
 
     public async Task RunAsync()
     {
-        _session = _server.NewSession(this);
         _server.Executor.Submit(() => _server.Connect(_session));
         BoundNextRound();
         _socket.Blocking = false;
