@@ -221,8 +221,8 @@ public sealed class Executor
     }
 
     /// <summary>
-    /// A socket thread met a command that runs a script (<see cref="RunsScript"/>) and stopped the
-    /// client's pipeline before it; the executor thread runs on from that command.
+    /// A socket thread met a command that runs on the executor thread (<see cref="RunsOnExecutorThread"/>)
+    /// and stopped the client's pipeline before it; the executor thread runs on from that command.
     /// </summary>
     void ResumeHandedOver()
     {
@@ -236,16 +236,18 @@ public sealed class Executor
     }
 
     /// <summary>
-    /// A script may pass busy-reply-threshold and then serve other clients from inside (ServeWhileBusy),
-    /// whose batches only arrive while the socket threads are free: it runs on the executor thread.
+    /// What must not run on a socket thread. A script may pass busy-reply-threshold and then serve other
+    /// clients from inside (ServeWhileBusy), whose batches only arrive while the socket threads are free.
+    /// MIGRATE waits for its connect, which completes through the socket engine's threads: a socket
+    /// thread waiting for it starved them under load and MIGRATE answered a timeout.
     /// </summary>
-    static bool RunsScript(CommandDef command, ClientSession session)
+    static bool RunsOnExecutorThread(CommandDef command, ClientSession session)
     {
-        if (command.Name is "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro") return true;
+        if (command.Name is "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro" or "migrate") return true;
         if (command.Name != "exec") return false;
         foreach (var (queued, _) in session.Queued)
         {
-            if (RunsScript(queued, session)) return true;
+            if (RunsOnExecutorThread(queued, session)) return true;
         }
         return false;
     }
@@ -582,7 +584,7 @@ public sealed class Executor
             session.Reply.SimpleString("QUEUED"u8);
             return;
         }
-        if (!_onExecutorThread && RunsScript(command, session))
+        if (!_onExecutorThread && RunsOnExecutorThread(command, session))
         {
             session.AwaitsExecutorThread = true;
             _handedOver.Add(session);
