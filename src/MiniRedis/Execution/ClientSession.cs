@@ -120,6 +120,9 @@ public sealed class ClientSession : IKeyWatcher
     internal CommandBatch? SuspendedBatch;
     internal int SuspendedIndex;
 
+    /// <summary>Set while the client's next command (a script, MIGRATE) waits for the executor thread (Executor.RunsOnExecutorThread).</summary>
+    internal bool AwaitsExecutorThread;
+
     /// <summary>Batches that arrived while the client was blocked, run in order once it is served.</summary>
     internal Queue<CommandBatch> DeferredBatches { get; } = new();
 

@@ -7,10 +7,16 @@ using MiniRedis.Protocol;
 namespace MiniRedis.Execution;
 
 /// <summary>
-/// The single thread that owns the keyspace, as Redis's event loop does. Connections hand it
-/// whole parsed batches; it runs every queued batch in order (one round), lets the propagation
-/// sinks flush (group commit), then sends the round's replies. Between rounds it runs the cron
-/// (active expiry, idle timeouts, stats) <c>hz</c> times a second.
+/// The one owner of the keyspace, as Redis's event loop is. Connections hand it whole parsed
+/// batches; it runs every queued batch in order (one round), lets the propagation sinks flush
+/// (group commit), then sends the round's replies. Between rounds it runs the cron (active
+/// expiry, idle timeouts, stats) <c>hz</c> times a second.
+/// The executor is a role, held by one thread at a time (<see cref="_role"/>): a connection that
+/// submits a batch while no one holds it runs the round itself, on its socket thread, so a request
+/// costs no wake-up of another thread (that hop was most of the CPU per request at pipeline 1).
+/// The executor thread takes the role for what must not wait for a client: timers, posted work,
+/// background slices, and scripts (a busy script serves other clients, whose reads need the socket
+/// thread free), which a socket thread hands over to it.
 /// </summary>
 public sealed class Executor
 {
@@ -25,14 +31,24 @@ public sealed class Executor
     readonly CommandContext _busyContext;
     // Clients released by CLIENT UNBLOCK or the end of a pause: their pipelines continue after the round's commands.
     readonly List<ClientSession> _released = [];
+    // Sessions stopped before a script command on a socket thread; the executor thread runs them on.
+    readonly List<ClientSession> _handedOver = [];
     CommandContext _context;
     readonly Thread _thread;
-    int _idle;
+    // Whether a thread holds the executor role, or it is taken for good (stopped); the managed id of the holder.
+    const int RoleFree = 0, RoleHeld = 1, RoleStopped = 2;
+    int _role;
+    int _roleThread;
+    bool _onExecutorThread;
     bool _servingReadyKeys;
     volatile bool _stopping;
     long _nextCronTicks;
+    // When the next timer is due (Stopwatch ticks), as of the last round, and until when the executor thread sleeps.
+    long _nextTimerTicks;
+    long _sleepUntilTicks = long.MaxValue;
 
-    readonly record struct WorkItem(ClientSession? Session, CommandBatch? Batch, Action? Action);
+    /// <summary>A batch or an action; <paramref name="AnyThread"/> when a socket thread may run it inline.</summary>
+    readonly record struct WorkItem(ClientSession? Session, CommandBatch? Batch, Action? Action, bool AnyThread);
 
     internal Executor(RedisServer server)
     {
@@ -52,13 +68,30 @@ public sealed class Executor
         _stopping = true;
         _wake.Set();
         if (Thread.CurrentThread != _thread) _thread.Join();
+        // No socket thread may start a round after this: the role is taken for good once the one running
+        // ends (by its holder's LeaveRole when that is this thread). Stopping again finds it so.
+        if (Volatile.Read(ref _roleThread) == Environment.CurrentManagedThreadId) return;
+        while (Interlocked.CompareExchange(ref _role, RoleStopped, RoleFree) == RoleHeld) Thread.Sleep(1);
     }
 
-    /// <summary>Queues a parsed batch of a client's commands (any thread).</summary>
-    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null));
+    /// <summary>
+    /// From a connection's socket thread: queues a parsed batch of the client's commands, and runs the
+    /// round at once on this thread when the executor is idle.
+    /// </summary>
+    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null, AnyThread: batch.Count < InlineBatchLimit));
 
-    /// <summary>Runs an action on the executor thread (connect/disconnect, host requests).</summary>
-    public void Post(Action action) => Enqueue(new WorkItem(null, null, action));
+    /// <summary>
+    /// A batch this long goes to the executor thread even when the role is free: its commands amortise
+    /// the hop, and the socket thread meanwhile parses the next batches (pipelines of 16 cost less CPU
+    /// per command and ran faster that way; single commands run inline).
+    /// </summary>
+    const int InlineBatchLimit = 4;
+
+    /// <summary>From a connection's socket thread: a connection event (connect, disconnect), run as <see cref="Submit(ClientSession, CommandBatch)"/> runs a batch.</summary>
+    public void Submit(Action connectionEvent) => Enqueue(new WorkItem(null, null, connectionEvent, AnyThread: true));
+
+    /// <summary>Runs an action on the executor thread (background jobs, host requests).</summary>
+    public void Post(Action action) => Enqueue(new WorkItem(null, null, action, AnyThread: false));
 
     /// <summary>
     /// From the executor thread: runs <paramref name="action"/> once this round's replies are sent.
@@ -80,36 +113,86 @@ public sealed class Executor
         return done.Task;
     }
 
+    /// <summary>
+    /// Queues the item; a socket thread's item runs here and now when the role is free. When it is held,
+    /// the holder sees the item as it leaves (<see cref="LeaveRole"/>), so no one needs waking.
+    /// </summary>
     void Enqueue(WorkItem item)
     {
         _queue.Enqueue(item);
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _idle) == 1) _wake.Set();
+        if (item.AnyThread && TryTakeRole())
+        {
+            // Further rounds only while socket threads' work is queued, and not forever: this thread has sockets to read.
+            int rounds = 0;
+            do RunRoundAndBackground();
+            while (++rounds < 16 && _queue.TryPeek(out var next) && next.AnyThread && !_stopping);
+            LeaveRole();
+        }
+        else if (!item.AnyThread || Volatile.Read(ref _role) == RoleFree) _wake.Set();
+    }
+
+    bool TryTakeRole()
+    {
+        if (_stopping || Interlocked.CompareExchange(ref _role, RoleHeld, RoleFree) != RoleFree) return false;
+        _roleThread = Environment.CurrentManagedThreadId;
+        return true;
+    }
+
+    /// <summary>
+    /// Gives the role back. Whatever is left to do (queued work, work only the executor thread does, a
+    /// timer earlier than the one it sleeps for) wakes the executor thread; the check comes after the
+    /// release (a full fence), so an item queued by a thread that found the role held is seen here.
+    /// </summary>
+    void LeaveRole()
+    {
+        bool executorThreadWork = _afterReplies.Count > 0 || _handedOver.Count > 0 || _heldWhileBusy.Count > 0 || _roundReplies.Count > 0;
+        long nextTimer = NextTimerTicks();
+        Volatile.Write(ref _nextTimerTicks, nextTimer);
+        _roleThread = 0;
+        Interlocked.Exchange(ref _role, _stopping ? RoleStopped : RoleFree);
+        if (executorThreadWork || !_queue.IsEmpty || nextTimer < Volatile.Read(ref _sleepUntilTicks)) _wake.Set();
     }
 
     void Run()
     {
         while (!_stopping)
         {
-            RunRound();
-            ServeTimedOutClients();
-            ResumeReleasedClients();
-            RunCronIfDue();
-            FinishRound();
-            RunBackgroundSlices();
-            if (!_queue.IsEmpty || _afterReplies.Count > 0) continue;
-
-            // A brief spin catches an imminent request without a sleep/wake; longer spins only
-            // steal the CPU the connection threads need on a small machine (measured on 2 cores).
-            var spinner = new SpinWait();
-            while (_queue.IsEmpty && !spinner.NextSpinWillYield) spinner.SpinOnce(-1);
-            if (!_queue.IsEmpty) continue;
-
             _wake.Reset();
-            Interlocked.Exchange(ref _idle, 1);
-            if (_queue.IsEmpty && !_stopping) _wake.Wait(MillisecondsToNextTimer());
-            Interlocked.Exchange(ref _idle, 0);
+            if (TryTakeRole())
+            {
+                _onExecutorThread = true;
+                while (true)
+                {
+                    RunRoundAndBackground();
+                    if (_stopping) break;
+                    if (!_queue.IsEmpty || _afterReplies.Count > 0 || _heldWhileBusy.Count > 0 || _handedOver.Count > 0) continue;
+                    // A brief spin catches an imminent pipeline without a sleep/wake; longer spins only
+                    // steal the CPU the socket thread needs on a small machine (measured on 2 cores).
+                    var spinner = new SpinWait();
+                    while (_queue.IsEmpty && !spinner.NextSpinWillYield) spinner.SpinOnce(-1);
+                    if (_queue.IsEmpty) break;
+                }
+                _onExecutorThread = false;
+                LeaveRole();
+            }
+            // Sleep until the next timer, or until a holder of the role wakes us (LeaveRole compares
+            // the timer it saw with ours after publishing its own: one of the two sees the other's).
+            long until = Volatile.Read(ref _nextTimerTicks);
+            Interlocked.Exchange(ref _sleepUntilTicks, until);
+            if (Volatile.Read(ref _nextTimerTicks) == until && !_stopping) _wake.Wait(MillisecondsUntil(until));
         }
+    }
+
+    /// <summary>One round: the queued work, timeouts, released clients, the cron, then the replies, then one background slice each.</summary>
+    void RunRoundAndBackground()
+    {
+        if (_onExecutorThread) ResumeHandedOver();
+        RunRound();
+        ServeTimedOutClients();
+        ResumeReleasedClients();
+        RunCronIfDue();
+        FinishRound();
+        RunBackgroundSlices();
     }
 
     void RunBackgroundSlices()
@@ -123,11 +206,50 @@ public sealed class Executor
     void RunRound()
     {
         // Bound the round so replies of early clients are not held back by a flood.
-        for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || _queue.TryDequeue(out item)); n++)
+        for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || TakeQueued(out item)); n++)
         {
             if (item.Action is not null) item.Action();
             else ProcessBatch(item.Session!, item.Batch!);
         }
+    }
+
+    /// <summary>The next queued item, unless it is the executor thread's and this is a socket thread (it stays first in line).</summary>
+    bool TakeQueued(out WorkItem item)
+    {
+        if (!_onExecutorThread && (!_queue.TryPeek(out item) || !item.AnyThread)) return false;
+        return _queue.TryDequeue(out item);
+    }
+
+    /// <summary>
+    /// A socket thread met a command that runs on the executor thread (<see cref="RunsOnExecutorThread"/>)
+    /// and stopped the client's pipeline before it; the executor thread runs on from that command.
+    /// </summary>
+    void ResumeHandedOver()
+    {
+        for (int i = 0; i < _handedOver.Count; i++)
+        {
+            var session = _handedOver[i];
+            session.AwaitsExecutorThread = false;
+            if (!session.Closed) Resume(session);
+        }
+        _handedOver.Clear();
+    }
+
+    /// <summary>
+    /// What must not run on a socket thread. A script may pass busy-reply-threshold and then serve other
+    /// clients from inside (ServeWhileBusy), whose batches only arrive while the socket threads are free.
+    /// MIGRATE waits for its connect, which completes through the socket engine's threads: a socket
+    /// thread waiting for it starved them under load and MIGRATE answered a timeout.
+    /// </summary>
+    static bool RunsOnExecutorThread(CommandDef command, ClientSession session)
+    {
+        if (command.Name is "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro" or "migrate") return true;
+        if (command.Name != "exec") return false;
+        foreach (var (queued, _) in session.Queued)
+        {
+            if (RunsOnExecutorThread(queued, session)) return true;
+        }
+        return false;
     }
 
     /// <summary>
@@ -233,12 +355,12 @@ public sealed class Executor
                 var caller = _server.Tracking.BeforeCommand(session);
                 long replyMark = session.Reply.Length;
                 ProcessCommand(session, batch[i]);
-                bool postponed = session.Postponed;
+                bool postponed = session.Postponed || session.AwaitsExecutorThread;
                 if (!postponed) ApplyReplyMode(session, replyMark);
                 _server.Tracking.AfterCommand(session, batch[i][0], caller);
                 if (postponed)
                 {
-                    // CLIENT PAUSE: this command runs again, from the start, once the pause ends.
+                    // CLIENT PAUSE or a script on a socket thread: this command runs again, from the start, once the pause ends or on the executor thread.
                     session.SuspendedBatch = batch;
                     session.SuspendedIndex = i;
                     return;
@@ -473,6 +595,12 @@ public sealed class Executor
             session.Reply.SimpleString("QUEUED"u8);
             return;
         }
+        if (!_onExecutorThread && RunsOnExecutorThread(command, session))
+        {
+            session.AwaitsExecutorThread = true;
+            _handedOver.Add(session);
+            return;
+        }
         RunUnit(command, args, session);
         // While a script is busy, blocked clients wait for its end (their commands would run inside it).
         if (!_server.BusyScript.TimedOut) ServeReadyKeys();
@@ -625,15 +753,21 @@ public sealed class Executor
         if (!_server.BusyScript.TimedOut) ServeReadyKeys();
     }
 
-    int MillisecondsToNextTimer()
+    /// <summary>When the executor next has timed work (Stopwatch ticks): the cron, a blocked client's timeout, the end of a pause.</summary>
+    long NextTimerTicks()
     {
-        long ticks = _nextCronTicks - Stopwatch.GetTimestamp();
-        long ms = ticks <= 0 ? 0 : ticks * 1000 / Stopwatch.Frequency + 1;
+        long next = _nextCronTicks;
+        if (_server.Blocked.Count == 0 && _server.Pause.Mode == PauseMode.None && _server.Pause.PostponedCount == 0) return next;
         long nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        long deadline = _server.Blocked.MillisecondsToNextDeadline(nowMs);
-        if (deadline >= 0) ms = Math.Min(ms, deadline);
+        long ms = _server.Blocked.MillisecondsToNextDeadline(nowMs);
         long pauseEnd = _server.Pause.MillisecondsToResume(nowMs);
-        if (pauseEnd >= 0) ms = Math.Min(ms, pauseEnd);
-        return (int)ms;
+        if (ms < 0 || (pauseEnd >= 0 && pauseEnd < ms)) ms = pauseEnd;
+        return ms < 0 ? next : Math.Min(next, Stopwatch.GetTimestamp() + ms * Stopwatch.Frequency / 1000);
+    }
+
+    static int MillisecondsUntil(long ticks)
+    {
+        long left = ticks - Stopwatch.GetTimestamp();
+        return left <= 0 ? 0 : (int)Math.Min(int.MaxValue, left * 1000 / Stopwatch.Frequency + 1);
     }
 }

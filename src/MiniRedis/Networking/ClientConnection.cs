@@ -39,7 +39,7 @@ public sealed class ClientConnection : IClientConnection
     readonly SemaphoreSlim _freeBatches = new(2, 2);
     readonly object _sendLock = new();
     readonly CancellationTokenSource _closed = new();
-    ClientSession _session = null!;
+    readonly ClientSession _session;
     int _nextBatch;
 
     // Output the socket did not take at once, sent by SendPendingAsync; guarded by _sendLock.
@@ -67,6 +67,8 @@ public sealed class ClientConnection : IClientConnection
         // Redis names a Unix socket client by the configured path and port 0, at both ends.
         RemoteAddress = IsUnixSocket ? $"{server.Config.UnixSocket}:0" : FormatEndpoint(socket.RemoteEndPoint);
         LocalAddress = IsUnixSocket ? RemoteAddress : FormatEndpoint(socket.LocalEndPoint);
+        // Made at accept, before the clients accepted with it run: it takes the password setting of now.
+        _session = server.NewSession(this);
         // Zero-byte reads: an idle client holds no receive buffer while it waits.
         if (tls is not null) _tls = new TlsTransport(tls, socket);
         _reader = PipeReader.Create(_tls?.Stream ?? (Stream)new NetworkStream(socket, ownsSocket: false),
@@ -92,8 +94,7 @@ public sealed class ClientConnection : IClientConnection
             await _reader.CompleteAsync().ConfigureAwait(false);
             return;
         }
-        _session = _server.NewSession(this);
-        _server.Executor.Post(() => _server.Connect(_session));
+        _server.Executor.Submit(() => _server.Connect(_session));
         BoundNextRound();
         _socket.Blocking = false;
         try
@@ -108,7 +109,7 @@ public sealed class ClientConnection : IClientConnection
         {
             await _reader.CompleteAsync().ConfigureAwait(false);
             // Queued behind any in-flight batches, so they finish first.
-            _server.Executor.Post(Finish);
+            _server.Executor.Submit(Finish);
         }
     }
 
@@ -202,7 +203,7 @@ public sealed class ClientConnection : IClientConnection
                 // The peer is gone. A client waiting on keys or a pause would wait forever: Redis frees
                 // it. Otherwise its commands still run (they are behind the batches ahead), as Redis
                 // runs all it read before the end of the stream.
-                _server.Executor.Post(CloseIfWaiting);
+                _server.Executor.Submit(CloseIfWaiting);
                 await freeBatch.ConfigureAwait(false);
                 return result;
             }

@@ -167,15 +167,42 @@ public sealed partial class Listener : IAsyncDisposable
 
     static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// Accepts clients; those already waiting in the backlog are all accepted (their sessions made)
+    /// before any of them runs. A client's commands may run at once on this thread, and a client that
+    /// connected before them must already be one: it is authenticated by the password setting of its
+    /// connect (an earlier client was refused after a CONFIG SET requirepass it connected before).
+    /// </summary>
     /// <param name="tls">The tls-port's socket: connections start with a handshake under the TLS context of the moment.</param>
     async Task AcceptLoopAsync(Socket listenSocket, bool tls)
+    {
+        var accepted = new List<ClientConnection>();
+        try
+        {
+            await AcceptAsync(listenSocket, tls, accepted).ConfigureAwait(false);
+        }
+        finally
+        {
+            StartAccepted(accepted);
+        }
+    }
+
+    void StartAccepted(List<ClientConnection> accepted)
+    {
+        foreach (var connection in accepted) _ = RunConnectionAsync(connection);
+        accepted.Clear();
+    }
+
+    async Task AcceptAsync(Socket listenSocket, bool tls, List<ClientConnection> accepted)
     {
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await listenSocket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                var accept = listenSocket.AcceptAsync(_stopping.Token);
+                if (!accept.IsCompleted) StartAccepted(accepted);
+                client = await accept.ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
@@ -206,7 +233,7 @@ public sealed partial class Listener : IAsyncDisposable
             }
             var connection = new ClientConnection(_server, client, tls ? _tlsContext : null);
             lock (_connections) _connections.Add(connection);
-            _ = RunConnectionAsync(connection);
+            accepted.Add(connection);
         }
     }
 

@@ -97,6 +97,31 @@ public sealed class ConnectionGateTests(ServerPairFixture servers) : IClassFixtu
         Assert.Equal(RepliesOfEarlierClient(servers.Redis), RepliesOfEarlierClient(servers.Mini));
     }
 
+    /// <summary>
+    /// The same race many times over, with nothing between the connect and the CONFIG SET: MiniRedis
+    /// once ran the admin's CONFIG SET on the thread that accepts clients (its commands may run at once
+    /// there) before accepting the earlier client, which was already waiting, and refused that one.
+    /// </summary>
+    [Fact]
+    public void Clients_connected_just_before_a_password_is_set_are_never_refused()
+    {
+        Assert.Equal((Redis: 0, Mini: 0), (Redis: RefusedEarlierClients(servers.Redis), Mini: RefusedEarlierClients(servers.Mini)));
+    }
+
+    static int RefusedEarlierClients(ServerProcess server)
+    {
+        int refused = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            using var admin = server.Connect();
+            using var earlier = server.Connect();
+            Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(admin.Call("CONFIG", "SET", "requirepass", "secret")));
+            if (Encoding.Latin1.GetString(earlier.Call("EXISTS", "gate-key")).StartsWith("-NOAUTH", StringComparison.Ordinal)) refused++;
+            Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(admin.Call("CONFIG", "SET", "requirepass", "")));
+        }
+        return refused;
+    }
+
     static List<string> RepliesOfEarlierClient(ServerProcess server)
     {
         using var admin = server.Connect();

@@ -71,4 +71,22 @@ public sealed class MigrateTests(ServerPairFixture servers) : IClassFixture<Serv
     [Fact]
     public void Migrate_crosses_between_both_servers_as_redis_does()
         => Assert.Equal(string.Join("\n", Scenario(servers.Redis, servers.Mini)), string.Join("\n", Scenario(servers.Mini, servers.Redis)));
+
+    /// <summary>
+    /// MIGRATE waits for its connect, which the socket engine completes on the thread pool. Run on a
+    /// connection's thread (a pool thread) it held up that completion on a loaded machine and answered
+    /// IOERR; a pool of one thread makes that certain.
+    /// </summary>
+    [Fact]
+    public void Migrate_connects_when_the_thread_pool_has_one_thread()
+    {
+        using var source = new MiniRedisProcess(new Dictionary<string, string> { ["DOTNET_ThreadPool_ForceMaxWorkerThreads"] = "1" });
+        using var from = source.Connect();
+        using var to = servers.Redis.Connect();
+        to.Call("DEL", "one-thread");
+        from.Call("SET", "one-thread", "v");
+        string port = servers.Redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("\"+OK\\r\\n\"", Call(from, "MIGRATE", "127.0.0.1", port, "one-thread", "0", "5000"));
+        Assert.Equal("\"$1\\r\\nv\\r\\n\"", Call(to, "GET", "one-thread"));
+    }
 }

@@ -112,7 +112,9 @@ public sealed class RewriteBackgroundTests
         try
         {
             SortedDictionary<string, string> live;
-            using (var server = AofServerProcess.MiniRedis(dir, "--aof-use-rdb-preamble", preamble))
+            // No save points: past a minute (a loaded machine) the default ones start a BGSAVE, and
+            // BGREWRITEAOF then answers "scheduled".
+            using (var server = AofServerProcess.MiniRedis(dir, "--aof-use-rdb-preamble", preamble, "--save", ""))
             {
                 using var connection = server.Connect();
                 Preload(connection, 60_000);
