@@ -99,7 +99,7 @@ public sealed class Database
     public KeyEntry? Peek(ReadOnlySpan<byte> key) => _dict.Find(key);
 
     public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) =>
-        Insert(type == RedisType.String && value is byte[] bytes && KeyEntry.Inlines(bytes.Length, encoding) ? new KeyEntry(key, bytes, encoding) : new KeyEntry(key.ToArray(), 0, value, type, encoding));
+        Insert(type == RedisType.String && value is byte[] bytes && KeyEntry.Inlines(bytes.Length, encoding) ? new KeyEntry(key, bytes, encoding) : new KeyEntry(key.ToArray(), value, type, encoding));
 
     /// <summary>Puts a new entry into the table with a fresh access stamp and the running snapshot's epoch, and announces it.</summary>
     KeyEntry Insert(KeyEntry entry)

@@ -25,13 +25,11 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     public const int InlineLimit = 44;
 
     /// <summary>
-    /// <paramref name="hash"/> is not kept (the table hashes keys itself); the parameter stays for the
-    /// RDB reader's call, which hands over <paramref name="key"/> to be taken without a copy unless a
+    /// Takes <paramref name="key"/> without a copy (the RDB reader hands its array over) unless a
     /// string value is to be inlined beside it.
     /// </summary>
-    public KeyEntry(byte[] key, uint hash, object value, RedisType type, ObjectEncoding encoding)
+    public KeyEntry(byte[] key, object value, RedisType type, ObjectEncoding encoding)
     {
-        _ = hash;
         _blob = key;
         _keyLength = key.Length;
         Type = type;
@@ -233,7 +231,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     {
         var copy = _value is null
             ? new KeyEntry(key, StringValue, Encoding)
-            : new KeyEntry(key.ToArray(), 0, deep ? CopyValue() : _value, Type, Encoding);
+            : new KeyEntry(key.ToArray(), deep ? CopyValue() : _value, Type, Encoding);
         copy.OwnsInteger = OwnsInteger;
         copy.ExpireAt = ExpireAt;
         return copy;

@@ -80,7 +80,7 @@ public static class SetValue
     }
 
     /// <summary>An empty set outside any database, to build an SINTERSTORE/SUNIONSTORE/SDIFFSTORE result in before storing it.</summary>
-    public static KeyEntry CreateDetached() => new([], 0, Intset.Create(), RedisType.Set, ObjectEncoding.Intset);
+    public static KeyEntry CreateDetached() => new([], Intset.Create(), RedisType.Set, ObjectEncoding.Intset);
 
     /// <summary>Walks the members (intsets in ascending order); the set must not change meanwhile.</summary>
     public ref struct Enumerator

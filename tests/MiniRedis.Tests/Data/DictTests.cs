@@ -11,7 +11,7 @@ public class DictTests
     static KeyEntry Entry(string key)
     {
         var bytes = Encoding.ASCII.GetBytes(key);
-        return new KeyEntry(bytes, Dict.HashKey(bytes), bytes, RedisType.String, ObjectEncoding.Embstr);
+        return new KeyEntry(bytes, bytes, RedisType.String, ObjectEncoding.Embstr);
     }
 
     static HashSet<string> Enumerate(Dict dict)

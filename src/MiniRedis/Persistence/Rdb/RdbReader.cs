@@ -15,7 +15,7 @@ public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisTy
         if (db.Peek(Key) is not null) return false;
         // The key array was allocated by the reader for this entry: the new node takes it rather than a
         // copy (Database.Add copies its span), one allocation fewer per key when loading millions.
-        db.Adopt(new KeyEntry(Key, Dict.HashKey(Key), Value, Type, Encoding) { ExpireAt = ExpireAt, LastAccess = keyspace.NewAccessStamp, SnapshotEpoch = keyspace.NewKeyEpoch });
+        db.Adopt(new KeyEntry(Key, Value, Type, Encoding) { ExpireAt = ExpireAt, LastAccess = keyspace.NewAccessStamp, SnapshotEpoch = keyspace.NewKeyEpoch });
         return true;
     }
 }

@@ -91,7 +91,7 @@ public sealed class RdbCodecTests
         var writer = new RdbWriter(output, compress: false, checksum: true);
         writer.WriteHeader(1000, aofBase: false);
         writer.WriteSelectDb(0, 1, 0);
-        writer.WriteKey(new KeyEntry("k"u8.ToArray(), 0, "v"u8.ToArray(), RedisType.String, ObjectEncoding.Embstr));
+        writer.WriteKey(new KeyEntry("k"u8.ToArray(), "v"u8.ToArray(), RedisType.String, ObjectEncoding.Embstr));
         writer.WriteEnd();
         var image = output.ToArray();
         Assert.Equal(image.Length, writer.Position);
