@@ -229,6 +229,8 @@ public sealed partial class ProcessManagementTests : IDisposable
     {
         string logFile = Path.Combine(_temp, "server.log");
         using var server = new MiniRedisProcess("--logfile", logFile, "--loglevel", "verbose");
+        // The first PING can be answered a moment before the ready line is written: rotate after it.
+        Assert.True(WaitUntil(() => File.ReadAllText(logFile).Contains("Ready to accept connections", StringComparison.Ordinal)), File.ReadAllText(logFile));
         string rotated = logFile + ".1";
         File.Move(logFile, rotated);
         Assert.Equal(0, Kill(server.ProcessId, SigHup));
