@@ -3,7 +3,7 @@
 # cpu-compare.sh measures it), the median over ROUNDS, the order of the servers rotating per round, so
 # every build meets the same machine load. NAME=DLL[@VAR=VALUE] runs DLL with that environment variable.
 # Usage: benchmarks/cpu-ab.sh base=/path/a/miniredis-server.dll new=/path/b/miniredis-server.dll
-# Environment overrides: REQUESTS, CLIENTS, TESTS, PIPELINES, ROUNDS.
+# Environment overrides: REQUESTS, CLIENTS, TESTS, PIPELINES, ROUNDS; GARNET=1 adds Garnet as one more column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -11,6 +11,7 @@ requests=${REQUESTS:-100000}; clients=${CLIENTS:-50}; tests=${TESTS:-set,get}; p
 work=$(mktemp -d /tmp/ab.XXXXXX); trap 'stop_servers; rm -rf "$work"' EXIT
 names=(redis)
 mkdir -p "$work/redis"; start_redis "$work/redis/log" --dir "$work/redis"
+[ "${GARNET:-0}" != 1 ] || { start_garnet_in "$work"; [ -z "$garnet_port" ] || names+=(garnet); }
 for spec in "$@"; do
   name=${spec%%=*}; rest=${spec#*=}; dll=${rest%%@*}; envs=""; [[ "$rest" == *@* ]] && envs=${rest#*@}
   mkdir -p "$work/$name"; port=$(free_port)
