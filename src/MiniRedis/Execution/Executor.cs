@@ -375,7 +375,8 @@ public sealed class Executor
         _roundReplies.Add(session);
     }
 
-    void ProcessBatch(ClientSession session, CommandBatch batch)
+    /// <summary>Runs a client's batch as a round does (internal for the allocation probe of the tests).</summary>
+    internal void ProcessBatch(ClientSession session, CommandBatch batch)
     {
         // The later pipeline of a client that is blocked, held by a pause, or released but not yet resumed waits its turn.
         if (session.SuspendedBatch is not null || session.DeferredBatches.Count > 0)
