@@ -83,6 +83,29 @@ start_miniredis() {
     pids+=($!)
 }
 
+# Microsoft Garnet 2.2.12, the C# peer, as a third column of the comparisons that call start_garnet_in
+# (compare.sh): GARNET=0 leaves it out; GARNET_BIN is where `dotnet tool install --tool-path DIR
+# garnet-server --version 2.2.12` put it. Garnet keeps no AOF and takes no checkpoints unless told to.
+garnet_bin=${GARNET_BIN:-/work/tools/garnet/garnet-server}
+
+# start_garnet_in <dir>: Garnet on a free port (garnet_port), working in <dir>/garnet, answering; nothing
+# (garnet_port stays empty) when GARNET=0 or it is not installed.
+start_garnet_in() {
+    local dir=$1
+    garnet_port=
+    [ "${GARNET:-1}" != 0 ] || return 0
+    if [ ! -x "$garnet_bin" ]; then
+        echo "no Garnet at $garnet_bin (dotnet tool install --tool-path DIR garnet-server --version 2.2.12; GARNET_BIN=DIR/garnet-server): left out" >&2
+        return 0
+    fi
+    mkdir -p "$dir/garnet"
+    garnet_port=$(free_port)
+    (cd "$dir/garnet" && exec "$garnet_bin" --port "$garnet_port" --bind 127.0.0.1 --checkpointdir "$dir/garnet" > "$dir/garnet/log" 2>&1) &
+    garnet_pid=$!
+    pids+=($!)
+    wait_ready "$garnet_port"
+}
+
 # start_pair_in <dir> [directives...]: real Redis in <dir>/redis and MiniRedis in <dir>/miniredis
 # (each with its log there), with the same directives, both answering.
 start_pair_in() {
@@ -95,39 +118,53 @@ start_pair_in() {
     wait_ready "$miniredis_port"
 }
 
+# table_header <leading>: with Garnet's two columns when start_garnet_in started it.
 table_header() {
     local leading=$1
-    echo "| ${leading:+$leading | }test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis |"
-    echo "| ${leading:+--- | }--- | ---: | ---: | ---: | ---: |"
+    if [ -n "${garnet_port:-}" ]; then
+        echo "| ${leading:+$leading | }test | pipeline | Redis ops/s | MiniRedis ops/s | Garnet ops/s | MiniRedis / Redis | Garnet / Redis |"
+        echo "| ${leading:+--- | }--- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    else
+        echo "| ${leading:+$leading | }test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis |"
+        echo "| ${leading:+--- | }--- | ---: | ---: | ---: | ---: |"
+    fi
 }
 
 # bench_rows <leading cells> <tests> <pipelines> [redis-benchmark options...]: one markdown row per
-# benchmark (`-t ping` gives two), each pair run on both servers back to back, the server that goes
-# first alternating so machine noise and warm caches spread over both.
+# benchmark (`-t ping` gives two), each pair run on every server back to back (Redis, MiniRedis, and
+# Garnet when started), the server that goes first rotating so machine noise and warm caches spread over all.
 bench_rows() {
     local leading=$1 tests=$2 pipelines=$3
     shift 3
-    local test pipeline server name value first=redis
-    local -A rps
-    local -a names
+    local test pipeline server name value turn=0 i
+    local -a servers=(redis miniredis) order names
+    [ -z "${garnet_port:-}" ] || servers+=(garnet)
+    local -A rps seen
     for test in ${tests//,/ }; do
         for pipeline in $pipelines; do
             rps=()
+            seen=()
             names=()
-            for server in $first $([ "$first" = redis ] && echo miniredis || echo redis); do
+            order=()
+            for i in "${!servers[@]}"; do order+=("${servers[$(( (i + turn) % ${#servers[@]} ))]}"); done
+            turn=$((turn + 1))
+            for server in "${order[@]}"; do
                 local port_var="${server}_port"
                 # --csv prints a header then one "NAME","rps",... line per benchmark; nothing for a command the server lacks.
                 while IFS=, read -r name value _; do
                     name=${name//\"/}
                     [ "$name" = test ] && continue
-                    [ -n "${rps[$name|redis]+set}${rps[$name|miniredis]+set}" ] || names+=("$name")
+                    [ -n "${seen[$name]+set}" ] || { names+=("$name"); seen[$name]=1; }
                     rps[$name|$server]=${value//\"/}
                 done < <(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -t "$test" -P "$pipeline" --csv "$@" 2>/dev/null || true)
             done
-            first=$([ "$first" = redis ] && echo miniredis || echo redis)
             for name in "${names[@]}"; do
                 awk -v lead="${leading:+$leading | }" -v name="$name" -v p="$pipeline" -v r="${rps[$name|redis]:-0}" -v m="${rps[$name|miniredis]:-0}" \
-                    'BEGIN { printf "| %s%s | %s | %.0f | %.0f | %.2f |\n", lead, name, p, r, m, (r > 0 ? m / r : 0) }'
+                    -v g="${garnet_port:+${rps[$name|garnet]:-0}}" \
+                    'BEGIN {
+                        if (g == "") printf "| %s%s | %s | %.0f | %.0f | %.2f |\n", lead, name, p, r, m, (r > 0 ? m / r : 0)
+                        else printf "| %s%s | %s | %.0f | %.0f | %.0f | %.2f | %.2f |\n", lead, name, p, r, m, g, (r > 0 ? m / r : 0), (r > 0 ? g / r : 0)
+                    }'
             done
         done
     done

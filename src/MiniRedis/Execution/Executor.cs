@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -21,7 +20,7 @@ namespace MiniRedis.Execution;
 public sealed class Executor
 {
     readonly RedisServer _server;
-    readonly ConcurrentQueue<WorkItem> _queue = new();
+    readonly WorkQueue _queue = new();
     readonly ManualResetEventSlim _wake = new(false);
     readonly List<ClientSession> _roundReplies = [];
     readonly List<Action> _afterReplies = [];
@@ -49,6 +48,50 @@ public sealed class Executor
 
     /// <summary>A batch or an action; <paramref name="AnyThread"/> when a socket thread may run it inline.</summary>
     readonly record struct WorkItem(ClientSession? Session, CommandBatch? Batch, Action? Action, bool AnyThread);
+
+    /// <summary>
+    /// The queue of work from every thread, under a lock. ConcurrentQueue was here: its TryPeek, which a
+    /// socket thread needs (an executor-thread item stays first in line), marks the segment preserved for
+    /// observation, so the next enqueue allocated a new segment; a request at pipeline 1 peeks every round.
+    /// <see cref="IsEmpty"/> reads a count without the lock; the count changes by interlocked operations
+    /// (full fences), which <see cref="LeaveRole"/>'s check against a concurrent enqueue relies on.
+    /// </summary>
+    sealed class WorkQueue
+    {
+        readonly Queue<WorkItem> _items = new();
+        int _count;
+
+        public bool IsEmpty => Volatile.Read(ref _count) == 0;
+
+        public void Enqueue(WorkItem item)
+        {
+            lock (_items)
+            {
+                _items.Enqueue(item);
+                Interlocked.Increment(ref _count);
+            }
+        }
+
+        /// <summary>The next item; with <paramref name="anyThreadOnly"/>, none when it is the executor thread's.</summary>
+        public bool TryDequeue(out WorkItem item, bool anyThreadOnly)
+        {
+            lock (_items)
+            {
+                if (!_items.TryPeek(out item) || (anyThreadOnly && !item.AnyThread)) return false;
+                _items.Dequeue();
+                Interlocked.Decrement(ref _count);
+                return true;
+            }
+        }
+
+        public bool NextIsAnyThread
+        {
+            get
+            {
+                lock (_items) return _items.TryPeek(out var item) && item.AnyThread;
+            }
+        }
+    }
 
     internal Executor(RedisServer server)
     {
@@ -125,7 +168,7 @@ public sealed class Executor
             // Further rounds only while socket threads' work is queued, and not forever: this thread has sockets to read.
             int rounds = 0;
             do RunRoundAndBackground();
-            while (++rounds < 16 && _queue.TryPeek(out var next) && next.AnyThread && !_stopping);
+            while (++rounds < 16 && _queue.NextIsAnyThread && !_stopping);
             LeaveRole();
         }
         else if (!item.AnyThread || Volatile.Read(ref _role) == RoleFree) _wake.Set();
@@ -216,8 +259,7 @@ public sealed class Executor
     /// <summary>The next queued item, unless it is the executor thread's and this is a socket thread (it stays first in line).</summary>
     bool TakeQueued(out WorkItem item)
     {
-        if (!_onExecutorThread && (!_queue.TryPeek(out item) || !item.AnyThread)) return false;
-        return _queue.TryDequeue(out item);
+        return _queue.TryDequeue(out item, anyThreadOnly: !_onExecutorThread);
     }
 
     /// <summary>
@@ -268,7 +310,7 @@ public sealed class Executor
         _context = _busyContext;
         try
         {
-            for (int n = 0; n < 1024 && _queue.TryDequeue(out var item); n++)
+            for (int n = 0; n < 1024 && _queue.TryDequeue(out var item, anyThreadOnly: false); n++)
             {
                 if (item.Action is not null || item.Session == caller) _heldWhileBusy.Enqueue(item);
                 else ProcessBatch(item.Session!, item.Batch!);
@@ -344,7 +386,8 @@ public sealed class Executor
         _roundReplies.Add(session);
     }
 
-    void ProcessBatch(ClientSession session, CommandBatch batch)
+    /// <summary>Runs a client's batch as a round does (internal for the allocation probe of the tests).</summary>
+    internal void ProcessBatch(ClientSession session, CommandBatch batch)
     {
         // The later pipeline of a client that is blocked, held by a pause, or released but not yet resumed waits its turn.
         if (session.SuspendedBatch is not null || session.DeferredBatches.Count > 0)

@@ -46,6 +46,8 @@ public sealed class PropagationQueue
 
     public void Add(int db, ArgVector args)
     {
+        // Nothing listens (no AOF, no replica): not even the walk over the arguments (MSET's 21).
+        if (_sinks.Length == 0) return;
         var builder = Begin(db);
         for (int i = 0; i < args.Count; i++) builder.Arg(args[i]);
     }

@@ -51,6 +51,12 @@ public static class RespParser
         // after it: Redis runs one before parsing the next, so such a batch holds a single command.
         while (!reader.End && batch.ArenaBytes < limits.MaxBatchBytes && !(limits.Unauthenticated && batch.Count > 0))
         {
+            if (!limits.Unauthenticated && TryParseMultibulkInSpan(reader.UnreadSpan, batch, limits.MaxBulkLength, out int used))
+            {
+                reader.Advance(used);
+                consumed = reader.Position;
+                continue;
+            }
             var start = reader;
             bool complete = reader.IsNext((byte)'*')
                 ? TryParseMultibulk(ref reader, batch, limits)
@@ -69,6 +75,60 @@ public static class RespParser
             return Stop(ref reader, batch);
         }
         return consumed;
+    }
+
+    /// <summary>
+    /// The common case, a well-formed multibulk command wholly inside <paramref name="span"/> (one pipe
+    /// segment), parsed straight from the span. Anything else (an incomplete or malformed command, a
+    /// length with a sign or a leading zero, a bulk over <paramref name="maxBulkLength"/>) leaves the batch
+    /// as it was and returns false: the general parser then takes the command from the same byte and
+    /// says what Redis says. <paramref name="used"/> is the command's length in bytes.
+    /// </summary>
+    static bool TryParseMultibulkInSpan(ReadOnlySpan<byte> span, CommandBatch batch, long maxBulkLength, out int used)
+    {
+        used = 0;
+        if (span.IsEmpty || span[0] != (byte)'*') return false;
+        int pos = 1;
+        if (!TryReadSpanLength(span, ref pos, out long count) || count == 0 || count > int.MaxValue) return false;
+        batch.OpenCommand((int)count);
+        for (long i = 0; i < count; i++)
+        {
+            if (pos >= span.Length || span[pos] != (byte)'$') break;
+            pos++;
+            if (!TryReadSpanLength(span, ref pos, out long length) || length > maxBulkLength || span.Length - pos < length + 2) break;
+            span.Slice(pos, (int)length).CopyTo(batch.AddArgument((int)length));
+            // Like Redis, the two bytes after the payload are skipped without being checked.
+            pos += (int)length + 2;
+        }
+        if (batch.HasOpenCommand)
+        {
+            batch.DropLastCommand();
+            return false;
+        }
+        used = pos;
+        return true;
+    }
+
+    /// <summary>
+    /// Digits up to a '\r' followed by one more byte (skipped unchecked, as Redis does), at most 18 of
+    /// them and no leading zero unless the number is 0; <paramref name="pos"/> moves past the line.
+    /// </summary>
+    static bool TryReadSpanLength(ReadOnlySpan<byte> span, ref int pos, out long value)
+    {
+        value = 0;
+        int start = pos;
+        while (pos < span.Length && pos - start <= 18)
+        {
+            uint digit = (uint)(span[pos] - '0');
+            if (digit > 9) break;
+            value = value * 10 + digit;
+            pos++;
+        }
+        int digits = pos - start;
+        if (digits == 0 || digits > 18 || (digits > 1 && span[start] == (byte)'0')) return false;
+        if (span.Length - pos < 2 || span[pos] != (byte)'\r') return false;
+        pos += 2;
+        return true;
     }
 
     /// <summary>Ends a parse at an incomplete command: an open command's finished arguments leave the pipe.</summary>

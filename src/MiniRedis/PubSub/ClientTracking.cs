@@ -125,18 +125,25 @@ public sealed class ClientTracking : IModifiedKeyObserver
     internal void AfterCommand(ClientSession client, ReadOnlySpan<byte> commandName, ClientSession? previous)
     {
         _current = previous;
-        if (_pendingForCurrent.Count > 0)
-        {
-            foreach (var (target, key) in _pendingForCurrent)
-            {
-                if (target != client) continue;
-                if (key is null) SendNull(client);
-                else SendKey(client, key);
-            }
-            _pendingForCurrent.RemoveAll(pending => pending.Client == client);
-        }
+        if (_pendingForCurrent.Count > 0) SendPendingFor(client);
         // A command held by CLIENT PAUSE has not run yet: it keeps the flag for when it does.
         if (client.Tracking is { Caching: true } state && !client.InMulti && !client.Postponed && !System.Text.Ascii.EqualsIgnoreCase(commandName, "client"u8)) state.Caching = false;
+    }
+
+    /// <summary>
+    /// The invalidations a client's own command caused, after its reply. A method of its own: the lambda's
+    /// capture of <paramref name="client"/> is allocated on entry to the method that holds it, which
+    /// made every command allocate when it sat in <see cref="AfterCommand"/>.
+    /// </summary>
+    void SendPendingFor(ClientSession client)
+    {
+        foreach (var (target, key) in _pendingForCurrent)
+        {
+            if (target != client) continue;
+            if (key is null) SendNull(client);
+            else SendKey(client, key);
+        }
+        _pendingForCurrent.RemoveAll(pending => pending.Client == client);
     }
 
     /// <summary>

@@ -349,4 +349,45 @@ public sealed class RespParserTests
         Assert.Equal("Protocol error: invalid bulk length", Feed([Bytes("*1\r\n$11\r\n")], maxBulk: 10).Error);
         Assert.Equal([["0123456789"]], Feed([Bytes("*1\r\n$10\r\n0123456789\r\n")], maxBulk: 10).Commands);
     }
+
+    /// <summary>
+    /// A command wholly inside one pipe segment takes the parser's span path; delivered a byte at a time
+    /// it never can. Random pipelines of well-formed and mutated commands (signs, leading zeros, NULs,
+    /// wrong markers, lengths past the limit, cut short) give the same commands, error and unconsumed
+    /// bytes (when no error) both ways.
+    /// </summary>
+    [Fact]
+    public void The_span_path_and_the_segmented_path_agree_on_random_and_mutated_commands()
+    {
+        var random = new Random(20261207);
+        string[] mutations = ["", "+", "-", "0", "00", " ", "\0", "x", "\r", "\n", "99999999999999999999"];
+        for (int round = 0; round < 2000; round++)
+        {
+            var input = new StringBuilder();
+            int commands = random.Next(1, 5);
+            for (int c = 0; c < commands; c++)
+            {
+                var args = Enumerable.Range(0, random.Next(1, 4)).Select(_ => new string('a', random.Next(0, 12))).ToList();
+                var frame = new StringBuilder($"*{args.Count}\r\n");
+                foreach (var arg in args) frame.Append($"${arg.Length}\r\n{arg}\r\n");
+                var text = frame.ToString();
+                if (random.Next(4) == 0)
+                {
+                    int at = random.Next(text.Length);
+                    text = text[..at] + mutations[random.Next(mutations.Length)] + text[(at + random.Next(0, 2))..];
+                }
+                input.Append(text);
+            }
+            if (random.Next(4) == 0) input.Length = random.Next(input.Length);
+            var bytes = Bytes(input.ToString());
+            var whole = Feed([bytes], maxBulk: 8);
+            var byteByByte = Feed(bytes.Select(b => new[] { b }), maxBulk: 8);
+            var context = $"round {round}: {input.ToString().Replace("\r", "\\r").Replace("\n", "\\n")}";
+            Assert.True(whole.Error == byteByByte.Error, $"{context}: {whole.Error} / {byteByByte.Error}");
+            // After an error the rest was never read byte by byte, so only a clean parse compares what is left.
+            if (whole.Error is null) Assert.True(whole.UnconsumedBytes == byteByByte.UnconsumedBytes && whole.OpenCommand == byteByByte.OpenCommand, context);
+            Assert.True(whole.Commands.Count == byteByByte.Commands.Count, context);
+            for (int i = 0; i < whole.Commands.Count; i++) Assert.Equal(byteByByte.Commands[i], whole.Commands[i]);
+        }
+    }
 }

@@ -3,7 +3,11 @@ using MiniRedis.Protocol;
 
 namespace MiniRedis.Tests.Support;
 
-/// <summary>Managed bytes one command allocates on the executor in steady state, run as a connection's batch would be.</summary>
+/// <summary>
+/// Managed bytes one command allocates on the executor in steady state, run as a connection's batch
+/// would be: through the batch path (client tracking's hooks, CLIENT REPLY, the round's reply list),
+/// which is where a per-command allocation hid from a probe of ProcessCommand alone.
+/// </summary>
 public static class AllocationProbe
 {
     /// <summary>Runs <paramref name="args"/> 1,000 times to warm up, then returns what 10,000 more calls allocated.</summary>
@@ -26,7 +30,7 @@ public static class AllocationProbe
         {
             void Call()
             {
-                server.Executor.ProcessCommand(client.Session, batch[0]);
+                server.Executor.ProcessBatch(client.Session, batch);
                 client.Session.Reply.Clear();
                 afterCall?.Invoke();
             }
