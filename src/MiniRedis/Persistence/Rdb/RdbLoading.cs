@@ -96,8 +96,9 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// blocking on the stream's reads: a file, or a replica's full sync reading the master's transfer as
     /// it arrives (a socket's stream, <c>PipeReader.AsStream()</c>) with
     /// <see cref="RdbLoadOptions.ReplicaSync"/>. <paramref name="totalBytes"/> is the size announced for
-    /// the loading progress (0 when unknown). Reads exactly the image, so the stream can go on after
-    /// it. The caller owns the stream. False (logged) when the image is invalid: the dataset is then
+    /// the loading progress (0 when unknown). A stream that cannot seek is read ahead in 64 KB blocks,
+    /// so it should end where the image ends (a length-limited view for a <c>$&lt;length&gt;</c> transfer).
+    /// The caller owns the stream. False (logged) when the image is invalid: the dataset is then
     /// incomplete (the keys loaded so far stay, and writers of the dataset refuse) until the caller
     /// empties it or loads again.
     /// </summary>
