@@ -53,8 +53,9 @@ public sealed class AofLoader : SlicedJob, IDisposable
     public static void Start(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
     {
         state.Loading.Begin(paths.Sum(path => new FileInfo(path).Length));
-        // The job disposes of its files when it finishes.
+#pragma warning disable CA2000 // the job owns itself: it disposes of its file when it finishes (Finish)
         new AofLoader(server, state, paths, done).Continue();
+#pragma warning restore CA2000
     }
 
     bool LastFile => _fileIndex == _paths.Count - 1;

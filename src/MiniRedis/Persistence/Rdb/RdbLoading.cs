@@ -37,8 +37,20 @@ public sealed class RdbLoading : SlicedJob, IDisposable
         _loader = new RdbKeyLoader(server, state, state.Loading, stream, RdbLoadOptions.StartUp(path));
     }
 
-    static FileStream Open(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+    /// <summary>The dump opened for reading; null (and why) when it cannot be.</summary>
+    static FileStream? TryOpen(string path, out Exception? error)
+    {
+        error = null;
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = e;
+            return null;
+        }
+    }
 
     /// <summary>
     /// At start: loads <paramref name="path"/> in slices on the executor; <paramref name="done"/> (on
@@ -46,30 +58,27 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// </summary>
     public static void Start(RedisServer server, RdbState state, string path, Action<bool> done)
     {
-        FileStream stream;
-        try
+#pragma warning disable CA2000 // the job made below owns itself and the stream: it disposes of them when it ends (Slice)
+        var stream = TryOpen(path, out var error);
+        if (stream is null)
         {
-            stream = Open(path);
-        }
-        catch (FileNotFoundException)
-        {
-            server.Executor.Post(() =>
+            if (error is FileNotFoundException)
             {
-                // No dump: the empty keyspace is the whole dataset.
-                server.Keyspace.Complete = true;
-                done(true);
-            });
-            return;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            server.Logger.LogWarning("Fatal error loading the DB: {Error}. Exiting.", e.Message);
+                server.Executor.Post(() =>
+                {
+                    // No dump: the empty keyspace is the whole dataset.
+                    server.Keyspace.Complete = true;
+                    done(true);
+                });
+                return;
+            }
+            server.Logger.LogWarning("Fatal error loading the DB: {Error}. Exiting.", error!.Message);
             server.Executor.Post(() => done(false));
             return;
         }
         state.Loading.Begin(stream.Length);
-        // The job owns the stream from here and disposes of it when it ends.
         new RdbLoading(server, state, path, stream, done).Continue();
+#pragma warning restore CA2000
     }
 
     /// <summary>
@@ -78,17 +87,13 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// </summary>
     public static bool LoadNow(RedisServer server, RdbState state, string path, bool merge)
     {
-        FileStream stream;
-        try
+        using var stream = TryOpen(path, out var error);
+        if (stream is null)
         {
-            stream = Open(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, e.Message);
+            server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, error!.Message);
             return false;
         }
-        using (stream) return Load(server, state, stream, stream.Length, RdbLoadOptions.DebugReload(path, merge));
+        return Load(server, state, stream, stream.Length, RdbLoadOptions.DebugReload(path, merge));
     }
 
     /// <summary>
