@@ -1,8 +1,6 @@
-using System.Globalization;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Notifications;
-using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
 
