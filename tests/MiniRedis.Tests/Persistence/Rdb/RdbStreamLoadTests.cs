@@ -10,21 +10,12 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 /// a transfer cut short is refused and leaves the dataset marked incomplete.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class RdbStreamLoadTests : IDisposable
+public sealed class RdbStreamLoadTests() : AofBootTests("rdb-stream-")
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("rdb-stream-").FullName;
-    readonly List<RedisServer> _servers = [];
-
-    public void Dispose()
-    {
-        foreach (var server in _servers) server.Stop();
-        Directory.Delete(_dir, true);
-    }
-
     RedisServer Start()
     {
-        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\nenable-debug-command yes\ndir {_dir}"));
-        _servers.Add(server);
+        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\nenable-debug-command yes\ndir {Dir}"));
+        Servers.Add(server);
         return server;
     }
 
@@ -46,7 +37,7 @@ public sealed class RdbStreamLoadTests : IDisposable
         master.Run("XADD stream 1-1 f v");
         master.Run("SET volatile v PX 600000");
         Assert.Equal("+OK\r\n", master.Run("SAVE"));
-        return (File.ReadAllBytes(Path.Combine(_dir, "dump.rdb")), Dataset(master));
+        return (File.ReadAllBytes(Path.Combine(Dir, "dump.rdb")), Dataset(master));
     }
 
     [Fact]
