@@ -36,7 +36,7 @@ try
     if (commandLine.ReadConfigFromStdin)
     {
         using var stdin = new MemoryStream();
-        Console.OpenStandardInput().CopyTo(stdin);
+        using (var input = Console.OpenStandardInput()) input.CopyTo(stdin);
         stdinConfig = stdin.ToArray();
     }
     config = ServerConfig.Load(commandLine, stdinConfig is null ? null : new MemoryStream(stdinConfig));

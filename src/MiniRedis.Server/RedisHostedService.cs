@@ -9,6 +9,7 @@ namespace MiniRedis.Server;
 /// Runs the server inside the generic host: start-up lines, listener, graceful stop on
 /// SIGTERM/SIGINT/SHUTDOWN, and telling the supervisor (or the daemonizing parent) when it serves.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The listener is disposed in StopAsync, the end of a hosted service's life.")]
 sealed class RedisHostedService(ServerConfig config, Supervision supervision, ILogger<RedisHostedService> logger, IHostApplicationLifetime lifetime) : IHostedService
 {
     RedisServer? _server;

@@ -73,12 +73,13 @@ public static unsafe class MigrateCommand
 
         // Redis reads the port with atoi: anything else is port 0, whose connect fails.
         int port = RedisNumbers.CAtoi(ctx.Arg(2));
-        if (MigrationLink.Connect(ctx.ArgString(1), port, (int)Math.Min(timeout, int.MaxValue), out bool connectFailed) is not { } link)
+        using var link = MigrationLink.Connect(ctx.ArgString(1), port, (int)Math.Min(timeout, int.MaxValue), out bool connectFailed);
+        if (link is null)
         {
             ctx.Error(connectFailed ? "IOERR error or timeout connecting to the client" : "IOERR error or timeout writing to target instance");
             return;
         }
-        using (link) Transfer(ctx, link, keys, db, copy, replace, username, password);
+        Transfer(ctx, link, keys, db, copy, replace, username, password);
     }
 
     static void Transfer(CommandContext ctx, MigrationLink link, List<(byte[] Key, KeyEntry Entry)> keys, long db, bool copy, bool replace,

@@ -17,6 +17,7 @@ namespace MiniRedis.Execution;
 /// background slices, and scripts (a busy script serves other clients, whose reads need the socket
 /// thread free), which a socket thread hands over to it.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_wake lives as long as the server and other threads may Set it after Stop; it makes no wait handle unless asked, so it is never disposed.")]
 public sealed class Executor
 {
     readonly RedisServer _server;

@@ -72,6 +72,8 @@ public sealed class TlsContext
             logger.LogWarning("Failed to load certificate: {File}: {Error}", certFile, e.Message);
             return null;
         }
+        // The leaf certificate lives in the returned context for as long as the context serves handshakes.
+#pragma warning disable CA2000 // owned by the SslStreamCertificateContext made from it below
         X509Certificate2 leaf;
         try
         {
@@ -85,6 +87,7 @@ public sealed class TlsContext
             logger.LogWarning("Failed to load private key: {File}: {Error}", keyFile, e.Message);
             return null;
         }
+#pragma warning restore CA2000
         return SslStreamCertificateContext.Create(leaf, [.. chain.Skip(1)], offline: true);
     }
 

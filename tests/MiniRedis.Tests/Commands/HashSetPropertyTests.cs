@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using MiniRedis.Tests.Differential;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 using StackExchange.Redis;
 

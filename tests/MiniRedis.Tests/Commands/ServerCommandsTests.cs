@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Networking;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Commands;

@@ -1,6 +1,6 @@
 using System.Text;
 using MiniRedis.Config;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Config;
 
@@ -173,8 +173,12 @@ public sealed class ConfigDifferentialTests(ServerPairFixture servers) : IClassF
     }
 
     [Fact]
-    public void Help_ListsRewrite() =>
-        Assert.Equal(ConfigReplies.Text(servers.Redis.Connect().Call("CONFIG", "HELP")), ConfigReplies.Text(servers.Mini.Connect().Call("CONFIG", "HELP")));
+    public void Help_ListsRewrite()
+    {
+        using var redis = servers.Redis.Connect();
+        using var mini = servers.Mini.Connect();
+        Assert.Equal(ConfigReplies.Text(redis.Call("CONFIG", "HELP")), ConfigReplies.Text(mini.Call("CONFIG", "HELP")));
+    }
 }
 
 /// <summary>Reading CONFIG replies in tests.</summary>

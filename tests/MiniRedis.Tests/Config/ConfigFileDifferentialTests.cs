@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using MiniRedis.Config;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 using CommandLine = MiniRedis.Config.CommandLine;
 
 namespace MiniRedis.Tests.Config;

@@ -196,7 +196,7 @@ public sealed class ConfigFileParsingTests : IDisposable
     [Fact]
     public void ReadmeNoEffectTable_IsTheDirectiveTables()
     {
-        string readme = File.ReadAllText(Path.Combine(Infrastructure.RepoPaths.Root, "README.md"));
+        string readme = File.ReadAllText(Path.Combine(Support.RepoPaths.Root, "README.md"));
         string table = ServerConfig.NoEffectTable();
         Assert.Contains(table, readme, StringComparison.Ordinal);
         // Every row names a reason, including those of engine directives marked in the other file.

@@ -1,5 +1,5 @@
 using MiniRedis.Tests.Differential.Fuzzing;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 using Xunit.Abstractions;
 
 namespace MiniRedis.Tests.Differential;

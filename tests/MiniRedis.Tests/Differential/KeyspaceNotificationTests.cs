@@ -1,5 +1,5 @@
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Differential;
 
@@ -162,16 +162,8 @@ public sealed class KeyspaceNotificationTests(ServerPairFixture servers) : IClas
         return seen.ToString();
     }
 
-    /// <summary>Polls INFO until a client waits in a blocking command.</summary>
-    static void WaitUntilBlocked(RespConnection client)
-    {
-        for (int attempt = 0; attempt < 500; attempt++)
-        {
-            if (Encoding.Latin1.GetString(client.Call("INFO", "clients")).Contains("blocked_clients:1", StringComparison.Ordinal)) return;
-            Thread.Sleep(10);
-        }
-        Assert.Fail("the blocking command never blocked");
-    }
+    /// <summary>Waits until a client waits in a blocking command.</summary>
+    static void WaitUntilBlocked(RespConnection client) => Wait.ForBlockedClients(client, 1);
 
     static readonly string[] ClassStrings = ["", "KEA", "AKE", "Ag$lshzxeKEtmdn", "gx", "KElsh", "A$", "g$lshzxetd", "KEAm", "En", "m", "xyz", "AK ", "Kq"];
 

@@ -2,7 +2,6 @@ using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Networking;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Execution;
@@ -123,7 +122,7 @@ public sealed class HandlerExceptionTests : IDisposable
     }
 
     [Fact]
-    public async Task A_blocking_command_that_throws_when_served_or_at_once_leaves_its_client_unblocked()
+    public void A_blocking_command_that_throws_when_served_or_at_once_leaves_its_client_unblocked()
     {
         int port = Listen();
         using var waiter = RespConnection.Open(port);
@@ -135,7 +134,7 @@ public sealed class HandlerExceptionTests : IDisposable
         waiter.Send(Command("BLPOP", "q", "0"));
         waiter.Send(Command("PING"));
         // Once the waiter is blocked, the push serves it: the retry throws.
-        while (!Text(pusher.Call("INFO", "clients")).Contains("blocked_clients:1\r\n", StringComparison.Ordinal)) await Task.Delay(10);
+        Wait.ForBlockedClients(pusher, 1);
         Assert.Equal(":1\r\n", Text(pusher.Call("RPUSH", "q", "v")));
         Assert.Equal("-ERR internal error executing 'blpop': InvalidOperationException\r\n", waiter.ReadReply().Text);
         Assert.Equal("+PONG\r\n", waiter.ReadReply().Text);

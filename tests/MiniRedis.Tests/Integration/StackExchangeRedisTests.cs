@@ -1,4 +1,4 @@
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 using StackExchange.Redis;
 
 namespace MiniRedis.Tests.Integration;
@@ -13,7 +13,7 @@ public sealed class StackExchangeRedisFixture : IDisposable
     {
         var options = new ConfigurationOptions { AllowAdmin = true, AbortOnConnectFail = true, ConnectTimeout = 15_000, SyncTimeout = 15_000 };
         options.EndPoints.Add("127.0.0.1", Server.Port);
-        var log = new StringWriter();
+        using var log = new StringWriter();
         try
         {
             Connection = ConnectionMultiplexer.Connect(options, log);

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Networking;
 
@@ -190,7 +190,7 @@ public sealed class ConnectionLifecycleTests
         }
         // The last closes may still be in flight.
         using (var last = server.Connect()) last.Call("PING");
-        Thread.Sleep(200);
+        Wait.Until(() => OpenFds(server) <= fdsBefore + 10);
         int fdsAfter = OpenFds(server);
 
         Assert.InRange(peak, 0, fdsBefore + 50);

@@ -35,7 +35,7 @@ public sealed class AofLoadingQuietTests : IDisposable
         var path = Path.Combine(_directory, "appendonly.aof");
         var file = new MemoryStream();
         foreach (var command in new[] { new[] { "SET", "a", "1" }, ["RPUSH", "l", "x"], ["EXPIRE", "l", "100"], ["DEL", "a"] })
-            file.Write(Infrastructure.RespConnection.EncodeCommand(command.Select(System.Text.Encoding.ASCII.GetBytes).ToArray()));
+            file.Write(Support.RespConnection.EncodeCommand(command.Select(System.Text.Encoding.ASCII.GetBytes).ToArray()));
         await File.WriteAllBytesAsync(path, file.ToArray());
 
         var (subscriber, monitor) = await _server.Executor.InvokeAsync(() =>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
 
@@ -61,7 +61,7 @@ public sealed class AofCrashTests
         string dir = AofTestData.NewDirectory("aof-crash-always-");
         try
         {
-            var server = AofServerProcess.MiniRedis(dir, "--appendfsync", "always");
+            using var server = AofServerProcess.MiniRedis(dir, "--appendfsync", "always");
             var acked = WriteUntilKilled(server, TimeSpan.FromSeconds(1.5));
             Assert.True(acked.Count > 100, $"only {acked.Count} writes acknowledged");
             var present = KeysAfterRestart(dir);
@@ -81,7 +81,7 @@ public sealed class AofCrashTests
         {
             for (int round = 0; round < 3; round++)
             {
-                var server = AofServerProcess.MiniRedis(dir, "--appendfsync", "everysec");
+                using var server = AofServerProcess.MiniRedis(dir, "--appendfsync", "everysec");
                 var acked = WriteUntilKilled(server, TimeSpan.FromSeconds(1 + round * 0.37));
                 var present = KeysAfterRestart(dir);
                 long killedAt = acked.Count == 0 ? 0 : acked[^1].AckedAtMs;

@@ -144,6 +144,28 @@ public sealed class AofDiskFaultTests() : AofBootTests("aof-faults-")
         _disk.DataSyncErrno = 0;
     }
 
+    /// <summary>
+    /// Regression: the fsynced size was recorded when the fsync was asked for, so after a failed one
+    /// nothing looked unsynced, no fsync was tried again, and (writes being refused) MISCONF stayed
+    /// after the disk recovered. The fsync is retried once a second until one covers the file.
+    /// </summary>
+    [Fact]
+    public void FailedBackgroundFsync_IsRetriedAndWritesResumeOnceTheDiskRecovers()
+    {
+        var client = BootClient("everysec");
+        _disk.DataSyncErrno = Platform.EIO;
+        Assert.Equal("+OK\r\n", client.Call("SET", "a", "1"));
+        Assert.True(Wait.Until(() => client.Call("SET", "b", "2").StartsWith("-MISCONF", StringComparison.Ordinal)));
+        // No write reaches the file while MISCONF holds: only a retried fsync can reopen the gate.
+        int writes = _disk.Events.Count(e => e.StartsWith("aof-write", StringComparison.Ordinal));
+        _disk.DataSyncErrno = 0;
+        Assert.True(Wait.Until(() => _disk.Count("aof-fsync") > 0), string.Join(", ", _disk.Events));
+        Assert.True(Wait.Until(() => client.Call("SET", "b", "2") == "+OK\r\n"), string.Join(", ", _disk.Events));
+        Assert.Equal(writes, _disk.Events.Count(e => e.StartsWith("aof-write", StringComparison.Ordinal)) - 1);
+        Assert.Contains("aof_last_write_status:ok\r\n", client.Call("INFO", "persistence"));
+        Assert.Equal(["$1\r\n1\r\n", "$1\r\n2\r\n"], Persisted("a", "b"));
+    }
+
     [Theory]
     [InlineData(false, "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")]
     [InlineData(true, "Can't persist AOF for fsync error when the AOF fsync policy is 'always': Input/output error. Exiting...")]

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using MiniRedis.Persistence.Aof;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using MiniRedis.Tests.Differential;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
 

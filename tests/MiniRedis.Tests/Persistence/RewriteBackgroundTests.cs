@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
 
@@ -13,12 +13,7 @@ namespace MiniRedis.Tests.Persistence;
 [Trait("Category", "Differential")]
 public sealed class RewriteBackgroundTests
 {
-    internal static string Info(RespConnection connection, string field)
-    {
-        string info = Encoding.Latin1.GetString(connection.Call("INFO", "persistence"));
-        var line = info.Split("\r\n").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return line[(field.Length + 1)..];
-    }
+    static string Info(RespConnection connection, string field) => RdbTestSupport.Info(connection, field);
 
     /// <summary>Mixed keys in a few databases, pipelined; enough that a rewrite walks in many slices.</summary>
     static void Preload(RespConnection connection, int count)

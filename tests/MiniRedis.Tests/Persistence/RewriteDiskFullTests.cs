@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;
@@ -15,7 +14,7 @@ public sealed class RewriteDiskFullTests
     static void WaitWhileRewriting(RespConnection connection)
     {
         var clock = Stopwatch.StartNew();
-        while (RewriteBackgroundTests.Info(connection, "aof_rewrite_in_progress") == "1")
+        while (RdbTestSupport.Info(connection, "aof_rewrite_in_progress") == "1")
         {
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the rewrite did not end");
             Thread.Sleep(20);
@@ -42,9 +41,9 @@ public sealed class RewriteDiskFullTests
 
                 Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
                 WaitWhileRewriting(connection);
-                Assert.Equal("err", RewriteBackgroundTests.Info(connection, "aof_last_bgrewrite_status"));
-                Assert.Equal("1", RewriteBackgroundTests.Info(connection, "aof_rewrites_consecutive_failures"));
-                Assert.Equal("0", RewriteBackgroundTests.Info(connection, "aof_rewrites"));
+                Assert.Equal("err", RdbTestSupport.Info(connection, "aof_last_bgrewrite_status"));
+                Assert.Equal("1", RdbTestSupport.Info(connection, "aof_rewrites_consecutive_failures"));
+                Assert.Equal("0", RdbTestSupport.Info(connection, "aof_rewrites"));
                 Assert.Empty(Directory.GetFiles(mount, "temp-rewriteaof-*"));
                 RewriteBackgroundTests.AssertLogged(server, "Background AOF rewrite terminated with error");
 
@@ -53,9 +52,9 @@ public sealed class RewriteDiskFullTests
                 File.Delete(Path.Combine(mount, "filler"));
                 Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
                 WaitWhileRewriting(connection);
-                Assert.Equal("ok", RewriteBackgroundTests.Info(connection, "aof_last_bgrewrite_status"));
-                Assert.Equal("0", RewriteBackgroundTests.Info(connection, "aof_rewrites_consecutive_failures"));
-                Assert.Equal("1", RewriteBackgroundTests.Info(connection, "aof_rewrites"));
+                Assert.Equal("ok", RdbTestSupport.Info(connection, "aof_last_bgrewrite_status"));
+                Assert.Equal("0", RdbTestSupport.Info(connection, "aof_rewrites_consecutive_failures"));
+                Assert.Equal("1", RdbTestSupport.Info(connection, "aof_rewrites"));
                 Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("SET", "after", "rewrite")));
                 live = AofTestData.Snapshot(connection);
             }

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Persistence.Rdb;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 using MiniRedis.Tests.Persistence.Rdb;
 
 namespace MiniRedis.Tests.Persistence;

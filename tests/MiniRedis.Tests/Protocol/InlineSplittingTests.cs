@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using MiniRedis.Protocol;
 using MiniRedis.Tests.Differential;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Protocol;
 

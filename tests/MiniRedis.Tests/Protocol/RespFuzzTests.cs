@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 using Xunit.Abstractions;
 
 namespace MiniRedis.Tests.Protocol;

@@ -1,5 +1,5 @@
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.PubSub;
 
@@ -88,7 +88,7 @@ public sealed class TrackingTests(ServerPairFixture servers) : IClassFixture<Ser
         t.Send("c", "CLIENT TRACKING on");
         t.Send("c", "GET b.k");
         t["blocked"].Send("BLPOP b.q 0\r\nPING\r\n");
-        Thread.Sleep(200);
+        t.WaitForBlockedClients(1);
         t.Send("c", "MULTI");
         t.Send("c", "SET b.k 1");
         t.Send("c", "LPUSH b.q x");
@@ -184,7 +184,7 @@ public sealed class TrackingTests(ServerPairFixture servers) : IClassFixture<Ser
         t.Send("c", "CLIENT TRACKINGINFO");
         t["r"].Send("QUIT\r\n");
         t.Read("r", 1);
-        Thread.Sleep(200);
+        t.WaitForGone(redirect);
         t.Send("c", "GET r.c");
         t.Send("w", "SET r.c 1");
         t.Send("c", "CLIENT TRACKINGINFO");

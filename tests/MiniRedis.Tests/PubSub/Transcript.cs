@@ -1,5 +1,5 @@
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.PubSub;
 
@@ -51,6 +51,17 @@ public sealed class Transcript(ServerProcess server) : IDisposable
         Mask($":{id}\\r\\n", $":<{name}>\\r\\n");
         Mask($"REDIRECT {id}", $"REDIRECT <{name}>");
         return id;
+    }
+
+    /// <summary>Waits until the server counts <paramref name="count"/> blocked clients: a blocking command sent unrecorded is waiting.</summary>
+    public void WaitForBlockedClients(int count) => Wait.ForBlockedClients(server, count);
+
+    /// <summary>Waits until the server has let go of client <paramref name="id"/> (after its QUIT), so the next step finds it gone.</summary>
+    public void WaitForGone(string id)
+    {
+        using var probe = server.Connect();
+        Assert.True(Wait.Until(() => !Encoding.Latin1.GetString(probe.Call("CLIENT", "LIST", "ID", id)).Contains($"id={id} ", StringComparison.Ordinal)),
+            $"client {id} is still connected");
     }
 
     public override string ToString() => _masks.Aggregate(_text.ToString(), (text, m) => text.Replace(m.Value, m.Mask, StringComparison.Ordinal));

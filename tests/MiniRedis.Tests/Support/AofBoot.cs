@@ -58,7 +58,7 @@ public abstract class AofBootTests : IDisposable
     }
 
     protected static byte[] Command(params string[] args) =>
-        Infrastructure.RespConnection.EncodeCommand([.. args.Select(System.Text.Encoding.Latin1.GetBytes)]);
+        RespConnection.EncodeCommand([.. args.Select(System.Text.Encoding.Latin1.GetBytes)]);
 
     public void Dispose()
     {

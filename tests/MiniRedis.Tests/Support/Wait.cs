@@ -1,5 +1,4 @@
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
 
 namespace MiniRedis.Tests.Support;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.Protocol;
 
@@ -12,10 +13,11 @@ namespace MiniRedis.Persistence.Aof;
 /// that starts with <c>REDIS</c> begins with an RDB image (aof-use-rdb-preamble), whose keys are
 /// added as they are, expired ones too (they expire normally afterwards, as in Redis); then the
 /// commands are replayed through the normal command machinery, as a client with no connection.
-/// Runs on the executor in slices of a few milliseconds so connections are still served meanwhile
+/// Runs on the executor in slices of a few milliseconds (a <see cref="SlicedJob"/>; the preamble's
+/// keys through the one <see cref="RdbKeyLoader"/>) so connections are still served meanwhile
 /// (they get -LOADING). Only the last file may end with a torn command (aof-load-truncated).
 /// </summary>
-public sealed class AofLoader
+public sealed class AofLoader : SlicedJob, IDisposable
 {
     static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(10);
     static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(2);
@@ -32,14 +34,13 @@ public sealed class AofLoader
     string _path = "";
     FileStream? _stream;
     /// <summary>Set while the current file's RDB preamble is read; then <see cref="_reader"/> takes over.</summary>
-    RdbReader? _preamble;
+    RdbKeyLoader? _preamble;
     AofReader? _reader;
     long _loadedBefore;
     long _validBeforeMulti;
     long _commands;
-    long _preambleKeys;
 
-    AofLoader(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
+    AofLoader(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done) : base(server.Executor, SliceBudget)
     {
         _server = server;
         _state = state;
@@ -51,26 +52,24 @@ public sealed class AofLoader
     /// <summary>Starts loading <paramref name="paths"/> in order on the executor; <paramref name="done"/> gets whether the server may start.</summary>
     public static void Start(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
     {
-        var loader = new AofLoader(server, state, paths, done);
         state.Loading.Begin(paths.Sum(path => new FileInfo(path).Length));
-        server.Executor.Post(loader.RunSlice);
+#pragma warning disable CA2000 // the job owns itself: it disposes of its file when it finishes (Finish)
+        new AofLoader(server, state, paths, done).Continue();
+#pragma warning restore CA2000
     }
 
     bool LastFile => _fileIndex == _paths.Count - 1;
 
-    void RunSlice()
+    protected override bool Slice(long deadline)
     {
         _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        long sliceEnd = Stopwatch.GetTimestamp() + (long)(SliceBudget.TotalSeconds * Stopwatch.Frequency);
-        if (_fileIndex < 0 && !OpenNextFile()) return;
-        bool more = _preamble is not null ? ReadPreamble(sliceEnd) : ReplayCommands(sliceEnd);
-        if (!more) return;
-        LogProgress();
-        // After this round's replies, as RdbLoading: re-posted, slices would hold them back.
-        _server.Executor.RunAfterReplies(RunSlice);
+        if (_fileIndex < 0 && !OpenNextFile()) return false;
+        bool more = _preamble is not null ? ReadPreamble(deadline) : ReplayCommands(deadline);
+        if (more) LogProgress();
+        return more;
     }
 
-    /// <summary>Opens the next file and reads its RDB header if it has a preamble; false when loading ended with an error.</summary>
+    /// <summary>Opens the next file; false when loading ended with an error.</summary>
     bool OpenNextFile()
     {
         if (_stream is not null) _loadedBefore += _stream.Length;
@@ -86,15 +85,8 @@ public sealed class AofLoader
             }
             _server.Logger.LogInformation("Reading RDB preamble from AOF file {Path}...", _path);
             _reader = null;
-            _preamble = new RdbReader(_stream, _server.Config, _server.Config.RdbChecksum);
-            _preamble.ResizeDb = _server.Keyspace.ReserveKeys;
-            _preamble.FunctionLibrary = _server.Functions.RdbLoader(replace: false);
-            _preamble.ReadHeader();
+            _preamble = new RdbKeyLoader(_server, _server.Rdb, _state.Loading, _stream, RdbLoadOptions.AofPreamble(_path, _loadedBefore));
             return true;
-        }
-        catch (RdbFormatException e)
-        {
-            return PreambleFailed(e.Message);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -104,29 +96,10 @@ public sealed class AofLoader
     }
 
     /// <summary>Adds the preamble's keys for one slice; true to go on (next slice, or the commands after the image).</summary>
-    bool ReadPreamble(long sliceEnd)
+    bool ReadPreamble(long deadline)
     {
-        var keyspace = _server.Keyspace;
-        try
-        {
-            while (_preamble!.TryReadEntry(out var entry))
-            {
-                if (!entry.AddTo(keyspace)) return PreambleFailed($"Duplicate key '{Encoding.Latin1.GetString(entry.Key)}' found in RDB file");
-                if ((++_preambleKeys & 1023) == 0)
-                {
-                    _state.Loading.LoadedBytes = _loadedBefore + _preamble.Position;
-                    if (Stopwatch.GetTimestamp() > sliceEnd) return true;
-                }
-            }
-        }
-        catch (RdbFormatException e)
-        {
-            return PreambleFailed(e.Message);
-        }
-        catch (IOException e)
-        {
-            return PreambleFailed(e.Message);
-        }
+        if (!_preamble!.Load(deadline, out bool finished)) return PreambleFailed(_preamble.Error!);
+        if (!finished) return true;
         // The reader left the file right behind the image's checksum: the commands follow there.
         _preamble = null;
         _server.Logger.LogInformation("Reading the remaining AOF tail...");
@@ -142,7 +115,7 @@ public sealed class AofLoader
     }
 
     /// <summary>Replays commands for one slice; true to go on (next slice, or the next file).</summary>
-    bool ReplayCommands(long sliceEnd)
+    bool ReplayCommands(long deadline)
     {
         while (true)
         {
@@ -158,7 +131,7 @@ public sealed class AofLoader
             if ((++_commands & 1023) == 0)
             {
                 _state.Loading.LoadedBytes = _loadedBefore + _reader.Position;
-                if (Stopwatch.GetTimestamp() > sliceEnd) return true;
+                if (Expired(deadline)) return true;
             }
         }
     }
@@ -251,9 +224,11 @@ public sealed class AofLoader
         Finish(true, null);
     }
 
+    public void Dispose() => _stream?.Dispose();
+
     void Finish(bool success, string? error)
     {
-        _stream?.Dispose();
+        Dispose();
         _server.Propagation.EndUnit();
         _state.Loading.End(success);
         if (success)

@@ -51,7 +51,8 @@ public sealed class AofRewriter
         AofRewriteJob job;
         try
         {
-            job = new AofRewriteJob(_server, _server.Aof.FilePath);
+            // Owned by _job from here: cancelled (and disposed) or switched when it ends.
+            _job = job = new AofRewriteJob(_server, _server.Aof.FilePath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -59,7 +60,6 @@ public sealed class AofRewriter
             RecordFailure();
             return "ERR Can't rewrite append only file in background: " + e.Message;
         }
-        _job = job;
         Scheduled = false;
         job.Failed = Fail;
         UpdateFsyncSuspension();

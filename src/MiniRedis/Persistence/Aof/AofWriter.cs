@@ -32,7 +32,10 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     long _lastTimestampSeconds;
 
     long _lastFsyncMs;
+    /// <summary>What the last successful fsync covered (Redis's aof_fsync_offset); the fsync thread sets it too.</summary>
     long _fsyncedSize;
+    /// <summary>The size the background fsync under way covers (one at a time).</summary>
+    long _fsyncTarget;
     long _lastWriteErrorLogMs;
     long _lastRetryMs;
     int _pendingFsyncs;
@@ -126,7 +129,8 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         if (_buf.Length == 0)
         {
             // Writes that stopped within the second still get their fsync.
-            if (policy == AppendFsyncPolicy.EverySec && !FsyncSuspended && _fsyncedSize != CurrentSize && now - _lastFsyncMs >= 1000 && PendingFsyncs == 0)
+            // So does a failed fsync, again once a second until one succeeds (writes are refused meanwhile).
+            if (policy == AppendFsyncPolicy.EverySec && !FsyncSuspended && Unsynced && now - _lastFsyncMs >= 1000 && PendingFsyncs == 0)
                 RequestBackgroundFsync(now);
             return;
         }
@@ -148,7 +152,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
                 _fatal($"Can't persist AOF for fsync error when the AOF fsync policy is 'always': {Platform.ErrorText(errno)}. Exiting...");
                 return;
             }
-            _fsyncedSize = CurrentSize;
+            Volatile.Write(ref _fsyncedSize, CurrentSize);
             _lastFsyncMs = now;
         }
         else if (policy == AppendFsyncPolicy.EverySec && now - _lastFsyncMs >= 1000 && PendingFsyncs == 0)
@@ -215,10 +219,18 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         latency.AddSampleIfNeeded(Observability.LatencyEvents.AofWrite, milliseconds);
     }
 
+    /// <summary>Bytes written that no successful fsync covers yet.</summary>
+    bool Unsynced => Volatile.Read(ref _fsyncedSize) != CurrentSize;
+
+    /// <summary>
+    /// Hands an fsync to the fsync thread. The fsynced size moves only when it succeeds: after a failed
+    /// one the file still counts as unsynced, so the next second tries again and a success reopens
+    /// the write gate (marking it synced at the request kept MISCONF for good once writes stopped).
+    /// </summary>
     void RequestBackgroundFsync(long now)
     {
         Interlocked.Increment(ref _pendingFsyncs);
-        _fsyncedSize = CurrentSize;
+        _fsyncTarget = CurrentSize;
         _lastFsyncMs = now;
         _fsyncRequests.Release();
     }
@@ -229,10 +241,15 @@ public sealed class AofWriter : IPropagationSink, IDisposable
         {
             _fsyncRequests.Wait();
             if (_closing) return;
+            long target = _fsyncTarget;
             int errno = _file.DataSync();
             if (errno != 0)
             {
                 _logger.LogWarning("Fail to fsync the AOF file: {Error}", Platform.ErrorText(errno));
+            }
+            else
+            {
+                Volatile.Write(ref _fsyncedSize, target);
             }
             Volatile.Write(ref _backgroundFsyncErrno, errno);
             Interlocked.Decrement(ref _pendingFsyncs);
@@ -242,7 +259,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
     /// <summary>Once a second from the cron: retries a failed write, and gives everysec its fsync once writes stopped.</summary>
     public void Cron()
     {
-        if (_buf.Length > 0 || _fsyncedSize != CurrentSize) Flush(force: false);
+        if (_buf.Length > 0 || Unsynced) Flush(force: false);
     }
 
     /// <summary>Writes everything and fsyncs whatever the policy (shutdown, appendonly no).</summary>
@@ -257,7 +274,7 @@ public sealed class AofWriter : IPropagationSink, IDisposable
             _logger.LogWarning("Fail to fsync the AOF file: {Error}", Platform.ErrorText(errno));
             return false;
         }
-        _fsyncedSize = CurrentSize;
+        Volatile.Write(ref _fsyncedSize, CurrentSize);
         return true;
     }
 

@@ -13,8 +13,10 @@ public sealed unsafe partial class LinuxDisk : PortableDisk
     const int EINTR = 4;
     const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
 
+#pragma warning disable CA2000 // the handle belongs to the append file returned, which closes it
     public override IAppendFile OpenAppend(string path) =>
         new LinuxAppendFile(File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete));
+#pragma warning restore CA2000
 
     public override int SyncDirectory(string directory)
     {

@@ -10,8 +10,10 @@ namespace MiniRedis.Persistence.Io;
 /// </summary>
 public class PortableDisk : IDisk
 {
+#pragma warning disable CA2000 // the handle belongs to the append file returned, which closes it
     public virtual IAppendFile OpenAppend(string path) =>
         new PortableAppendFile(File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete));
+#pragma warning restore CA2000
 
     public Stream Create(string path) => new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
 

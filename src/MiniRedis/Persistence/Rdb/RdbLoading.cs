@@ -1,18 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Persistence.Rdb;
 
 /// <summary>
-/// Loads a dump into the keyspace (Redis's rdbLoad). At start it runs on the executor in slices of
-/// a few milliseconds, so connections are served meanwhile (they get -LOADING) and INFO shows the
-/// loading fields; DEBUG RELOAD loads in one go. Keys whose TTL already passed are skipped and
-/// counted, as a master does. A dump that is corrupt or truncated anywhere is refused as a whole:
-/// at start the server does not start, and what was loaded so far is never served.
+/// Loads a dump into the keyspace (Redis's rdbLoad) with the one <see cref="RdbKeyLoader"/>. At
+/// start it runs on the executor as a <see cref="SlicedJob"/>, so connections are served meanwhile
+/// (they get -LOADING) and INFO shows the loading fields; DEBUG RELOAD and a replica's full sync load
+/// in one go (<see cref="LoadNow"/>, <see cref="Load"/>). A dump that is corrupt or truncated
+/// anywhere is refused as a whole: at start the server does not start, and what was loaded so far is
+/// never served.
 /// </summary>
-public sealed class RdbLoading : IDisposable
+public sealed class RdbLoading : SlicedJob, IDisposable
 {
     static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(10);
     static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(2);
@@ -20,27 +21,35 @@ public sealed class RdbLoading : IDisposable
     readonly RedisServer _server;
     readonly RdbState _state;
     readonly string _path;
-    readonly bool _merge;
     readonly FileStream _stream;
-    readonly RdbReader _reader;
+    readonly RdbKeyLoader _loader;
+    readonly Action<bool> _done;
     readonly Stopwatch _elapsed = Stopwatch.StartNew();
     TimeSpan _nextProgressLog = ProgressLogInterval;
-    bool _headerRead;
-    int _auxLogged;
 
-    RdbLoading(RedisServer server, RdbState state, string path, bool merge)
+    RdbLoading(RedisServer server, RdbState state, string path, FileStream stream, Action<bool> done) : base(server.Executor, SliceBudget)
     {
         _server = server;
         _state = state;
         _path = path;
-        _merge = merge;
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
-        _reader = new RdbReader(_stream, server.Config, verifyChecksum: server.Config.RdbChecksum);
-        _reader.ResizeDb = server.Keyspace.ReserveKeys;
-        _reader.FunctionLibrary = server.Functions.RdbLoader(replace: merge);
-        state.LastLoadKeysLoaded = 0;
-        state.LastLoadKeysExpired = 0;
-        state.LoadingRdbUsedMem = 0;
+        _stream = stream;
+        _done = done;
+        _loader = new RdbKeyLoader(server, state, state.Loading, stream, RdbLoadOptions.StartUp(path));
+    }
+
+    /// <summary>The dump opened for reading; null (and why) when it cannot be.</summary>
+    static FileStream? TryOpen(string path, out Exception? error)
+    {
+        error = null;
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = e;
+            return null;
+        }
     }
 
     /// <summary>
@@ -49,29 +58,27 @@ public sealed class RdbLoading : IDisposable
     /// </summary>
     public static void Start(RedisServer server, RdbState state, string path, Action<bool> done)
     {
-        RdbLoading loading;
-        try
+#pragma warning disable CA2000 // the job made below owns itself and the stream: it disposes of them when it ends (Slice)
+        var stream = TryOpen(path, out var error);
+        if (stream is null)
         {
-            loading = new RdbLoading(server, state, path, merge: false);
-        }
-        catch (FileNotFoundException)
-        {
-            server.Executor.Post(() =>
+            if (error is FileNotFoundException)
             {
-                // No dump: the empty keyspace is the whole dataset.
-                server.Keyspace.Complete = true;
-                done(true);
-            });
-            return;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            server.Logger.LogWarning("Fatal error loading the DB: {Error}. Exiting.", e.Message);
+                server.Executor.Post(() =>
+                {
+                    // No dump: the empty keyspace is the whole dataset.
+                    server.Keyspace.Complete = true;
+                    done(true);
+                });
+                return;
+            }
+            server.Logger.LogWarning("Fatal error loading the DB: {Error}. Exiting.", error!.Message);
             server.Executor.Post(() => done(false));
             return;
         }
-        state.Loading.Begin(loading._stream.Length);
-        server.Executor.Post(() => loading.RunSlice(done));
+        state.Loading.Begin(stream.Length);
+        new RdbLoading(server, state, path, stream, done).Continue();
+#pragma warning restore CA2000
     }
 
     /// <summary>
@@ -80,145 +87,62 @@ public sealed class RdbLoading : IDisposable
     /// </summary>
     public static bool LoadNow(RedisServer server, RdbState state, string path, bool merge)
     {
-        RdbLoading loading;
-        try
+        using var stream = TryOpen(path, out var error);
+        if (stream is null)
         {
-            loading = new RdbLoading(server, state, path, merge);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, e.Message);
+            server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, error!.Message);
             return false;
         }
-        using (loading)
-        {
-            state.Loading.Begin(loading._stream.Length);
-            bool loaded = loading.TryLoad(long.MaxValue, out bool finished) && finished;
-            state.Loading.End(loaded);
-            return loaded;
-        }
+        return Load(server, state, stream, stream.Length, RdbLoadOptions.DebugReload(path, merge));
     }
 
-    void RunSlice(Action<bool> done)
+    /// <summary>
+    /// Loads the RDB image read from <paramref name="source"/> now, on the calling (executor) thread,
+    /// blocking on the stream's reads: a file, or a replica's full sync reading the master's transfer as
+    /// it arrives (a socket's stream, <c>PipeReader.AsStream()</c>) with
+    /// <see cref="RdbLoadOptions.ReplicaSync"/>. <paramref name="totalBytes"/> is the size announced for
+    /// the loading progress (0 when unknown). A stream that cannot seek is read ahead in 64 KB blocks,
+    /// so it should end where the image ends (a length-limited view for a <c>$&lt;length&gt;</c> transfer).
+    /// The caller owns the stream. False (logged) when the image is invalid: the dataset is then
+    /// incomplete (the keys loaded so far stay, and writers of the dataset refuse) until the caller
+    /// empties it or loads again.
+    /// </summary>
+    public static bool Load(RedisServer server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options)
     {
-        long deadline = Stopwatch.GetTimestamp() + (long)(SliceBudget.TotalSeconds * Stopwatch.Frequency);
-        if (!TryLoad(deadline, out bool finished))
+        var loader = new RdbKeyLoader(server, state, state.Loading, source, options);
+        state.Loading.Begin(totalBytes);
+        bool loaded = loader.Load(long.MaxValue, out _);
+        if (!loaded) LogError(server, options.Source, loader);
+        state.Loading.End(loaded);
+        return loaded;
+    }
+
+    static void LogError(RedisServer server, string source, RdbKeyLoader loader) =>
+        server.Logger.LogWarning("Error loading the RDB {Path} at offset {Offset}: {Error}", source, loader.Position, loader.Error);
+
+    protected override bool Slice(long deadline)
+    {
+        if (!_loader.Load(deadline, out bool finished))
         {
             Dispose();
+            LogError(_server, _path, _loader);
             // Keys loaded so far are dropped and the server stays in loading until it exits.
             for (int i = 0; i < _server.Keyspace.Count; i++) _server.Keyspace[i].Clear();
             _server.Logger.LogWarning("Terminating server after rdb file reading failure.");
-            done(false);
-            return;
+            _done(false);
+            return false;
         }
         if (!finished)
         {
             LogProgress();
-            // After this round's replies: a re-posted slice would run in the same round, slice
-            // after slice, holding back the -LOADING replies until the round's bound.
-            _server.Executor.RunAfterReplies(() => RunSlice(done));
-            return;
+            return true;
         }
         Dispose();
         _state.Loading.End(true);
         _server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
             _elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
-        done(true);
-    }
-
-    /// <summary>Loads keys until <paramref name="deadline"/> (Stopwatch ticks) or the end; false (logged) when the dump is invalid.</summary>
-    bool TryLoad(long deadline, out bool finished)
-    {
-        finished = false;
-        var keyspace = _server.Keyspace;
-        keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        try
-        {
-            if (!_headerRead)
-            {
-                _reader.ReadHeader();
-                _headerRead = true;
-            }
-            for (int n = 1; ; n++)
-            {
-                if (!_reader.TryReadEntry(out var entry))
-                {
-                    LogAuxFields();
-                    _server.Logger.LogInformation("Done loading RDB, keys loaded: {Loaded}, keys expired: {Expired}.",
-                        _state.LastLoadKeysLoaded, _state.LastLoadKeysExpired);
-                    finished = true;
-                    return true;
-                }
-                LogAuxFields();
-                if (!Add(entry)) return false;
-                // key-load-delay slows the load down so tests can act while it runs.
-                int delay = _server.Config.KeyLoadDelay;
-                if (delay > 0) Thread.Sleep(TimeSpan.FromMicroseconds(delay));
-                if ((n & 255) == 0 || delay > 0)
-                {
-                    _state.Loading.LoadedBytes = _reader.Position;
-                    if (Stopwatch.GetTimestamp() > deadline) return true;
-                }
-            }
-        }
-        catch (Exception e) when (e is RdbFormatException or IOException)
-        {
-            _server.Logger.LogWarning("Error loading the RDB {Path} at offset {Offset}: {Error}", _path, _reader.Position, e.Message);
-            return false;
-        }
-    }
-
-    bool Add(in RdbEntry entry)
-    {
-        var keyspace = _server.Keyspace;
-        if (entry.Db >= keyspace.Count)
-        {
-            _server.Logger.LogWarning("FATAL: Data file was created with a Redis server configured to handle more than {Databases} databases. Exiting", keyspace.Count);
-            return false;
-        }
-        if (entry.ExpireAt != 0 && entry.ExpireAt < keyspace.NowMs)
-        {
-            _state.LastLoadKeysExpired++;
-            return true;
-        }
-        _state.LastLoadKeysLoaded++;
-        if (entry.AddTo(keyspace)) return true;
-        var db = keyspace[entry.Db];
-        if (_merge && db.Peek(entry.Key) is { } existing)
-        {
-            db.Delete(existing);
-            if (entry.AddTo(keyspace)) return true;
-        }
-        _server.Logger.LogWarning("RDB has duplicated key '{Key}' in DB {Db}", Encoding.Latin1.GetString(entry.Key), entry.Db);
+        _done(true);
         return false;
-    }
-
-    /// <summary>Redis logs what the AUX fields tell about the dump as it reads them.</summary>
-    void LogAuxFields()
-    {
-        var fields = _reader.AuxFields;
-        var logger = _server.Logger;
-        for (; _auxLogged < fields.Count; _auxLogged++)
-        {
-            var (name, value) = fields[_auxLogged];
-            string text = Encoding.Latin1.GetString(value);
-            switch (name)
-            {
-                case "redis-ver":
-                    logger.LogInformation("Loading RDB produced by version {Version}", text);
-                    break;
-                case "ctime" when long.TryParse(text, CultureInfo.InvariantCulture, out long created):
-                    logger.LogInformation("RDB age {Seconds} seconds", Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - created));
-                    break;
-                case "used-mem" when long.TryParse(text, CultureInfo.InvariantCulture, out long usedMemory):
-                    _state.LoadingRdbUsedMem = usedMemory;
-                    logger.LogInformation("RDB memory usage when created {Mb} Mb", (usedMemory / (1024.0 * 1024)).ToString("0.00", CultureInfo.InvariantCulture));
-                    break;
-                case "aof-base" when text != "0":
-                    logger.LogInformation("RDB is base AOF");
-                    break;
-            }
-        }
     }
 
     void LogProgress()

@@ -103,11 +103,13 @@ public sealed class RdbState
     {
         if (!DatasetGate.Allows(_server, "Saving the RDB")) return false;
         var config = _server.Config;
-        var file = RdbFileStream.Create(_server.Disk, config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger);
-        if (file is null) return false;
-        bool saved = file.WriteAndCommit(
-            sink => RdbWriter.WriteDataset(_server.Keyspace, _server.Functions.Codes(), sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
-        file.Dispose();
+        bool saved;
+        using (var file = RdbFileStream.Create(_server.Disk, config.Dir, background: false, config.RdbSaveIncrementalFsync, _server.Logger))
+        {
+            if (file is null) return false;
+            saved = file.WriteAndCommit(
+                sink => RdbWriter.WriteDataset(_server.Keyspace, _server.Functions.Codes(), sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
+        }
         if (!saved) return false;
         _server.Logger.LogInformation("DB saved on disk");
         RecordSuccess(_server.Dirty);
@@ -135,6 +137,7 @@ public sealed class RdbState
         _jobStartSeconds = _lastBgsaveTry;
         Scheduled = false;
         _server.Logger.LogInformation("Background saving started by pid {Pid}", Environment.ProcessId);
+#pragma warning disable CA2000 // the job made below owns the file and disposes of it when it finishes or is cancelled
         var file = RdbFileStream.Create(_server.Disk, config.Dir, background: true, config.RdbSaveIncrementalFsync, _server.Logger);
         if (file is null)
         {
@@ -142,6 +145,7 @@ public sealed class RdbState
             return true;
         }
         var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish };
+#pragma warning restore CA2000
         _job = job;
         // The instant is now, as Redis forks inside BGSAVE: commands after it, even pipelined
         // behind it, are not in the image. (Inside EXEC it is scheduled instead, so nothing of a

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Persistence.Snapshot;
 
@@ -25,7 +25,7 @@ public interface ISnapshotConsumer
 /// <summary>
 /// A fork-less point-in-time snapshot of the keyspace (the Dragonfly approach), shared by AOF
 /// rewrite and BGSAVE. Starting it is O(1): it records each database's hash table and a fresh
-/// epoch. The executor then walks the tables with the SCAN cursor in ~1 ms slices, and any key a
+/// epoch. The executor then walks the tables with the SCAN cursor in ~1 ms slices (a <see cref="SlicedJob"/>), and any key a
 /// command reaches first (lookup, delete, expiry; see <see cref="Keyspace.BeforeAccess"/>) is taken
 /// right then, before it can change. Each key is taken exactly once (its epoch is set); keys created
 /// after the instant carry the epoch already and are never taken; deleted keys were taken on their
@@ -36,12 +36,11 @@ public interface ISnapshotConsumer
 /// is a memory copy, the formatting (numbers, RESP framing) and the I/O happen elsewhere, and a walked
 /// value can be mutated right after without a second capture.
 /// </summary>
-public sealed class KeyspaceSnapshot : ISnapshotCapture
+public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
 {
-    static readonly long SliceTicks = Stopwatch.Frequency / 1000;
+    static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(1);
 
     readonly Keyspace _keyspace;
-    readonly Executor _executor;
     readonly ISnapshotConsumer _consumer;
     readonly Dict[] _tables;
     int _walkDb;
@@ -49,10 +48,9 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
     int _paused;
     bool _finished;
 
-    KeyspaceSnapshot(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer)
+    KeyspaceSnapshot(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer) : base(executor, SliceBudget)
     {
         _keyspace = keyspace;
-        _executor = executor;
         _consumer = consumer;
         _tables = new Dict[keyspace.Count];
         for (int i = 0; i < _tables.Length; i++)
@@ -68,7 +66,7 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
     public static KeyspaceSnapshot Start(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer)
     {
         var snapshot = new KeyspaceSnapshot(keyspace, executor, consumer);
-        executor.Post(snapshot.WalkSlice);
+        snapshot.Continue();
         return snapshot;
     }
 
@@ -104,7 +102,7 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
     /// <summary>From the consumer's thread once its backlog is small again: a paused walk continues.</summary>
     public void Resume()
     {
-        if (Interlocked.Exchange(ref _paused, 0) == 1) _executor.Post(WalkSlice);
+        if (Interlocked.Exchange(ref _paused, 0) == 1) Continue();
     }
 
     /// <summary>Stops taking keys (the consumer failed or was cancelled); no more records are added.</summary>
@@ -114,26 +112,23 @@ public sealed class KeyspaceSnapshot : ISnapshotCapture
         _keyspace.EndSnapshot(this);
     }
 
-    void WalkSlice()
+    /// <summary>Walks the tables until the deadline; stops (false) when the walk ended or paused for the consumer.</summary>
+    protected override bool Slice(long deadline)
     {
-        if (_finished) return;
-        long deadline = Stopwatch.GetTimestamp() + SliceTicks;
+        if (_finished) return false;
         var visitor = new Walker(this);
         while (_walkDb < _tables.Length)
         {
-            if (_consumer.Backlogged && Pause()) return;
+            if (_consumer.Backlogged && Pause()) return false;
             visitor.Db = _walkDb;
             _cursor = _tables[_walkDb].Scan(_cursor, ref visitor);
             if (_cursor == 0) _walkDb++;
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                _executor.RunAfterReplies(WalkSlice);
-                return;
-            }
+            if (Expired(deadline)) return true;
         }
         _finished = true;
         _keyspace.EndSnapshot(this);
         _consumer.Completed();
+        return false;
     }
 
     /// <summary>Pauses unless the backlog drained meanwhile (then the consumer's Resume may have missed us).</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Differential.Fuzzing;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Differential.Fuzzing;
 

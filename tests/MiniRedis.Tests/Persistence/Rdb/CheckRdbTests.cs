@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using MiniRedis.Data;
 using MiniRedis.Persistence.Rdb;
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence.Rdb;
 

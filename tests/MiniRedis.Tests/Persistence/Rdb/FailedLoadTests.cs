@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence.Rdb;

@@ -119,7 +119,8 @@ public sealed class RdbCodecTests
             Assert.Equal(image.Length, reader.Position);
             Assert.Equal(image.Length, stream.Position);
 
-            var (_, unseekable) = RdbTestData.Load(new ForwardOnlyStream([.. image, .. tail]), new ServerConfig());
+            using var forwardOnly = new ForwardOnlyStream([.. image, .. tail]);
+            var (_, unseekable) = RdbTestData.Load(forwardOnly, new ServerConfig());
             Assert.Equal(image.Length, unseekable.Position);
         }
         finally
@@ -285,7 +286,7 @@ public sealed class RdbCodecTests
         var hugeScratchBlob = new RdbImage(10).SelectDb(0).Key(RdbType.ZSetListpack, "k").Byte(RdbFormat.Length32Bit).Int32BigEndian(int.MaxValue).Raw(new byte[3 << 20]).End();
         foreach (var image in new[] { hugeString, hugeList, hugeLzf, hugeBlob, hugeScratchBlob })
         {
-            Stream stream = seekable ? new MemoryStream(image) : new ForwardOnlyStream(image);
+            using Stream stream = seekable ? new MemoryStream(image) : new ForwardOnlyStream(image);
             long before = GC.GetAllocatedBytesForCurrentThread();
             Assert.Throws<RdbFormatException>(() => RdbTestData.Load(stream, new ServerConfig()));
             Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20);

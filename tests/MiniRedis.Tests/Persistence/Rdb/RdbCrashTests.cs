@@ -1,4 +1,4 @@
-using MiniRedis.Tests.Infrastructure;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence.Rdb;
 

@@ -3,7 +3,6 @@ using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Networking;
 using MiniRedis.Persistence.Rdb;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence.Rdb;

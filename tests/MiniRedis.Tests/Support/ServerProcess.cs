@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace MiniRedis.Tests.Infrastructure;
+namespace MiniRedis.Tests.Support;
 
 /// <summary>
 /// A Redis-protocol server run as a child process on a free ephemeral port, ready once PING
@@ -124,7 +124,7 @@ public abstract class ServerProcess : IDisposable
 
     public static int FreePort()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();

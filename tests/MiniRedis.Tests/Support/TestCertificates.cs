@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 
-namespace MiniRedis.Tests.Infrastructure;
+namespace MiniRedis.Tests.Support;
 
 /// <summary>
 /// Certificates made for one test class with openssl, in a temporary directory: a CA, a server

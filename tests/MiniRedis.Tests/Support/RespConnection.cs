@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace MiniRedis.Tests.Infrastructure;
+namespace MiniRedis.Tests.Support;
 
 /// <summary>One reply as received: its type byte, its exact bytes, and its elements when it is an aggregate.</summary>
 public sealed record RespNode(byte Type, byte[] Raw, IReadOnlyList<RespNode> Children)

@@ -1,4 +1,4 @@
-namespace MiniRedis.Tests.Infrastructure;
+namespace MiniRedis.Tests.Support;
 
 /// <summary>Where the repository and the matching server build are, found from the test assembly's own location.</summary>
 public static class RepoPaths

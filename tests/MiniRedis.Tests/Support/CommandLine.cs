@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MiniRedis.Tests.Infrastructure;
+namespace MiniRedis.Tests.Support;
 
 /// <summary>
 /// Splits a redis-cli style line into arguments with sdssplitargs's rules: "double quotes"

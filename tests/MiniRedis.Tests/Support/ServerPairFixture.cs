@@ -1,4 +1,4 @@
-namespace MiniRedis.Tests.Infrastructure;
+namespace MiniRedis.Tests.Support;
 
 /// <summary>Real Redis and MiniRedis side by side, shared by one test class.</summary>
 public class ServerPairFixture : IDisposable

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Dataset;
+
+namespace MiniRedis.Persistence.Rdb;
+
+/// <summary>What differs between the users of <see cref="RdbKeyLoader"/>; the presets name them.</summary>
+/// <param name="Source">The file (or link) the image comes from, for the log lines.</param>
+public sealed record RdbLoadOptions(string Source)
+{
+    /// <summary>
+    /// Keys whose TTL already passed are skipped and counted, as a master does (Redis's iAmMaster check);
+    /// an AOF preamble and a replica keep them, and they expire normally afterwards.
+    /// </summary>
+    public bool SkipExpired { get; init; } = true;
+
+    /// <summary>A key or function library of the image replaces one already there (DEBUG RELOAD MERGE, Redis's RDBFLAGS_ALLOW_DUP); otherwise a duplicate makes the image invalid.</summary>
+    public bool ReplaceExisting { get; init; }
+
+    /// <summary>Bytes of the files read before this image, counted in the loading progress (the AOF files before an AOF's preamble).</summary>
+    public long ProgressBase { get; init; }
+
+    /// <summary>The dump at start (sliced, <see cref="RdbLoading.Start"/>).</summary>
+    public static RdbLoadOptions StartUp(string path) => new(path);
+
+    /// <summary>DEBUG RELOAD: the dump in one go; with <paramref name="merge"/> its keys replace existing ones.</summary>
+    public static RdbLoadOptions DebugReload(string path, bool merge) => new(path) { ReplaceExisting = merge };
+
+    /// <summary>The RDB image an AOF file starts with (aof-use-rdb-preamble), inside the AOF's own load.</summary>
+    public static RdbLoadOptions AofPreamble(string path, long bytesBefore) => new(path) { SkipExpired = false, ProgressBase = bytesBefore };
+
+    /// <summary>A replica's full sync: the master's image as it arrives; the caller emptied the dataset first.</summary>
+    public static RdbLoadOptions ReplicaSync(string master) => new(master) { SkipExpired = false };
+}
+
+/// <summary>
+/// The one loop that puts an RDB image's keys into the keyspace (Redis's rdbLoadRioWithLoadingCtx):
+/// the reader's set-up (config thresholds, checksum, RESIZEDB sizing the tables, FUNCTION2 records
+/// into the function libraries), the entries with the expired and duplicate rules of
+/// <see cref="RdbLoadOptions"/>, the AUX lines Redis logs, the loading progress, key-load-delay, and
+/// every error as one message. Its users drive it: the sliced start-up load, an AOF's preamble slice
+/// by slice, DEBUG RELOAD and a replica's full sync in one call (<see cref="RdbLoading"/>). RESTORE
+/// reads a single value with <see cref="RdbReader.ReadDumpPayload"/>, which needs none of this.
+/// Executor thread only.
+/// </summary>
+public sealed class RdbKeyLoader
+{
+    /// <summary>Progress and the slice's deadline are looked at once per this many keys.</summary>
+    const int CheckEvery = 256;
+
+    readonly RedisServer _server;
+    readonly RdbState _stats;
+    readonly LoadingProgress _progress;
+    readonly RdbLoadOptions _options;
+    readonly RdbReader _reader;
+    bool _headerRead;
+    int _auxLogged;
+
+    /// <summary>Reads from <paramref name="source"/>'s position; the caller owns the stream. Resets the last-load counters of <paramref name="stats"/>.</summary>
+    public RdbKeyLoader(RedisServer server, RdbState stats, LoadingProgress progress, Stream source, RdbLoadOptions options)
+    {
+        _server = server;
+        _stats = stats;
+        _progress = progress;
+        _options = options;
+        _reader = new RdbReader(source, server.Config, verifyChecksum: server.Config.RdbChecksum)
+        {
+            ResizeDb = server.Keyspace.ReserveKeys,
+            FunctionLibrary = server.Functions.RdbLoader(replace: options.ReplaceExisting),
+        };
+        stats.LastLoadKeysLoaded = 0;
+        stats.LastLoadKeysExpired = 0;
+        stats.LoadingRdbUsedMem = 0;
+    }
+
+    /// <summary>Bytes of the image consumed so far.</summary>
+    public long Position => _reader.Position;
+
+    /// <summary>Why the image was refused, after <see cref="Load"/> returned false (the reader stopped at <see cref="Position"/>).</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>
+    /// Loads keys until <paramref name="deadline"/> (Stopwatch ticks; <see cref="long.MaxValue"/> for
+    /// all of them) or the image's end (then <paramref name="finished"/>). False when the image is
+    /// invalid (<see cref="Error"/>); the keys loaded so far stay, for the caller to drop.
+    /// </summary>
+    public bool Load(long deadline, out bool finished)
+    {
+        finished = false;
+        _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        try
+        {
+            if (!_headerRead)
+            {
+                _reader.ReadHeader();
+                _headerRead = true;
+            }
+            for (int n = 1; ; n++)
+            {
+                bool more = _reader.TryReadEntry(out var entry);
+                LogAuxFields();
+                if (!more)
+                {
+                    _server.Logger.LogInformation("Done loading RDB, keys loaded: {Loaded}, keys expired: {Expired}.",
+                        _stats.LastLoadKeysLoaded, _stats.LastLoadKeysExpired);
+                    _progress.LoadedBytes = _options.ProgressBase + _reader.Position;
+                    finished = true;
+                    return true;
+                }
+                if (!Add(entry)) return false;
+                // key-load-delay slows the load down so tests can act while it runs.
+                int delay = _server.Config.KeyLoadDelay;
+                if (delay > 0) Thread.Sleep(TimeSpan.FromMicroseconds(delay));
+                if (n % CheckEvery == 0 || delay > 0)
+                {
+                    _progress.LoadedBytes = _options.ProgressBase + _reader.Position;
+                    if (SlicedJob.Expired(deadline)) return true;
+                }
+            }
+        }
+        catch (Exception e) when (e is RdbFormatException or IOException)
+        {
+            Error = e.Message;
+            return false;
+        }
+    }
+
+    bool Add(in RdbEntry entry)
+    {
+        var keyspace = _server.Keyspace;
+        if (entry.Db >= keyspace.Count)
+        {
+            Error = $"FATAL: Data file was created with a Redis server configured to handle more than {keyspace.Count} databases. Exiting";
+            return false;
+        }
+        if (_options.SkipExpired && entry.ExpireAt != 0 && entry.ExpireAt < keyspace.NowMs)
+        {
+            _stats.LastLoadKeysExpired++;
+            return true;
+        }
+        _stats.LastLoadKeysLoaded++;
+        if (entry.AddTo(keyspace)) return true;
+        var db = keyspace[entry.Db];
+        if (_options.ReplaceExisting && db.Peek(entry.Key) is { } existing)
+        {
+            db.Delete(existing);
+            if (entry.AddTo(keyspace)) return true;
+        }
+        Error = $"RDB has duplicated key '{Encoding.Latin1.GetString(entry.Key)}' in DB {entry.Db}";
+        return false;
+    }
+
+    /// <summary>Redis logs what the AUX fields tell about the image as it reads them.</summary>
+    void LogAuxFields()
+    {
+        var fields = _reader.AuxFields;
+        var logger = _server.Logger;
+        for (; _auxLogged < fields.Count; _auxLogged++)
+        {
+            var (name, value) = fields[_auxLogged];
+            string text = Encoding.Latin1.GetString(value);
+            switch (name)
+            {
+                case "redis-ver":
+                    logger.LogInformation("Loading RDB produced by version {Version}", text);
+                    break;
+                case "ctime" when long.TryParse(text, CultureInfo.InvariantCulture, out long created):
+                    logger.LogInformation("RDB age {Seconds} seconds", Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - created));
+                    break;
+                case "used-mem" when long.TryParse(text, CultureInfo.InvariantCulture, out long usedMemory):
+                    _stats.LoadingRdbUsedMem = usedMemory;
+                    logger.LogInformation("RDB memory usage when created {Mb} Mb", (usedMemory / (1024.0 * 1024)).ToString("0.00", CultureInfo.InvariantCulture));
+                    break;
+                case "aof-base" when text != "0":
+                    logger.LogInformation("RDB is base AOF");
+                    break;
+            }
+        }
+    }
+}
