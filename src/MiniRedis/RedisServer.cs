@@ -121,6 +121,13 @@ public sealed partial class RedisServer
     /// <summary>Replication: IDs and offset, the backlog, replicas attached, the link to a master.</summary>
     public ReplicationState Replication { get; }
 
+    /// <summary>Redis's emptyData before a full sync's load: every database and the function libraries.</summary>
+    void EmptyData()
+    {
+        for (int i = 0; i < Keyspace.Count; i++) Keyspace[i].Clear();
+        Functions.Flush();
+    }
+
     /// <summary>Replicas acknowledged: clients in WAIT (blocked on the replication's key in their database) check again.</summary>
     void SignalAcks(byte[] key)
     {
@@ -159,6 +166,8 @@ public sealed partial class RedisServer
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
+        Replication.Start(new ReplicaHost(EmptyData, path => RdbLoading.LoadNow(this, Rdb, path, merge: false), NewSession,
+            Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort));
     }
 
     /// <summary>

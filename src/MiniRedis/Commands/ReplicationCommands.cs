@@ -16,6 +16,39 @@ public static unsafe class ReplicationCommands
         t.Add("replconf", &Replconf);
         t.Add("role", &Role);
         t.Add("wait", &Wait);
+        t.Add("replicaof", &ReplicaOf);
+        t.Add("slaveof", &ReplicaOf);
+    }
+
+    /// <summary>REPLICAOF host port | NO ONE (and its old name SLAVEOF).</summary>
+    static void ReplicaOf(CommandContext ctx)
+    {
+        var replication = ctx.Server.Replication;
+        if (ctx.ArgIs(1, "NO"u8) && ctx.ArgIs(2, "ONE"u8))
+        {
+            replication.PromoteToMaster(Requester(ctx));
+            ctx.Reply.Ok();
+            return;
+        }
+        if (ctx.Client.Replica is not null)
+        {
+            ctx.Error("ERR Command is not valid when client is a replica.");
+            return;
+        }
+        if (!Data.RedisNumbers.TryParseInt64(ctx.Arg(2), out long port) || port is < 0 or > 65535)
+        {
+            ctx.Error("ERR Invalid master port");
+            return;
+        }
+        ctx.Reply.Raw(System.Text.Encoding.ASCII.GetBytes(replication.ReplicaOf(ctx.ArgString(1), (int)port, Requester(ctx))));
+    }
+
+    /// <summary>The client as CLIENT LIST shows it, for the log line (Redis's catClientInfoString).</summary>
+    static string Requester(CommandContext ctx)
+    {
+        var text = new System.Text.StringBuilder();
+        ClientCommands.AppendClientLine(ctx.NowMs, ctx.Client, text);
+        return text.ToString().TrimEnd('\n');
     }
 
     static void Sync(CommandContext ctx)

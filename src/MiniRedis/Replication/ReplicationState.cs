@@ -131,6 +131,11 @@ public sealed class ReplicationState : IPropagationSink
     {
         // A replica asking again is ignored, as Redis does.
         if (session.Replica is not null) return;
+        if (_link is { Connected: false })
+        {
+            session.Reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
+            return;
+        }
         var hello = session.ReplicaHello ?? new ReplicaHello();
         var link = new ReplicaLink(session, hello, prePsync: replid is null, _nowMs());
         _logger.LogInformation("Replica {Name} asks for synchronization", link.Name);
@@ -319,6 +324,7 @@ public sealed class ReplicationState : IPropagationSink
     internal void Cron()
     {
         long now = _nowMs();
+        if (_link is { Connected: true } link) link.SendAck(MasterOffset);
         if (_replicas.Count > 0 && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
         {
             _lastPingMs = now;
@@ -366,9 +372,14 @@ public sealed class ReplicationState : IPropagationSink
         }
     }
 
-    /// <summary>The refusal of a write command (Redis's processCommand checks): -NOREPLICAS; null when allowed.</summary>
+    /// <summary>The refusal of a write command (Redis's processCommand checks): -NOREPLICAS on a master, -READONLY on a replica; null when allowed.</summary>
     public string? WriteDeniedError(ClientSession session)
     {
+        if (IsReplica)
+        {
+            return _config.ReplicaReadOnly && !IsMasterSession(session) && !session.IsAofLoader
+                ? "READONLY You can't write against a read only replica." : null;
+        }
         if (_config.MinReplicasToWrite > 0 && _config.MinReplicasMaxLag > 0 && GoodReplicas < _config.MinReplicasToWrite)
             return "NOREPLICAS Not enough good replicas to write.";
         return null;
@@ -393,19 +404,130 @@ public sealed class ReplicationState : IPropagationSink
 
     // ---- replica side -----------------------------------------------------------------------------
 
+    MasterLink? _link;
+    ReplicaHost? _replicaHost;
+    // Our replid and offset are a history a master may continue (after a sync, or as a master).
+    bool _hasHistory;
+    bool _ackRequested;
+
     /// <summary>Whether this server follows a master (replicaof).</summary>
     public bool IsReplica => _config.MasterHost is not null;
 
-    /// <summary>REPLCONF GETACK from our master: the ACK goes out now.</summary>
+    public MasterLink? Link => _link;
+
+    /// <summary>At start (after the data on disk is loaded): a configured replicaof starts the link.</summary>
+    internal void Start(ReplicaHost host)
+    {
+        _replicaHost = host;
+        if (_config.MasterHost is { } masterHost) StartLink(masterHost, _config.MasterPort);
+    }
+
+    void StartLink(string host, int port)
+    {
+        _link = new MasterLink(this, _config, _logger, _executor, _replicaHost!, host, port);
+        _link.Start();
+    }
+
+    /// <summary>REPLICAOF host port (Redis's replicaofCommand after its checks); the reply text.</summary>
+    public string ReplicaOf(string host, int port, string requester)
+    {
+        if (_link is { } current && current.MasterHost.Equals(host, StringComparison.OrdinalIgnoreCase) && current.MasterPort == port)
+        {
+            _logger.LogInformation("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            return "+OK Already connected to specified master\r\n";
+        }
+        bool wasMaster = _link is null;
+        _link?.Stop();
+        _config.SetMaster(host, port);
+        // Replicas of ours must sync again with the new history.
+        foreach (var replica in _replicas.ToList()) replica.Session.Connection?.Close();
+        if (wasMaster)
+        {
+            _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+            _hasHistory = true;
+        }
+        StartLink(host, port);
+        _logger.LogInformation("REPLICAOF {Host}:{Port} enabled (user request from '{Client}')", host, port, requester);
+        return "+OK\r\n";
+    }
+
+    /// <summary>REPLICAOF NO ONE: a master again, continuing the history under a new ID (replid2 keeps the old one).</summary>
+    public void PromoteToMaster(string requester)
+    {
+        if (_link is not { } link) return;
+        link.Stop();
+        _link = null;
+        _config.SetMaster(null, 0);
+        ShiftReplicationId();
+        _logger.LogInformation("MASTER MODE enabled (user request from '{Client}')", requester);
+    }
+
+    /// <summary>Redis's shiftReplicationId: the current history becomes the second one, valid up to the offset now.</summary>
+    void ShiftReplicationId()
+    {
+        ReplicationId2 = ReplicationId;
+        SecondOffset = MasterOffset + 1;
+        ReplicationId = NewId();
+        _logger.LogInformation("Setting secondary replication ID to {Id2}, valid up to offset: {Offset}. New replication ID is {Id}", ReplicationId2, SecondOffset, ReplicationId);
+    }
+
+    /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>
+    internal (string? Replid, long Offset) CachedMaster() => _hasHistory ? (ReplicationId, MasterOffset) : (null, -1);
+
+    /// <summary>+CONTINUE [new id]: the master changed its ID (it was promoted) and our history follows it.</summary>
+    internal void PartialResyncAccepted(string? newId)
+    {
+        if (newId is null || newId == ReplicationId) return;
+        ReplicationId2 = ReplicationId;
+        SecondOffset = MasterOffset + 1;
+        ReplicationId = newId;
+        _logger.LogInformation("Master replication ID changed to {Id}", newId);
+    }
+
+    /// <summary>The full sync's RDB is loaded: our history is the master's from its offset.</summary>
+    internal void FullSyncLoaded(string replid, long offset)
+    {
+        ReplicationId = replid;
+        ReplicationId2 = new string('0', 40);
+        SecondOffset = -1;
+        MasterOffset = offset;
+        _hasHistory = true;
+    }
+
+    /// <summary>Stream bytes the master's commands took, once they ran (the replica's offset).</summary>
+    internal void StreamProcessed(int bytes) => MasterOffset += bytes;
+
+    /// <summary>After a round of the master's commands: a GETACK among them is answered with the offset now.</summary>
+    internal void AfterStreamRound()
+    {
+        if (!_ackRequested) return;
+        _ackRequested = false;
+        _link?.SendAck(MasterOffset);
+    }
+
+    /// <summary>REPLCONF GETACK from our master: the ACK goes out after the round.</summary>
     public void SendAckToMaster()
     {
+        if (_link is not null) _ackRequested = true;
     }
+
+    bool IsMasterSession(ClientSession session) => _link?.Session == session;
 
     // ---- ROLE and INFO ------------------------------------------------------------------------------
 
     /// <summary>ROLE on a master: "master", the offset, and [ip, port, acked offset] per replica.</summary>
     public void WriteRole(ReplyBuffer reply)
     {
+        if (_link is { } link)
+        {
+            reply.ArrayHeader(5);
+            reply.Bulk("slave"u8);
+            reply.Bulk(link.MasterHost);
+            reply.Integer(link.MasterPort);
+            reply.Bulk(link.Connected ? "connected" : link.SyncInProgress ? "sync" : "connect");
+            reply.Integer(link.Connected ? MasterOffset : -1);
+            return;
+        }
         reply.ArrayHeader(3);
         reply.Bulk("master"u8);
         reply.Integer(MasterOffset);
@@ -422,10 +544,25 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>INFO replication's fields after the section header (Redis 7.0's genRedisInfoString).</summary>
     public void WriteInfo(Action<string, string> line)
     {
-        line("role", "master");
+        long now = _nowMs();
+        if (_link is { } link)
+        {
+            line("role", "slave");
+            line("master_host", link.MasterHost);
+            line("master_port", Str(link.MasterPort));
+            line("master_link_status", link.Connected ? "up" : "down");
+            line("master_last_io_seconds_ago", link.LastIoMs == 0 ? "-1" : Str((now - link.LastIoMs) / 1000));
+            line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
+            line("slave_read_repl_offset", Str(MasterOffset));
+            line("slave_repl_offset", Str(MasterOffset));
+            if (!link.Connected) line("master_link_down_since_seconds", Str((now - link.DownSinceMs) / 1000));
+            line("slave_priority", _config.Get("replica-priority") is [var priority, ..] ? priority.Value : "100");
+            line("slave_read_only", _config.ReplicaReadOnly ? "1" : "0");
+            line("replica_announced", _config.Get("replica-announced") is [{ Value: "no" }, ..] ? "0" : "1");
+        }
+        else line("role", "master");
         line("connected_slaves", Str(_replicas.Count));
         if (_config.MinReplicasToWrite > 0 && _config.MinReplicasMaxLag > 0) line("min_slaves_good_slaves", Str(GoodReplicas));
-        long now = _nowMs();
         for (int i = 0; i < _replicas.Count; i++)
         {
             var replica = _replicas[i];
