@@ -128,6 +128,17 @@ public sealed partial class RedisServer
         Functions.Flush();
     }
 
+    /// <summary>
+    /// A full sync's RDB into the emptied keyspace (the one call of the RDB loader for replication). With
+    /// the AOF on, the file is rewritten from the new dataset, as Redis's restartAOFAfterSYNC starts it over.
+    /// </summary>
+    bool LoadFullSync(string path)
+    {
+        if (!RdbLoading.LoadNow(this, Rdb, path, merge: false)) return false;
+        if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
+        return true;
+    }
+
     /// <summary>Replicas acknowledged: clients in WAIT (blocked on the replication's key in their database) check again.</summary>
     void SignalAcks(byte[] key)
     {
@@ -166,7 +177,7 @@ public sealed partial class RedisServer
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
-        Replication.Start(new ReplicaHost(EmptyData, path => RdbLoading.LoadNow(this, Rdb, path, merge: false), NewSession,
+        Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, NewSession,
             Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort));
     }
 

@@ -107,4 +107,58 @@ public sealed class ReplicaSideTests
         Assert.Equal("+PONG\r\n", connection.Text("PING"));
         Assert.Equal("master", ReplicationChecks.InfoField(server, "role"));
     }
+
+    [Fact]
+    public void ReplicaWithAppendOnlyWritesTheSyncAndTheStreamToItsAof()
+    {
+        using var master = new RealRedisProcess("--repl-diskless-sync-delay", "0");
+        using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
+        string dir = Directory.CreateTempSubdirectory("repl-aof-").FullName;
+        List<string> expected;
+        using (var replica = new MiniRedisProcess("--dir", dir, "--appendonly", "yes", "--replicaof", "127.0.0.1", master.Port.ToString()))
+        {
+            ReplicationChecks.WaitCaughtUp(master, replica);
+            using (var connection = master.Connect())
+            {
+                connection.Call("SET", "live", "1");
+                connection.Call("SELECT", "4");
+                connection.Call("RPUSH", "live-list", "a", "b");
+            }
+            ReplicationChecks.WaitCaughtUp(master, replica);
+            // The AOF is rewritten from the loaded dataset after the sync.
+            Assert.True(Wait.Until(() => AfterSync(replica.Output).Contains("Background AOF rewrite finished successfully", StringComparison.Ordinal)), replica.Output);
+            expected = ReplicationChecks.Dataset(master);
+            using var onReplica = replica.Connect();
+            // A successful SHUTDOWN has no reply: the connection closes.
+            Assert.Throws<IOException>(() => onReplica.Call("SHUTDOWN", "NOSAVE"));
+            replica.WaitForExit(TimeSpan.FromSeconds(30));
+        }
+        // Restarted alone from its AOF: the synced dataset and the stream after it.
+        using var restarted = new MiniRedisProcess("--dir", dir, "--appendonly", "yes");
+        Assert.Equal(expected, ReplicationChecks.Dataset(restarted));
+    }
+
+    static string AfterSync(string log)
+    {
+        int at = log.IndexOf("MASTER <-> REPLICA sync: Finished with success", StringComparison.Ordinal);
+        return at < 0 ? "" : log[at..];
+    }
+
+    [Fact]
+    public void MasterKilledDuringTheTransferLeavesTheReplicaRetrying()
+    {
+        using var replica = new MiniRedisProcess();
+        using (var master = new RealRedisProcess("--repl-diskless-sync-delay", "0", "--rdb-key-save-delay", "100000"))
+        {
+            using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
+            using var onReplica = replica.Connect();
+            onReplica.Call("REPLICAOF", "127.0.0.1", master.Port.ToString());
+            Assert.True(Wait.Until(() => replica.Output.Contains("receiving streamed RDB", StringComparison.Ordinal)), replica.Output);
+        }
+        Assert.True(Wait.Until(() => replica.Output.Contains("Connection with master lost.", StringComparison.Ordinal)
+            || replica.Output.Contains("Error condition on socket for SYNC", StringComparison.Ordinal)), replica.Output);
+        using (var connection = replica.Connect()) Assert.Equal("+PONG\r\n", connection.Text("PING"));
+        Assert.Equal("down", ReplicationChecks.InfoField(replica, "master_link_status"));
+        Assert.Empty(Directory.GetFiles(replica.DataDirectory, "temp-*.rdb"));
+    }
 }
