@@ -136,6 +136,12 @@ public sealed class ReplicationState : IPropagationSink
             session.Reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
             return;
         }
+        if (_link is not null)
+        {
+            // The master's stream is not relayed (our offsets would drift from it): no sub-replicas yet.
+            session.Reply.Error("ERR chained replication is not supported yet: replicate from the master");
+            return;
+        }
         var hello = session.ReplicaHello ?? new ReplicaHello();
         var link = new ReplicaLink(session, hello, prePsync: replid is null, _nowMs());
         _logger.LogInformation("Replica {Name} asks for synchronization", link.Name);

@@ -25,15 +25,7 @@ public sealed class ReplicaSideTests
 
         using (var connection = master.Connect())
         {
-            ReplicationChecks.Fill(connection, "live:");
-            connection.Call("EXPIRE", "str", "500");
-            connection.Call("MULTI");
-            connection.Call("INCR", "int");
-            connection.Call("LPUSH", "list", "front");
-            connection.Call("EXEC");
-            connection.Call("EVAL", "redis.call('SET', KEYS[1], 'lua'); redis.call('SADD', KEYS[2], 'm'); return 1", "2", "fromlua", "luaset");
-            connection.Call("SELECT", "7");
-            connection.Call("SET", "seven", "7");
+            ReplicationChecks.LiveWrites(connection);
             connection.Call("SELECT", "0");
             connection.Call("DEL", "hash");
             Assert.Equal(":1\r\n", connection.Text("WAIT", "1", "5000"));

@@ -84,4 +84,18 @@ static class ReplicationChecks
         connection.Call("SET", prefix + "in3", "three");
         connection.Call("SELECT", "0");
     }
+
+    /// <summary>Writes after a sync: every type again, EXPIRE, MULTI/EXEC, a script's effects, ending in database 7.</summary>
+    public static void LiveWrites(RespConnection connection)
+    {
+        Fill(connection, "live:");
+        connection.Call("EXPIRE", "str", "500");
+        connection.Call("MULTI");
+        connection.Call("INCR", "int");
+        connection.Call("LPUSH", "list", "front");
+        connection.Call("EXEC");
+        connection.Call("EVAL", "redis.call('SET', KEYS[1], 'lua'); redis.call('SADD', KEYS[2], 'm'); return 1", "2", "fromlua", "luaset");
+        connection.Call("SELECT", "7");
+        connection.Call("SET", "seven", "7");
+    }
 }
