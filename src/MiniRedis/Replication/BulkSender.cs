@@ -54,9 +54,9 @@ sealed class BulkSender
             var session = link.Session;
             var connection = session.Connection;
             if (connection is null || session.Closed) continue;
-            while (connection.PendingOutputBytes + session.Reply.Length < MaxInFlight)
+            while (link.Bulk is { } bulk && connection.PendingOutputBytes + session.Reply.Length < MaxInFlight)
             {
-                int n = link.Bulk!.Read(_chunk);
+                int n = bulk.Read(_chunk);
                 if (n == 0)
                 {
                     _replication.BulkSent(link);

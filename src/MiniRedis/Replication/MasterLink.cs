@@ -143,6 +143,13 @@ public sealed class MasterLink : IClientConnection
     void ConnectAndSync()
     {
         while (!Invoke(_host.Ready)) _stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100));
+        // Every batch of the last link has been run or dropped by now (the executor ran what was queued before):
+        // none may count in the new link's offset.
+        while (_inFlight.TryDequeue(out var stale))
+        {
+            _freeBatches.Add(stale.Batch);
+            _batchSlots.Release();
+        }
         _logger.LogInformation("Connecting to MASTER {Host}:{Port}", _masterHost, _masterPort);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket = socket;
@@ -251,28 +258,33 @@ public sealed class MasterLink : IClientConnection
         }
     }
 
-    /// <summary>A diskless transfer: the payload ends with the 40 random bytes of the header.</summary>
+    /// <summary>
+    /// A diskless transfer: the payload ends with the 40 random bytes of the header. Each read is
+    /// searched together with the last bytes held back from the previous one (the mark may straddle
+    /// two reads); everything before the held-back tail is payload.
+    /// </summary>
     void ReceiveUntilMark(Stream file, byte[] mark)
     {
-        var tail = new List<byte>(mark.Length);
+        var window = new byte[mark.Length + _buffer.Length];
+        int held = 0;
         while (true)
         {
             if (_start == _end) Fill();
-            // Everything but the last mark.Length bytes seen so far is payload.
-            for (; _start < _end; _start++)
+            int fresh = Math.Min(_end - _start, window.Length - held);
+            Buffer.BlockCopy(_buffer, _start, window, held, fresh);
+            int length = held + fresh;
+            int at = window.AsSpan(0, length).IndexOf(mark);
+            if (at >= 0)
             {
-                tail.Add(_buffer[_start]);
-                if (tail.Count > mark.Length)
-                {
-                    file.WriteByte(tail[0]);
-                    tail.RemoveAt(0);
-                }
-                if (tail.Count == mark.Length && tail.SequenceEqual(mark))
-                {
-                    _start++;
-                    return;
-                }
+                file.Write(window, 0, at);
+                _start += at + mark.Length - held;
+                return;
             }
+            _start += fresh;
+            int keep = Math.Min(mark.Length - 1, length);
+            file.Write(window, 0, length - keep);
+            Buffer.BlockCopy(window, length - keep, window, 0, keep);
+            held = keep;
         }
     }
 

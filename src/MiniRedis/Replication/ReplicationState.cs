@@ -107,6 +107,13 @@ public sealed class ReplicationState : IPropagationSink
                 case ReplicaState.WaitBgsaveEnd or ReplicaState.SendBulk:
                     replica.Buffered.Add(bytes.ToArray());
                     replica.BufferedBytes += bytes.Length;
+                    // The stream held for it counts in its output buffer: the replica limit bounds it.
+                    long hard = _config.ReplicaOutputBufferLimit.Hard;
+                    if (hard > 0 && replica.BufferedBytes >= hard)
+                    {
+                        _logger.LogWarning("Client {Name} scheduled to be closed ASAP for overcoming of output buffer limits.", replica.Name);
+                        replica.Session.Connection?.Close();
+                    }
                     break;
             }
         }
@@ -289,12 +296,14 @@ public sealed class ReplicationState : IPropagationSink
     internal void BulkSent(ReplicaLink link)
     {
         link.CloseBulk();
+        // Out of SendBulk in any case: the sender must not read its closed file again.
+        link.State = ReplicaState.Online;
         if (link.RdbOnly)
         {
             link.Session.CloseAfterReply = true;
+            _executor.MarkReplies(link.Session);
             return;
         }
-        link.State = ReplicaState.Online;
         link.AckTimeMs = _nowMs();
         foreach (var chunk in link.Buffered) link.Session.Reply.Raw(chunk);
         link.Buffered.Clear();

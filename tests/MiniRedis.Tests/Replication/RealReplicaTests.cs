@@ -32,7 +32,7 @@ public sealed class RealReplicaTests
         Assert.True(Wait.Until(() => ReplicationChecks.Dataset(master).All(line => !line.Contains(" gone ", StringComparison.Ordinal))));
         ReplicationChecks.WaitCaughtUp(master, replica);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
-        Assert.Contains("Synchronization with replica 127.0.0.1:" + replica.Port + " succeeded", master.Output);
+        Assert.True(Wait.Until(() => master.Output.Contains("Synchronization with replica 127.0.0.1:" + replica.Port + " succeeded", StringComparison.Ordinal)), master.Output);
 
         using (var connection = master.Connect())
         {
@@ -56,7 +56,7 @@ public sealed class RealReplicaTests
         }
         Assert.True(Wait.Until(() => master.Output.Contains("Partial resynchronization request from 127.0.0.1:" + replica.Port + " accepted", StringComparison.Ordinal)), master.Output);
         ReplicationChecks.WaitCaughtUp(master, replica);
-        Assert.Contains("Successful partial resynchronization with master.", replica.Output);
+        Assert.True(Wait.Until(() => replica.Output.Contains("Successful partial resynchronization with master.", StringComparison.Ordinal)), replica.Output);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
     }
 

@@ -21,7 +21,7 @@ public sealed class ReplicaSideTests
         using var replica = new MiniRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString());
         ReplicationChecks.WaitCaughtUp(master, replica);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
-        Assert.Contains("MASTER <-> REPLICA sync: Finished with success", replica.Output);
+        Assert.True(Wait.Until(() => replica.Output.Contains("MASTER <-> REPLICA sync: Finished with success", StringComparison.Ordinal)), replica.Output);
 
         using (var connection = master.Connect())
         {
