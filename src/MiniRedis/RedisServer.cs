@@ -13,6 +13,7 @@ using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
+using MiniRedis.Replication;
 using MiniRedis.Scripting;
 using MiniRedis.Security;
 
@@ -55,6 +56,7 @@ public sealed partial class RedisServer
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
         Keyspace.StreamKeyGone = Blocked.SignalStreamKeyGone;
         Persistence = new PersistenceCoordinator(this);
+        Replication = new ReplicationState(config, Logger, Executor, Persistence, Propagation, () => Keyspace.NowMs, SignalAcks);
         BusyScript = new BusyScript(this);
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
@@ -116,8 +118,32 @@ public sealed partial class RedisServer
     public BusyScript BusyScript { get; }
     public string RunId { get; }
 
-    /// <summary>INFO master_replid: random at start, renewed by DEBUG CHANGE-REPL-ID.</summary>
-    public string ReplicationId { get; internal set; } = RandomHexId();
+    /// <summary>Replication: IDs and offset, the backlog, replicas attached, the link to a master.</summary>
+    public ReplicationState Replication { get; }
+
+    /// <summary>Redis's emptyData before a full sync's load: every database and the function libraries.</summary>
+    void EmptyData()
+    {
+        for (int i = 0; i < Keyspace.Count; i++) Keyspace[i].Clear();
+        Functions.Flush();
+    }
+
+    /// <summary>
+    /// A full sync's RDB into the emptied keyspace (the one call of the RDB loader for replication). With
+    /// the AOF on, the file is rewritten from the new dataset, as Redis's restartAOFAfterSYNC starts it over.
+    /// </summary>
+    bool LoadFullSync(string path)
+    {
+        if (!RdbLoading.LoadNow(this, Rdb, path, merge: false)) return false;
+        if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
+        return true;
+    }
+
+    /// <summary>Replicas acknowledged: clients in WAIT (blocked on the replication's key in their database) check again.</summary>
+    void SignalAcks(byte[] key)
+    {
+        for (int i = 0; i < Keyspace.Count; i++) Blocked.SignalKeyAsReady(Keyspace[i], key);
+    }
 
     /// <summary>40 random hex digits, as Redis's run and replication ids.</summary>
     internal static string RandomHexId() => Convert.ToHexStringLower(RandomBytes(20));
@@ -151,6 +177,8 @@ public sealed partial class RedisServer
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
+        Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, NewSession,
+            Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort));
     }
 
     /// <summary>
@@ -248,6 +276,7 @@ public sealed partial class RedisServer
         session.DiscardTransaction();
         PubSub.UnsubscribeAll(session);
         Tracking.Disable(session);
+        Replication.Disconnected(session);
         if (_clients.Remove(session.Id)) Memory.ClientDisconnected();
     }
 
@@ -269,6 +298,7 @@ public sealed partial class RedisServer
             foreach (var client in _clients.Values) client.Connection?.CheckOutputLimit();
             Stats.TrackBufferPeaks(Keyspace.NowMs / 1000, _clients.Values);
             LogStatusPeriodically();
+            Replication.Cron();
         }
     }
 
@@ -303,9 +333,9 @@ public sealed partial class RedisServer
         foreach (var client in _clients.Values)
         {
             // Like Redis's clientsCronHandleTimeout, clients that wait by design are not idle: blocked on
-            // keys or held by a pause (CLIENT_BLOCKED), subscribers (CLIENT_PUBSUB), monitors (replicas to Redis).
+            // keys or held by a pause (CLIENT_BLOCKED), subscribers (CLIENT_PUBSUB), monitors and replicas (CLIENT_SLAVE).
             if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null
-                && !client.Postponed && !client.IsSubscribed && !client.Monitor)
+                && !client.Postponed && !client.IsSubscribed && !client.Monitor && client.Replica is null)
             {
                 Logger.LogDebug("Closing idle client");
                 client.Connection.Close();

@@ -60,11 +60,12 @@ public static unsafe class ClientCommands
         "    Protect current client connection from eviction.",
     ];
 
-    /// <summary>Redis's client types; there are no replicas or masters here.</summary>
+    /// <summary>Redis's client types.</summary>
     enum ClientType { Normal, Replica, PubSub, Master }
 
-    /// <summary>Redis's getClientType: a subscribed client is a pubsub one.</summary>
-    static ClientType TypeOf(ClientSession client) => client.IsSubscribed ? ClientType.PubSub : ClientType.Normal;
+    /// <summary>Redis's getClientType: a replica, else a subscribed client is a pubsub one.</summary>
+    static ClientType TypeOf(ClientSession client) =>
+        client.Replica is not null ? ClientType.Replica : client.IsSubscribed ? ClientType.PubSub : ClientType.Normal;
 
     public static void Register(CommandTable t)
     {
@@ -304,6 +305,7 @@ public static unsafe class ClientCommands
     internal static void AppendClientLine(long now, ClientSession client, StringBuilder text, long argvBytes = 0)
     {
         var flags = new StringBuilder();
+        if (client.Replica is not null) flags.Append('S');
         if (client.Monitor) flags.Append('O');
         if (client.IsSubscribed) flags.Append('P');
         if (client.InMulti) flags.Append('x');

@@ -36,5 +36,6 @@ public static class CommandRegistry
         StreamCommands.Register(table);
         AclCommands.Register(table);
         ModuleCommands.Register(table);
+        ReplicationCommands.Register(table);
     }
 }

@@ -249,7 +249,7 @@ public static unsafe class DebugCommands
     /// <summary>DEBUG CHANGE-REPL-ID: a new master_replid, and master_replid2 cleared (it is always clear here).</summary>
     static void ChangeReplicationId(CommandContext ctx)
     {
-        ctx.Server.ReplicationId = RedisServer.RandomHexId();
+        ctx.Server.Replication.ChangeReplicationId();
         ctx.Reply.Ok();
     }
 

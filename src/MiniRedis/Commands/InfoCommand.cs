@@ -376,17 +376,7 @@ public static unsafe class InfoCommand
     static void Replication(RedisServer server, StringBuilder text)
     {
         text.Append("# Replication\r\n");
-        Line(text, "role", "master");
-        Line(text, "connected_slaves", 0);
-        Line(text, "master_failover_state", "no-failover");
-        Line(text, "master_replid", server.ReplicationId);
-        Line(text, "master_replid2", new string('0', 40));
-        Line(text, "master_repl_offset", 0);
-        Line(text, "second_repl_offset", -1);
-        Line(text, "repl_backlog_active", 0);
-        Line(text, "repl_backlog_size", server.Config.Get("repl-backlog-size") is [var size, ..] ? size.Value : "1048576");
-        Line(text, "repl_backlog_first_byte_offset", 0);
-        Line(text, "repl_backlog_histlen", 0);
+        server.Replication.WriteInfo((name, value) => Line(text, name, value));
     }
 
     /// <summary>getrusage of the process, its children (none: nothing forks) and the executor thread, which INFO runs on (Redis's main thread).</summary>

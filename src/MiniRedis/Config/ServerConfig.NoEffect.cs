@@ -10,7 +10,7 @@ public sealed partial class ServerConfig
 {
     // Properties, not fields: the engine's table in another file uses some, and static fields of a
     // partial class initialize in an order between files that nothing guarantees.
-    private static NoEffectReason Replication => new("replication is not implemented yet");
+    private static NoEffectReason Replication => new("not implemented yet in replication");
     private static NoEffectReason Cluster => new("cluster mode is not implemented");
     private static NoEffectReason TlsClientSide => new("the client side of TLS (replication, cluster links) is not implemented");
     private static NoEffectReason TlsServerCiphers => new(".NET's SslStream has no setting for the server's cipher preference");
@@ -80,29 +80,18 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("watchdog-period", 0, IntMax, 0, Watchdog, Hidden),
         ConfigDirective.Integer("loading-process-events-interval-bytes", 1024, IntMax, 2 * 1024 * 1024, LoadingEvents, Hidden),
 
-        ConfigDirective.Special("replicaof", "no one", NormalizeReplicaOf, Replication, Immutable | ConfigFlags.MultiArg, RewriteReplicaOf).WithAlias("slaveof"),
-        ConfigDirective.String("masterauth", "", true, Replication),
-        ConfigDirective.String("masteruser", "", true, Replication),
         ConfigDirective.String("replica-announce-ip", "", true, Replication).WithAlias("slave-announce-ip"),
         ConfigDirective.Integer("replica-announce-port", 0, PortMax, 0, Replication).WithAlias("slave-announce-port"),
         ConfigDirective.Bool("replica-announced", true, Replication),
         ConfigDirective.Integer("replica-priority", 0, IntMax, 100, Replication).WithAlias("slave-priority"),
         ConfigDirective.Bool("replica-lazy-flush", false, Replication).WithAlias("slave-lazy-flush"),
-        ConfigDirective.Bool("replica-serve-stale-data", true, Replication).WithAlias("slave-serve-stale-data"),
-        ConfigDirective.Bool("replica-read-only", true, Replication).WithAlias("slave-read-only"),
         ConfigDirective.Bool("replica-ignore-maxmemory", true, Replication).WithAlias("slave-ignore-maxmemory"),
         ConfigDirective.Bool("replica-ignore-disk-write-errors", false, Replication),
-        ConfigDirective.Integer("min-replicas-to-write", 0, IntMax, 0, Replication).WithAlias("min-slaves-to-write"),
-        ConfigDirective.Integer("min-replicas-max-lag", 0, IntMax, 10, Replication).WithAlias("min-slaves-max-lag"),
-        ConfigDirective.Integer("repl-ping-replica-period", 1, IntMax, 10, Replication).WithAlias("repl-ping-slave-period"),
-        ConfigDirective.Integer("repl-timeout", 1, IntMax, 60, Replication),
         ConfigDirective.Bool("repl-disable-tcp-nodelay", false, Replication),
         ConfigDirective.Bool("repl-diskless-sync", true, Replication),
         ConfigDirective.Integer("repl-diskless-sync-delay", 0, IntMax, 5, Replication),
         ConfigDirective.Integer("repl-diskless-sync-max-replicas", 0, IntMax, 0, Replication),
         ConfigDirective.Enum("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"], Replication),
-        ConfigDirective.Memory("repl-backlog-size", 1, long.MaxValue, 1024 * 1024, Replication),
-        ConfigDirective.Integer("repl-backlog-ttl", 0, long.MaxValue, 3600, Replication),
         ConfigDirective.String("bind-source-addr", "", true, Replication),
         ConfigDirective.Enum("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"], Replication),
         ConfigDirective.Integer("shutdown-timeout", 0, IntMax, 10, Replication),
@@ -240,27 +229,4 @@ public sealed partial class ServerConfig
         }
         return string.Join(' ', values);
     }
-
-    /// <summary>"host port", or "no one" for none (shown empty).</summary>
-    private static string? NormalizeReplicaOf(IReadOnlyList<string> args, out string? error)
-    {
-        error = null;
-        if (args.Count != 2)
-        {
-            error = "wrong number of arguments";
-            return null;
-        }
-        if (args[0].Equals("no", StringComparison.OrdinalIgnoreCase) && args[1].Equals("one", StringComparison.OrdinalIgnoreCase))
-            return "";
-        if (!NumberParsing.TryParseCLong(args[1], out long port) || port is < 0 or > PortMax)
-        {
-            error = "Invalid master port";
-            return null;
-        }
-        return $"{args[0]} {port}";
-    }
-
-    /// <summary>Redis writes replicaof only while it is a replica, and then always.</summary>
-    private static IReadOnlyList<RewriteLine> RewriteReplicaOf(ServerConfig config) =>
-        config.Kept<string>("replicaof") is { Length: > 0 } master ? [new RewriteLine("replicaof " + master, true)] : [];
 }

@@ -114,6 +114,7 @@ public sealed partial class ServerConfig
         }
         limits.CopyTo(_outputBufferLimits, 0);
         NormalOutputBufferLimit = limits[0];
+        ReplicaOutputBufferLimit = limits[1];
         PubSubOutputBufferLimit = limits[2];
         return null;
     }

@@ -26,7 +26,7 @@ public sealed partial class ServerConfig
     /// <summary>The engine's directives, then the ones accepted for compatibility (two files, one table).</summary>
     private static readonly ConfigDirective[] s_allDirectives;
 
-    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_tlsDirectives, .. s_noEffectDirectives];
+    static ServerConfig() => s_allDirectives = [.. s_directives, .. s_tlsDirectives, .. s_replicationDirectives, .. s_noEffectDirectives];
 
     public ServerConfig() : this(s_allDirectives)
     {
@@ -113,6 +113,9 @@ public sealed partial class ServerConfig
 
     /// <summary>client-output-buffer-limit for clients subscribed to a channel or pattern.</summary>
     public OutputBufferLimit PubSubOutputBufferLimit { get; private set; }
+
+    /// <summary>client-output-buffer-limit for replicas (the slave class).</summary>
+    public OutputBufferLimit ReplicaOutputBufferLimit { get; private set; }
 
     public int Hz { get; private set; }
 

@@ -25,6 +25,9 @@ public sealed class BlockState
     /// <summary>Absolute unix ms, or 0 to wait forever.</summary>
     public long DeadlineMs { get; }
     public BlockedReply TimeoutReply { get; }
+
+    /// <summary>WAIT: at the deadline the reply is this count (the replicas that acknowledged), not a null.</summary>
+    public Func<long>? TimeoutCount { get; init; }
 }
 
 /// <summary>

@@ -88,6 +88,24 @@ public sealed class CommandContext
         Server.Blocked.Block(Client, new BlockState(Command, retryArgs ?? Args.Clone(), blockedKeys, deadlineMs, timeoutReply));
     }
 
+    /// <summary>
+    /// WAIT: suspends the client on <paramref name="key"/>, which the replication signals when replicas
+    /// acknowledge (the handler is re-run with <paramref name="retryArgs"/>), until the deadline, when
+    /// the reply is <paramref name="count"/>'s value.
+    /// </summary>
+    public void BlockForAcks(byte[] key, long deadlineMs, Func<long> count, ArgVector retryArgs)
+    {
+        BlockedNow = true;
+        if (IsRetry) return;
+        Server.Blocked.Block(Client, new BlockState(Command, retryArgs, [(Db, key)], deadlineMs, BlockedReply.NullBulk) { TimeoutCount = count });
+    }
+
+    internal static void WriteTimeoutReply(ReplyBuffer reply, BlockState state)
+    {
+        if (state.TimeoutCount is { } count) reply.Integer(count());
+        else WriteTimeoutReply(reply, state.TimeoutReply);
+    }
+
     internal static void WriteTimeoutReply(ReplyBuffer reply, BlockedReply timeoutReply)
     {
         if (timeoutReply == BlockedReply.NullArray) reply.NullArray();

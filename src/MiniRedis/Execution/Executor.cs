@@ -493,7 +493,7 @@ public sealed class Executor
             _server.Stats.CountError(error);
             session.Reply.Error(error);
         }
-        else CommandContext.WriteTimeoutReply(session.Reply, state.TimeoutReply);
+        else CommandContext.WriteTimeoutReply(session.Reply, state);
         EndWait(session, replyMark);
         // Not resumed here: its commands must not run inside the command that released it.
         _released.Add(session);
@@ -550,7 +550,7 @@ public sealed class Executor
         while (blocked.NextTimedOut(_server.Keyspace.NowMs) is { } session)
         {
             long replyMark = session.Reply.Length;
-            CommandContext.WriteTimeoutReply(session.Reply, session.Blocked!.TimeoutReply);
+            CommandContext.WriteTimeoutReply(session.Reply, session.Blocked!);
             FinishBlocked(session, replyMark);
         }
     }
@@ -611,6 +611,11 @@ public sealed class Executor
             && _server.Persistence.WriteDeniedError is { } diskError)
         {
             Reject(session, command, diskError);
+            return;
+        }
+        if ((command.IsWrite || (command.Name == "exec" && QueuedWrite(session))) && _server.Replication.WriteDeniedError(session) is { } replicationError)
+        {
+            Reject(session, command, replicationError);
             return;
         }
         if (session.IsSubscribed && !session.Reply.Resp3 && !AllowedWhileSubscribed(command))

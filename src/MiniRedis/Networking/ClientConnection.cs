@@ -322,8 +322,9 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
-    /// <summary>The client's class of client-output-buffer-limit: pubsub while subscribed (Redis's getClientType), else normal.</summary>
-    OutputBufferLimit OutputLimit => _session.IsSubscribed ? _server.Config.PubSubOutputBufferLimit : _server.Config.NormalOutputBufferLimit;
+    /// <summary>The client's class of client-output-buffer-limit (Redis's getClientType): replica, pubsub while subscribed, else normal.</summary>
+    OutputBufferLimit OutputLimit => _session.Replica is not null ? _server.Config.ReplicaOutputBufferLimit
+        : _session.IsSubscribed ? _server.Config.PubSubOutputBufferLimit : _server.Config.NormalOutputBufferLimit;
 
     /// <summary>
     /// Redis's client-output-buffer-limit for the client's class: over the hard limit, or over the

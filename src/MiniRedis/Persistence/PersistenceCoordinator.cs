@@ -69,6 +69,15 @@ public sealed class PersistenceCoordinator
         if (secondElapsed) Aof.Cron();
     }
 
+    /// <summary>A BGSAVE or an AOF rewrite runs (Redis's hasActiveChildProcess).</summary>
+    public bool BackgroundJobRunning => Rdb.InProgress || AofRewrite.InProgress;
+
+    /// <summary>
+    /// A full sync's BGSAVE (Redis's startBgsaveForReplication), one background job like the others:
+    /// false when another one runs or the dataset may not be saved. Its end is told by <see cref="RdbState.SaveDone"/>.
+    /// </summary>
+    public bool StartBackgroundSave() => !BackgroundJobRunning && Rdb.StartBackgroundSave() && Rdb.InProgress;
+
     /// <summary>Redis's order at exit: the rewrite abandoned, the AOF flushed and fsynced, then the final save.</summary>
     internal void Shutdown()
     {

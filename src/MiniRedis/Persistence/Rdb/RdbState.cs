@@ -154,6 +154,9 @@ public sealed class RdbState
         return true;
     }
 
+    /// <summary>Told (on the executor) when a background save ends, saved or not, or is abandoned: replicas wait for it.</summary>
+    internal Action<bool>? SaveDone { get; set; }
+
     /// <summary>BGSAVE SCHEDULE while an AOF rewrite runs: the cron starts it once the rewrite is over.</summary>
     public void Schedule() => Scheduled = true;
 
@@ -167,6 +170,7 @@ public sealed class RdbState
             // keys to hand over): stop the snapshot before the queue it feeds goes away.
             job.Cancel();
             RecordFailure();
+            SaveDone?.Invoke(false);
             return;
         }
         job.Dispose();
@@ -174,6 +178,7 @@ public sealed class RdbState
         RecordSuccess(job.DirtyAtInstant);
         LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
         LastCowSize = job.CowBytes;
+        SaveDone?.Invoke(true);
     }
 
     void RecordFailure()
@@ -193,6 +198,7 @@ public sealed class RdbState
         _job = null;
         LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
         job.Cancel();
+        SaveDone?.Invoke(false);
     }
 
     /// <summary>Retries wait <see cref="RetryDelaySeconds"/> after a failed background save.</summary>

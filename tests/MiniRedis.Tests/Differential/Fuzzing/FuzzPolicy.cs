@@ -68,6 +68,12 @@ public static class FuzzPolicy
         ["acl|deluser"] = "closes the connections of the users it deletes; tested in acl.txt and AclTests",
         ["acl|genpass"] = "random bytes; tested in acl.txt",
         ["acl|log"] = "its entries name the client (id, port, ages); tested in AclTests",
+        ["replicaof"] = "makes the server under test a read-only replica of whatever listens at the address; tested in Replication/",
+        ["slaveof"] = "same as REPLICAOF",
+        ["sync"] = "turns the fuzzing connection into a replica (an RDB, then the stream instead of replies); tested in Replication/",
+        ["psync"] = "same as SYNC",
+        ["replconf"] = "ACK and GETACK are never replied to, as in Redis (the fuzzer waits for one reply per command); tested in Replication/",
+        ["wait"] = "waits for replica acknowledgements up to its timeout; tested in Replication/",
     };
 
     /// <summary>Commands sent rarely: each call discards or stalls much of what the others build.</summary>

@@ -1,0 +1,598 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
+using MiniRedis.Execution;
+using MiniRedis.Persistence;
+using MiniRedis.Persistence.Aof;
+using MiniRedis.Protocol;
+
+namespace MiniRedis.Replication;
+
+/// <summary>
+/// The master side of replication (Redis's replication.c, master half): the replication IDs and
+/// offset, the backlog, the replicas attached with SYNC/PSYNC and their full syncs, the periodic
+/// PING, timeouts and the write quorum. It is a consumer of the propagation stream (an
+/// <see cref="IPropagationSink"/>, registered while the backlog exists, as Redis feeds replicas only
+/// then): each record is encoded once, appended to the backlog and written to the online replicas'
+/// output; replicas waiting for their RDB buffer it. A full sync is a BGSAVE the persistence
+/// coordinator runs (never beside another background job); the dump it leaves is sent as
+/// <c>$&lt;len&gt;\r\n&lt;bytes&gt;</c> by <see cref="BulkSender"/>. Executor thread only.
+/// </summary>
+public sealed class ReplicationState : IPropagationSink
+{
+    readonly ServerConfig _config;
+    readonly ILogger _logger;
+    readonly Executor _executor;
+    readonly PersistenceCoordinator _persistence;
+    readonly PropagationQueue _propagation;
+    readonly Func<long> _nowMs;
+    readonly Action<byte[]> _acksArrived;
+    readonly AofEncoder _encoder = new();
+    readonly List<ReplicaLink> _replicas = [];
+    readonly BulkSender _bulk;
+    int _selectedDb = -1;
+    bool _saveForSync;
+    long _noReplicasSinceMs;
+    long _lastPingMs;
+
+    internal ReplicationState(ServerConfig config, ILogger logger, Executor executor, PersistenceCoordinator persistence,
+        PropagationQueue propagation, Func<long> nowMs, Action<byte[]> acksArrived)
+    {
+        _config = config;
+        _logger = logger;
+        _executor = executor;
+        _persistence = persistence;
+        _propagation = propagation;
+        _nowMs = nowMs;
+        _acksArrived = acksArrived;
+        _bulk = new BulkSender(executor, this);
+        persistence.Rdb.SaveDone = BackgroundSaveDone;
+        _noReplicasSinceMs = nowMs();
+    }
+
+    // ---- identity and offsets ----------------------------------------------------------------
+
+    /// <summary>master_replid: random at start, renewed when the history starts over.</summary>
+    public string ReplicationId { get; private set; } = NewId();
+
+    /// <summary>master_replid2 and second_repl_offset: the previous history's ID, valid up to that offset.</summary>
+    public string ReplicationId2 { get; private set; } = new('0', 40);
+    public long SecondOffset { get; private set; } = -1;
+
+    /// <summary>master_repl_offset: bytes of replication stream produced.</summary>
+    public long MasterOffset { get; private set; }
+
+    public ReplicationBacklog? Backlog { get; private set; }
+
+    public IReadOnlyList<ReplicaLink> Replicas => _replicas;
+
+    static string NewId() => RedisServer.RandomHexId();
+
+    /// <summary>DEBUG CHANGE-REPL-ID and a new history: a new ID, the old one forgotten (changeReplicationId + clearReplicationId2).</summary>
+    public void ChangeReplicationId()
+    {
+        ReplicationId = NewId();
+        ReplicationId2 = new string('0', 40);
+        SecondOffset = -1;
+    }
+
+    // ---- the stream ------------------------------------------------------------------------
+
+    public void Append(int db, ArgVector args)
+    {
+        _encoder.Record(db, ref _selectedDb, args);
+        Feed();
+    }
+
+    /// <summary>A command the master itself sends to its replicas (PING, REPLCONF GETACK), in the current database.</summary>
+    void FeedCommand(params string[] args)
+    {
+        if (Backlog is null) return;
+        Append(-1, ArgVector.FromStrings(args));
+        Flush();
+    }
+
+    void Feed()
+    {
+        var bytes = _encoder.Written;
+        MasterOffset += bytes.Length;
+        Backlog!.Append(bytes);
+        foreach (var replica in _replicas)
+        {
+            switch (replica.State)
+            {
+                case ReplicaState.Online:
+                    replica.Session.Reply.Raw(bytes);
+                    break;
+                case ReplicaState.WaitBgsaveEnd or ReplicaState.SendBulk:
+                    replica.Buffered.Add(bytes.ToArray());
+                    replica.BufferedBytes += bytes.Length;
+                    // The stream held for it counts in its output buffer: the replica limit bounds it.
+                    long hard = _config.ReplicaOutputBufferLimit.Hard;
+                    if (hard > 0 && replica.BufferedBytes >= hard)
+                    {
+                        _logger.LogWarning("Client {Name} scheduled to be closed ASAP for overcoming of output buffer limits.", replica.Name);
+                        replica.Session.Connection?.Close();
+                    }
+                    break;
+            }
+        }
+        _encoder.Consume(bytes.Length);
+    }
+
+    public void Flush()
+    {
+        foreach (var replica in _replicas)
+        {
+            if (replica.State == ReplicaState.Online && replica.Session.Reply.Length > 0) _executor.MarkReplies(replica.Session);
+        }
+    }
+
+    // ---- SYNC and PSYNC ----------------------------------------------------------------------
+
+    /// <summary>
+    /// SYNC / PSYNC from <paramref name="session"/> (Redis's syncCommand). <paramref name="replid"/> and
+    /// <paramref name="offset"/> are PSYNC's (null for SYNC). Replies are written to the session.
+    /// </summary>
+    public void Sync(ClientSession session, string? replid, long offset)
+    {
+        // A replica asking again is ignored, as Redis does.
+        if (session.Replica is not null) return;
+        if (_link is { Connected: false })
+        {
+            session.Reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
+            return;
+        }
+        if (_link is not null)
+        {
+            // The master's stream is not relayed (our offsets would drift from it): no sub-replicas yet.
+            session.Reply.Error("ERR chained replication is not supported yet: replicate from the master");
+            return;
+        }
+        var hello = session.ReplicaHello ?? new ReplicaHello();
+        var link = new ReplicaLink(session, hello, prePsync: replid is null, _nowMs());
+        _logger.LogInformation("Replica {Name} asks for synchronization", link.Name);
+        if (replid is not null && TryPartialResync(link, replid, offset)) return;
+        session.Replica = link;
+        _replicas.Add(link);
+        if (Backlog is null)
+        {
+            ChangeReplicationId();
+            CreateBacklog();
+            _logger.LogInformation("Replication backlog created, my new replication IDs are '{Id}' and '{Id2}'", ReplicationId, ReplicationId2);
+        }
+        StartFullSync(link);
+    }
+
+    void CreateBacklog()
+    {
+        Backlog = new ReplicationBacklog(_config.ReplBacklogSize, MasterOffset);
+        _selectedDb = -1;
+        _propagation.AddSink(this);
+    }
+
+    /// <summary>Redis's masterTryPartialResynchronization: +CONTINUE and the backlog from the replica's offset, or false for a full sync.</summary>
+    bool TryPartialResync(ReplicaLink link, string replid, long offset)
+    {
+        bool sameHistory = replid == ReplicationId || (replid == ReplicationId2 && offset <= SecondOffset);
+        if (!sameHistory)
+        {
+            if (replid == "?") _logger.LogInformation("Full resync requested by replica {Name}", link.Name);
+            else if (replid != ReplicationId2)
+                _logger.LogInformation("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{Asked}', my replication IDs are '{Id}' and '{Id2}')",
+                    replid, ReplicationId, ReplicationId2);
+            else
+                _logger.LogInformation("Partial resynchronization not accepted: Requested offset for second ID was {Offset}, but I can reply up to {Second}", offset, SecondOffset);
+            return false;
+        }
+        if (Backlog is null || !Backlog.Holds(offset))
+        {
+            _logger.LogInformation("Unable to partial resync with replica {Name} for lack of backlog (Replica request was: {Offset}).", link.Name, offset);
+            if (Backlog is not null && offset > MasterOffset + 1)
+                _logger.LogWarning("Warning: replica {Name} tried to PSYNC with an offset that is greater than the master replication offset.", link.Name);
+            return false;
+        }
+        var session = link.Session;
+        session.Replica = link;
+        link.State = ReplicaState.Online;
+        link.AckTimeMs = _nowMs();
+        _replicas.Add(link);
+        session.Reply.Raw(Encoding.ASCII.GetBytes(link.CapaPsync2 ? $"+CONTINUE {ReplicationId}\r\n" : "+CONTINUE\r\n"));
+        long sent = Backlog.CopyFrom(offset, chunk => session.Reply.Raw(chunk.Span));
+        _logger.LogInformation("Partial resynchronization request from {Name} accepted. Sending {Bytes} bytes of backlog starting from offset {Offset}.",
+            link.Name, sent, offset);
+        return true;
+    }
+
+    /// <summary>A replica that needs the whole dataset: attached to the BGSAVE for replication in progress, or one is started (now or by the cron).</summary>
+    void StartFullSync(ReplicaLink link)
+    {
+        link.State = ReplicaState.WaitBgsaveStart;
+        if (_saveForSync && _replicas.Find(r => r != link && r.State == ReplicaState.WaitBgsaveEnd) is { } other)
+        {
+            // Same RDB, same starting offset, and the stream the other one buffered since.
+            link.Buffered.AddRange(other.Buffered);
+            link.BufferedBytes = other.BufferedBytes;
+            SetupFullResync(link, other.InitialOffset);
+            _logger.LogInformation("Waiting for end of BGSAVE for SYNC");
+            return;
+        }
+        if (_persistence.BackgroundJobRunning)
+        {
+            _logger.LogInformation("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+            return;
+        }
+        StartBgsaveForReplication();
+    }
+
+    /// <summary>Redis's startBgsaveForReplication: the replicas waiting for a BGSAVE are told +FULLRESYNC at its instant.</summary>
+    void StartBgsaveForReplication()
+    {
+        _logger.LogInformation("Starting BGSAVE for SYNC with target: disk");
+        // The RDB's instant is now: the stream after it starts with a SELECT (Redis forces one).
+        long offset = MasterOffset;
+        _selectedDb = -1;
+        if (!_persistence.StartBackgroundSave())
+        {
+            _logger.LogWarning("BGSAVE for replication failed");
+            foreach (var replica in _replicas.Where(r => r.State == ReplicaState.WaitBgsaveStart).ToList())
+            {
+                replica.Session.Reply.Error("ERR BGSAVE failed, replication can't continue");
+                replica.Session.CloseAfterReply = true;
+                _executor.MarkReplies(replica.Session);
+            }
+            return;
+        }
+        _saveForSync = true;
+        foreach (var replica in _replicas)
+        {
+            if (replica.State == ReplicaState.WaitBgsaveStart) SetupFullResync(replica, offset);
+        }
+    }
+
+    /// <summary>Redis's replicationSetupSlaveForFullResync.</summary>
+    void SetupFullResync(ReplicaLink link, long offset)
+    {
+        link.State = ReplicaState.WaitBgsaveEnd;
+        link.InitialOffset = offset;
+        if (link.PrePsync) return;
+        link.Session.Reply.Raw(Encoding.ASCII.GetBytes($"+FULLRESYNC {ReplicationId} {offset}\r\n"));
+        _executor.MarkReplies(link.Session);
+    }
+
+    /// <summary>From the RDB service when a background save ends (or is abandoned): the replicas waiting for it get the file, or are dropped.</summary>
+    void BackgroundSaveDone(bool saved)
+    {
+        if (!_saveForSync) return;
+        _saveForSync = false;
+        foreach (var replica in _replicas.ToList())
+        {
+            if (replica.State != ReplicaState.WaitBgsaveEnd) continue;
+            if (!saved)
+            {
+                _logger.LogWarning("SYNC failed. BGSAVE child returned an error");
+                replica.Session.Connection?.Close();
+                continue;
+            }
+            try
+            {
+                replica.Bulk = new FileStream(_persistence.Rdb.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning("SYNC failed. Can't open/stat DB after BGSAVE: {Error}", e.Message);
+                replica.Session.Connection?.Close();
+                continue;
+            }
+            replica.State = ReplicaState.SendBulk;
+            replica.Session.Reply.Raw(Encoding.ASCII.GetBytes($"${replica.Bulk.Length}\r\n"));
+            _executor.MarkReplies(replica.Session);
+            _bulk.Start();
+        }
+        // Replicas that came while another job ran get their BGSAVE from the cron.
+    }
+
+    /// <summary>The RDB is sent: the stream buffered meanwhile follows, and the replica is online (Redis's replicaPutOnline).</summary>
+    internal void BulkSent(ReplicaLink link)
+    {
+        link.CloseBulk();
+        // Out of SendBulk in any case: the sender must not read its closed file again.
+        link.State = ReplicaState.Online;
+        if (link.RdbOnly)
+        {
+            link.Session.CloseAfterReply = true;
+            _executor.MarkReplies(link.Session);
+            return;
+        }
+        link.AckTimeMs = _nowMs();
+        foreach (var chunk in link.Buffered) link.Session.Reply.Raw(chunk);
+        link.Buffered.Clear();
+        link.BufferedBytes = 0;
+        _executor.MarkReplies(link.Session);
+        _logger.LogInformation("Synchronization with replica {Name} succeeded", link.Name);
+    }
+
+    internal IEnumerable<ReplicaLink> SendingBulk => _replicas.Where(r => r.State == ReplicaState.SendBulk);
+
+    /// <summary>A replica's connection closed (Redis's freeClient of a slave).</summary>
+    public void Disconnected(ClientSession session)
+    {
+        if (session.Replica is not { } link) return;
+        link.CloseBulk();
+        _replicas.Remove(link);
+        if (_replicas.Count == 0) _noReplicasSinceMs = _nowMs();
+        _logger.LogInformation("Connection with replica {Name} lost.", link.Name);
+    }
+
+    /// <summary>REPLCONF ACK offset.</summary>
+    public void Acknowledged(ClientSession session, long offset)
+    {
+        if (session.Replica is not { } link) return;
+        if (offset > link.AckOffset) link.AckOffset = offset;
+        link.AckTimeMs = _nowMs();
+        _acksArrived(AckKey);
+    }
+
+    // ---- cron ----------------------------------------------------------------------------------
+
+    /// <summary>Once a second (Redis's replicationCron): PING, keepalive newlines, timeouts, pending BGSAVEs, the backlog's TTL.</summary>
+    internal void Cron()
+    {
+        long now = _nowMs();
+        if (_link is { Connected: true } link) link.SendAck(MasterOffset);
+        if (_replicas.Count > 0 && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
+        {
+            _lastPingMs = now;
+            FeedCommand("PING");
+        }
+        foreach (var replica in _replicas.ToList())
+        {
+            if (replica.State is ReplicaState.WaitBgsaveStart or ReplicaState.WaitBgsaveEnd)
+            {
+                replica.Session.Reply.Raw("\n"u8);
+                _executor.MarkReplies(replica.Session);
+            }
+            else if (replica.State == ReplicaState.Online && !replica.PrePsync && now - replica.AckTimeMs > _config.ReplTimeout * 1000L)
+            {
+                _logger.LogWarning("Disconnecting timedout replica (streaming sync): {Name}", replica.Name);
+                replica.Session.Connection?.Close();
+            }
+        }
+        if (!_persistence.BackgroundJobRunning && _replicas.Exists(r => r.State == ReplicaState.WaitBgsaveStart)) StartBgsaveForReplication();
+        if (Backlog is not null && _replicas.Count == 0 && _config.ReplBacklogTtl > 0 && now - _noReplicasSinceMs > _config.ReplBacklogTtl * 1000L)
+        {
+            // A new ID: replicas of the old history can no longer continue it.
+            ChangeReplicationId();
+            Backlog = null;
+            _propagation.RemoveSink(this);
+            _logger.LogInformation("Replication backlog freed after {Seconds} seconds without connected replicas.", _config.ReplBacklogTtl);
+        }
+        if (Backlog is not null && Backlog.Size != Math.Max(_config.ReplBacklogSize, 16 * 1024)) Backlog.Resize(_config.ReplBacklogSize);
+    }
+
+    // ---- write quorum ----------------------------------------------------------------------------
+
+    /// <summary>Replicas online whose last ACK is at most min-replicas-max-lag seconds old (Redis's repl_good_slaves_count).</summary>
+    public int GoodReplicas
+    {
+        get
+        {
+            long now = _nowMs();
+            int good = 0;
+            foreach (var replica in _replicas)
+            {
+                if (replica.State == ReplicaState.Online && (now - replica.AckTimeMs) / 1000 <= _config.MinReplicasMaxLag) good++;
+            }
+            return good;
+        }
+    }
+
+    /// <summary>The refusal of a write command (Redis's processCommand checks): -NOREPLICAS on a master, -READONLY on a replica; null when allowed.</summary>
+    public string? WriteDeniedError(ClientSession session)
+    {
+        if (IsReplica)
+        {
+            return _config.ReplicaReadOnly && !IsMasterSession(session) && !session.IsAofLoader
+                ? "READONLY You can't write against a read only replica." : null;
+        }
+        if (_config.MinReplicasToWrite > 0 && _config.MinReplicasMaxLag > 0 && GoodReplicas < _config.MinReplicasToWrite)
+            return "NOREPLICAS Not enough good replicas to write.";
+        return null;
+    }
+
+    /// <summary>Replicas whose acknowledged offset reached <paramref name="offset"/> (replicationCountAcksByOffset).</summary>
+    public int CountAcks(long offset)
+    {
+        int count = 0;
+        foreach (var replica in _replicas)
+        {
+            if (replica.State == ReplicaState.Online && replica.AckOffset >= offset) count++;
+        }
+        return count;
+    }
+
+    /// <summary>WAIT: asks every replica for its offset (REPLCONF GETACK *, in the stream).</summary>
+    public void RequestAcks() => FeedCommand("REPLCONF", "GETACK", "*");
+
+    /// <summary>The key WAIT blocks on in its database; signalled whenever a replica acknowledges.</summary>
+    public byte[] AckKey { get; } = "\0replication-acks"u8.ToArray();
+
+    // ---- replica side -----------------------------------------------------------------------------
+
+    MasterLink? _link;
+    ReplicaHost? _replicaHost;
+    // Our replid and offset are a history a master may continue (after a sync, or as a master).
+    bool _hasHistory;
+    bool _ackRequested;
+
+    /// <summary>Whether this server follows a master (replicaof).</summary>
+    public bool IsReplica => _config.MasterHost is not null;
+
+    public MasterLink? Link => _link;
+
+    /// <summary>At start (after the data on disk is loaded): a configured replicaof starts the link.</summary>
+    internal void Start(ReplicaHost host)
+    {
+        _replicaHost = host;
+        if (_config.MasterHost is { } masterHost) StartLink(masterHost, _config.MasterPort);
+    }
+
+    void StartLink(string host, int port)
+    {
+        _link = new MasterLink(this, _config, _logger, _executor, _replicaHost!, host, port);
+        _link.Start();
+    }
+
+    /// <summary>REPLICAOF host port (Redis's replicaofCommand after its checks); the reply text.</summary>
+    public string ReplicaOf(string host, int port, string requester)
+    {
+        if (_link is { } current && current.MasterHost.Equals(host, StringComparison.OrdinalIgnoreCase) && current.MasterPort == port)
+        {
+            _logger.LogInformation("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            return "+OK Already connected to specified master\r\n";
+        }
+        bool wasMaster = _link is null;
+        _link?.Stop();
+        _config.SetMaster(host, port);
+        // Replicas of ours must sync again with the new history.
+        foreach (var replica in _replicas.ToList()) replica.Session.Connection?.Close();
+        if (wasMaster)
+        {
+            _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+            _hasHistory = true;
+        }
+        StartLink(host, port);
+        _logger.LogInformation("REPLICAOF {Host}:{Port} enabled (user request from '{Client}')", host, port, requester);
+        return "+OK\r\n";
+    }
+
+    /// <summary>REPLICAOF NO ONE: a master again, continuing the history under a new ID (replid2 keeps the old one).</summary>
+    public void PromoteToMaster(string requester)
+    {
+        if (_link is not { } link) return;
+        link.Stop();
+        _link = null;
+        _config.SetMaster(null, 0);
+        ShiftReplicationId();
+        _logger.LogInformation("MASTER MODE enabled (user request from '{Client}')", requester);
+    }
+
+    /// <summary>Redis's shiftReplicationId: the current history becomes the second one, valid up to the offset now.</summary>
+    void ShiftReplicationId()
+    {
+        ReplicationId2 = ReplicationId;
+        SecondOffset = MasterOffset + 1;
+        ReplicationId = NewId();
+        _logger.LogInformation("Setting secondary replication ID to {Id2}, valid up to offset: {Offset}. New replication ID is {Id}", ReplicationId2, SecondOffset, ReplicationId);
+    }
+
+    /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>
+    internal (string? Replid, long Offset) CachedMaster() => _hasHistory ? (ReplicationId, MasterOffset) : (null, -1);
+
+    /// <summary>+CONTINUE [new id]: the master changed its ID (it was promoted) and our history follows it.</summary>
+    internal void PartialResyncAccepted(string? newId)
+    {
+        if (newId is null || newId == ReplicationId) return;
+        ReplicationId2 = ReplicationId;
+        SecondOffset = MasterOffset + 1;
+        ReplicationId = newId;
+        _logger.LogInformation("Master replication ID changed to {Id}", newId);
+    }
+
+    /// <summary>The full sync's RDB is loaded: our history is the master's from its offset.</summary>
+    internal void FullSyncLoaded(string replid, long offset)
+    {
+        ReplicationId = replid;
+        ReplicationId2 = new string('0', 40);
+        SecondOffset = -1;
+        MasterOffset = offset;
+        _hasHistory = true;
+    }
+
+    /// <summary>Stream bytes the master's commands took, once they ran (the replica's offset).</summary>
+    internal void StreamProcessed(int bytes) => MasterOffset += bytes;
+
+    /// <summary>After a round of the master's commands: a GETACK among them is answered with the offset now.</summary>
+    internal void AfterStreamRound()
+    {
+        if (!_ackRequested) return;
+        _ackRequested = false;
+        _link?.SendAck(MasterOffset);
+    }
+
+    /// <summary>REPLCONF GETACK from our master: the ACK goes out after the round.</summary>
+    public void SendAckToMaster()
+    {
+        if (_link is not null) _ackRequested = true;
+    }
+
+    bool IsMasterSession(ClientSession session) => _link?.Session == session;
+
+    // ---- ROLE and INFO ------------------------------------------------------------------------------
+
+    /// <summary>ROLE on a master: "master", the offset, and [ip, port, acked offset] per replica.</summary>
+    public void WriteRole(ReplyBuffer reply)
+    {
+        if (_link is { } link)
+        {
+            reply.ArrayHeader(5);
+            reply.Bulk("slave"u8);
+            reply.Bulk(link.MasterHost);
+            reply.Integer(link.MasterPort);
+            reply.Bulk(link.Connected ? "connected" : link.SyncInProgress ? "sync" : "connect");
+            reply.Integer(link.Connected ? MasterOffset : -1);
+            return;
+        }
+        reply.ArrayHeader(3);
+        reply.Bulk("master"u8);
+        reply.Integer(MasterOffset);
+        reply.ArrayHeader(_replicas.Count);
+        foreach (var replica in _replicas)
+        {
+            reply.ArrayHeader(3);
+            reply.Bulk(replica.Ip);
+            reply.Bulk(replica.ListeningPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            reply.Bulk(replica.AckOffset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>INFO replication's fields after the section header (Redis 7.0's genRedisInfoString).</summary>
+    public void WriteInfo(Action<string, string> line)
+    {
+        long now = _nowMs();
+        if (_link is { } link)
+        {
+            line("role", "slave");
+            line("master_host", link.MasterHost);
+            line("master_port", Str(link.MasterPort));
+            line("master_link_status", link.Connected ? "up" : "down");
+            line("master_last_io_seconds_ago", link.LastIoMs == 0 ? "-1" : Str((now - link.LastIoMs) / 1000));
+            line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
+            line("slave_read_repl_offset", Str(MasterOffset));
+            line("slave_repl_offset", Str(MasterOffset));
+            if (!link.Connected) line("master_link_down_since_seconds", Str((now - link.DownSinceMs) / 1000));
+            line("slave_priority", _config.Get("replica-priority") is [var priority, ..] ? priority.Value : "100");
+            line("slave_read_only", _config.ReplicaReadOnly ? "1" : "0");
+            line("replica_announced", _config.Get("replica-announced") is [{ Value: "no" }, ..] ? "0" : "1");
+        }
+        else line("role", "master");
+        line("connected_slaves", Str(_replicas.Count));
+        if (_config.MinReplicasToWrite > 0 && _config.MinReplicasMaxLag > 0) line("min_slaves_good_slaves", Str(GoodReplicas));
+        for (int i = 0; i < _replicas.Count; i++)
+        {
+            var replica = _replicas[i];
+            line("slave" + Str(i), $"ip={replica.Ip},port={replica.ListeningPort},state={replica.StateName},offset={replica.AckOffset},lag={(now - replica.AckTimeMs) / 1000}");
+        }
+        line("master_failover_state", "no-failover");
+        line("master_replid", ReplicationId);
+        line("master_replid2", ReplicationId2);
+        line("master_repl_offset", Str(MasterOffset));
+        line("second_repl_offset", Str(SecondOffset));
+        line("repl_backlog_active", Backlog is null ? "0" : "1");
+        line("repl_backlog_size", Str(Math.Max(_config.ReplBacklogSize, 16 * 1024)));
+        line("repl_backlog_first_byte_offset", Str(Backlog?.FirstOffset ?? 0));
+        line("repl_backlog_histlen", Str(Backlog?.HistoryLength ?? 0));
+    }
+
+    static string Str(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
