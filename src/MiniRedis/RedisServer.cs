@@ -134,7 +134,7 @@ public sealed partial class RedisServer
     /// </summary>
     bool LoadFullSync(string path)
     {
-        if (!RdbLoading.LoadNow(this, Rdb, path, merge: false)) return false;
+        if (!RdbLoading.LoadNow(this, Rdb, path, RdbLoadOptions.ReplicaSync(path))) return false;
         if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
         return true;
     }

@@ -30,6 +30,7 @@ public sealed record ReplicaHost(Action EmptyData, Func<string, bool> LoadRdb, F
 /// as the master client (no replies, no write checks). A lost link is retried every second with
 /// PSYNC from the cached replid and offset.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_stop and _batchSlots are shared by the link thread and Stop (called from the executor) with no point where both are done; one link per REPLICAOF, so their wait handles are left to the finalizer.")]
 public sealed class MasterLink : IClientConnection
 {
     const int ReadBuffer = 64 * 1024;

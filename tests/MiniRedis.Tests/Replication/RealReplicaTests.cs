@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Replication;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Replication;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MiniRedis.Tests.Infrastructure;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Replication;

@@ -30,8 +30,8 @@ public sealed record RdbLoadOptions(string Source)
     /// <summary>The RDB image an AOF file starts with (aof-use-rdb-preamble), inside the AOF's own load.</summary>
     public static RdbLoadOptions AofPreamble(string path, long bytesBefore) => new(path) { SkipExpired = false, ProgressBase = bytesBefore };
 
-    /// <summary>A replica's full sync: the master's image as it arrives; the caller emptied the dataset first.</summary>
-    public static RdbLoadOptions ReplicaSync(string master) => new(master) { SkipExpired = false };
+    /// <summary>A replica's full sync: the master's image (as received, from a file or as it arrives), expired keys kept for the master's DELs; the caller emptied the dataset first.</summary>
+    public static RdbLoadOptions ReplicaSync(string source) => new(source) { SkipExpired = false };
 }
 
 /// <summary>

@@ -82,10 +82,11 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     }
 
     /// <summary>
-    /// DEBUG RELOAD: loads <paramref name="path"/> now, on the executor. With <paramref name="merge"/>
-    /// a key of the dump replaces one already there. False (logged) when it could not be loaded.
+    /// DEBUG RELOAD (<see cref="RdbLoadOptions.DebugReload"/>) and a replica's received dump
+    /// (<see cref="RdbLoadOptions.ReplicaSync"/>): loads <paramref name="path"/> now, on the executor.
+    /// False (logged) when it could not be loaded.
     /// </summary>
-    public static bool LoadNow(RedisServer server, RdbState state, string path, bool merge)
+    public static bool LoadNow(RedisServer server, RdbState state, string path, RdbLoadOptions options)
     {
         using var stream = TryOpen(path, out var error);
         if (stream is null)
@@ -93,7 +94,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
             server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, error!.Message);
             return false;
         }
-        return Load(server, state, stream, stream.Length, RdbLoadOptions.DebugReload(path, merge));
+        return Load(server, state, stream, stream.Length, options);
     }
 
     /// <summary>
