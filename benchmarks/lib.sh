@@ -171,3 +171,44 @@ measure() {
     after=$(cpu_ticks "${!pid_var}")
     awk -v r="$rps" -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", r, t / hz * 1e6 / n }'
 }
+
+# cpu_ns <pid>: nanoseconds on a CPU of all the process's live threads (schedstat: the tick counts of
+# /proc/<pid>/stat are too coarse for a short run of a cheap command).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ sum += $1 } END { printf "%.0f\n", sum }'; }
+
+# measure_ns <server> <pipeline> <redis-benchmark arguments...>: as `measure`, the CPU from cpu_ns.
+measure_ns() {
+    local server=$1 pipeline=$2
+    shift 2
+    local port_var="${server}_port" pid_var="${server}_pid"
+    local before after rps
+    before=$(cpu_ns "${!pid_var}")
+    rps=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" | awk -F'"' 'NR == 2 { print $4 }')
+    after=$(cpu_ns "${!pid_var}")
+    awk -v r="$rps" -v ns="$((after - before))" -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", r, ns / 1000 / n }'
+}
+
+# cpu_table_header / cpu_row <label> <pipeline> <redis-benchmark arguments...>: one markdown row with both
+# servers' throughput and server CPU µs per operation (`measure_ns`) and their ratios, the load average
+# first; the server that goes first alternates from row to row.
+cpu_table_header() {
+    echo "| load average | test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis | Redis CPU µs/op | MiniRedis CPU µs/op | CPU ratio |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+}
+cpu_first=redis
+cpu_row() {
+    local label=$1 pipeline=$2 load redis_rps redis_cpu mini_rps mini_cpu
+    shift 2
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    if [ "$cpu_first" = redis ]; then
+        read -r redis_rps redis_cpu < <(measure_ns redis "$pipeline" "$@")
+        read -r mini_rps mini_cpu < <(measure_ns miniredis "$pipeline" "$@")
+        cpu_first=miniredis
+    else
+        read -r mini_rps mini_cpu < <(measure_ns miniredis "$pipeline" "$@")
+        read -r redis_rps redis_cpu < <(measure_ns redis "$pipeline" "$@")
+        cpu_first=redis
+    fi
+    awk -v load="$load" -v t="$label" -v p="$pipeline" -v r="$redis_rps" -v m="$mini_rps" -v rc="$redis_cpu" -v mc="$mini_cpu" \
+        'BEGIN { printf "| %s | %s | %s | %s | %s | %.2f | %s | %s | %.2f |\n", load, t, p, r, m, (r > 0 ? m / r : 0), rc, mc, (rc > 0 ? mc / rc : 0) }'
+}
