@@ -111,9 +111,11 @@ public static unsafe class StreamGroupCommands
     /// <summary>Redis's streamPropagateXCLAIM: an idempotent XCLAIM that recreates the pending entry as it is now.</summary>
     internal static void PropagateClaim(CommandContext ctx, ReadOnlySpan<byte> key, StreamGroup group, ReadOnlySpan<byte> groupName, StreamId id, PendingEntry pending)
     {
-        ctx.Propagate().Arg("XCLAIM"u8).Arg(key).Arg(groupName).Arg(pending.Consumer!.Name).Arg("0"u8).Arg(id.ToBytes())
+        Span<byte> idText = stackalloc byte[StreamId.MaxFormattedLength];
+        Span<byte> lastIdText = stackalloc byte[StreamId.MaxFormattedLength];
+        ctx.Propagate().Arg("XCLAIM"u8).Arg(key).Arg(groupName).Arg(pending.Consumer!.Name).Arg("0"u8).Arg(idText[..id.Format(idText)])
             .Arg("TIME"u8).Arg(pending.DeliveryTime).Arg("RETRYCOUNT"u8).Arg(pending.DeliveryCount)
-            .Arg("FORCE"u8).Arg("JUSTID"u8).Arg("LASTID"u8).Arg(group.LastId.ToBytes());
+            .Arg("FORCE"u8).Arg("JUSTID"u8).Arg("LASTID"u8).Arg(lastIdText[..group.LastId.Format(lastIdText)]);
     }
 
     /// <summary>Redis's streamPropagateGroupID.</summary>
@@ -293,7 +295,8 @@ public static unsafe class StreamGroupCommands
             ctx.Reply.Integer(0);
             return;
         }
-        var ids = new StreamId[ctx.ArgCount - 3];
+        int idCount = ctx.ArgCount - 3;
+        Span<StreamId> ids = idCount <= 16 ? stackalloc StreamId[idCount] : new StreamId[idCount];
         for (int i = 3; i < ctx.ArgCount; i++)
         {
             if (!StreamCommands.TryParseStrictId(ctx, i, out ids[i - 3])) return;

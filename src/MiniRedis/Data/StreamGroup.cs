@@ -23,7 +23,15 @@ public sealed class StreamGroup
     public readonly SortedDictionary<StreamId, PendingEntry> Pending = [];
     public readonly SortedDictionary<byte[], StreamConsumer> Consumers = new(StreamValue.ByteOrder.Instance);
 
-    public StreamConsumer? FindConsumer(ReadOnlySpan<byte> name) => Consumers.TryGetValue(name.ToArray(), out var consumer) ? consumer : null;
+    /// <summary>The consumer found last: a reader is found again without a key array.</summary>
+    StreamConsumer? _lastFound;
+
+    public StreamConsumer? FindConsumer(ReadOnlySpan<byte> name)
+    {
+        if (_lastFound is { } last && name.SequenceEqual(last.Name)) return last;
+        if (!Consumers.TryGetValue(name.ToArray(), out var consumer)) return null;
+        return _lastFound = consumer;
+    }
 
     /// <summary>Adds a consumer; null when one of that name exists.</summary>
     public StreamConsumer? CreateConsumer(ReadOnlySpan<byte> name, long nowMs)
@@ -40,6 +48,7 @@ public sealed class StreamGroup
     {
         foreach (var id in consumer.Pending.Keys) Pending.Remove(id);
         Consumers.Remove(consumer.Name);
+        _lastFound = null;
     }
 
     /// <summary>Removes a pending entry from the group and its owner.</summary>
