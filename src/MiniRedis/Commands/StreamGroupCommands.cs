@@ -360,8 +360,8 @@ public static unsafe class StreamGroupCommands
                 reply.NullArray();
                 return;
             }
-            StreamCommands.ReplyId(reply, group.Pending.Keys.First());
-            StreamCommands.ReplyId(reply, group.Pending.Keys.Last());
+            StreamCommands.ReplyId(reply, group.Pending.FirstId);
+            StreamCommands.ReplyId(reply, group.Pending.LastId);
             int handle = reply.BeginDeferredArray();
             long owners = 0;
             foreach (var consumer in group.Consumers.Values)
@@ -375,7 +375,7 @@ public static unsafe class StreamGroupCommands
             reply.EndDeferredArray(handle, owners);
             return;
         }
-        SortedDictionary<StreamId, PendingEntry> list = group.Pending;
+        PendingList list = group.Pending;
         if (consumerIndex >= 0)
         {
             var consumer = group.FindConsumer(ctx.Arg(consumerIndex));
@@ -769,7 +769,7 @@ public static unsafe class StreamGroupCommands
     }
 
     /// <summary>XINFO STREAM FULL's pending lists: at most <paramref name="count"/> (0 = all) [id, (consumer,) delivery time, count].</summary>
-    static void ReplyPendingList(ReplyBuffer reply, SortedDictionary<StreamId, PendingEntry> list, long count, bool withConsumer)
+    static void ReplyPendingList(ReplyBuffer reply, PendingList list, long count, bool withConsumer)
     {
         long shown = count == 0 ? list.Count : Math.Min(count, list.Count);
         reply.ArrayHeader(shown);
