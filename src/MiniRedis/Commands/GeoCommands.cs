@@ -34,19 +34,45 @@ public static unsafe class GeoCommands
 
     enum Sort { None, Ascending, Descending }
 
-    /// <summary>A member found by a search: its point, distance from the centre (meters), score and place in the scan order.</summary>
-    record struct GeoPoint(byte[] Member, double Longitude, double Latitude, double Distance, double Score, int Order);
-
     /// <summary>
-    /// By distance, then scan order: the C library's qsort is a merge sort, stable, so members at the same
-    /// distance keep the order they were found in.
+    /// A member found by a search: its point, distance from the centre (meters), score and place in the
+    /// scan order. Points order by <see cref="SortKey"/> (the distance, negated for DESC), then by that
+    /// place: the C library's qsort is a merge sort, stable, so members at the same distance keep the
+    /// order they were found in.
     /// </summary>
-    readonly struct ByDistance(bool descending) : IComparer<GeoPoint>
+    record struct GeoPoint(byte[] Member, double Longitude, double Latitude, double Distance, double Score, int Order) : IComparable<GeoPoint>
     {
-        public int Compare(GeoPoint x, GeoPoint y)
+        public double SortKey;
+
+        public readonly int CompareTo(GeoPoint other)
         {
-            int byDistance = descending ? y.Distance.CompareTo(x.Distance) : x.Distance.CompareTo(y.Distance);
-            return byDistance != 0 ? byDistance : x.Order.CompareTo(y.Order);
+            int byKey = SortKey.CompareTo(other.SortKey);
+            return byKey != 0 ? byKey : Order.CompareTo(other.Order);
+        }
+    }
+
+    /// <summary>Puts the first <paramref name="returned"/> points in order: all sorted, or for a small COUNT only the nearest kept in a sorted prefix.</summary>
+    static void SortFound(Span<GeoPoint> found, bool descending, int returned)
+    {
+        foreach (ref var point in found) point.SortKey = descending ? -point.Distance : point.Distance;
+        if (returned * 8 > found.Length)
+        {
+            found.Sort();
+            return;
+        }
+        var best = found[..returned];
+        best.Sort();
+        for (int i = returned; i < found.Length; i++)
+        {
+            if (found[i].CompareTo(best[^1]) >= 0) continue;
+            var point = found[i];
+            int at = returned - 1;
+            while (at > 0 && point.CompareTo(best[at - 1]) < 0)
+            {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = point;
         }
     }
 
@@ -436,8 +462,8 @@ public static unsafe class GeoCommands
             ctx.Reply.ArrayHeader(0);
             return;
         }
-        if (sort != Sort.None) CollectionsMarshal.AsSpan(found).Sort(new ByDistance(sort == Sort.Descending));
         int returned = count == 0 || found.Count < count ? found.Count : (int)count;
+        if (sort != Sort.None) SortFound(CollectionsMarshal.AsSpan(found), sort == Sort.Descending, returned);
 
         if (storeIndex >= 0)
         {
