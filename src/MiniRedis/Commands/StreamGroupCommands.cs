@@ -304,9 +304,7 @@ public static unsafe class StreamGroupCommands
         long acknowledged = 0;
         foreach (var id in ids)
         {
-            if (!group.Pending.TryGetValue(id, out var pending)) continue;
-            group.Acknowledge(pending);
-            acknowledged++;
+            if (group.Acknowledge(id)) acknowledged++;
         }
         if (acknowledged > 0) ctx.KeyModified(ctx.Db, ctx.Arg(1), acknowledged);
         ctx.Reply.Integer(acknowledged);

@@ -54,6 +54,14 @@ public sealed class StreamGroup
         _lastFound = null;
     }
 
+    /// <summary>Removes the pending entry with this ID from the group and its owner (XACK); false when none is pending.</summary>
+    public bool Acknowledge(StreamId id)
+    {
+        if (!Pending.Remove(id, out var entry)) return false;
+        entry.Consumer?.Pending.Remove(id);
+        return true;
+    }
+
     /// <summary>Removes a pending entry from the group and its owner.</summary>
     public void Acknowledge(PendingEntry entry)
     {
@@ -240,13 +248,17 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         }
     }
 
-    public bool Remove(StreamId id)
+    public bool Remove(StreamId id) => Remove(id, out _);
+
+    public bool Remove(StreamId id, [MaybeNullWhen(false)] out PendingEntry entry)
     {
+        entry = null;
         if (Count == 0) return false;
         int index = ChunkFor(id);
         var chunk = _chunks[index];
         int at = chunk.Search(id);
         if (at < 0) return false;
+        entry = chunk.Entries[at];
         chunk.RemoveAt(at);
         if (chunk.Count == 0)
         {

@@ -95,14 +95,23 @@ public sealed class GeoSearchTests(ServerPairFixture servers) : IClassFixture<Se
         return connection.ReadReply().ToString();
     }
 
+    /// <summary>Two fresh connections, to real Redis and MiniRedis, both holding the same random points.</summary>
+    (RespConnection Redis, RespConnection Mini) LoadBoth(Random random)
+    {
+        var redis = servers.Redis.Connect();
+        var mini = servers.Mini.Connect();
+        foreach (var connection in new[] { redis, mini }) connection.Call("FLUSHALL");
+        foreach (var command in Load(random)) Assert.Equal(Run(redis, command), Run(mini, command));
+        return (redis, mini);
+    }
+
     [Fact]
     public void Random_searches_match_real_redis()
     {
         var random = new Random(20261207);
-        using var redis = servers.Redis.Connect();
-        using var mini = servers.Mini.Connect();
-        foreach (var connection in new[] { redis, mini }) connection.Call("FLUSHALL");
-        foreach (var command in Load(random)) Assert.Equal(Run(redis, command), Run(mini, command));
+        var (redis, mini) = LoadBoth(random);
+        using var redisConnection = redis;
+        using var miniConnection = mini;
 
         var mismatches = new StringBuilder();
         int differing = 0, nonEmpty = 0;
@@ -134,10 +143,9 @@ public sealed class GeoSearchTests(ServerPairFixture servers) : IClassFixture<Se
     public void Searches_with_a_member_on_the_edge_match_real_redis()
     {
         var random = new Random(7);
-        using var redis = servers.Redis.Connect();
-        using var mini = servers.Mini.Connect();
-        foreach (var connection in new[] { redis, mini }) connection.Call("FLUSHALL");
-        foreach (var command in Load(random)) Assert.Equal(Run(redis, command), Run(mini, command));
+        var (redis, mini) = LoadBoth(random);
+        using var redisConnection = redis;
+        using var miniConnection = mini;
 
         var mismatches = new StringBuilder();
         int differing = 0, searches = 0;
