@@ -127,7 +127,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         public PendingEntry[] Entries = new PendingEntry[capacity];
         public int Count;
 
-        public int Search(StreamId id) => Ids.AsSpan(0, Count).BinarySearch(id);
+        public int Search(StreamId id) => BinarySearch(Ids.AsSpan(0, Count), id);
 
         public void Insert(int at, StreamId id, PendingEntry entry)
         {
@@ -162,8 +162,23 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
     /// <summary>The chunk that holds or would hold <paramref name="id"/>: the last whose first ID is not above it (0 before all).</summary>
     int ChunkFor(StreamId id)
     {
-        int found = CollectionsMarshal.AsSpan(_firsts).BinarySearch(id);
+        int found = BinarySearch(CollectionsMarshal.AsSpan(_firsts), id);
         return found >= 0 ? found : Math.Max(0, ~found - 1);
+    }
+
+    /// <summary>Span.BinarySearch without its boxing of the ID (it takes an IComparable): the index, or the complement of where it would go.</summary>
+    static int BinarySearch(ReadOnlySpan<StreamId> ids, StreamId id)
+    {
+        int low = 0, high = ids.Length - 1;
+        while (low <= high)
+        {
+            int middle = (low + high) >>> 1;
+            var at = ids[middle];
+            if (at.Ms == id.Ms && at.Seq == id.Seq) return middle;
+            if (at.Ms < id.Ms || (at.Ms == id.Ms && at.Seq < id.Seq)) low = middle + 1;
+            else high = middle - 1;
+        }
+        return ~low;
     }
 
     public bool TryGetValue(StreamId id, [MaybeNullWhen(false)] out PendingEntry entry)
