@@ -2,9 +2,11 @@
 # Bitmaps and HyperLogLogs, real Redis vs MiniRedis (Release build) side by side, each with its own
 # directory and no snapshots: SETBIT (new small keys, and one bit of a 1 MB bitmap), BITCOUNT of a 1 MB
 # string, PFADD of random elements into one HyperLogLog (sparse, then dense), PFCOUNT of 10 keys.
-# Prints a markdown table. redis-benchmark's __rand_int__ has leading zeros, which a bit offset refuses,
+# Prints a markdown table: throughput and server CPU µs per operation of both (on a loaded machine the CPU
+# ratio is the figure to read), ROUNDS times. redis-benchmark's __rand_int__ has leading zeros, which a bit offset refuses,
 # so random offsets are not possible: the random part goes into key names and elements instead.
-# Usage: benchmarks/bits-compare.sh   Environment overrides: REQUESTS, BITCOUNT_REQUESTS, CLIENTS, PIPELINES.
+# Usage: benchmarks/bits-compare.sh   Environment overrides: REQUESTS, BITCOUNT_REQUESTS, CLIENTS, PIPELINES,
+# ROUNDS, SERVER_DLL/SERVER_BIN/AOT=1 (see lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -13,6 +15,7 @@ requests=${REQUESTS:-100000}
 bitcount_requests=${BITCOUNT_REQUESTS:-5000}
 clients=${CLIENTS:-50}
 pipelines=${PIPELINES:-1 16}
+rounds=${ROUNDS:-1}
 work=$(mktemp -d /tmp/bits-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
@@ -28,9 +31,17 @@ for port in "$redis_port" "$miniredis_port"; do
     done
 done
 
-table_header ""
-bench_command "SETBIT bits:rand 1000 1" "$pipelines" -r 100000 setbit bits:__rand_int__ 1000 1
-bench_command "SETBIT bitmap (1 MB) 8388607 1" "$pipelines" setbit bitmap 8388607 1
-requests=$bitcount_requests bench_command "BITCOUNT bitmap (1 MB)" "$pipelines" bitcount bitmap
-bench_command "PFADD hll rand" "$pipelines" -r 1000000 pfadd hll __rand_int__
-bench_command "PFCOUNT of 10 keys" "$pipelines" pfcount hll:0 hll:1 hll:2 hll:3 hll:4 hll:5 hll:6 hll:7 hll:8 hll:9
+# rows <pipeline>: every row once at that depth.
+rows() {
+    local p=$1
+    cpu_row "SETBIT bits:rand 1000 1" "$p" -r 100000 setbit bits:__rand_int__ 1000 1
+    cpu_row "SETBIT bitmap (1 MB) 8388607 1" "$p" setbit bitmap 8388607 1
+    requests=$bitcount_requests cpu_row "BITCOUNT bitmap (1 MB)" "$p" bitcount bitmap
+    cpu_row "PFADD hll rand" "$p" -r 1000000 pfadd hll __rand_int__
+    requests=$bitcount_requests cpu_row "PFCOUNT of 10 keys" "$p" pfcount hll:0 hll:1 hll:2 hll:3 hll:4 hll:5 hll:6 hll:7 hll:8 hll:9
+}
+
+cpu_table_header
+for _ in $(seq "$rounds"); do
+    for pipeline in $pipelines; do rows "$pipeline"; done
+done

@@ -195,16 +195,48 @@ bench_command() {
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 
+# cpu_us <pid>: the process's CPU time in µs from its tick counts (dead threads included).
+cpu_us() { echo $(( $(cpu_ticks "$1") * 1000000 / ticks_per_second )); }
+
+# cpu_us_threads <pid>: the CPU time in µs of the process's live threads from schedstat (nanoseconds:
+# the tick counts are too coarse for a short run of a cheap command; a thread that ended is not counted).
+cpu_us_threads() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ sum += $1 } END { printf "%.0f\n", sum / 1000 }'; }
+
 # measure <server> <pipeline> <redis-benchmark arguments...>: prints "ops/s cpu-µs-per-op" for one
-# redis-benchmark run of `requests` requests from `clients` clients (utime+stime of the server from /proc:
-# far less noisy than throughput on a shared machine).
+# redis-benchmark run of `requests` requests from `clients` clients (the server's CPU time read by
+# ${cpu_reader:-cpu_us}: far less noisy than throughput on a shared machine).
 measure() {
     local server=$1 pipeline=$2
     shift 2
-    local port_var="${server}_port" pid_var="${server}_pid"
+    local port_var="${server}_port" pid_var="${server}_pid" reader=${cpu_reader:-cpu_us}
     local before after rps
-    before=$(cpu_ticks "${!pid_var}")
+    before=$($reader "${!pid_var}")
     rps=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" | awk -F'"' 'NR == 2 { print $4 }')
-    after=$(cpu_ticks "${!pid_var}")
-    awk -v r="$rps" -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", r, t / hz * 1e6 / n }'
+    after=$($reader "${!pid_var}")
+    awk -v r="$rps" -v us="$((after - before))" -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", r, us / n }'
+}
+
+# cpu_table_header / cpu_row <label> <pipeline> <redis-benchmark arguments...>: one markdown row with both
+# servers' throughput and server CPU µs per operation (`measure` with cpu_us_threads) and their ratios, the load average
+# first; the server that goes first alternates from row to row.
+cpu_table_header() {
+    echo "| load average | test | pipeline | Redis ops/s | MiniRedis ops/s | MiniRedis / Redis | Redis CPU µs/op | MiniRedis CPU µs/op | CPU ratio |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+}
+cpu_first=redis
+cpu_row() {
+    local label=$1 pipeline=$2 load redis_rps redis_cpu mini_rps mini_cpu
+    shift 2
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    if [ "$cpu_first" = redis ]; then
+        read -r redis_rps redis_cpu < <(cpu_reader=cpu_us_threads measure redis "$pipeline" "$@")
+        read -r mini_rps mini_cpu < <(cpu_reader=cpu_us_threads measure miniredis "$pipeline" "$@")
+        cpu_first=miniredis
+    else
+        read -r mini_rps mini_cpu < <(cpu_reader=cpu_us_threads measure miniredis "$pipeline" "$@")
+        read -r redis_rps redis_cpu < <(cpu_reader=cpu_us_threads measure redis "$pipeline" "$@")
+        cpu_first=redis
+    fi
+    awk -v load="$load" -v t="$label" -v p="$pipeline" -v r="$redis_rps" -v m="$mini_rps" -v rc="$redis_cpu" -v mc="$mini_cpu" \
+        'BEGIN { printf "| %s | %s | %s | %s | %s | %.2f | %s | %s | %.2f |\n", load, t, p, r, m, (r > 0 ? m / r : 0), rc, mc, (rc > 0 ? mc / rc : 0) }'
 }

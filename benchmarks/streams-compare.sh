@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Streams, real Redis vs MiniRedis (Release build) side by side, both `--save ""` in their own directories:
 # XADD (auto IDs), XRANGE of 100 entries, XREADGROUP (COUNT 1, ">") then XACK of delivered IDs, at each
-# pipeline depth; then the memory of STREAM_ENTRIES entries (XADD * with two fields) in one stream:
+# pipeline depth (throughput and server CPU µs per operation of both: on a loaded machine the CPU ratio is
+# the figure to read), ROUNDS times; then the memory of STREAM_ENTRIES entries (XADD * with two fields) in one stream:
 # used_memory (MiniRedis's is its model of Redis's allocations) and RSS, each also as growth over the
 # empty server, and RSS once more after MEMORY PURGE on both (jemalloc's purge; MiniRedis: a compacting GC).
 # Prints markdown tables.
-# Usage: benchmarks/streams-compare.sh   Environment overrides: REQUESTS, CLIENTS, PIPELINES, STREAM_ENTRIES,
-# THROUGHPUT=no (memory only).
+# Usage: benchmarks/streams-compare.sh   Environment overrides: REQUESTS, CLIENTS, PIPELINES, ROUNDS, STREAM_ENTRIES,
+# THROUGHPUT=no (memory only), MEMORY=no (throughput only), SERVER_DLL/SERVER_BIN/AOT=1 (see lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -16,31 +17,16 @@ clients=${CLIENTS:-50}
 pipelines=${PIPELINES:-1 16}
 entries=${STREAM_ENTRIES:-1000000}
 throughput=${THROUGHPUT:-yes}
+memory=${MEMORY:-yes}
+rounds=${ROUNDS:-1}
 work=$(mktemp -d /tmp/streams-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
-# bench_command <label> <pipeline> <redis-benchmark options and command...>: one row, both servers back to
-# back, the one that goes first alternating as in bench_rows.
-first=redis
-bench_command() {
-    local label=$1 pipeline=$2
-    shift 2
-    local -A rps
-    local server port_var value
-    for server in $first $([ "$first" = redis ] && echo miniredis || echo redis); do
-        port_var="${server}_port"
-        value=$(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -P "$pipeline" --csv "$@" 2>/dev/null | awk -F, 'NR == 2 { gsub(/"/, "", $2); print $2 }')
-        rps[$server]=${value:-0}
-    done
-    first=$([ "$first" = redis ] && echo miniredis || echo redis)
-    awk -v name="$label" -v p="$pipeline" -v r="${rps[redis]}" -v m="${rps[miniredis]}" \
-        'BEGIN { printf "| %s | %s | %.0f | %.0f | %.2f |\n", name, p, r, m, (r > 0 ? m / r : 0) }'
-}
-
 # prepare <port>: a 100-entry stream for XRANGE, and a stream of `requests` x pipelines entries with IDs
-# 1-0, 1-1, ... and a group, so every XREADGROUP delivers one and XACK 1-<n> finds what it acks.
+# 1-0, 1-1, ... and a group, so every XREADGROUP delivers one and XACK 1-<n> finds what it acks (mostly:
+# after the first round the random IDs include ones acked before).
 prepare() {
-    local port=$1 total=$(( requests * $(echo "$pipelines" | wc -w) + 1 ))
+    local port=$1 total=$(( requests * $(echo "$pipelines" | wc -w) * rounds + 1 ))
     redis-cli -p "$port" del range queue >/dev/null
     awk 'BEGIN { for (i = 0; i < 100; i++) printf "XADD range * sensor %d temperature %d.5\r\n", i, 20 + i % 10 }' | redis-cli -p "$port" --pipe >/dev/null
     awk -v n="$total" 'BEGIN { for (i = 0; i < n; i++) printf "XADD queue 1-%d job %d\r\n", i, i }' | redis-cli -p "$port" --pipe >/dev/null
@@ -53,20 +39,19 @@ if [ "$throughput" = yes ]; then
     prepare "$redis_port"
     prepare "$miniredis_port"
 
-    table_header ""
-    for pipeline in $pipelines; do
-        bench_command "XADD s * f v" "$pipeline" XADD stream '*' field value
-    done
-    for pipeline in $pipelines; do
-        bench_command "XRANGE of 100" "$pipeline" XRANGE range - + COUNT 100
-    done
-    for pipeline in $pipelines; do
-        bench_command "XREADGROUP COUNT 1 >" "$pipeline" XREADGROUP GROUP workers consumer COUNT 1 STREAMS queue '>'
-        bench_command "XACK (delivered IDs)" "$pipeline" -r "$requests" XACK queue workers 1-__rand_int__
+    cpu_table_header
+    for _ in $(seq "$rounds"); do
+        for pipeline in $pipelines; do
+            cpu_row "XADD s * f v" "$pipeline" XADD stream '*' field value
+            cpu_row "XRANGE of 100" "$pipeline" XRANGE range - + COUNT 100
+            cpu_row "XREADGROUP COUNT 1 >" "$pipeline" XREADGROUP GROUP workers consumer COUNT 1 STREAMS queue '>'
+            cpu_row "XACK (delivered IDs)" "$pipeline" -r "$requests" XACK queue workers 1-__rand_int__
+        done
     done
     echo
 fi
 
+[ "$memory" = yes ] || exit 0
 # Memory on a fresh pair: the throughput runs left garbage in MiniRedis's heap that its RSS would still show.
 stop_servers
 start_pair_in "$work/memory" --appendonly no

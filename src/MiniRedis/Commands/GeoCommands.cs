@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
@@ -33,8 +34,50 @@ public static unsafe class GeoCommands
 
     enum Sort { None, Ascending, Descending }
 
-    /// <summary>A member found by a search: its point, distance from the centre (meters) and score.</summary>
-    record struct GeoPoint(byte[] Member, double Longitude, double Latitude, double Distance, double Score);
+    /// <summary>
+    /// A member found by a search: its point, distance from the centre (meters), score and place in the
+    /// scan order. Points order by <see cref="SortKey"/> (the distance, negated for DESC), then by that
+    /// place: the C library's qsort is a merge sort, stable, so members at the same distance keep the
+    /// order they were found in.
+    /// </summary>
+    record struct GeoPoint(byte[] Member, double Longitude, double Latitude, double Distance, double Score, int Order) : IComparable<GeoPoint>
+    {
+        public double SortKey;
+
+        public readonly int CompareTo(GeoPoint other)
+        {
+            int byKey = SortKey.CompareTo(other.SortKey);
+            return byKey != 0 ? byKey : Order.CompareTo(other.Order);
+        }
+    }
+
+    /// <summary>Puts the first <paramref name="returned"/> points in order: all sorted, or for a small COUNT only the nearest kept in a sorted prefix.</summary>
+    static void SortFound(Span<GeoPoint> found, bool descending, int returned)
+    {
+        foreach (ref var point in found) point.SortKey = descending ? -point.Distance : point.Distance;
+        if (returned * 8 > found.Length)
+        {
+            found.Sort();
+            return;
+        }
+        var best = found[..returned];
+        best.Sort();
+        for (int i = returned; i < found.Length; i++)
+        {
+            if (found[i].CompareTo(best[^1]) >= 0) continue;
+            var point = found[i];
+            int at = returned - 1;
+            while (at > 0 && point.CompareTo(best[at - 1]) < 0)
+            {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = point;
+        }
+    }
+
+    /// <summary>The points a search found, reused from search to search (commands run one at a time per thread).</summary>
+    [ThreadStatic] static List<GeoPoint>? t_found;
 
     public static void Register(CommandTable t)
     {
@@ -90,59 +133,34 @@ public static unsafe class GeoCommands
     static void GeoAdd(CommandContext ctx)
     {
         int first = 2;
-        bool nx = false, xx = false;
+        var flags = SortedSetCommands.AddFlags.None;
         for (; first < ctx.ArgCount; first++)
         {
-            if (ctx.ArgIs(first, "NX"u8)) nx = true;
-            else if (ctx.ArgIs(first, "XX"u8)) xx = true;
-            else if (!ctx.ArgIs(first, "CH"u8)) break;
+            if (ctx.ArgIs(first, "NX"u8)) flags |= SortedSetCommands.AddFlags.Nx;
+            else if (ctx.ArgIs(first, "XX"u8)) flags |= SortedSetCommands.AddFlags.Xx;
+            else if (ctx.ArgIs(first, "CH"u8)) flags |= SortedSetCommands.AddFlags.Ch;
+            else break;
         }
-        if ((ctx.ArgCount - first) % 3 != 0 || (xx && nx))
+        const SortedSetCommands.AddFlags NxXx = SortedSetCommands.AddFlags.Nx | SortedSetCommands.AddFlags.Xx;
+        int elements = (ctx.ArgCount - first) / 3;
+        // No elements left is ZADD's syntax error.
+        if ((ctx.ArgCount - first) % 3 != 0 || (flags & NxXx) == NxXx || elements == 0)
         {
             ctx.Error(CommandContext.SyntaxError);
             return;
         }
-        int elements = (ctx.ArgCount - first) / 3;
-        var zadd = new byte[first + elements * 2][];
-        zadd[0] = "zadd"u8.ToArray();
-        for (int i = 1; i < first; i++) zadd[i] = ctx.Arg(i).ToArray();
-        Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
+        var scores = elements <= 64 ? stackalloc double[elements] : new double[elements];
         for (int i = 0; i < elements; i++)
         {
-            int at = first + i * 3;
-            if (!TryGetLongLat(ctx, at, out double longitude, out double latitude)) return;
-            zadd[first + i * 2] = digits[..RedisNumbers.FormatInt64((long)GeoHash.Score(longitude, latitude), digits)].ToArray();
-            zadd[first + i * 2 + 1] = ctx.Arg(at + 2).ToArray();
+            if (!TryGetLongLat(ctx, first + i * 3, out double longitude, out double latitude)) return;
+            scores[i] = GeoHash.Score(longitude, latitude);
         }
-        var args = ToArgVector(zadd);
-        var original = ctx.Args;
         long dirtyBefore = ctx.Server.Dirty;
-        ctx.Args = args;
-        try
-        {
-            SortedSetCommands.ZAdd(ctx);
-        }
-        finally
-        {
-            ctx.Args = original;
-        }
+        SortedSetCommands.AddScored(ctx, scores, first + 2, 3, flags);
         if (ctx.Server.Dirty == dirtyBefore) return;
-        var record = ctx.Propagate();
-        foreach (var arg in zadd) record.Arg(arg);
-    }
-
-    static ArgVector ToArgVector(byte[][] args)
-    {
-        var arena = new byte[args.Sum(a => a.Length)];
-        var ranges = new ArgRange[args.Length];
-        int offset = 0;
-        for (int i = 0; i < args.Length; i++)
-        {
-            args[i].CopyTo(arena, offset);
-            ranges[i] = new ArgRange(offset, args[i].Length);
-            offset += args[i].Length;
-        }
-        return new ArgVector(arena, ranges, 0, args.Length);
+        var record = ctx.Propagate().Arg("zadd"u8);
+        for (int i = 1; i < first; i++) record.Arg(ctx.Arg(i));
+        for (int i = 0; i < elements; i++) record.Arg((long)scores[i]).Arg(ctx.Arg(first + i * 3 + 2));
     }
 
     /// <summary>GEODIST key member1 member2 [unit]: "%.4f" of the distance, null when a member is missing.</summary>
@@ -171,8 +189,13 @@ public static unsafe class GeoCommands
         ReplyDistance(ctx.Reply, GeoHash.Distance(lon1, lat1, lon2, lat2) / toMeters);
     }
 
+    /// <summary>A distance as Redis's "%.4f".</summary>
     static void ReplyDistance(ReplyBuffer reply, double distance)
-        => reply.Bulk(CFixed(distance, 4));
+    {
+        Span<byte> text = stackalloc byte[64];
+        if (double.IsFinite(distance) && distance.TryFormat(text, out int length, "F4", CultureInfo.InvariantCulture)) reply.Bulk(text[..length]);
+        else reply.Bulk(CFixed(distance, 4));
+    }
 
     /// <summary>addReplyHumanLongDouble: a bulk string in RESP2, a double in RESP3, printed as "%.17Lf" trimmed.</summary>
     static void ReplyCoordinate(ReplyBuffer reply, double value)
@@ -416,16 +439,31 @@ public static unsafe class GeoCommands
         if (count != 0 && sort == Sort.None && !any) sort = Sort.Ascending;
 
         var shape = new GeoShape(longitude, latitude, isBox, radius, width, height, conversion);
-        var found = MembersInShape(zset, shape, any ? count : 0);
+        var found = t_found ?? new List<GeoPoint>();
+        t_found = null;
+        try
+        {
+            MembersInShape(zset, shape, any ? count : 0, found);
+            Reply(ctx, found, sort, count, storeIndex, storeDistance, withDistance, withHash, withCoordinates, conversion);
+        }
+        finally
+        {
+            found.Clear();
+            // A search that found very many keeps no large list alive.
+            if (found.Capacity <= 4096) t_found = found;
+        }
+    }
+
+    static void Reply(CommandContext ctx, List<GeoPoint> found, Sort sort, long count, int storeIndex, bool storeDistance,
+        bool withDistance, bool withHash, bool withCoordinates, double conversion)
+    {
         if (found.Count == 0 && storeIndex < 0)
         {
             ctx.Reply.ArrayHeader(0);
             return;
         }
-        // Stable, as the C library's qsort (a merge sort) is.
-        if (sort == Sort.Ascending) found = [.. found.OrderBy(p => p.Distance)];
-        else if (sort == Sort.Descending) found = [.. found.OrderByDescending(p => p.Distance)];
         int returned = count == 0 || found.Count < count ? found.Count : (int)count;
+        if (sort != Sort.None) SortFound(CollectionsMarshal.AsSpan(found), sort == Sort.Descending, returned);
 
         if (storeIndex >= 0)
         {
@@ -450,12 +488,11 @@ public static unsafe class GeoCommands
     /// shape, cell by cell in Redis's order (a cell equal to the one scanned before is skipped); with a
     /// limit (COUNT ANY) it stops once that many were found.
     /// </summary>
-    static List<GeoPoint> MembersInShape(SortedSetValue zset, in GeoShape shape, long limit)
+    static void MembersInShape(SortedSetValue zset, in GeoShape shape, long limit, List<GeoPoint> found)
     {
-        var found = new List<GeoPoint>();
         var cells = GeoHash.CoveringCells(shape);
         int lastScanned = 0;
-        for (int i = 0; i < cells.Length; i++)
+        for (int i = 0; i < GeoCells.Count; i++)
         {
             if (cells[i].IsZero) continue;
             if (lastScanned != 0 && cells[i] == cells[lastScanned]) continue;
@@ -463,7 +500,6 @@ public static unsafe class GeoCommands
             ScanCell(zset, cells[i], shape, found, limit);
             lastScanned = i;
         }
-        return found;
     }
 
     /// <summary>geoGetPointsInRange: the members with scores in the cell's range [min, max) that lie inside the shape.</summary>
@@ -479,7 +515,7 @@ public static unsafe class GeoCommands
             double score = cursor.Score;
             if (score >= max) return;
             var (longitude, latitude) = GeoHash.DecodeScore(score);
-            if (shape.DistanceIfInside(longitude, latitude) is { } distance) found.Add(new GeoPoint(cursor.Member, longitude, latitude, distance, score));
+            if (shape.Contains(longitude, latitude, out double distance)) found.Add(new GeoPoint(cursor.Member, longitude, latitude, distance, score, found.Count));
             if (found.Count > 0 && limit != 0 && found.Count >= limit) return;
         }
     }

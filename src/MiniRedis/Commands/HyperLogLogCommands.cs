@@ -52,20 +52,29 @@ public static unsafe class HyperLogLogCommands
         }
         else if (ReadHll(ctx, entry) is null) return;
 
-        var hll = new HyperLogLog(entry.StringArray());
-        long sparseMax = ctx.Server.Config.HllSparseMaxBytes;
-        for (int i = 2; i < ctx.ArgCount; i++)
+        var value = entry.StringArray();
+        if (HyperLogLog.IsSparse(value))
         {
-            int result = hll.Add(ctx.Arg(i), sparseMax);
-            if (result < 0)
+            var hll = new HyperLogLog(value);
+            long sparseMax = ctx.Server.Config.HllSparseMaxBytes;
+            for (int i = 2; i < ctx.ArgCount; i++)
             {
-                Store(entry, hll.ToArray());
-                ctx.Error(HyperLogLog.InvalidObjectError);
-                return;
+                int result = hll.Add(ctx.Arg(i), sparseMax);
+                if (result < 0)
+                {
+                    Store(entry, hll.ToArray());
+                    ctx.Error(HyperLogLog.InvalidObjectError);
+                    return;
+                }
+                updated += result;
             }
-            updated += result;
+            value = hll.ToArray();
         }
-        var value = hll.ToArray();
+        else
+        {
+            // Dense registers change in place: nothing to wrap or copy.
+            for (int i = 2; i < ctx.ArgCount; i++) updated += HyperLogLog.AddDense(value, ctx.Arg(i));
+        }
         Store(entry, value);
         if (updated > 0)
         {

@@ -10,7 +10,7 @@ public static unsafe partial class SortedSetCommands
     // ---- ZADD / ZINCRBY ----
 
     [Flags]
-    enum AddFlags { None = 0, Nx = 1, Xx = 2, Gt = 4, Lt = 8, Ch = 16, Incr = 32 }
+    internal enum AddFlags { None = 0, Nx = 1, Xx = 2, Gt = 4, Lt = 8, Ch = 16, Incr = 32 }
 
     enum AddOutcome { Added, Updated, Unchanged, Nop, NaN }
 
@@ -67,7 +67,16 @@ public static unsafe partial class SortedSetCommands
         {
             if (!TryGetScore(ctx, scoreIndex + i * 2, out scores[i])) return;
         }
+        AddScored(ctx, scores, scoreIndex + 1, 2, flags);
+    }
 
+    /// <summary>
+    /// The additions of zaddGenericCommand and its reply, once the scores are known: member i is argument
+    /// <paramref name="firstMember"/> + i × <paramref name="memberStride"/> (GEOADD passes its own arguments and computed scores).
+    /// </summary>
+    internal static void AddScored(CommandContext ctx, ReadOnlySpan<double> scores, int firstMember, int memberStride, AddFlags flags)
+    {
+        bool incr = (flags & AddFlags.Incr) != 0;
         var key = ctx.Arg(1);
         var entry = ctx.LookupWrite(key);
         var zset = AsZset(ctx, entry, out bool wrongType);
@@ -77,15 +86,15 @@ public static unsafe partial class SortedSetCommands
         if (zset is null && (flags & AddFlags.Xx) == 0)
         {
             zset = new SortedSetValue();
-            if (MaxEntries(ctx) == 0 || MaxValue(ctx) < ctx.Arg(scoreIndex + 1).Length) zset.ConvertToSkiplist();
+            if (MaxEntries(ctx) == 0 || MaxValue(ctx) < ctx.Arg(firstMember).Length) zset.ConvertToSkiplist();
             entry = ctx.Db.Add(key, zset, RedisType.ZSet, zset.Encoding);
         }
         if (zset is not null)
         {
             long maxEntries = MaxEntries(ctx), maxValue = MaxValue(ctx);
-            for (int i = 0; i < elements; i++)
+            for (int i = 0; i < scores.Length; i++)
             {
-                var outcome = Add(zset, ctx.Arg(scoreIndex + i * 2 + 1), scores[i], flags, maxEntries, maxValue, out newScore);
+                var outcome = Add(zset, ctx.Arg(firstMember + i * memberStride), scores[i], flags, maxEntries, maxValue, out newScore);
                 if (outcome == AddOutcome.NaN)
                 {
                     ctx.Error(NaNScoreError);

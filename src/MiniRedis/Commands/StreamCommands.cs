@@ -375,11 +375,12 @@ public static unsafe class StreamCommands
     static void PropagateRewritten(CommandContext ctx, in TrimArgs args, byte[]? trimArgument, int idIndex, StreamId id)
     {
         var record = ctx.Propagate();
+        Span<byte> idText = stackalloc byte[StreamId.MaxFormattedLength];
         for (int i = 0; i < ctx.ArgCount; i++)
         {
             if (trimArgument is not null && i == args.StrategyArgIndex - 1) record.Arg("="u8);
             else if (trimArgument is not null && i == args.StrategyArgIndex) record.Arg(trimArgument);
-            else if (i == idIndex) record.Arg(id.ToBytes());
+            else if (i == idIndex) record.Arg(idText[..id.Format(idText)]);
             else record.Arg(ctx.Arg(i));
         }
     }
@@ -538,6 +539,14 @@ public static unsafe class StreamCommands
 
     // ---- XREAD / XREADGROUP ----
 
+    /// <summary>Room on the stack for the IDs and groups of a read of a few streams.</summary>
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    struct ReadSlots<T>
+    {
+        public const int Length = 4;
+        T _first;
+    }
+
     static void XRead(CommandContext ctx) => Read(ctx, withGroup: false);
     static void XReadGroup(CommandContext ctx) => Read(ctx, withGroup: true);
 
@@ -615,8 +624,11 @@ public static unsafe class StreamCommands
             return;
         }
         int streamCount = (ctx.ArgCount - streamsIndex) / 2;
-        var ids = new StreamId[streamCount];
-        var groups = withGroup ? new StreamGroup[streamCount] : null;
+        // Held on the stack for the usual few streams.
+        var idSlots = new ReadSlots<StreamId>();
+        var groupSlots = new ReadSlots<StreamGroup>();
+        Span<StreamId> ids = streamCount <= ReadSlots<StreamId>.Length ? idSlots[..streamCount] : new StreamId[streamCount];
+        Span<StreamGroup> groups = !withGroup ? default : streamCount <= ReadSlots<StreamGroup>.Length ? groupSlots[..streamCount] : new StreamGroup[streamCount];
         bool resolvedLast = false;
         for (int k = 0; k < streamCount; k++)
         {
@@ -633,7 +645,7 @@ public static unsafe class StreamCommands
                 return;
             }
             if (!TryGetStream(ctx, entry, out var stream)) return;
-            if (groups is not null)
+            if (withGroup)
             {
                 var group = stream?.FindGroup(ctx.Arg(groupIndex));
                 if (group is null)
@@ -683,7 +695,7 @@ public static unsafe class StreamCommands
             var stream = (StreamValue)entry.Value;
             var greaterThan = ids[k];
             bool history = false, serve = false;
-            if (groups is not null)
+            if (withGroup)
             {
                 if (greaterThan != StreamId.Max) serve = history = true;
                 else if (stream.Length > 0 && stream.LastValidId() > groups[k].LastId)
@@ -698,7 +710,7 @@ public static unsafe class StreamCommands
             if (!reply.Resp3) reply.ArrayHeader(2);
             reply.Bulk(keyArg);
             greaterThan.TryIncrement(out var start);
-            if (groups is null) ReplyRange(reply, stream, start, StreamId.Max, count, reverse: false);
+            if (!withGroup) ReplyRange(reply, stream, start, StreamId.Max, count, reverse: false);
             else
             {
                 var consumer = StreamGroupCommands.ConsumerForRead(ctx, groups[k], keyArg, ctx.Arg(groupIndex), ctx.Arg(groupIndex + 1), noAck);
@@ -723,7 +735,7 @@ public static unsafe class StreamCommands
     }
 
     /// <summary>The command with its "$" IDs replaced by the IDs they stood for when it blocked, so a retry reads after those.</summary>
-    static ArgVector ArgsWithIds(CommandContext ctx, int firstId, StreamId[] ids)
+    static ArgVector ArgsWithIds(CommandContext ctx, int firstId, ReadOnlySpan<StreamId> ids)
     {
         var batch = new CommandBatch();
         batch.BeginCommand();
@@ -755,7 +767,7 @@ public static unsafe class StreamCommands
     }
 
     /// <summary>A woken XREAD/XREADGROUP: serves the signalled stream if it grew past the client's ID, else keeps waiting.</summary>
-    static void ServeRetry(CommandContext ctx, int streamsIndex, int streamCount, StreamId[] ids, StreamGroup[]? groups, int groupIndex, bool noAck, long count)
+    static void ServeRetry(CommandContext ctx, int streamsIndex, int streamCount, ReadOnlySpan<StreamId> ids, ReadOnlySpan<StreamGroup> groups, int groupIndex, bool noAck, long count)
     {
         for (int k = 0; k < streamCount; k++)
         {
@@ -763,7 +775,7 @@ public static unsafe class StreamCommands
             if (!keyArg.SequenceEqual(ctx.ReadyKey)) continue;
             if (ctx.Db.Lookup(keyArg) is not { Type: RedisType.Stream } entry) continue;
             var stream = (StreamValue)entry.Value;
-            var greaterThan = groups is null ? ids[k] : groups[k].LastId;
+            var greaterThan = groups.IsEmpty ? ids[k] : groups[k].LastId;
             if (stream.LastId <= greaterThan) continue;
             greaterThan.TryIncrement(out var start);
             var reply = ctx.Reply;
@@ -774,7 +786,7 @@ public static unsafe class StreamCommands
                 reply.ArrayHeader(2);
             }
             reply.Bulk(keyArg);
-            if (groups is null) ReplyRange(reply, stream, start, StreamId.Max, count, reverse: false);
+            if (groups.IsEmpty) ReplyRange(reply, stream, start, StreamId.Max, count, reverse: false);
             else
             {
                 var consumer = StreamGroupCommands.ConsumerForRead(ctx, groups[k], keyArg, ctx.Arg(groupIndex), ctx.Arg(groupIndex + 1), noAck);

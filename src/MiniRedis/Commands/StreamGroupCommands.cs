@@ -111,9 +111,11 @@ public static unsafe class StreamGroupCommands
     /// <summary>Redis's streamPropagateXCLAIM: an idempotent XCLAIM that recreates the pending entry as it is now.</summary>
     internal static void PropagateClaim(CommandContext ctx, ReadOnlySpan<byte> key, StreamGroup group, ReadOnlySpan<byte> groupName, StreamId id, PendingEntry pending)
     {
-        ctx.Propagate().Arg("XCLAIM"u8).Arg(key).Arg(groupName).Arg(pending.Consumer!.Name).Arg("0"u8).Arg(id.ToBytes())
+        Span<byte> idText = stackalloc byte[StreamId.MaxFormattedLength];
+        Span<byte> lastIdText = stackalloc byte[StreamId.MaxFormattedLength];
+        ctx.Propagate().Arg("XCLAIM"u8).Arg(key).Arg(groupName).Arg(pending.Consumer!.Name).Arg("0"u8).Arg(idText[..id.Format(idText)])
             .Arg("TIME"u8).Arg(pending.DeliveryTime).Arg("RETRYCOUNT"u8).Arg(pending.DeliveryCount)
-            .Arg("FORCE"u8).Arg("JUSTID"u8).Arg("LASTID"u8).Arg(group.LastId.ToBytes());
+            .Arg("FORCE"u8).Arg("JUSTID"u8).Arg("LASTID"u8).Arg(lastIdText[..group.LastId.Format(lastIdText)]);
     }
 
     /// <summary>Redis's streamPropagateGroupID.</summary>
@@ -293,7 +295,8 @@ public static unsafe class StreamGroupCommands
             ctx.Reply.Integer(0);
             return;
         }
-        var ids = new StreamId[ctx.ArgCount - 3];
+        int idCount = ctx.ArgCount - 3;
+        Span<StreamId> ids = idCount <= 16 ? stackalloc StreamId[idCount] : new StreamId[idCount];
         for (int i = 3; i < ctx.ArgCount; i++)
         {
             if (!StreamCommands.TryParseStrictId(ctx, i, out ids[i - 3])) return;
@@ -301,9 +304,7 @@ public static unsafe class StreamGroupCommands
         long acknowledged = 0;
         foreach (var id in ids)
         {
-            if (!group.Pending.TryGetValue(id, out var pending)) continue;
-            group.Acknowledge(pending);
-            acknowledged++;
+            if (group.Acknowledge(id)) acknowledged++;
         }
         if (acknowledged > 0) ctx.KeyModified(ctx.Db, ctx.Arg(1), acknowledged);
         ctx.Reply.Integer(acknowledged);
@@ -357,8 +358,8 @@ public static unsafe class StreamGroupCommands
                 reply.NullArray();
                 return;
             }
-            StreamCommands.ReplyId(reply, group.Pending.Keys.First());
-            StreamCommands.ReplyId(reply, group.Pending.Keys.Last());
+            StreamCommands.ReplyId(reply, group.Pending.FirstId);
+            StreamCommands.ReplyId(reply, group.Pending.LastId);
             int handle = reply.BeginDeferredArray();
             long owners = 0;
             foreach (var consumer in group.Consumers.Values)
@@ -372,7 +373,7 @@ public static unsafe class StreamGroupCommands
             reply.EndDeferredArray(handle, owners);
             return;
         }
-        SortedDictionary<StreamId, PendingEntry> list = group.Pending;
+        PendingList list = group.Pending;
         if (consumerIndex >= 0)
         {
             var consumer = group.FindConsumer(ctx.Arg(consumerIndex));
@@ -766,7 +767,7 @@ public static unsafe class StreamGroupCommands
     }
 
     /// <summary>XINFO STREAM FULL's pending lists: at most <paramref name="count"/> (0 = all) [id, (consumer,) delivery time, count].</summary>
-    static void ReplyPendingList(ReplyBuffer reply, SortedDictionary<StreamId, PendingEntry> list, long count, bool withConsumer)
+    static void ReplyPendingList(ReplyBuffer reply, PendingList list, long count, bool withConsumer)
     {
         long shown = count == 0 ? list.Count : Math.Min(count, list.Count);
         reply.ArrayHeader(shown);

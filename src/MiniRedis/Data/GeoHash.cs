@@ -6,6 +6,14 @@ public readonly record struct GeoHashBits(ulong Bits, int Step)
     public bool IsZero => Bits == 0 && Step == 0;
 }
 
+/// <summary>The 9 cells a search scans, held inline (no array per search).</summary>
+[System.Runtime.CompilerServices.InlineArray(Count)]
+public struct GeoCells
+{
+    public const int Count = 9;
+    GeoHashBits _first;
+}
+
 /// <summary>The cell a geohash stands for.</summary>
 public readonly record struct GeoArea(double LongitudeMin, double LongitudeMax, double LatitudeMin, double LatitudeMax);
 
@@ -14,21 +22,63 @@ public readonly record struct GeoArea(double LongitudeMin, double LongitudeMax, 
 /// <see cref="Height"/>), in the request's unit, which is <see cref="Conversion"/> meters (kept apart as
 /// Redis keeps them, so the products round as its do).
 /// </summary>
-public readonly record struct GeoShape(double Longitude, double Latitude, bool IsBox, double Radius, double Width, double Height, double Conversion)
+public readonly struct GeoShape
 {
-    /// <summary>The distance in meters from the shape's centre when the point is inside the shape, otherwise null.</summary>
-    public double? DistanceIfInside(double longitude, double latitude)
+    public GeoShape(double longitude, double latitude, bool isBox, double radius, double width, double height, double conversion)
     {
+        (Longitude, Latitude, IsBox, Radius, Width, Height, Conversion) = (longitude, latitude, isBox, radius, width, height, conversion);
+        // Limits for a cheap test that only turns away points Redis's haversine would turn away too:
+        // lower bounds of the distances it compares, against the limits with a margin far above rounding.
+        const double Margin = 1 + 1e-9, AbsoluteMargin = 1e-9;
+        double latitudeMeters = isBox ? height * conversion / 2 : radius * conversion;
+        double longitudeMeters = isBox ? width * conversion / 2 : radius * conversion;
+        _latitudeLimit = (latitudeMeters * Margin + AbsoluteMargin) / GeoHash.EarthRadiusMeters;
+        _centreLatitude = GeoHash.Radians(latitude);
+        _centreLongitude = GeoHash.Radians(longitude);
+        // The smallest cosine of a latitude that passes the latitude test (the centre's included).
+        double cosMin = Math.Cos(Math.Min(Math.PI / 2, Math.Abs(_centreLatitude) + _latitudeLimit * 1.001));
+        double cosFactor = isBox ? cosMin : Math.Sqrt(Math.Max(0, Math.Cos(_centreLatitude)) * cosMin);
+        _longitudeLimit = cosFactor > 1e-6 ? (longitudeMeters * Margin + AbsoluteMargin) / (2 * GeoHash.EarthRadiusMeters * cosFactor) : double.PositiveInfinity;
+    }
+
+    public double Longitude { get; }
+    public double Latitude { get; }
+    public bool IsBox { get; }
+    public double Radius { get; }
+    public double Width { get; }
+    public double Height { get; }
+    public double Conversion { get; }
+
+    readonly double _centreLatitude, _centreLongitude, _latitudeLimit, _longitudeLimit;
+
+    /// <summary>
+    /// False for a point certainly outside: the great-circle distance (and a box's north-south offset) is at
+    /// least R·|Δlatitude|, and the distance (a box's east-west offset) at least 2R·cos·(y - y³/6) for
+    /// y = |Δlongitude|/2, since asin x ≥ x and sin y ≥ y - y³/6.
+    /// </summary>
+    bool MayContain(double longitude, double latitude)
+    {
+        if (Math.Abs(GeoHash.Radians(latitude) - _centreLatitude) > _latitudeLimit) return false;
+        double y = Math.Abs(GeoHash.Radians(longitude) - _centreLongitude) / 2;
+        return y - y * y * y / 6 <= _longitudeLimit;
+    }
+
+    /// <summary>Whether the point is inside the shape, with its distance in meters from the shape's centre.</summary>
+    public bool Contains(double longitude, double latitude, out double distance)
+    {
+        distance = 0;
+        if (!MayContain(longitude, latitude)) return false;
         if (!IsBox)
         {
-            double distance = GeoHash.Distance(Longitude, Latitude, longitude, latitude);
-            return distance > Radius * Conversion ? null : distance;
+            distance = GeoHash.Distance(Longitude, Latitude, longitude, latitude);
+            return !(distance > Radius * Conversion);
         }
         // Redis 7.0's geohashGetDistanceIfInRectangle: the east-west and north-south offsets against half the sides.
         double lonDistance = GeoHash.Distance(longitude, latitude, Longitude, latitude);
         double latDistance = GeoHash.Distance(longitude, latitude, longitude, Latitude);
-        if (lonDistance > Width * Conversion / 2 || latDistance > Height * Conversion / 2) return null;
-        return GeoHash.Distance(Longitude, Latitude, longitude, latitude);
+        if (lonDistance > Width * Conversion / 2 || latDistance > Height * Conversion / 2) return false;
+        distance = GeoHash.Distance(Longitude, Latitude, longitude, latitude);
+        return true;
     }
 }
 
@@ -43,7 +93,7 @@ public static class GeoHash
     public const int StepMax = 26;
     public const double LongitudeMin = -180, LongitudeMax = 180;
     public const double LatitudeMin = -85.05112878, LatitudeMax = 85.05112878;
-    const double EarthRadiusMeters = 6372797.560856;
+    public const double EarthRadiusMeters = 6372797.560856;
     const double MercatorMax = 20037726.37;
     const double DegreesToRadians = Math.PI / 180.0;
 
@@ -113,7 +163,7 @@ public static class GeoHash
         for (int i = 0; i < 11; i++) destination[i] = alphabet[i == 10 ? 0 : (int)((bits >> (52 - (i + 1) * 5)) & 0x1f)];
     }
 
-    static double Radians(double degrees) => degrees * DegreesToRadians;
+    public static double Radians(double degrees) => degrees * DegreesToRadians;
 
     static double Degrees(double radians) => radians / DegreesToRadians;
 
@@ -131,7 +181,7 @@ public static class GeoHash
     /// fitting the shape, then its 8 neighbours (north, south, east, west, NE, NW, SE, SW), those the
     /// shape's bounding box cannot reach zeroed.
     /// </summary>
-    public static GeoHashBits[] CoveringCells(in GeoShape shape)
+    public static GeoCells CoveringCells(in GeoShape shape)
     {
         double height = shape.Conversion * (shape.IsBox ? shape.Height / 2 : shape.Radius);
         double width = shape.Conversion * (shape.IsBox ? shape.Width / 2 : shape.Radius);
@@ -189,12 +239,20 @@ public static class GeoHash
     }
 
     /// <summary>The cell and its 8 neighbours, in the order Redis scans them.</summary>
-    static GeoHashBits[] Neighbours(GeoHashBits hash) =>
-    [
-        hash,
-        Move(hash, 0, 1), Move(hash, 0, -1), Move(hash, 1, 0), Move(hash, -1, 0),
-        Move(hash, 1, 1), Move(hash, -1, 1), Move(hash, 1, -1), Move(hash, -1, -1),
-    ];
+    static GeoCells Neighbours(GeoHashBits hash)
+    {
+        var cells = new GeoCells();
+        cells[0] = hash;
+        cells[1] = Move(hash, 0, 1);
+        cells[2] = Move(hash, 0, -1);
+        cells[3] = Move(hash, 1, 0);
+        cells[4] = Move(hash, -1, 0);
+        cells[5] = Move(hash, 1, 1);
+        cells[6] = Move(hash, -1, 1);
+        cells[7] = Move(hash, 1, -1);
+        cells[8] = Move(hash, -1, -1);
+        return cells;
+    }
 
     static GeoHashBits Move(GeoHashBits hash, int dx, int dy)
     {

@@ -82,6 +82,13 @@ public sealed class HyperLogLog
         return Set(index, count, sparseMaxBytes);
     }
 
+    /// <summary>Adds one element to a dense value in place, without wrapping it: 1 when a register grew, else 0.</summary>
+    public static int AddDense(Span<byte> value, ReadOnlySpan<byte> element)
+    {
+        int count = PatternLength(element, out int index);
+        return DenseSet(value[HeaderSize..], index, count) ? 1 : 0;
+    }
+
     /// <summary>Raises register <paramref name="index"/> to <paramref name="count"/>: 1 when it grew, 0 when not, -1 when corrupted.</summary>
     public int Set(int index, int count, long sparseMaxBytes)
     {

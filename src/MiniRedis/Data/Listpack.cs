@@ -67,9 +67,15 @@ public static class Listpack
 
     public static int Next(byte[] lp, int offset)
     {
-        int encoded = EncodedSize(lp, offset);
-        int next = offset + encoded + BacklenSize(encoded);
+        // A 7-bit integer (stream flags and ID deltas, small values) is one byte and a one-byte back-length.
+        int next = lp[offset] < 0x80 ? offset + 2 : NextAfter(lp, offset);
         return lp[next] == EndMarker ? -1 : next;
+    }
+
+    static int NextAfter(byte[] lp, int offset)
+    {
+        int encoded = EncodedSize(lp, offset);
+        return offset + encoded + BacklenSize(encoded);
     }
 
     /// <summary>The entry before <paramref name="offset"/> (which may be the end marker's offset), or -1.</summary>
@@ -98,18 +104,25 @@ public static class Listpack
     /// <summary>The offset just past the last entry: inserting there appends.</summary>
     public static int EndOffset(byte[] lp) => lp.Length - 1;
 
+    /// <summary>The integer held by the entry at <paramref name="offset"/> (which must hold one).</summary>
+    public static long GetInteger(byte[] lp, int offset)
+    {
+        byte b = lp[offset];
+        return b < 0x80 ? b : Get(lp, offset).Integer;
+    }
+
     public static ListpackEntry Get(byte[] lp, int offset)
     {
         byte b = lp[offset];
-        var data = lp.AsSpan(offset + 1);
         if (b < 0x80) return new ListpackEntry(b);
-        if ((b & 0xC0) == 0x80) return new ListpackEntry(data[..(b & 0x3F)]);
+        if ((b & 0xC0) == 0x80) return new ListpackEntry(new ReadOnlySpan<byte>(lp, offset + 1, b & 0x3F));
         if ((b & 0xE0) == 0xC0)
         {
-            int raw = ((b & 0x1F) << 8) | data[0];
+            int raw = ((b & 0x1F) << 8) | lp[offset + 1];
             return new ListpackEntry(raw >= 1 << 12 ? raw - (1 << 13) : raw);
         }
-        if ((b & 0xF0) == 0xE0) return new ListpackEntry(lp.AsSpan(offset + 2, ((b & 0x0F) << 8) | data[0]));
+        if ((b & 0xF0) == 0xE0) return new ListpackEntry(new ReadOnlySpan<byte>(lp, offset + 2, ((b & 0x0F) << 8) | lp[offset + 1]));
+        var data = lp.AsSpan(offset + 1);
         return b switch
         {
             0xF0 => new ListpackEntry(lp.AsSpan(offset + 5, (int)BinaryPrimitives.ReadUInt32LittleEndian(data))),
@@ -117,9 +130,13 @@ public static class Listpack
             0xF2 => new ListpackEntry((data[0] | (data[1] << 8) | (data[2] << 16)) << 8 >> 8),
             0xF3 => new ListpackEntry(BinaryPrimitives.ReadInt32LittleEndian(data)),
             0xF4 => new ListpackEntry(BinaryPrimitives.ReadInt64LittleEndian(data)),
-            _ => throw new InvalidDataException($"bad listpack encoding byte 0x{b:X2} at {offset}"),
+            _ => BadEncoding(b, offset),
         };
     }
+
+    /// <summary>Kept out of <see cref="Get"/>, whose hot path then needs no room for the message's formatting.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    static ListpackEntry BadEncoding(byte b, int offset) => throw new InvalidDataException($"bad listpack encoding byte 0x{b:X2} at {offset}");
 
     /// <summary>Whether the entry at <paramref name="offset"/> holds exactly <paramref name="value"/>.</summary>
     public static bool EntryEquals(byte[] lp, int offset, in ListpackValue value)
@@ -221,8 +238,10 @@ public static class Listpack
         return result;
     }
 
-    static int EncodedSize(ReadOnlySpan<byte> lp, int offset) =>
-        TryMeasure(lp, offset, out int size) ? size : throw new InvalidDataException($"bad listpack entry at {offset}");
+    static int EncodedSize(ReadOnlySpan<byte> lp, int offset) => TryMeasure(lp, offset, out int size) ? size : BadEntry(offset);
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    static int BadEntry(int offset) => throw new InvalidDataException($"bad listpack entry at {offset}");
 
     /// <summary>Size of the encoding and data of the entry at <paramref name="offset"/>, bounds-checked.</summary>
     static bool TryMeasure(ReadOnlySpan<byte> lp, int offset, out int size)

@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+
 namespace MiniRedis.Data;
 
 /// <summary>
@@ -20,10 +23,18 @@ public sealed class StreamGroup
     public byte[] Name { get; }
     public StreamId LastId;
     public long EntriesRead;
-    public readonly SortedDictionary<StreamId, PendingEntry> Pending = [];
+    public readonly PendingList Pending = new();
     public readonly SortedDictionary<byte[], StreamConsumer> Consumers = new(StreamValue.ByteOrder.Instance);
 
-    public StreamConsumer? FindConsumer(ReadOnlySpan<byte> name) => Consumers.TryGetValue(name.ToArray(), out var consumer) ? consumer : null;
+    /// <summary>The consumer found last: a reader is found again without a key array.</summary>
+    StreamConsumer? _lastFound;
+
+    public StreamConsumer? FindConsumer(ReadOnlySpan<byte> name)
+    {
+        if (_lastFound is { } last && name.SequenceEqual(last.Name)) return last;
+        if (!Consumers.TryGetValue(name.ToArray(), out var consumer)) return null;
+        return _lastFound = consumer;
+    }
 
     /// <summary>Adds a consumer; null when one of that name exists.</summary>
     public StreamConsumer? CreateConsumer(ReadOnlySpan<byte> name, long nowMs)
@@ -40,6 +51,15 @@ public sealed class StreamGroup
     {
         foreach (var id in consumer.Pending.Keys) Pending.Remove(id);
         Consumers.Remove(consumer.Name);
+        _lastFound = null;
+    }
+
+    /// <summary>Removes the pending entry with this ID from the group and its owner (XACK); false when none is pending.</summary>
+    public bool Acknowledge(StreamId id)
+    {
+        if (!Pending.Remove(id, out var entry)) return false;
+        entry.Consumer?.Pending.Remove(id);
+        return true;
     }
 
     /// <summary>Removes a pending entry from the group and its owner.</summary>
@@ -78,7 +98,7 @@ public sealed class StreamConsumer(byte[] name, long seenTime)
 {
     public byte[] Name { get; } = name;
     public long SeenTime = seenTime;
-    public readonly SortedDictionary<StreamId, PendingEntry> Pending = [];
+    public readonly PendingList Pending = new();
 }
 
 /// <summary>A delivered, not yet acknowledged entry (Redis's streamNACK).</summary>
@@ -88,4 +108,203 @@ public sealed class PendingEntry(StreamId id, long deliveryTime, long deliveryCo
     public long DeliveryTime = deliveryTime;
     public long DeliveryCount = deliveryCount;
     public StreamConsumer? Consumer;
+}
+
+/// <summary>
+/// A pending entries list: entries ordered by ID, as Redis's rax keyed by the big-endian ID. Held as a
+/// list of sorted chunks of at most <see cref="ChunkSize"/> entries with the first ID of each in one
+/// array: a lookup is a binary search over those IDs and one within a chunk, over contiguous memory
+/// (a red-black tree of a million acknowledgements-to-be spent XACK in cache misses). Delivery
+/// appends at the end nearly always; a full chunk splits in two.
+/// </summary>
+public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntry>>
+{
+    const int ChunkSize = 128;
+
+    sealed class Chunk(int capacity)
+    {
+        public StreamId[] Ids = new StreamId[capacity];
+        public PendingEntry[] Entries = new PendingEntry[capacity];
+        public int Count;
+
+        public int Search(StreamId id) => BinarySearch(Ids.AsSpan(0, Count), id);
+
+        public void Insert(int at, StreamId id, PendingEntry entry)
+        {
+            if (Count == Ids.Length)
+            {
+                int capacity = Math.Min(ChunkSize, Ids.Length * 2);
+                Array.Resize(ref Ids, capacity);
+                Array.Resize(ref Entries, capacity);
+            }
+            Array.Copy(Ids, at, Ids, at + 1, Count - at);
+            Array.Copy(Entries, at, Entries, at + 1, Count - at);
+            Ids[at] = id;
+            Entries[at] = entry;
+            Count++;
+        }
+
+        public void RemoveAt(int at)
+        {
+            Count--;
+            Array.Copy(Ids, at + 1, Ids, at, Count - at);
+            Array.Copy(Entries, at + 1, Entries, at, Count - at);
+            Entries[Count] = null!;
+        }
+    }
+
+    readonly List<Chunk> _chunks = [];
+    readonly List<StreamId> _firsts = [];
+    int _version;
+
+    public int Count { get; private set; }
+
+    /// <summary>The chunk that holds or would hold <paramref name="id"/>: the last whose first ID is not above it (0 before all).</summary>
+    int ChunkFor(StreamId id)
+    {
+        int found = BinarySearch(CollectionsMarshal.AsSpan(_firsts), id);
+        return found >= 0 ? found : Math.Max(0, ~found - 1);
+    }
+
+    /// <summary>Span.BinarySearch without its boxing of the ID (it takes an IComparable): the index, or the complement of where it would go.</summary>
+    static int BinarySearch(ReadOnlySpan<StreamId> ids, StreamId id)
+    {
+        int low = 0, high = ids.Length - 1;
+        while (low <= high)
+        {
+            int middle = (low + high) >>> 1;
+            var at = ids[middle];
+            if (at.Ms == id.Ms && at.Seq == id.Seq) return middle;
+            if (at.Ms < id.Ms || (at.Ms == id.Ms && at.Seq < id.Seq)) low = middle + 1;
+            else high = middle - 1;
+        }
+        return ~low;
+    }
+
+    public bool TryGetValue(StreamId id, [MaybeNullWhen(false)] out PendingEntry entry)
+    {
+        entry = null;
+        if (Count == 0) return false;
+        var chunk = _chunks[ChunkFor(id)];
+        int at = chunk.Search(id);
+        if (at < 0) return false;
+        entry = chunk.Entries[at];
+        return true;
+    }
+
+    public bool ContainsKey(StreamId id) => TryGetValue(id, out _);
+
+    public bool TryAdd(StreamId id, PendingEntry entry)
+    {
+        if (Count == 0)
+        {
+            var first = new Chunk(4);
+            first.Insert(0, id, entry);
+            _chunks.Add(first);
+            _firsts.Add(id);
+            Count = 1;
+            _version++;
+            return true;
+        }
+        int index = ChunkFor(id);
+        var chunk = _chunks[index];
+        int at = chunk.Search(id);
+        if (at >= 0) return false;
+        at = ~at;
+        if (chunk.Count == ChunkSize)
+        {
+            // Appending past a full last chunk starts a new one; elsewhere the chunk splits in halves.
+            if (index == _chunks.Count - 1 && at == ChunkSize)
+            {
+                var tail = new Chunk(4);
+                tail.Insert(0, id, entry);
+                _chunks.Add(tail);
+                _firsts.Add(id);
+                Count++;
+                _version++;
+                return true;
+            }
+            var upper = new Chunk(ChunkSize);
+            int half = ChunkSize / 2;
+            Array.Copy(chunk.Ids, half, upper.Ids, 0, half);
+            Array.Copy(chunk.Entries, half, upper.Entries, 0, half);
+            Array.Clear(chunk.Entries, half, half);
+            upper.Count = half;
+            chunk.Count = half;
+            _chunks.Insert(index + 1, upper);
+            _firsts.Insert(index + 1, upper.Ids[0]);
+            if (at > half)
+            {
+                chunk = upper;
+                index++;
+                at -= half;
+            }
+        }
+        chunk.Insert(at, id, entry);
+        if (at == 0) _firsts[index] = id;
+        Count++;
+        _version++;
+        return true;
+    }
+
+    public void Add(StreamId id, PendingEntry entry)
+    {
+        if (!TryAdd(id, entry)) throw new ArgumentException($"pending entry {id} is already listed");
+    }
+
+    public PendingEntry this[StreamId id]
+    {
+        get => TryGetValue(id, out var entry) ? entry : throw new KeyNotFoundException(id.ToString());
+        set
+        {
+            if (TryAdd(id, value)) return;
+            var chunk = _chunks[ChunkFor(id)];
+            chunk.Entries[chunk.Search(id)] = value;
+        }
+    }
+
+    public bool Remove(StreamId id) => Remove(id, out _);
+
+    public bool Remove(StreamId id, [MaybeNullWhen(false)] out PendingEntry entry)
+    {
+        entry = null;
+        if (Count == 0) return false;
+        int index = ChunkFor(id);
+        var chunk = _chunks[index];
+        int at = chunk.Search(id);
+        if (at < 0) return false;
+        entry = chunk.Entries[at];
+        chunk.RemoveAt(at);
+        if (chunk.Count == 0)
+        {
+            _chunks.RemoveAt(index);
+            _firsts.RemoveAt(index);
+        }
+        else if (at == 0) _firsts[index] = chunk.Ids[0];
+        Count--;
+        _version++;
+        return true;
+    }
+
+    /// <summary>The lowest and highest IDs listed (the list must not be empty).</summary>
+    public StreamId FirstId => _firsts[0];
+    public StreamId LastId => _chunks[^1].Ids[_chunks[^1].Count - 1];
+
+    public IEnumerable<StreamId> Keys => this.Select(pair => pair.Key);
+    public IEnumerable<PendingEntry> Values => this.Select(pair => pair.Value);
+
+    public IEnumerator<KeyValuePair<StreamId, PendingEntry>> GetEnumerator()
+    {
+        int version = _version;
+        foreach (var chunk in _chunks)
+        {
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                if (version != _version) throw new InvalidOperationException("the pending entries list changed during the enumeration");
+                yield return new(chunk.Ids[i], chunk.Entries[i]);
+            }
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

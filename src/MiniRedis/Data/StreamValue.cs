@@ -51,8 +51,15 @@ public sealed class StreamValue : ICopyableValue
 
     public int GroupCount => Groups?.Count ?? 0;
 
+    /// <summary>The group found last: a reader or acknowledger addresses the same one command after command, found without a key array.</summary>
+    StreamGroup? _lastFound;
+
     public StreamGroup? FindGroup(ReadOnlySpan<byte> name)
-        => Groups is not null && Groups.TryGetValue(name.ToArray(), out var group) ? group : null;
+    {
+        if (_lastFound is { } last && name.SequenceEqual(last.Name)) return last;
+        if (Groups is null || !Groups.TryGetValue(name.ToArray(), out var group)) return null;
+        return _lastFound = group;
+    }
 
     public StreamGroup? CreateGroup(ReadOnlySpan<byte> name, StreamId lastId, long entriesRead)
     {
@@ -64,7 +71,11 @@ public sealed class StreamValue : ICopyableValue
         return group;
     }
 
-    public bool RemoveGroup(ReadOnlySpan<byte> name) => Groups is not null && Groups.Remove(name.ToArray());
+    public bool RemoveGroup(ReadOnlySpan<byte> name)
+    {
+        _lastFound = null;
+        return Groups is not null && Groups.Remove(name.ToArray());
+    }
 
     /// <summary>
     /// Redis's streamAppendItem after the ID checks: appends to the tail node or starts a new one when
@@ -435,7 +446,7 @@ public sealed class StreamNode
         if (count < Listpack.UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(4), (ushort)(count + 1));
     }
 
-    long IntegerAt(int offset) => Listpack.Get(_buffer, offset).Integer;
+    long IntegerAt(int offset) => Listpack.GetInteger(_buffer, offset);
 
     int NextOffset(int offset) => Listpack.Next(_buffer, offset);
 
@@ -510,9 +521,37 @@ public sealed class StreamNode
     public int NextEntry(int entry)
     {
         int p = FieldsOffset(entry, out int fieldCount);
-        int skip = (FlagsAt(entry) & StreamValue.FlagSameFields) != 0 ? fieldCount : fieldCount * 2;
-        for (int i = 0; i < skip; i++) p = NextOffset(p);
+        return SkipEntry(p, (FlagsAt(entry) & StreamValue.FlagSameFields) != 0 ? fieldCount : fieldCount * 2);
+    }
+
+    /// <summary>The entry after the one whose <paramref name="elements"/> fields and values start at <paramref name="fieldsOffset"/>, or -1.</summary>
+    public int SkipEntry(int fieldsOffset, int elements)
+    {
+        int p = fieldsOffset;
+        for (int i = 0; i < elements; i++) p = NextOffset(p);
         return NextOffset(p); // past lp-count
+    }
+
+    /// <summary>
+    /// An entry's header in one pass: its flags and ID, and how many fields it has (the node's
+    /// <paramref name="masterFieldCount"/> for a same-fields entry); returns where its fields (or values) start.
+    /// </summary>
+    public int ReadHeader(int entry, int masterFieldCount, out int flags, out StreamId id, out int fieldCount)
+    {
+        flags = (int)IntegerAt(entry);
+        int p = NextOffset(entry);
+        ulong ms = unchecked(Master.Ms + (ulong)IntegerAt(p));
+        p = NextOffset(p);
+        ulong seq = unchecked(Master.Seq + (ulong)IntegerAt(p));
+        p = NextOffset(p);
+        id = new(ms, seq);
+        if ((flags & StreamValue.FlagSameFields) != 0)
+        {
+            fieldCount = masterFieldCount;
+            return p;
+        }
+        fieldCount = (int)IntegerAt(p);
+        return NextOffset(p);
     }
 
     /// <summary>The last entry, found from the end through its lp-count; -1 when the node has none.</summary>
@@ -572,7 +611,8 @@ public sealed class StreamNode
 
 /// <summary>
 /// Walks the live entries of a stream between two IDs (inclusive), forwards or backwards, as Redis's
-/// streamIterator. Fields and values are read through <see cref="ReadFields"/>.
+/// streamIterator. Each entry's header (flags, ID, where its fields start) is read once, and a forward
+/// walk steps to the next entry from there; fields and values are read through <see cref="ReadFields"/>.
 /// </summary>
 public struct StreamIterator
 {
@@ -582,6 +622,10 @@ public struct StreamIterator
     int _nodeIndex;
     int _entry;
     bool _started;
+    // The current node's master fields, and the current entry's header.
+    int _masterFieldCount, _masterFieldsOffset;
+    int _fieldsOffset, _fieldCount;
+    bool _sameFields;
 
     public StreamIterator(StreamValue stream, StreamId start, StreamId end, bool reverse)
     {
@@ -617,14 +661,22 @@ public struct StreamIterator
         while (_nodeIndex >= 0 && _nodeIndex < nodes.Count)
         {
             var node = nodes[_nodeIndex];
-            _entry = _entry < 0 ? (_reverse ? node.LastEntry() : node.FirstEntryOffset) : (_reverse ? node.PreviousEntry(_entry) : node.NextEntry(_entry));
+            if (_entry < 0)
+            {
+                _masterFieldCount = node.MasterFieldCount;
+                _masterFieldsOffset = node.MasterFieldsOffset;
+                _entry = _reverse ? node.LastEntry() : node.FirstEntryOffset;
+            }
+            else if (_reverse) _entry = node.PreviousEntry(_entry);
+            else _entry = node.SkipEntry(_fieldsOffset, _sameFields ? _fieldCount : _fieldCount * 2);
             if (_entry < 0)
             {
                 _nodeIndex += _reverse ? -1 : 1;
                 continue;
             }
-            if ((node.FlagsAt(_entry) & StreamValue.FlagDeleted) != 0) continue;
-            var id = node.IdAt(_entry);
+            _fieldsOffset = node.ReadHeader(_entry, _masterFieldCount, out int flags, out var id, out _fieldCount);
+            _sameFields = (flags & StreamValue.FlagSameFields) != 0;
+            if ((flags & StreamValue.FlagDeleted) != 0) continue;
             if (_reverse)
             {
                 if (id > _end) continue;
@@ -642,28 +694,20 @@ public struct StreamIterator
     }
 
     /// <summary>The current entry's field count.</summary>
-    public readonly int FieldCount
-    {
-        get
-        {
-            Node.FieldsOffset(_entry, out int count);
-            return count;
-        }
-    }
+    public readonly int FieldCount => _fieldCount;
 
     /// <summary>Calls <paramref name="visit"/> with each field and value of the current entry.</summary>
     public readonly void ReadFields<TVisitor>(ref TVisitor visit) where TVisitor : struct, IStreamFieldVisitor
     {
         var node = Node;
-        int p = node.FieldsOffset(_entry, out int count);
-        bool same = (node.FlagsAt(_entry) & StreamValue.FlagSameFields) != 0;
-        int master = node.MasterFieldsOffset;
+        int p = _fieldsOffset;
+        int master = _masterFieldsOffset;
         Span<byte> fieldScratch = stackalloc byte[RedisNumbers.MaxInt64Length];
         Span<byte> valueScratch = stackalloc byte[RedisNumbers.MaxInt64Length];
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < _fieldCount; i++)
         {
             scoped ReadOnlySpan<byte> field;
-            if (same)
+            if (_sameFields)
             {
                 field = node.Get(master).AsBytes(fieldScratch);
                 master = node.Next(master);

@@ -95,14 +95,23 @@ public sealed class GeoSearchTests(ServerPairFixture servers) : IClassFixture<Se
         return connection.ReadReply().ToString();
     }
 
+    /// <summary>Two fresh connections, to real Redis and MiniRedis, both holding the same random points.</summary>
+    (RespConnection Redis, RespConnection Mini) LoadBoth(Random random)
+    {
+        var redis = servers.Redis.Connect();
+        var mini = servers.Mini.Connect();
+        foreach (var connection in new[] { redis, mini }) connection.Call("FLUSHALL");
+        foreach (var command in Load(random)) Assert.Equal(Run(redis, command), Run(mini, command));
+        return (redis, mini);
+    }
+
     [Fact]
     public void Random_searches_match_real_redis()
     {
         var random = new Random(20261207);
-        using var redis = servers.Redis.Connect();
-        using var mini = servers.Mini.Connect();
-        foreach (var connection in new[] { redis, mini }) connection.Call("FLUSHALL");
-        foreach (var command in Load(random)) Assert.Equal(Run(redis, command), Run(mini, command));
+        var (redis, mini) = LoadBoth(random);
+        using var redisConnection = redis;
+        using var miniConnection = mini;
 
         var mismatches = new StringBuilder();
         int differing = 0, nonEmpty = 0;
@@ -123,6 +132,50 @@ public sealed class GeoSearchTests(ServerPairFixture servers) : IClassFixture<Se
         Assert.True(differing == 0, $"{differing} of {Queries} searches differ:\n{mismatches}");
         // The queries must exercise real results, not only empty ones.
         Assert.True(nonEmpty > Queries / 4, $"only {nonEmpty} searches found members");
+    }
+
+    /// <summary>
+    /// Searches whose radius (or half box) is a member's own distance, to the printed 0.1 mm and a hair
+    /// either side: members on the edge must be kept or turned away exactly as Redis does (MiniRedis turns
+    /// points away early by bounds of the distance, which must never decide a point this close).
+    /// </summary>
+    [Fact]
+    public void Searches_with_a_member_on_the_edge_match_real_redis()
+    {
+        var random = new Random(7);
+        var (redis, mini) = LoadBoth(random);
+        using var redisConnection = redis;
+        using var miniConnection = mini;
+
+        var mismatches = new StringBuilder();
+        int differing = 0, searches = 0;
+        int pairs = 0;
+        for (int i = 0; i < 3000 && pairs < 60; i++)
+        {
+            string centre = $"m{random.Next(Points)}", other = $"m{random.Next(Points)}";
+            // A bulk string: "$<length>\r\n<digits>\r\n".
+            string[] lines = Encoding.ASCII.GetString(redis.Call("GEODIST", "pts", centre, other, "m")).Split("\r\n");
+            if (lines.Length < 2 || !double.TryParse(lines[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double meters) || meters == 0 || meters > 200_000) continue;
+            pairs++;
+            foreach (double edge in new[] { meters, meters - 1e-4, meters + 1e-4, meters * (1 - 1e-12), meters * (1 + 1e-12) })
+            {
+                string r = F(edge), side = F(edge * 2);
+                foreach (var query in new[]
+                {
+                    new[] { "GEOSEARCH", "pts", "FROMMEMBER", centre, "BYRADIUS", r, "m", "ASC", "WITHDIST" },
+                    ["GEOSEARCH", "pts", "FROMMEMBER", centre, "BYBOX", side, side, "m", "DESC", "COUNT", "5"],
+                    ["GEORADIUSBYMEMBER", "pts", centre, r, "m", "COUNT", "3"],
+                })
+                {
+                    searches++;
+                    string expected = Run(redis, query), actual = Run(mini, query);
+                    if (expected == actual) continue;
+                    if (++differing <= 5) mismatches.AppendLine(string.Join(' ', query)).AppendLine($"  redis: {Clip(expected)}").AppendLine($"  mini:  {Clip(actual)}");
+                }
+            }
+        }
+        Assert.True(differing == 0, $"{differing} of {searches} searches differ:\n{mismatches}");
+        Assert.True(searches > 300, $"only {searches} searches ran");
     }
 
     static string Clip(string reply) => reply.Length <= 400 ? reply : reply[..400] + $"... ({reply.Length} chars)";

@@ -1,0 +1,67 @@
+using MiniRedis.Data;
+
+namespace MiniRedis.Tests.Data;
+
+/// <summary>
+/// The chunked pending entries list against a SortedDictionary doing the same random additions,
+/// replacements and removals: the same lookups, count, edges and order after every step, through chunk
+/// splits (insertions in the middle of full chunks), appends past a full last chunk and emptied chunks.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class PendingListTests
+{
+    [Theory]
+    [InlineData(1, 300)]
+    [InlineData(2, 5000)]
+    [InlineData(3, 40000)]
+    public void Matches_a_sorted_dictionary(int seed, int idSpace)
+    {
+        var random = new Random(seed);
+        var list = new PendingList();
+        var model = new SortedDictionary<StreamId, PendingEntry>();
+        for (int step = 0; step < 20000; step++)
+        {
+            // Mostly increasing IDs, as deliveries are, with some anywhere.
+            var id = random.Next(4) == 0 ? new StreamId((ulong)random.Next(idSpace), (ulong)random.Next(3)) : new StreamId((ulong)(step * idSpace / 20000), (ulong)random.Next(3));
+            switch (random.Next(5))
+            {
+                case 0:
+                case 1:
+                    var entry = new PendingEntry(id, step, 1);
+                    Assert.Equal(model.TryAdd(id, entry), list.TryAdd(id, entry));
+                    break;
+                case 2:
+                    var replacement = new PendingEntry(id, step, 2);
+                    model[id] = replacement;
+                    list[id] = replacement;
+                    break;
+                default:
+                    var victim = random.Next(2) == 0 && model.Count > 0 ? model.Keys.ElementAt(random.Next(model.Count)) : id;
+                    Assert.Equal(model.Remove(victim), list.Remove(victim));
+                    break;
+            }
+            Assert.Equal(model.Count, list.Count);
+            Assert.Equal(model.TryGetValue(id, out var expected), list.TryGetValue(id, out var actual));
+            Assert.Same(expected, actual);
+            if (model.Count > 0)
+            {
+                Assert.Equal(model.Keys.First(), list.FirstId);
+                Assert.Equal(model.Keys.Last(), list.LastId);
+            }
+            if (step % 1000 == 0) Assert.Equal(model.ToList(), list.ToList());
+        }
+        Assert.Equal(model.ToList(), list.ToList());
+    }
+
+    [Fact]
+    public void Enumerating_while_changing_throws()
+    {
+        var list = new PendingList();
+        for (ulong i = 1; i <= 3; i++) list.Add(new StreamId(i, 0), new PendingEntry(new StreamId(i, 0), 0, 1));
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            foreach (var (id, _) in list) list.Remove(id);
+        });
+        Assert.Throws<ArgumentException>(() => list.Add(new StreamId(3, 0), new PendingEntry(new StreamId(3, 0), 0, 1)));
+    }
+}
