@@ -59,6 +59,17 @@ public static class GcPauses
         }
     }
 
+    /// <summary>CONFIG RESETSTAT: the pauses recorded so far are forgotten (a measurement can start after a load).</summary>
+    public static void Reset()
+    {
+        lock (Gate)
+        {
+            Array.Clear(Histogram);
+            s_count = 0;
+            s_maxMs = 0;
+        }
+    }
+
     /// <summary>Pauses recorded, the longest, the 99th percentile (upper edge of its 50 µs bucket), and how many passed 5 ms.</summary>
     public static (long Count, double MaxMs, double P99Ms, long Over5Ms) Summary()
     {

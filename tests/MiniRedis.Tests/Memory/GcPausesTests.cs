@@ -22,4 +22,18 @@ public sealed class GcPausesTests
         Assert.True(summary.P99Ms > 0 && summary.P99Ms <= summary.MaxMs);
         Assert.True(summary.Over5Ms <= summary.Count);
     }
+
+    [Fact]
+    public void Reset_forgets_the_recorded_pauses()
+    {
+        GcPauses.Start();
+        Assert.True(Wait.Until(() =>
+        {
+            GC.Collect();
+            return GcPauses.Summary().Count > 0;
+        }));
+        GcPauses.Reset();
+        // A collection of another test may land in between: whatever is left is at most that.
+        Assert.True(GcPauses.Summary().Count <= 3);
+    }
 }
