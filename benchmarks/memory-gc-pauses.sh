@@ -24,7 +24,7 @@ awk -v n="$count" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%012d v%015d\
 start_pair_in "$work" --appendonly no
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $count keys, $requests SETs of 20 bytes, -P $pipeline, 50 clients"
 echo
-echo "| server | SET ops/s | client p99 ms | client max ms | GC pauses | GC pause max ms | GC pause p99 ms | pauses over 5 ms |"
+echo "| server | SET ops/s | client p99 ms | client max ms | GC pauses | GC pause max ms (its collection) | GC pause p99 ms | pauses over 5 ms |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for server in redis miniredis; do
     port_var="${server}_port"
@@ -34,7 +34,7 @@ for server in redis miniredis; do
     csv=$(redis-benchmark -p "$port" -c 50 -n "$requests" -r "$count" -d 20 -P "$pipeline" -t set --csv | tail -1 | tr -d '"')
     IFS=, read -r _ rps _ _ _ _ p99 max <<< "$csv"
     if [ "$server" = miniredis ]; then
-        gc="$(field "$port" dotnet_gc_pauses) | $(field "$port" dotnet_gc_pause_max_ms) | $(field "$port" dotnet_gc_pause_p99_ms) | $(field "$port" dotnet_gc_pauses_over_5ms)"
+        gc="$(field "$port" dotnet_gc_pauses) | $(field "$port" dotnet_gc_pause_max_ms) ($(field "$port" dotnet_gc_pause_max_kind)) | $(field "$port" dotnet_gc_pause_p99_ms) | $(field "$port" dotnet_gc_pauses_over_5ms)"
     else
         gc="- | - | - | -"
     fi

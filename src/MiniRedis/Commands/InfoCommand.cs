@@ -214,6 +214,7 @@ public static unsafe class InfoCommand
         var pauses = GcPauses.Summary();
         Line(text, "dotnet_gc_pauses", pauses.Count);
         Line(text, "dotnet_gc_pause_max_ms", Fixed(pauses.MaxMs, 2));
+        Line(text, "dotnet_gc_pause_max_kind", GcPauses.MaxKind);
         Line(text, "dotnet_gc_pause_p99_ms", Fixed(pauses.P99Ms, 2));
         Line(text, "dotnet_gc_pauses_over_5ms", pauses.Over5Ms);
     }

@@ -20,6 +20,7 @@ public static class GcPauses
     static readonly GCKind[] Kinds = [GCKind.Ephemeral, GCKind.FullBlocking, GCKind.Background];
     static long s_count;
     static double s_maxMs;
+    static string s_maxKind = "";
     static int s_started;
 
     /// <summary>Starts recording (once per process).</summary>
@@ -53,7 +54,9 @@ public static class GcPauses
                     if (ms <= 0) continue;
                     Histogram[Math.Min(Buckets, (int)(ms / BucketMs))]++;
                     s_count++;
-                    if (ms > s_maxMs) s_maxMs = ms;
+                    if (ms <= s_maxMs) continue;
+                    s_maxMs = ms;
+                    s_maxKind = Describe(Kinds[k], info);
                 }
             }
         }
@@ -67,6 +70,21 @@ public static class GcPauses
             Array.Clear(Histogram);
             s_count = 0;
             s_maxMs = 0;
+            s_maxKind = "";
+        }
+    }
+
+    /// <summary>What the longest pause's collection was: "gen1", "gen2-background", "gen2-blocking-compacting"...</summary>
+    static string Describe(GCKind kind, GCMemoryInfo info) =>
+        kind == GCKind.Background ? "gen2-background"
+        : $"gen{info.Generation}{(kind == GCKind.FullBlocking ? "-blocking" : "")}{(info.Compacted ? "-compacting" : "")}";
+
+    /// <summary>The longest pause's collection (see <see cref="Describe"/>); empty before any.</summary>
+    public static string MaxKind
+    {
+        get
+        {
+            lock (Gate) return s_maxKind;
         }
     }
 
