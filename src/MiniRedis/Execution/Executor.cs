@@ -294,14 +294,25 @@ public sealed class Executor
     /// <summary>
     /// Sends the replies the round's sessions hold, all but <paramref name="except"/>'s (a busy script's
     /// caller, whose reply is not done) and those holding only messages (<see cref="HoldsMessages"/>).
+    /// Sessions a command answered go first, then those that only received something (pub/sub
+    /// messages, invalidations, monitor lines), as Redis writes its pending clients newest first (a
+    /// publisher after its subscribers): a pipelined publisher gets its replies, and sends its next
+    /// commands, before the sends to its subscribers (each of which wakes a reader).
     /// </summary>
     void SendRoundReplies(ClientSession? except)
+    {
+        SendRoundReplies(except, answered: true);
+        SendRoundReplies(except, answered: false);
+    }
+
+    /// <summary>One pass of <see cref="SendRoundReplies(ClientSession?)"/>: the sessions with completed batches, or the others.</summary>
+    void SendRoundReplies(ClientSession? except, bool answered)
     {
         int kept = 0;
         for (int i = 0; i < _roundReplies.Count; i++)
         {
             var session = _roundReplies[i];
-            if (session == except || HoldsMessages(session))
+            if (session == except || (session.CompletedBatches > 0) != answered || HoldsMessages(session))
             {
                 _roundReplies[kept++] = session;
                 continue;

@@ -22,6 +22,8 @@ public sealed class PubSubHub
     readonly Dictionary<byte[], PatternSubscribers> _patternsByText = new(ByteArrayComparer.Instance);
     // The same patterns as a dense array, walked by every PUBLISH; removal swaps the last one in.
     PatternSubscribers[] _patterns = [];
+    // Beside it, each pattern's first literal bytes: most patterns fail on them without a look at the pattern itself.
+    PatternPrefix[] _prefixes = [];
     int _patternCount;
     // A published message's channel and payload bulks, encoded once and copied to every receiver.
     readonly ReplyBuffer _body = new();
@@ -46,7 +48,12 @@ public sealed class PubSubHub
         {
             entry = new PatternSubscribers(pattern, _patternCount);
             _patternsByText[pattern] = entry;
-            if (_patternCount == _patterns.Length) Array.Resize(ref _patterns, Math.Max(16, _patternCount * 2));
+            if (_patternCount == _patterns.Length)
+            {
+                Array.Resize(ref _patterns, Math.Max(16, _patternCount * 2));
+                Array.Resize(ref _prefixes, _patterns.Length);
+            }
+            _prefixes[_patternCount] = PatternPrefix.Of(pattern, entry.LiteralPrefix);
             _patterns[_patternCount++] = entry;
         }
         entry.Clients.Add(client);
@@ -64,6 +71,7 @@ public sealed class PubSubHub
             _patternsByText.Remove(pattern);
             var last = _patterns[--_patternCount];
             _patterns[entry.Index] = last;
+            _prefixes[entry.Index] = _prefixes[_patternCount];
             last.Index = entry.Index;
             _patterns[_patternCount] = null!;
         }
@@ -86,8 +94,10 @@ public sealed class PubSubHub
             foreach (var client in direct) Deliver(client, 3, MessageKind, default, body);
             receivers += direct.Count;
         }
+        ulong head = PatternPrefix.Head(channel);
         for (int i = 0; i < _patternCount; i++)
         {
+            if ((head & _prefixes[i].Mask) != _prefixes[i].Bytes) continue;
             var entry = _patterns[i];
             if (!entry.Matches(channel)) continue;
             foreach (var client in entry.Clients) Deliver(client, 4, PatternMessageKind, entry.Pattern, body);
@@ -158,7 +168,7 @@ public sealed class PubSubHub
 
         // Bytes before the first glob character must equal the channel's own: a cheap test that
         // rejects most channels before the full match (a plain-text pattern needs no glob at all).
-        int LiteralPrefix { get; }
+        public int LiteralPrefix { get; }
 
         public bool Matches(ReadOnlySpan<byte> channel)
         {
@@ -166,6 +176,30 @@ public sealed class PubSubHub
             if (LiteralPrefix == Pattern.Length) return channel.Length == Pattern.Length;
             return GlobPattern.Match(Pattern, channel);
         }
+    }
+}
+
+/// <summary>
+/// Up to the first 8 bytes of a pattern's literal prefix, as a word and the mask of the bytes it holds:
+/// a channel whose first 8 bytes (<see cref="Head"/>) differ under the mask cannot match. A filter
+/// only (a channel shorter than the prefix reads as zeros): what passes is matched in full.
+/// </summary>
+readonly record struct PatternPrefix(ulong Bytes, ulong Mask)
+{
+    public static PatternPrefix Of(byte[] pattern, int literalPrefix)
+    {
+        int length = Math.Min(literalPrefix, sizeof(ulong));
+        ulong mask = length == sizeof(ulong) ? ulong.MaxValue : (1UL << (length * 8)) - 1;
+        return new PatternPrefix(Head(pattern.AsSpan(0, length)), mask);
+    }
+
+    /// <summary>The first 8 bytes of <paramref name="text"/>, little-endian, zeros past its end.</summary>
+    public static ulong Head(ReadOnlySpan<byte> text)
+    {
+        if (text.Length >= sizeof(ulong)) return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(text);
+        ulong head = 0;
+        for (int i = text.Length - 1; i >= 0; i--) head = (head << 8) | text[i];
+        return head;
     }
 }
 

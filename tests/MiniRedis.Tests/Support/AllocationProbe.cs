@@ -8,6 +8,13 @@ public static class AllocationProbe
 {
     /// <summary>Runs <paramref name="args"/> 1,000 times to warm up, then returns what 10,000 more calls allocated.</summary>
     public static long BytesFor10000Calls(RedisServer server, InProcessClient client, params string[] args)
+        => BytesFor10000Calls(server, client, afterCall: null, args);
+
+    /// <summary>
+    /// As above, with <paramref name="afterCall"/> run on the executor after each call, as the round's
+    /// end would (other sessions' output sent: a subscriber's messages).
+    /// </summary>
+    public static long BytesFor10000Calls(RedisServer server, InProcessClient client, Action? afterCall, params string[] args)
     {
         // A call the machine stalls past slowlog-log-slower-than (10 ms) gets a slow log entry: an
         // allocation of the slow log's, not the command's (seen on a loaded machine).
@@ -21,6 +28,7 @@ public static class AllocationProbe
             {
                 server.Executor.ProcessCommand(client.Session, batch[0]);
                 client.Session.Reply.Clear();
+                afterCall?.Invoke();
             }
             for (int i = 0; i < 1000; i++) Call();
             long before = GC.GetAllocatedBytesForCurrentThread();

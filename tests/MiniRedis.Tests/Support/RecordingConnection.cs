@@ -8,7 +8,7 @@ namespace MiniRedis.Tests.Support;
 /// <summary>
 /// A client without a socket whose commands go through the executor's real rounds (run, group
 /// commit, send), so the moment its replies leave is recorded as "reply" in a <see cref="RecordingDisk"/>'s
-/// event list, between the disk operations.
+/// event list, between the disk operations (or as its <c>label</c>, to tell several clients' sends apart).
 /// </summary>
 public sealed class RecordingConnection : IClientConnection
 {
@@ -16,11 +16,13 @@ public sealed class RecordingConnection : IClientConnection
     readonly RecordingDisk _disk;
     readonly ClientSession _session;
     readonly BlockingCollection<string> _replies = [];
+    readonly string _label;
 
-    public RecordingConnection(RedisServer server, RecordingDisk disk)
+    public RecordingConnection(RedisServer server, RecordingDisk disk, string label = "reply")
     {
         _server = server;
         _disk = disk;
+        _label = label;
         _session = server.NewSession(this);
         server.Executor.InvokeAsync(() =>
         {
@@ -40,11 +42,15 @@ public sealed class RecordingConnection : IClientConnection
         }
         _server.Executor.Submit(_session, batch);
         // A batch's replies leave together, at the end of the round that ran it.
-        if (!_replies.TryTake(out var sent, Wait.DefaultLimit)) throw new TimeoutException("no reply");
-        return SplitReplies(sent, commands.Length);
+        return SplitReplies(TakeSent(), commands.Length);
     }
 
+    /// <summary>What the next send carried (RESP, Latin-1): a batch's replies, or messages other clients' commands wrote.</summary>
+    public string TakeSent() => _replies.TryTake(out var sent, Wait.DefaultLimit) ? sent : throw new TimeoutException("nothing sent");
+
     public string Call(params string[] command) => Pipeline(command)[0];
+
+    public ClientSession Session => _session;
 
     /// <summary>Flat replies only (status, error, integer, bulk): enough for the commands these tests send.</summary>
     static string[] SplitReplies(string text, int count)
@@ -64,7 +70,7 @@ public sealed class RecordingConnection : IClientConnection
 
     public void SendReplies(int completedBatches)
     {
-        _disk.Record("reply");
+        _disk.Record(_label);
         _replies.Add(Encoding.Latin1.GetString(_session.Reply.ToArray()));
         _session.Reply.Clear();
     }
