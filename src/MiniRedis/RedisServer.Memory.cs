@@ -12,6 +12,7 @@ public sealed partial class RedisServer
 
     void WatchMemoryConfig()
     {
+        GcPauses.Start();
         ApplyAccessPolicy();
         Config.Changed += name =>
         {

@@ -211,6 +211,12 @@ public static unsafe class InfoCommand
         for (int g = 0; g <= GC.MaxGeneration; g++) Line(text, $"dotnet_gc_gen{g}_collections", GC.CollectionCount(g));
         Line(text, "dotnet_gc_pause_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
         Line(text, "dotnet_gc_pause_time_perc", Fixed(gc.PauseTimePercentage, 2));
+        var pauses = GcPauses.Summary();
+        Line(text, "dotnet_gc_pauses", pauses.Count);
+        Line(text, "dotnet_gc_pause_max_ms", Fixed(pauses.MaxMs, 2));
+        Line(text, "dotnet_gc_pause_max_kind", GcPauses.MaxKind);
+        Line(text, "dotnet_gc_pause_p99_ms", Fixed(pauses.P99Ms, 2));
+        Line(text, "dotnet_gc_pauses_over_5ms", pauses.Over5Ms);
     }
 
     /// <summary>The scripting fields of the memory section, in Redis 7.0's order: EVAL's Lua state and cache, then the functions'.</summary>

@@ -70,6 +70,7 @@ public sealed class Diagnostics
         server.Aof.ResetStats();
         server.AofRewrite.ResetStats();
         server.Rdb.ResetStats();
+        MiniRedis.Memory.GcPauses.Reset();
         long now = NowMs;
         OpsPerSec.Reset(0, now);
         NetInput.Reset(0, now);

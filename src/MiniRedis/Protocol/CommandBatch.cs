@@ -15,8 +15,12 @@ public readonly record struct ArgRange(int Offset, int Length);
 public sealed class CommandBatch
 {
     // Past these sizes, Clear drops the arrays one huge command grew, so idle clients don't pin them.
-    const int KeptArenaBytes = 1 << 20;
-    const int KeptArgs = 64 * 1024;
+    // A full batch of a pipelined load (ClientConnection stops at 1 MB of argument bytes, the last
+    // command crossing it doubles the arena; short arguments make a quarter-million of them) fits
+    // under both: such a load reuses its arrays instead of growing them anew for every batch, which
+    // made megabytes of large-object garbage per batch.
+    const int KeptArenaBytes = 2 << 20;
+    const int KeptArgs = 256 * 1024;
 
     // First sizes on growth from empty: a PING or a small SET fits without a second step.
     const int MinArenaBytes = 256;

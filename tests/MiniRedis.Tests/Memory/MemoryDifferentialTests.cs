@@ -152,6 +152,8 @@ public sealed class MemoryDifferentialTests(ServerPairFixture servers) : IClassF
             Assert.Equal(expected, actual);
             Assert.Contains("dotnet_gc_heap_size", Fields(mini));
             Assert.Contains("dotnet_gc_pause_total_ms", Fields(mini));
+            Assert.Contains("dotnet_gc_pause_max_ms", Fields(mini));
+            Assert.Contains("dotnet_gc_pause_p99_ms", Fields(mini));
             Assert.True(InfoField(mini, "used_memory_rss") > 0);
         }
     }
