@@ -4,6 +4,7 @@ using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
+using MiniRedis.Persistence.Rdb;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Replication;
@@ -47,6 +48,8 @@ public sealed class ReplicationState : IPropagationSink
         _acksArrived = acksArrived;
         _bulk = new BulkSender(executor, this);
         persistence.Rdb.SaveDone = BackgroundSaveDone;
+        persistence.Rdb.ReplicationInfo = SaveInfo;
+        persistence.Rdb.ReplicationInfoLoaded = RestoreFromRdb;
         _noReplicasSinceMs = nowMs();
     }
 
@@ -486,6 +489,38 @@ public sealed class ReplicationState : IPropagationSink
         _logger.LogInformation("Setting secondary replication ID to {Id2}, valid up to offset: {Offset}. New replication ID is {Id}", ReplicationId2, SecondOffset, ReplicationId);
     }
 
+    /// <summary>The database the master's stream had selected when the link went down (the cached master's), selected again by the next link.</summary>
+    internal int StreamDb { get; private set; }
+
+    /// <summary>The master's connection closed: its selected database is kept for a partial resync.</summary>
+    internal void MasterDisconnected(int db) => StreamDb = db;
+
+    /// <summary>
+    /// Redis's rdbPopulateSaveInfo: a master with a backlog, or a replica with a history, saves its
+    /// replication ID, offset and the stream's database in the dump; otherwise nothing.
+    /// </summary>
+    RdbReplicationInfo? SaveInfo()
+    {
+        if (!IsReplica) return Backlog is null ? null : new RdbReplicationInfo(Math.Max(_selectedDb, 0), ReplicationId, MasterOffset);
+        if (!_hasHistory) return null;
+        int db = _link?.Session is { } master ? master.Db.Index : StreamDb;
+        return new RdbReplicationInfo(db, ReplicationId, MasterOffset);
+    }
+
+    /// <summary>
+    /// At start, a replica whose dump has a replication history takes it as its cached master
+    /// (loadDataFromDisk), so it continues with PSYNC instead of a full sync.
+    /// </summary>
+    void RestoreFromRdb(RdbReplicationInfo info)
+    {
+        if (!IsReplica) return;
+        ReplicationId = info.ReplId;
+        MasterOffset = info.Offset;
+        StreamDb = info.StreamDb;
+        _hasHistory = true;
+        _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+    }
+
     /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>
     internal (string? Replid, long Offset) CachedMaster() => _hasHistory ? (ReplicationId, MasterOffset) : (null, -1);
 
@@ -506,6 +541,7 @@ public sealed class ReplicationState : IPropagationSink
         ReplicationId2 = new string('0', 40);
         SecondOffset = -1;
         MasterOffset = offset;
+        StreamDb = 0;
         _hasHistory = true;
     }
 

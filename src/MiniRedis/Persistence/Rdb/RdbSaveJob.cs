@@ -58,7 +58,8 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     public void Begin()
     {
         DirtyAtInstant = _server.Dirty;
-        _image = new RdbImageWriter(_file, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false);
+        _image = new RdbImageWriter(_file, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false,
+            _server.Rdb.ReplicationInfo?.Invoke());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _thread.Start();
     }

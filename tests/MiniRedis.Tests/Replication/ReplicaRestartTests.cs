@@ -1,0 +1,86 @@
+using MiniRedis.Tests.Support;
+
+namespace MiniRedis.Tests.Replication;
+
+/// <summary>
+/// A replica restarted from its dump continues with PSYNC: the dump keeps the replication ID, offset
+/// and the stream's database (AUX repl-id, repl-offset, repl-stream-db), in the bytes Redis 7.0 writes
+/// them, so a MiniRedis replica's dump restarts a real Redis replica and the other way round.
+/// </summary>
+[Trait("Category", "Differential")]
+public sealed class ReplicaRestartTests
+{
+    [Fact]
+    public void RestartedReplicasContinueFromTheirDumpWithPartialResync()
+    {
+        using var master = new RealRedisProcess("--repl-diskless-sync-delay", "0");
+        string dir = Directory.CreateTempSubdirectory("repl-restart-").FullName;
+        try
+        {
+            using var writer = master.Connect();
+            writer.Call("SELECT", "3");
+            writer.Call("SET", "before", "1");
+            string port = master.Port.ToString();
+
+            // MiniRedis follows, is saved and restarted: +CONTINUE, and the stream goes on in database 3 (no SELECT is resent).
+            RunUntilShutdown(new MiniRedisProcess("--dir", dir, "--replicaof", "127.0.0.1", port), master, writer, "1");
+            using (var replica = new MiniRedisProcess("--dir", dir, "--replicaof", "127.0.0.1", port))
+            {
+                AssertContinued(master, replica, expectedPartialSyncs: 1);
+                Assert.True(Wait.Until(() => replica.Output.Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), replica.Output);
+                Shutdown(replica, master, writer, "2");
+            }
+
+            // Our dump restarts a real Redis replica, whose dump restarts MiniRedis.
+            using (var real = new RealRedisProcess("--dir", dir, "--replicaof", "127.0.0.1", port))
+            {
+                AssertContinued(master, real, expectedPartialSyncs: 2);
+                Shutdown(real, master, writer, "3");
+            }
+            using (var replica = new MiniRedisProcess("--dir", dir, "--replicaof", "127.0.0.1", port))
+            {
+                AssertContinued(master, replica, expectedPartialSyncs: 3);
+                using var onReplica = replica.Connect();
+                onReplica.Call("SELECT", "3");
+                Assert.Equal("$1\r\n3\r\n", onReplica.Text("GET", "while-down"));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    static void RunUntilShutdown(ServerProcess replica, ServerProcess master, RespConnection writer, string value)
+    {
+        using (replica)
+        {
+            ReplicationChecks.WaitCaughtUp(master, replica);
+            Shutdown(replica, master, writer, value);
+        }
+    }
+
+    /// <summary>SHUTDOWN SAVE on the replica, then a write on the master it misses while down.</summary>
+    static void Shutdown(ServerProcess replica, ServerProcess master, RespConnection writer, string value)
+    {
+        writer.Call("INCR", "counter");
+        ReplicationChecks.WaitCaughtUp(master, replica);
+        using (var connection = replica.Connect())
+        {
+            // A successful SHUTDOWN has no reply: the connection closes.
+            Assert.Throws<IOException>(() => connection.Call("SHUTDOWN", "SAVE"));
+        }
+        replica.WaitForExit(TimeSpan.FromSeconds(30));
+        writer.Call("SET", "while-down", value);
+    }
+
+    static void AssertContinued(ServerProcess master, ServerProcess replica, int expectedPartialSyncs)
+    {
+        ReplicationChecks.WaitCaughtUp(master, replica);
+        Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
+        using var connection = master.Connect();
+        string stats = connection.Text("INFO", "stats");
+        Assert.Contains($"sync_partial_ok:{expectedPartialSyncs}\r\n", stats);
+        Assert.Contains("sync_full:1\r\n", stats);
+    }
+}
