@@ -403,6 +403,16 @@ public sealed class ReplicationState : IPropagationSink
         return null;
     }
 
+    /// <summary>Redis's shared.masterdownerr, without its dash.</summary>
+    public const string MasterDownError = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+    /// <summary>
+    /// A replica whose link is not up with <c>replica-serve-stale-data no</c>: clients' commands without
+    /// the stale flag are refused with <see cref="MasterDownError"/> (the master's own never are).
+    /// </summary>
+    public bool DeniesStaleData(ClientSession session) =>
+        _link is { Connected: false } && !_config.ReplicaServeStaleData && !IsMasterSession(session);
+
     /// <summary>Replicas whose acknowledged offset reached <paramref name="offset"/> (replicationCountAcksByOffset).</summary>
     public int CountAcks(long offset)
     {
