@@ -67,6 +67,11 @@ public sealed class ReplicationState : IPropagationSink
 
     public ReplicationBacklog? Backlog { get; private set; }
 
+    /// <summary>INFO stats sync_full, sync_partial_ok, sync_partial_err: SYNC/PSYNC served fully, continued, refused a continuation.</summary>
+    public long SyncFull { get; private set; }
+    public long SyncPartialOk { get; private set; }
+    public long SyncPartialErr { get; private set; }
+
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
 
     static string NewId() => RedisServer.RandomHexId();
@@ -155,7 +160,13 @@ public sealed class ReplicationState : IPropagationSink
         var hello = session.ReplicaHello ?? new ReplicaHello();
         var link = new ReplicaLink(session, hello, prePsync: replid is null, _nowMs());
         _logger.LogInformation("Replica {Name} asks for synchronization", link.Name);
-        if (replid is not null && TryPartialResync(link, replid, offset)) return;
+        if (replid is not null && TryPartialResync(link, replid, offset))
+        {
+            SyncPartialOk++;
+            return;
+        }
+        if (replid is not null && replid != "?") SyncPartialErr++;
+        SyncFull++;
         session.Replica = link;
         _replicas.Add(link);
         if (Backlog is null)
@@ -172,6 +183,13 @@ public sealed class ReplicationState : IPropagationSink
         Backlog = new ReplicationBacklog(_config.ReplBacklogSize, MasterOffset);
         _selectedDb = -1;
         _propagation.AddSink(this);
+    }
+
+    /// <summary>The backlog goes with its stream consumer; the IDs are the caller's business.</summary>
+    void DropBacklog()
+    {
+        Backlog = null;
+        _propagation.RemoveSink(this);
     }
 
     /// <summary>Redis's masterTryPartialResynchronization: +CONTINUE and the backlog from the replica's offset, or false for a full sync.</summary>
@@ -366,8 +384,7 @@ public sealed class ReplicationState : IPropagationSink
         {
             // A new ID: replicas of the old history can no longer continue it.
             ChangeReplicationId();
-            Backlog = null;
-            _propagation.RemoveSink(this);
+            DropBacklog();
             _logger.LogInformation("Replication backlog freed after {Seconds} seconds without connected replicas.", _config.ReplBacklogTtl);
         }
         if (Backlog is not null && Backlog.Size != Math.Max(_config.ReplBacklogSize, 16 * 1024)) Backlog.Resize(_config.ReplBacklogSize);
@@ -471,6 +488,8 @@ public sealed class ReplicationState : IPropagationSink
         foreach (var replica in _replicas.ToList()) replica.Session.Connection?.Close();
         if (wasMaster)
         {
+            // Our own writes no longer feed a stream: the master's is the history now (its bytes are not relayed).
+            if (Backlog is not null) DropBacklog();
             _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             _hasHistory = true;
         }
@@ -487,6 +506,10 @@ public sealed class ReplicationState : IPropagationSink
         _link = null;
         _config.SetMaster(null, 0);
         ShiftReplicationId();
+        // The former co-replicas continue the old history here (+CONTINUE from replid2) from the offset
+        // now: the backlog starts empty at it (Redis keeps the replica's, fed with the master's bytes).
+        if (Backlog is null) CreateBacklog();
+        _noReplicasSinceMs = _nowMs();
         _logger.LogInformation("MASTER MODE enabled (user request from '{Client}')", requester);
     }
 

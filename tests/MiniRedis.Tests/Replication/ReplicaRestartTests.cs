@@ -51,6 +51,39 @@ public sealed class ReplicaRestartTests
         }
     }
 
+    [Fact]
+    public void CoReplicaContinuesWithThePromotedReplica()
+    {
+        using var first = new MiniRedisProcess();
+        using var second = new MiniRedisProcess();
+        using (var master = new MiniRedisProcess())
+        {
+            using (var connection = master.Connect())
+            {
+                connection.Call("SELECT", "2");
+                connection.Call("SET", "before", "1");
+            }
+            foreach (var replica in new[] { first, second })
+            {
+                using var connection = replica.Connect();
+                connection.Call("REPLICAOF", "127.0.0.1", master.Port.ToString());
+                ReplicationChecks.WaitCaughtUp(master, replica);
+            }
+        }
+        // The master is gone: the first replica is promoted, the second follows it from where both were.
+        using (var connection = first.Connect()) Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "NO", "ONE"));
+        using (var connection = second.Connect()) Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "127.0.0.1", first.Port.ToString()));
+        ReplicationChecks.WaitCaughtUp(first, second);
+        Assert.True(Wait.Until(() => second.Output.Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), second.Output);
+        using (var connection = first.Connect())
+        {
+            Assert.Contains("sync_partial_ok:1\r\n", connection.Text("INFO", "stats"));
+            connection.Call("SET", "after", "2");
+        }
+        ReplicationChecks.WaitCaughtUp(first, second);
+        Assert.Equal(ReplicationChecks.Dataset(first), ReplicationChecks.Dataset(second));
+    }
+
     static void RunUntilShutdown(ServerProcess replica, ServerProcess master, RespConnection writer, string value)
     {
         using (replica)
