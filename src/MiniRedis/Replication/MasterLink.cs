@@ -378,6 +378,22 @@ public sealed class MasterLink : IClientConnection
         _replication.AfterStreamRound();
     }
 
+    /// <summary>
+    /// Stream bytes of the master's commands already run this round but not yet counted in the offset
+    /// (that happens when the round's replies go out): a dump taken mid-round includes their effects (executor).
+    /// </summary>
+    internal long RunButUncountedBytes()
+    {
+        int completed = _session?.CompletedBatches ?? 0;
+        long bytes = 0;
+        foreach (var (_, size) in _inFlight)
+        {
+            if (completed-- <= 0) break;
+            bytes += size;
+        }
+        return bytes;
+    }
+
     long IClientConnection.PendingOutputBytes => 0;
     int IClientConnection.PendingOutputSegments => 0;
     long IClientConnection.QueryBufferBytes => _end - _start;

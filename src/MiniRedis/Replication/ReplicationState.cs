@@ -537,7 +537,7 @@ public sealed class ReplicationState : IPropagationSink
         if (!IsReplica) return Backlog is null ? null : new RdbReplicationInfo(Math.Max(_selectedDb, 0), ReplicationId, MasterOffset);
         if (!_hasHistory) return null;
         int db = _link?.Session is { } master ? master.Db.Index : StreamDb;
-        return new RdbReplicationInfo(db, ReplicationId, MasterOffset);
+        return new RdbReplicationInfo(db, ReplicationId, MasterOffset + (_link?.RunButUncountedBytes() ?? 0));
     }
 
     /// <summary>
