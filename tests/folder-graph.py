@@ -8,7 +8,7 @@ With --split F, F's subfolders are nodes of their own (F/Io, F/Aof, ...); with -
 files behind each edge from or to F; --cycles F prints, for each folder F depends on, the shortest
 way back to F.
 --no-root leaves the root out (as if no folder took the whole RedisServer).
-Usage: tools/folder-graph.py [--split FOLDER] [--no-root] [--detail FOLDER | --cycles FOLDER]  (from the repository root)
+Usage: tests/folder-graph.py [--split FOLDER] [--no-root] [--detail FOLDER | --cycles FOLDER]  (from the repository root)
 """
 import os, re, sys
 from collections import deque
