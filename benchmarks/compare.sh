@@ -19,6 +19,7 @@ build_server
 start_pair_in "$work" --appendonly no
 start_garnet_in "$work"
 
+warm_up "$tests"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 table_header ""

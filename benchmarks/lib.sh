@@ -130,6 +130,16 @@ table_header() {
     fi
 }
 
+# warm_up <tests>: an untimed pipelined pass of <tests> on every started server, so the first measured
+# row does not time MiniRedis's JIT still compiling its hot path (SET -P 1 read 0.85 without it).
+warm_up() {
+    local server port_var
+    for server in redis miniredis ${garnet_port:+garnet}; do
+        port_var="${server}_port"
+        redis-benchmark -p "${!port_var}" -c "$clients" -n 100000 -t "$1" -P 16 -r 100000 -q > /dev/null 2>&1 || true
+    done
+}
+
 # bench_rows <leading cells> <tests> <pipelines> [redis-benchmark options...]: one markdown row per
 # benchmark (`-t ping` gives two), each pair run on every server back to back (Redis, MiniRedis, and
 # Garnet when started), the server that goes first rotating so machine noise and warm caches spread over all.

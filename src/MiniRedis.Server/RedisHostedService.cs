@@ -21,7 +21,7 @@ sealed class RedisHostedService(ServerConfig config, Supervision supervision, IL
     {
         logger.LogInformation("oO0OoO0OoO0Oo MiniRedis is starting oO0OoO0OoO0Oo");
         logger.LogInformation("MiniRedis version={Version} (Redis {Redis} compatible), bits=64, pid={Pid}, just started",
-            typeof(RedisServer).Assembly.GetName().Version, RedisServer.RedisVersion, Environment.ProcessId);
+            typeof(RedisServer).Assembly.GetName().Version, ServerConfig.RedisVersion, Environment.ProcessId);
         _server = new RedisServer(config, logger);
         _server.ShutdownRequested += () => lifetime.StopApplication();
         _server.Start();

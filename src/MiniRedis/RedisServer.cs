@@ -10,6 +10,7 @@ using MiniRedis.Notifications;
 using MiniRedis.Observability;
 using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
+using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
@@ -26,8 +27,6 @@ namespace MiniRedis;
 /// </summary>
 public sealed partial class RedisServer
 {
-    public const string RedisVersion = "7.0.15";
-
     readonly Dictionary<long, ClientSession> _clients = [];
     long _lastSecondCronTicks = Stopwatch.GetTimestamp();
     // Idle time after which a client's command buffers are given back (Redis's 2 s).
@@ -55,13 +54,13 @@ public sealed partial class RedisServer
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
         Keyspace.StreamKeyGone = Blocked.SignalStreamKeyGone;
-        Persistence = new PersistenceCoordinator(this);
-        Replication = new ReplicationState(config, Logger, Executor, Persistence, Propagation, () => Keyspace.NowMs, SignalAcks);
         BusyScript = new BusyScript(this);
         ScriptHost = new ScriptHost(this);
         Scripts = new ScriptEngine(ScriptHost);
         Functions = new FunctionEngine(ScriptHost);
-        Fatal = ExitOnFatalError;
+        Persistence = new PersistenceCoordinator(new PersistenceHost(config, Logger, Keyspace, Executor, Commands, Propagation,
+            Functions, Diagnostics.Latency) { Fatal = ExitOnFatalError });
+        Replication = new ReplicationState(config, Logger, Executor, Persistence, Propagation, () => Keyspace.NowMs, SignalAcks);
         Memory = new ServerMemory(this);
         Evictor = new Evictor(this);
         WatchMemoryConfig();
@@ -100,7 +99,7 @@ public sealed partial class RedisServer
     public AofState Aof => Persistence.Aof;
 
     /// <summary>Where the AOF and the dumps are written; a test gives its own to record or fail disk operations.</summary>
-    public IDisk Disk { get; init; } = MiniRedis.Persistence.Io.Disk.Default;
+    public IDisk Disk { get => Persistence.Host.Disk; init => Persistence.Host.Disk = value; }
     public AofRewriter AofRewrite => Persistence.AofRewrite;
     public RdbState Rdb => Persistence.Rdb;
 
@@ -134,7 +133,7 @@ public sealed partial class RedisServer
     /// </summary>
     bool LoadFullSync(string path)
     {
-        if (!RdbLoading.LoadNow(this, Rdb, path, RdbLoadOptions.ReplicaSync(path))) return false;
+        if (!RdbLoading.LoadNow(Persistence.Host, Rdb, path, RdbLoadOptions.ReplicaSync(path))) return false;
         if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
         return true;
     }
@@ -152,7 +151,7 @@ public sealed partial class RedisServer
     /// Stops the process at once without sending pending replies (an AOF write failed under
     /// <c>appendfsync always</c>); replaceable so in-process tests can observe it.
     /// </summary>
-    public Action<string> Fatal { get; set; }
+    public Action<string> Fatal { get => Persistence.Host.Fatal; set => Persistence.Host.Fatal = value; }
 
     /// <summary>Redis's exit(1): logs, then ends the process without running shutdown code that could reply.</summary>
     void ExitOnFatalError(string message)
@@ -166,7 +165,7 @@ public sealed partial class RedisServer
     public int TcpPort { get; set; }
 
     /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
-    public long Dirty { get; set; }
+    public long Dirty { get => Persistence.Host.Dirty; set => Persistence.Host.Dirty = value; }
 
     public IReadOnlyCollection<ClientSession> Clients => _clients.Values;
 

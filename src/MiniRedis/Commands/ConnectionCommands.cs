@@ -1,3 +1,4 @@
+using MiniRedis.Config;
 using MiniRedis.Execution;
 
 namespace MiniRedis.Commands;
@@ -148,7 +149,7 @@ public static unsafe class ConnectionCommands
         reply.Bulk("server"u8);
         reply.Bulk("redis"u8);
         reply.Bulk("version"u8);
-        reply.Bulk(RedisServer.RedisVersion);
+        reply.Bulk(ServerConfig.RedisVersion);
         reply.Bulk("proto"u8);
         reply.Integer(version);
         reply.Bulk("id"u8);

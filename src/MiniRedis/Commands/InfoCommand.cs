@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using MiniRedis.Config;
 using MiniRedis.Memory;
 using MiniRedis.Execution;
 using MiniRedis.Observability;
@@ -77,7 +78,7 @@ public static unsafe class InfoCommand
         long nowUs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
         long uptime = (long)(DateTimeOffset.UtcNow - server.StartTime).TotalSeconds;
         text.Append("# Server\r\n");
-        Line(text, "redis_version", RedisServer.RedisVersion);
+        Line(text, "redis_version", ServerConfig.RedisVersion);
         Line(text, "redis_git_sha1", "00000000");
         Line(text, "redis_git_dirty", 0);
         Line(text, "redis_build_id", BuildId);

@@ -89,7 +89,7 @@ public static unsafe class ServerCommands
         bool saved = false;
         // Like Redis during loading: a dataset that is not the complete one is not saved, and the
         // shutdown goes on as NOSAVE.
-        if ((save || (!noSave && server.Config.SaveRules.Count > 0)) && DatasetGate.Allows(server, "SHUTDOWN's save"))
+        if ((save || (!noSave && server.Config.SaveRules.Count > 0)) && DatasetGate.Allows(server.Persistence.Host, "SHUTDOWN's save"))
         {
             saved = server.Rdb.SaveForShutdown();
             if (!saved && force) logger.LogWarning("Error trying to save the DB. Exit anyway.");

@@ -816,7 +816,7 @@ public static unsafe class StreamCommands
             if (id > group.LastId)
             {
                 if (group.EntriesRead != StreamGroup.InvalidEntriesRead && !StreamGroupCommands.RangeHasTombstones(stream, id, StreamId.Max)) group.EntriesRead++;
-                else if (stream.EntriesAdded != 0) group.EntriesRead = StreamGroupCommands.EstimateEntriesRead(stream, id);
+                else if (stream.EntriesAdded != 0) group.EntriesRead = stream.EstimateEntriesRead(id);
                 group.LastId = id;
                 // Without NOACK the XCLAIM records carry the new last ID (LASTID) themselves.
                 propagateLastId = noAck;

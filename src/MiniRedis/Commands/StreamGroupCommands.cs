@@ -69,23 +69,6 @@ public static unsafe class StreamGroupCommands
     internal static bool RangeHasTombstones(StreamValue stream, StreamId start, StreamId end)
         => stream.Length != 0 && !stream.MaxDeletedId.IsZero && start <= stream.MaxDeletedId && stream.MaxDeletedId <= end;
 
-    /// <summary>Redis's streamEstimateDistanceFromFirstEverEntry: the entries-read counter of <paramref name="id"/>, or -1 when unknowable.</summary>
-    internal static long EstimateEntriesRead(StreamValue stream, StreamId id)
-    {
-        if (stream.EntriesAdded == 0) return 0;
-        if (stream.Length == 0 && id <= stream.LastId) return stream.EntriesAdded;
-        int cmpLast = id.CompareTo(stream.LastId);
-        if (cmpLast == 0) return stream.EntriesAdded;
-        if (cmpLast > 0) return StreamGroup.InvalidEntriesRead;
-        int cmpFirst = id.CompareTo(stream.FirstId);
-        if (stream.MaxDeletedId.IsZero || stream.MaxDeletedId < stream.FirstId)
-        {
-            if (cmpFirst < 0) return stream.EntriesAdded - stream.Length;
-            if (cmpFirst == 0) return stream.EntriesAdded - stream.Length + 1;
-        }
-        return StreamGroup.InvalidEntriesRead;
-    }
-
     /// <summary>The consumer a group read serves, created (and, under NOACK, logged) on first use; its seen time is now.</summary>
     internal static StreamConsumer ConsumerForRead(CommandContext ctx, StreamGroup group, ReadOnlySpan<byte> key, ReadOnlySpan<byte> groupName, ReadOnlySpan<byte> name, bool noAck)
     {
@@ -681,7 +664,7 @@ public static unsafe class StreamGroupCommands
         if (stream.EntriesAdded == 0) return 0;
         if (group.EntriesRead != StreamGroup.InvalidEntriesRead && !RangeHasTombstones(stream, group.LastId, StreamId.Max))
             return stream.EntriesAdded - group.EntriesRead;
-        long entriesRead = EstimateEntriesRead(stream, group.LastId);
+        long entriesRead = stream.EstimateEntriesRead(group.LastId);
         return entriesRead == StreamGroup.InvalidEntriesRead ? null : stream.EntriesAdded - entriesRead;
     }
 

@@ -51,6 +51,26 @@ public sealed class StreamValue : ICopyableValue
 
     public int GroupCount => Groups?.Count ?? 0;
 
+    /// <summary>
+    /// Redis's streamEstimateDistanceFromFirstEverEntry: the entries-read counter of <paramref name="id"/>,
+    /// or <see cref="StreamGroup.InvalidEntriesRead"/> when unknowable (a group's lag, XREADGROUP, an RDB without the counter).
+    /// </summary>
+    public long EstimateEntriesRead(StreamId id)
+    {
+        if (EntriesAdded == 0) return 0;
+        if (Length == 0 && id <= LastId) return EntriesAdded;
+        int cmpLast = id.CompareTo(LastId);
+        if (cmpLast == 0) return EntriesAdded;
+        if (cmpLast > 0) return StreamGroup.InvalidEntriesRead;
+        int cmpFirst = id.CompareTo(FirstId);
+        if (MaxDeletedId.IsZero || MaxDeletedId < FirstId)
+        {
+            if (cmpFirst < 0) return EntriesAdded - Length;
+            if (cmpFirst == 0) return EntriesAdded - Length + 1;
+        }
+        return StreamGroup.InvalidEntriesRead;
+    }
+
     /// <summary>The group found last: a reader or acknowledger addresses the same one command after command, found without a key array.</summary>
     StreamGroup? _lastFound;
 

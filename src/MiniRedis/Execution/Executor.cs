@@ -244,8 +244,24 @@ public sealed class Executor
     {
         // A slice may schedule its successor: that one waits for the next round.
         int count = _afterReplies.Count;
-        for (int i = 0; i < count; i++) _afterReplies[i]();
+        for (int i = 0; i < count; i++) RunGuarded(_afterReplies[i]);
         _afterReplies.RemoveRange(0, count);
+    }
+
+    /// <summary>
+    /// Posted work and background slices are server code, not a client's command: an exception there is
+    /// a bug that costs that piece of work (logged), never the process and the data it holds.
+    /// </summary>
+    void RunGuarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            _server.Logger.LogError(e, "Unhandled exception in work posted to the executor; that work was abandoned, the server goes on");
+        }
     }
 
     void RunRound()
@@ -253,7 +269,7 @@ public sealed class Executor
         // Bound the round so replies of early clients are not held back by a flood.
         for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || TakeQueued(out item)); n++)
         {
-            if (item.Action is not null) item.Action();
+            if (item.Action is not null) RunGuarded(item.Action);
             else ProcessBatch(item.Session!, item.Batch!);
         }
     }
@@ -824,7 +840,7 @@ public sealed class Executor
         if (now < _nextCronTicks) return;
         _nextCronTicks = now + Stopwatch.Frequency / Math.Max(1, _server.Config.Hz);
         _server.Keyspace.SetNow(DateTime.UtcNow.Ticks);
-        _server.Cron();
+        RunGuarded(_server.Cron);
         // Keys the cron expired may wake clients (a deleted stream ends XREADGROUP), as Redis's beforeSleep serves them.
         if (!_server.BusyScript.TimedOut) ServeReadyKeys();
     }

@@ -15,21 +15,27 @@ namespace MiniRedis.Persistence;
 /// </summary>
 public sealed class PersistenceCoordinator
 {
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
 
-    internal PersistenceCoordinator(RedisServer server)
+    internal PersistenceCoordinator(PersistenceHost server)
     {
         _server = server;
         Loading = new LoadingProgress(server.Keyspace);
-        Aof = new AofState(server, Loading);
-        AofRewrite = new AofRewriter(server);
         Rdb = new RdbState(server, Loading);
+        Aof = new AofState(server, Loading, Rdb, CancelRewrite);
+        AofRewrite = new AofRewriter(server, Aof);
     }
+
+    /// <summary>What persistence reaches of the server; callers outside hand it to the loaders and the write gate.</summary>
+    public PersistenceHost Host => _server;
 
     public LoadingProgress Loading { get; }
     public AofState Aof { get; }
     public AofRewriter AofRewrite { get; }
     public RdbState Rdb { get; }
+
+    /// <summary>CONFIG SET appendonly no abandons the rewrite: the AOF reaches the rewriter only through here.</summary>
+    void CancelRewrite() => AofRewrite.Cancel();
 
     /// <summary>Temporary files of writers a crash interrupted are removed before anything writes.</summary>
     internal void RemoveLeftovers() => TempFiles.RemoveLeftovers(_server.Config.Dir, _server.Logger);

@@ -43,15 +43,7 @@ public static class ArgSplitter
                 if (c == '\\' && pos + 1 < line.Length)
                 {
                     pos++;
-                    output[length++] = line[pos] switch
-                    {
-                        (byte)'n' => (byte)'\n',
-                        (byte)'r' => (byte)'\r',
-                        (byte)'t' => (byte)'\t',
-                        (byte)'b' => (byte)'\b',
-                        (byte)'a' => (byte)'\a',
-                        var other => other,
-                    };
+                    output[length++] = Unescaped(line[pos]);
                     pos++;
                     continue;
                 }
@@ -104,6 +96,17 @@ public static class ArgSplitter
 
     /// <summary>C isspace() in the C locale.</summary>
     public static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
+    /// <summary>The byte a backslash escape inside double quotes stands for (sdssplitargs: \n \r \t \b \a, any other byte itself).</summary>
+    internal static byte Unescaped(byte c) => c switch
+    {
+        (byte)'n' => (byte)'\n',
+        (byte)'r' => (byte)'\r',
+        (byte)'t' => (byte)'\t',
+        (byte)'b' => (byte)'\b',
+        (byte)'a' => (byte)'\a',
+        _ => c,
+    };
+
     static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
     static int HexValue(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }

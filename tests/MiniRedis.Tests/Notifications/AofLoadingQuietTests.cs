@@ -49,7 +49,7 @@ public sealed class AofLoadingQuietTests : IDisposable
         var loaded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _server.Executor.InvokeAsync(() =>
         {
-            AofLoader.Start(_server, _server.Aof, [path], ok => loaded.SetResult(ok));
+            AofLoader.Start(_server.Persistence.Host, _server.Aof, [path], ok => loaded.SetResult(ok));
             return 0;
         });
         Assert.True(await loaded.Task.WaitAsync(TimeSpan.FromSeconds(30)));

@@ -107,10 +107,12 @@ public sealed class ProtocolErrorTests(ServerPairFixture servers) : IClassFixtur
         long before = server.ResidentBytes();
 
         using var connection = server.Connect();
+        string id = Encoding.Latin1.GetString(connection.Call("CLIENT", "ID"))[1..^2];
         connection.Send("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$104857600\r\nonly a few bytes");
-        // Give the server every chance to react to the announcement; a reply on another connection
-        // shows it is still serving while the bulk is pending.
-        Thread.Sleep(500);
+        // The announcement was parsed (where a buffer for it would be allocated) once the server holds the
+        // connection's bytes as unparsed (CLIENT LIST qbuf); a reply on another connection shows it still serves.
+        Assert.True(Wait.Until(() => !Encoding.Latin1.GetString(probe.Call("CLIENT", "LIST", "ID", id)).Contains(" qbuf=0 ", StringComparison.Ordinal)),
+            "the server did not read the announced bulk");
         Assert.Equal("+PONG\r\n", Encoding.Latin1.GetString(probe.Call("PING")));
         long growth = server.ResidentBytes() - before;
         Assert.True(growth < 32L * 1024 * 1024, $"RSS grew by {growth / 1024 / 1024} MB while a 100 MB bulk was only announced");

@@ -8,14 +8,28 @@ public sealed class Transcript(ServerProcess server) : IDisposable
 {
     readonly Dictionary<string, RespConnection> _connections = [];
     readonly StringBuilder _text = new();
+    int _clientsBefore = -1;
 
     public RespConnection this[string name]
     {
         get
         {
-            if (!_connections.TryGetValue(name, out var connection)) _connections[name] = connection = server.Connect();
+            if (!_connections.TryGetValue(name, out var connection))
+            {
+                if (_clientsBefore < 0) _clientsBefore = ConnectedClients();
+                _connections[name] = connection = server.Connect();
+            }
             return connection;
         }
+    }
+
+    /// <summary>connected_clients, counting the probe connection that asks.</summary>
+    int ConnectedClients()
+    {
+        using var probe = server.Connect();
+        var info = Encoding.Latin1.GetString(probe.Call("INFO", "clients"));
+        var line = info.Split("\r\n").Single(l => l.StartsWith("connected_clients:", StringComparison.Ordinal));
+        return int.Parse(line["connected_clients:".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Sends an inline command on <paramref name="name"/>'s connection and records the next <paramref name="frames"/> frames.</summary>
@@ -78,8 +92,13 @@ public sealed class Transcript(ServerProcess server) : IDisposable
         Assert.Equal(Run(servers.Redis), Run(servers.Mini));
     }
 
+    /// <summary>
+    /// Closes the scenario's connections and waits until the server has let go of them: a subscriber
+    /// still registered would receive the next scenario's messages (PUBLISH counted it once).
+    /// </summary>
     public void Dispose()
     {
         foreach (var connection in _connections.Values) connection.Dispose();
+        if (_clientsBefore >= 0) Assert.True(Wait.Until(() => ConnectedClients() <= _clientsBefore), "the scenario's connections are still open on the server");
     }
 }

@@ -53,15 +53,7 @@ public static class CommandLine
                 }
                 else if (c == '\\' && quote == '"' && i + 1 < input.Length)
                 {
-                    arg.Add(input[i + 1] switch
-                    {
-                        (byte)'n' => (byte)'\n',
-                        (byte)'r' => (byte)'\r',
-                        (byte)'t' => (byte)'\t',
-                        (byte)'b' => (byte)'\b',
-                        (byte)'a' => (byte)'\a',
-                        var other => other,
-                    });
+                    arg.Add(MiniRedis.Protocol.ArgSplitter.Unescaped(input[i + 1]));
                     i += 2;
                 }
                 else

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Io;
 
 namespace MiniRedis.Persistence.Aof;
@@ -11,7 +12,7 @@ namespace MiniRedis.Persistence.Aof;
 public static class AofDatasetDump
 {
     /// <summary>Throws IOException or UnauthorizedAccessException when the new file could not be put in place.</summary>
-    public static void WriteFile(RedisServer server, string path)
+    public static void WriteFile(PersistenceHost server, string path)
     {
         var keyspace = server.Keyspace;
         string temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, TempFiles.AofFromDataset);

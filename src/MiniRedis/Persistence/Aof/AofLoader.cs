@@ -22,7 +22,7 @@ public sealed class AofLoader : SlicedJob, IDisposable
     static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(10);
     static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(2);
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     readonly AofState _state;
     readonly IReadOnlyList<string> _paths;
     readonly CommandBatch _batch = new();
@@ -40,7 +40,7 @@ public sealed class AofLoader : SlicedJob, IDisposable
     long _validBeforeMulti;
     long _commands;
 
-    AofLoader(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done) : base(server.Executor, SliceBudget)
+    AofLoader(PersistenceHost server, AofState state, IReadOnlyList<string> paths, Action<bool> done) : base(server.Executor, SliceBudget)
     {
         _server = server;
         _state = state;
@@ -50,7 +50,7 @@ public sealed class AofLoader : SlicedJob, IDisposable
     }
 
     /// <summary>Starts loading <paramref name="paths"/> in order on the executor; <paramref name="done"/> gets whether the server may start.</summary>
-    public static void Start(RedisServer server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
+    public static void Start(PersistenceHost server, AofState state, IReadOnlyList<string> paths, Action<bool> done)
     {
         state.Loading.Begin(paths.Sum(path => new FileInfo(path).Length));
 #pragma warning disable CA2000 // the job owns itself: it disposes of its file when it finishes (Finish)
@@ -85,7 +85,7 @@ public sealed class AofLoader : SlicedJob, IDisposable
             }
             _server.Logger.LogInformation("Reading RDB preamble from AOF file {Path}...", _path);
             _reader = null;
-            _preamble = new RdbKeyLoader(_server, _server.Rdb, _state.Loading, _stream, RdbLoadOptions.AofPreamble(_path, _loadedBefore));
+            _preamble = new RdbKeyLoader(_server, _state.RdbStats, _state.Loading, _stream, RdbLoadOptions.AofPreamble(_path, _loadedBefore));
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

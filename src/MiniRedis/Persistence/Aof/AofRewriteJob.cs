@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
+using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Snapshot;
 using MiniRedis.Protocol;
@@ -32,7 +33,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     readonly record struct Item(Kind Kind, SnapshotRecord Record = default, byte[]? Bytes = null);
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     readonly BlockingCollection<Item> _queue = new();
     readonly Thread _thread;
     readonly string _targetPath;
@@ -53,7 +54,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     volatile Exception? _error;
 
     /// <summary>Creates the temporary files; throws IOException when they cannot be.</summary>
-    public AofRewriteJob(RedisServer server, string targetPath)
+    public AofRewriteJob(PersistenceHost server, string targetPath)
     {
         _server = server;
         _targetPath = targetPath;

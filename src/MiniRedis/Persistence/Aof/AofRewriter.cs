@@ -14,12 +14,14 @@ public sealed class AofRewriter
     const int FailuresBeforeBackoff = 3;
     const int MaxBackoffMinutes = 60;
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     AofRewriteJob? _job;
     int _backoffMinutes;
     long _nextAutomaticRewriteSeconds;
 
-    internal AofRewriter(RedisServer server) => _server = server;
+    readonly AofState _aof;
+
+    internal AofRewriter(PersistenceHost server, AofState aof) => (_server, _aof) = (server, aof);
 
     public bool InProgress => _job is not null;
 
@@ -52,7 +54,7 @@ public sealed class AofRewriter
         try
         {
             // Owned by _job from here: cancelled (and disposed) or switched when it ends.
-            _job = job = new AofRewriteJob(_server, _server.Aof.FilePath);
+            _job = job = new AofRewriteJob(_server, _aof.FilePath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -98,9 +100,8 @@ public sealed class AofRewriter
     void StartIfGrown()
     {
         var config = _server.Config;
-        var aof = _server.Aof;
-        if (!aof.Enabled || config.AutoAofRewritePercentage == 0 || aof.CurrentSize <= config.AutoAofRewriteMinSize) return;
-        long growth = aof.CurrentSize * 100 / Math.Max(aof.BaseSize, 1) - 100;
+        if (!_aof.Enabled || config.AutoAofRewritePercentage == 0 || _aof.CurrentSize <= config.AutoAofRewriteMinSize) return;
+        long growth = _aof.CurrentSize * 100 / Math.Max(_aof.BaseSize, 1) - 100;
         if (growth < config.AutoAofRewritePercentage || Limited()) return;
         _server.Logger.LogInformation("Starting automatic rewriting of AOF on {Growth}% growth", growth);
         Start();
@@ -134,7 +135,7 @@ public sealed class AofRewriter
     /// <summary>no-appendfsync-on-rewrite: the AOF is not fsynced while a rewrite runs.</summary>
     void UpdateFsyncSuspension()
     {
-        if (_server.Aof.Writer is { } writer) writer.FsyncSuspended = _job is not null && _server.Config.NoAppendFsyncOnRewrite;
+        if (_aof.Writer is { } writer) writer.FsyncSuspended = _job is not null && _server.Config.NoAppendFsyncOnRewrite;
     }
 
     void Complete(AofRewriteJob job)
@@ -147,7 +148,7 @@ public sealed class AofRewriter
         _job = null;
         job.Dispose();
         _server.Logger.LogInformation("Residual parent diff successfully flushed to the rewritten AOF ({Mb:0.00} MB)", tailBytes / (1024.0 * 1024));
-        _server.Aof.ReopenAfterRewrite();
+        _aof.ReopenAfterRewrite();
         Rewrites++;
         ConsecutiveFailures = 0;
         LastStatusOk = true;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Io;
+using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Persistence.Aof;
 
@@ -12,17 +13,24 @@ namespace MiniRedis.Persistence.Aof;
 /// </summary>
 public sealed class AofState
 {
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
 
-    internal AofState(RedisServer server, LoadingProgress loading)
+    readonly Action _cancelRewrite;
+
+    internal AofState(PersistenceHost server, LoadingProgress loading, RdbState rdbStats, Action cancelRewrite)
     {
         _server = server;
         Loading = loading;
+        RdbStats = rdbStats;
+        _cancelRewrite = cancelRewrite;
         server.Config.RegisterApplier("appendonly", ApplyAppendOnly);
     }
 
     /// <summary>Where the loader reports its progress.</summary>
     internal LoadingProgress Loading { get; }
+
+    /// <summary>Where the loader of an RDB preamble counts the keys it loads (INFO's rdb_last_load_keys_*).</summary>
+    internal RdbState RdbStats { get; }
 
     /// <summary>The open writer; null while the AOF is off or loading.</summary>
     public AofWriter? Writer { get; private set; }
@@ -142,7 +150,7 @@ public sealed class AofState
     {
         try
         {
-            Writer = new AofWriter(path, _server.Disk, _server.Config, _server.Logger, _server.Fatal) { Latency = _server.Diagnostics.Latency };
+            Writer = new AofWriter(path, _server.Disk, _server.Config, _server.Logger, _server.Fatal) { Latency = _server.Latency };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -159,7 +167,7 @@ public sealed class AofState
         if (_server.Config.AppendOnly == Enabled || Loading.Active) return null;
         if (!_server.Config.AppendOnly)
         {
-            _server.AofRewrite.Cancel();
+            _cancelRewrite();
             Close();
             return null;
         }

@@ -15,7 +15,7 @@ public static class DatasetGate
     public const string RefusedError = "ERR The dataset in memory is incomplete (a load failed or is still running), so it is not written to disk. Check logs.";
 
     /// <summary>Whether <paramref name="writer"/> may write the dataset; a refusal is logged.</summary>
-    public static bool Allows(RedisServer server, string writer)
+    public static bool Allows(PersistenceHost server, string writer)
     {
         if (server.Keyspace.Complete) return true;
         server.Logger.LogWarning("{Writer} refused: the dataset in memory is not the complete one (a load failed or is still running), so it is not written over the files it came from.", writer);

@@ -49,7 +49,7 @@ public sealed class RdbKeyLoader
     /// <summary>Progress and the slice's deadline are looked at once per this many keys.</summary>
     const int CheckEvery = 256;
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     readonly RdbState _stats;
     readonly LoadingProgress _progress;
     readonly RdbLoadOptions _options;
@@ -58,7 +58,7 @@ public sealed class RdbKeyLoader
     int _auxLogged;
 
     /// <summary>Reads from <paramref name="source"/>'s position; the caller owns the stream. Resets the last-load counters of <paramref name="stats"/>.</summary>
-    public RdbKeyLoader(RedisServer server, RdbState stats, LoadingProgress progress, Stream source, RdbLoadOptions options)
+    public RdbKeyLoader(PersistenceHost server, RdbState stats, LoadingProgress progress, Stream source, RdbLoadOptions options)
     {
         _server = server;
         _stats = stats;

@@ -18,7 +18,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(10);
     static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(2);
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     readonly RdbState _state;
     readonly string _path;
     readonly FileStream _stream;
@@ -27,7 +27,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     readonly Stopwatch _elapsed = Stopwatch.StartNew();
     TimeSpan _nextProgressLog = ProgressLogInterval;
 
-    RdbLoading(RedisServer server, RdbState state, string path, FileStream stream, Action<bool> done) : base(server.Executor, SliceBudget)
+    RdbLoading(PersistenceHost server, RdbState state, string path, FileStream stream, Action<bool> done) : base(server.Executor, SliceBudget)
     {
         _server = server;
         _state = state;
@@ -56,7 +56,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// At start: loads <paramref name="path"/> in slices on the executor; <paramref name="done"/> (on
     /// the executor) gets whether the server may start. No dump is an empty dataset.
     /// </summary>
-    public static void Start(RedisServer server, RdbState state, string path, Action<bool> done)
+    public static void Start(PersistenceHost server, RdbState state, string path, Action<bool> done)
     {
 #pragma warning disable CA2000 // the job made below owns itself and the stream: it disposes of them when it ends (Slice)
         var stream = TryOpen(path, out var error);
@@ -86,7 +86,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// (<see cref="RdbLoadOptions.ReplicaSync"/>): loads <paramref name="path"/> now, on the executor.
     /// False (logged) when it could not be loaded.
     /// </summary>
-    public static bool LoadNow(RedisServer server, RdbState state, string path, RdbLoadOptions options)
+    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options)
     {
         using var stream = TryOpen(path, out var error);
         if (stream is null)
@@ -108,7 +108,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// incomplete (the keys loaded so far stay, and writers of the dataset refuse) until the caller
     /// empties it or loads again.
     /// </summary>
-    public static bool Load(RedisServer server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options)
+    public static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options)
     {
         var loader = new RdbKeyLoader(server, state, state.Loading, source, options);
         state.Loading.Begin(totalBytes);
@@ -118,7 +118,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
         return loaded;
     }
 
-    static void LogError(RedisServer server, string source, RdbKeyLoader loader) =>
+    static void LogError(PersistenceHost server, string source, RdbKeyLoader loader) =>
         server.Logger.LogWarning("Error loading the RDB {Path} at offset {Offset}: {Error}", source, loader.Position, loader.Error);
 
     protected override bool Slice(long deadline)

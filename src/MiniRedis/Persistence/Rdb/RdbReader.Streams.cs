@@ -55,7 +55,7 @@ public sealed partial class RdbReader
             var lastId = ReadStreamId();
             long entriesRead = rdbType == RdbType.StreamListpacks2
                 ? unchecked((long)ReadLength(out _))
-                : Commands.StreamGroupCommands.EstimateEntriesRead(stream, lastId);
+                : stream.EstimateEntriesRead(lastId);
             var group = stream.CreateGroup(name, lastId, entriesRead)
                 ?? throw Corrupt($"Duplicated consumer group name {Encoding.Latin1.GetString(name)}");
             long pendingCount = ReadCount();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Io;
 using MiniRedis.Persistence.Snapshot;
 
@@ -21,7 +22,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     const int HighWaterRecords = 1024;
     const int LowWaterRecords = 256;
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     readonly RdbFileStream _file;
     readonly string _targetPath;
     readonly BlockingCollection<SnapshotRecord> _queue = new();
@@ -33,7 +34,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     int _pendingRecords;
     long _cowBytes;
 
-    public RdbSaveJob(RedisServer server, RdbFileStream file, string targetPath)
+    public RdbSaveJob(PersistenceHost server, RdbFileStream file, string targetPath)
     {
         _server = server;
         _file = file;

@@ -20,14 +20,14 @@ public sealed class RdbState
 
     enum ShutdownPlan : byte { Default, NoSave, Saved }
 
-    readonly RedisServer _server;
+    readonly PersistenceHost _server;
     RdbSaveJob? _job;
     long _dirtyAtLastSave;
     long _lastBgsaveTry;
     long _jobStartSeconds;
     ShutdownPlan _shutdownPlan;
 
-    internal RdbState(RedisServer server, LoadingProgress loading)
+    internal RdbState(PersistenceHost server, LoadingProgress loading)
     {
         _server = server;
         Loading = loading;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using MiniRedis.Config;
 using MiniRedis.Data;
 
 namespace MiniRedis.Persistence.Rdb;
@@ -40,7 +41,7 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
     {
         WriteRaw(RdbFormat.Magic);
         WriteRaw("0010"u8);
-        WriteAux("redis-ver"u8, System.Text.Encoding.ASCII.GetBytes(RedisServer.RedisVersion));
+        WriteAux("redis-ver"u8, System.Text.Encoding.ASCII.GetBytes(ServerConfig.RedisVersion));
         WriteAux("redis-bits"u8, 64);
         WriteAux("ctime"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         WriteAux("used-mem"u8, usedMemory);

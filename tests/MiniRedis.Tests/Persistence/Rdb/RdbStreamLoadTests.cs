@@ -47,7 +47,7 @@ public sealed class RdbStreamLoadTests() : AofBootTests("rdb-stream-")
         var replica = Start();
         using var transfer = new TrickleStream(image);
         bool loaded = replica.Executor.InvokeAsync(() =>
-            RdbLoading.Load(replica, replica.Rdb, transfer, image.Length, RdbLoadOptions.ReplicaSync("master"))).GetAwaiter().GetResult();
+            RdbLoading.Load(replica.Persistence.Host, replica.Rdb, transfer, image.Length, RdbLoadOptions.ReplicaSync("master"))).GetAwaiter().GetResult();
         Assert.True(loaded);
         var client = new InProcessClient(replica);
         Assert.Equal(digest, Dataset(client));
@@ -63,7 +63,7 @@ public sealed class RdbStreamLoadTests() : AofBootTests("rdb-stream-")
         var replica = Start();
         using var transfer = new TrickleStream(image[..(image.Length / 2)]);
         bool loaded = replica.Executor.InvokeAsync(() =>
-            RdbLoading.Load(replica, replica.Rdb, transfer, image.Length, RdbLoadOptions.ReplicaSync("master"))).GetAwaiter().GetResult();
+            RdbLoading.Load(replica.Persistence.Host, replica.Rdb, transfer, image.Length, RdbLoadOptions.ReplicaSync("master"))).GetAwaiter().GetResult();
         Assert.False(loaded);
         Assert.False(replica.Keyspace.Complete);
         Assert.Contains("loading:0\r\n", new InProcessClient(replica).Run("INFO persistence"));
