@@ -145,7 +145,7 @@ public sealed class RdbState
             RecordFailure();
             return true;
         }
-        var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish };
+        var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish, ReplicationInfo = ReplicationInfo };
 #pragma warning restore CA2000
         _job = job;
         // The instant is now, as Redis forks inside BGSAVE: commands after it, even pipelined
