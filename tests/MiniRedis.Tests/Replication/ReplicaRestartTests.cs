@@ -52,6 +52,51 @@ public sealed class ReplicaRestartTests
     }
 
     [Fact]
+    public void MasterAndRealReplicaDumpsCarryTheSameReplicationFields()
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-aux-").FullName;
+        try
+        {
+            // No PING in the stream between the two SAVEs and the INFO.
+            using var master = new MiniRedisProcess("--repl-ping-replica-period", "3600");
+            using var replica = new RealRedisProcess("--dir", dir);
+            using (var connection = replica.Connect()) connection.Call("REPLICAOF", "127.0.0.1", master.Port.ToString());
+            ReplicationChecks.WaitCaughtUp(master, replica);
+            using (var connection = master.Connect())
+            {
+                connection.Call("SELECT", "5");
+                connection.Call("SET", "a", "1");
+            }
+            ReplicationChecks.WaitCaughtUp(master, replica);
+            foreach (var server in new ServerProcess[] { master, replica })
+            {
+                using var connection = server.Connect();
+                Assert.Equal("+OK\r\n", connection.Text("SAVE"));
+            }
+            // redis-check-rdb lists them in file order: repl-stream-db, repl-id, repl-offset, between used-mem and aof-base.
+            var ours = ReplicationFields(Path.Combine(master.DataDirectory, "dump.rdb"));
+            Assert.Equal(["used-mem", "repl-stream-db = '5'", $"repl-id = '{ReplicationChecks.InfoField(master, "master_replid")}'",
+                $"repl-offset = '{ReplicationChecks.InfoField(master, "master_repl_offset")}'", "aof-base = '0'"], ours);
+            Assert.Equal(ReplicationFields(Path.Combine(dir, "dump.rdb")), ours);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    static List<string> ReplicationFields(string path)
+    {
+        var (exitCode, output) = Persistence.Rdb.RdbInteropTests.CheckRdb(path);
+        Assert.True(exitCode == 0, output);
+        return [.. output.Split('\n')
+            .Select(line => line.IndexOf("AUX FIELD ", StringComparison.Ordinal) is var at and >= 0 ? line[(at + "AUX FIELD ".Length)..].Trim() : null)
+            .OfType<string>()
+            .Where(field => !field.StartsWith("redis-", StringComparison.Ordinal) && !field.StartsWith("ctime", StringComparison.Ordinal))
+            .Select(field => field.StartsWith("used-mem", StringComparison.Ordinal) ? "used-mem" : field)];
+    }
+
+    [Fact]
     public void CoReplicaContinuesWithThePromotedReplica()
     {
         using var first = new MiniRedisProcess();
