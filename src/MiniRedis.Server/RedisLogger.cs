@@ -7,7 +7,7 @@ using MiniRedis.Config;
 namespace MiniRedis.Server;
 
 /// <summary>
-/// Writes log lines the way redis-server does ("pid:M 22 Nov 2026 03:01:14.123 * message"), to
+/// Writes log lines the way redis-server does ("pid:M 22 Nov 2026 03:01:14.123 * message", S on a replica), to
 /// stdout or to the configured logfile, filtered by the Redis loglevel, and to syslog when enabled.
 /// The logfile stays open; <see cref="Reopen"/> (on SIGHUP) starts a new one after log rotation moved it.
 /// </summary>
@@ -82,7 +82,9 @@ sealed class RedisLoggerProvider : ILoggerProvider
             _ => '#',
         };
         var stamp = DateTime.Now.ToString("dd MMM yyyy HH:mm:ss.fff", CultureInfo.InvariantCulture);
-        return $"{_pid}:M {stamp} {mark} {message}";
+        // Redis's role char: S on a replica, M on a master (no child processes, no sentinel mode here).
+        char role = _config.MasterHost is null ? 'M' : 'S';
+        return $"{_pid}:{role} {stamp} {mark} {message}";
     }
 
     void Write(LogLevel level, string message)

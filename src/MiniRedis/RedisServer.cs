@@ -176,7 +176,7 @@ public sealed partial class RedisServer
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
-        Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, NewSession,
+        Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
             Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort));
     }
 
@@ -254,8 +254,10 @@ public sealed partial class RedisServer
     /// A new connection's session, made on the connection's thread so that it does not wait for the
     /// executor; <see cref="Connect"/>, posted before its first commands, registers it.
     /// </summary>
-    public ClientSession NewSession(IClientConnection connection) =>
-        new(connection, Keyspace[0], Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword, User = Acl.Default };
+    public ClientSession NewSession(IClientConnection connection) => NewSession(connection, Keyspace[0]);
+
+    ClientSession NewSession(IClientConnection connection, Database db) =>
+        new(connection, db, Keyspace.NowMs) { Authenticated = DefaultUserNeedsNoPassword, User = Acl.Default };
 
     public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
 

@@ -340,9 +340,9 @@ public static unsafe class InfoCommand
         Line(text, "instantaneous_input_repl_kbps", Fixed(0, 2));
         Line(text, "instantaneous_output_repl_kbps", Fixed(0, 2));
         Line(text, "rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
-        Line(text, "sync_full", 0);
-        Line(text, "sync_partial_ok", 0);
-        Line(text, "sync_partial_err", 0);
+        Line(text, "sync_full", server.Replication.SyncFull);
+        Line(text, "sync_partial_ok", server.Replication.SyncPartialOk);
+        Line(text, "sync_partial_err", server.Replication.SyncPartialErr);
         Line(text, "expired_keys", keyspace.ExpiredKeys);
         Line(text, "expired_stale_perc", Fixed(keyspace.ExpiredStalePercent, 2));
         Line(text, "expired_time_cap_reached_count", keyspace.ExpiredTimeCapReached);

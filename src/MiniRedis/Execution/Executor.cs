@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Protocol;
+using MiniRedis.Replication;
 
 namespace MiniRedis.Execution;
 
@@ -639,6 +640,11 @@ public sealed class Executor
             Reject(session, command, $"ERR Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
+        if (_server.Replication.DeniesStaleData(session) && ((command.Flags & CommandFlags.Stale) == 0 || (command.Name == "exec" && QueuedNonStale(session))))
+        {
+            Reject(session, command, ReplicationState.MasterDownError);
+            return;
+        }
         if (_server.Keyspace.Loading && (command.Flags & CommandFlags.Loading) == 0)
         {
             Reject(session, command, "LOADING Redis is loading the dataset in memory");
@@ -698,6 +704,16 @@ public sealed class Executor
         foreach (var (queued, _) in session.Queued)
         {
             if (queued.IsWrite) return true;
+        }
+        return false;
+    }
+
+    /// <summary>A queued command a stale replica refuses (Redis's cmd_inv_flags with CMD_STALE).</summary>
+    static bool QueuedNonStale(ClientSession session)
+    {
+        foreach (var (queued, _) in session.Queued)
+        {
+            if ((queued.Flags & CommandFlags.Stale) == 0) return true;
         }
         return false;
     }

@@ -13,13 +13,13 @@ namespace MiniRedis.Replication;
 /// <summary>What the replica side needs of the server: the keyspace emptied and loaded from a received RDB, and the master's commands run.</summary>
 /// <param name="EmptyData">Redis's emptyData: every database and the function libraries (executor).</param>
 /// <param name="LoadRdb">Loads a received RDB file into the empty keyspace (executor); false when it is invalid. The one call of the RDB loader.</param>
-/// <param name="NewSession">A session for the master's connection.</param>
+/// <param name="NewSession">A session for the master's connection, in the given database.</param>
 /// <param name="Submit">Queues a batch of the master's commands to the executor.</param>
 /// <param name="Connect">Registers the master's session with the clients (executor), as a connection's is.</param>
 /// <param name="Disconnect">Forgets it (executor).</param>
 /// <param name="Ready">The data on disk is loaded: a full sync may replace it.</param>
 /// <param name="ListeningPort">The port REPLCONF listening-port announces.</param>
-public sealed record ReplicaHost(Action EmptyData, Func<string, bool> LoadRdb, Func<IClientConnection, ClientSession> NewSession,
+public sealed record ReplicaHost(Action EmptyData, Func<string, bool> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
     Action<ClientSession, CommandBatch> Submit, Action<ClientSession> Connect, Action<ClientSession> Disconnect, Func<bool> Ready, Func<int> ListeningPort);
 
 /// <summary>
@@ -127,7 +127,11 @@ public sealed class MasterLink : IClientConnection
         if (_session is { } session)
         {
             _session = null;
-            _executor.Post(() => _host.Disconnect(session));
+            _executor.Post(() =>
+            {
+                _replication.MasterDisconnected(session.Db.Index);
+                _host.Disconnect(session);
+            });
         }
     }
 
@@ -294,11 +298,16 @@ public sealed class MasterLink : IClientConnection
     void Stream()
     {
         SyncInProgress = false;
-        var session = _host.NewSession(this);
-        session.Authenticated = true;
-        session.User = null;
+        var session = Invoke(() =>
+        {
+            // The stream goes on in the database it had selected (the cached master's).
+            var master = _host.NewSession(this, _replication.StreamDb);
+            master.Authenticated = true;
+            master.User = null;
+            _host.Connect(master);
+            return master;
+        });
         _session = session;
-        Invoke(() => _host.Connect(session));
         Connected = true;
         var limits = new ParseLimits(_config.ProtoMaxBulkLen, int.MaxValue, Unauthenticated: true);
         while (!_stop.IsCancellationRequested)
@@ -367,6 +376,22 @@ public sealed class MasterLink : IClientConnection
             _batchSlots.Release();
         }
         _replication.AfterStreamRound();
+    }
+
+    /// <summary>
+    /// Stream bytes of the master's commands already run this round but not yet counted in the offset
+    /// (that happens when the round's replies go out): a dump taken mid-round includes their effects (executor).
+    /// </summary>
+    internal long RunButUncountedBytes()
+    {
+        int completed = _session?.CompletedBatches ?? 0;
+        long bytes = 0;
+        foreach (var (_, size) in _inFlight)
+        {
+            if (completed-- <= 0) break;
+            bytes += size;
+        }
+        return bytes;
     }
 
     long IClientConnection.PendingOutputBytes => 0;

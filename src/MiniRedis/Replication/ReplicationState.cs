@@ -4,6 +4,7 @@ using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
+using MiniRedis.Persistence.Rdb;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Replication;
@@ -47,6 +48,8 @@ public sealed class ReplicationState : IPropagationSink
         _acksArrived = acksArrived;
         _bulk = new BulkSender(executor, this);
         persistence.Rdb.SaveDone = BackgroundSaveDone;
+        persistence.Rdb.ReplicationInfo = SaveInfo;
+        persistence.Rdb.ReplicationInfoLoaded = RestoreFromRdb;
         _noReplicasSinceMs = nowMs();
     }
 
@@ -63,6 +66,11 @@ public sealed class ReplicationState : IPropagationSink
     public long MasterOffset { get; private set; }
 
     public ReplicationBacklog? Backlog { get; private set; }
+
+    /// <summary>INFO stats sync_full, sync_partial_ok, sync_partial_err: SYNC/PSYNC served fully, continued, refused a continuation.</summary>
+    public long SyncFull { get; private set; }
+    public long SyncPartialOk { get; private set; }
+    public long SyncPartialErr { get; private set; }
 
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
 
@@ -152,7 +160,13 @@ public sealed class ReplicationState : IPropagationSink
         var hello = session.ReplicaHello ?? new ReplicaHello();
         var link = new ReplicaLink(session, hello, prePsync: replid is null, _nowMs());
         _logger.LogInformation("Replica {Name} asks for synchronization", link.Name);
-        if (replid is not null && TryPartialResync(link, replid, offset)) return;
+        if (replid is not null && TryPartialResync(link, replid, offset))
+        {
+            SyncPartialOk++;
+            return;
+        }
+        if (replid is not null && replid != "?") SyncPartialErr++;
+        SyncFull++;
         session.Replica = link;
         _replicas.Add(link);
         if (Backlog is null)
@@ -169,6 +183,13 @@ public sealed class ReplicationState : IPropagationSink
         Backlog = new ReplicationBacklog(_config.ReplBacklogSize, MasterOffset);
         _selectedDb = -1;
         _propagation.AddSink(this);
+    }
+
+    /// <summary>The backlog goes with its stream consumer; the IDs are the caller's business.</summary>
+    void DropBacklog()
+    {
+        Backlog = null;
+        _propagation.RemoveSink(this);
     }
 
     /// <summary>Redis's masterTryPartialResynchronization: +CONTINUE and the backlog from the replica's offset, or false for a full sync.</summary>
@@ -363,8 +384,7 @@ public sealed class ReplicationState : IPropagationSink
         {
             // A new ID: replicas of the old history can no longer continue it.
             ChangeReplicationId();
-            Backlog = null;
-            _propagation.RemoveSink(this);
+            DropBacklog();
             _logger.LogInformation("Replication backlog freed after {Seconds} seconds without connected replicas.", _config.ReplBacklogTtl);
         }
         if (Backlog is not null && Backlog.Size != Math.Max(_config.ReplBacklogSize, 16 * 1024)) Backlog.Resize(_config.ReplBacklogSize);
@@ -399,6 +419,16 @@ public sealed class ReplicationState : IPropagationSink
             return "NOREPLICAS Not enough good replicas to write.";
         return null;
     }
+
+    /// <summary>Redis's shared.masterdownerr, without its dash.</summary>
+    public const string MasterDownError = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+    /// <summary>
+    /// A replica whose link is not up with <c>replica-serve-stale-data no</c>: clients' commands without
+    /// the stale flag are refused with <see cref="MasterDownError"/> (the master's own never are).
+    /// </summary>
+    public bool DeniesStaleData(ClientSession session) =>
+        _link is { Connected: false } && !_config.ReplicaServeStaleData && !IsMasterSession(session);
 
     /// <summary>Replicas whose acknowledged offset reached <paramref name="offset"/> (replicationCountAcksByOffset).</summary>
     public int CountAcks(long offset)
@@ -458,6 +488,8 @@ public sealed class ReplicationState : IPropagationSink
         foreach (var replica in _replicas.ToList()) replica.Session.Connection?.Close();
         if (wasMaster)
         {
+            // Our own writes no longer feed a stream: the master's is the history now (its bytes are not relayed).
+            if (Backlog is not null) DropBacklog();
             _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             _hasHistory = true;
         }
@@ -474,6 +506,10 @@ public sealed class ReplicationState : IPropagationSink
         _link = null;
         _config.SetMaster(null, 0);
         ShiftReplicationId();
+        // The former co-replicas continue the old history here (+CONTINUE from replid2) from the offset
+        // now: the backlog starts empty at it (Redis keeps the replica's, fed with the master's bytes).
+        if (Backlog is null) CreateBacklog();
+        _noReplicasSinceMs = _nowMs();
         _logger.LogInformation("MASTER MODE enabled (user request from '{Client}')", requester);
     }
 
@@ -484,6 +520,38 @@ public sealed class ReplicationState : IPropagationSink
         SecondOffset = MasterOffset + 1;
         ReplicationId = NewId();
         _logger.LogInformation("Setting secondary replication ID to {Id2}, valid up to offset: {Offset}. New replication ID is {Id}", ReplicationId2, SecondOffset, ReplicationId);
+    }
+
+    /// <summary>The database the master's stream had selected when the link went down (the cached master's), selected again by the next link.</summary>
+    internal int StreamDb { get; private set; }
+
+    /// <summary>The master's connection closed: its selected database is kept for a partial resync.</summary>
+    internal void MasterDisconnected(int db) => StreamDb = db;
+
+    /// <summary>
+    /// Redis's rdbPopulateSaveInfo: a master with a backlog, or a replica with a history, saves its
+    /// replication ID, offset and the stream's database in the dump; otherwise nothing.
+    /// </summary>
+    RdbReplicationInfo? SaveInfo()
+    {
+        if (!IsReplica) return Backlog is null ? null : new RdbReplicationInfo(Math.Max(_selectedDb, 0), ReplicationId, MasterOffset);
+        if (!_hasHistory) return null;
+        int db = _link?.Session is { } master ? master.Db.Index : StreamDb;
+        return new RdbReplicationInfo(db, ReplicationId, MasterOffset + (_link?.RunButUncountedBytes() ?? 0));
+    }
+
+    /// <summary>
+    /// At start, a replica whose dump has a replication history takes it as its cached master
+    /// (loadDataFromDisk), so it continues with PSYNC instead of a full sync.
+    /// </summary>
+    void RestoreFromRdb(RdbReplicationInfo info)
+    {
+        if (!IsReplica) return;
+        ReplicationId = info.ReplId;
+        MasterOffset = info.Offset;
+        StreamDb = info.StreamDb;
+        _hasHistory = true;
+        _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
     }
 
     /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>
@@ -506,6 +574,7 @@ public sealed class ReplicationState : IPropagationSink
         ReplicationId2 = new string('0', 40);
         SecondOffset = -1;
         MasterOffset = offset;
+        StreamDb = 0;
         _hasHistory = true;
     }
 

@@ -71,6 +71,10 @@ public sealed class ReplicaSideTests
         Assert.Equal("master", ReplicationChecks.InfoField(replica, "role"));
         Assert.Equal(ReplicationChecks.InfoField(master, "master_replid"), ReplicationChecks.InfoField(replica, "master_replid2"));
         Assert.True(Wait.Until(() => replica.Output.Contains("MASTER MODE enabled (user request from 'id=", StringComparison.Ordinal)), replica.Output);
+        // The log's role char: S while a replica, M once a master again.
+        var lines = replica.Output.Split('\n');
+        Assert.Contains(lines, line => line.StartsWith($"{replica.ProcessId}:S ", StringComparison.Ordinal) && line.Contains("* REPLICAOF 127.0.0.1:", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith($"{replica.ProcessId}:M ", StringComparison.Ordinal) && line.Contains("* MASTER MODE enabled", StringComparison.Ordinal));
     }
 
     [Fact]

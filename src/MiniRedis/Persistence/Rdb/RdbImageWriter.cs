@@ -15,12 +15,13 @@ public sealed class RdbImageWriter : DatasetImageWriter
     readonly RdbWriter _writer;
     readonly (long Keys, long Expires)[] _sizes;
 
-    public RdbImageWriter(Stream sink, ServerConfig config, Keyspace keyspace, IReadOnlyList<byte[]> libraries, bool aofBase)
+    public RdbImageWriter(Stream sink, ServerConfig config, Keyspace keyspace, IReadOnlyList<byte[]> libraries, bool aofBase,
+        RdbReplicationInfo? replication = null)
     {
         _sizes = new (long, long)[keyspace.Count];
         for (int i = 0; i < _sizes.Length; i++) _sizes[i] = (keyspace[i].Count, keyspace[i].ExpiresCount);
         _writer = new RdbWriter(sink, config.RdbCompression, config.RdbChecksum);
-        _writer.WriteHeader(GC.GetTotalMemory(false), aofBase);
+        _writer.WriteHeader(GC.GetTotalMemory(false), aofBase, replication);
         _writer.WriteFunctions(libraries);
     }
 

@@ -151,6 +151,9 @@ public sealed class RdbKeyLoader
         return false;
     }
 
+    /// <summary>The replication history the AUX fields read so far tell (repl-stream-db, repl-id, repl-offset), if any.</summary>
+    public RdbReplicationInfo? ReplicationInfo => RdbReplicationInfo.FromAux(_reader.AuxFields);
+
     /// <summary>Redis logs what the AUX fields tell about the image as it reads them.</summary>
     void LogAuxFields()
     {

@@ -140,6 +140,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
         }
         Dispose();
         _state.Loading.End(true);
+        if (_loader.ReplicationInfo is { } replication) _state.ReplicationInfoLoaded?.Invoke(replication);
         _server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
             _elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
         _done(true);

@@ -34,6 +34,9 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     int _pendingRecords;
     long _cowBytes;
 
+    /// <summary>The replication history at the instant, for the dump's AUX fields (<see cref="RdbState.ReplicationInfo"/>).</summary>
+    internal Func<RdbReplicationInfo?>? ReplicationInfo { get; init; }
+
     public RdbSaveJob(PersistenceHost server, RdbFileStream file, string targetPath)
     {
         _server = server;
@@ -59,7 +62,8 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     public void Begin()
     {
         DirtyAtInstant = _server.Dirty;
-        _image = new RdbImageWriter(_file, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false);
+        _image = new RdbImageWriter(_file, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false,
+            ReplicationInfo?.Invoke());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _thread.Start();
     }

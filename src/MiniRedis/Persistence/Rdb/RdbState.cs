@@ -108,7 +108,8 @@ public sealed class RdbState
         {
             if (file is null) return false;
             saved = file.WriteAndCommit(
-                sink => RdbWriter.WriteDataset(_server.Keyspace, _server.Functions.Codes(), sink, config.RdbCompression, config.RdbChecksum, aofBase: false), FilePath);
+                sink => RdbWriter.WriteDataset(_server.Keyspace, _server.Functions.Codes(), sink, config.RdbCompression, config.RdbChecksum, aofBase: false,
+                    ReplicationInfo?.Invoke()), FilePath);
         }
         if (!saved) return false;
         _server.Logger.LogInformation("DB saved on disk");
@@ -144,7 +145,7 @@ public sealed class RdbState
             RecordFailure();
             return true;
         }
-        var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish };
+        var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish, ReplicationInfo = ReplicationInfo };
 #pragma warning restore CA2000
         _job = job;
         // The instant is now, as Redis forks inside BGSAVE: commands after it, even pipelined
@@ -153,6 +154,12 @@ public sealed class RdbState
         job.Begin();
         return true;
     }
+
+    /// <summary>The replication history a dump taken now is at (Redis's rdbPopulateSaveInfo, on the executor); null when there is none.</summary>
+    internal Func<RdbReplicationInfo?>? ReplicationInfo { get; set; }
+
+    /// <summary>Told (on the executor) the replication history of the dump loaded at start, when it has one.</summary>
+    internal Action<RdbReplicationInfo>? ReplicationInfoLoaded { get; set; }
 
     /// <summary>Told (on the executor) when a background save ends, saved or not, or is abandoned: replicas wait for it.</summary>
     internal Action<bool>? SaveDone { get; set; }

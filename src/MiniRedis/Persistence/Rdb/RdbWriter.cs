@@ -33,8 +33,11 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
     /// <summary>Bytes produced so far (written to the sink or buffered).</summary>
     public long Position => _flushed + _length;
 
-    /// <summary><c>REDIS0010</c> and the AUX fields redis-ver, redis-bits, ctime, used-mem, aof-base.</summary>
-    public void WriteHeader(long usedMemory, bool aofBase)
+    /// <summary>
+    /// <c>REDIS0010</c> and the AUX fields redis-ver, redis-bits, ctime, used-mem, then with
+    /// <paramref name="replication"/> repl-stream-db, repl-id, repl-offset, and aof-base (rdbSaveInfoAuxFields's order).
+    /// </summary>
+    public void WriteHeader(long usedMemory, bool aofBase, RdbReplicationInfo? replication = null)
     {
         WriteRaw(RdbFormat.Magic);
         WriteRaw("0010"u8);
@@ -42,6 +45,12 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
         WriteAux("redis-bits"u8, 64);
         WriteAux("ctime"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         WriteAux("used-mem"u8, usedMemory);
+        if (replication is not null)
+        {
+            WriteAux("repl-stream-db"u8, replication.StreamDb);
+            WriteAux("repl-id"u8, System.Text.Encoding.ASCII.GetBytes(replication.ReplId));
+            WriteAux("repl-offset"u8, replication.Offset);
+        }
         WriteAux("aof-base"u8, aofBase ? 1 : 0);
     }
 
@@ -293,10 +302,11 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
     }
 
     /// <summary>The whole keyspace as one image (SAVE, DEBUG RELOAD, SHUTDOWN): header, databases, end.</summary>
-    public static void WriteDataset(Keyspace keyspace, IReadOnlyList<byte[]> libraries, Stream sink, bool compress, bool checksum, bool aofBase)
+    public static void WriteDataset(Keyspace keyspace, IReadOnlyList<byte[]> libraries, Stream sink, bool compress, bool checksum, bool aofBase,
+        RdbReplicationInfo? replication = null)
     {
         var writer = new RdbWriter(sink, compress, checksum);
-        writer.WriteHeader(GC.GetTotalMemory(false), aofBase);
+        writer.WriteHeader(GC.GetTotalMemory(false), aofBase, replication);
         writer.WriteFunctions(libraries);
         for (int i = 0; i < keyspace.Count; i++)
         {

@@ -166,7 +166,7 @@ public sealed class RdbInteropTests
         return text[4];
     }
 
-    static (int ExitCode, string Output) CheckRdb(string path)
+    internal static (int ExitCode, string Output) CheckRdb(string path)
     {
         var info = new ProcessStartInfo(RealRedisProcess.ExecutablePath("redis-check-rdb"), path) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(info)!;
