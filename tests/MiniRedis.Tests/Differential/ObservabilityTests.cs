@@ -125,14 +125,8 @@ public sealed partial class ObservabilityTests(ServerPairFixture servers) : ICla
     static string CommandNames(RespConnection c, string section) => string.Join(",",
         Encoding.Latin1.GetString(c.Call("INFO", section)).Split("\r\n").Where(l => l.Contains(':')).Select(l => l[..l.IndexOf(':')]).Order(StringComparer.Ordinal));
 
-    static string Field(RespConnection connection, string section, string field)
-    {
-        foreach (var line in Encoding.Latin1.GetString(connection.Call("INFO", section)).Split("\r\n"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal)) return line[(field.Length + 1)..];
-        }
-        throw new InvalidOperationException($"INFO {section} has no {field}");
-    }
+    static string Field(RespConnection connection, string section, string field) =>
+        connection.InfoField(section, field) ?? throw new InvalidOperationException($"INFO {section} has no {field}");
 
     [Fact]
     public void Slowlog_entries_limits_and_errors_match_Redis()

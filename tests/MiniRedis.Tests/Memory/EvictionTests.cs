@@ -17,14 +17,7 @@ public sealed class EvictionTests(MiniRedisFixture fixture) : IClassFixture<Mini
 
     static string Text(byte[] reply) => Encoding.Latin1.GetString(reply);
 
-    static long Field(RespConnection connection, string section, string field)
-    {
-        foreach (var line in Text(connection.Call("INFO", section)).Split("\r\n"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal)) return long.Parse(line[(field.Length + 1)..], CultureInfo.InvariantCulture);
-        }
-        throw new InvalidOperationException($"INFO has no {field}");
-    }
+    static long Field(RespConnection connection, string section, string field) => connection.InfoNumber(section, field);
 
     RespConnection Fresh(string policy)
     {

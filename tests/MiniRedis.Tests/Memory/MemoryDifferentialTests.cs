@@ -21,14 +21,7 @@ public sealed class MemoryDifferentialTests(ServerPairFixture servers) : IClassF
         return long.Parse(text.AsSpan(1, text.Length - 3), CultureInfo.InvariantCulture);
     }
 
-    static long InfoField(RespConnection connection, string field)
-    {
-        foreach (var line in Text(connection.Call("INFO", "memory")).Split("\r\n"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal)) return long.Parse(line[(field.Length + 1)..], CultureInfo.InvariantCulture);
-        }
-        throw new InvalidOperationException($"INFO has no {field}");
-    }
+    static long InfoField(RespConnection connection, string field) => connection.InfoNumber("memory", field);
 
     (RespConnection Redis, RespConnection Mini) Fresh()
     {

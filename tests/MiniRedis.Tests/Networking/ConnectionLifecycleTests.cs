@@ -98,7 +98,7 @@ public sealed class ConnectionLifecycleTests
     }
 
     static string InfoField(RespConnection connection, string field) =>
-        Encoding.ASCII.GetString(connection.Call("INFO", "clients")).Split("\r\n").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..];
+        connection.InfoField("clients", field) ?? throw new InvalidOperationException($"INFO clients has no {field}");
 
     [Fact]
     public void ClientOverQueryBufferLimit_IsDisconnected()

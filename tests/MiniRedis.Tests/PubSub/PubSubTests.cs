@@ -193,11 +193,7 @@ public sealed class PubSubTests(ServerPairFixture servers) : IClassFixture<Serve
 
     static string Text(byte[] reply) => Encoding.ASCII.GetString(reply);
 
-    static long InfoField(RespConnection connection, string section, string field)
-    {
-        var line = Text(connection.Call("INFO", section)).Split("\r\n").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line[(field.Length + 1)..]);
-    }
+    static long InfoField(RespConnection connection, string section, string field) => connection.InfoNumber(section, field);
 
     /// <summary>Publishes <paramref name="count"/> messages of <paramref name="size"/> bytes to <paramref name="channel"/>, pipelined.</summary>
     static void PublishMany(RespConnection publisher, string channel, int count, int size)

@@ -27,9 +27,7 @@ public sealed class Transcript(ServerProcess server) : IDisposable
     int ConnectedClients()
     {
         using var probe = server.Connect();
-        var info = Encoding.Latin1.GetString(probe.Call("INFO", "clients"));
-        var line = info.Split("\r\n").Single(l => l.StartsWith("connected_clients:", StringComparison.Ordinal));
-        return int.Parse(line["connected_clients:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        return (int)probe.InfoNumber("clients", "connected_clients");
     }
 
     /// <summary>Sends an inline command on <paramref name="name"/>'s connection and records the next <paramref name="frames"/> frames.</summary>

@@ -13,8 +13,7 @@ static class ReplicationChecks
     public static string? InfoField(ServerProcess server, string field)
     {
         using var connection = server.Connect();
-        var info = connection.Text("INFO", "replication");
-        return info.Split("\r\n").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))?[(field.Length + 1)..];
+        return connection.InfoField("replication", field);
     }
 
     public static long Offset(ServerProcess server, string field) =>

@@ -39,12 +39,8 @@ public static class RdbTestSupport
     public static string Text(byte[] reply) => Encoding.Latin1.GetString(reply);
 
     /// <summary>A field of INFO persistence.</summary>
-    public static string Info(RespConnection connection, string field)
-    {
-        string info = Encoding.Latin1.GetString(connection.Call("INFO", "persistence"));
-        var line = info.Split("\r\n").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return line[(field.Length + 1)..];
-    }
+    public static string Info(RespConnection connection, string field) =>
+        connection.InfoField("persistence", field) ?? throw new InvalidOperationException($"INFO persistence has no {field}");
 
     public static void WaitUntil(Func<bool> condition, string what, int seconds = 30) =>
         Assert.True(Wait.Until(condition, TimeSpan.FromSeconds(seconds)), $"timed out waiting for: {what}");

@@ -95,6 +95,21 @@ public sealed class RespConnection : IDisposable
     public void Send(string latin1) => Send(Encoding.Latin1.GetBytes(latin1));
 
     /// <summary>Sends one command as a multibulk and returns its reply's bytes.</summary>
+    /// <summary>One field of <c>INFO <paramref name="section"/></c>, or null when the server has no such field.</summary>
+    public string? InfoField(string section, string field)
+    {
+        string prefix = field + ":";
+        foreach (var line in Encoding.Latin1.GetString(Call("INFO", section)).Split("\r\n"))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal)) return line[prefix.Length..];
+        }
+        return null;
+    }
+
+    /// <summary>An integer field of <c>INFO <paramref name="section"/></c>; throws when there is none.</summary>
+    public long InfoNumber(string section, string field) =>
+        long.Parse(InfoField(section, field) ?? throw new InvalidOperationException($"INFO {section} has no {field}"), System.Globalization.CultureInfo.InvariantCulture);
+
     public byte[] Call(params string[] args) => Call(args.Select(Encoding.UTF8.GetBytes).ToArray());
 
     public byte[] Call(IReadOnlyList<byte[]> args)

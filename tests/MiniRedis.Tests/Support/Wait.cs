@@ -22,8 +22,7 @@ public static class Wait
     /// <summary>INFO clients' blocked_clients, asked on <paramref name="connection"/>.</summary>
     public static int BlockedClients(RespConnection connection)
     {
-        var info = Encoding.Latin1.GetString(connection.Call("INFO", "clients"));
-        return int.Parse(info.Split("\r\n").First(l => l.StartsWith("blocked_clients:", StringComparison.Ordinal))["blocked_clients:".Length..]);
+        return (int)connection.InfoNumber("clients", "blocked_clients");
     }
 
     /// <summary>Waits until the server counts <paramref name="count"/> blocked clients, so the next step happens after they blocked.</summary>
