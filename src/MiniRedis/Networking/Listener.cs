@@ -54,7 +54,7 @@ public sealed partial class Listener : IAsyncDisposable
         _server.Config.RegisterApplier("port", () => Relisten("port", "Unable to listen on this port. Check server logs."));
         _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses.") ?? RelistenTls("bind", "Failed to bind to specified addresses."));
         _server.Config.RegisterApplier("maxclients", () => OpenFilesLimit.Raise(_server.Config, _server.Logger));
-        _server.Config.RegisterApplier("requirepass", AdmitWaitingClients);
+        _server.Acl.DefaultUserChanging += AdmitWaitingClients;
         // TLS first: a client that finds the plain port answering finds the TLS one too.
         StartTls();
         Listen(sockets);
@@ -173,12 +173,12 @@ public sealed partial class Listener : IAsyncDisposable
 
     /// <summary>
     /// Accepting is serialized with the password gate: a client the kernel had queued before a
-    /// CONFIG SET requirepass must get its session (authenticated by the setting of its connect) before
+    /// password change must get its session (authenticated by the setting of its connect) before
     /// the password takes effect, whichever thread gets there first. An awaited AcceptAsync cannot give
     /// that: the kernel hands the socket out before its continuation runs, and an admin's CONFIG SET on
     /// another thread could run in between (a client that connected just before it was refused).
     /// So a thread per listening socket waits for the socket to be readable and accepts under a lock
-    /// that <see cref="AdmitWaitingClients"/> also takes.
+    /// that <see cref="AdmitWaitingClients"/> (before the default user's password may apply) also takes.
     /// </summary>
     /// <param name="tls">The tls-port's socket: connections start with a handshake under the TLS context of the moment.</param>
     Task StartAcceptLoop(Socket listenSocket, bool tls)
@@ -212,8 +212,8 @@ public sealed partial class Listener : IAsyncDisposable
         }
     }
 
-    /// <summary>CONFIG SET requirepass applier: clients already waiting to be accepted get their sessions first.</summary>
-    string? AdmitWaitingClients()
+    /// <summary>Before the default user's password may apply (CONFIG SET requirepass, ACL SETUSER/LOAD): clients already waiting to be accepted get their sessions first.</summary>
+    void AdmitWaitingClients()
     {
         var accepted = new List<ClientConnection>();
         lock (_acceptLock)
@@ -226,7 +226,6 @@ public sealed partial class Listener : IAsyncDisposable
         }
         // Not run here, on the executor: their first reads wait for data on the thread pool.
         foreach (var connection in accepted) _ = Task.Run(() => RunConnectionAsync(connection));
-        return null;
     }
 
     void StartAccepted(List<ClientConnection> accepted)
@@ -324,6 +323,7 @@ public sealed partial class Listener : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        _server.Acl.DefaultUserChanging -= AdmitWaitingClients;
         foreach (var socket in _sockets) CloseListening(socket);
         foreach (var socket in _tlsSockets) CloseListening(socket);
         if (_unixSocket is not null) CloseListening(_unixSocket);
