@@ -452,6 +452,7 @@ public sealed class StreamNode
         node.AppendValue(new ListpackValue(fieldsAndValues.Count / 2));
         for (int i = 0; i < fieldsAndValues.Count; i += 2) node.AppendValue(new ListpackValue(fieldsAndValues[i]));
         node.AppendValue(new ListpackValue(0));
+        node.EndAppend(fieldsAndValues.Count / 2 + 4);
         return node;
     }
 
@@ -468,11 +469,13 @@ public sealed class StreamNode
             AppendValue(new ListpackValue(fieldsAndValues[i]));
         }
         AppendValue(new ListpackValue(sameFields ? fieldCount + 3 : fieldCount * 2 + 4));
+        EndAppend(sameFields ? fieldCount + 4 : fieldCount * 2 + 5);
     }
 
     /// <summary>An empty listpack: header and end marker.</summary>
     const int EmptySize = Listpack.HeaderSize + 1;
 
+    /// <summary>Writes a value where the end marker is (the caller ends the entry with <see cref="EndAppend"/>).</summary>
     void AppendValue(in ListpackValue value)
     {
         int entrySize = value.EntrySize;
@@ -487,10 +490,15 @@ public sealed class StreamNode
         }
         value.Write(_buffer.AsSpan(Size - 1));
         Size = needed;
+    }
+
+    /// <summary>After the <paramref name="elements"/> values of an entry went over the end marker: the marker and the header, once per entry.</summary>
+    void EndAppend(int elements)
+    {
         _buffer[Size - 1] = 0xFF;
         BinaryPrimitives.WriteUInt32LittleEndian(_buffer, (uint)Size);
         int count = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4));
-        if (count < Listpack.UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(4), (ushort)(count + 1));
+        if (count < Listpack.UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(4), (ushort)Math.Min(count + elements, Listpack.UnknownCount));
     }
 
     long IntegerAt(int offset) => Listpack.GetInteger(_buffer, offset);
