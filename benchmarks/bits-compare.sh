@@ -2,6 +2,7 @@
 # Bitmaps and HyperLogLogs, real Redis vs MiniRedis (Release build) side by side, each with its own
 # directory and no snapshots: SETBIT (new small keys, and one bit of a 1 MB bitmap), BITCOUNT of a 1 MB
 # string, PFADD of random elements into one HyperLogLog (sparse, then dense), PFCOUNT of 10 keys.
+# A SET row first gives the per-command floor every command pays, measured in the same run.
 # Prints a markdown table: throughput and server CPU µs per operation of both (on a loaded machine the CPU
 # ratio is the figure to read), ROUNDS times. redis-benchmark's __rand_int__ has leading zeros, which a bit offset refuses,
 # so random offsets are not possible: the random part goes into key names and elements instead.
@@ -34,6 +35,9 @@ done
 # rows <pipeline>: every row once at that depth.
 rows() {
     local p=$1
+    # The floor: SET of random small keys costs what every command pays (socket, parse, dispatch, a key
+    # lookup); the rows below are read against it.
+    cpu_row "SET key:rand (floor)" "$p" -r 100000 set key:__rand_int__ value
     cpu_row "SETBIT bits:rand 1000 1" "$p" -r 100000 setbit bits:__rand_int__ 1000 1
     cpu_row "SETBIT bitmap (1 MB) 8388607 1" "$p" setbit bitmap 8388607 1
     requests=$bitcount_requests cpu_row "BITCOUNT bitmap (1 MB)" "$p" bitcount bitmap

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Streams, real Redis vs MiniRedis (Release build) side by side, both `--save ""` in their own directories:
-# XADD (auto IDs), XRANGE of 100 entries, XREADGROUP (COUNT 1, ">") then XACK of delivered IDs, at each
+# a SET row (the per-command floor every command pays), XADD (auto IDs), XRANGE of 100 entries, XREADGROUP (COUNT 1, ">") then XACK of delivered IDs, at each
 # pipeline depth (throughput and server CPU µs per operation of both: on a loaded machine the CPU ratio is
 # the figure to read), ROUNDS times; then the memory of STREAM_ENTRIES entries (XADD * with two fields) in one stream:
 # used_memory (MiniRedis's is its model of Redis's allocations) and RSS, each also as growth over the
@@ -42,6 +42,8 @@ if [ "$throughput" = yes ]; then
     cpu_table_header
     for _ in $(seq "$rounds"); do
         for pipeline in $pipelines; do
+            # The floor every command pays (socket, parse, dispatch, a key lookup): the X rows are read against it.
+            cpu_row "SET key:rand (floor)" "$pipeline" -r 100000 set key:__rand_int__ value
             cpu_row "XADD s * f v" "$pipeline" XADD stream '*' field value
             cpu_row "XRANGE of 100" "$pipeline" XRANGE range - + COUNT 100
             cpu_row "XREADGROUP COUNT 1 >" "$pipeline" XREADGROUP GROUP workers consumer COUNT 1 STREAMS queue '>'

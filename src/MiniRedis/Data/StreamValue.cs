@@ -108,12 +108,16 @@ public sealed class StreamValue : ICopyableValue
         long rawBytes = 0;
         for (int i = 0; i < fieldsAndValues.Count; i++) rawBytes += fieldsAndValues[i].Length;
         var tail = Nodes.Count > 0 ? Nodes[^1] : null;
+        int capacity = 0;
         if (tail is not null)
         {
             long maxBytes = nodeMaxBytes == 0 || nodeMaxBytes > MaxListpackSize ? MaxListpackSize : nodeMaxBytes;
             if (tail.Size + rawBytes >= maxBytes || (nodeMaxEntries != 0 && tail.LiveCount + tail.DeletedCount >= nodeMaxEntries))
             {
-                tail.ShrinkToFit();
+                // The next node will most likely fill up as this one did: its buffer starts at this one's
+                // size (not above the byte limit: one huge entry says nothing of the next ones).
+                capacity = (int)Math.Min(tail.Size, maxBytes);
+                tail.Close();
                 tail = null;
             }
         }
@@ -121,7 +125,7 @@ public sealed class StreamValue : ICopyableValue
         int before = 0;
         if (tail is null)
         {
-            tail = StreamNode.Create(id, fieldsAndValues);
+            tail = StreamNode.Create(id, fieldsAndValues, capacity);
             Nodes.Add(tail);
             flags = FlagSameFields;
         }
@@ -422,14 +426,33 @@ public sealed class StreamNode
         if (_buffer.Length != Size) _buffer = Bytes.ToArray();
     }
 
-    public static StreamNode Create<TFields>(StreamId master, in TFields fieldsAndValues) where TFields : StreamValue.IFieldList, allows ref struct
+    /// <summary>
+    /// The node is full and stays as it is: spare room of up to an eighth is kept rather than copied
+    /// away (a copy per node was as much garbage as the stream's data); more is given back.
+    /// </summary>
+    public void Close()
     {
-        var node = new StreamNode(master, Listpack.Create(), Listpack.HeaderSize + 1);
+        if (_buffer.Length - Size > Size / 8) ShrinkToFit();
+    }
+
+    /// <summary>
+    /// A node holding the master entry of <paramref name="fieldsAndValues"/>'s fields, its buffer sized
+    /// for <paramref name="capacity"/> bytes (the previous node's size, 0 for a stream's first node, which
+    /// grows by doubling) and a sixteenth more, so like entries fill it in place.
+    /// </summary>
+    public static StreamNode Create<TFields>(StreamId master, in TFields fieldsAndValues, int capacity) where TFields : StreamValue.IFieldList, allows ref struct
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(Math.Max(EmptySize, capacity + capacity / 16));
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, EmptySize);
+        BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(4), 0);
+        buffer[EmptySize - 1] = 0xFF;
+        var node = new StreamNode(master, buffer, EmptySize);
         node.AppendValue(new ListpackValue(1));
         node.AppendValue(new ListpackValue(0));
         node.AppendValue(new ListpackValue(fieldsAndValues.Count / 2));
         for (int i = 0; i < fieldsAndValues.Count; i += 2) node.AppendValue(new ListpackValue(fieldsAndValues[i]));
         node.AppendValue(new ListpackValue(0));
+        node.EndAppend(fieldsAndValues.Count / 2 + 4);
         return node;
     }
 
@@ -446,24 +469,36 @@ public sealed class StreamNode
             AppendValue(new ListpackValue(fieldsAndValues[i]));
         }
         AppendValue(new ListpackValue(sameFields ? fieldCount + 3 : fieldCount * 2 + 4));
+        EndAppend(sameFields ? fieldCount + 4 : fieldCount * 2 + 5);
     }
 
+    /// <summary>An empty listpack: header and end marker.</summary>
+    const int EmptySize = Listpack.HeaderSize + 1;
+
+    /// <summary>Writes a value where the end marker is (the caller ends the entry with <see cref="EndAppend"/>).</summary>
     void AppendValue(in ListpackValue value)
     {
         int entrySize = value.EntrySize;
         int needed = Size + entrySize;
         if (needed > _buffer.Length)
         {
-            var bigger = GC.AllocateUninitializedArray<byte>(Math.Max(needed, Math.Min(_buffer.Length * 2, Math.Max(needed, 4096))));
+            // Doubling while small; past 4 KB (a node over stream-node-max-bytes' default) by halves, not to the byte.
+            int grown = _buffer.Length < 4096 ? _buffer.Length * 2 : _buffer.Length + _buffer.Length / 2;
+            var bigger = GC.AllocateUninitializedArray<byte>((int)Math.Min(Math.Max(needed, (long)grown), Array.MaxLength));
             _buffer.AsSpan(0, Size).CopyTo(bigger);
             _buffer = bigger;
         }
         value.Write(_buffer.AsSpan(Size - 1));
         Size = needed;
+    }
+
+    /// <summary>After the <paramref name="elements"/> values of an entry went over the end marker: the marker and the header, once per entry.</summary>
+    void EndAppend(int elements)
+    {
         _buffer[Size - 1] = 0xFF;
         BinaryPrimitives.WriteUInt32LittleEndian(_buffer, (uint)Size);
         int count = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4));
-        if (count < Listpack.UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(4), (ushort)(count + 1));
+        if (count < Listpack.UnknownCount) BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(4), (ushort)Math.Min(count + elements, Listpack.UnknownCount));
     }
 
     long IntegerAt(int offset) => Listpack.GetInteger(_buffer, offset);
