@@ -177,7 +177,7 @@ public sealed partial class RedisServer
         Persistence.RemoveLeftovers();
         Executor.Start();
         Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
-            Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort));
+            Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort != 0 ? TcpPort : Config.Port));
     }
 
     /// <summary>

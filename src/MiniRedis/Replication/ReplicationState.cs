@@ -639,10 +639,10 @@ public sealed class ReplicationState : IPropagationSink
             line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
             line("slave_read_repl_offset", Str(MasterOffset));
             line("slave_repl_offset", Str(MasterOffset));
-            if (!link.Connected) line("master_link_down_since_seconds", Str((now - link.DownSinceMs) / 1000));
-            line("slave_priority", _config.Get("replica-priority") is [var priority, ..] ? priority.Value : "100");
+            if (!link.Connected) line("master_link_down_since_seconds", link.DownSinceMs == 0 ? "-1" : Str((now - link.DownSinceMs) / 1000));
+            line("slave_priority", Str(_config.ReplicaPriority));
             line("slave_read_only", _config.ReplicaReadOnly ? "1" : "0");
-            line("replica_announced", _config.Get("replica-announced") is [{ Value: "no" }, ..] ? "0" : "1");
+            line("replica_announced", _config.ReplicaAnnounced ? "1" : "0");
         }
         else line("role", "master");
         line("connected_slaves", Str(_replicas.Count));
