@@ -180,8 +180,18 @@ public sealed class MasterLink : IClientConnection
         var (replid, offset) = Invoke(_replication.CachedMaster);
         if (replid is null) _logger.LogInformation("Partial resynchronization not possible (no cached master)");
         else _logger.LogInformation("Trying a partial resynchronization (request {Id}:{Offset}).", replid, offset + 1);
-        Send(Encode("PSYNC", replid ?? "?", replid is null ? "-1" : (offset + 1).ToString(CultureInfo.InvariantCulture)));
+        string psyncOffset = replid is null ? "-1" : (offset + 1).ToString(CultureInfo.InvariantCulture);
+        // A master failing over asks its target to become the master first.
+        bool failover = Invoke(() => _replication.Failover.AsksTargetToTakeOver);
+        Send(failover ? Encode("PSYNC", replid ?? "?", psyncOffset, "FAILOVER") : Encode("PSYNC", replid ?? "?", psyncOffset));
         string reply = ReadLine(skipNewlines: true);
+        if (failover && !reply.StartsWith("-NOMASTERLINK", StringComparison.Ordinal) && !reply.StartsWith("-LOADING", StringComparison.Ordinal))
+        {
+            bool accepted = reply.StartsWith("+FULLRESYNC", StringComparison.Ordinal) || reply.StartsWith("+CONTINUE", StringComparison.Ordinal);
+            // A refusal makes this server a master again, which stops this link.
+            Invoke(() => _replication.Failover.TargetReplied(accepted));
+            if (!accepted) throw new ReplicationException($"Unexpected reply to PSYNC from master: {reply}");
+        }
         if (reply.StartsWith("+FULLRESYNC", StringComparison.Ordinal))
         {
             var parts = reply.Split(' ');
