@@ -88,13 +88,13 @@ public sealed class FailoverTests
                 Assert.Equal("master", ReplicationChecks.InfoField(replica, "role"));
                 // The replica continued the master's history: the old ID is its second one, and the old master resynced partially.
                 Assert.Equal(oldId, ReplicationChecks.InfoField(replica, "master_replid2"));
-                Assert.Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", AfterLast(master.Output, "failing over."));
+                Assert.True(Wait.Until(() => AfterLast(master.Output, "failing over.").Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), master.Output);
                 Assert.Equal("-READONLY You can't write against a read only replica.\r\n", connection.Text("SET", "k", "v"));
             }
-            Assert.Contains($"* FAILOVER requested to 127.0.0.1:{replica.Port}.", master.Output);
-            Assert.Contains($"* Failover target 127.0.0.1:{replica.Port} is synced, failing over.", master.Output);
-            Assert.Contains("# Failover request received for replid ", replica.Output);
-            Assert.Contains("* MASTER MODE enabled (failover request from 'id=", replica.Output);
+            Logged(master, $"* FAILOVER requested to 127.0.0.1:{replica.Port}.");
+            Logged(master, $"* Failover target 127.0.0.1:{replica.Port} is synced, failing over.");
+            Logged(replica, "# Failover request received for replid ");
+            Logged(replica, "* MASTER MODE enabled (failover request from 'id=");
             using (var onNewMaster = replica.Connect()) ReplicationChecks.LiveWrites(onNewMaster);
             ReplicationChecks.WaitCaughtUp(replica, master);
             Assert.Equal(ReplicationChecks.Dataset(replica), ReplicationChecks.Dataset(master));
@@ -128,7 +128,7 @@ public sealed class FailoverTests
             Assert.Equal("+OK\r\n", writer.ReadReply().Text);
             Assert.Equal("no-failover", ReplicationChecks.InfoField(master, "master_failover_state"));
             Assert.Equal("master", ReplicationChecks.InfoField(master, "role"));
-            Assert.Contains("* FAILOVER to any replica aborted: Failover manually aborted", master.Output);
+            Logged(master, "* FAILOVER to any replica aborted: Failover manually aborted");
         }
     }
 
@@ -155,13 +155,17 @@ public sealed class FailoverTests
             using var writer = master.Connect();
             writer.Send("SET held 1\r\n");
             Assert.Equal("-READONLY You can't write against a read only replica.\r\n", writer.ReadReply().Text);
-            Assert.Contains($"* FAILOVER to 127.0.0.1:{replica.Port} time out exceeded, failing over.", master.Output);
+            Logged(master, $"* FAILOVER to 127.0.0.1:{replica.Port} time out exceeded, failing over.");
             Assert.Equal("master", ReplicationChecks.InfoField(replica, "role"));
             onReplica.Call("CLIENT", "UNPAUSE");
             ReplicationChecks.WaitCaughtUp(replica, master);
             Assert.Equal(ReplicationChecks.Dataset(replica), ReplicationChecks.Dataset(master));
         }
     }
+
+    /// <summary>Waits for a log line: the server's output is read as it comes.</summary>
+    static void Logged(ServerProcess server, string text) =>
+        Assert.True(Wait.Until(() => server.Output.Contains(text, StringComparison.Ordinal)), $"'{text}' not logged:\n{server.Output}");
 
     static string AfterLast(string log, string marker)
     {

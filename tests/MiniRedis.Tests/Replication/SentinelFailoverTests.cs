@@ -8,7 +8,7 @@ namespace MiniRedis.Tests.Replication;
 /// Debian's redis-sentinel 7.0.15, unchanged, watching a master and two replicas (MiniRedis, and the
 /// same run with real Redis as the reference): three sentinels with a quorum of 2 see the master
 /// killed, promote a replica (MULTI, REPLICAOF NO ONE, CONFIG REWRITE, CLIENT KILL, EXEC), repoint the
-/// other, and a StackExchange.Redis client connected through them writes again. No write that WAIT
+/// other (never the one of replica-priority 0), and a StackExchange.Redis client connected through them writes again. No write that WAIT
 /// saw on both replicas before the kill is lost.
 /// </summary>
 [Trait("Category", "Process")]
@@ -44,8 +44,8 @@ public sealed class SentinelFailoverTests
 
         var master = Node("master");
         using var replicaA = Node("a", "--replicaof", "127.0.0.1", Port(master));
-        using var replicaB = Node("b", "--replicaof", "127.0.0.1", Port(master));
-        var replicas = new[] { replicaA, replicaB };
+        // Priority 0: Sentinel never promotes it, so A is the one.
+        using var replicaB = Node("b", "--replicaof", "127.0.0.1", Port(master), "--replica-priority", "0");
         try
         {
             ReplicationChecks.WaitCaughtUp(master, replicaA);
@@ -85,18 +85,16 @@ public sealed class SentinelFailoverTests
             Assert.True(Wait.Until(() => sentinels.All(s => s.MasterPort(Service) != master.Port && s.MasterPort(Service) == sentinels[0].MasterPort(Service)),
                 TimeSpan.FromSeconds(90)), Logs(sentinels));
             int newPort = s1.MasterPort(Service);
-            var promoted = replicas.Single(r => r.Port == newPort);
-            var other = replicas.Single(r => r.Port != newPort);
+            Assert.Equal(replicaA.Port, newPort);
+            var (promoted, other) = (replicaA, replicaB);
             Assert.Equal("master", ReplicationChecks.InfoField(promoted, "role"));
             Assert.True(Wait.Until(() => ReplicationChecks.InfoField(other, "master_port") == Port(promoted)
                 && ReplicationChecks.InfoField(other, "master_link_status") == "up", TimeSpan.FromSeconds(60)), Logs(sentinels) + other.Output);
 
             // CONFIG REWRITE: the promoted replica's file lost its replicaof, the other's names the new master.
-            string promotedName = promoted == replicaA ? "a" : "b";
-            string otherName = promoted == replicaA ? "b" : "a";
-            Assert.DoesNotContain("replicaof", File.ReadAllText(Path.Combine(configs, promotedName + ".conf")), StringComparison.Ordinal);
-            Assert.True(Wait.Until(() => File.ReadAllText(Path.Combine(configs, otherName + ".conf")).Contains($"replicaof 127.0.0.1 {newPort}\n", StringComparison.Ordinal)),
-                File.ReadAllText(Path.Combine(configs, otherName + ".conf")));
+            Assert.DoesNotContain("replicaof", File.ReadAllText(Path.Combine(configs, "a.conf")), StringComparison.Ordinal);
+            Assert.True(Wait.Until(() => File.ReadAllText(Path.Combine(configs, "b.conf")).Contains($"replicaof 127.0.0.1 {newPort}\n", StringComparison.Ordinal)),
+                File.ReadAllText(Path.Combine(configs, "b.conf")));
 
             using (var onPromoted = promoted.Connect())
             {
