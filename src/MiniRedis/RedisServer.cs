@@ -177,7 +177,7 @@ public sealed partial class RedisServer
         Persistence.RemoveLeftovers();
         Executor.Start();
         Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
-            Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort));
+            Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort != 0 ? TcpPort : Config.Port));
     }
 
     /// <summary>
@@ -301,6 +301,8 @@ public sealed partial class RedisServer
             LogStatusPeriodically();
             Replication.Cron();
         }
+        // While failing over, Redis runs its replication cron every 100 ms so the failover goes on quickly.
+        else if (Replication.Failover.State != FailoverState.None) Replication.Failover.Update();
     }
 
     /// <summary>DEBUG SET-ACTIVE-EXPIRE: whether the cron expires keys in the background (Redis's active_expire_enabled).</summary>

@@ -37,5 +37,6 @@ public static class CommandRegistry
         AclCommands.Register(table);
         ModuleCommands.Register(table);
         ReplicationCommands.Register(table);
+        FailoverCommand.Register(table);
     }
 }

@@ -79,12 +79,9 @@ public static unsafe class FunctionCommands
             ctx.Error("ERR Function not found");
             return;
         }
+        if (!ScriptingCommands.MayRun(ctx, function.Declaration)) return;
         if (!ScriptingCommands.TryGetNumKeys(ctx, "ERR Bad number of keys provided", out int numKeys)) return;
-        if (readOnly && !function.NoWrites)
-        {
-            ctx.Error("ERR Can not execute a script with write flag using *_ro command.");
-            return;
-        }
+        if (!ScriptingCommands.PreparedToRun(ctx, function.Declaration, readOnly)) return;
 
         ScriptingCommands.RunAndReply(ctx, engine.Lua, function.CallbackRef, function.Name, isEval: false, numKeys, function.NoWrites);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 using MiniRedis.Replication;
 
@@ -24,6 +25,11 @@ public static unsafe class ReplicationCommands
     static void ReplicaOf(CommandContext ctx)
     {
         var replication = ctx.Server.Replication;
+        if (replication.Failover.State != FailoverState.None)
+        {
+            ctx.Error("ERR REPLICAOF not allowed while failing over.");
+            return;
+        }
         if (ctx.ArgIs(1, "NO"u8) && ctx.ArgIs(2, "ONE"u8))
         {
             replication.PromoteToMaster(Requester(ctx));
@@ -60,7 +66,25 @@ public static unsafe class ReplicationCommands
     static void Psync(CommandContext ctx)
     {
         if (!ctx.TryGetLong(2, out long offset) || !MaySync(ctx)) return;
+        if (ctx.ArgCount > 3 && ctx.ArgIs(3, "FAILOVER"u8) && !FailoverFromMaster(ctx)) return;
         ctx.Server.Replication.Sync(ctx.Client, ctx.ArgString(1), offset);
+    }
+
+    /// <summary>
+    /// PSYNC replid offset FAILOVER from our master failing over to us: a master now (when it shares our
+    /// history), and its PSYNC continues it as of any replica's.
+    /// </summary>
+    static bool FailoverFromMaster(CommandContext ctx)
+    {
+        var replication = ctx.Server.Replication;
+        ctx.Server.Logger.LogWarning("Failover request received for replid {Replid}.", ctx.ArgString(1));
+        if (!ctx.ArgString(1).Equals(replication.ReplicationId, StringComparison.OrdinalIgnoreCase))
+        {
+            ctx.Error("ERR PSYNC FAILOVER replid must match my replid.");
+            return false;
+        }
+        replication.PromoteToMaster(Requester(ctx), byFailover: true);
+        return true;
     }
 
     /// <summary>Redis's syncCommand preconditions.</summary>

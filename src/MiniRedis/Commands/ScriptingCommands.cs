@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
+using MiniRedis.Replication;
 using MiniRedis.Scripting;
 
 namespace MiniRedis.Commands;
@@ -82,7 +83,36 @@ public static unsafe class ScriptingCommands
             return;
         }
 
+        if (!MayRun(ctx, script.Declaration) || !PreparedToRun(ctx, script.Declaration, readOnly)) return;
         RunAndReply(ctx, engine, script.FunctionRef, script.Sha, isEval: true, numKeys, readOnly || script.NoWrites);
+    }
+
+    /// <summary>
+    /// Redis 7.0 runs a script that declares flags as a command of those flags: refused like any command
+    /// on a read-only replica or without enough good replicas when it may write, and on a stale replica
+    /// (its link down, replica-serve-stale-data no) unless it allows stale data. False once refused.
+    /// </summary>
+    internal static bool MayRun(CommandContext ctx, ScriptDeclaration declared)
+    {
+        if (!declared.Declared) return true;
+        var replication = ctx.Server.Replication;
+        string? error = !declared.NoWrites ? replication.WriteDeniedError(ctx.Client) : null;
+        if (error is null && !declared.AllowStale && replication.DeniesStaleData(ctx.Client)) error = ReplicationState.MasterDownError;
+        if (error is not null) ctx.Error(error);
+        return error is null;
+    }
+
+    /// <summary>
+    /// Redis's scriptPrepareForRun: a script without a shebang is refused on a stale replica, and one that
+    /// may write cannot run from a *_RO command. False once refused.
+    /// </summary>
+    internal static bool PreparedToRun(CommandContext ctx, ScriptDeclaration declared, bool readOnlyCommand)
+    {
+        string? error = null;
+        if (!declared.Declared && ctx.Server.Replication.DeniesStaleData(ctx.Client)) error = ReplicationState.MasterDownError;
+        else if (declared.Declared && readOnlyCommand && !declared.NoWrites) error = "ERR Can not execute a script with write flag using *_ro command.";
+        if (error is not null) ctx.Error(error);
+        return error is null;
     }
 
     /// <summary>EVAL's and FCALL's numkeys (argument 2): a count of the arguments that follow it.</summary>
@@ -221,6 +251,13 @@ public sealed class ScriptHost : IScriptHost
         if (!logDenial) return _server.Acl.Check(user, command, args, out _) is null ? null : "denied";
         return _server.Acl.Deny(_caller ?? _client, user, command, args, "lua") is { } denial ? Security.AclStore.ScriptError(denial) : null;
     }
+
+    public string? WriteRefusal(CommandDef command) =>
+        command.IsWrite && !_server.BusyScript.Wrote && _server.Replication.WriteDeniedError(_caller ?? _client) is { } error ? error : null;
+
+    public string? StaleRefusal(CommandDef command) =>
+        (command.Flags & CommandFlags.Stale) == 0 && _server.Replication.DeniesStaleData(_caller ?? _client)
+            ? "ERR Can not execute the command on a stale replica" : null;
 
     public string? OutOfMemoryRefusal(CommandDef command) =>
         _server.Config.Maxmemory != 0 && _server.Evictor.OutOfMemoryAtCommandStart && _server.Dirty == _dirtyAtStart

@@ -80,10 +80,6 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("watchdog-period", 0, IntMax, 0, Watchdog, Hidden),
         ConfigDirective.Integer("loading-process-events-interval-bytes", 1024, IntMax, 2 * 1024 * 1024, LoadingEvents, Hidden),
 
-        ConfigDirective.String("replica-announce-ip", "", true, Replication).WithAlias("slave-announce-ip"),
-        ConfigDirective.Integer("replica-announce-port", 0, PortMax, 0, Replication).WithAlias("slave-announce-port"),
-        ConfigDirective.Bool("replica-announced", true, Replication),
-        ConfigDirective.Integer("replica-priority", 0, IntMax, 100, Replication).WithAlias("slave-priority"),
         ConfigDirective.Bool("replica-lazy-flush", false, Replication).WithAlias("slave-lazy-flush"),
         ConfigDirective.Bool("replica-ignore-maxmemory", true, Replication).WithAlias("slave-ignore-maxmemory"),
         ConfigDirective.Bool("replica-ignore-disk-write-errors", false, Replication),

@@ -14,6 +14,10 @@ public sealed partial class ServerConfig
         ConfigDirective.String("masteruser", "", c => c.MasterUser, (c, v) => c.MasterUser = NullIfEmpty(v)),
         ConfigDirective.Bool("replica-serve-stale-data", true, c => c.ReplicaServeStaleData, (c, v) => c.ReplicaServeStaleData = v).WithAlias("slave-serve-stale-data"),
         ConfigDirective.Bool("replica-read-only", true, c => c.ReplicaReadOnly, (c, v) => c.ReplicaReadOnly = v).WithAlias("slave-read-only"),
+        ConfigDirective.Integer("replica-priority", 0, int.MaxValue, 100, c => c.ReplicaPriority, (c, v) => c.ReplicaPriority = (int)v).WithAlias("slave-priority"),
+        ConfigDirective.Bool("replica-announced", true, c => c.ReplicaAnnounced, (c, v) => c.ReplicaAnnounced = v),
+        ConfigDirective.String("replica-announce-ip", "", c => c.ReplicaAnnounceIp, (c, v) => c.ReplicaAnnounceIp = NullIfEmpty(v)).WithAlias("slave-announce-ip"),
+        ConfigDirective.Integer("replica-announce-port", 0, 65535, 0, c => c.ReplicaAnnouncePort, (c, v) => c.ReplicaAnnouncePort = (int)v).WithAlias("slave-announce-port"),
         ConfigDirective.Integer("min-replicas-to-write", 0, int.MaxValue, 0, c => c.MinReplicasToWrite, (c, v) => c.MinReplicasToWrite = (int)v).WithAlias("min-slaves-to-write"),
         ConfigDirective.Integer("min-replicas-max-lag", 0, int.MaxValue, 10, c => c.MinReplicasMaxLag, (c, v) => c.MinReplicasMaxLag = (int)v).WithAlias("min-slaves-max-lag"),
         ConfigDirective.Integer("repl-ping-replica-period", 1, int.MaxValue, 10, c => c.ReplPingReplicaPeriod, (c, v) => c.ReplPingReplicaPeriod = (int)v).WithAlias("repl-ping-slave-period"),
@@ -29,6 +33,16 @@ public sealed partial class ServerConfig
     public string? MasterUser { get; private set; }
     public bool ReplicaServeStaleData { get; private set; }
     public bool ReplicaReadOnly { get; private set; }
+
+    /// <summary>Sentinel promotes the replica of lowest priority first, never one of 0 (INFO slave_priority).</summary>
+    public int ReplicaPriority { get; private set; }
+
+    /// <summary>Whether Sentinel lists this replica (INFO replica_announced).</summary>
+    public bool ReplicaAnnounced { get; private set; }
+
+    /// <summary>The address a replica tells its master (REPLCONF ip-address / listening-port) instead of its own, behind NAT.</summary>
+    public string? ReplicaAnnounceIp { get; private set; }
+    public int ReplicaAnnouncePort { get; private set; }
     public int MinReplicasToWrite { get; private set; }
     public int MinReplicasMaxLag { get; private set; }
     public int ReplPingReplicaPeriod { get; private set; }

@@ -20,6 +20,15 @@ public sealed class ClientPause
 
     public PauseMode Mode { get; private set; }
 
+    /// <summary>
+    /// FAILOVER holds writes until it ends (Redis's PAUSE_DURING_FAILOVER), apart from CLIENT PAUSE:
+    /// CLIENT UNPAUSE does not lift it, nor its end the client's pause.
+    /// </summary>
+    public bool HoldsWritesForFailover { get; set; }
+
+    /// <summary>What is held now: the client's pause, or at least writes during a failover.</summary>
+    PauseMode Effective => HoldsWritesForFailover && Mode < PauseMode.Write ? PauseMode.Write : Mode;
+
     /// <summary>When the pause ends (unix ms).</summary>
     public long EndMs { get; private set; }
 
@@ -36,8 +45,9 @@ public sealed class ClientPause
     /// <summary>Whether <paramref name="command"/> of <paramref name="client"/> must wait now.</summary>
     public bool Holds(ClientSession client, CommandDef command)
     {
-        if (Mode == PauseMode.None || client.Monitor) return false;
-        if (Mode == PauseMode.All) return true;
+        var mode = Effective;
+        if (mode == PauseMode.None || client.Monitor) return false;
+        if (mode == PauseMode.All) return true;
         return MayReplicate(command) || (command.Name == "exec" && QueuedMayReplicate(client));
     }
 
@@ -84,14 +94,15 @@ public sealed class ClientPause
     internal long MillisecondsToResume(long nowMs)
     {
         if (Mode != PauseMode.None) return Math.Max(0, EndMs - nowMs);
-        return _postponed.Count > 0 ? 0 : -1;
+        // A failover's hold has no deadline here: its end releases the held clients at the next round.
+        return _postponed.Count > 0 && !HoldsWritesForFailover ? 0 : -1;
     }
 
     /// <summary>Ends the pause if its time has come; then hands over the held clients, oldest first.</summary>
     internal List<ClientSession>? TakeResumable(long nowMs)
     {
         if (Mode != PauseMode.None && EndMs <= nowMs) Unpause();
-        if (Mode != PauseMode.None || _postponed.Count == 0) return null;
+        if (Effective != PauseMode.None || _postponed.Count == 0) return null;
         var resumed = new List<ClientSession>(_postponed);
         _postponed.Clear();
         foreach (var client in resumed) client.Postponed = false;

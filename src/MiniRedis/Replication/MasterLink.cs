@@ -18,7 +18,7 @@ namespace MiniRedis.Replication;
 /// <param name="Connect">Registers the master's session with the clients (executor), as a connection's is.</param>
 /// <param name="Disconnect">Forgets it (executor).</param>
 /// <param name="Ready">The data on disk is loaded: a full sync may replace it.</param>
-/// <param name="ListeningPort">The port REPLCONF listening-port announces.</param>
+/// <param name="ListeningPort">The port listened on, which REPLCONF listening-port announces unless replica-announce-port is set.</param>
 public sealed record ReplicaHost(Action EmptyData, Func<string, bool> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
     Action<ClientSession, CommandBatch> Submit, Action<ClientSession> Connect, Action<ClientSession> Disconnect, Func<bool> Ready, Func<int> ListeningPort);
 
@@ -76,9 +76,9 @@ public sealed class MasterLink : IClientConnection
     /// <summary>A full sync's transfer or load runs (master_sync_in_progress).</summary>
     public bool SyncInProgress { get; private set; }
 
-    /// <summary>Unix ms of the last bytes from the master, and when the link went down.</summary>
+    /// <summary>Unix ms of the last bytes from the master, and when the link went down (0: it never was up).</summary>
     public long LastIoMs { get; private set; }
-    public long DownSinceMs { get; private set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    public long DownSinceMs { get; private set; }
 
     /// <summary>The master's session while connected: its commands obey no write checks.</summary>
     public ClientSession? Session => _session;
@@ -173,13 +173,25 @@ public sealed class MasterLink : IClientConnection
             string auth = _config.MasterUser is { } user ? Command("AUTH", user, password) : Command("AUTH", password);
             if (auth.StartsWith('-')) throw new ReplicationException($"Unable to AUTH to MASTER: {auth[1..]}");
         }
-        Command("REPLCONF", "listening-port", _host.ListeningPort().ToString(CultureInfo.InvariantCulture));
-        Command("REPLCONF", "capa", "eof", "capa", "psync2");
+        int port = _config.ReplicaAnnouncePort != 0 ? _config.ReplicaAnnouncePort : _host.ListeningPort();
+        NonCritical("listening-port", Command("REPLCONF", "listening-port", port.ToString(CultureInfo.InvariantCulture)));
+        if (_config.ReplicaAnnounceIp is { } ip) NonCritical("ip-address", Command("REPLCONF", "ip-address", ip));
+        NonCritical("capa", Command("REPLCONF", "capa", "eof", "capa", "psync2"));
         var (replid, offset) = Invoke(_replication.CachedMaster);
         if (replid is null) _logger.LogInformation("Partial resynchronization not possible (no cached master)");
         else _logger.LogInformation("Trying a partial resynchronization (request {Id}:{Offset}).", replid, offset + 1);
-        Send(Encode("PSYNC", replid ?? "?", replid is null ? "-1" : (offset + 1).ToString(CultureInfo.InvariantCulture)));
+        string psyncOffset = replid is null ? "-1" : (offset + 1).ToString(CultureInfo.InvariantCulture);
+        // A master failing over asks its target to become the master first.
+        bool failover = Invoke(() => _replication.Failover.AsksTargetToTakeOver);
+        Send(failover ? Encode("PSYNC", replid ?? "?", psyncOffset, "FAILOVER") : Encode("PSYNC", replid ?? "?", psyncOffset));
         string reply = ReadLine(skipNewlines: true);
+        if (failover && !reply.StartsWith("-NOMASTERLINK", StringComparison.Ordinal) && !reply.StartsWith("-LOADING", StringComparison.Ordinal))
+        {
+            bool accepted = reply.StartsWith("+FULLRESYNC", StringComparison.Ordinal) || reply.StartsWith("+CONTINUE", StringComparison.Ordinal);
+            // A refusal makes this server a master again, which stops this link.
+            Invoke(() => _replication.Failover.TargetReplied(accepted));
+            if (!accepted) throw new ReplicationException($"Unexpected reply to PSYNC from master: {reply}");
+        }
         if (reply.StartsWith("+FULLRESYNC", StringComparison.Ordinal))
         {
             var parts = reply.Split(' ');
@@ -204,6 +216,12 @@ public sealed class MasterLink : IClientConnection
             throw new ReplicationException($"Unexpected reply to PSYNC from master: {reply}");
         }
         Stream();
+    }
+
+    /// <summary>A REPLCONF the master refused: logged, the handshake goes on (an old master may not know it).</summary>
+    void NonCritical(string option, string reply)
+    {
+        if (reply.StartsWith('-')) _logger.LogInformation("(Non critical) Master does not understand REPLCONF {Option}: {Reply}", option, reply[1..]);
     }
 
     /// <summary>The RDB to a temporary file, then emptied and loaded on the executor (Redis's readSyncBulkPayload).</summary>

@@ -47,6 +47,7 @@ public sealed class ReplicationState : IPropagationSink
         _nowMs = nowMs;
         _acksArrived = acksArrived;
         _bulk = new BulkSender(executor, this);
+        Failover = new Failover(this, logger, nowMs);
         persistence.Rdb.SaveDone = BackgroundSaveDone;
         persistence.Rdb.ReplicationInfo = SaveInfo;
         persistence.Rdb.ReplicationInfoLoaded = RestoreFromRdb;
@@ -73,6 +74,9 @@ public sealed class ReplicationState : IPropagationSink
     public long SyncPartialErr { get; private set; }
 
     public IReadOnlyList<ReplicaLink> Replicas => _replicas;
+
+    /// <summary>FAILOVER's state: writes held, this master turning into a replica of one of its replicas.</summary>
+    public Failover Failover { get; }
 
     static string NewId() => RedisServer.RandomHexId();
 
@@ -146,6 +150,11 @@ public sealed class ReplicationState : IPropagationSink
     {
         // A replica asking again is ignored, as Redis does.
         if (session.Replica is not null) return;
+        if (Failover.State != FailoverState.None)
+        {
+            session.Reply.Error("NOMASTERLINK Can't SYNC while failing over");
+            return;
+        }
         if (_link is { Connected: false })
         {
             session.Reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
@@ -359,9 +368,10 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>Once a second (Redis's replicationCron): PING, keepalive newlines, timeouts, pending BGSAVEs, the backlog's TTL.</summary>
     internal void Cron()
     {
+        Failover.Update();
         long now = _nowMs();
         if (_link is { Connected: true } link) link.SendAck(MasterOffset);
-        if (_replicas.Count > 0 && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
+        if (_replicas.Count > 0 && !Failover.HoldsPing && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
         {
             _lastPingMs = now;
             FeedCommand("PING");
@@ -473,8 +483,8 @@ public sealed class ReplicationState : IPropagationSink
         _link.Start();
     }
 
-    /// <summary>REPLICAOF host port (Redis's replicaofCommand after its checks); the reply text.</summary>
-    public string ReplicaOf(string host, int port, string requester)
+    /// <summary>REPLICAOF host port (Redis's replicaofCommand after its checks), or FAILOVER (no requester, nothing logged); the reply text.</summary>
+    public string ReplicaOf(string host, int port, string? requester)
     {
         if (_link is { } current && current.MasterHost.Equals(host, StringComparison.OrdinalIgnoreCase) && current.MasterPort == port)
         {
@@ -494,12 +504,16 @@ public sealed class ReplicationState : IPropagationSink
             _hasHistory = true;
         }
         StartLink(host, port);
-        _logger.LogInformation("REPLICAOF {Host}:{Port} enabled (user request from '{Client}')", host, port, requester);
+        if (requester is not null) _logger.LogInformation("REPLICAOF {Host}:{Port} enabled (user request from '{Client}')", host, port, requester);
         return "+OK\r\n";
     }
 
-    /// <summary>REPLICAOF NO ONE: a master again, continuing the history under a new ID (replid2 keeps the old one).</summary>
-    public void PromoteToMaster(string requester)
+    /// <summary>
+    /// REPLICAOF NO ONE, PSYNC ... FAILOVER from our master (<paramref name="byFailover"/>), or an aborted
+    /// FAILOVER (no requester, nothing logged): a master again, continuing the history under a new ID
+    /// (replid2 keeps the old one).
+    /// </summary>
+    public void PromoteToMaster(string? requester, bool byFailover = false)
     {
         if (_link is not { } link) return;
         link.Stop();
@@ -510,7 +524,7 @@ public sealed class ReplicationState : IPropagationSink
         // now: the backlog starts empty at it (Redis keeps the replica's, fed with the master's bytes).
         if (Backlog is null) CreateBacklog();
         _noReplicasSinceMs = _nowMs();
-        _logger.LogInformation("MASTER MODE enabled (user request from '{Client}')", requester);
+        if (requester is not null) _logger.LogInformation("MASTER MODE enabled ({Origin} request from '{Client}')", byFailover ? "failover" : "user", requester);
     }
 
     /// <summary>Redis's shiftReplicationId: the current history becomes the second one, valid up to the offset now.</summary>
@@ -615,8 +629,10 @@ public sealed class ReplicationState : IPropagationSink
         reply.ArrayHeader(3);
         reply.Bulk("master"u8);
         reply.Integer(MasterOffset);
-        reply.ArrayHeader(_replicas.Count);
-        foreach (var replica in _replicas)
+        // Only the replicas online, as Redis lists them.
+        var online = _replicas.FindAll(replica => replica.State == ReplicaState.Online);
+        reply.ArrayHeader(online.Count);
+        foreach (var replica in online)
         {
             reply.ArrayHeader(3);
             reply.Bulk(replica.Ip);
@@ -639,10 +655,10 @@ public sealed class ReplicationState : IPropagationSink
             line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
             line("slave_read_repl_offset", Str(MasterOffset));
             line("slave_repl_offset", Str(MasterOffset));
-            if (!link.Connected) line("master_link_down_since_seconds", Str((now - link.DownSinceMs) / 1000));
-            line("slave_priority", _config.Get("replica-priority") is [var priority, ..] ? priority.Value : "100");
+            if (!link.Connected) line("master_link_down_since_seconds", link.DownSinceMs == 0 ? "-1" : Str((now - link.DownSinceMs) / 1000));
+            line("slave_priority", Str(_config.ReplicaPriority));
             line("slave_read_only", _config.ReplicaReadOnly ? "1" : "0");
-            line("replica_announced", _config.Get("replica-announced") is [{ Value: "no" }, ..] ? "0" : "1");
+            line("replica_announced", _config.ReplicaAnnounced ? "1" : "0");
         }
         else line("role", "master");
         line("connected_slaves", Str(_replicas.Count));
@@ -652,7 +668,7 @@ public sealed class ReplicationState : IPropagationSink
             var replica = _replicas[i];
             line("slave" + Str(i), $"ip={replica.Ip},port={replica.ListeningPort},state={replica.StateName},offset={replica.AckOffset},lag={(now - replica.AckTimeMs) / 1000}");
         }
-        line("master_failover_state", "no-failover");
+        line("master_failover_state", Failover.StateName);
         line("master_replid", ReplicationId);
         line("master_replid2", ReplicationId2);
         line("master_repl_offset", Str(MasterOffset));

@@ -81,6 +81,9 @@ public sealed unsafe class BusyScript
     /// <summary>The script called a write command: from now on only SHUTDOWN NOSAVE can stop it (Redis's SCRIPT_WRITE_DIRTY).</summary>
     public void MarkWrite() => _wrote = true;
 
+    /// <summary>The running script called a write command (Redis's SCRIPT_WRITE_DIRTY).</summary>
+    public bool Wrote => _wrote;
+
     /// <summary>SCRIPT KILL (<paramref name="isEval"/>) or FUNCTION KILL: null when the script will stop, else the error to reply.</summary>
     public string? Kill(bool isEval)
     {

@@ -16,6 +16,15 @@ public interface IScriptHost
     /// <summary>Runs the command as the script's client and returns the buffer holding its reply (in RESP2 or RESP3 per <paramref name="resp3"/>).</summary>
     ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3);
 
+    /// <summary>
+    /// scriptVerifyWriteCommandAllow's server state: until the script's first write, a write command is
+    /// refused on a read-only replica (READONLY) or without enough good replicas (NOREPLICAS); else null.
+    /// </summary>
+    string? WriteRefusal(CommandDef command);
+
+    /// <summary>scriptVerifyAllowStale: on a replica whose link is down with replica-serve-stale-data no, a command without the stale flag is refused; else null.</summary>
+    string? StaleRefusal(CommandDef command);
+
     /// <summary>scriptVerifyOOM: the error when memory was over maxmemory as the script started and this deny-oom command would be its first write; else null.</summary>
     string? OutOfMemoryRefusal(CommandDef command);
 

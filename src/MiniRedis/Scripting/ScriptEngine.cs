@@ -7,11 +7,19 @@ using MiniRedis.Protocol;
 
 namespace MiniRedis.Scripting;
 
-/// <summary>A compiled script in the cache: its function in the Lua registry, and its shebang's no-writes flag.</summary>
-public sealed class CachedScript(string sha, int functionRef, bool noWrites)
+/// <summary>
+/// What a script declares about itself, in its shebang's flags or a function's: whether it declared
+/// anything (a script without a shebang runs in Redis's EVAL compatibility mode), never writes, and may
+/// run on a stale replica.
+/// </summary>
+public readonly record struct ScriptDeclaration(bool Declared, bool NoWrites, bool AllowStale);
+
+/// <summary>A compiled script in the cache: its function in the Lua registry, and what its shebang declares.</summary>
+public sealed class CachedScript(string sha, int functionRef, ScriptDeclaration declaration)
 {
     public string Sha { get; } = sha;
-    public bool NoWrites { get; } = noWrites;
+    public ScriptDeclaration Declaration { get; } = declaration;
+    public bool NoWrites => Declaration.NoWrites;
     internal int FunctionRef { get; } = functionRef;
 }
 
@@ -93,7 +101,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         error = null;
         var sha = Sha1Hex(body);
         if (_scripts.TryGetValue(sha, out var cached)) return cached;
-        if (!TryParseShebang(body, out int shebangLength, out bool noWrites, out error)) return null;
+        if (!TryParseShebang(body, out int shebangLength, out var declaration, out error)) return null;
         // The shebang line is skipped but its line feed kept, so line numbers stay the user's.
         body = body[shebangLength..];
         var l = State();
@@ -109,7 +117,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
             return null;
         }
         long memory = shebangLength + body.Length + sha.Length + 56;
-        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), noWrites);
+        var script = new CachedScript(sha, LuaApi.luaL_ref(l, LuaApi.RegistryIndex), declaration);
         _scripts[sha] = script;
         ScriptsMemory += memory;
         return script;
@@ -153,15 +161,16 @@ public sealed unsafe partial class ScriptEngine : IDisposable
     static readonly string[] ShebangFlags = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
 
     /// <summary>
-    /// Redis's evalExtractShebangFlags: an optional first line "#!lua flags=a,b". Only no-writes changes
-    /// what a script may do here (no memory limit, replicas or cluster exist to make the others matter).
+    /// Redis's evalExtractShebangFlags: an optional first line "#!lua flags=a,b". No-writes and
+    /// allow-stale change what a script may do here (no cluster exists to make the others matter).
     /// </summary>
-    static bool TryParseShebang(ReadOnlySpan<byte> body, out int length, out bool noWrites, out string? error)
+    static bool TryParseShebang(ReadOnlySpan<byte> body, out int length, out ScriptDeclaration declaration, out string? error)
     {
         length = 0;
-        noWrites = false;
+        declaration = default;
         error = null;
         if (!body.StartsWith("#!"u8)) return true;
+        bool noWrites = false, allowStale = false;
         length = body.IndexOf((byte)'\n');
         if (length < 0)
         {
@@ -198,8 +207,10 @@ public sealed unsafe partial class ScriptEngine : IDisposable
                     return false;
                 }
                 noWrites |= flag == "no-writes";
+                allowStale |= flag == "allow-stale";
             }
         }
+        declaration = new ScriptDeclaration(true, noWrites, allowStale);
         return true;
     }
 
@@ -513,7 +524,9 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         if (_host.AclRefusal(command, args, logDenial: true) is { } denied) return denied;
         // As Redis's scriptVerifyWriteCommandAllow, may-replicate commands (PUBLISH, PFCOUNT) count as writes here.
         if (_readOnly && ClientPause.MayReplicate(command)) return "ERR Write commands are not allowed from read-only scripts.";
+        if (_host.WriteRefusal(command) is { } refused) return refused;
         if (_host.OutOfMemoryRefusal(command) is { } oom) return oom;
+        if (_host.StaleRefusal(command) is { } stale) return stale;
         var reply = _host.Run(command, args, _resp3);
         var bytes = reply.ContiguousSpan();
         errorReply = bytes.Length > 0 && bytes[0] == (byte)'-';
