@@ -161,15 +161,35 @@ public sealed class Executor
     void Enqueue(WorkItem item)
     {
         _queue.Enqueue(item);
-        if (item.AnyThread && TryTakeRole())
-        {
-            // Further rounds only while socket threads' work is queued, and not forever: this thread has sockets to read.
-            int rounds = 0;
-            do RunRoundAndBackground();
-            while (++rounds < 16 && _queue.NextIsAnyThread && !_stopping);
-            LeaveRole();
-        }
-        else if (!item.AnyThread || Volatile.Read(ref _role) == RoleFree) _wake.Set();
+        if (item.AnyThread && !t_deferring && TryTakeRole()) RunRoundsAndLeave();
+        else if (!item.AnyThread || (!t_deferring && Volatile.Read(ref _role) == RoleFree)) _wake.Set();
+    }
+
+    void RunRoundsAndLeave()
+    {
+        // Further rounds only while socket threads' work is queued, and not forever: this thread has sockets to read.
+        int rounds = 0;
+        do RunRoundAndBackground();
+        while (++rounds < 16 && _queue.NextIsAnyThread && !_stopping);
+        LeaveRole();
+    }
+
+    /// <summary>Set on the event loop's thread while it reads the sockets one wait found ready: their batches only queue.</summary>
+    [ThreadStatic]
+    static bool t_deferring;
+
+    /// <summary>
+    /// From the event loop (<see cref="Networking.SocketEventLoop"/>), before it reads the ready sockets:
+    /// the batches it submits wait, so <see cref="RunDeferred"/> runs them in one round whose replies
+    /// leave together, as Redis runs what one wait read before it writes its clients.
+    /// </summary>
+    internal static void Defer() => t_deferring = true;
+
+    /// <summary>Runs what the event loop queued, here, when no one holds the role (a holder runs it as it leaves).</summary>
+    internal void RunDeferred()
+    {
+        t_deferring = false;
+        if (_queue.NextIsAnyThread && TryTakeRole()) RunRoundsAndLeave();
     }
 
     bool TryTakeRole()
