@@ -20,7 +20,7 @@ public sealed class SocketEventLoopTests : IAsyncDisposable
 
     public SocketEventLoopTests()
     {
-        _server = new RedisServer(ServerConfig.Parse("save \"\""));
+        _server = new RedisServer(ServerConfig.Parse("port 0\nsave \"\""));
         _server.Start();
         _listener = new Listener(_server);
         _listener.Start();
