@@ -51,7 +51,7 @@ public sealed partial class Listener
         _tlsSockets = sockets;
         _boundTlsPort = port;
         _boundTlsBind = _server.Config.Bind;
-        _tlsAcceptLoops = [.. sockets.Select(socket => AcceptLoopAsync(socket, tls: true))];
+        _tlsAcceptLoops = [.. sockets.Select(socket => StartAcceptLoop(socket, tls: true))];
     }
 
     /// <summary>Redis's applyTLSPort: TLS configured if it was not yet, then the port re-listened (0 closes it).</summary>
@@ -82,7 +82,7 @@ public sealed partial class Listener
             }
             sockets = opened;
         }
-        foreach (var socket in _tlsSockets) socket.Dispose();
+        foreach (var socket in _tlsSockets) CloseListening(socket);
         ListenTls(sockets, port);
         return null;
     }

@@ -22,6 +22,9 @@ public sealed partial class Listener : IAsyncDisposable
     readonly RedisServer _server;
     readonly HashSet<ClientConnection> _connections = [];
     readonly CancellationTokenSource _stopping = new();
+    // Every listening socket (plain, TLS, Unix) with whether it is TLS; accepts from any of them hold _acceptLock.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<Socket, bool> _listening = new();
+    readonly Lock _acceptLock = new();
     // The listening sockets and their accept loops; replaced as a whole when port or bind change.
     List<Socket> _sockets = [];
     List<Task> _acceptLoops = [];
@@ -58,6 +61,7 @@ public sealed partial class Listener : IAsyncDisposable
         _server.Config.RegisterApplier("port", () => Relisten("port", "Unable to listen on this port. Check server logs."));
         _server.Config.RegisterApplier("bind", () => Relisten("bind", "Failed to bind to specified addresses.") ?? RelistenTls("bind", "Failed to bind to specified addresses."));
         _server.Config.RegisterApplier("maxclients", () => OpenFilesLimit.Raise(_server.Config, _server.Logger));
+        _server.Acl.DefaultUserChanging += AdmitWaitingClients;
         // TLS first: a client that finds the plain port answering finds the TLS one too.
         StartTls();
         Listen(sockets);
@@ -107,7 +111,7 @@ public sealed partial class Listener : IAsyncDisposable
         _sockets = sockets;
         _boundPort = _server.Config.Port;
         _boundBind = _server.Config.Bind;
-        _acceptLoops = [.. sockets.Select(socket => AcceptLoopAsync(socket, tls: false))];
+        _acceptLoops = [.. sockets.Select(socket => StartAcceptLoop(socket, tls: false))];
         if (sockets.Count > 0) _server.TcpPort = Endpoints[0].Port;
     }
 
@@ -131,7 +135,7 @@ public sealed partial class Listener : IAsyncDisposable
             throw new InvalidOperationException($"Failed opening Unix socket: {e.Message}", e);
         }
         _unixSocket = socket;
-        _unixAcceptLoop = AcceptLoopAsync(socket, tls: false);
+        _unixAcceptLoop = StartAcceptLoop(socket, tls: false);
     }
 
     /// <summary>CONFIG SET applier: listens on the new port/addresses, then closes the old sockets.</summary>
@@ -145,7 +149,7 @@ public sealed partial class Listener : IAsyncDisposable
             _server.Logger.LogWarning("Failed applying new configuration. Possibly related to new {Directive} setting. Restoring previous settings.", directive);
             return error;
         }
-        foreach (var socket in _sockets) socket.Dispose();
+        foreach (var socket in _sockets) CloseListening(socket);
         Listen(sockets);
         return null;
     }
@@ -175,23 +179,60 @@ public sealed partial class Listener : IAsyncDisposable
     static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
-    /// Accepts clients; those already waiting in the backlog are all accepted (their sessions made)
-    /// before any of them runs. A client's commands may run at once on this thread, and a client that
-    /// connected before them must already be one: it is authenticated by the password setting of its
-    /// connect (an earlier client was refused after a CONFIG SET requirepass it connected before).
+    /// Accepting is serialized with the password gate: a client the kernel had queued before a
+    /// password change must get its session (authenticated by the setting of its connect) before
+    /// the password takes effect, whichever thread gets there first. An awaited AcceptAsync cannot give
+    /// that: the kernel hands the socket out before its continuation runs, and an admin's CONFIG SET on
+    /// another thread could run in between (a client that connected just before it was refused).
+    /// So a thread per listening socket waits for the socket to be readable and accepts under a lock
+    /// that <see cref="AdmitWaitingClients"/> (before the default user's password may apply) also takes.
     /// </summary>
     /// <param name="tls">The tls-port's socket: connections start with a handshake under the TLS context of the moment.</param>
-    async Task AcceptLoopAsync(Socket listenSocket, bool tls)
+    Task StartAcceptLoop(Socket listenSocket, bool tls)
+    {
+        // Accepts never block: the socket was readable, but the client may have gone since.
+        listenSocket.Blocking = false;
+        _listening[listenSocket] = tls;
+        return Task.Factory.StartNew(() => AcceptLoop(listenSocket, tls), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    void AcceptLoop(Socket listenSocket, bool tls)
     {
         var accepted = new List<ClientConnection>();
-        try
+        while (!_stopping.IsCancellationRequested)
         {
-            await AcceptAsync(listenSocket, tls, accepted).ConfigureAwait(false);
-        }
-        finally
-        {
+            try
+            {
+                // Closing a listening socket shuts it down first (CloseListening), which wakes this poll.
+                if (!listenSocket.Poll(-1, SelectMode.SelectRead)) continue;
+                lock (_acceptLock) Accept(listenSocket, tls, accepted);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // Stopping, or this socket was replaced by CONFIG SET port/bind.
+                _listening.TryRemove(listenSocket, out _);
+                StartAccepted(accepted);
+                return;
+            }
+            // Started together once all waiting are accepted: a client's commands may run at once on this thread.
             StartAccepted(accepted);
         }
+    }
+
+    /// <summary>Before the default user's password may apply (CONFIG SET requirepass, ACL SETUSER/LOAD): clients already waiting to be accepted get their sessions first.</summary>
+    void AdmitWaitingClients()
+    {
+        var accepted = new List<ClientConnection>();
+        lock (_acceptLock)
+        {
+            foreach (var (listenSocket, tls) in _listening)
+            {
+                try { Accept(listenSocket, tls, accepted); }
+                catch (Exception e) when (e is ObjectDisposedException or SocketException) { }
+            }
+        }
+        // Not run here, on the executor: their first reads wait for data on the thread pool.
+        foreach (var connection in accepted) _ = Task.Run(() => RunConnectionAsync(connection));
     }
 
     void StartAccepted(List<ClientConnection> accepted)
@@ -200,29 +241,26 @@ public sealed partial class Listener : IAsyncDisposable
         accepted.Clear();
     }
 
-    async Task AcceptAsync(Socket listenSocket, bool tls, List<ClientConnection> accepted)
+    /// <summary>Accepts every client waiting on <paramref name="listenSocket"/> (under the accept lock).</summary>
+    void Accept(Socket listenSocket, bool tls, List<ClientConnection> accepted)
     {
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                var accept = listenSocket.AcceptAsync(_stopping.Token);
-                if (!accept.IsCompleted) StartAccepted(accepted);
-                client = await accept.ConfigureAwait(false);
+                client = listenSocket.Accept();
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
             {
-                // Stopping, or this socket was replaced by CONFIG SET port/bind.
                 return;
             }
-            catch (SocketException e) when (e.SocketErrorCode != SocketError.OperationAborted)
+            catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.Interrupted or SocketError.InvalidArgument))
             {
                 _server.Logger.LogWarning("Accepting client connection: {Error}", e.Message);
                 // Out of file descriptors, the error repeats until a client leaves: don't spin.
-                if (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                    await Task.Delay(AcceptRetryDelay).ConfigureAwait(false);
-                continue;
+                if (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable) Thread.Sleep(AcceptRetryDelay);
+                return;
             }
             if (_server.Logger.IsEnabled(LogLevel.Debug))
             {
@@ -238,10 +276,19 @@ public sealed partial class Listener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
+            client.Blocking = true;
             var connection = tls ? new ClientConnection(_server, client, _tlsContext) : new ClientConnection(_server, client, events: _events);
             lock (_connections) _connections.Add(connection);
             accepted.Add(connection);
         }
+    }
+
+    /// <summary>Stops listening on a socket: shut down first, which wakes its accept loop's poll and refuses new clients at once.</summary>
+    static void CloseListening(Socket socket)
+    {
+        try { socket.Shutdown(SocketShutdown.Both); }
+        catch (SocketException) { }
+        socket.Dispose();
     }
 
     static IPAddress AddressText(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
@@ -283,9 +330,10 @@ public sealed partial class Listener : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
-        foreach (var socket in _sockets) socket.Dispose();
-        foreach (var socket in _tlsSockets) socket.Dispose();
-        _unixSocket?.Dispose();
+        _server.Acl.DefaultUserChanging -= AdmitWaitingClients;
+        foreach (var socket in _sockets) CloseListening(socket);
+        foreach (var socket in _tlsSockets) CloseListening(socket);
+        if (_unixSocket is not null) CloseListening(_unixSocket);
         await Task.WhenAll([.. _acceptLoops, .. _tlsAcceptLoops, _unixAcceptLoop]).ConfigureAwait(false);
         if (_unixSocket is not null)
         {

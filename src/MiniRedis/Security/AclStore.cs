@@ -50,9 +50,16 @@ public sealed class AclStore
 
     public AclUser? Find(string name) => _users.GetValueOrDefault(name);
 
+    /// <summary>
+    /// Raised before the default user's rules change (its password may start to be needed): clients
+    /// that connected before must get their sessions first, under the old rules (the listener admits them).
+    /// </summary>
+    public event Action? DefaultUserChanging;
+
     /// <summary>Redis's ACLUpdateDefaultUserPassword: requirepass is the default user's one password (or nopass when empty).</summary>
     public void ApplyRequirePass()
     {
+        DefaultUserChanging?.Invoke();
         Default.Apply("resetpass"u8, PubsubAllChannels);
         var password = _server.Config.RequirePass;
         Default.Apply(password is null ? "nopass"u8 : Encoding.UTF8.GetBytes(">" + password), PubsubAllChannels);
@@ -126,6 +133,7 @@ public sealed class AclStore
             return null;
         }
         KillSubscribersLosingChannels(existing, staged);
+        if (existing == Default) DefaultUserChanging?.Invoke();
         existing.CopyFrom(staged);
         return null;
     }
@@ -253,6 +261,7 @@ public sealed class AclStore
         if (errors.Length > 0) return errors.Append("WARNING: ACL errors detected, no change to the previously active ACL rules was performed").ToString();
 
         var newDefault = loaded.GetValueOrDefault("default") ?? NewDefaultUser();
+        DefaultUserChanging?.Invoke();
         Default.CopyFrom(newDefault);
         foreach (var (name, old) in _users)
         {
