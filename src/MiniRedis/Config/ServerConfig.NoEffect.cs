@@ -20,7 +20,7 @@ public sealed partial class ServerConfig
     private static NoEffectReason Defrag =>
         new("the .NET garbage collector compacts memory; `activedefrag yes` is refused, as by a Redis built without jemalloc's defrag support");
     private static NoEffectReason IoThreads =>
-        new("connections already read and parse on their own tasks; commands run on one executor thread");
+        new("an event loop of its own reads and parses the plain clients (TLS clients on .NET's socket engine); commands run one at a time on the executor");
     private static NoEffectReason NoFork =>
         new("no child process is forked (saves and rewrites use an in-process snapshot), so there is nothing to pin or protect");
     private static NoEffectReason OomScore => new("the process's OOM score is left as the service manager set it");

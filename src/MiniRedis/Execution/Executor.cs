@@ -121,16 +121,12 @@ public sealed class Executor
 
     /// <summary>
     /// From a connection's socket thread: queues a parsed batch of the client's commands, and runs the
-    /// round at once on this thread when the executor is idle.
+    /// round at once on this thread when the executor is idle, whatever the batch's length. Handing
+    /// pipelines to the executor thread let the socket thread parse the next batch meanwhile, but on two
+    /// cores its wake-ups, spin and context switches cost more than that overlap won: pipelines of 16
+    /// ran at 0.6-0.8x Redis's throughput that way and at 1.1x inline (benchmarks/RESULTS.md, session 6).
     /// </summary>
-    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null, AnyThread: batch.Count < InlineBatchLimit));
-
-    /// <summary>
-    /// A batch this long goes to the executor thread even when the role is free: its commands amortise
-    /// the hop, and the socket thread meanwhile parses the next batches (pipelines of 16 cost less CPU
-    /// per command and ran faster that way; single commands run inline).
-    /// </summary>
-    const int InlineBatchLimit = 4;
+    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null, AnyThread: true));
 
     /// <summary>From a connection's socket thread: a connection event (connect, disconnect), run as <see cref="Submit(ClientSession, CommandBatch)"/> runs a batch.</summary>
     public void Submit(Action connectionEvent) => Enqueue(new WorkItem(null, null, connectionEvent, AnyThread: true));
@@ -165,15 +161,35 @@ public sealed class Executor
     void Enqueue(WorkItem item)
     {
         _queue.Enqueue(item);
-        if (item.AnyThread && TryTakeRole())
-        {
-            // Further rounds only while socket threads' work is queued, and not forever: this thread has sockets to read.
-            int rounds = 0;
-            do RunRoundAndBackground();
-            while (++rounds < 16 && _queue.NextIsAnyThread && !_stopping);
-            LeaveRole();
-        }
-        else if (!item.AnyThread || Volatile.Read(ref _role) == RoleFree) _wake.Set();
+        if (item.AnyThread && !t_deferring && TryTakeRole()) RunRoundsAndLeave();
+        else if (!item.AnyThread || (!t_deferring && Volatile.Read(ref _role) == RoleFree)) _wake.Set();
+    }
+
+    void RunRoundsAndLeave()
+    {
+        // Further rounds only while socket threads' work is queued, and not forever: this thread has sockets to read.
+        int rounds = 0;
+        do RunRoundAndBackground();
+        while (++rounds < 16 && _queue.NextIsAnyThread && !_stopping);
+        LeaveRole();
+    }
+
+    /// <summary>Set on the event loop's thread while it reads the sockets one wait found ready: their batches only queue.</summary>
+    [ThreadStatic]
+    static bool t_deferring;
+
+    /// <summary>
+    /// From the event loop (<see cref="Networking.SocketEventLoop"/>), before it reads the ready sockets:
+    /// the batches it submits wait, so <see cref="RunDeferred"/> runs them in one round whose replies
+    /// leave together, as Redis runs what one wait read before it writes its clients.
+    /// </summary>
+    internal static void Defer() => t_deferring = true;
+
+    /// <summary>Runs what the event loop queued, here, when no one holds the role (a holder runs it as it leaves).</summary>
+    internal void RunDeferred()
+    {
+        t_deferring = false;
+        if (_queue.NextIsAnyThread && TryTakeRole()) RunRoundsAndLeave();
     }
 
     bool TryTakeRole()
@@ -210,12 +226,8 @@ public sealed class Executor
                 {
                     RunRoundAndBackground();
                     if (_stopping) break;
-                    if (!_queue.IsEmpty || _afterReplies.Count > 0 || _heldWhileBusy.Count > 0 || _handedOver.Count > 0) continue;
-                    // A brief spin catches an imminent pipeline without a sleep/wake; longer spins only
-                    // steal the CPU the socket thread needs on a small machine (measured on 2 cores).
-                    var spinner = new SpinWait();
-                    while (_queue.IsEmpty && !spinner.NextSpinWillYield) spinner.SpinOnce(-1);
-                    if (_queue.IsEmpty) break;
+                    // No spin for more: a client's next batch runs on its own socket thread once the role is free.
+                    if (_queue.IsEmpty && _afterReplies.Count == 0 && _heldWhileBusy.Count == 0 && _handedOver.Count == 0) break;
                 }
                 _onExecutorThread = false;
                 LeaveRole();

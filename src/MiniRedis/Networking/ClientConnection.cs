@@ -15,6 +15,8 @@ namespace MiniRedis.Networking;
 /// One client socket. Reading follows Kestrel's loop: ReadAsync, parse every complete command
 /// into a batch, AdvanceTo(consumed, examined) so a partial command waits for more bytes. Two
 /// batches alternate so the next one can be parsed while the executor runs the previous one.
+/// A plain socket's bytes come from the <see cref="SocketEventLoop"/> (the read loop then runs on its
+/// thread); a TLS socket's through its stream, on the socket engine.
 /// Replies are sent by the executor right after its round with a non-blocking send, as Redis
 /// writes in beforeSleep; only what the socket does not take at once is queued, as segments, for
 /// an async sender.
@@ -36,6 +38,8 @@ public sealed class ClientConnection : IClientConnection
     readonly PipeReader _reader;
     // On the tls-port: the reader reads through it and every reply goes out through the queued sender.
     readonly TlsTransport? _tls;
+    // A plain socket read by the event loop, into the pipe _reader reads.
+    readonly SocketEventLoop.Registration? _events;
     readonly CommandBatch[] _batches = [new(), new()];
     readonly SemaphoreSlim _freeBatches = new(2, 2);
     readonly object _sendLock = new();
@@ -58,7 +62,7 @@ public sealed class ClientConnection : IClientConnection
     // When the output first went over the soft limit (Stopwatch ticks), 0 while under it.
     long _softLimitSince;
 
-    public ClientConnection(RedisServer server, Socket socket, TlsContext? tls = null)
+    public ClientConnection(RedisServer server, Socket socket, TlsContext? tls = null, SocketEventLoop? events = null)
     {
         _server = server;
         _socket = socket;
@@ -70,9 +74,10 @@ public sealed class ClientConnection : IClientConnection
         LocalAddress = IsUnixSocket ? RemoteAddress : FormatEndpoint(socket.LocalEndPoint);
         // Made at accept, before the clients accepted with it run: it takes the password setting of now.
         _session = server.NewSession(this);
-        // Zero-byte reads: an idle client holds no receive buffer while it waits.
         if (tls is not null) _tls = new TlsTransport(tls, socket);
-        _reader = PipeReader.Create(_tls?.Stream ?? (Stream)new NetworkStream(socket, ownsSocket: false),
+        else _events = events?.Create(socket);
+        // Zero-byte reads: an idle client holds no receive buffer while it waits (the event loop's pipe holds none once parsed).
+        _reader = _events?.Reader ?? PipeReader.Create(_tls?.Stream ?? (Stream)new NetworkStream(socket, ownsSocket: false),
             new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
     }
 
@@ -98,6 +103,7 @@ public sealed class ClientConnection : IClientConnection
         _server.Executor.Submit(() => _server.Connect(_session));
         BoundNextRound();
         _socket.Blocking = false;
+        _events?.Start();
         try
         {
             await ReadLoopAsync().ConfigureAwait(false);
@@ -479,6 +485,7 @@ public sealed class ClientConnection : IClientConnection
             _socketClosed = 1;
             if (!_sending) ReleasePending();
         }
+        _events?.Stop();
         _closed.Cancel();
         try
         {

@@ -35,7 +35,14 @@ public sealed partial class Listener : IAsyncDisposable
     int _boundPort;
     IReadOnlyList<string> _boundBind = [];
 
-    public Listener(RedisServer server) => _server = server;
+    // Reads the plain clients' sockets (TLS ones read through their streams on the socket engine).
+    readonly SocketEventLoop? _events;
+
+    public Listener(RedisServer server)
+    {
+        _server = server;
+        if (SocketEventLoop.IsSupported) _events = new SocketEventLoop(server.Executor);
+    }
 
     /// <summary>The ports actually bound (useful when configured with port 0).</summary>
     public IReadOnlyList<IPEndPoint> Endpoints => _sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToList();
@@ -270,7 +277,7 @@ public sealed partial class Listener : IAsyncDisposable
                 continue;
             }
             client.Blocking = true;
-            var connection = new ClientConnection(_server, client, tls ? _tlsContext : null);
+            var connection = tls ? new ClientConnection(_server, client, _tlsContext) : new ClientConnection(_server, client, events: _events);
             lock (_connections) _connections.Add(connection);
             accepted.Add(connection);
         }
@@ -340,5 +347,6 @@ public sealed partial class Listener : IAsyncDisposable
         List<ClientConnection> open;
         lock (_connections) open = [.. _connections];
         foreach (var connection in open) connection.Close();
+        _events?.Dispose();
     }
 }

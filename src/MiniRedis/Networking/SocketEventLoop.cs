@@ -1,0 +1,226 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using MiniRedis.Execution;
+
+namespace MiniRedis.Networking;
+
+/// <summary>
+/// Redis's event loop for the plain (not TLS) client sockets: one thread waits in epoll for readable
+/// sockets, reads each once into its connection's pipe (whose read loop parses and queues the batches
+/// right there, on this thread), and after the sockets one wait found ready runs the executor round
+/// for all of them (<see cref="Executor.RunDeferred"/>), so their replies leave together, as Redis
+/// writes its clients before it sleeps again. The socket engine of .NET it replaces cost, per batch, a
+/// read that found nothing before each wait (its readiness is not known) and a send per client woken
+/// one by one (each waking the client's process again).
+/// Level-triggered: a socket with more than one read's worth is reported again by the next wait.
+/// Linux on x64 only (the layout of epoll_event); elsewhere connections read through the socket engine.
+/// </summary>
+public sealed partial class SocketEventLoop : IDisposable
+{
+    const int EpollCtlAdd = 1, EpollCtlDel = 2;
+    const uint EpollIn = 0x001, EpollRdHup = 0x2000;
+    const int EpollCloExec = 0x80000, EventFdNonBlock = 0x800, EventFdCloExec = 0x80000;
+    const int ReadSize = 16 * 1024;
+    const int MaxEvents = 256;
+    // The wake-up eventfd's id in the epoll data; connections count from 1.
+    const ulong WakeId = 0;
+
+    [StructLayout(LayoutKind.Sequential, Pack = 1)]
+    struct EpollEvent
+    {
+        public uint Events;
+        public ulong Data;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int epoll_create1(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int epoll_ctl(int epfd, int op, int fd, ref EpollEvent ev);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int epoll_wait(int epfd, EpollEvent* events, int maxEvents, int timeout);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint write(int fd, void* buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint read(int fd, void* buffer, nint count);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
+
+    public static bool IsSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
+
+    readonly Executor _executor;
+    readonly int _epoll;
+    readonly int _wakeFd;
+    readonly Thread _thread;
+    readonly Dictionary<ulong, Registration> _registrations = [];
+    readonly byte[] _readBuffer = new byte[ReadSize];
+    ulong _nextId = 1;
+    volatile bool _stopping;
+
+    internal SocketEventLoop(Executor executor)
+    {
+        _executor = executor;
+        _epoll = epoll_create1(EpollCloExec);
+        if (_epoll < 0) throw new SocketException(Marshal.GetLastPInvokeError());
+        _wakeFd = eventfd(0, EventFdNonBlock | EventFdCloExec);
+        var wake = new EpollEvent { Events = EpollIn, Data = WakeId };
+        if (_wakeFd < 0 || epoll_ctl(_epoll, EpollCtlAdd, _wakeFd, ref wake) != 0)
+        {
+            int error = Marshal.GetLastPInvokeError();
+            _ = close(_epoll);
+            if (_wakeFd >= 0) _ = close(_wakeFd);
+            throw new SocketException(error);
+        }
+        _thread = new Thread(Run) { Name = "miniredis-events", IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>A socket in the loop: what it reads goes into <see cref="Reader"/>'s pipe.</summary>
+    public sealed class Registration
+    {
+        readonly SocketEventLoop _loop;
+        readonly Pipe _pipe = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+
+        internal Registration(SocketEventLoop loop, Socket socket, ulong id)
+        {
+            _loop = loop;
+            Socket = socket;
+            Id = id;
+        }
+
+        internal Socket Socket { get; }
+        internal ulong Id { get; }
+        internal PipeWriter Writer => _pipe.Writer;
+        public PipeReader Reader => _pipe.Reader;
+
+        /// <summary>Starts watching the socket (data already there is reported at once).</summary>
+        public void Start() => _loop.Add(this);
+
+        /// <summary>The socket is being closed: the loop forgets it (closing the descriptor takes it out of epoll).</summary>
+        public void Stop() => _loop.Forget(this);
+    }
+
+    /// <summary>A registration for <paramref name="socket"/>; it is watched once <see cref="Registration.Start"/> is called.</summary>
+    public Registration Create(Socket socket)
+    {
+        lock (_registrations) return new Registration(this, socket, _nextId++);
+    }
+
+    void Add(Registration registration)
+    {
+        lock (_registrations) _registrations.Add(registration.Id, registration);
+        var ev = new EpollEvent { Events = EpollIn | EpollRdHup, Data = registration.Id };
+        bool added = false;
+        try
+        {
+            added = epoll_ctl(_epoll, EpollCtlAdd, (int)registration.Socket.SafeHandle.DangerousGetHandle(), ref ev) == 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed before it was watched.
+        }
+        if (added) return;
+        // A socket epoll refuses (closed meanwhile) reads as closed: its read loop ends.
+        Forget(registration);
+        registration.Writer.Complete();
+    }
+
+    void Forget(Registration registration)
+    {
+        lock (_registrations) _registrations.Remove(registration.Id);
+    }
+
+    unsafe void Wake()
+    {
+        ulong one = 1;
+        _ = write(_wakeFd, &one, sizeof(ulong));
+    }
+
+    unsafe void Run()
+    {
+        var events = stackalloc EpollEvent[MaxEvents];
+        while (!_stopping)
+        {
+            int count = epoll_wait(_epoll, events, MaxEvents, -1);
+            if (count < 0) continue; // EINTR
+            Executor.Defer();
+            for (int i = 0; i < count; i++)
+            {
+                ulong id = events[i].Data;
+                if (id == WakeId)
+                {
+                    DrainWake();
+                    continue;
+                }
+                Registration? registration;
+                lock (_registrations) _registrations.TryGetValue(id, out registration);
+                if (registration is not null) Read(registration);
+            }
+            _executor.RunDeferred();
+        }
+        _ = close(_wakeFd);
+        _ = close(_epoll);
+    }
+
+    unsafe void DrainWake()
+    {
+        ulong value;
+        _ = read(_wakeFd, &value, sizeof(ulong));
+    }
+
+    /// <summary>One read of what the socket holds into its pipe; the pipe's reader parses it here and now.</summary>
+    void Read(Registration registration)
+    {
+        int n;
+        SocketError error;
+        try
+        {
+            n = registration.Socket.Receive(_readBuffer, 0, _readBuffer.Length, SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            (n, error) = (0, SocketError.Shutdown);
+        }
+        if (error == SocketError.WouldBlock) return;
+        if (error != SocketError.Success || n == 0)
+        {
+            // End of stream or a failed socket: its read loop ends (the replies it owes are sent, then it closes).
+            Forget(registration);
+            TryRemoveFromEpoll(registration);
+            registration.Writer.Complete();
+            return;
+        }
+        var flush = registration.Writer.WriteAsync(_readBuffer.AsMemory(0, n));
+        // Never paused (no writer threshold): the write completed, and the reader ran inline.
+        if (!flush.IsCompleted) _ = flush.AsTask();
+    }
+
+    void TryRemoveFromEpoll(Registration registration)
+    {
+        var ev = default(EpollEvent);
+        try
+        {
+            _ = epoll_ctl(_epoll, EpollCtlDel, (int)registration.Socket.SafeHandle.DangerousGetHandle(), ref ev);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed: out of epoll already.
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        Wake();
+        if (Thread.CurrentThread != _thread) _thread.Join();
+    }
+}
