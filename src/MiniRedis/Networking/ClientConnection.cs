@@ -188,9 +188,12 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>
     /// Both batches are with the executor (a blocked or paused client's pipeline, or a busy executor).
     /// Redis keeps reading such a client, so a peer that goes away is noticed; here the socket is
-    /// watched while the batch is awaited. Returns the read holding everything not yet parsed once a
+    /// watched while the batch is awaited, up to <see cref="ReadAheadBytes"/> of input. Returns the read holding everything not yet parsed once a
     /// batch is free (the caller holds it), or null past client-query-buffer-limit.
     /// </summary>
+    /// <summary>Unparsed input read ahead while both batches are with the executor, beyond which reading waits.</summary>
+    const int ReadAheadBytes = 256 * 1024;
+
     async Task<ReadResult?> WaitForFreeBatchAsync()
     {
         var freeBatch = _freeBatches.WaitAsync(_closed.Token);
@@ -215,6 +218,15 @@ public sealed class ClientConnection : IClientConnection
                 return result;
             }
             if (OverQueryBufferLimit(result.Buffer.Length)) return null;
+            if (result.Buffer.Length >= ReadAheadBytes)
+            {
+                // Enough to go on with: reading on would only pile input up in the heap (1M pipelined XADDs
+                // left ~45 MB of it in gen2). A peer that hangs up meanwhile is noticed once reading resumes.
+                _events?.Pause();
+                await freeBatch.ConfigureAwait(false);
+                _events?.Resume();
+                return result;
+            }
             _reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
     }

@@ -18,7 +18,7 @@ namespace MiniRedis.Networking;
 /// </summary>
 public sealed partial class SocketEventLoop : IDisposable
 {
-    const int EpollCtlAdd = 1, EpollCtlDel = 2;
+    const int EpollCtlAdd = 1, EpollCtlDel = 2, EpollCtlMod = 3;
     const uint EpollIn = 0x001, EpollRdHup = 0x2000;
     const int EpollCloExec = 0x80000, EventFdNonBlock = 0x800, EventFdCloExec = 0x80000;
     const int ReadSize = 16 * 1024;
@@ -107,6 +107,12 @@ public sealed partial class SocketEventLoop : IDisposable
 
         /// <summary>The socket is being closed: the loop forgets it (closing the descriptor takes it out of epoll).</summary>
         public void Stop() => _loop.Forget(this);
+
+        /// <summary>Stops reading the socket (its pipe holds enough unparsed input) until <see cref="Resume"/>.</summary>
+        public void Pause() => _loop.Watch(this, 0);
+
+        /// <summary>Reads the socket again; what arrived meanwhile is reported by the next wait (level-triggered).</summary>
+        public void Resume() => _loop.Watch(this, EpollIn | EpollRdHup);
     }
 
     /// <summary>A registration for <paramref name="socket"/>; it is watched once <see cref="Registration.Start"/> is called.</summary>
@@ -132,6 +138,19 @@ public sealed partial class SocketEventLoop : IDisposable
         // A socket epoll refuses (closed meanwhile) reads as closed: its read loop ends.
         Forget(registration);
         registration.Writer.Complete();
+    }
+
+    void Watch(Registration registration, uint events)
+    {
+        var ev = new EpollEvent { Events = events, Data = registration.Id };
+        try
+        {
+            _ = epoll_ctl(_epoll, EpollCtlMod, (int)registration.Socket.SafeHandle.DangerousGetHandle(), ref ev);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed: out of epoll already.
+        }
     }
 
     void Forget(Registration registration)
