@@ -9,6 +9,7 @@ public sealed partial class RedisServer
 {
     public ServerMemory Memory { get; }
     public Evictor Evictor { get; }
+    public HeapCompaction HeapCompaction { get; } = new();
 
     void WatchMemoryConfig()
     {
@@ -44,6 +45,7 @@ public sealed partial class RedisServer
     {
         Memory.Cron();
         EvictClients();
+        HeapCompaction.Cron();
     }
 
     /// <summary>

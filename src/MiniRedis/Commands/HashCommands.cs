@@ -68,12 +68,7 @@ public static unsafe class HashCommands
         }
         var hash = LookupWriteOrCreate(ctx);
         if (hash is null) return;
-        var limits = Limits(ctx);
-        long created = 0;
-        for (int i = 2; i < ctx.ArgCount; i += 2)
-        {
-            if (HashValue.Set(hash, ctx.Arg(i), ctx.Arg(i + 1), limits)) created++;
-        }
+        long created = HashValue.SetPairs(hash, new StreamCommands.ArgFields(ctx, 2, ctx.ArgCount - 2), Limits(ctx));
         ctx.KeyModified(ctx.Db, ctx.Arg(1), (ctx.ArgCount - 2) / 2);
         ctx.Notify(NotifyClass.Hash, "hset"u8, ctx.Arg(1));
         // HMSET is the older form of the same command and answers OK.

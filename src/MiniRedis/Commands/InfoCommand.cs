@@ -194,11 +194,11 @@ public static unsafe class InfoCommand
         Line(text, "active_defrag_running", 0);
         Line(text, "lazyfree_pending_objects", 0);
         Line(text, "lazyfreed_objects", 0);
-        ManagedHeap(text);
+        ManagedHeap(server, text);
     }
 
     /// <summary>The managed runtime's own figures, beyond Redis's fields: what the process really holds beside the model.</summary>
-    static void ManagedHeap(StringBuilder text)
+    static void ManagedHeap(RedisServer server, StringBuilder text)
     {
         var gc = GC.GetGCMemoryInfo();
         Line(text, "dotnet_gc_heap_size", gc.HeapSizeBytes);
@@ -218,6 +218,7 @@ public static unsafe class InfoCommand
         Line(text, "dotnet_gc_pause_max_kind", GcPauses.MaxKind);
         Line(text, "dotnet_gc_pause_p99_ms", Fixed(pauses.P99Ms, 2));
         Line(text, "dotnet_gc_pauses_over_5ms", pauses.Over5Ms);
+        Line(text, "dotnet_gc_heap_compactions", server.HeapCompaction.Compactions);
     }
 
     /// <summary>The scripting fields of the memory section, in Redis 7.0's order: EVAL's Lua state and cache, then the functions'.</summary>

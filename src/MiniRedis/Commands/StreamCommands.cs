@@ -332,8 +332,8 @@ public static unsafe class StreamCommands
         ctx.SignalKeyAsReady(ctx.Db, key);
     }
 
-    /// <summary>XADD's field and value arguments as the stream reads them, without a copy per argument.</summary>
-    readonly struct ArgFields(CommandContext ctx, int first, int count) : StreamValue.IFieldList
+    /// <summary>Field and value arguments (XADD's, HSET's) read where they are, without a copy per argument.</summary>
+    internal readonly struct ArgFields(CommandContext ctx, int first, int count) : StreamValue.IFieldList
     {
         public int Count => count;
         public ReadOnlySpan<byte> this[int index] => ctx.Arg(first + index);

@@ -12,7 +12,14 @@ public readonly record struct ListpackLimits(long MaxEntries, long MaxValueLengt
 /// </summary>
 public static class HashValue
 {
-    public static KeyEntry Add(Database db, ReadOnlySpan<byte> key) => db.Add(key, Listpack.Create(), RedisType.Hash, ObjectEncoding.Listpack);
+    /// <summary>
+    /// What every new hash starts as, shared: a listpack is only written in place when an entry is replaced
+    /// by one of the same size, and this one has none, so each first write makes the hash its own array
+    /// without leaving an empty one behind per new hash.
+    /// </summary>
+    static readonly byte[] EmptyListpack = Listpack.Create();
+
+    public static KeyEntry Add(Database db, ReadOnlySpan<byte> key) => db.Add(key, EmptyListpack, RedisType.Hash, ObjectEncoding.Listpack);
 
     public static int Length(KeyEntry hash) => hash.Value is byte[] lp ? Listpack.Count(lp) / 2 : ((FieldTable)hash.Value).Count;
 
@@ -60,6 +67,95 @@ public static class HashValue
             ConvertToTable(hash);
         }
         return ((FieldTable)hash.Value).Set(field, value.ToArray());
+    }
+
+    /// <summary>
+    /// HSET's pairs (field, value, field, value...) set in order, as <see cref="Set"/> one by one would;
+    /// the number of new fields. A listpack that stays one gets its new fields in one allocation rather
+    /// than one per pair: each discarded intermediate array was garbage, and a bulk load's garbage that
+    /// outlives a young collection stays as free space in the old generation (1M five-field hashes left
+    /// ~30 MB of it).
+    /// </summary>
+    public static int SetPairs<TPairs>(KeyEntry hash, in TPairs pairs, ListpackLimits limits) where TPairs : StreamValue.IFieldList, allows ref struct
+    {
+        if (hash.Value is byte[] lp && AllFit(pairs, limits.MaxValueLength))
+        {
+            int added = 0, addedBytes = 0;
+            for (int i = 0; i < pairs.Count; i += 2)
+            {
+                if (!IsNewField(lp, pairs, i)) continue;
+                added++;
+                addedBytes += new ListpackValue(pairs[i]).EntrySize + new ListpackValue(pairs[LastValueOf(pairs, i)]).EntrySize;
+            }
+            if (Listpack.Count(lp) / 2 + added <= limits.MaxEntries)
+            {
+                // Fields already there take their new values in place (in order: the last one wins)...
+                for (int i = 0; i < pairs.Count; i += 2)
+                {
+                    int p = FindField(lp, pairs[i]);
+                    if (p >= 0) lp = Listpack.Replace(lp, Listpack.Next(lp, p), pairs[i + 1]);
+                }
+                // ...then the new ones follow in the order they first appear, each with its last value.
+                if (added > 0)
+                {
+                    // The grown array's room is unwritten until the loop ends: fields are looked up in the old one.
+                    var grown = Listpack.GrowAtEnd(lp, addedBytes, 2 * added);
+                    int at = Listpack.EndOffset(grown) - addedBytes;
+                    for (int i = 0; i < pairs.Count; i += 2)
+                    {
+                        if (!IsNewField(lp, pairs, i)) continue;
+                        var field = new ListpackValue(pairs[i]);
+                        var value = new ListpackValue(pairs[LastValueOf(pairs, i)]);
+                        field.Write(grown.AsSpan(at));
+                        at += field.EntrySize;
+                        value.Write(grown.AsSpan(at));
+                        at += value.EntrySize;
+                    }
+                    lp = grown;
+                }
+                hash.Value = lp;
+                return added;
+            }
+        }
+        int created = 0;
+        for (int i = 0; i < pairs.Count; i += 2)
+        {
+            if (Set(hash, pairs[i], pairs[i + 1], limits)) created++;
+        }
+        return created;
+    }
+
+    static bool AllFit<TPairs>(in TPairs pairs, long maxLength) where TPairs : StreamValue.IFieldList, allows ref struct
+    {
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            if (pairs[i].Length > maxLength) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Whether pair <paramref name="i"/>'s field is in neither the listpack nor an earlier pair.</summary>
+    static bool IsNewField<TPairs>(byte[] lp, in TPairs pairs, int i) where TPairs : StreamValue.IFieldList, allows ref struct =>
+        FindField(lp, pairs[i]) < 0 && !EarlierField(pairs, i);
+
+    static bool EarlierField<TPairs>(in TPairs pairs, int i) where TPairs : StreamValue.IFieldList, allows ref struct
+    {
+        for (int j = 0; j < i; j += 2)
+        {
+            if (pairs[j].SequenceEqual(pairs[i])) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The index of the value the field of pair <paramref name="i"/> ends with: its last pair's.</summary>
+    static int LastValueOf<TPairs>(in TPairs pairs, int i) where TPairs : StreamValue.IFieldList, allows ref struct
+    {
+        int last = i + 1;
+        for (int j = i + 2; j < pairs.Count; j += 2)
+        {
+            if (pairs[j].SequenceEqual(pairs[i])) last = j + 1;
+        }
+        return last;
     }
 
     public static bool Delete(KeyEntry hash, ReadOnlySpan<byte> field)

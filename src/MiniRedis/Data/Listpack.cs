@@ -178,6 +178,13 @@ public static class Listpack
         return result;
     }
 
+    /// <summary>
+    /// A copy of <paramref name="lp"/> with <paramref name="bytes"/> of room at its end, at the returned
+    /// array's <see cref="EndOffset"/> less <paramref name="bytes"/>, for <paramref name="count"/> entries the
+    /// caller writes there (<see cref="ListpackValue.Write"/>): many appends for one allocation.
+    /// </summary>
+    public static byte[] GrowAtEnd(byte[] lp, int bytes, int count) => Resize(lp, EndOffset(lp), 0, bytes, count);
+
     /// <summary>Inserts before the entry at <paramref name="offset"/> (or appends at <see cref="EndOffset"/>).</summary>
     public static byte[] Insert(byte[] lp, int offset, in ListpackValue value)
     {
