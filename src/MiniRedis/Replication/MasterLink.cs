@@ -328,7 +328,7 @@ public sealed class MasterLink : IClientConnection
         if (_ackAfterLoad)
         {
             _ackAfterLoad = false;
-            SendAck(Invoke(() => _replication.ReplOffset));
+            SendAck(Invoke(() => _replication.MasterOffset));
         }
         var limits = new ParseLimits(_config.ProtoMaxBulkLen, int.MaxValue, Unauthenticated: true);
         while (!_stop.IsCancellationRequested)

@@ -67,16 +67,6 @@ public sealed class ReplicationBacklog
         return length;
     }
 
-    /// <summary>Forgets the bytes after stream offset <paramref name="offset"/> (a replica's half-received transaction, dropped with its master's connection).</summary>
-    public void Truncate(long offset)
-    {
-        long drop = Math.Min(HistoryLength, FirstOffset + HistoryLength - 1 - offset);
-        if (drop <= 0) return;
-        HistoryLength -= drop;
-        _head = (int)((_head - drop % _buffer.Length + _buffer.Length) % _buffer.Length);
-        if (HistoryLength == 0) FirstOffset = offset + 1;
-    }
-
     /// <summary>CONFIG SET repl-backlog-size: a new buffer holding as much of the history as fits.</summary>
     public void Resize(long size)
     {

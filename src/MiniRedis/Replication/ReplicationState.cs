@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
@@ -496,7 +497,7 @@ public sealed class ReplicationState : IPropagationSink
     internal void Cron()
     {
         long now = _nowMs();
-        if (_link is { Connected: true } link) link.SendAck(_replOffset);
+        if (_link is { Connected: true } link) link.SendAck(MasterOffset);
         // A replica's replicas get its master's PINGs, relayed.
         if (!IsReplica && _replicas.Count > 0 && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
         {
@@ -629,7 +630,6 @@ public sealed class ReplicationState : IPropagationSink
         {
             // Our own writes no longer feed the stream: the master's is the history now, relayed into the backlog kept.
             StopProducing();
-            _replOffset = MasterOffset;
             _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             _hasHistory = true;
         }
@@ -669,25 +669,21 @@ public sealed class ReplicationState : IPropagationSink
 
     /// <summary>
     /// The master's connection closed: its selected database is kept for a partial resync. A
-    /// transaction it had half sent is dropped with the connection, so the history goes back to
-    /// before its MULTI (the backlog too; our replicas, which got those bytes, sync again).
+    /// transaction it had half sent is dropped with the connection: the PSYNC asks for it again.
     /// </summary>
     internal void MasterDisconnected(int db)
     {
         StreamDb = db;
-        if (_replOffset == MasterOffset) return;
-        Backlog?.Truncate(_replOffset);
-        MasterOffset = _replOffset;
-        DisconnectReplicas();
+        _heldTransaction.Clear();
     }
 
     /// <summary>
-    /// Redis's master->reploff on a replica: the offset of the master's stream applied, which stays
-    /// before a MULTI until its EXEC (master_repl_offset counts the bytes relayed). What the replica
-    /// acknowledges, asks PSYNC from and saves in its dump.
+    /// On a replica, the bytes of the master's transaction received so far (its MULTI and queued
+    /// commands): as in Redis 7.0, whose master->reploff stays before a MULTI until its EXEC, they
+    /// count in the offset, the backlog and our replicas' stream only with the EXEC. So a dump, an
+    /// ACK or a PSYNC taken meanwhile is at the offset before the MULTI.
     /// </summary>
-    internal long ReplOffset => _replOffset;
-    long _replOffset;
+    readonly ArrayBufferWriter<byte> _heldTransaction = new();
 
     /// <summary>
     /// Redis's rdbPopulateSaveInfo: a master with a backlog, or a replica with a history, saves its
@@ -697,9 +693,9 @@ public sealed class ReplicationState : IPropagationSink
     {
         if (!IsReplica) return Backlog is null ? null : new RdbReplicationInfo(Math.Max(_selectedDb, 0), ReplicationId, MasterOffset);
         if (!_hasHistory) return null;
-        OffsetNow();
+        long offset = OffsetNow();
         int db = _link?.Session is { } master ? master.Db.Index : StreamDb;
-        return new RdbReplicationInfo(db, ReplicationId, _replOffset);
+        return new RdbReplicationInfo(db, ReplicationId, offset);
     }
 
     /// <summary>
@@ -719,14 +715,14 @@ public sealed class ReplicationState : IPropagationSink
             return;
         }
         ReplicationId = info.ReplId;
-        MasterOffset = _replOffset = info.Offset;
+        MasterOffset = info.Offset;
         StreamDb = info.StreamDb;
         _hasHistory = true;
         _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
     }
 
     /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>
-    internal (string? Replid, long Offset) CachedMaster() => _hasHistory ? (ReplicationId, _replOffset) : (null, -1);
+    internal (string? Replid, long Offset) CachedMaster() => _hasHistory ? (ReplicationId, MasterOffset) : (null, -1);
 
     /// <summary>+CONTINUE [new id]: the master changed its ID (it was promoted) and our history follows it.</summary>
     internal void PartialResyncAccepted(string? newId)
@@ -750,7 +746,7 @@ public sealed class ReplicationState : IPropagationSink
         ReplicationId = replid;
         ReplicationId2 = new string('0', 40);
         SecondOffset = -1;
-        MasterOffset = _replOffset = offset;
+        MasterOffset = offset;
         StreamDb = streamDb;
         _hasHistory = true;
         DisconnectReplicas();
@@ -760,12 +756,21 @@ public sealed class ReplicationState : IPropagationSink
 
     /// <summary>
     /// The bytes of a master command, once it ran: relayed as received to the backlog and our
-    /// replicas; the applied offset follows unless a MULTI is open.
+    /// replicas, and counted in the offset; held while a MULTI is open, until the command that closes it.
     /// </summary>
     internal void StreamProcessed(ReadOnlySpan<byte> bytes, bool outsideMulti)
     {
+        if (!outsideMulti)
+        {
+            _heldTransaction.Write(bytes);
+            return;
+        }
+        if (_heldTransaction.WrittenCount > 0)
+        {
+            FeedStream(_heldTransaction.WrittenSpan);
+            _heldTransaction.Clear();
+        }
         FeedStream(bytes);
-        if (outsideMulti) _replOffset = MasterOffset;
     }
 
     /// <summary>After a round of the master's commands: relayed bytes go out, and a GETACK among them is answered with the offset now.</summary>
@@ -774,7 +779,7 @@ public sealed class ReplicationState : IPropagationSink
         Flush();
         if (!_ackRequested) return;
         _ackRequested = false;
-        _link?.SendAck(_replOffset);
+        _link?.SendAck(MasterOffset);
     }
 
     /// <summary>REPLCONF GETACK from our master: the ACK goes out after the round.</summary>
@@ -797,7 +802,7 @@ public sealed class ReplicationState : IPropagationSink
             reply.Bulk(link.MasterHost);
             reply.Integer(link.MasterPort);
             reply.Bulk(link.Connected ? "connected" : link.SyncInProgress ? "sync" : "connect");
-            reply.Integer(link.Connected ? _replOffset : -1);
+            reply.Integer(link.Connected ? MasterOffset : -1);
             return;
         }
         reply.ArrayHeader(3);
@@ -825,8 +830,8 @@ public sealed class ReplicationState : IPropagationSink
             line("master_link_status", link.Connected ? "up" : "down");
             line("master_last_io_seconds_ago", link.LastIoMs == 0 ? "-1" : Str((now - link.LastIoMs) / 1000));
             line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
-            line("slave_read_repl_offset", Str(MasterOffset));
-            line("slave_repl_offset", Str(_replOffset));
+            line("slave_read_repl_offset", Str(MasterOffset + _heldTransaction.WrittenCount));
+            line("slave_repl_offset", Str(MasterOffset));
             if (link.SyncInProgress)
             {
                 line("master_sync_total_bytes", Str(link.SyncTotalBytes));
