@@ -25,6 +25,8 @@ public sealed class DisklessSyncTests
         ReplicationChecks.WaitCaughtUp(master, first);
         ReplicationChecks.WaitCaughtUp(master, second);
 
+        // The replicas can be up before the master has noted the job's end.
+        Assert.True(Wait.Until(() => Occurrences(master.Output, "Synchronization with replica 127.0.0.1:") == 2), master.Output);
         string log = master.Output;
         Assert.Equal(1, Occurrences(log, "Starting BGSAVE for SYNC with target: replicas sockets"));
         Assert.Equal(1, Occurrences(log, "Background RDB transfer started by pid"));
@@ -127,8 +129,8 @@ public sealed class DisklessSyncTests
     [InlineData("no")]
     public void ReplicaGoneDuringFullSyncThenAnotherSyncs(string diskless)
     {
-        // 2 ms per key: the sync's snapshot lasts long enough for the replica to go away first.
-        using var master = new MiniRedisProcess("--rdb-key-save-delay", "2000", "--repl-diskless-sync", diskless);
+        // 100 ms per key: the sync's snapshot lasts long enough for the replica to go away first.
+        using var master = new MiniRedisProcess("--rdb-key-save-delay", "100000", "--repl-diskless-sync", diskless);
         using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
         using (var first = new RealRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString()))
         {
