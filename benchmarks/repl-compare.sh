@@ -5,7 +5,8 @@
 #     Redis master, with a disk-based RDB (repl-diskless-sync no) and a diskless one (yes, delay 0);
 #     timed from the replica's start until master_link_status:up and its DBSIZE matches;
 #  2. replication lag at RATE writes/s (SETs paced by repl_load.py): the master's offset minus the
-#     replica's, sampled every 100 ms, mean and max in bytes, and the time to catch up after the load;
+#     replica's, sampled every 100 ms (two INFO calls a few ms apart: the figure includes the writes of
+#     those ms, ~40 bytes each), mean and max in bytes, and the time to catch up after the load;
 #  3. master throughput with 2 real replicas attached: redis-benchmark SET (-P 16) against each master.
 # Usage: benchmarks/repl-compare.sh    Environment: KEYS (default 1000000, DEBUG POPULATE strings;
 # DATASET=mixed for rdb_probe.py's 1M mixed keys), RUNS (default 3), RATE (default 50000), LOAD_SECONDS (default 10).
@@ -65,7 +66,9 @@ lag() {
     local load=$!
     : > "$samples"
     while kill -0 "$load" 2>/dev/null; do
-        echo $(( $(field "$master" master_repl_offset) - $(field "$replica_port" slave_repl_offset) )) >> "$samples"
+        # The replica first: the master's offset read a few ms later includes the writes of those ms.
+        replica_offset=$(field "$replica_port" slave_repl_offset)
+        echo $(( $(field "$master" master_repl_offset) - replica_offset )) >> "$samples"
         sleep 0.1
     done
     wait "$load"
@@ -82,7 +85,7 @@ throughput() {
     wait_synced "$1" "$replica_port"
     start_replica "$1" "$2/r2"; r2=$replica_pid
     wait_synced "$1" "$replica_port"
-    redis-benchmark -p "$1" -t set -n 500000 -P 16 -r 100000 -q | tr -d '\r' | awk '/SET/ { print $2 }'
+    redis-benchmark -p "$1" -t set -n 500000 -P 16 -r 100000 --csv | awk -F'"' '/SET/ { print $4 }'
     kill "$r1" "$r2"
 }
 
