@@ -131,11 +131,11 @@ public sealed partial class RedisServer
     /// A full sync's RDB into the emptied keyspace (the one call of the RDB loader for replication). With
     /// the AOF on, the file is rewritten from the new dataset, as Redis's restartAOFAfterSYNC starts it over.
     /// </summary>
-    bool LoadFullSync(string path)
+    int? LoadFullSync(string path)
     {
-        if (!RdbLoading.LoadNow(Persistence.Host, Rdb, path, RdbLoadOptions.ReplicaSync(path))) return false;
+        if (!RdbLoading.LoadNow(Persistence.Host, Rdb, path, RdbLoadOptions.ReplicaSync(path), out var replication)) return null;
         if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
-        return true;
+        return replication?.StreamDb ?? 0;
     }
 
     /// <summary>Replicas acknowledged: clients in WAIT (blocked on the replication's key in their database) check again.</summary>

@@ -24,6 +24,10 @@ public sealed partial class ServerConfig
         ConfigDirective.Integer("repl-timeout", 1, int.MaxValue, 60, c => c.ReplTimeout, (c, v) => c.ReplTimeout = (int)v),
         ConfigDirective.Memory("repl-backlog-size", 1, long.MaxValue, 1024 * 1024, c => c.ReplBacklogSize, (c, v) => c.ReplBacklogSize = v),
         ConfigDirective.Integer("repl-backlog-ttl", 0, long.MaxValue, 3600, c => c.ReplBacklogTtl, (c, v) => c.ReplBacklogTtl = v),
+        ConfigDirective.Bool("repl-diskless-sync", true, c => c.ReplDisklessSync, (c, v) => c.ReplDisklessSync = v),
+        ConfigDirective.Integer("repl-diskless-sync-delay", 0, int.MaxValue, 5, c => c.ReplDisklessSyncDelay, (c, v) => c.ReplDisklessSyncDelay = (int)v),
+        ConfigDirective.Integer("repl-diskless-sync-max-replicas", 0, int.MaxValue, 0, c => c.ReplDisklessSyncMaxReplicas, (c, v) => c.ReplDisklessSyncMaxReplicas = (int)v),
+        ConfigDirective.Bool("repl-disable-tcp-nodelay", false, c => c.ReplDisableTcpNoDelay, (c, v) => c.ReplDisableTcpNoDelay = v),
     ];
 
     /// <summary>The master this server replicates (replicaof), or null while it is a master.</summary>
@@ -49,6 +53,16 @@ public sealed partial class ServerConfig
     public int ReplTimeout { get; private set; }
     public long ReplBacklogSize { get; private set; }
     public long ReplBacklogTtl { get; private set; }
+
+    /// <summary>A full sync streams the RDB to the replicas' sockets (EOF-marked) instead of a dump file.</summary>
+    public bool ReplDisklessSync { get; private set; }
+
+    /// <summary>Seconds a diskless sync waits for more replicas to share its transfer; -max-replicas that start it at once (0: no such count).</summary>
+    public int ReplDisklessSyncDelay { get; private set; }
+    public int ReplDisklessSyncMaxReplicas { get; private set; }
+
+    /// <summary>Replica sockets send with Nagle's algorithm (fewer, larger packets; more lag).</summary>
+    public bool ReplDisableTcpNoDelay { get; private set; }
 
     /// <summary>REPLICAOF host port / NO ONE: what CONFIG GET and CONFIG REWRITE then show (null host: a master).</summary>
     public void SetMaster(string? host, int port) => (MasterHost, MasterPort) = (host, port);

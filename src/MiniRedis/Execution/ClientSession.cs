@@ -41,6 +41,9 @@ public interface IClientConnection
 
     /// <summary>Query bytes read but not yet run plus output not yet sent, for used_memory (any thread, approximate).</summary>
     long BufferedBytes { get; }
+
+    /// <summary>repl-disable-tcp-nodelay on a replica's connection: Nagle's algorithm back on (a TCP socket's only).</summary>
+    void DisableTcpNoDelay() { }
 }
 
 /// <summary>

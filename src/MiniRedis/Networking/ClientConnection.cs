@@ -62,6 +62,19 @@ public sealed class ClientConnection : IClientConnection
     // When the output first went over the soft limit (Stopwatch ticks), 0 while under it.
     long _softLimitSince;
 
+    public void DisableTcpNoDelay()
+    {
+        if (IsUnixSocket) return;
+        try
+        {
+            _socket.NoDelay = false;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed meanwhile: nothing to tune.
+        }
+    }
+
     public ClientConnection(RedisServer server, Socket socket, TlsContext? tls = null, SocketEventLoop? events = null)
     {
         _server = server;

@@ -84,6 +84,13 @@ public sealed class PersistenceCoordinator
     /// </summary>
     public bool StartBackgroundSave() => !BackgroundJobRunning && Rdb.StartBackgroundSave() && Rdb.InProgress;
 
+    /// <summary>
+    /// A diskless full sync's background job (Redis's rdbSaveToSlavesSockets): the image streamed to
+    /// <paramref name="target"/>; false when another job runs or the dataset may not be saved (the
+    /// caller then keeps the target). Its end is told by <see cref="RdbState.SaveDone"/> too.
+    /// </summary>
+    public bool StartTransfer(IRdbSaveTarget target) => !BackgroundJobRunning && Rdb.StartTransfer(target);
+
     /// <summary>Redis's order at exit: the rewrite abandoned, the AOF flushed and fsynced, then the final save.</summary>
     internal void Shutdown()
     {

@@ -3,10 +3,11 @@ using MiniRedis.Execution;
 namespace MiniRedis.Replication;
 
 /// <summary>
-/// Sends the RDB file of a full sync to the replicas in <see cref="ReplicaState.SendBulk"/> (Redis's
-/// sendBulkToSlave): on the executor, a chunk at a time into the replica's output while its socket
-/// keeps up, so a large dump never sits in memory whole. A timer wakes it every few milliseconds while
-/// a transfer runs (the socket drains on its own thread meanwhile).
+/// Sends full syncs' RDB: the dump file to each replica in <see cref="ReplicaState.SendBulk"/> (Redis's
+/// sendBulkToSlave), and the diskless transfer's image to all of its replicas at once; on the
+/// executor, a chunk at a time into a replica's output while its socket keeps up, so a large image
+/// never sits in memory whole. A timer wakes it every few milliseconds while a transfer runs (the
+/// sockets drain on their own threads meanwhile).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One sender lives as long as the server; its timer is stopped, not disposed, between transfers.")]
 sealed class BulkSender
@@ -66,6 +67,14 @@ sealed class BulkSender
                 session.Reply.Raw(_chunk.AsSpan(0, n));
             }
             if (session.Reply.Length > 0) _executor.MarkReplies(session);
+        }
+        if (_replication.Transfer is { } transfer)
+        {
+            any = true;
+            if (transfer.Pump(MaxInFlight))
+            {
+                foreach (var link in transfer.Replicas) _executor.MarkReplies(link.Session);
+            }
         }
         if (!any)
         {

@@ -12,14 +12,14 @@ namespace MiniRedis.Replication;
 
 /// <summary>What the replica side needs of the server: the keyspace emptied and loaded from a received RDB, and the master's commands run.</summary>
 /// <param name="EmptyData">Redis's emptyData: every database and the function libraries (executor).</param>
-/// <param name="LoadRdb">Loads a received RDB file into the empty keyspace (executor); false when it is invalid. The one call of the RDB loader.</param>
+/// <param name="LoadRdb">Loads a received RDB file into the empty keyspace (executor): the database its replication stream has selected (its repl-stream-db, else 0), or null when it is invalid. The one call of the RDB loader.</param>
 /// <param name="NewSession">A session for the master's connection, in the given database.</param>
 /// <param name="Submit">Queues a batch of the master's commands to the executor.</param>
 /// <param name="Connect">Registers the master's session with the clients (executor), as a connection's is.</param>
 /// <param name="Disconnect">Forgets it (executor).</param>
 /// <param name="Ready">The data on disk is loaded: a full sync may replace it.</param>
 /// <param name="ListeningPort">The port listened on, which REPLCONF listening-port announces unless replica-announce-port is set.</param>
-public sealed record ReplicaHost(Action EmptyData, Func<string, bool> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
+public sealed record ReplicaHost(Action EmptyData, Func<string, int?> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
     Action<ClientSession, CommandBatch> Submit, Action<ClientSession> Connect, Action<ClientSession> Disconnect, Func<bool> Ready, Func<int> ListeningPort);
 
 /// <summary>
@@ -27,8 +27,9 @@ public sealed record ReplicaHost(Action EmptyData, Func<string, bool> LoadRdb, F
 /// own. It connects, handshakes (PING, AUTH, REPLCONF listening-port and capa, PSYNC), receives a
 /// full sync's RDB (<c>$len</c> or EOF-marked) into a temporary file and has the executor load it,
 /// then reads the stream: one command per batch, so the processed offset is exact; the commands run
-/// as the master client (no replies, no write checks). A lost link is retried every second with
-/// PSYNC from the cached replid and offset.
+/// as the master client (no replies, no write checks), and once run their bytes, exactly as
+/// received, go on to the backlog and this server's own replicas. A lost link is retried every
+/// second with PSYNC from the cached replid and offset.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_stop and _batchSlots are shared by the link thread and Stop (called from the executor) with no point where both are done; one link per REPLICAOF, so their wait handles are left to the finalizer.")]
 public sealed class MasterLink : IClientConnection
@@ -46,7 +47,7 @@ public sealed class MasterLink : IClientConnection
     readonly Thread _thread;
     readonly CancellationTokenSource _stop = new();
     readonly object _sendLock = new();
-    readonly ConcurrentQueue<(CommandBatch Batch, int Bytes)> _inFlight = new();
+    readonly ConcurrentQueue<InFlight> _inFlight = new();
     readonly ConcurrentBag<CommandBatch> _freeBatches = [];
     readonly SemaphoreSlim _batchSlots = new(MaxBatches, MaxBatches);
     Socket? _socket;
@@ -54,6 +55,14 @@ public sealed class MasterLink : IClientConnection
     byte[] _buffer = new byte[ReadBuffer];
     int _start;
     int _end;
+    // Link thread: whether the stream is inside MULTI after the last command parsed.
+    bool _inMulti;
+    // Executor: batches of the running round already counted by CountRunBatches.
+    int _counted;
+    bool _ackAfterLoad;
+
+    /// <summary>A master command handed to the executor: its bytes as received, and whether the stream is outside MULTI after it.</summary>
+    readonly record struct InFlight(CommandBatch Batch, byte[] Raw, int Bytes, bool OutsideMulti);
 
     internal MasterLink(ReplicationState replication, ServerConfig config, ILogger logger, Executor executor, ReplicaHost host, string masterHost, int masterPort)
     {
@@ -79,6 +88,10 @@ public sealed class MasterLink : IClientConnection
     /// <summary>Unix ms of the last bytes from the master, and when the link went down (0: it never was up).</summary>
     public long LastIoMs { get; private set; }
     public long DownSinceMs { get; private set; }
+
+    /// <summary>A full sync's payload: its announced size (0 for an EOF-marked one) and the bytes received (master_sync_*).</summary>
+    public long SyncTotalBytes { get; private set; }
+    public long SyncReadBytes { get; private set; }
 
     /// <summary>The master's session while connected: its commands obey no write checks.</summary>
     public ClientSession? Session => _session;
@@ -150,11 +163,8 @@ public sealed class MasterLink : IClientConnection
         while (!Invoke(_host.Ready)) _stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100));
         // Every batch of the last link has been run or dropped by now (the executor ran what was queued before):
         // none may count in the new link's offset.
-        while (_inFlight.TryDequeue(out var stale))
-        {
-            _freeBatches.Add(stale.Batch);
-            _batchSlots.Release();
-        }
+        while (_inFlight.TryDequeue(out var stale)) Recycle(stale);
+        _inMulti = false;
         _logger.LogInformation("Connecting to MASTER {Host}:{Port}", _masterHost, _masterPort);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket = socket;
@@ -228,6 +238,7 @@ public sealed class MasterLink : IClientConnection
     void FullSync(string replid, long offset)
     {
         SyncInProgress = true;
+        SyncTotalBytes = SyncReadBytes = 0;
         string header = ReadLine(skipNewlines: true);
         if (header.StartsWith('-')) throw new ReplicationException($"MASTER aborted replication with an error: {header[1..]}");
         if (!header.StartsWith('$')) throw new ReplicationException($"Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?");
@@ -240,10 +251,13 @@ public sealed class MasterLink : IClientConnection
                 {
                     _logger.LogInformation("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
                     ReceiveUntilMark(file, Encoding.ASCII.GetBytes(header[5..]));
+                    // Redis's replica acknowledges at once: the master starts the stream on that ACK.
+                    _ackAfterLoad = true;
                 }
                 else if (long.TryParse(header.AsSpan(1), CultureInfo.InvariantCulture, out long length) && length >= 0)
                 {
                     _logger.LogInformation("MASTER <-> REPLICA sync: receiving {Bytes} bytes from master to disk", length);
+                    SyncTotalBytes = length;
                     ReceiveExactly(file, length);
                 }
                 else throw new ReplicationException($"Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?");
@@ -253,8 +267,8 @@ public sealed class MasterLink : IClientConnection
                 _logger.LogInformation("MASTER <-> REPLICA sync: Flushing old data");
                 _host.EmptyData();
                 _logger.LogInformation("MASTER <-> REPLICA sync: Loading DB in memory");
-                if (!_host.LoadRdb(path)) return false;
-                _replication.FullSyncLoaded(replid, offset);
+                if (_host.LoadRdb(path) is not { } streamDb) return false;
+                _replication.FullSyncLoaded(replid, offset, streamDb);
                 return true;
             });
             if (!loaded)
@@ -278,6 +292,7 @@ public sealed class MasterLink : IClientConnection
             file.Write(_buffer, _start, n);
             _start += n;
             length -= n;
+            SyncReadBytes += n;
         }
     }
 
@@ -295,6 +310,7 @@ public sealed class MasterLink : IClientConnection
             if (_start == _end) Fill();
             int fresh = Math.Min(_end - _start, window.Length - held);
             Buffer.BlockCopy(_buffer, _start, window, held, fresh);
+            SyncReadBytes += fresh;
             int length = held + fresh;
             int at = window.AsSpan(0, length).IndexOf(mark);
             if (at >= 0)
@@ -327,6 +343,11 @@ public sealed class MasterLink : IClientConnection
         });
         _session = session;
         Connected = true;
+        if (_ackAfterLoad)
+        {
+            _ackAfterLoad = false;
+            SendAck(Invoke(() => _replication.MasterOffset));
+        }
         var limits = new ParseLimits(_config.ProtoMaxBulkLen, int.MaxValue, Unauthenticated: true);
         while (!_stop.IsCancellationRequested)
         {
@@ -348,10 +369,24 @@ public sealed class MasterLink : IClientConnection
                     Compact();
                     break;
                 }
+                var raw = ArrayPool<byte>.Shared.Rent(bytes);
+                Buffer.BlockCopy(_buffer, _start, raw, 0, bytes);
                 _start += bytes;
-                _inFlight.Enqueue((batch, bytes));
+                TrackMulti(batch);
+                _inFlight.Enqueue(new InFlight(batch, raw, bytes, !_inMulti));
                 _host.Submit(session, batch);
             }
+        }
+    }
+
+    /// <summary>MULTI opens a transaction in the stream, EXEC and DISCARD close it.</summary>
+    void TrackMulti(CommandBatch batch)
+    {
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var name = batch[i][0];
+            if (Ascii.EqualsIgnoreCase(name, "MULTI"u8)) _inMulti = true;
+            else if (Ascii.EqualsIgnoreCase(name, "EXEC"u8) || Ascii.EqualsIgnoreCase(name, "DISCARD"u8)) _inMulti = false;
         }
     }
 
@@ -387,29 +422,36 @@ public sealed class MasterLink : IClientConnection
     void IClientConnection.SendReplies(int completedBatches)
     {
         _session?.Reply.Clear();
-        for (int i = 0; i < completedBatches && _inFlight.TryDequeue(out var done); i++)
-        {
-            _replication.StreamProcessed(done.Bytes);
-            _freeBatches.Add(done.Batch);
-            _batchSlots.Release();
-        }
+        Count(completedBatches - _counted);
+        _counted = 0;
         _replication.AfterStreamRound();
     }
 
     /// <summary>
-    /// Stream bytes of the master's commands already run this round but not yet counted in the offset
-    /// (that happens when the round's replies go out): a dump taken mid-round includes their effects (executor).
+    /// The master's commands already run this round are counted now rather than when the round's
+    /// replies go out: a snapshot taken mid-round holds their effects, so its offset must too (executor).
     /// </summary>
-    internal long RunButUncountedBytes()
+    internal void CountRunBatches()
     {
-        int completed = _session?.CompletedBatches ?? 0;
-        long bytes = 0;
-        foreach (var (_, size) in _inFlight)
+        int run = (_session?.CompletedBatches ?? 0) - _counted;
+        Count(run);
+        _counted += run;
+    }
+
+    void Count(int batches)
+    {
+        for (int i = 0; i < batches && _inFlight.TryDequeue(out var done); i++)
         {
-            if (completed-- <= 0) break;
-            bytes += size;
+            _replication.StreamProcessed(done.Raw.AsSpan(0, done.Bytes), done.OutsideMulti);
+            Recycle(done);
         }
-        return bytes;
+    }
+
+    void Recycle(InFlight done)
+    {
+        ArrayPool<byte>.Shared.Return(done.Raw);
+        _freeBatches.Add(done.Batch);
+        _batchSlots.Release();
     }
 
     long IClientConnection.PendingOutputBytes => 0;

@@ -31,7 +31,14 @@ public sealed class ReplicaLink
         RdbOnly = hello.RdbOnly;
         PrePsync = prePsync;
         AckTimeMs = nowMs;
+        SyncRequestedMs = nowMs;
     }
+
+    /// <summary>When it asked for a sync (unix ms): a diskless sync waits repl-diskless-sync-delay from there.</summary>
+    public long SyncRequestedMs { get; }
+
+    /// <summary>Online after a diskless transfer, its stream held until its first REPLCONF ACK (Redis's repl_start_cmd_stream_on_ack).</summary>
+    internal bool StreamOnAck { get; set; }
 
     public ClientSession Session { get; }
     public int ListeningPort { get; }

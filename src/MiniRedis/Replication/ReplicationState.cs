@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
@@ -15,9 +16,13 @@ namespace MiniRedis.Replication;
 /// PING, timeouts and the write quorum. It is a consumer of the propagation stream (an
 /// <see cref="IPropagationSink"/>, registered while the backlog exists, as Redis feeds replicas only
 /// then): each record is encoded once, appended to the backlog and written to the online replicas'
-/// output; replicas waiting for their RDB buffer it. A full sync is a BGSAVE the persistence
-/// coordinator runs (never beside another background job); the dump it leaves is sent as
-/// <c>$&lt;len&gt;\r\n&lt;bytes&gt;</c> by <see cref="BulkSender"/>. Executor thread only.
+/// output; replicas waiting for their RDB buffer it. A full sync is a background save the
+/// persistence coordinator runs (never beside another background job): with
+/// <c>repl-diskless-sync</c> and replicas that read EOF-marked payloads, its image is streamed to
+/// their sockets (<see cref="DisklessTransfer"/>, shared by the replicas that came during
+/// <c>repl-diskless-sync-delay</c>); otherwise the dump it leaves is sent as
+/// <c>$&lt;len&gt;\r\n&lt;bytes&gt;</c>. <see cref="BulkSender"/> moves both. A replica serves its own
+/// replicas the same way, and relays its master's stream to them byte for byte. Executor thread only.
 /// </summary>
 public sealed class ReplicationState : IPropagationSink
 {
@@ -33,6 +38,8 @@ public sealed class ReplicationState : IPropagationSink
     readonly BulkSender _bulk;
     int _selectedDb = -1;
     bool _saveForSync;
+    DisklessTransfer? _transfer;
+    bool _producing;
     long _noReplicasSinceMs;
     long _lastPingMs;
 
@@ -107,29 +114,36 @@ public sealed class ReplicationState : IPropagationSink
     void Feed()
     {
         var bytes = _encoder.Written;
+        FeedStream(bytes);
+        _encoder.Consume(bytes.Length);
+    }
+
+    /// <summary>
+    /// Stream bytes, ours or (on a replica) the master's as they were applied: counted in the
+    /// offset, kept in the backlog, written to the replicas online, held for those waiting.
+    /// </summary>
+    void FeedStream(ReadOnlySpan<byte> bytes)
+    {
         MasterOffset += bytes.Length;
-        Backlog!.Append(bytes);
+        Backlog?.Append(bytes);
         foreach (var replica in _replicas)
         {
-            switch (replica.State)
+            if (replica.State == ReplicaState.WaitBgsaveStart) continue;
+            if (replica.State == ReplicaState.Online && !replica.StreamOnAck)
             {
-                case ReplicaState.Online:
-                    replica.Session.Reply.Raw(bytes);
-                    break;
-                case ReplicaState.WaitBgsaveEnd or ReplicaState.SendBulk:
-                    replica.Buffered.Add(bytes.ToArray());
-                    replica.BufferedBytes += bytes.Length;
-                    // The stream held for it counts in its output buffer: the replica limit bounds it.
-                    long hard = _config.ReplicaOutputBufferLimit.Hard;
-                    if (hard > 0 && replica.BufferedBytes >= hard)
-                    {
-                        _logger.LogWarning("Client {Name} scheduled to be closed ASAP for overcoming of output buffer limits.", replica.Name);
-                        replica.Session.Connection?.Close();
-                    }
-                    break;
+                replica.Session.Reply.Raw(bytes);
+                continue;
+            }
+            replica.Buffered.Add(bytes.ToArray());
+            replica.BufferedBytes += bytes.Length;
+            // The stream held for it counts in its output buffer: the replica limit bounds it.
+            long hard = _config.ReplicaOutputBufferLimit.Hard;
+            if (hard > 0 && replica.BufferedBytes >= hard)
+            {
+                _logger.LogWarning("Client {Name} scheduled to be closed ASAP for overcoming of output buffer limits.", replica.Name);
+                replica.Session.Connection?.Close();
             }
         }
-        _encoder.Consume(bytes.Length);
     }
 
     public void Flush()
@@ -160,12 +174,6 @@ public sealed class ReplicationState : IPropagationSink
             session.Reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
             return;
         }
-        if (_link is not null)
-        {
-            // The master's stream is not relayed (our offsets would drift from it): no sub-replicas yet.
-            session.Reply.Error("ERR chained replication is not supported yet: replicate from the master");
-            return;
-        }
         var hello = session.ReplicaHello ?? new ReplicaHello();
         var link = new ReplicaLink(session, hello, prePsync: replid is null, _nowMs());
         _logger.LogInformation("Replica {Name} asks for synchronization", link.Name);
@@ -178,6 +186,7 @@ public sealed class ReplicationState : IPropagationSink
         SyncFull++;
         session.Replica = link;
         _replicas.Add(link);
+        if (_config.ReplDisableTcpNoDelay) session.Connection?.DisableTcpNoDelay();
         if (Backlog is null)
         {
             ChangeReplicationId();
@@ -187,18 +196,48 @@ public sealed class ReplicationState : IPropagationSink
         StartFullSync(link);
     }
 
+    /// <summary>A backlog from the offset now; a master's own writes feed it (a replica's master feeds it through <see cref="StreamProcessed"/>).</summary>
     void CreateBacklog()
     {
         Backlog = new ReplicationBacklog(_config.ReplBacklogSize, MasterOffset);
+        if (!IsReplica) ProduceStream();
+    }
+
+    /// <summary>Our writes become the stream (a master with a backlog); it restarts with a SELECT.</summary>
+    void ProduceStream()
+    {
         _selectedDb = -1;
+        if (_producing) return;
+        _producing = true;
         _propagation.AddSink(this);
+    }
+
+    /// <summary>Our writes no longer feed the stream (a replica's is its master's).</summary>
+    void StopProducing()
+    {
+        if (!_producing) return;
+        _producing = false;
+        _propagation.RemoveSink(this);
     }
 
     /// <summary>The backlog goes with its stream consumer; the IDs are the caller's business.</summary>
     void DropBacklog()
     {
         Backlog = null;
-        _propagation.RemoveSink(this);
+        StopProducing();
+    }
+
+    /// <summary>Redis's disconnectSlaves: our replicas sync again (they learn of a new history that way).</summary>
+    void DisconnectReplicas()
+    {
+        foreach (var replica in _replicas.ToList()) replica.Session.Connection?.Close();
+    }
+
+    /// <summary>The offset a snapshot taken now is at: on a replica, the master's commands already run count in it.</summary>
+    long OffsetNow()
+    {
+        _link?.CountRunBatches();
+        return MasterOffset;
     }
 
     /// <summary>Redis's masterTryPartialResynchronization: +CONTINUE and the backlog from the replica's offset, or false for a full sync.</summary>
@@ -238,31 +277,75 @@ public sealed class ReplicationState : IPropagationSink
     void StartFullSync(ReplicaLink link)
     {
         link.State = ReplicaState.WaitBgsaveStart;
-        if (_saveForSync && _replicas.Find(r => r != link && r.State == ReplicaState.WaitBgsaveEnd) is { } other)
+        if (_persistence.Rdb.InProgress && !_persistence.Rdb.TransferInProgress)
         {
-            // Same RDB, same starting offset, and the stream the other one buffered since.
-            link.Buffered.AddRange(other.Buffered);
-            link.BufferedBytes = other.BufferedBytes;
-            SetupFullResync(link, other.InitialOffset);
-            _logger.LogInformation("Waiting for end of BGSAVE for SYNC");
-            return;
+            if (_saveForSync && _replicas.Find(r => r != link && r.State == ReplicaState.WaitBgsaveEnd) is { } other)
+            {
+                // Same RDB, same starting offset, and the stream the other one buffered since.
+                link.Buffered.AddRange(other.Buffered);
+                link.BufferedBytes = other.BufferedBytes;
+                SetupFullResync(link, other.InitialOffset);
+                _logger.LogInformation("Waiting for end of BGSAVE for SYNC");
+            }
+            else _logger.LogInformation("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
         }
-        if (_persistence.BackgroundJobRunning)
+        else if (_persistence.Rdb.TransferInProgress)
         {
-            _logger.LogInformation("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
-            return;
+            _logger.LogInformation("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
         }
-        StartBgsaveForReplication();
+        else if (_config.ReplDisklessSync && link.CapaEof && _config.ReplDisklessSyncDelay > 0)
+        {
+            // The cron starts it once the delay passed (or enough replicas came): they share the transfer.
+            _logger.LogInformation("Delay next BGSAVE for diskless SYNC");
+        }
+        else if (_persistence.BackgroundJobRunning)
+        {
+            _logger.LogInformation("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
+        }
+        else StartBgsaveForReplication();
+    }
+
+    /// <summary>
+    /// Redis's replicationStartPendingFork (the cron, and the end of a background job): replicas
+    /// waiting for a BGSAVE get one once no job runs, a diskless one after the delay since the
+    /// first asked, or when repl-diskless-sync-max-replicas are waiting.
+    /// </summary>
+    void StartPendingSync()
+    {
+        if (_persistence.BackgroundJobRunning) return;
+        long now = _nowMs();
+        int waiting = 0;
+        long maxIdleSeconds = 0;
+        foreach (var replica in _replicas)
+        {
+            if (replica.State != ReplicaState.WaitBgsaveStart) continue;
+            waiting++;
+            maxIdleSeconds = Math.Max(maxIdleSeconds, (now - replica.SyncRequestedMs) / 1000);
+        }
+        if (waiting == 0) return;
+        if (!_config.ReplDisklessSync || (_config.ReplDisklessSyncMaxReplicas > 0 && waiting >= _config.ReplDisklessSyncMaxReplicas)
+            || maxIdleSeconds >= _config.ReplDisklessSyncDelay)
+            StartBgsaveForReplication();
     }
 
     /// <summary>Redis's startBgsaveForReplication: the replicas waiting for a BGSAVE are told +FULLRESYNC at its instant.</summary>
     void StartBgsaveForReplication()
     {
-        _logger.LogInformation("Starting BGSAVE for SYNC with target: disk");
+        var waiting = _replicas.FindAll(r => r.State == ReplicaState.WaitBgsaveStart);
+        bool toSockets = _config.ReplDisklessSync && waiting.TrueForAll(r => r.CapaEof);
+        _logger.LogInformation("Starting BGSAVE for SYNC with target: {Target}", toSockets ? "replicas sockets" : "disk");
         // The RDB's instant is now: the stream after it starts with a SELECT (Redis forces one).
-        long offset = MasterOffset;
+        long offset = OffsetNow();
         _selectedDb = -1;
-        if (!_persistence.StartBackgroundSave())
+        DisklessTransfer? transfer = toSockets ? new DisklessTransfer(waiting, _logger) : null;
+        bool started = transfer is null ? _persistence.StartBackgroundSave() : _persistence.StartTransfer(transfer);
+        if (started && transfer is not null)
+        {
+            _transfer = transfer;
+            _bulk.Start();
+        }
+        else transfer?.Dispose();
+        if (!started)
         {
             _logger.LogWarning("BGSAVE for replication failed");
             foreach (var replica in _replicas.Where(r => r.State == ReplicaState.WaitBgsaveStart).ToList())
@@ -295,6 +378,37 @@ public sealed class ReplicationState : IPropagationSink
     {
         if (!_saveForSync) return;
         _saveForSync = false;
+        if (_transfer is { } transfer)
+        {
+            _transfer = null;
+            TransferDone(transfer, saved);
+        }
+        else SendDumpToReplicas(saved);
+        StartPendingSync();
+    }
+
+    /// <summary>The replicas of a diskless transfer are online once it ended; their stream starts at their first ACK (Redis's updateSlavesWaitingBgsave, socket type).</summary>
+    void TransferDone(DisklessTransfer transfer, bool saved)
+    {
+        foreach (var replica in transfer.Replicas)
+        {
+            if (replica.State != ReplicaState.WaitBgsaveEnd) continue;
+            if (!saved)
+            {
+                _logger.LogWarning("SYNC failed. BGSAVE child returned an error");
+                replica.Session.Connection?.Close();
+                continue;
+            }
+            _logger.LogInformation("Streamed RDB transfer with replica {Name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming", replica.Name);
+            PutOnline(replica);
+            // The replica finds the end mark only if nothing follows it before it answers.
+            replica.StreamOnAck = true;
+        }
+    }
+
+    /// <summary>A dump written for replicas: sent to each waiting for it, or they are dropped when it failed.</summary>
+    void SendDumpToReplicas(bool saved)
+    {
         foreach (var replica in _replicas.ToList())
         {
             if (replica.State != ReplicaState.WaitBgsaveEnd) continue;
@@ -319,30 +433,46 @@ public sealed class ReplicationState : IPropagationSink
             _executor.MarkReplies(replica.Session);
             _bulk.Start();
         }
-        // Replicas that came while another job ran get their BGSAVE from the cron.
     }
 
-    /// <summary>The RDB is sent: the stream buffered meanwhile follows, and the replica is online (Redis's replicaPutOnline).</summary>
+    /// <summary>The dump file is sent: the replica is online and its stream follows at once.</summary>
     internal void BulkSent(ReplicaLink link)
     {
         link.CloseBulk();
-        // Out of SendBulk in any case: the sender must not read its closed file again.
+        PutOnline(link);
+        StartCommandStream(link);
+    }
+
+    /// <summary>Redis's replicaPutOnline (an rdb-only client stays out of the replicas' count).</summary>
+    void PutOnline(ReplicaLink link)
+    {
+        // Out of the transfer states in any case: the sender must not read its closed file again.
         link.State = ReplicaState.Online;
+        link.AckTimeMs = _nowMs();
+        if (!link.RdbOnly) _logger.LogInformation("Synchronization with replica {Name} succeeded", link.Name);
+    }
+
+    /// <summary>Redis's replicaStartCommandStream: the stream held since the RDB's instant goes out; an rdb-only client is closed.</summary>
+    void StartCommandStream(ReplicaLink link)
+    {
+        link.StreamOnAck = false;
         if (link.RdbOnly)
         {
+            _logger.LogInformation("Close the connection with replica {Name} as RDB transfer is complete", link.Name);
             link.Session.CloseAfterReply = true;
             _executor.MarkReplies(link.Session);
             return;
         }
-        link.AckTimeMs = _nowMs();
         foreach (var chunk in link.Buffered) link.Session.Reply.Raw(chunk);
         link.Buffered.Clear();
         link.BufferedBytes = 0;
         _executor.MarkReplies(link.Session);
-        _logger.LogInformation("Synchronization with replica {Name} succeeded", link.Name);
     }
 
     internal IEnumerable<ReplicaLink> SendingBulk => _replicas.Where(r => r.State == ReplicaState.SendBulk);
+
+    /// <summary>The diskless transfer running, for <see cref="BulkSender"/>.</summary>
+    internal DisklessTransfer? Transfer => _transfer;
 
     /// <summary>A replica's connection closed (Redis's freeClient of a slave).</summary>
     public void Disconnected(ClientSession session)
@@ -352,6 +482,12 @@ public sealed class ReplicationState : IPropagationSink
         _replicas.Remove(link);
         if (_replicas.Count == 0) _noReplicasSinceMs = _nowMs();
         _logger.LogInformation("Connection with replica {Name} lost.", link.Name);
+        if (_transfer is { } transfer && transfer.Replicas.Remove(link) && transfer.Replicas.Count == 0)
+        {
+            // Redis kills the child: nobody reads its pipe any more.
+            _logger.LogWarning("Diskless rdb transfer, last replica dropped, killing fork child.");
+            _persistence.Rdb.CancelBackgroundSave();
+        }
     }
 
     /// <summary>REPLCONF ACK offset.</summary>
@@ -360,6 +496,7 @@ public sealed class ReplicationState : IPropagationSink
         if (session.Replica is not { } link) return;
         if (offset > link.AckOffset) link.AckOffset = offset;
         link.AckTimeMs = _nowMs();
+        if (link.StreamOnAck && link.State == ReplicaState.Online) StartCommandStream(link);
         _acksArrived(AckKey);
     }
 
@@ -371,14 +508,17 @@ public sealed class ReplicationState : IPropagationSink
         Failover.Update();
         long now = _nowMs();
         if (_link is { Connected: true } link) link.SendAck(MasterOffset);
-        if (_replicas.Count > 0 && !Failover.HoldsPing && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
+        // A replica's replicas get its master's PINGs, relayed.
+        if (!IsReplica && _replicas.Count > 0 && !Failover.HoldsPing && now - _lastPingMs >= _config.ReplPingReplicaPeriod * 1000L)
         {
             _lastPingMs = now;
             FeedCommand("PING");
         }
         foreach (var replica in _replicas.ToList())
         {
-            if (replica.State is ReplicaState.WaitBgsaveStart or ReplicaState.WaitBgsaveEnd)
+            // Not into an EOF-marked transfer: a newline there would be part of the RDB.
+            if (replica.State == ReplicaState.WaitBgsaveStart
+                || (replica.State == ReplicaState.WaitBgsaveEnd && _transfer?.Replicas.Contains(replica) != true))
             {
                 replica.Session.Reply.Raw("\n"u8);
                 _executor.MarkReplies(replica.Session);
@@ -389,8 +529,8 @@ public sealed class ReplicationState : IPropagationSink
                 replica.Session.Connection?.Close();
             }
         }
-        if (!_persistence.BackgroundJobRunning && _replicas.Exists(r => r.State == ReplicaState.WaitBgsaveStart)) StartBgsaveForReplication();
-        if (Backlog is not null && _replicas.Count == 0 && _config.ReplBacklogTtl > 0 && now - _noReplicasSinceMs > _config.ReplBacklogTtl * 1000L)
+        StartPendingSync();
+        if (Backlog is not null && !IsReplica && _replicas.Count == 0 && _config.ReplBacklogTtl > 0 && now - _noReplicasSinceMs > _config.ReplBacklogTtl * 1000L)
         {
             // A new ID: replicas of the old history can no longer continue it.
             ChangeReplicationId();
@@ -495,11 +635,11 @@ public sealed class ReplicationState : IPropagationSink
         _link?.Stop();
         _config.SetMaster(host, port);
         // Replicas of ours must sync again with the new history.
-        foreach (var replica in _replicas.ToList()) replica.Session.Connection?.Close();
+        DisconnectReplicas();
         if (wasMaster)
         {
-            // Our own writes no longer feed a stream: the master's is the history now (its bytes are not relayed).
-            if (Backlog is not null) DropBacklog();
+            // Our own writes no longer feed the stream: the master's is the history now, relayed into the backlog kept.
+            StopProducing();
             _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
             _hasHistory = true;
         }
@@ -520,9 +660,11 @@ public sealed class ReplicationState : IPropagationSink
         _link = null;
         _config.SetMaster(null, 0);
         ShiftReplicationId();
-        // The former co-replicas continue the old history here (+CONTINUE from replid2) from the offset
-        // now: the backlog starts empty at it (Redis keeps the replica's, fed with the master's bytes).
+        // The former co-replicas continue the old history here (+CONTINUE from replid2), from the
+        // backlog the master's stream filled; our replicas reconnect to learn the new ID.
         if (Backlog is null) CreateBacklog();
+        else ProduceStream();
+        DisconnectReplicas();
         _noReplicasSinceMs = _nowMs();
         if (requester is not null) _logger.LogInformation("MASTER MODE enabled ({Origin} request from '{Client}')", byFailover ? "failover" : "user", requester);
     }
@@ -539,8 +681,23 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>The database the master's stream had selected when the link went down (the cached master's), selected again by the next link.</summary>
     internal int StreamDb { get; private set; }
 
-    /// <summary>The master's connection closed: its selected database is kept for a partial resync.</summary>
-    internal void MasterDisconnected(int db) => StreamDb = db;
+    /// <summary>
+    /// The master's connection closed: its selected database is kept for a partial resync. A
+    /// transaction it had half sent is dropped with the connection: the PSYNC asks for it again.
+    /// </summary>
+    internal void MasterDisconnected(int db)
+    {
+        StreamDb = db;
+        _heldTransaction.Clear();
+    }
+
+    /// <summary>
+    /// On a replica, the bytes of the master's transaction received so far (its MULTI and queued
+    /// commands): as in Redis 7.0, whose master->reploff stays before a MULTI until its EXEC, they
+    /// count in the offset, the backlog and our replicas' stream only with the EXEC. So a dump, an
+    /// ACK or a PSYNC taken meanwhile is at the offset before the MULTI.
+    /// </summary>
+    readonly ArrayBufferWriter<byte> _heldTransaction = new();
 
     /// <summary>
     /// Redis's rdbPopulateSaveInfo: a master with a backlog, or a replica with a history, saves its
@@ -550,17 +707,27 @@ public sealed class ReplicationState : IPropagationSink
     {
         if (!IsReplica) return Backlog is null ? null : new RdbReplicationInfo(Math.Max(_selectedDb, 0), ReplicationId, MasterOffset);
         if (!_hasHistory) return null;
+        long offset = OffsetNow();
         int db = _link?.Session is { } master ? master.Db.Index : StreamDb;
-        return new RdbReplicationInfo(db, ReplicationId, MasterOffset + (_link?.RunButUncountedBytes() ?? 0));
+        return new RdbReplicationInfo(db, ReplicationId, offset);
     }
 
     /// <summary>
-    /// At start, a replica whose dump has a replication history takes it as its cached master
-    /// (loadDataFromDisk), so it continues with PSYNC instead of a full sync.
+    /// At start (loadDataFromDisk), a dump with a replication history: a replica takes it as its
+    /// cached master, so it continues with PSYNC instead of a full sync; a master keeps it as its
+    /// second ID, valid up to that offset, with a backlog from there, so its former replicas continue.
     /// </summary>
     void RestoreFromRdb(RdbReplicationInfo info)
     {
-        if (!IsReplica) return;
+        if (!IsReplica)
+        {
+            ReplicationId2 = info.ReplId;
+            SecondOffset = info.Offset + 1;
+            MasterOffset = info.Offset;
+            CreateBacklog();
+            _noReplicasSinceMs = _nowMs();
+            return;
+        }
         ReplicationId = info.ReplId;
         MasterOffset = info.Offset;
         StreamDb = info.StreamDb;
@@ -574,30 +741,56 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>+CONTINUE [new id]: the master changed its ID (it was promoted) and our history follows it.</summary>
     internal void PartialResyncAccepted(string? newId)
     {
+        if (Backlog is null) CreateBacklog();
         if (newId is null || newId == ReplicationId) return;
         ReplicationId2 = ReplicationId;
         SecondOffset = MasterOffset + 1;
         ReplicationId = newId;
-        _logger.LogInformation("Master replication ID changed to {Id}", newId);
+        _logger.LogWarning("Master replication ID changed to {Id}", newId);
+        DisconnectReplicas();
     }
 
-    /// <summary>The full sync's RDB is loaded: our history is the master's from its offset.</summary>
-    internal void FullSyncLoaded(string replid, long offset)
+    /// <summary>
+    /// The full sync's RDB is loaded: our history is the master's from its offset, in the database
+    /// its stream had selected (the dump's repl-stream-db: a relayed stream need not start with a
+    /// SELECT); a new backlog from there, and our replicas sync again (replicationAttachToNewMaster).
+    /// </summary>
+    internal void FullSyncLoaded(string replid, long offset, int streamDb)
     {
         ReplicationId = replid;
         ReplicationId2 = new string('0', 40);
         SecondOffset = -1;
         MasterOffset = offset;
-        StreamDb = 0;
+        StreamDb = streamDb;
         _hasHistory = true;
+        DisconnectReplicas();
+        DropBacklog();
+        CreateBacklog();
     }
 
-    /// <summary>Stream bytes the master's commands took, once they ran (the replica's offset).</summary>
-    internal void StreamProcessed(int bytes) => MasterOffset += bytes;
+    /// <summary>
+    /// The bytes of a master command, once it ran: relayed as received to the backlog and our
+    /// replicas, and counted in the offset; held while a MULTI is open, until the command that closes it.
+    /// </summary>
+    internal void StreamProcessed(ReadOnlySpan<byte> bytes, bool outsideMulti)
+    {
+        if (!outsideMulti)
+        {
+            _heldTransaction.Write(bytes);
+            return;
+        }
+        if (_heldTransaction.WrittenCount > 0)
+        {
+            FeedStream(_heldTransaction.WrittenSpan);
+            _heldTransaction.Clear();
+        }
+        FeedStream(bytes);
+    }
 
-    /// <summary>After a round of the master's commands: a GETACK among them is answered with the offset now.</summary>
+    /// <summary>After a round of the master's commands: relayed bytes go out, and a GETACK among them is answered with the offset now.</summary>
     internal void AfterStreamRound()
     {
+        Flush();
         if (!_ackRequested) return;
         _ackRequested = false;
         _link?.SendAck(MasterOffset);
@@ -653,8 +846,17 @@ public sealed class ReplicationState : IPropagationSink
             line("master_link_status", link.Connected ? "up" : "down");
             line("master_last_io_seconds_ago", link.LastIoMs == 0 ? "-1" : Str((now - link.LastIoMs) / 1000));
             line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
-            line("slave_read_repl_offset", Str(MasterOffset));
+            line("slave_read_repl_offset", Str(MasterOffset + _heldTransaction.WrittenCount));
             line("slave_repl_offset", Str(MasterOffset));
+            if (link.SyncInProgress)
+            {
+                line("master_sync_total_bytes", Str(link.SyncTotalBytes));
+                line("master_sync_read_bytes", Str(link.SyncReadBytes));
+                line("master_sync_left_bytes", Str(link.SyncTotalBytes - link.SyncReadBytes));
+                double percent = link.SyncTotalBytes == 0 ? 0 : link.SyncReadBytes * 100.0 / link.SyncTotalBytes;
+                line("master_sync_perc", percent.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture));
+                line("master_sync_last_io_seconds_ago", Str((now - link.LastIoMs) / 1000));
+            }
             if (!link.Connected) line("master_link_down_since_seconds", link.DownSinceMs == 0 ? "-1" : Str((now - link.DownSinceMs) / 1000));
             line("slave_priority", Str(_config.ReplicaPriority));
             line("slave_read_only", _config.ReplicaReadOnly ? "1" : "0");

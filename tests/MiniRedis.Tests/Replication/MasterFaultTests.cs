@@ -4,7 +4,7 @@ namespace MiniRedis.Tests.Replication;
 
 /// <summary>
 /// The master side's limits and faults with a real Redis replica: WAIT and min-replicas-to-write,
-/// a backlog overrun (full sync again), a replica gone in the middle of its full sync.
+/// a backlog overrun (full sync again). (A replica gone in the middle of its full sync: <see cref="DisklessSyncTests"/>.)
 /// </summary>
 [Trait("Category", "Differential")]
 public sealed class MasterFaultTests
@@ -68,26 +68,5 @@ public sealed class MasterFaultTests
         {
             return true;
         }
-    }
-
-    [Fact]
-    public void ReplicaGoneDuringFullSyncThenAnotherSyncs()
-    {
-        // 2 ms per key: the BGSAVE of the sync lasts long enough for the replica to go away first.
-        using var master = new MiniRedisProcess("--rdb-key-save-delay", "2000");
-        using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
-        using (var first = new RealRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString()))
-        {
-            Assert.True(Wait.Until(() => master.Output.Contains("Starting BGSAVE for SYNC", StringComparison.Ordinal)), master.Output);
-        }
-        Assert.True(Wait.Until(() => master.Output.Contains("lost.", StringComparison.Ordinal)), master.Output);
-        using (var connection = master.Connect())
-        {
-            Assert.Equal("+PONG\r\n", connection.Text("PING"));
-            connection.Call("CONFIG", "SET", "rdb-key-save-delay", "0");
-        }
-        using var second = new RealRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString());
-        ReplicationChecks.WaitCaughtUp(master, second);
-        Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(second));
     }
 }

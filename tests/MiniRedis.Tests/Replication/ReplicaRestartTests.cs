@@ -85,7 +85,7 @@ public sealed class ReplicaRestartTests
         }
     }
 
-    static List<string> ReplicationFields(string path)
+    internal static List<string> ReplicationFields(string path)
     {
         var (exitCode, output) = Persistence.Rdb.RdbInteropTests.CheckRdb(path);
         Assert.True(exitCode == 0, output);

@@ -97,3 +97,94 @@ static class ReplicationChecks
         connection.Call("SET", "seven", "7");
     }
 }
+
+/// <summary>
+/// A large dataset of every type for the full-sync tests, loaded with redis-cli --pipe, and its
+/// key-by-key comparison with pipelined reads (the one-call-per-key <see cref="ReplicationChecks.Dataset"/> is too slow for it).
+/// </summary>
+static class LargeDataset
+{
+    /// <summary>
+    /// Keys k<paramref name="from"/>..k<paramref name="to"/>: strings (some with a TTL, some integers), lists, hashes, sets,
+    /// sorted sets and streams; a later <paramref name="pass"/> over the same keys adds stream entries with higher IDs.
+    /// </summary>
+    public static void Load(ServerProcess server, int from, int to, int pass = 0)
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            using (var writer = new BufferedStream(File.Create(file), 1 << 20))
+            {
+                for (int i = from; i < to; i++)
+                {
+                    string key = "k" + i.ToString(CultureInfo.InvariantCulture);
+                    string n = i.ToString(CultureInfo.InvariantCulture);
+                    string[] command = (i % 6) switch
+                    {
+                        0 when i % 10 == 0 => ["SET", key, "value:" + n, "EX", "100000"],
+                        0 => ["SET", key, "value:" + n],
+                        1 => ["RPUSH", key, "a" + n, "b", n],
+                        2 => ["HSET", key, "f1", n, "f2", "v" + n],
+                        3 => ["SADD", key, n, "m" + n, "x"],
+                        4 => ["ZADD", key, n, "a", "-1.5", "b" + n],
+                        _ when i % 60 == 5 => ["XADD", key, $"{pass + 1}-{i % 1000 + 1}", "f", n],
+                        _ => ["SET", key, n],
+                    };
+                    writer.Write(RespConnection.EncodeCommand([.. command.Select(Encoding.ASCII.GetBytes)]));
+                }
+            }
+            var info = new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"{RealRedisProcess.ExecutablePath("redis-cli")} -p {server.Port} --pipe < {file}"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var cli = System.Diagnostics.Process.Start(info)!;
+            string output = cli.StandardOutput.ReadToEnd() + cli.StandardError.ReadToEnd();
+            cli.WaitForExit();
+            Assert.True(cli.ExitCode == 0 && output.Contains("errors: 0,", StringComparison.Ordinal), output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Every key of database 0 with its type, whether it has a TTL, and its value's digest (a stream's entries), sorted.</summary>
+    public static List<string> Lines(ServerProcess server)
+    {
+        using var connection = RespConnection.Open(server.Port, receiveTimeoutMs: 120_000);
+        connection.Call("SELECT", "0");
+        connection.Send(Encoding.ASCII.GetString(RespConnection.EncodeCommand([.. new[] { "KEYS", "*" }.Select(Encoding.ASCII.GetBytes)])));
+        var keys = connection.ReadReply().Children.Select(BulkText).ToList();
+        var types = Pipelined(connection, keys, key => ["TYPE", key]).Select(reply => reply.Text.Trim()).ToList();
+        var ttls = Pipelined(connection, keys, key => ["PTTL", key]).Select(reply => reply.Text != ":-1\r\n").ToList();
+        var values = new string[keys.Count];
+        var streams = Enumerable.Range(0, keys.Count).Where(i => types[i] == "+stream").ToList();
+        var streamValues = Pipelined(connection, [.. streams.Select(i => keys[i])], key => ["XRANGE", key, "-", "+"]).ToList();
+        for (int s = 0; s < streams.Count; s++) values[streams[s]] = streamValues[s].Text;
+        var others = Enumerable.Range(0, keys.Count).Where(i => types[i] != "+stream").ToList();
+        foreach (var chunk in others.Chunk(1000))
+        {
+            connection.Send(RespConnection.EncodeCommand([.. new[] { "DEBUG", "DIGEST-VALUE" }.Concat(chunk.Select(i => keys[i])).Select(Encoding.Latin1.GetBytes)]));
+            var digests = connection.ReadReply().Children;
+            for (int j = 0; j < chunk.Length; j++) values[chunk[j]] = digests[j].Text.Trim();
+        }
+        var lines = Enumerable.Range(0, keys.Count).Select(i => $"{keys[i]} {types[i]} ttl={ttls[i]} {values[i]}").ToList();
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    static string BulkText(RespNode bulk) => bulk.Text[(bulk.Text.IndexOf('\n') + 1)..^2];
+
+    /// <summary>One command per key, sent in batches of 10,000 before their replies are read.</summary>
+    static IEnumerable<RespNode> Pipelined(RespConnection connection, IReadOnlyList<string> keys, Func<string, string[]> command)
+    {
+        foreach (var chunk in keys.Chunk(10_000))
+        {
+            var batch = new MemoryStream();
+            foreach (var key in chunk) batch.Write(RespConnection.EncodeCommand([.. command(key).Select(Encoding.Latin1.GetBytes)]));
+            connection.Send(batch.ToArray());
+            for (int i = 0; i < chunk.Length; i++) yield return connection.ReadReply();
+        }
+    }
+}

@@ -86,15 +86,20 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// (<see cref="RdbLoadOptions.ReplicaSync"/>): loads <paramref name="path"/> now, on the executor.
     /// False (logged) when it could not be loaded.
     /// </summary>
-    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options)
+    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options) =>
+        LoadNow(server, state, path, options, out _);
+
+    /// <summary>As above; <paramref name="replication"/> gets the dump's replication history (its AUX fields), when it has one.</summary>
+    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options, out RdbReplicationInfo? replication)
     {
+        replication = null;
         using var stream = TryOpen(path, out var error);
         if (stream is null)
         {
             server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, error!.Message);
             return false;
         }
-        return Load(server, state, stream, stream.Length, options);
+        return Load(server, state, stream, stream.Length, options, out replication);
     }
 
     /// <summary>
@@ -108,13 +113,17 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// incomplete (the keys loaded so far stay, and writers of the dataset refuse) until the caller
     /// empties it or loads again.
     /// </summary>
-    public static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options)
+    public static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options) =>
+        Load(server, state, source, totalBytes, options, out _);
+
+    static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options, out RdbReplicationInfo? replication)
     {
         var loader = new RdbKeyLoader(server, state, state.Loading, source, options);
         state.Loading.Begin(totalBytes);
         bool loaded = loader.Load(long.MaxValue, out _);
         if (!loaded) LogError(server, options.Source, loader);
         state.Loading.End(loaded);
+        replication = loaded ? loader.ReplicationInfo : null;
         return loaded;
     }
 

@@ -10,8 +10,9 @@ namespace MiniRedis.Persistence.Rdb;
 /// <summary>
 /// One BGSAVE without fork. At its instant (between two execution units) a
 /// <see cref="KeyspaceSnapshot"/> starts; a writer thread turns its records into an RDB image with
-/// <see cref="DatasetImageWriter"/> in <c>temp-bgsave-&lt;pid&gt;.rdb</c>, then fsyncs it, renames it over the dump and
-/// fsyncs the directory (<see cref="RdbFileStream"/>). Records may come out of database order (a command
+/// <see cref="DatasetImageWriter"/> into its <see cref="IRdbSaveTarget"/>: <c>temp-bgsave-&lt;pid&gt;.rdb</c>, then fsynced,
+/// renamed over the dump and the directory fsynced (<see cref="RdbDumpTarget"/>), or the sockets of
+/// replicas in a diskless full sync. Records may come out of database order (a command
 /// reaching a key first takes it early): the image then selects a database again, which every RDB
 /// loader accepts. Memory stays bounded: the walk pauses while too many copied keys wait for the
 /// writer thread. <c>rdb-key-save-delay</c> (µs per key, Redis's testing aid) slows the writer.
@@ -23,8 +24,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     const int LowWaterRecords = 256;
 
     readonly PersistenceHost _server;
-    readonly RdbFileStream _file;
-    readonly string _targetPath;
+    readonly IRdbSaveTarget _target;
     readonly BlockingCollection<SnapshotRecord> _queue = new();
     readonly Thread _thread;
     readonly ManualResetEventSlim _cancelled = new();
@@ -37,13 +37,15 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     /// <summary>The replication history at the instant, for the dump's AUX fields (<see cref="RdbState.ReplicationInfo"/>).</summary>
     internal Func<RdbReplicationInfo?>? ReplicationInfo { get; init; }
 
-    public RdbSaveJob(PersistenceHost server, RdbFileStream file, string targetPath)
+    public RdbSaveJob(PersistenceHost server, IRdbSaveTarget target)
     {
         _server = server;
-        _file = file;
-        _targetPath = targetPath;
+        _target = target;
         _thread = new Thread(RunWriter) { Name = "miniredis-rdb-bgsave", IsBackground = true };
     }
+
+    /// <summary>The image goes to replicas' sockets (Redis's RDB_CHILD_TYPE_SOCKET), not to the dump.</summary>
+    public bool ToSockets => _target.IsSocket;
 
     /// <summary>Called on the executor when the job ended by itself: whether the dump is now in place.</summary>
     public Action<RdbSaveJob, bool>? Finished { get; set; }
@@ -62,7 +64,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
     public void Begin()
     {
         DirtyAtInstant = _server.Dirty;
-        _image = new RdbImageWriter(_file, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false,
+        _image = new RdbImageWriter(_target.Sink, _server.Config, _server.Keyspace, _server.Functions.Codes(), aofBase: false,
             ReplicationInfo?.Invoke());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
         _thread.Start();
@@ -86,15 +88,16 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
         _cancelled.Set();
         _snapshot?.Cancel();
         if (!_queue.IsAddingCompleted) _queue.CompleteAdding();
+        _target.Interrupt();
         if (_thread.IsAlive && Thread.CurrentThread != _thread) _thread.Join();
-        _file.Abandon();
+        _target.Abandon();
         Dispose();
     }
 
     /// <summary>After <see cref="Finished"/> or <see cref="Cancel"/>: the writer thread is gone.</summary>
     public void Dispose()
     {
-        _file.Dispose();
+        _target.Dispose();
         _queue.Dispose();
         _cancelled.Dispose();
     }
@@ -121,16 +124,12 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             if (_cancelled.IsSet) return;
-            _file.WriteFailed(e);
+            _target.WriteFailed(e);
             _server.Executor.Post(() => Finished?.Invoke(this, false));
             return;
         }
-        bool saved = _file.Commit(_targetPath);
-        if (saved)
-        {
-            _server.Logger.LogInformation("DB saved on disk");
-            _server.Logger.LogInformation("Snapshot CoW for RDB: current {Mb} MB", CowBytes / (1024 * 1024));
-        }
+        bool saved = _target.Complete();
+        if (saved) _server.Logger.LogInformation("Snapshot CoW for RDB: current {Mb} MB", CowBytes / (1024 * 1024));
         _server.Executor.Post(() => Finished?.Invoke(this, saved));
     }
 

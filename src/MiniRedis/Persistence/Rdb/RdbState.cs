@@ -134,26 +134,54 @@ public sealed class RdbState
         if (!DatasetGate.Allows(_server, "Background saving")) return false;
         var config = _server.Config;
         Saves++;
-        _lastBgsaveTry = UnixSeconds();
-        _jobStartSeconds = _lastBgsaveTry;
-        Scheduled = false;
+        BeginJob();
         _server.Logger.LogInformation("Background saving started by pid {Pid}", Environment.ProcessId);
-#pragma warning disable CA2000 // the job made below owns the file and disposes of it when it finishes or is cancelled
+#pragma warning disable CA2000 // the job owns its target and disposes of it when it finishes or is cancelled
         var file = RdbFileStream.Create(_server.Disk, config.Dir, background: true, config.RdbSaveIncrementalFsync, _server.Logger);
         if (file is null)
         {
             RecordFailure();
             return true;
         }
-        var job = new RdbSaveJob(_server, file, FilePath) { Finished = Finish, ReplicationInfo = ReplicationInfo };
+        Run(new RdbDumpTarget(file, FilePath, _server.Logger));
 #pragma warning restore CA2000
+        return true;
+    }
+
+    /// <summary>
+    /// A diskless full sync (Redis's rdbSaveToSlavesSockets): the same background job, its image
+    /// written to <paramref name="target"/> instead of the dump. It is not a save: rdb_saves, the
+    /// last save time and the change counter stay; only the job's time is kept. False when the
+    /// dataset is incomplete: nothing started, and the caller keeps the target.
+    /// </summary>
+    public bool StartTransfer(IRdbSaveTarget target)
+    {
+        if (!DatasetGate.Allows(_server, "Background saving")) return false;
+        BeginJob();
+        Run(target);
+        _server.Logger.LogInformation("Background RDB transfer started by pid {Pid}", Environment.ProcessId);
+        return true;
+    }
+
+    void BeginJob()
+    {
+        _lastBgsaveTry = UnixSeconds();
+        _jobStartSeconds = _lastBgsaveTry;
+        Scheduled = false;
+    }
+
+    void Run(IRdbSaveTarget target)
+    {
+        var job = new RdbSaveJob(_server, target) { Finished = Finish, ReplicationInfo = ReplicationInfo };
         _job = job;
         // The instant is now, as Redis forks inside BGSAVE: commands after it, even pipelined
         // behind it, are not in the image. (Inside EXEC it is scheduled instead, so nothing of a
         // transaction is ever half in.)
         job.Begin();
-        return true;
     }
+
+    /// <summary>The running job writes to replicas' sockets (Redis's rdb_child_type socket).</summary>
+    public bool TransferInProgress => _job is { ToSockets: true };
 
     /// <summary>The replication history a dump taken now is at (Redis's rdbPopulateSaveInfo, on the executor); null when there is none.</summary>
     internal Func<RdbReplicationInfo?>? ReplicationInfo { get; set; }
@@ -171,6 +199,17 @@ public sealed class RdbState
     {
         if (_job != job) return;
         _job = null;
+        if (job.ToSockets)
+        {
+            // Redis's backgroundSaveDoneHandlerSocket: the dump and the save status are untouched.
+            if (!saved) job.Cancel();
+            else job.Dispose();
+            if (saved) _server.Logger.LogInformation("Background RDB transfer terminated with success");
+            else _server.Logger.LogWarning("Background transfer error");
+            LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
+            SaveDone?.Invoke(saved);
+            return;
+        }
         if (!saved)
         {
             // A failed write can end the writer while the snapshot still walks (or holds captured
