@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Memory;
 
