@@ -36,7 +36,7 @@ public sealed partial class RedisServer
     {
         Config = config;
         Logger = logger ?? NullLogger.Instance;
-        Diagnostics = new Diagnostics(this);
+        Diagnostics = new Diagnostics(config);
         Keyspace = new Keyspace(config.Databases);
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
@@ -172,6 +172,23 @@ public sealed partial class RedisServer
     /// <summary>Raised (on the executor) when SHUTDOWN asks the process to stop.</summary>
     public event Action? ShutdownRequested;
 
+    /// <summary>
+    /// CONFIG RESETSTAT: Redis's resetServerStats, resetCommandTableStats and resetErrorTableStats, over
+    /// every part of the server that keeps such a counter.
+    /// </summary>
+    public void ResetStats()
+    {
+        Stats.Reset();
+        Keyspace.ResetStats();
+        Evictor.ResetStats();
+        Aof.ResetStats();
+        AofRewrite.ResetStats();
+        Rdb.ResetStats();
+        GcPauses.Reset();
+        Diagnostics.ResetRates();
+        Commands.ResetStats();
+    }
+
     public void Start()
     {
         Persistence.RemoveLeftovers();
@@ -287,7 +304,7 @@ public sealed partial class RedisServer
         ActiveExpireCycle();
         if (Config.ActiveRehashing) Keyspace.RehashIncrementally();
         CloseTimedOutClients();
-        Diagnostics.SampleRates();
+        Diagnostics.SampleRates(Stats.TotalCommandsProcessed, Interlocked.Read(ref Stats.NetInputBytes), Interlocked.Read(ref Stats.NetOutputBytes));
         MemoryCron();
         long now = Stopwatch.GetTimestamp();
         bool secondElapsed = now - _lastSecondCronTicks >= Stopwatch.Frequency;

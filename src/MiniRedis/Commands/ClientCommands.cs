@@ -327,7 +327,7 @@ public static unsafe class ClientCommands
             $"sub={client.Subscriptions?.Channels.Count ?? 0} psub={client.Subscriptions?.Patterns.Count ?? 0} ssub={client.Subscriptions?.ShardChannels.Count ?? 0} " +
             $"multi={(client.InMulti ? client.Queued.Count : -1)} qbuf={connection?.QueryBufferBytes ?? 0} qbuf-free=0 argv-mem={argvBytes} multi-mem={MultiBytes(client)} " +
             $"rbs={client.Reply.OwnBufferSize} rbp={client.Reply.OwnBufferSize} obl={client.Reply.Length} oll={connection?.PendingOutputSegments ?? 0} omem={pending} " +
-            $"tot-mem={Memory.ServerMemory.ClientBytes(client)} events={(pending > 0 ? "rw" : "r")} " +
+            $"tot-mem={client.MemoryBytes} events={(pending > 0 ? "rw" : "r")} " +
             $"cmd={client.LastCommand} user={client.User?.Name ?? "default"} redir={client.Tracking?.Redirect ?? -1} resp={client.Protocol}\n");
     }
 

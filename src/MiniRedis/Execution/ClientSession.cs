@@ -70,6 +70,10 @@ public sealed class ClientSession : IKeyWatcher
     public bool IsLocal => Connection is not { } connection || connection.IsUnixSocket
         || connection.RemoteAddress.AsSpan(0, Math.Max(0, connection.RemoteAddress.LastIndexOf(':'))) is "127.0.0.1" or "::1";
     public ReplyBuffer Reply { get; } = new();
+
+    /// <summary>Redis's per-client memory (getClientMemoryUsage): fixed part plus what its buffers hold now.</summary>
+    public long MemoryBytes => Memory.ServerMemory.ClientFixedBytes + Reply.Length + (Connection?.BufferedBytes ?? 0);
+
     public Database Db { get; set; }
     public string? Name { get; set; }
     public string? LibName { get; set; }

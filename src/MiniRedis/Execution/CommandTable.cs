@@ -25,6 +25,23 @@ public sealed unsafe class CommandTable
     }
 
     public IEnumerable<CommandDef> All => _commands.Values;
+
+    /// <summary>CONFIG RESETSTAT's resetCommandTableStats and resetErrorTableStats: every command's and subcommand's counters and histogram.</summary>
+    public void ResetStats()
+    {
+        foreach (var def in All)
+        {
+            ResetCounters(def);
+            if (def.Subcommands is null) continue;
+            foreach (var sub in def.Subcommands.Values) ResetCounters(sub);
+        }
+    }
+
+    static void ResetCounters(CommandDef def)
+    {
+        def.Calls = def.Microseconds = def.RejectedCalls = def.FailedCalls = 0;
+        def.LatencyHistogram = null;
+    }
     public int Count => _commands.Count;
 
     static RespValue Load(string name)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Observability;
 using MiniRedis.Protocol;
 using MiniRedis.Replication;
 
@@ -619,7 +620,7 @@ public sealed class Executor
             Reject(session, command, Security.AclStore.NoPermError(denial, command));
             return;
         }
-        if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command, args))
+        if (_server.Config.Maxmemory != 0 && _server.Evictor.StillOutOfMemoryBefore(args) && DeniedOutOfMemory(session, command))
         {
             Reject(session, command, Memory.Evictor.OomError);
             return;
@@ -697,6 +698,32 @@ public sealed class Executor
         InCommand = false;
         // A busy script's unit stays open: the allow-busy commands run meanwhile write nothing.
         if (!_server.BusyScript.TimedOut) _server.Propagation.EndUnit();
+    }
+
+    /// <summary>
+    /// processCommand's maxmemory step, second half: with memory still over, a deny-oom command is refused,
+    /// as is an EXEC holding one and anything but EXEC/DISCARD/QUIT/RESET queued inside MULTI.
+    /// </summary>
+    static bool DeniedOutOfMemory(ClientSession session, CommandDef command)
+    {
+        if ((command.Flags & CommandFlags.DenyOom) != 0) return true;
+        if (command.Name == "exec") return session.Queued.Exists(q => (q.Command.Flags & CommandFlags.DenyOom) != 0);
+        return session.InMulti && command.Name is not ("exec" or "discard" or "quit" or "reset");
+    }
+
+    /// <summary>
+    /// Redis's call() after a client's command: its latency histogram, the latency monitor's command /
+    /// fast-command event and the slow log. Allocates only on a command's first call (its histogram) and
+    /// for a command slow enough to be logged.
+    /// </summary>
+    void RecordLatency(CommandDef command, ArgVector args, ulong redacted, long microseconds, ClientSession session)
+    {
+        if (_server.Config.LatencyTracking) (command.LatencyHistogram ??= new LatencyHistogram()).Record(microseconds * 1000);
+        if ((command.Flags & CommandFlags.SkipSlowlog) != 0) return;
+        var diagnostics = _server.Diagnostics;
+        diagnostics.Latency.AddSampleIfNeeded((command.Flags & CommandFlags.Fast) != 0 ? LatencyEvents.FastCommand : LatencyEvents.Command, microseconds / 1000);
+        if (diagnostics.SlowLog.IsSlow(microseconds))
+            diagnostics.SlowLog.Push(args, redacted, microseconds, session.Connection?.RemoteAddress ?? "", session.Name ?? "");
     }
 
     static bool QueuedWrite(ClientSession session)
@@ -790,7 +817,7 @@ public sealed class Executor
             _server.Stats.TotalCommandsProcessed++;
             // As Redis's call(): after the command (SELECT shows its new db), once (not when a blocked command is re-run).
             ulong redacted = ctx.TakeRedactedArgs();
-            _server.Diagnostics.CommandCalled(command, args, redacted, microseconds, session);
+            RecordLatency(command, args, redacted, microseconds, session);
             if (!ctx.IsRetry && (command.Flags & (CommandFlags.SkipMonitor | CommandFlags.Admin)) == 0) _server.Monitors.Feed(session, session.Db.Index, args, redacted);
             if (!completed) return;
         }
