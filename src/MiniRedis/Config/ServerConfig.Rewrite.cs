@@ -1,6 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Text;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 
 namespace MiniRedis.Config;
 
