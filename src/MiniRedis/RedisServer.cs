@@ -11,7 +11,7 @@ using MiniRedis.Observability;
 using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
 using MiniRedis.Replication;
@@ -49,7 +49,11 @@ public sealed partial class RedisServer
         Keyspace.ModifiedKeys = Tracking;
         Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
         Pause = new ClientPause(Keyspace);
-        Events = new KeyspaceEvents(config, Keyspace) { Publisher = PubSub.Publish };
+        Events = new KeyspaceEvents(Keyspace) { Publisher = PubSub.Publish, Enabled = config.NotifyKeyspaceEvents };
+        config.Changed += name =>
+        {
+            if (name == "notify-keyspace-events") Events.Enabled = config.NotifyKeyspaceEvents;
+        };
         Keyspace.KeyExpired = ExpiredKey;
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
