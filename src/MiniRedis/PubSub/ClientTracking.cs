@@ -1,4 +1,3 @@
-using MiniRedis.Commands;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
@@ -159,7 +158,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
         // remembered, the keys of the commands it runs are.
         if ((command.Flags & CommandFlags.PubSub) != 0 || command.Name is "eval_ro" or "evalsha_ro") return;
         var lookup = _table.GetAlternateLookup<ReadOnlySpan<byte>>();
-        foreach (int position in CommandCommands.KeyPositions(command, args))
+        foreach (int position in CommandKeys.KeyPositions(command, args))
         {
             if (!lookup.TryGetValue(args[position], out var ids)) lookup[args[position]] = ids = [];
             if (ids.Contains(client.Id)) continue;

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
-using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
@@ -25,9 +24,9 @@ public sealed class AclStore
         _hasKeys = new bool[Catalog.Count];
         foreach (var def in server.Commands.All)
         {
-            _hasKeys[def.AclId] = CommandCommands.HasKeys(def);
+            _hasKeys[def.AclId] = CommandKeys.HasKeys(def);
             if (def.Subcommands is null) continue;
-            foreach (var sub in def.Subcommands.Values) _hasKeys[sub.AclId] = CommandCommands.HasKeys(sub);
+            foreach (var sub in def.Subcommands.Values) _hasKeys[sub.AclId] = CommandKeys.HasKeys(sub);
         }
         Default = NewDefaultUser();
         _users["default"] = Default;
@@ -348,7 +347,7 @@ public sealed class AclStore
             if (keys is null)
             {
                 keys = [];
-                CommandCommands.FindKeys(command, args, keys);
+                CommandKeys.FindKeys(command, args, keys);
             }
             foreach (var (at, flags) in keys)
             {
@@ -402,7 +401,7 @@ public sealed class AclStore
     public void AddLog(ClientSession client, AclDenial reason, string context, byte[] obj, string? username = null)
     {
         var info = new StringBuilder();
-        ClientCommands.AppendClientLine(_server.Keyspace.NowMs, client, info);
+        ClientInfo.AppendLine(_server.Keyspace.NowMs, client, info);
         info.Length--;
         Log.Add(reason, context, obj, username ?? (client.User ?? Default).Name, _server.Keyspace.NowMs, info.ToString(), _server.Config.AclLogMaxLen);
     }
