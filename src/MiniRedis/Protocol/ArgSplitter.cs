@@ -26,6 +26,23 @@ public static class ArgSplitter
         }
     }
 
+    /// <summary>
+    /// The arguments of <paramref name="line"/> as arrays (config lines, ACL selectors); null for
+    /// unbalanced quotes.
+    /// </summary>
+    public static List<byte[]>? SplitToList(ReadOnlySpan<byte> line)
+    {
+        var batch = new CommandBatch();
+        batch.BeginCommand();
+        if (!Split(line, batch))
+            return null;
+        var parsed = batch[0];
+        var args = new List<byte[]>(parsed.Count);
+        for (int i = 0; i < parsed.Count; i++)
+            args.Add(parsed[i].ToArray());
+        return args;
+    }
+
     static bool TryReadToken(ReadOnlySpan<byte> line, ref int pos, Span<byte> output, out int length)
     {
         length = 0;

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
-using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
 
