@@ -148,7 +148,7 @@ public sealed partial class ServerConfig
 
     private string? RenameCommand(string from, string to)
     {
-        _commandNames ??= new HashSet<string>(new Execution.CommandTable().RedisCommandNames, StringComparer.OrdinalIgnoreCase);
+        _commandNames ??= new HashSet<string>(Vocabulary!.RedisCommandNames, StringComparer.OrdinalIgnoreCase);
         if (!_commandNames.Remove(from))
             return "No such command in rename-command";
         if (to.Length > 0 && !_commandNames.Add(to))

@@ -71,6 +71,26 @@ public sealed class AclStore
     // ---- ACL SETUSER / DELUSER / LOAD ---------------------------------------------------------
 
     /// <summary>
+    /// Redis's ACLAppendUserForLoading check of a config file's <c>user NAME rules...</c> line: a second
+    /// declaration of a name, an open selector or a rule Redis would refuse (unknown commands aside) is an
+    /// error, quoting the argument at the index Redis reports (an index into the merged rules used on the
+    /// whole line, as Redis does).
+    /// </summary>
+    public static (int Index, string Text)? DeclarationError(AclCatalog catalog, string[] args, bool alreadyDeclared, bool pubsubAllChannels)
+    {
+        if (alreadyDeclared) return (1, AclUser.ErrorText(AclRuleError.DuplicateUser));
+        var rules = args.Skip(1).Select(a => Encoding.Latin1.GetBytes(a)).ToList();
+        if (MergeSelectors(rules, out int openedAt) is not { } merged) return (openedAt, AclUser.ErrorText(AclRuleError.None));
+        var probe = new AclUser(args[0], catalog, pubsubAllChannels);
+        for (int j = 0; j < merged.Count; j++)
+        {
+            var error = probe.Apply(merged[j], pubsubAllChannels);
+            if (error is not (AclRuleError.None or AclRuleError.UnknownCommand)) return (j, AclUser.ErrorText(error));
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Redis's ACLMergeSelectorArguments: a selector written over several arguments ("(~x" "+get)")
     /// becomes one; null (and the index of its first argument) when a parenthesis is left open.
     /// </summary>
