@@ -16,7 +16,7 @@ sealed class CommandVocabulary : ICommandVocabulary
     static readonly Lazy<(string[] Names, AclCatalog Catalog)> s_tables = new(() =>
     {
         var table = new CommandTable();
-        return ([.. table.RedisCommandNames], new AclCatalog(table));
+        return ([.. table.RedisCommandNames], table.CreateAclCatalog());
     });
 
     [ModuleInitializer]

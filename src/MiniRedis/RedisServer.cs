@@ -41,7 +41,7 @@ public sealed partial class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         foreach (var (from, to) in config.CommandRenames) Commands.Rename(from, to);
-        Acl = new AclStore(this);
+        Acl = new AclStore(this, Commands.CreateAclCatalog());
         LoadUsersAtStart();
         Executor = new Executor(this);
         PubSub = new PubSubHub(Executor);
@@ -267,7 +267,7 @@ public sealed partial class RedisServer
             throw new InvalidOperationException("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
         if (Acl.LoadConfiguredUsers(Config.UserDeclarations) is { } error)
             throw new InvalidOperationException(error + "\nCritical error while loading ACLs. Exiting.");
-        if (Config.AclFile.Length > 0 && Acl.LoadFile(Config.AclFile, null) is { } fileError)
+        if (Config.AclFile.Length > 0 && Acl.LoadFile(Config.AclFile, out _) is { } fileError)
             throw new InvalidOperationException("Aborting Redis startup because of ACL errors: " + fileError);
     }
 

@@ -183,7 +183,7 @@ public static unsafe class CommandCommands
             ctx.Error("ERR Invalid command specified");
             return;
         }
-        if (!CommandKeys.HasKeys(def))
+        if (!def.HasKeys)
         {
             ctx.Error("ERR The command has no key arguments");
             return;

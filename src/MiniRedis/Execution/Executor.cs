@@ -593,7 +593,7 @@ public sealed class Executor
             var sub = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
             if (sub is null)
             {
-                Reject(session, null, $"ERR unknown subcommand '{Truncate(CommandContext.CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
+                Reject(session, null, $"ERR unknown subcommand '{Truncate(ArgVector.CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
                 return;
             }
             command = sub;
@@ -615,9 +615,9 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
-        if (session.User is { AllowsEverything: false } user && _server.Acl.Deny(session, user, command, args, session.InMulti ? "multi" : "toplevel") is { } denial)
+        if (session.User is { AllowsEverything: false } user && _server.Acl.Deny(session, user, command, args, session.InMulti ? "multi" : "toplevel", _server.Keyspace.NowMs) is { } denial)
         {
-            Reject(session, command, Security.AclStore.NoPermError(denial, command));
+            Reject(session, command, Security.AclStore.NoPermError(denial, command.Name));
             return;
         }
         if (_server.Config.Maxmemory != 0 && _server.Evictor.StillOutOfMemoryBefore(args) && DeniedOutOfMemory(session, command))
@@ -774,9 +774,9 @@ public sealed class Executor
         {
             // The budget is what was written before this argument's opening quote, as in Redis's "'%.*s' ".
             int budget = 128 - details.Length;
-            details.Append('\'').Append(Truncate(CommandContext.CString(args[i]), budget)).Append("' ");
+            details.Append('\'').Append(Truncate(ArgVector.CString(args[i]), budget)).Append("' ");
         }
-        return $"ERR unknown command '{Truncate(CommandContext.CString(args[0]), 128)}', with args beginning with: {details}";
+        return $"ERR unknown command '{Truncate(ArgVector.CString(args[0]), 128)}', with args beginning with: {details}";
     }
 
     static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
