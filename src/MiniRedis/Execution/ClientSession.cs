@@ -147,10 +147,10 @@ public sealed class ClientSession : IKeyWatcher
     public List<(Database Db, byte[] Key, bool ExpiredAtWatch)> Watched { get; } = [];
 
     /// <summary>Channels, patterns and shard channels the client listens to; null when none.</summary>
-    public PubSub.ClientSubscriptions? Subscriptions { get; internal set; }
+    public ClientSubscriptions? Subscriptions { get; internal set; }
 
     /// <summary>CLIENT TRACKING settings while tracking is on; null when off.</summary>
-    public PubSub.TrackingState? Tracking { get; internal set; }
+    public TrackingState? Tracking { get; internal set; }
 
     /// <summary>Redis's CLIENT_PUBSUB: subscribed to anything (in RESP2 only the (un)subscribe commands, PING, QUIT and RESET run then).</summary>
     public bool IsSubscribed => Subscriptions is not null;

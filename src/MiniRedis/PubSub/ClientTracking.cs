@@ -4,25 +4,6 @@ using MiniRedis.Protocol;
 
 namespace MiniRedis.PubSub;
 
-/// <summary>A client's CLIENT TRACKING settings (Redis's CLIENT_TRACKING_* flags, redirection and prefixes).</summary>
-public sealed class TrackingState
-{
-    public long Redirect { get; init; }
-    public bool Bcast { get; init; }
-    public bool OptIn { get; init; }
-    public bool OptOut { get; init; }
-    public bool NoLoop { get; init; }
-
-    /// <summary>CLIENT CACHING was given for the next command (or transaction).</summary>
-    public bool Caching { get; set; }
-
-    /// <summary>The redirection client went away: invalidations are lost (CLIENT TRACKINGINFO broken_redirect).</summary>
-    public bool BrokenRedirect { get; set; }
-
-    /// <summary>BCAST prefixes, in byte order as Redis's radix tree lists them.</summary>
-    public SortedSet<byte[]> Prefixes { get; } = new(ClientTracking.ByteOrder);
-}
-
 /// <summary>
 /// Client-side caching (Redis's tracking.c). The table maps each key a tracking client read to the
 /// ids of those clients; a modification (the same signal WATCH uses) removes the key and sends each
@@ -35,14 +16,13 @@ public sealed class TrackingState
 /// </summary>
 public sealed class ClientTracking : IModifiedKeyObserver
 {
-    public static readonly Comparer<byte[]> ByteOrder = Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b));
     static readonly byte[] InvalidateChannel = "__redis__:invalidate"u8.ToArray();
     static readonly byte[] Resp3Null = "_\r\n"u8.ToArray();
     static readonly byte[] Resp2Null = "$-1\r\n"u8.ToArray();
 
     readonly RedisServer _server;
     readonly Dictionary<byte[], List<long>> _table = new(ByteArrayComparer.Instance);
-    readonly SortedDictionary<byte[], BroadcastPrefix> _prefixes = new(ByteOrder);
+    readonly SortedDictionary<byte[], BroadcastPrefix> _prefixes = new(StreamValue.ByteOrder.Instance);
     // Keys (null: a flush) modified by a running command's own client, sent after its reply.
     readonly List<(ClientSession Client, byte[]? Key)> _pendingForCurrent = [];
     readonly ReplyBuffer _payload = new();
@@ -70,7 +50,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
         public HashSet<ClientSession> Clients { get; } = [];
 
         /// <summary>Keys modified this round under the prefix, with the client that last modified each (null: the server).</summary>
-        public SortedDictionary<byte[], ClientSession?> Keys { get; } = new(ByteOrder);
+        public SortedDictionary<byte[], ClientSession?> Keys { get; } = new(StreamValue.ByteOrder.Instance);
     }
 
     /// <summary>Redis's enableTracking (the options were validated by CLIENT TRACKING); BCAST without prefixes means every key.</summary>
