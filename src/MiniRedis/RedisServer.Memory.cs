@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
+using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Memory;
+using MiniRedis.Observability;
 
 namespace MiniRedis;
 
@@ -59,7 +61,7 @@ public sealed partial class RedisServer
         var candidates = new List<(long Bytes, ClientSession Client)>();
         foreach (var client in _clients.Values)
         {
-            if (!client.NoEvict && client.Connection is not null) candidates.Add((ServerMemory.ClientBytes(client), client));
+            if (!client.NoEvict && client.Connection is not null) candidates.Add((client.MemoryBytes, client));
         }
         candidates.Sort((a, b) => b.Bytes.CompareTo(a.Bytes));
         long total = Memory.ClientsBytes;

@@ -11,7 +11,7 @@ using MiniRedis.Observability;
 using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Rdb;
 using MiniRedis.PubSub;
 using MiniRedis.Replication;
@@ -36,12 +36,12 @@ public sealed partial class RedisServer
     {
         Config = config;
         Logger = logger ?? NullLogger.Instance;
-        Diagnostics = new Diagnostics(this);
+        Diagnostics = new Diagnostics(config);
         Keyspace = new Keyspace(config.Databases);
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         foreach (var (from, to) in config.CommandRenames) Commands.Rename(from, to);
-        Acl = new AclStore(this);
+        Acl = new AclStore(this, Commands.CreateAclCatalog());
         LoadUsersAtStart();
         Executor = new Executor(this);
         PubSub = new PubSubHub(Executor);
@@ -49,7 +49,11 @@ public sealed partial class RedisServer
         Keyspace.ModifiedKeys = Tracking;
         Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
         Pause = new ClientPause(Keyspace);
-        Events = new KeyspaceEvents(config, Keyspace) { Publisher = PubSub.Publish };
+        Events = new KeyspaceEvents(Keyspace) { Publisher = PubSub.Publish, Enabled = config.NotifyKeyspaceEvents };
+        config.Changed += name =>
+        {
+            if (name == "notify-keyspace-events") Events.Enabled = config.NotifyKeyspaceEvents;
+        };
         Keyspace.KeyExpired = ExpiredKey;
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
@@ -172,6 +176,23 @@ public sealed partial class RedisServer
     /// <summary>Raised (on the executor) when SHUTDOWN asks the process to stop.</summary>
     public event Action? ShutdownRequested;
 
+    /// <summary>
+    /// CONFIG RESETSTAT: Redis's resetServerStats, resetCommandTableStats and resetErrorTableStats, over
+    /// every part of the server that keeps such a counter.
+    /// </summary>
+    public void ResetStats()
+    {
+        Stats.Reset();
+        Keyspace.ResetStats();
+        Evictor.ResetStats();
+        Aof.ResetStats();
+        AofRewrite.ResetStats();
+        Rdb.ResetStats();
+        GcPauses.Reset();
+        Diagnostics.ResetRates();
+        Commands.ResetStats();
+    }
+
     public void Start()
     {
         Persistence.RemoveLeftovers();
@@ -246,7 +267,7 @@ public sealed partial class RedisServer
             throw new InvalidOperationException("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
         if (Acl.LoadConfiguredUsers(Config.UserDeclarations) is { } error)
             throw new InvalidOperationException(error + "\nCritical error while loading ACLs. Exiting.");
-        if (Config.AclFile.Length > 0 && Acl.LoadFile(Config.AclFile, null) is { } fileError)
+        if (Config.AclFile.Length > 0 && Acl.LoadFile(Config.AclFile, out _) is { } fileError)
             throw new InvalidOperationException("Aborting Redis startup because of ACL errors: " + fileError);
     }
 
@@ -287,7 +308,7 @@ public sealed partial class RedisServer
         ActiveExpireCycle();
         if (Config.ActiveRehashing) Keyspace.RehashIncrementally();
         CloseTimedOutClients();
-        Diagnostics.SampleRates();
+        Diagnostics.SampleRates(Stats.TotalCommandsProcessed, Interlocked.Read(ref Stats.NetInputBytes), Interlocked.Read(ref Stats.NetOutputBytes));
         MemoryCron();
         long now = Stopwatch.GetTimestamp();
         bool secondElapsed = now - _lastSecondCronTicks >= Stopwatch.Frequency;

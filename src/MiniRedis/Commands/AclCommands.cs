@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Protocol;
 using MiniRedis.Security;
 
 namespace MiniRedis.Commands;
@@ -71,12 +72,53 @@ public static unsafe class AclCommands
         }
         var rules = new List<byte[]>();
         for (int i = 3; i < ctx.ArgCount; i++) rules.Add(ctx.Arg(i).ToArray());
-        if (ctx.Server.Acl.SetUser(UserName(ctx, 2), rules) is { } error)
+        var name = UserName(ctx, 2);
+        if (ctx.Server.Acl.SetUser(name, rules, out var channelsLeft) is { } error)
         {
             ctx.Error("ERR " + error.Replace('\r', ' ').Replace('\n', ' '));
             return;
         }
+        if (channelsLeft is not null) DisconnectSubscribersLosingChannels(ctx, ctx.Server.Acl.Find(name)!, channelsLeft);
         ctx.Reply.Ok();
+    }
+
+    /// <summary>
+    /// Redis's ACLKillPubsubClientsIfNeeded: the user's clients subscribed to a channel or pattern
+    /// <paramref name="channelsLeft"/> refuses are disconnected.
+    /// </summary>
+    static void DisconnectSubscribersLosingChannels(CommandContext ctx, AclUser user, AclSelector channelsLeft)
+    {
+        foreach (var client in ctx.Server.Clients.ToList())
+        {
+            if (client.User != user || client.Subscriptions is not { } subs) continue;
+            bool kill = subs.Patterns.Any(p => !channelsLeft.AllowsChannel(p, isPattern: true))
+                || subs.Channels.Any(c => !channelsLeft.AllowsChannel(c, isPattern: false))
+                || subs.ShardChannels.Any(c => !channelsLeft.AllowsChannel(c, isPattern: false));
+            if (!kill) continue;
+            client.Connection?.Close();
+            ctx.Server.Disconnect(client);
+        }
+    }
+
+    /// <summary>
+    /// Redis's ACLFreeUserAndKillClients: the clients of removed users go back to the default user
+    /// unauthenticated and are disconnected (the caller after this reply).
+    /// </summary>
+    static void DisconnectClientsOf(CommandContext ctx, List<AclUser> removed)
+    {
+        if (removed.Count == 0) return;
+        foreach (var client in ctx.Server.Clients.ToList())
+        {
+            if (client.User is not { } user || !removed.Contains(user)) continue;
+            client.User = ctx.Server.Acl.Default;
+            client.Authenticated = false;
+            if (client == ctx.Client) client.CloseAfterReply = true;
+            else
+            {
+                client.Connection?.Close();
+                ctx.Server.Disconnect(client);
+            }
+        }
     }
 
     static string UserName(CommandContext ctx, int index) => System.Text.Encoding.Latin1.GetString(ctx.Arg(index));
@@ -93,7 +135,9 @@ public static unsafe class AclCommands
             }
             names.Add(UserName(ctx, i));
         }
-        ctx.Reply.Integer(ctx.Server.Acl.DeleteUsers(names, ctx.Client));
+        var deleted = ctx.Server.Acl.DeleteUsers(names);
+        DisconnectClientsOf(ctx, deleted);
+        ctx.Reply.Integer(deleted.Count);
     }
 
     static void GetUser(CommandContext ctx)
@@ -155,11 +199,12 @@ public static unsafe class AclCommands
             ctx.Error(NoAclFileError);
             return;
         }
-        if (ctx.Server.Acl.LoadFile(ctx.Server.Config.AclFile, ctx.Client) is { } errors)
+        if (ctx.Server.Acl.LoadFile(ctx.Server.Config.AclFile, out var replaced) is { } errors)
         {
             ctx.Error("ERR " + errors);
             return;
         }
+        DisconnectClientsOf(ctx, replaced);
         ctx.Reply.Ok();
     }
 
@@ -194,7 +239,7 @@ public static unsafe class AclCommands
         ulong flag = AclCatalog.CategoryFlag(ctx.ArgString(2));
         if (flag == 0)
         {
-            var name = CommandContext.CString(ctx.Arg(2));
+            var name = ArgVector.CString(ctx.Arg(2));
             ctx.Error($"ERR Unknown category '{(name.Length > 128 ? name[..128] : name)}'");
             return;
         }
@@ -270,7 +315,7 @@ public static unsafe class AclCommands
         var acl = ctx.Server.Acl;
         if (acl.Find(UserName(ctx, 2)) is not { } user)
         {
-            ctx.Error($"ERR User '{CommandContext.CString(ctx.Arg(2))}' not found");
+            ctx.Error($"ERR User '{ArgVector.CString(ctx.Arg(2))}' not found");
             return;
         }
         var line = ctx.Args.Skip(3);
@@ -278,7 +323,7 @@ public static unsafe class AclCommands
         if (command?.Subcommands is not null && line.Count >= 2) command = command.Subcommands.GetValueOrDefault(ctx.ArgString(4));
         if (command is null)
         {
-            ctx.Error($"ERR Command '{CommandContext.CString(ctx.Arg(3))}' not found");
+            ctx.Error($"ERR Command '{ArgVector.CString(ctx.Arg(3))}' not found");
             return;
         }
         if (!command.ArityMatches(line.Count))
@@ -286,9 +331,9 @@ public static unsafe class AclCommands
             ctx.Error($"ERR wrong number of arguments for '{command.Name}' command");
             return;
         }
-        if (acl.Check(user, command, line, out int position) is { } denial)
+        if (AclChecks.Check(user, command, line, out int position) is { } denial)
         {
-            ctx.Reply.Bulk(AclStore.DryRunText(denial, command, line[position]));
+            ctx.Reply.Bulk(AclStore.DryRunText(denial, command.Name, line[position]));
             return;
         }
         ctx.Reply.Ok();

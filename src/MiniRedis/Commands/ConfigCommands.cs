@@ -74,7 +74,7 @@ public static unsafe class ConfigCommands
     /// <summary>Redis's resetServerStats + resetCommandTableStats + resetErrorTableStats.</summary>
     static void ResetStat(CommandContext ctx)
     {
-        ctx.Server.Diagnostics.ResetStats();
+        ctx.Server.ResetStats();
         ctx.Reply.Ok();
     }
 }

@@ -1,5 +1,7 @@
+using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Execution;
+using MiniRedis.Security;
 
 namespace MiniRedis.Commands;
 
@@ -85,8 +87,10 @@ public static unsafe class ConnectionCommands
     /// <summary>Redis's ACLAuthenticateUser: on success the client runs as the user; otherwise WRONGPASS (and an ACL LOG entry).</summary>
     static bool Authenticate(CommandContext ctx, ReadOnlySpan<byte> username, ReadOnlySpan<byte> password)
     {
-        if (ctx.Server.Acl.Authenticate(ctx.Client, username, password, ctx.Arg(0)) is not { } user)
+        var name = Encoding.Latin1.GetString(username);
+        if (ctx.Server.Acl.Authenticate(name, password) is not { } user)
         {
+            ctx.Server.Acl.LogDenial(ctx.Client, AclDenial.Auth, ctx.Client.InMulti ? "multi" : "toplevel", ctx.Arg(0).ToArray(), name, ctx.Server.Keyspace.NowMs);
             ctx.Error(WrongPassError);
             return false;
         }

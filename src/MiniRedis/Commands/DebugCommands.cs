@@ -6,6 +6,7 @@ using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Observability;
 using MiniRedis.Persistence.Rdb;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Commands;
 
@@ -242,7 +243,7 @@ public static unsafe class DebugCommands
             return;
         }
         ctx.Server.Logger.LogInformation("Listpack of key {Key}: {Type} value, {Encoding} encoding, {Bytes} bytes accounted",
-            CommandContext.CString(entry.Key), entry.Type, EncodingName(entry.Encoding), entry.AccountedBytes);
+            ArgVector.CString(entry.Key), entry.Type, EncodingName(entry.Encoding), entry.AccountedBytes);
         ctx.Reply.SimpleString("Listpack structure printed on stdout"u8);
     }
 

@@ -588,7 +588,7 @@ public static unsafe class KeyCommands
             ctx.Error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
             return;
         }
-        ctx.Reply.Integer(Memory.KeyAccess.IdleMs(entry.LastAccess, ctx.Keyspace.NowMs) / 1000);
+        ctx.Reply.Integer(KeyAccess.IdleMs(entry.LastAccess, ctx.Keyspace.NowMs) / 1000);
     }
 
     static void ObjectFreq(CommandContext ctx)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime;
 using System.Text;
+using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Memory;
 

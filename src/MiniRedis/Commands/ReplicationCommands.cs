@@ -53,7 +53,7 @@ public static unsafe class ReplicationCommands
     static string Requester(CommandContext ctx)
     {
         var text = new System.Text.StringBuilder();
-        ClientCommands.AppendClientLine(ctx.NowMs, ctx.Client, text);
+        ClientInfo.AppendLine(ctx.NowMs, ctx.Client, text);
         return text.ToString().TrimEnd('\n');
     }
 

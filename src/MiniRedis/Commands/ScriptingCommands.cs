@@ -248,8 +248,8 @@ public sealed class ScriptHost : IScriptHost
     public string? AclRefusal(CommandDef command, ArgVector args, bool logDenial)
     {
         if (_client.User is not { AllowsEverything: false } user) return null;
-        if (!logDenial) return _server.Acl.Check(user, command, args, out _) is null ? null : "denied";
-        return _server.Acl.Deny(_caller ?? _client, user, command, args, "lua") is { } denial ? Security.AclStore.ScriptError(denial) : null;
+        if (!logDenial) return AclChecks.Check(user, command, args, out _) is null ? null : "denied";
+        return _server.Acl.Deny(_caller ?? _client, user, command, args, "lua", _server.Keyspace.NowMs) is { } denial ? Security.AclStore.ScriptError(denial) : null;
     }
 
     public string? WriteRefusal(CommandDef command) =>

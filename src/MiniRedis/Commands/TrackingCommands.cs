@@ -1,5 +1,6 @@
 using MiniRedis.Data;
 using MiniRedis.Execution;
+using MiniRedis.Protocol;
 using MiniRedis.PubSub;
 
 namespace MiniRedis.Commands;
@@ -93,13 +94,13 @@ public static unsafe class TrackingCommands
             foreach (var existing in current?.Prefixes ?? Enumerable.Empty<byte[]>())
             {
                 if (!Overlap(existing, prefixes[i])) continue;
-                ctx.Error($"ERR Prefix '{CommandContext.CString(prefixes[i])}' overlaps with an existing prefix '{CommandContext.CString(existing)}'. Prefixes for a single client must not overlap.");
+                ctx.Error($"ERR Prefix '{ArgVector.CString(prefixes[i])}' overlaps with an existing prefix '{ArgVector.CString(existing)}'. Prefixes for a single client must not overlap.");
                 return false;
             }
             for (int j = i + 1; j < prefixes.Count; j++)
             {
                 if (!Overlap(prefixes[i], prefixes[j])) continue;
-                ctx.Error($"ERR Prefix '{CommandContext.CString(prefixes[i])}' overlaps with another provided prefix '{CommandContext.CString(prefixes[j])}'. Prefixes for a single client must not overlap.");
+                ctx.Error($"ERR Prefix '{ArgVector.CString(prefixes[i])}' overlaps with another provided prefix '{ArgVector.CString(prefixes[j])}'. Prefixes for a single client must not overlap.");
                 return i != 0;
             }
         }

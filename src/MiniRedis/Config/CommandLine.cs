@@ -1,4 +1,5 @@
 using System.Text;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Config;
 
@@ -71,7 +72,7 @@ public sealed record CommandLine(CommandLineAction Action, string? ConfigFile, b
                     options.Append('\n');
                 options.Append(arg, 2, arg.Length - 2).Append(' ');
                 // "--port 6380" as one argument already carries its value.
-                lastOptionHasValue = ConfigArgs.Split(Encoding.UTF8.GetBytes(arg)) is not { Count: 1 };
+                lastOptionHasValue = ArgSplitter.SplitToList(Encoding.UTF8.GetBytes(arg)) is not { Count: 1 };
                 // A bare --save followed by another option (or nothing) means save "", as before Redis 7.0.1.
                 if (!lastOptionHasValue && arg.Equals("--save", StringComparison.OrdinalIgnoreCase)
                     && (isLast || args[i + 1].StartsWith("--", StringComparison.Ordinal)))

@@ -74,7 +74,7 @@ internal static class NumberParsing
     {
         value = 0;
         int i = 0;
-        while (i < s.Length && Protocol.ArgSplitter.IsSpace((byte)s[i]))
+        while (i < s.Length && Data.RedisNumbers.IsCSpace((byte)s[i]))
             i++;
         bool negative = i < s.Length && s[i] == '-';
         if (i < s.Length && s[i] is '-' or '+')

@@ -1,4 +1,4 @@
-using MiniRedis.Memory;
+using MiniRedis.Data;
 using MiniRedis.Notifications;
 
 namespace MiniRedis.Config;

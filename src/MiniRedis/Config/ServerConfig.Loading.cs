@@ -1,5 +1,6 @@
 using System.Text;
 using MiniRedis.Data;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Config;
 
@@ -75,7 +76,7 @@ public sealed partial class ServerConfig
 
     private string? LoadLine(ReadOnlySpan<byte> line)
     {
-        List<byte[]>? split = ConfigArgs.Split(line);
+        List<byte[]>? split = ArgSplitter.SplitToList(line);
         if (split is null)
             return "Unbalanced quotes in configuration line";
         if (split.Count == 0)
@@ -90,7 +91,7 @@ public sealed partial class ServerConfig
             // `--save "900 1 300 10"` works; an empty one still means "none" (`--save ""`).
             if (args.Length == 1 && args[0].Length > 0)
             {
-                List<byte[]>? values = ConfigArgs.Split(split[1]);
+                List<byte[]>? values = ArgSplitter.SplitToList(split[1]);
                 if (values is null)
                     return "Unbalanced quotes in configuration line";
                 args = [.. values.Select(arg => Decode(arg))];
@@ -147,7 +148,7 @@ public sealed partial class ServerConfig
 
     private string? RenameCommand(string from, string to)
     {
-        _commandNames ??= new HashSet<string>(new Execution.CommandTable().RedisCommandNames, StringComparer.OrdinalIgnoreCase);
+        _commandNames ??= new HashSet<string>(Vocabulary!.RedisCommandNames, StringComparer.OrdinalIgnoreCase);
         if (!_commandNames.Remove(from))
             return "No such command in rename-command";
         if (to.Length > 0 && !_commandNames.Add(to))

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MiniRedis.Memory;
+using MiniRedis.Data;
 
 namespace MiniRedis.Config;
 

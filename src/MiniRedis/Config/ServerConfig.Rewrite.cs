@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
 using System.Text;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Config;
 
@@ -58,7 +59,7 @@ public sealed partial class ServerConfig
     /// <summary>The option a config line sets (an alias counts as its directive), or null for a line to comment out.</summary>
     private string? OptionOf(string line)
     {
-        List<byte[]>? args = ConfigArgs.Split(Encoding.UTF8.GetBytes(line));
+        List<byte[]>? args = ArgSplitter.SplitToList(Encoding.UTF8.GetBytes(line));
         if (args is null or [])
             return null;
         string name = Encoding.UTF8.GetString(args[0]).ToLowerInvariant();

@@ -60,6 +60,9 @@ public sealed partial class ServerConfig
 
     internal void Keep<T>(string name, T value) => _kept[name] = value;
 
+    /// <summary>Checks the command names and ACL rules a config file declares; installed once, when the library loads.</summary>
+    public static ICommandVocabulary? Vocabulary { get; internal set; }
+
     /// <summary>Raised after a successful CONFIG SET, once per directive whose value changed (canonical name).</summary>
     public event Action<string>? Changed;
 

@@ -1,4 +1,3 @@
-using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 

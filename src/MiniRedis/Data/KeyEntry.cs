@@ -189,7 +189,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     public uint LastAccess;
 
     /// <summary>
-    /// What this key adds to used_memory (<see cref="Memory.AllocationModel.Entry"/>) in 8-byte units
+    /// What this key adds to used_memory (<see cref="AllocationModel.Entry"/>) in 8-byte units
     /// (jemalloc's sizes are multiples of 8); Detached when the key is in no database.
     /// </summary>
     uint _accountedUnits = Detached;

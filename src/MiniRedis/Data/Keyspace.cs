@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 

@@ -14,6 +14,9 @@ public static class RedisNumbers
     /// <summary>Room needed by <see cref="FormatDouble"/> for any value ("-2.2250738585072014e-308" is 24 bytes).</summary>
     public const int MaxDoubleLength = 32;
 
+    /// <summary>C isspace() in the C locale: the blanks strtol and sdssplitargs skip.</summary>
+    public static bool IsCSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
+
     private const int DoublePrecision = 53;
     private const int DoubleMinExponent = -1074;
     private const int DoubleMaxExponent = 971;
@@ -26,7 +29,7 @@ public static class RedisNumbers
     public static int CAtoi(ReadOnlySpan<byte> s)
     {
         int i = 0;
-        while (i < s.Length && Protocol.ArgSplitter.IsSpace(s[i])) i++;
+        while (i < s.Length && IsCSpace(s[i])) i++;
         bool negative = i < s.Length && s[i] == '-';
         if (i < s.Length && s[i] is (byte)'-' or (byte)'+') i++;
         long value = 0;

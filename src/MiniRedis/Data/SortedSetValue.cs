@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using MiniRedis.Memory;
 
 namespace MiniRedis.Data;
 

@@ -73,6 +73,10 @@ public sealed class ClientSession : IKeyWatcher
     public bool IsLocal => Connection is not { } connection || connection.IsUnixSocket
         || connection.RemoteAddress.AsSpan(0, Math.Max(0, connection.RemoteAddress.LastIndexOf(':'))) is "127.0.0.1" or "::1";
     public ReplyBuffer Reply { get; } = new();
+
+    /// <summary>Redis's per-client memory (getClientMemoryUsage): fixed part plus what its buffers hold now.</summary>
+    public long MemoryBytes => Memory.ServerMemory.ClientFixedBytes + Reply.Length + (Connection?.BufferedBytes ?? 0);
+
     public Database Db { get; set; }
     public string? Name { get; set; }
     public string? LibName { get; set; }
@@ -146,10 +150,10 @@ public sealed class ClientSession : IKeyWatcher
     public List<(Database Db, byte[] Key, bool ExpiredAtWatch)> Watched { get; } = [];
 
     /// <summary>Channels, patterns and shard channels the client listens to; null when none.</summary>
-    public PubSub.ClientSubscriptions? Subscriptions { get; internal set; }
+    public ClientSubscriptions? Subscriptions { get; internal set; }
 
     /// <summary>CLIENT TRACKING settings while tracking is on; null when off.</summary>
-    public PubSub.TrackingState? Tracking { get; internal set; }
+    public TrackingState? Tracking { get; internal set; }
 
     /// <summary>Redis's CLIENT_PUBSUB: subscribed to anything (in RESP2 only the (un)subscribe commands, PING, QUIT and RESET run then).</summary>
     public bool IsSubscribed => Subscriptions is not null;

@@ -157,14 +157,7 @@ public sealed class CommandContext
     public string ArgString(int index) => Encoding.Latin1.GetString(Args[index]);
 
     /// <summary>The argument as Redis's C code sees it where it takes the bytes as a C string: up to the first NUL.</summary>
-    public string ArgCString(int index) => CString(Args[index]);
-
-    /// <summary>Bytes as C's %s prints them: up to the first NUL.</summary>
-    public static string CString(ReadOnlySpan<byte> arg)
-    {
-        int nul = arg.IndexOf((byte)0);
-        return Encoding.Latin1.GetString(nul < 0 ? arg : arg[..nul]);
-    }
+    public string ArgCString(int index) => ArgVector.CString(Args[index]);
 
     public void Error(string message)
     {

@@ -46,6 +46,7 @@ public sealed unsafe class CommandDef
         KeyStep = keyStep;
         Info = info;
         Docs = docs;
+        HasKeys = CommandKeys.HasKeys(this);
     }
 
     /// <summary>Lowercase, "parent|sub" for subcommands, as INFO commandstats names it.</summary>
@@ -56,13 +57,16 @@ public sealed unsafe class CommandDef
     public int LastKey { get; }
     public int KeyStep { get; }
 
+    /// <summary>Redis's doesCommandHaveKeys, fixed with the metadata (the ACL key check skips commands without keys).</summary>
+    public bool HasKeys { get; }
+
     /// <summary>Redis's COMMAND INFO and COMMAND DOCS entries for this command, replayed as-is.</summary>
     public Resp.RespValue Info { get; }
     public Resp.RespValue? Docs { get; }
 
     public delegate*<CommandContext, void> Handler { get; internal set; }
 
-    /// <summary>The command's bit in ACL selectors (Security.AclCatalog), fixed at start.</summary>
+    /// <summary>The command's bit in ACL selectors (CommandTable.CreateAclCatalog), fixed at start.</summary>
     public int AclId { get; internal set; }
     public CommandDef? Parent { get; internal set; }
     public Dictionary<string, CommandDef>? Subcommands { get; internal set; }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text;
 using MiniRedis.Execution.Resp;
+using MiniRedis.Security;
 
 namespace MiniRedis.Execution;
 
@@ -25,6 +26,23 @@ public sealed unsafe class CommandTable
     }
 
     public IEnumerable<CommandDef> All => _commands.Values;
+
+    /// <summary>CONFIG RESETSTAT's resetCommandTableStats and resetErrorTableStats: every command's and subcommand's counters and histogram.</summary>
+    public void ResetStats()
+    {
+        foreach (var def in All)
+        {
+            ResetCounters(def);
+            if (def.Subcommands is null) continue;
+            foreach (var sub in def.Subcommands.Values) ResetCounters(sub);
+        }
+    }
+
+    static void ResetCounters(CommandDef def)
+    {
+        def.Calls = def.Microseconds = def.RejectedCalls = def.FailedCalls = 0;
+        def.LatencyHistogram = null;
+    }
     public int Count => _commands.Count;
 
     static RespValue Load(string name)
@@ -104,8 +122,18 @@ public sealed unsafe class CommandTable
 
     public CommandDef? Find(string name) => Find(Encoding.ASCII.GetBytes(name));
 
-    /// <summary>Redis 7.0's COMMAND INFO entry of every command and subcommand ("config|get"), served here or not, parents before their subcommands (the ACL catalog).</summary>
-    public IReadOnlyDictionary<string, RespValue> RedisInfo => _redisInfo;
+    /// <summary>The ACL catalog of Redis 7.0's commands (their COMMAND INFO categories); each served command and subcommand gets its id in it.</summary>
+    public AclCatalog CreateAclCatalog()
+    {
+        var catalog = new AclCatalog(_redisInfo.Select(e => (e.Key, e.Value.Items![6].Items!.Select(category => category.Text!))));
+        foreach (var def in All)
+        {
+            def.AclId = catalog.Find(def.Name)!.Id;
+            if (def.Subcommands is null) continue;
+            foreach (var sub in def.Subcommands.Values) sub.AclId = catalog.Find(sub.Name)!.Id;
+        }
+        return catalog;
+    }
 
     /// <summary>Every top-level command Redis 7.0 has, served here or not (what rename-command may name).</summary>
     public IEnumerable<string> RedisCommandNames => _redisInfo.Keys.Where(name => !name.Contains('|', StringComparison.Ordinal));

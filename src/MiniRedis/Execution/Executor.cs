@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Observability;
 using MiniRedis.Protocol;
 using MiniRedis.Replication;
 
@@ -604,7 +605,7 @@ public sealed class Executor
             var sub = command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
             if (sub is null)
             {
-                Reject(session, null, $"ERR unknown subcommand '{Truncate(CommandContext.CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
+                Reject(session, null, $"ERR unknown subcommand '{Truncate(ArgVector.CString(args[1]), 128)}'. Try {parentName.ToUpperInvariant()} HELP.");
                 return;
             }
             command = sub;
@@ -626,12 +627,12 @@ public sealed class Executor
             Reject(session, command, "NOAUTH Authentication required.");
             return;
         }
-        if (session.User is { AllowsEverything: false } user && _server.Acl.Deny(session, user, command, args, session.InMulti ? "multi" : "toplevel") is { } denial)
+        if (session.User is { AllowsEverything: false } user && _server.Acl.Deny(session, user, command, args, session.InMulti ? "multi" : "toplevel", _server.Keyspace.NowMs) is { } denial)
         {
-            Reject(session, command, Security.AclStore.NoPermError(denial, command));
+            Reject(session, command, Security.AclStore.NoPermError(denial, command.Name));
             return;
         }
-        if (_server.Config.Maxmemory != 0 && _server.Evictor.RejectsOnOom(session, command, args))
+        if (_server.Config.Maxmemory != 0 && _server.Evictor.StillOutOfMemoryBefore(args) && DeniedOutOfMemory(session, command))
         {
             Reject(session, command, Memory.Evictor.OomError);
             return;
@@ -711,6 +712,32 @@ public sealed class Executor
         if (!_server.BusyScript.TimedOut) _server.Propagation.EndUnit();
     }
 
+    /// <summary>
+    /// processCommand's maxmemory step, second half: with memory still over, a deny-oom command is refused,
+    /// as is an EXEC holding one and anything but EXEC/DISCARD/QUIT/RESET queued inside MULTI.
+    /// </summary>
+    static bool DeniedOutOfMemory(ClientSession session, CommandDef command)
+    {
+        if ((command.Flags & CommandFlags.DenyOom) != 0) return true;
+        if (command.Name == "exec") return session.Queued.Exists(q => (q.Command.Flags & CommandFlags.DenyOom) != 0);
+        return session.InMulti && command.Name is not ("exec" or "discard" or "quit" or "reset");
+    }
+
+    /// <summary>
+    /// Redis's call() after a client's command: its latency histogram, the latency monitor's command /
+    /// fast-command event and the slow log. Allocates only on a command's first call (its histogram) and
+    /// for a command slow enough to be logged.
+    /// </summary>
+    void RecordLatency(CommandDef command, ArgVector args, ulong redacted, long microseconds, ClientSession session)
+    {
+        if (_server.Config.LatencyTracking) (command.LatencyHistogram ??= new LatencyHistogram()).Record(microseconds * 1000);
+        if ((command.Flags & CommandFlags.SkipSlowlog) != 0) return;
+        var diagnostics = _server.Diagnostics;
+        diagnostics.Latency.AddSampleIfNeeded((command.Flags & CommandFlags.Fast) != 0 ? LatencyEvents.FastCommand : LatencyEvents.Command, microseconds / 1000);
+        if (diagnostics.SlowLog.IsSlow(microseconds))
+            diagnostics.SlowLog.Push(args, redacted, microseconds, session.Connection?.RemoteAddress ?? "", session.Name ?? "");
+    }
+
     static bool QueuedWrite(ClientSession session)
     {
         foreach (var (queued, _) in session.Queued)
@@ -759,9 +786,9 @@ public sealed class Executor
         {
             // The budget is what was written before this argument's opening quote, as in Redis's "'%.*s' ".
             int budget = 128 - details.Length;
-            details.Append('\'').Append(Truncate(CommandContext.CString(args[i]), budget)).Append("' ");
+            details.Append('\'').Append(Truncate(ArgVector.CString(args[i]), budget)).Append("' ");
         }
-        return $"ERR unknown command '{Truncate(CommandContext.CString(args[0]), 128)}', with args beginning with: {details}";
+        return $"ERR unknown command '{Truncate(ArgVector.CString(args[0]), 128)}', with args beginning with: {details}";
     }
 
     static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
@@ -802,7 +829,7 @@ public sealed class Executor
             _server.Stats.TotalCommandsProcessed++;
             // As Redis's call(): after the command (SELECT shows its new db), once (not when a blocked command is re-run).
             ulong redacted = ctx.TakeRedactedArgs();
-            _server.Diagnostics.CommandCalled(command, args, redacted, microseconds, session);
+            RecordLatency(command, args, redacted, microseconds, session);
             if (!ctx.IsRetry && (command.Flags & (CommandFlags.SkipMonitor | CommandFlags.Admin)) == 0) _server.Monitors.Feed(session, session.Db.Index, args, redacted);
             if (!completed) return;
         }

@@ -57,20 +57,16 @@ public sealed class Evictor(RedisServer server)
     public bool OutOfMemoryAtCommandStart { get; private set; }
 
     /// <summary>
-    /// processCommand's maxmemory step: evict first, then refuse a deny-oom command (an EXEC holding
-    /// one, or anything but EXEC/DISCARD/QUIT/RESET queued inside MULTI) if memory is still over.
+    /// processCommand's maxmemory step, first half: evict before a command runs; true when memory is
+    /// still over (the executor then refuses a command that may grow it).
     /// </summary>
-    public bool RejectsOnOom(Execution.ClientSession session, Execution.CommandDef command, Protocol.ArgVector args)
+    public bool StillOutOfMemoryBefore(Protocol.ArgVector args)
     {
         // The command's own arguments are in memory as it runs (Redis's argv), so a huge value counts.
         long argumentBytes = 0;
         for (int i = 0; i < args.Count; i++) argumentBytes += args[i].Length;
-        bool outOfMemory = PerformEvictions(argumentBytes) == EvictionResult.Fail;
-        OutOfMemoryAtCommandStart = outOfMemory;
-        if (!outOfMemory) return false;
-        if ((command.Flags & Execution.CommandFlags.DenyOom) != 0) return true;
-        if (command.Name == "exec") return session.Queued.Exists(q => (q.Command.Flags & Execution.CommandFlags.DenyOom) != 0);
-        return session.InMulti && command.Name is not ("exec" or "discard" or "quit" or "reset");
+        OutOfMemoryAtCommandStart = PerformEvictions(argumentBytes) == EvictionResult.Fail;
+        return OutOfMemoryAtCommandStart;
     }
 
     /// <summary>Evicts until used memory (plus <paramref name="pendingBytes"/> about to be held) is under maxmemory, or the time budget is spent.</summary>

@@ -1,5 +1,3 @@
-using MiniRedis.Execution;
-
 namespace MiniRedis.Memory;
 
 /// <summary>
@@ -38,10 +36,6 @@ public sealed class ServerMemory(RedisServer server)
     /// <summary>freeMemoryGetNotCountedMemory: buffers eviction would only grow by freeing keys (the AOF buffer; no replicas here).</summary>
     public long NotCountedForEvict => AofBufferBytes;
 
-    /// <summary>Redis's per-client memory (getClientMemoryUsage): fixed part plus what its buffers hold now.</summary>
-    public static long ClientBytes(ClientSession client) =>
-        ClientFixedBytes + client.Reply.Length + (client.Connection?.BufferedBytes ?? 0);
-
     /// <summary>The cron's refresh: clients' memory, the peak.</summary>
     public void Cron()
     {
@@ -53,7 +47,7 @@ public sealed class ServerMemory(RedisServer server)
     void RefreshClients()
     {
         long clients = 0;
-        foreach (var client in server.Clients) clients += ClientBytes(client);
+        foreach (var client in server.Clients) clients += client.MemoryBytes;
         _clientsBytes = clients;
     }
 

@@ -4,7 +4,6 @@ using System.Text;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using MiniRedis.Commands;
 using MiniRedis.Config;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
@@ -410,7 +409,7 @@ public sealed class ClientConnection : IClientConnection
     string Describe()
     {
         var text = new StringBuilder();
-        ClientCommands.AppendClientLine(_server.Keyspace.NowMs, _session, text);
+        ClientInfo.AppendLine(_server.Keyspace.NowMs, _session, text);
         return text.ToString().TrimEnd('\n');
     }
 

@@ -1,4 +1,3 @@
-using MiniRedis.Config;
 using MiniRedis.Data;
 
 namespace MiniRedis.Notifications;
@@ -40,15 +39,13 @@ public sealed class KeyspaceEvents
     static readonly byte[] KeyspacePrefix = "__keyspace@"u8.ToArray();
     static readonly byte[] KeyeventPrefix = "__keyevent@"u8.ToArray();
 
-    readonly ServerConfig _config;
     readonly Keyspace _keyspace;
     byte[] _channel = new byte[128];
 
-    public KeyspaceEvents(ServerConfig config, Keyspace keyspace)
-    {
-        _config = config;
-        _keyspace = keyspace;
-    }
+    public KeyspaceEvents(Keyspace keyspace) => _keyspace = keyspace;
+
+    /// <summary>The classes announced (notify-keyspace-events); the server keeps it in step with the config.</summary>
+    public NotifyClass Enabled { get; set; }
 
     /// <summary>The pub/sub room's publish; events are dropped while none is set.</summary>
     public EventPublisher? Publisher { get; init; }
@@ -56,7 +53,7 @@ public sealed class KeyspaceEvents
     /// <summary>Redis's notifyKeyspaceEvent.</summary>
     public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key, int db)
     {
-        var enabled = _config.NotifyKeyspaceEvents;
+        var enabled = Enabled;
         if ((enabled & type) == 0 || Publisher is not { } publisher || _keyspace.Loading) return;
         if ((enabled & NotifyClass.Keyspace) != 0) publisher(Channel(KeyspacePrefix, db, key), eventName);
         if ((enabled & NotifyClass.Keyevent) != 0) publisher(Channel(KeyeventPrefix, db, eventName), key);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using MiniRedis.Config;
-using MiniRedis.Execution;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Observability;
@@ -29,13 +28,18 @@ public sealed class SlowLog(ServerConfig config)
     /// <summary>Newest first.</summary>
     public IEnumerable<SlowLogEntry> Entries => _entries;
 
-    /// <summary>Redis's slowlogPushEntryIfNeeded; <paramref name="redacted"/> marks arguments shown as "(redacted)" (AUTH's passwords...).</summary>
-    public void PushIfSlow(ArgVector args, ulong redacted, long microseconds, ClientSession client)
+    /// <summary>Redis's slowlogPushEntryIfNeeded's test: whether a command that took this long is logged.</summary>
+    public bool IsSlow(long microseconds)
     {
         long threshold = config.SlowlogLogSlowerThan;
-        if (threshold < 0 || microseconds < threshold) return;
+        return threshold >= 0 && microseconds >= threshold;
+    }
+
+    /// <summary>Logs a slow command; <paramref name="redacted"/> marks arguments shown as "(redacted)" (AUTH's passwords...).</summary>
+    public void Push(ArgVector args, ulong redacted, long microseconds, string clientAddress, string clientName)
+    {
         _entries.AddFirst(new SlowLogEntry(_nextId++, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), microseconds,
-            EntryArgs(args, redacted), client.Connection?.RemoteAddress ?? "", client.Name ?? ""));
+            EntryArgs(args, redacted), clientAddress, clientName));
         Trim();
     }
 

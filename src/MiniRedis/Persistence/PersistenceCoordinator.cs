@@ -1,6 +1,6 @@
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Persistence;

@@ -1,3 +1,5 @@
+using MiniRedis.Data;
+
 namespace MiniRedis.Protocol;
 
 /// <summary>
@@ -17,11 +19,28 @@ public static class ArgSplitter
         int pos = 0;
         while (true)
         {
-            while (pos < line.Length && IsSpace(line[pos])) pos++;
+            while (pos < line.Length && RedisNumbers.IsCSpace(line[pos])) pos++;
             if (pos >= line.Length) return true;
             if (!TryReadToken(line, ref pos, scratch, out int length)) return false;
             scratch[..length].CopyTo(batch.AddArgument(length));
         }
+    }
+
+    /// <summary>
+    /// The arguments of <paramref name="line"/> as arrays (config lines, ACL selectors); null for
+    /// unbalanced quotes.
+    /// </summary>
+    public static List<byte[]>? SplitToList(ReadOnlySpan<byte> line)
+    {
+        var batch = new CommandBatch();
+        batch.BeginCommand();
+        if (!Split(line, batch))
+            return null;
+        var parsed = batch[0];
+        var args = new List<byte[]>(parsed.Count);
+        for (int i = 0; i < parsed.Count; i++)
+            args.Add(parsed[i].ToArray());
+        return args;
     }
 
     static bool TryReadToken(ReadOnlySpan<byte> line, ref int pos, Span<byte> output, out int length)
@@ -50,7 +69,7 @@ public static class ArgSplitter
                 if (c == '"')
                 {
                     pos++;
-                    if (pos < line.Length && !IsSpace(line[pos])) return false;
+                    if (pos < line.Length && !RedisNumbers.IsCSpace(line[pos])) return false;
                     return true;
                 }
                 output[length++] = c;
@@ -67,7 +86,7 @@ public static class ArgSplitter
                 if (c == '\'')
                 {
                     pos++;
-                    if (pos < line.Length && !IsSpace(line[pos])) return false;
+                    if (pos < line.Length && !RedisNumbers.IsCSpace(line[pos])) return false;
                     return true;
                 }
                 output[length++] = c;
@@ -94,8 +113,6 @@ public static class ArgSplitter
         }
     }
 
-    /// <summary>C isspace() in the C locale.</summary>
-    public static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
     /// <summary>The byte a backslash escape inside double quotes stands for (sdssplitargs: \n \r \t \b \a, any other byte itself).</summary>
     internal static byte Unescaped(byte c) => c switch
     {

@@ -149,6 +149,13 @@ public readonly struct ArgVector
 
     public int Count { get; }
 
+    /// <summary>An argument as Redis's C code prints it with %s (error texts, logs): up to the first NUL.</summary>
+    public static string CString(ReadOnlySpan<byte> arg)
+    {
+        int nul = arg.IndexOf((byte)0);
+        return System.Text.Encoding.Latin1.GetString(nul < 0 ? arg : arg[..nul]);
+    }
+
     public ReadOnlySpan<byte> this[int index]
     {
         get

@@ -1,28 +1,8 @@
-using MiniRedis.Commands;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.PubSub;
-
-/// <summary>A client's CLIENT TRACKING settings (Redis's CLIENT_TRACKING_* flags, redirection and prefixes).</summary>
-public sealed class TrackingState
-{
-    public long Redirect { get; init; }
-    public bool Bcast { get; init; }
-    public bool OptIn { get; init; }
-    public bool OptOut { get; init; }
-    public bool NoLoop { get; init; }
-
-    /// <summary>CLIENT CACHING was given for the next command (or transaction).</summary>
-    public bool Caching { get; set; }
-
-    /// <summary>The redirection client went away: invalidations are lost (CLIENT TRACKINGINFO broken_redirect).</summary>
-    public bool BrokenRedirect { get; set; }
-
-    /// <summary>BCAST prefixes, in byte order as Redis's radix tree lists them.</summary>
-    public SortedSet<byte[]> Prefixes { get; } = new(ClientTracking.ByteOrder);
-}
 
 /// <summary>
 /// Client-side caching (Redis's tracking.c). The table maps each key a tracking client read to the
@@ -36,14 +16,13 @@ public sealed class TrackingState
 /// </summary>
 public sealed class ClientTracking : IModifiedKeyObserver
 {
-    public static readonly Comparer<byte[]> ByteOrder = Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b));
     static readonly byte[] InvalidateChannel = "__redis__:invalidate"u8.ToArray();
     static readonly byte[] Resp3Null = "_\r\n"u8.ToArray();
     static readonly byte[] Resp2Null = "$-1\r\n"u8.ToArray();
 
     readonly RedisServer _server;
     readonly Dictionary<byte[], List<long>> _table = new(ByteArrayComparer.Instance);
-    readonly SortedDictionary<byte[], BroadcastPrefix> _prefixes = new(ByteOrder);
+    readonly SortedDictionary<byte[], BroadcastPrefix> _prefixes = new(StreamValue.ByteOrder.Instance);
     // Keys (null: a flush) modified by a running command's own client, sent after its reply.
     readonly List<(ClientSession Client, byte[]? Key)> _pendingForCurrent = [];
     readonly ReplyBuffer _payload = new();
@@ -71,7 +50,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
         public HashSet<ClientSession> Clients { get; } = [];
 
         /// <summary>Keys modified this round under the prefix, with the client that last modified each (null: the server).</summary>
-        public SortedDictionary<byte[], ClientSession?> Keys { get; } = new(ByteOrder);
+        public SortedDictionary<byte[], ClientSession?> Keys { get; } = new(StreamValue.ByteOrder.Instance);
     }
 
     /// <summary>Redis's enableTracking (the options were validated by CLIENT TRACKING); BCAST without prefixes means every key.</summary>
@@ -159,7 +138,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
         // remembered, the keys of the commands it runs are.
         if ((command.Flags & CommandFlags.PubSub) != 0 || command.Name is "eval_ro" or "evalsha_ro") return;
         var lookup = _table.GetAlternateLookup<ReadOnlySpan<byte>>();
-        foreach (int position in CommandCommands.KeyPositions(command, args))
+        foreach (int position in CommandKeys.KeyPositions(command, args))
         {
             if (!lookup.TryGetValue(args[position], out var ids)) lookup[args[position]] = ids = [];
             if (ids.Contains(client.Id)) continue;

@@ -1,12 +1,11 @@
-using MiniRedis.Execution;
-
 namespace MiniRedis.Security;
 
 /// <summary>
 /// What ACL rules name: Redis 7.0's command categories, and every Redis 7.0 command and subcommand
 /// (served here or not, so rules and ACL CAT read as Redis's) with its id (its bit in a selector) and
-/// categories, taken from the embedded COMMAND INFO metadata. Like Redis's orig_commands, renaming a
-/// command changes nothing here.
+/// categories, as the command table's COMMAND INFO metadata gives them (CommandTable.CreateAclCatalog,
+/// which also gives each served command its id). Like Redis's orig_commands, renaming a command changes
+/// nothing here.
 /// </summary>
 public sealed class AclCatalog
 {
@@ -32,12 +31,13 @@ public sealed class AclCatalog
     readonly List<Entry> _all = [];
     readonly List<Entry> _topLevel = [];
 
-    public AclCatalog(CommandTable table)
+    /// <param name="commands">Every command and subcommand ("config|get"), parents before their subcommands, with its categories as COMMAND INFO lists them ("@read").</param>
+    public AclCatalog(IEnumerable<(string Name, IEnumerable<string> Categories)> commands)
     {
-        foreach (var (name, info) in table.RedisInfo)
+        foreach (var (name, categoryNames) in commands)
         {
             ulong categories = 0;
-            foreach (var item in info.Items![6].Items!) categories |= CategoryFlag(item.Text!.AsSpan(1));
+            foreach (var category in categoryNames) categories |= CategoryFlag(category.AsSpan(1));
             int bar = name.IndexOf('|', StringComparison.Ordinal);
             var parent = bar < 0 ? null : _byName[name[..bar]];
             var entry = new Entry(_all.Count, name.ToLowerInvariant(), categories, parent);
@@ -45,12 +45,6 @@ public sealed class AclCatalog
             _byName[name] = entry;
             if (parent is null) _topLevel.Add(entry);
             else parent.Children.Add(entry);
-        }
-        foreach (var def in table.All)
-        {
-            def.AclId = _byName[def.Name].Id;
-            if (def.Subcommands is null) continue;
-            foreach (var sub in def.Subcommands.Values) sub.AclId = _byName[sub.Name].Id;
         }
     }
 

@@ -1,34 +1,24 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
-using MiniRedis.Commands;
-using MiniRedis.Config;
-using MiniRedis.Execution;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Security;
 
 /// <summary>
 /// The server's ACL state (Redis's acl.c globals): users by name (listed in byte order, as Redis's rax),
-/// the default user every connection starts as, the ACL log, and the checks run before a command.
-/// Touched only on the executor thread.
+/// the default user every connection starts as, and the ACL log. The check of a command against a user's
+/// rules, and what a change of users does to connected clients, are with the sessions and commands
+/// (Execution.AclChecks, Commands.AclCommands). Touched only on the executor thread.
 /// </summary>
 public sealed class AclStore
 {
     readonly RedisServer _server;
     readonly SortedDictionary<string, AclUser> _users = new(StringComparer.Ordinal);
-    readonly bool[] _hasKeys;
 
-    public AclStore(RedisServer server)
+    public AclStore(RedisServer server, AclCatalog catalog)
     {
         _server = server;
-        Catalog = new AclCatalog(server.Commands);
-        _hasKeys = new bool[Catalog.Count];
-        foreach (var def in server.Commands.All)
-        {
-            _hasKeys[def.AclId] = CommandCommands.HasKeys(def);
-            if (def.Subcommands is null) continue;
-            foreach (var sub in def.Subcommands.Values) _hasKeys[sub.AclId] = CommandCommands.HasKeys(sub);
-        }
+        Catalog = catalog;
         Default = NewDefaultUser();
         _users["default"] = Default;
         ApplyRequirePass();
@@ -68,16 +58,31 @@ public sealed class AclStore
     /// <summary>Redis's authRequired: the default user needs a password (or is off) and the client has not authenticated.</summary>
     public bool DefaultNeedsAuth => !Default.NoPass || !Default.Enabled;
 
-    /// <summary>AUTH / HELLO AUTH: the user when the pair is valid; otherwise null, and the failure is logged.</summary>
-    public AclUser? Authenticate(ClientSession session, ReadOnlySpan<byte> username, ReadOnlySpan<byte> password, ReadOnlySpan<byte> commandName)
-    {
-        var name = Encoding.Latin1.GetString(username);
-        if (Find(name) is { } user && user.CheckPassword(password)) return user;
-        AddLog(session, AclDenial.Auth, session.InMulti ? "multi" : "toplevel", commandName.ToArray(), name);
-        return null;
-    }
+    /// <summary>AUTH / HELLO AUTH: the user when the pair is valid; otherwise null (the caller logs the failure).</summary>
+    public AclUser? Authenticate(string username, ReadOnlySpan<byte> password)
+        => Find(username) is { } user && user.CheckPassword(password) ? user : null;
 
     // ---- ACL SETUSER / DELUSER / LOAD ---------------------------------------------------------
+
+    /// <summary>
+    /// Redis's ACLAppendUserForLoading check of a config file's <c>user NAME rules...</c> line: a second
+    /// declaration of a name, an open selector or a rule Redis would refuse (unknown commands aside) is an
+    /// error, quoting the argument at the index Redis reports (an index into the merged rules used on the
+    /// whole line, as Redis does).
+    /// </summary>
+    public static (int Index, string Text)? DeclarationError(AclCatalog catalog, string[] args, bool alreadyDeclared, bool pubsubAllChannels)
+    {
+        if (alreadyDeclared) return (1, AclUser.ErrorText(AclRuleError.DuplicateUser));
+        var rules = args.Skip(1).Select(a => Encoding.Latin1.GetBytes(a)).ToList();
+        if (MergeSelectors(rules, out int openedAt) is not { } merged) return (openedAt, AclUser.ErrorText(AclRuleError.None));
+        var probe = new AclUser(args[0], catalog, pubsubAllChannels);
+        for (int j = 0; j < merged.Count; j++)
+        {
+            var error = probe.Apply(merged[j], pubsubAllChannels);
+            if (error is not (AclRuleError.None or AclRuleError.UnknownCommand)) return (j, AclUser.ErrorText(error));
+        }
+        return null;
+    }
 
     /// <summary>
     /// Redis's ACLMergeSelectorArguments: a selector written over several arguments ("(~x" "+get)")
@@ -114,92 +119,73 @@ public sealed class AclStore
         return selector is null ? merged : null;
     }
 
-    /// <summary>Redis's ACLStringSetUser: all the rules apply to a copy, which replaces the user only when every rule was valid. Returns the error text.</summary>
-    public string? SetUser(string name, IReadOnlyList<byte[]> rules)
+    /// <summary>
+    /// Redis's ACLStringSetUser: all the rules apply to a copy, which replaces the user only when every rule
+    /// was valid. Returns the error text. When an existing user's channel rules narrowed,
+    /// <paramref name="channelsLeft"/> holds the channels it may still use: its subscribers whose
+    /// subscriptions these refuse are to be disconnected (Redis's ACLKillPubsubClientsIfNeeded).
+    /// </summary>
+    public string? SetUser(string name, IReadOnlyList<byte[]> rules, out AclSelector? channelsLeft)
     {
+        channelsLeft = null;
         if (MergeSelectors(rules, out int openedAt) is not { } merged)
-            return $"Unmatched parenthesis in acl selector starting at '{CommandContext.CString(rules[openedAt])}'.";
+            return $"Unmatched parenthesis in acl selector starting at '{ArgVector.CString(rules[openedAt])}'.";
         var existing = Find(name);
         var staged = new AclUser(name, Catalog, PubsubAllChannels);
         if (existing is not null) staged.CopyFrom(existing);
         foreach (var rule in merged)
         {
             var error = staged.Apply(rule, PubsubAllChannels);
-            if (error != AclRuleError.None) return $"Error in ACL SETUSER modifier '{CommandContext.CString(rule)}': {AclUser.ErrorText(error)}";
+            if (error != AclRuleError.None) return $"Error in ACL SETUSER modifier '{ArgVector.CString(rule)}': {AclUser.ErrorText(error)}";
         }
         if (existing is null)
         {
             _users[name] = staged;
             return null;
         }
-        KillSubscribersLosingChannels(existing, staged);
+        channelsLeft = ChannelsLeft(existing, staged);
         if (existing == Default) DefaultUserChanging?.Invoke();
         existing.CopyFrom(staged);
         return null;
     }
 
-    /// <summary>ACL DELUSER: removes the users and closes their connections (the caller's after this reply). Returns how many existed.</summary>
-    public int DeleteUsers(IEnumerable<string> names, ClientSession caller)
+    /// <summary>ACL DELUSER: removes the users (marked <see cref="AclUser.Removed"/>); the caller disconnects their clients. Returns the removed ones.</summary>
+    public List<AclUser> DeleteUsers(IEnumerable<string> names)
     {
-        int deleted = 0;
+        var deleted = new List<AclUser>();
         foreach (var name in names)
         {
             if (!_users.Remove(name, out var user)) continue;
-            DisconnectUser(user, caller);
-            deleted++;
+            user.Removed = true;
+            deleted.Add(user);
         }
         return deleted;
     }
 
-    /// <summary>ACLFreeUserAndKillClients: a removed user's sessions go back to the default user unauthenticated and are closed.</summary>
-    void DisconnectUser(AclUser user, ClientSession caller)
-    {
-        user.Removed = true;
-        foreach (var client in _server.Clients.ToList())
-        {
-            if (client.User != user) continue;
-            client.User = Default;
-            client.Authenticated = false;
-            if (client == caller) client.CloseAfterReply = true;
-            else
-            {
-                client.Connection?.Close();
-                _server.Disconnect(client);
-            }
-        }
-    }
-
     /// <summary>
-    /// ACLKillPubsubClientsIfNeeded: when a user's new channel rules are not a superset of its old
-    /// ones, its subscribers whose subscriptions the new rules no longer allow are disconnected.
+    /// The channel half of ACLKillPubsubClientsIfNeeded: null when the updated rules allow every channel
+    /// the original ones did; otherwise a selector allowing just the updated channels.
     /// </summary>
-    void KillSubscribersLosingChannels(AclUser original, AclUser updated)
+    AclSelector? ChannelsLeft(AclUser original, AclUser updated)
     {
-        if (updated.Selectors.Any(s => s.AllChannels)) return;
+        if (updated.Selectors.Any(s => s.AllChannels)) return null;
         var upcoming = updated.Selectors.SelectMany(s => s.Channels).ToList();
         bool superset = original.Selectors.All(s => !s.AllChannels && s.Channels.All(c => upcoming.Any(u => u.AsSpan().SequenceEqual(c))));
-        if (superset) return;
+        if (superset) return null;
         var check = new AclSelector(Catalog, false);
         foreach (var channel in upcoming) check.Apply([(byte)'&', .. channel]);
-        foreach (var client in _server.Clients.ToList())
-        {
-            if (client.User != original || client.Subscriptions is not { } subs) continue;
-            bool kill = subs.Patterns.Any(p => !check.AllowsChannel(p, isPattern: true))
-                || subs.Channels.Any(c => !check.AllowsChannel(c, isPattern: false))
-                || subs.ShardChannels.Any(c => !check.AllowsChannel(c, isPattern: false));
-            if (!kill) continue;
-            client.Connection?.Close();
-            _server.Disconnect(client);
-        }
+        return check;
     }
 
     /// <summary>
     /// Redis's ACLLoadFromFile: every line is checked into a new set of users; only when the whole
-    /// file is valid does it replace the current users (the default user keeps its identity, the
-    /// others' sessions are closed). Returns Redis's error text naming each bad line, or null.
+    /// file is valid does it replace the current users (the default user keeps its identity; the others
+    /// are marked <see cref="AclUser.Removed"/> and returned in <paramref name="replaced"/>, for the caller
+    /// to disconnect their clients). Returns Redis's error text naming each bad line, or null.
     /// </summary>
-    public string? LoadFile(string path, ClientSession? caller)
+    public string? LoadFile(string path, out List<AclUser> replaced)
     {
+        replaced = [];
         string text;
         try
         {
@@ -263,9 +249,11 @@ public sealed class AclStore
         var newDefault = loaded.GetValueOrDefault("default") ?? NewDefaultUser();
         DefaultUserChanging?.Invoke();
         Default.CopyFrom(newDefault);
-        foreach (var (name, old) in _users)
+        foreach (var old in _users.Values)
         {
-            if (old != Default) DisconnectUser(old, caller!);
+            if (old == Default) continue;
+            old.Removed = true;
+            replaced.Add(old);
         }
         _users.Clear();
         foreach (var (name, user) in loaded) _users[name] = name == "default" ? Default : user;
@@ -323,110 +311,19 @@ public sealed class AclStore
         return null;
     }
 
-    // ---- Checks -------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Redis's ACLCheckAllUserCommandPerm: null when some selector of <paramref name="user"/> allows the
-    /// command with its keys and channels; otherwise why not, and the argument to blame (0 for the command).
-    /// </summary>
-    public AclDenial? Check(AclUser user, CommandDef command, ArgVector args, out int position)
-    {
-        position = 0;
-        var relevant = AclDenial.Command;
-        List<(int Position, string[] Flags)>? keys = null;
-        foreach (var selector in user.Selectors)
-        {
-            var denial = CheckSelector(selector, command, args, ref keys, out int at);
-            if (denial is null) return null;
-            if (denial > relevant || (denial == relevant && at > position))
-            {
-                relevant = denial.Value;
-                position = at;
-            }
-        }
-        return relevant;
-    }
-
-    AclDenial? CheckSelector(AclSelector selector, CommandDef command, ArgVector args, ref List<(int Position, string[] Flags)>? keys, out int position)
-    {
-        position = 0;
-        if ((command.Flags & CommandFlags.NoAuth) == 0 && !selector.AllowsCommand(command.AclId, args.Count >= 2 ? args[1] : default, args.Count >= 2))
-            return AclDenial.Command;
-        if (!selector.AllKeys && _hasKeys[command.AclId])
-        {
-            if (keys is null)
-            {
-                keys = [];
-                CommandCommands.FindKeys(command, args, keys);
-            }
-            foreach (var (at, flags) in keys)
-            {
-                if (selector.AllowsKey(args[at], NeededPermissions(flags))) continue;
-                position = at;
-                return AclDenial.Key;
-            }
-        }
-        if (!selector.AllChannels && ChannelArguments(command) is var (first, isPattern) && first > 0)
-        {
-            int last = command.Name is "publish" or "spublish" ? 1 : args.Count - 1;
-            for (int i = first; i <= last; i++)
-            {
-                if (selector.AllowsChannel(args[i], isPattern)) continue;
-                position = i;
-                return AclDenial.Channel;
-            }
-        }
-        return null;
-    }
-
-    /// <summary>The key-spec flags' needs: access reads; insert, delete and update write.</summary>
-    static int NeededPermissions(string[] flags)
-    {
-        int needed = 0;
-        foreach (var flag in flags)
-        {
-            if (flag == "access") needed |= AclSelector.Read;
-            else if (flag is "insert" or "delete" or "update") needed |= AclSelector.Write;
-        }
-        return needed;
-    }
-
-    /// <summary>Redis's getChannelsFromCommand for the publish and subscribe commands: where the channels start, and whether they are patterns.</summary>
-    static (int First, bool IsPattern) ChannelArguments(CommandDef command) => command.Name switch
-    {
-        "publish" or "spublish" or "subscribe" or "ssubscribe" => (1, false),
-        "psubscribe" => (1, true),
-        _ => (0, false),
-    };
+    // ---- Denials ------------------------------------------------------------------------------
 
     /// <summary>Redis's getAclErrorMessage, verbose form (ACL DRYRUN).</summary>
-    public static string DryRunText(AclDenial denial, CommandDef command, ReadOnlySpan<byte> culprit) => denial switch
+    public static string DryRunText(AclDenial denial, string commandName, ReadOnlySpan<byte> culprit) => denial switch
     {
-        AclDenial.Command => $"This user has no permissions to run the '{command.Name}' command",
-        AclDenial.Key => $"This user has no permissions to access the '{CommandContext.CString(culprit)}' key",
-        _ => $"This user has no permissions to access the '{CommandContext.CString(culprit)}' channel",
+        AclDenial.Command => $"This user has no permissions to run the '{commandName}' command",
+        AclDenial.Key => $"This user has no permissions to access the '{ArgVector.CString(culprit)}' key",
+        _ => $"This user has no permissions to access the '{ArgVector.CString(culprit)}' channel",
     };
 
-    /// <summary>addACLLogEntry: the entry names the client that sent the command (a script's caller).</summary>
-    public void AddLog(ClientSession client, AclDenial reason, string context, byte[] obj, string? username = null)
-    {
-        var info = new StringBuilder();
-        ClientCommands.AppendClientLine(_server.Keyspace.NowMs, client, info);
-        info.Length--;
-        Log.Add(reason, context, obj, username ?? (client.User ?? Default).Name, _server.Keyspace.NowMs, info.ToString(), _server.Config.AclLogMaxLen);
-    }
-
-    /// <summary>
-    /// The check before a command runs (processCommand) or a queued one runs (EXEC): null when allowed;
-    /// otherwise the denial is logged under <paramref name="context"/> and its kind returned.
-    /// </summary>
-    public AclDenial? Deny(ClientSession session, AclUser user, CommandDef command, ArgVector args, string context)
-    {
-        if (Check(user, command, args, out int position) is not { } denial) return null;
-        var obj = denial == AclDenial.Command ? Encoding.ASCII.GetBytes(command.Name) : args[position].ToArray();
-        AddLog(session, denial, context, obj, user.Name);
-        return denial;
-    }
+    /// <summary>addACLLogEntry: <paramref name="clientInfo"/> is the CLIENT LIST line of the client that sent the command (a script's caller).</summary>
+    public void AddLog(AclDenial reason, string context, byte[] obj, string username, string clientInfo)
+        => Log.Add(reason, context, obj, username, _server.Keyspace.NowMs, clientInfo, _server.Config.AclLogMaxLen);
 
     /// <summary>EXEC's error for a queued command its user may no longer run.</summary>
     public static string ChangedSinceQueuedError(AclDenial denial) =>
@@ -446,9 +343,9 @@ public sealed class AclStore
     };
 
     /// <summary>processCommand's -NOPERM texts.</summary>
-    public static string NoPermError(AclDenial denial, CommandDef command) => denial switch
+    public static string NoPermError(AclDenial denial, string commandName) => denial switch
     {
-        AclDenial.Command => $"NOPERM this user has no permissions to run the '{command.Name}' command",
+        AclDenial.Command => $"NOPERM this user has no permissions to run the '{commandName}' command",
         AclDenial.Key => "NOPERM this user has no permissions to access one of the keys used as arguments",
         _ => "NOPERM this user has no permissions to access one of the channels used as arguments",
     };

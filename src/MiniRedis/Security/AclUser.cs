@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using MiniRedis.Config;
+using MiniRedis.Protocol;
 
 namespace MiniRedis.Security;
 
@@ -114,7 +114,7 @@ public sealed class AclUser
         {
             var selector = new AclSelector(_catalog, pubsubAllChannels);
             // As aclCreateSelectorFromOpSet: the inside is split like a config line (unbalanced quotes: no rules).
-            foreach (var inner in ConfigArgs.Split(op[1..^1]) ?? [])
+            foreach (var inner in ArgSplitter.SplitToList(op[1..^1]) ?? [])
             {
                 var error = selector.Apply(inner);
                 if (error != AclRuleError.None) return error;

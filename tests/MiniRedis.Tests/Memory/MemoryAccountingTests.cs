@@ -38,7 +38,7 @@ public sealed class MemoryAccountingTests : IDisposable
             long total = 0;
             for (int db = 0; db < _server.Keyspace.Count; db++)
             {
-                foreach (var entry in _server.Keyspace[db]) total += MiniRedis.Memory.AllocationModel.Entry(entry);
+                foreach (var entry in _server.Keyspace[db]) total += MiniRedis.Data.AllocationModel.Entry(entry);
             }
             return total;
         });

@@ -1,4 +1,4 @@
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Persistence;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 
 namespace MiniRedis.Tests.Support;
 

@@ -1,4 +1,4 @@
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 
 namespace MiniRedis.Tests.Support;
 

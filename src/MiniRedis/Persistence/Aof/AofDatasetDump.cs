@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 
 namespace MiniRedis.Persistence.Aof;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Snapshot;
 using MiniRedis.Protocol;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Rdb;
 
 namespace MiniRedis.Persistence.Aof;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Execution;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Persistence.Aof;

@@ -3,7 +3,7 @@ using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Observability;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Scripting;
 
 namespace MiniRedis.Persistence.Dataset;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 
 namespace MiniRedis.Persistence.Rdb;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Snapshot;
 
 namespace MiniRedis.Persistence.Rdb;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>Errno texts as Redis prints them, and the process exit that runs no shutdown code.</summary>
 public static partial class Platform

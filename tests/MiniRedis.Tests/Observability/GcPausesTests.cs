@@ -1,7 +1,7 @@
-using MiniRedis.Memory;
+using MiniRedis.Observability;
 using MiniRedis.Tests.Support;
 
-namespace MiniRedis.Tests.Memory;
+namespace MiniRedis.Tests.Observability;
 
 /// <summary>INFO's dotnet_gc_pause_max_ms / _p99_ms come from every collection's recorded pauses.</summary>
 [Trait("Category", "Unit")]

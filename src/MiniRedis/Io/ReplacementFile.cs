@@ -1,4 +1,4 @@
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// A file written under a temporary name that replaces its target only once it is complete and on

@@ -1,6 +1,5 @@
-using MiniRedis.Data;
 
-namespace MiniRedis.Memory;
+namespace MiniRedis.Data;
 
 /// <summary>Redis's maxmemory-policy values: which keys are candidates, and how they are ranked.</summary>
 public enum MaxmemoryPolicy : byte

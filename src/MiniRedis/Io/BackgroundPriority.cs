@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// Lowers the calling thread's scheduling priority (Linux nice, per thread), for background writers:

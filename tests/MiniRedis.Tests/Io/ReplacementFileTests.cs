@@ -1,7 +1,7 @@
-using MiniRedis.Persistence.Io;
+using MiniRedis.Io;
 using MiniRedis.Tests.Support;
 
-namespace MiniRedis.Tests.Persistence.Io;
+namespace MiniRedis.Tests.Io;
 
 /// <summary>The one durable replace every writer uses: its steps' order, and a target untouched by any failure.</summary>
 [Trait("Category", "Unit")]

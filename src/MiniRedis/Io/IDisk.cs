@@ -1,4 +1,4 @@
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// Every disk operation persistence makes whose order or failure matters: the AOF's appends and

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// The temporary names of the writers that replace files in <c>dir</c>, in one list, so a file a

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// The disk through libc where .NET hides what Redis needs: pwrite with its short count and errno,

@@ -1,4 +1,4 @@
-namespace MiniRedis.Memory;
+namespace MiniRedis.Observability;
 
 /// <summary>
 /// Every garbage collection's pauses, for INFO's dotnet_gc_pause_max_ms / _p99_ms (issue 18's goal: no

@@ -1,7 +1,6 @@
 using System.Numerics;
-using MiniRedis.Data;
 
-namespace MiniRedis.Memory;
+namespace MiniRedis.Data;
 
 /// <summary>
 /// What Redis 7.0 would allocate for a key and its value, so used_memory, MEMORY USAGE and maxmemory

@@ -1,4 +1,4 @@
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// The AOF as the writer needs it: one positional write whose short count and errno are visible

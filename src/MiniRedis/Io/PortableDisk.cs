@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace MiniRedis.Persistence.Io;
+namespace MiniRedis.Io;
 
 /// <summary>
 /// The disk through .NET's own file APIs (RandomAccess, FileStream.Flush(true)), for platforms
