@@ -359,7 +359,7 @@ public sealed partial class RedisServer
             // Like Redis's clientsCronHandleTimeout, clients that wait by design are not idle: blocked on
             // keys or held by a pause (CLIENT_BLOCKED), subscribers (CLIENT_PUBSUB), monitors and replicas (CLIENT_SLAVE).
             if (client.LastInteractionMs < limit && client.Connection is not null && client.Blocked is null
-                && !client.Postponed && !client.IsSubscribed && !client.Monitor && client.Replica is null)
+                && !client.Postponed && !client.IsSubscribed && !client.Monitor && !client.IsReplica)
             {
                 Logger.LogDebug("Closing idle client");
                 client.Connection.Close();

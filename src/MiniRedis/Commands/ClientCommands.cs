@@ -64,7 +64,7 @@ public static unsafe class ClientCommands
 
     /// <summary>Redis's getClientType: a replica, else a subscribed client is a pubsub one.</summary>
     static ClientType TypeOf(ClientSession client) =>
-        client.Replica is not null ? ClientType.Replica : client.IsSubscribed ? ClientType.PubSub : ClientType.Normal;
+        client.IsReplica ? ClientType.Replica : client.IsSubscribed ? ClientType.PubSub : ClientType.Normal;
 
     public static void Register(CommandTable t)
     {

@@ -36,7 +36,7 @@ public static unsafe class ReplicationCommands
             ctx.Reply.Ok();
             return;
         }
-        if (ctx.Client.Replica is not null)
+        if (ctx.Client.IsReplica)
         {
             ctx.Error("ERR Command is not valid when client is a replica.");
             return;
@@ -90,7 +90,7 @@ public static unsafe class ReplicationCommands
     /// <summary>Redis's syncCommand preconditions.</summary>
     static bool MaySync(CommandContext ctx)
     {
-        if (ctx.Client.Replica is not null) return false;
+        if (ctx.Client.IsReplica) return false;
         if (ctx.Client.Reply.Length > 0 || ctx.Client.Connection is { PendingOutputBytes: > 0 })
         {
             ctx.Error("ERR SYNC and PSYNC are invalid with pending output");
@@ -133,7 +133,7 @@ public static unsafe class ReplicationCommands
             else if (ctx.ArgIs(i, "ACK"u8))
             {
                 // Never replied to: the replica does not read them.
-                if (ctx.Client.Replica is not null && RedisNumbersParse(ctx, i + 1, out long offset))
+                if (ctx.Client.IsReplica && RedisNumbersParse(ctx, i + 1, out long offset))
                     ctx.Server.Replication.Acknowledged(ctx.Client, offset);
                 return;
             }

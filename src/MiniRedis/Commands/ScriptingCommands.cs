@@ -97,7 +97,7 @@ public static unsafe class ScriptingCommands
         if (!declared.Declared) return true;
         var replication = ctx.Server.Replication;
         string? error = !declared.NoWrites ? replication.WriteDeniedError(ctx.Client) : null;
-        if (error is null && !declared.AllowStale && replication.DeniesStaleData(ctx.Client)) error = ReplicationState.MasterDownError;
+        if (error is null && !declared.AllowStale && replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
         if (error is not null) ctx.Error(error);
         return error is null;
     }
@@ -109,7 +109,7 @@ public static unsafe class ScriptingCommands
     internal static bool PreparedToRun(CommandContext ctx, ScriptDeclaration declared, bool readOnlyCommand)
     {
         string? error = null;
-        if (!declared.Declared && ctx.Server.Replication.DeniesStaleData(ctx.Client)) error = ReplicationState.MasterDownError;
+        if (!declared.Declared && ctx.Server.Replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
         else if (declared.Declared && readOnlyCommand && !declared.NoWrites) error = "ERR Can not execute a script with write flag using *_ro command.";
         if (error is not null) ctx.Error(error);
         return error is null;

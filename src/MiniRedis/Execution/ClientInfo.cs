@@ -32,7 +32,7 @@ public static class ClientInfo
     public static void AppendLine(long now, ClientSession client, StringBuilder text, long argvBytes = 0)
     {
         var flags = new StringBuilder();
-        if (client.Replica is not null) flags.Append('S');
+        if (client.IsReplica) flags.Append('S');
         if (client.Monitor) flags.Append('O');
         if (client.IsSubscribed) flags.Append('P');
         if (client.InMulti) flags.Append('x');

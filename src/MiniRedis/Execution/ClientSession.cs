@@ -93,10 +93,10 @@ public sealed class ClientSession : IKeyWatcher
     public bool IsScriptClient { get; init; }
 
     /// <summary>What the client announced with REPLCONF before SYNC/PSYNC; null when it announced nothing.</summary>
-    public Replication.ReplicaHello? ReplicaHello { get; set; }
+    public ReplicaHello? ReplicaHello { get; set; }
 
-    /// <summary>Set once the client is a replica of this server (Redis's CLIENT_SLAVE).</summary>
-    public Replication.ReplicaLink? Replica { get; internal set; }
+    /// <summary>Set once the client is a replica of this server (Redis's CLIENT_SLAVE); its link is the replication state's.</summary>
+    public bool IsReplica { get; internal set; }
 
     /// <summary>Set by MONITOR (Redis's CLIENT_MONITOR): fed every command, refused keyspace commands.</summary>
     public bool Monitor { get; internal set; }

@@ -16,6 +16,8 @@ public sealed class CommandContext
     public const string NotIntegerError = "ERR value is not an integer or out of range";
     public const string NotFloatError = "ERR value is not a valid float";
     public const string OverflowError = "ERR increment or decrement would overflow";
+    /// <summary>Redis's shared.masterdownerr, without its dash: a stale replica refusing a command.</summary>
+    public const string MasterDownError = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
     internal CommandContext(RedisServer server) => Server = server;
 

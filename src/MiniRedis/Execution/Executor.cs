@@ -3,7 +3,6 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Observability;
 using MiniRedis.Protocol;
-using MiniRedis.Replication;
 
 namespace MiniRedis.Execution;
 
@@ -655,7 +654,7 @@ public sealed class Executor
         }
         if (_server.Replication.DeniesStaleData(session) && ((command.Flags & CommandFlags.Stale) == 0 || (command.Name == "exec" && QueuedNonStale(session))))
         {
-            Reject(session, command, ReplicationState.MasterDownError);
+            Reject(session, command, CommandContext.MasterDownError);
             return;
         }
         if (_server.Keyspace.Loading && (command.Flags & CommandFlags.Loading) == 0)

@@ -353,7 +353,7 @@ public sealed class ClientConnection : IClientConnection
     }
 
     /// <summary>The client's class of client-output-buffer-limit (Redis's getClientType): replica, pubsub while subscribed, else normal.</summary>
-    OutputBufferLimit OutputLimit => _session.Replica is not null ? _server.Config.ReplicaOutputBufferLimit
+    OutputBufferLimit OutputLimit => _session.IsReplica ? _server.Config.ReplicaOutputBufferLimit
         : _session.IsSubscribed ? _server.Config.PubSubOutputBufferLimit : _server.Config.NormalOutputBufferLimit;
 
     /// <summary>

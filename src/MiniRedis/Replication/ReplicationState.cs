@@ -35,6 +35,8 @@ public sealed class ReplicationState : IPropagationSink
     readonly Action<byte[]> _acksArrived;
     readonly AofEncoder _encoder = new();
     readonly List<ReplicaLink> _replicas = [];
+    // Each replica client's link (its session only knows it is one).
+    readonly Dictionary<ClientSession, ReplicaLink> _linkOf = [];
     readonly BulkSender _bulk;
     int _selectedDb = -1;
     bool _saveForSync;
@@ -163,7 +165,7 @@ public sealed class ReplicationState : IPropagationSink
     public void Sync(ClientSession session, string? replid, long offset)
     {
         // A replica asking again is ignored, as Redis does.
-        if (session.Replica is not null) return;
+        if (session.IsReplica) return;
         if (Failover.State != FailoverState.None)
         {
             session.Reply.Error("NOMASTERLINK Can't SYNC while failing over");
@@ -184,8 +186,7 @@ public sealed class ReplicationState : IPropagationSink
         }
         if (replid is not null && replid != "?") SyncPartialErr++;
         SyncFull++;
-        session.Replica = link;
-        _replicas.Add(link);
+        Attach(link);
         if (_config.ReplDisableTcpNoDelay) session.Connection?.DisableTcpNoDelay();
         if (Backlog is null)
         {
@@ -262,10 +263,9 @@ public sealed class ReplicationState : IPropagationSink
             return false;
         }
         var session = link.Session;
-        session.Replica = link;
         link.State = ReplicaState.Online;
         link.AckTimeMs = _nowMs();
-        _replicas.Add(link);
+        Attach(link);
         session.Reply.Raw(Encoding.ASCII.GetBytes(link.CapaPsync2 ? $"+CONTINUE {ReplicationId}\r\n" : "+CONTINUE\r\n"));
         long sent = Backlog.CopyFrom(offset, chunk => session.Reply.Raw(chunk.Span));
         _logger.LogInformation("Partial resynchronization request from {Name} accepted. Sending {Bytes} bytes of backlog starting from offset {Offset}.",
@@ -474,10 +474,18 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>The diskless transfer running, for <see cref="BulkSender"/>.</summary>
     internal DisklessTransfer? Transfer => _transfer;
 
+    /// <summary>The client of <paramref name="link"/> is a replica from now on (Redis's CLIENT_SLAVE).</summary>
+    void Attach(ReplicaLink link)
+    {
+        link.Session.IsReplica = true;
+        _linkOf[link.Session] = link;
+        _replicas.Add(link);
+    }
+
     /// <summary>A replica's connection closed (Redis's freeClient of a slave).</summary>
     public void Disconnected(ClientSession session)
     {
-        if (session.Replica is not { } link) return;
+        if (!_linkOf.Remove(session, out var link)) return;
         link.CloseBulk();
         _replicas.Remove(link);
         if (_replicas.Count == 0) _noReplicasSinceMs = _nowMs();
@@ -493,7 +501,7 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>REPLCONF ACK offset.</summary>
     public void Acknowledged(ClientSession session, long offset)
     {
-        if (session.Replica is not { } link) return;
+        if (!_linkOf.TryGetValue(session, out var link)) return;
         if (offset > link.AckOffset) link.AckOffset = offset;
         link.AckTimeMs = _nowMs();
         if (link.StreamOnAck && link.State == ReplicaState.Online) StartCommandStream(link);
@@ -570,12 +578,9 @@ public sealed class ReplicationState : IPropagationSink
         return null;
     }
 
-    /// <summary>Redis's shared.masterdownerr, without its dash.</summary>
-    public const string MasterDownError = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
-
     /// <summary>
     /// A replica whose link is not up with <c>replica-serve-stale-data no</c>: clients' commands without
-    /// the stale flag are refused with <see cref="MasterDownError"/> (the master's own never are).
+    /// the stale flag are refused with <see cref="CommandContext.MasterDownError"/> (the master's own never are).
     /// </summary>
     public bool DeniesStaleData(ClientSession session) =>
         _link is { Connected: false } && !_config.ReplicaServeStaleData && !IsMasterSession(session);

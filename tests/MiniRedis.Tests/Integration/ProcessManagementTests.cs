@@ -117,8 +117,9 @@ public sealed partial class ProcessManagementTests : IDisposable
         Assert.Equal("STATUS=Redis is loading...\n", Receive(notify));
         Assert.Equal("STATUS=Ready to accept connections\n", Receive(notify));
         Assert.Equal("READY=1\n", Receive(notify));
-        Assert.Contains("Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit.",
-            server.Output, StringComparison.Ordinal);
+        // The server's output is read asynchronously: the line may reach us after the datagrams.
+        Assert.True(WaitUntil(() => server.Output.Contains("Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit.",
+            StringComparison.Ordinal)), server.Output);
         using (var connection = server.Connect()) connection.Send("*1\r\n$8\r\nSHUTDOWN\r\n");
         Assert.Equal("STOPPING=1\n", Receive(notify));
         Assert.Equal(0, server.WaitForExit(Patience));
@@ -132,6 +133,8 @@ public sealed partial class ProcessManagementTests : IDisposable
         using var connection = server.Connect();
         Assert.Equal("+PONG\r\n", Encoding.UTF8.GetString(connection.Call("PING")));
         // Redis 7.0.15 warns at start and at the notifications it cannot send, and serves all the same.
+        // The output is read asynchronously: it may reach us after the server answered.
+        Assert.True(WaitUntil(() => server.Output.Contains("Ready to accept connections", StringComparison.Ordinal)), server.Output);
         Assert.Contains("# systemd supervision error: NOTIFY_SOCKET not found!", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Supervised by systemd", server.Output, StringComparison.Ordinal);
     }
@@ -152,7 +155,9 @@ public sealed partial class ProcessManagementTests : IDisposable
         try
         {
             Assert.True(WaitUntil(() => StateOf(server.Id) == 'T'), "the server never stopped itself");
-            lock (output) Assert.Contains("supervised by upstart, will stop to signal readiness.", output.ToString(), StringComparison.Ordinal);
+            // The output is read asynchronously: the line written before the stop may reach us after it.
+            Assert.True(WaitUntil(() => { lock (output) return output.ToString().Contains("supervised by upstart, will stop to signal readiness.", StringComparison.Ordinal); }),
+                "the readiness line was not written");
             Assert.Equal(0, Kill(server.Id, SigCont));
             using var connection = RespConnection.Open(port);
             Assert.Equal("+PONG\r\n", Encoding.UTF8.GetString(connection.Call("PING")));

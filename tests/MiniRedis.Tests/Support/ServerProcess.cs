@@ -68,7 +68,12 @@ public abstract class ServerProcess : IDisposable
         var deadline = DateTime.UtcNow + StartupTimeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (process.HasExited) return false;
+            if (process.HasExited)
+            {
+                // Waits for the output readers to reach the end, so the error it printed is in Output.
+                process.WaitForExit();
+                return false;
+            }
             try
             {
                 using var connection = Connect();
