@@ -184,7 +184,9 @@ public sealed class SnapshotConsistencyTests
             Assert.Equal(expected.Count, taken.Count);
             foreach (var (key, value) in expected) Assert.Equal(value, taken[key]);
             Assert.Null(server.Keyspace.Snapshot);
-            Assert.Equal(expected.Count + 2, collector.Snapshot!.KeysProcessed);
+            // The two keys expired before the instant count as processed when the walk reaches them, unless
+            // the cron's expire cycle reclaimed them first (it runs during the walk; CI saw one reclaimed).
+            Assert.InRange(collector.Snapshot!.KeysProcessed, expected.Count, expected.Count + 2);
         }
         finally
         {
