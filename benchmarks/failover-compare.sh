@@ -25,10 +25,12 @@ start_node() {
     shift 2
     node_port=$(free_port)
     mkdir -p "$dir"
+    # The same persistence and replication settings for both kinds.
+    local settings=(--port "$node_port" --save "" --dir "$dir" --repl-diskless-sync-delay 0)
     if [ "$kind" = redis ]; then
-        redis-server --port "$node_port" --save "" --daemonize no --logfile "" --dir "$dir" --repl-diskless-sync-delay 0 "$@" > "$dir/log" &
+        redis-server "${settings[@]}" --daemonize no --logfile "" "$@" > "$dir/log" &
     else
-        "${miniredis_command[@]}" --port "$node_port" --save "" --dir "$dir" "$@" > "$dir/log" &
+        "${miniredis_command[@]}" "${settings[@]}" "$@" > "$dir/log" &
     fi
     node_pid=$!
     pids+=($!)
