@@ -68,7 +68,7 @@ public sealed partial class RedisServer
         Memory = new ServerMemory(this);
         Evictor = new Evictor(this);
         WatchMemoryConfig();
-        RunId = RandomHexId();
+        RunId = RandomId.NewHex();
     }
 
     /// <summary>
@@ -148,9 +148,6 @@ public sealed partial class RedisServer
         for (int i = 0; i < Keyspace.Count; i++) Blocked.SignalKeyAsReady(Keyspace[i], key);
     }
 
-    /// <summary>40 random hex digits, as Redis's run and replication ids.</summary>
-    internal static string RandomHexId() => Convert.ToHexStringLower(RandomBytes(20));
-
     /// <summary>
     /// Stops the process at once without sending pending replies (an AOF write failed under
     /// <c>appendfsync always</c>); replaceable so in-process tests can observe it.
@@ -229,19 +226,6 @@ public sealed partial class RedisServer
         Aof.Shutdown();
         Logger.LogWarning("MiniRedis is now ready to exit, bye bye...");
         Platform.ExitProcess(0);
-    }
-
-    /// <summary>
-    /// Random bytes from /dev/urandom, as Redis takes its run id: the cryptography RNG would load
-    /// OpenSSL into the process at start for this alone (about 5 MB of RSS).
-    /// </summary>
-    static byte[] RandomBytes(int count)
-    {
-        var bytes = new byte[count];
-        if (!File.Exists("/dev/urandom")) return System.Security.Cryptography.RandomNumberGenerator.GetBytes(count);
-        using var random = File.OpenRead("/dev/urandom");
-        random.ReadExactly(bytes);
-        return bytes;
     }
 
     public bool RequiresAuth(ClientSession session) => !session.Authenticated && !DefaultUserNeedsNoPassword;

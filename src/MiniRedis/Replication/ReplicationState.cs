@@ -87,7 +87,7 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>FAILOVER's state: writes held, this master turning into a replica of one of its replicas.</summary>
     public Failover Failover { get; }
 
-    static string NewId() => RedisServer.RandomHexId();
+    static string NewId() => Io.RandomId.NewHex();
 
     /// <summary>DEBUG CHANGE-REPL-ID and a new history: a new ID, the old one forgotten (changeReplicationId + clearReplicationId2).</summary>
     public void ChangeReplicationId()
