@@ -24,7 +24,7 @@ namespace MiniRedis.Replication;
 /// <c>$&lt;len&gt;\r\n&lt;bytes&gt;</c>. <see cref="BulkSender"/> moves both. A replica serves its own
 /// replicas the same way, and relays its master's stream to them byte for byte. Executor thread only.
 /// </summary>
-public sealed class ReplicationState : IPropagationSink
+public sealed class ReplicationState : IPropagationSink, IReplicationGate
 {
     readonly ServerConfig _config;
     readonly ILogger _logger;
