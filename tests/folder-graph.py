@@ -7,8 +7,9 @@ name `MiniRedis.X.` or `X.Type` (a type declared in namespace MiniRedis.X...), a
 With --split F, F's subfolders are nodes of their own (F/Io, F/Aof, ...); with --detail F, the
 files behind each edge from or to F; --cycles F prints, for each folder F depends on, the shortest
 way back to F.
---no-root leaves the root out (as if no folder took the whole RedisServer).
-Usage: tests/folder-graph.py [--split FOLDER] [--no-root] [--detail FOLDER | --cycles FOLDER]  (from the repository root)
+Exits with status 1 when two folders depend on each other or a longer cycle exists (the suite's
+FolderGraphTests runs it).
+Usage: tests/folder-graph.py [--split FOLDER] [--detail FOLDER | --cycles FOLDER]  (from the repository root)
 """
 import os, re, sys
 from collections import deque
@@ -62,9 +63,6 @@ for path, folder in files.items():
         edges.setdefault((folder, d), []).append(os.path.relpath(path, ROOT))
 
 graph = {f: sorted(d for (s, d) in edges if s == f) for f in folders}
-if "--no-root" in args:  # the graph as it would be if no folder took the whole RedisServer
-    folders.remove(".")
-    graph = {f: [d for d in ds if d != "."] for f, ds in graph.items() if f != "."}
 if option("--detail"):
     for (s, d), where in sorted(edges.items()):
         if option("--detail") in (s, d): print(f"{s} -> {d}: {', '.join(sorted(where))}")
@@ -84,7 +82,8 @@ for f in folders: print(f"{f:14} -> {' '.join(graph[f]) or '-'}")
 
 # Two-folder cycles, then whether any longer cycle exists (strongly connected components).
 print("\nmutual dependencies:")
-for a, b in sorted((a, b) for a in folders for b in graph[a] if a < b and a in graph[b]):
+mutual = sorted((a, b) for a in folders for b in graph[a] if a < b and a in graph[b])
+for a, b in mutual:
     print(f"  {a} <-> {b}")
 def cycles(graph):
     """The strongly connected groups of more than one folder (Tarjan)."""
@@ -103,4 +102,6 @@ def cycles(graph):
         if f not in index: visit(f)
     return "; ".join(" ".join(c) for c in groups) or "none"
 
-print("folders on a cycle (strongly connected):", cycles(graph))
+knots = cycles(graph)
+print("folders on a cycle (strongly connected):", knots)
+sys.exit(1 if mutual or knots != "none" else 0)

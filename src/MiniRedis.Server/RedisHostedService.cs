@@ -29,7 +29,7 @@ sealed class RedisHostedService(ServerConfig config, Supervision supervision, IL
         // accepted, so none sees PONG ahead of -LOADING; clients connecting during the load get -LOADING.
         supervision.Loading();
         _server.Persistence.LoadAtStart(AfterLoading);
-        _listener = new Listener(_server);
+        _listener = new Listener(_server.Host);
         _listener.Start();
         logger.LogInformation("Running mode=standalone, port={Port}.", _listener.Endpoints.Count > 0 ? _listener.Endpoints[0].Port : config.Port);
         logger.LogInformation("Server initialized");

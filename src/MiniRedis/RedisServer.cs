@@ -21,11 +21,13 @@ using MiniRedis.Security;
 namespace MiniRedis;
 
 /// <summary>
-/// The server's state, as Redis's redisServer struct: config, keyspace, command table, clients,
-/// stats, propagation. Everything here except the thread-safe counters is touched only on the
-/// executor thread.
+/// The composition root: builds the server's services (as Redis's redisServer struct holds them:
+/// config, keyspace, command table, clients, stats, propagation), gives each folder the narrow host or
+/// seams it takes (<see cref="ExecutionHost"/>, <see cref="PersistenceHost"/>, <see cref="CommandServices"/>, ...),
+/// and keeps the clients and the cron. No folder names this type. Everything here except the
+/// thread-safe counters is touched only on the executor thread.
 /// </summary>
-public sealed partial class RedisServer
+public sealed partial class RedisServer : IClientRegistry, IServerControl
 {
     readonly Dictionary<long, ClientSession> _clients = [];
     long _lastSecondCronTicks = Stopwatch.GetTimestamp();
@@ -41,15 +43,14 @@ public sealed partial class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         foreach (var (from, to) in config.CommandRenames) Commands.Rename(from, to);
-        Acl = new AclStore(this, Commands.CreateAclCatalog());
+        Acl = new AclStore(config, Logger, Keyspace, Commands.CreateAclCatalog());
         LoadUsersAtStart();
-        Executor = new Executor(this);
+        Host = new ExecutionHost(config, Logger, Keyspace, Commands, Acl, Diagnostics, this) { Cron = Cron };
         PubSub = new PubSubHub(Executor);
-        Tracking = new ClientTracking(this);
+        Tracking = new ClientTracking(Host);
         Keyspace.ModifiedKeys = Tracking;
-        Monitors = new MonitorFeed(Keyspace, Executor.MarkReplies);
-        Pause = new ClientPause(Keyspace);
         Events = new KeyspaceEvents(Keyspace) { Publisher = PubSub.Publish, Enabled = config.NotifyKeyspaceEvents };
+        Host.Events = Events;
         config.Changed += name =>
         {
             if (name == "notify-keyspace-events") Events.Enabled = config.NotifyKeyspaceEvents;
@@ -58,18 +59,32 @@ public sealed partial class RedisServer
         Keyspace.KeyAdded = (db, key) => Events.Notify(NotifyClass.New, "new"u8, key, db.Index);
         Keyspace.KeyReady = (db, key) => Blocked.SignalKeyAsReady(db, key);
         Keyspace.StreamKeyGone = Blocked.SignalStreamKeyGone;
-        BusyScript = new BusyScript(this);
-        ScriptHost = new ScriptHost(this);
+        BusyScript = new BusyScript(Host);
+        ScriptHost = new ScriptHost(Host, BusyScript);
         Scripts = new ScriptEngine(ScriptHost);
         Functions = new FunctionEngine(ScriptHost);
-        Persistence = new PersistenceCoordinator(new PersistenceHost(config, Logger, Keyspace, Executor, Commands, Propagation,
+        Persistence = new PersistenceCoordinator(new PersistenceHost(config, Logger, Keyspace, Host, Commands, Propagation,
             Functions, Diagnostics.Latency) { Fatal = ExitOnFatalError });
         Replication = new ReplicationState(config, Logger, Executor, Persistence, Propagation, () => Keyspace.NowMs, SignalAcks);
-        Memory = new ServerMemory(this);
-        Evictor = new Evictor(this);
+        Memory = new ServerMemory(Host, Persistence.Aof, Scripts, Functions);
+        Evictor = new Evictor(Host, Memory);
+        Host.Tracking = Tracking;
+        Host.Persistence = Persistence;
+        Host.Replication = Replication;
+        Host.BusyScript = BusyScript;
+        Host.Evictor = Evictor;
+        Host.HandlerServices = new CommandServices
+        {
+            Server = this, PubSub = PubSub, Tracking = Tracking, Replication = Replication, Persistence = Persistence,
+            Scripts = Scripts, Functions = Functions, BusyScript = BusyScript, ScriptHost = ScriptHost,
+            Memory = Memory, Evictor = Evictor, HeapCompaction = HeapCompaction,
+        };
         WatchMemoryConfig();
-        RunId = RandomHexId();
+        RunId = RandomId.NewHex();
     }
+
+    /// <summary>What the executor, command contexts and connections reach of the server (a listener is built on it).</summary>
+    public ExecutionHost Host { get; }
 
     /// <summary>
     /// A key the server expired is announced (<c>expired</c>) and logged as a DEL, on its own unless a
@@ -86,18 +101,18 @@ public sealed partial class RedisServer
     public ILogger Logger { get; }
     public Keyspace Keyspace { get; }
     public CommandTable Commands { get; }
-    public Executor Executor { get; }
-    public ServerStats Stats { get; } = new();
+    public Executor Executor => Host.Executor;
+    public ServerStats Stats => Host.Stats;
 
     /// <summary>Latency histograms, slow log, latency monitor, sampled rates.</summary>
     public Diagnostics Diagnostics { get; }
-    public PropagationQueue Propagation { get; } = new();
-    public BlockedClients Blocked { get; } = new();
+    public PropagationQueue Propagation => Host.Propagation;
+    public BlockedClients Blocked => Host.Blocked;
 
     /// <summary>Keyspace notifications: commands, expiry and eviction announce their changes here.</summary>
     public KeyspaceEvents Events { get; }
-    public MonitorFeed Monitors { get; }
-    public ClientPause Pause { get; }
+    public MonitorFeed Monitors => Host.Monitors;
+    public ClientPause Pause => Host.Pause;
     public PubSubHub PubSub { get; }
     public ClientTracking Tracking { get; }
     public AofState Aof => Persistence.Aof;
@@ -148,9 +163,6 @@ public sealed partial class RedisServer
         for (int i = 0; i < Keyspace.Count; i++) Blocked.SignalKeyAsReady(Keyspace[i], key);
     }
 
-    /// <summary>40 random hex digits, as Redis's run and replication ids.</summary>
-    internal static string RandomHexId() => Convert.ToHexStringLower(RandomBytes(20));
-
     /// <summary>
     /// Stops the process at once without sending pending replies (an AOF write failed under
     /// <c>appendfsync always</c>); replaceable so in-process tests can observe it.
@@ -166,10 +178,10 @@ public sealed partial class RedisServer
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
     /// <summary>The TCP port actually listened on (differs from the config with port 0); set by the listener.</summary>
-    public int TcpPort { get; set; }
+    public int TcpPort { get => Host.TcpPort; set => Host.TcpPort = value; }
 
     /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
-    public long Dirty { get => Persistence.Host.Dirty; set => Persistence.Host.Dirty = value; }
+    public long Dirty { get => Host.Dirty; set => Host.Dirty = value; }
 
     public IReadOnlyCollection<ClientSession> Clients => _clients.Values;
 
@@ -213,7 +225,7 @@ public sealed partial class RedisServer
         Functions.Dispose();
     }
 
-    internal void RequestShutdown()
+    public void RequestShutdown()
     {
         if (BusyScript.TimedOut) ExitDuringBusyScript();
         else ShutdownRequested?.Invoke();
@@ -231,23 +243,9 @@ public sealed partial class RedisServer
         Platform.ExitProcess(0);
     }
 
-    /// <summary>
-    /// Random bytes from /dev/urandom, as Redis takes its run id: the cryptography RNG would load
-    /// OpenSSL into the process at start for this alone (about 5 MB of RSS).
-    /// </summary>
-    static byte[] RandomBytes(int count)
-    {
-        var bytes = new byte[count];
-        if (!File.Exists("/dev/urandom")) return System.Security.Cryptography.RandomNumberGenerator.GetBytes(count);
-        using var random = File.OpenRead("/dev/urandom");
-        random.ReadExactly(bytes);
-        return bytes;
-    }
+    public bool RequiresAuth(ClientSession session) => Host.RequiresAuth(session);
 
-    public bool RequiresAuth(ClientSession session) => !session.Authenticated && !DefaultUserNeedsNoPassword;
-
-    /// <summary>Redis's clientSetDefaultAuth: a client connecting (or RESETting) while the default user needs no password starts authenticated, and stays so when one is set later.</summary>
-    public bool DefaultUserNeedsNoPassword => !Acl.DefaultNeedsAuth;
+    public bool DefaultUserNeedsNoPassword => Host.DefaultUserNeedsNoPassword;
 
     /// <summary>ACL users, the ACL log and the permission checks.</summary>
     public AclStore Acl { get; }

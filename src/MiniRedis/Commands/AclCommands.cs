@@ -73,12 +73,12 @@ public static unsafe class AclCommands
         var rules = new List<byte[]>();
         for (int i = 3; i < ctx.ArgCount; i++) rules.Add(ctx.Arg(i).ToArray());
         var name = UserName(ctx, 2);
-        if (ctx.Server.Acl.SetUser(name, rules, out var channelsLeft) is { } error)
+        if (ctx.Acl.SetUser(name, rules, out var channelsLeft) is { } error)
         {
             ctx.Error("ERR " + error.Replace('\r', ' ').Replace('\n', ' '));
             return;
         }
-        if (channelsLeft is not null) DisconnectSubscribersLosingChannels(ctx, ctx.Server.Acl.Find(name)!, channelsLeft);
+        if (channelsLeft is not null) DisconnectSubscribersLosingChannels(ctx, ctx.Acl.Find(name)!, channelsLeft);
         ctx.Reply.Ok();
     }
 
@@ -88,7 +88,7 @@ public static unsafe class AclCommands
     /// </summary>
     static void DisconnectSubscribersLosingChannels(CommandContext ctx, AclUser user, AclSelector channelsLeft)
     {
-        foreach (var client in ctx.Server.Clients.ToList())
+        foreach (var client in ctx.Clients.ToList())
         {
             if (client.User != user || client.Subscriptions is not { } subs) continue;
             bool kill = subs.Patterns.Any(p => !channelsLeft.AllowsChannel(p, isPattern: true))
@@ -96,7 +96,7 @@ public static unsafe class AclCommands
                 || subs.ShardChannels.Any(c => !channelsLeft.AllowsChannel(c, isPattern: false));
             if (!kill) continue;
             client.Connection?.Close();
-            ctx.Server.Disconnect(client);
+            ctx.Disconnect(client);
         }
     }
 
@@ -107,16 +107,16 @@ public static unsafe class AclCommands
     static void DisconnectClientsOf(CommandContext ctx, List<AclUser> removed)
     {
         if (removed.Count == 0) return;
-        foreach (var client in ctx.Server.Clients.ToList())
+        foreach (var client in ctx.Clients.ToList())
         {
             if (client.User is not { } user || !removed.Contains(user)) continue;
-            client.User = ctx.Server.Acl.Default;
+            client.User = ctx.Acl.Default;
             client.Authenticated = false;
             if (client == ctx.Client) client.CloseAfterReply = true;
             else
             {
                 client.Connection?.Close();
-                ctx.Server.Disconnect(client);
+                ctx.Disconnect(client);
             }
         }
     }
@@ -135,14 +135,14 @@ public static unsafe class AclCommands
             }
             names.Add(UserName(ctx, i));
         }
-        var deleted = ctx.Server.Acl.DeleteUsers(names);
+        var deleted = ctx.Acl.DeleteUsers(names);
         DisconnectClientsOf(ctx, deleted);
         ctx.Reply.Integer(deleted.Count);
     }
 
     static void GetUser(CommandContext ctx)
     {
-        if (ctx.Server.Acl.Find(UserName(ctx, 2)) is not { } user)
+        if (ctx.Acl.Find(UserName(ctx, 2)) is not { } user)
         {
             ctx.Reply.NullBulk();
             return;
@@ -178,28 +178,28 @@ public static unsafe class AclCommands
 
     static void List(CommandContext ctx)
     {
-        var lines = ctx.Server.Acl.ListLines().ToList();
+        var lines = ctx.Acl.ListLines().ToList();
         ctx.Reply.ArrayHeader(lines.Count);
         foreach (var line in lines) ctx.Reply.Bulk(line);
     }
 
     static void Users(CommandContext ctx)
     {
-        var users = ctx.Server.Acl.Users.ToList();
+        var users = ctx.Acl.Users.ToList();
         ctx.Reply.ArrayHeader(users.Count);
         foreach (var user in users) ctx.Reply.Bulk(user.Name);
     }
 
-    static void WhoAmI(CommandContext ctx) => ctx.Reply.Bulk((ctx.Client.User ?? ctx.Server.Acl.Default).Name);
+    static void WhoAmI(CommandContext ctx) => ctx.Reply.Bulk((ctx.Client.User ?? ctx.Acl.Default).Name);
 
     static void Load(CommandContext ctx)
     {
-        if (ctx.Server.Config.AclFile.Length == 0)
+        if (ctx.Config.AclFile.Length == 0)
         {
             ctx.Error(NoAclFileError);
             return;
         }
-        if (ctx.Server.Acl.LoadFile(ctx.Server.Config.AclFile, out var replaced) is { } errors)
+        if (ctx.Acl.LoadFile(ctx.Config.AclFile, out var replaced) is { } errors)
         {
             ctx.Error("ERR " + errors);
             return;
@@ -210,12 +210,12 @@ public static unsafe class AclCommands
 
     static void Save(CommandContext ctx)
     {
-        if (ctx.Server.Config.AclFile.Length == 0)
+        if (ctx.Config.AclFile.Length == 0)
         {
             ctx.Error(NoAclFileError);
             return;
         }
-        if (!ctx.Server.Acl.SaveFile(ctx.Server.Config.AclFile))
+        if (!ctx.Acl.SaveFile(ctx.Config.AclFile))
         {
             ctx.Error("ERR There was an error trying to save the ACLs. Please check the server logs for more information");
             return;
@@ -243,7 +243,7 @@ public static unsafe class AclCommands
             ctx.Error($"ERR Unknown category '{(name.Length > 128 ? name[..128] : name)}'");
             return;
         }
-        var names = ctx.Server.Acl.Catalog.InCategory(flag).ToList();
+        var names = ctx.Acl.Catalog.InCategory(flag).ToList();
         ctx.Reply.ArrayHeader(names.Count);
         foreach (var entry in names) ctx.Reply.Bulk(entry.Name);
     }
@@ -273,7 +273,7 @@ public static unsafe class AclCommands
             ServerCommands.SubcommandSyntaxError(ctx);
             return;
         }
-        var log = ctx.Server.Acl.Log;
+        var log = ctx.Acl.Log;
         long count = 10;
         if (ctx.ArgCount == 3)
         {
@@ -312,14 +312,14 @@ public static unsafe class AclCommands
 
     static void DryRun(CommandContext ctx)
     {
-        var acl = ctx.Server.Acl;
+        var acl = ctx.Acl;
         if (acl.Find(UserName(ctx, 2)) is not { } user)
         {
             ctx.Error($"ERR User '{ArgVector.CString(ctx.Arg(2))}' not found");
             return;
         }
         var line = ctx.Args.Skip(3);
-        var command = ctx.Server.Commands.Find(line[0]);
+        var command = ctx.Commands.Find(line[0]);
         if (command?.Subcommands is not null && line.Count >= 2) command = command.Subcommands.GetValueOrDefault(ctx.ArgString(4));
         if (command is null)
         {

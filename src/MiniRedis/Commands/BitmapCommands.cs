@@ -36,7 +36,7 @@ public static unsafe class BitmapCommands
         if (RedisNumbers.TryParseInt64(hash ? arg[1..] : arg, out offset))
         {
             if (hash) offset = unchecked(offset * bits); // C's wrapping multiplication; a wrapped result is refused below
-            if (offset >= 0 && (offset >> 3) < ctx.Server.Config.ProtoMaxBulkLen) return true;
+            if (offset >= 0 && (offset >> 3) < ctx.Config.ProtoMaxBulkLen) return true;
         }
         ctx.Error(BitOffsetError);
         return false;

@@ -166,7 +166,7 @@ public static unsafe class ClientCommands
             }
         }
         if (!TryGetMillisecondsTimeout(ctx, 2, out long endMs)) return;
-        ctx.Server.Pause.Pause(mode, endMs);
+        ctx.Pause.Pause(mode, endMs);
         ctx.Reply.Ok();
     }
 
@@ -187,7 +187,7 @@ public static unsafe class ClientCommands
 
     static void Unpause(CommandContext ctx)
     {
-        ctx.Server.Pause.Unpause();
+        ctx.Pause.Unpause();
         ctx.Reply.Ok();
     }
 
@@ -210,7 +210,7 @@ public static unsafe class ClientCommands
             }
         }
         if (!ctx.TryGetLong(2, out long id)) return;
-        bool released = FindClient(ctx, id) is { } target && ctx.Server.Executor.UnblockClient(target, withError);
+        bool released = FindClient(ctx, id) is { } target && ctx.Executor.UnblockClient(target, withError);
         ctx.Reply.Integer(released ? 1 : 0);
     }
 
@@ -257,9 +257,9 @@ public static unsafe class ClientCommands
         ctx.Reply.Verbatim(text.ToString());
     }
 
-    static IEnumerable<ClientSession> ClientsInOrder(CommandContext ctx) => ctx.Server.Clients.OrderBy(c => c.Id);
+    static IEnumerable<ClientSession> ClientsInOrder(CommandContext ctx) => ctx.Clients.OrderBy(c => c.Id);
 
-    static ClientSession? FindClient(CommandContext ctx, long id) => ctx.Server.Clients.FirstOrDefault(c => c.Id == id);
+    static ClientSession? FindClient(CommandContext ctx, long id) => ctx.Clients.FirstOrDefault(c => c.Id == id);
 
     static ClientType? ParseType(CommandContext ctx, int index)
     {
@@ -314,7 +314,7 @@ public static unsafe class ClientCommands
                 else if (hasValue && ctx.ArgIs(i, "LADDR"u8)) laddr = ctx.ArgString(i + 1);
                 else if (hasValue && ctx.ArgIs(i, "USER"u8))
                 {
-                    user = ctx.Server.Acl.Find(ctx.ArgString(i + 1));
+                    user = ctx.Acl.Find(ctx.ArgString(i + 1));
                     if (user is null)
                     {
                         ctx.Error($"ERR No such user '{ctx.ArgString(i + 1)}'");
@@ -354,7 +354,7 @@ public static unsafe class ClientCommands
             else
             {
                 client.Connection?.Close();
-                ctx.Server.Disconnect(client);
+                ctx.Disconnect(client);
             }
         }
 

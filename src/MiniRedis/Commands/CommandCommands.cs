@@ -45,11 +45,11 @@ public static unsafe class CommandCommands
 
     static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "COMMAND", HelpLines);
 
-    static void Count(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.Commands.Count);
+    static void Count(CommandContext ctx) => ctx.Reply.Integer(ctx.Commands.Count);
 
     static void All(CommandContext ctx)
     {
-        var table = ctx.Server.Commands;
+        var table = ctx.Commands;
         ctx.Reply.ArrayHeader(table.Count);
         foreach (var def in table.All) table.InfoOf(def).WriteTo(ctx.Reply);
     }
@@ -61,7 +61,7 @@ public static unsafe class CommandCommands
             All(ctx);
             return;
         }
-        var table = ctx.Server.Commands;
+        var table = ctx.Commands;
         ctx.Reply.ArrayHeader(ctx.ArgCount - 2);
         for (int i = 2; i < ctx.ArgCount; i++)
         {
@@ -73,7 +73,7 @@ public static unsafe class CommandCommands
 
     static void Docs(CommandContext ctx)
     {
-        var table = ctx.Server.Commands;
+        var table = ctx.Commands;
         var reply = ctx.Reply;
         int start = reply.BeginDeferredArray();
         int count = 0;
@@ -127,7 +127,7 @@ public static unsafe class CommandCommands
         var reply = ctx.Reply;
         int start = reply.BeginDeferredArray();
         int count = 0;
-        foreach (var def in ctx.Server.Commands.All)
+        foreach (var def in ctx.Commands.All)
         {
             count += ListName(def, filter, reply);
             if (def.Subcommands is null) continue;
@@ -171,7 +171,7 @@ public static unsafe class CommandCommands
     /// <summary>Redis's getKeysSubcommandImpl: the keys a full command line would touch.</summary>
     static void ReplyKeys(CommandContext ctx, bool withFlags)
     {
-        var table = ctx.Server.Commands;
+        var table = ctx.Commands;
         var def = table.Find(ctx.Arg(2));
         var line = ctx.Args.Skip(2);
         if (def?.Subcommands is not null && line.Count >= 2)

@@ -33,7 +33,7 @@ public static unsafe class ConfigCommands
     {
         var patterns = new string[ctx.ArgCount - 2];
         for (int i = 2; i < ctx.ArgCount; i++) patterns[i - 2] = ctx.ArgString(i);
-        var found = ctx.Server.Config.Get(patterns);
+        var found = ctx.Config.Get(patterns);
         ctx.Reply.MapHeader(found.Count);
         foreach (var (name, value) in found)
         {
@@ -51,7 +51,7 @@ public static unsafe class ConfigCommands
         }
         var pairs = new List<(string Name, string Value)>();
         for (int i = 2; i < ctx.ArgCount; i += 2) pairs.Add((ctx.ArgString(i), ctx.ArgString(i + 1)));
-        if (ctx.Server.Config.Set(pairs, ctx.Client.IsLocal) is { } error)
+        if (ctx.Config.Set(pairs, ctx.Client.IsLocal) is { } error)
         {
             ctx.Error(error);
             return;
@@ -61,13 +61,13 @@ public static unsafe class ConfigCommands
 
     static void Rewrite(CommandContext ctx)
     {
-        if (ctx.Server.Config.Rewrite() is { } error)
+        if (ctx.Config.Rewrite() is { } error)
         {
-            ctx.Server.Logger.LogWarning("CONFIG REWRITE failed: {Error}", error);
+            ctx.Logger.LogWarning("CONFIG REWRITE failed: {Error}", error);
             ctx.Error(error);
             return;
         }
-        ctx.Server.Logger.LogWarning("CONFIG REWRITE executed with success.");
+        ctx.Logger.LogWarning("CONFIG REWRITE executed with success.");
         ctx.Reply.Ok();
     }
 

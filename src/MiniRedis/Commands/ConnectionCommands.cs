@@ -52,16 +52,16 @@ public static unsafe class ConnectionCommands
     {
         var client = ctx.Client;
         client.DiscardTransaction();
-        ctx.Server.PubSub.UnsubscribeAll(client);
-        ctx.Server.Tracking.Disable(client);
+        ctx.PubSub.UnsubscribeAll(client);
+        ctx.Tracking.Disable(client);
         client.Db = ctx.Keyspace[0];
         client.Reply.Resp3 = false;
         client.Name = null;
         client.NoEvict = client.NoTouch = false;
         client.ReplyOff = client.ReplySkipNext = false;
-        ctx.Server.Monitors.Remove(client);
-        client.User = ctx.Server.Acl.Default;
-        client.Authenticated = ctx.Server.DefaultUserNeedsNoPassword;
+        ctx.Monitors.Remove(client);
+        client.User = ctx.Acl.Default;
+        client.Authenticated = ctx.DefaultUserNeedsNoPassword;
         ctx.Reply.SimpleString("RESET"u8);
     }
 
@@ -74,7 +74,7 @@ public static unsafe class ConnectionCommands
         }
         ctx.RedactArg(1);
         if (ctx.ArgCount == 3) ctx.RedactArg(2);
-        if (ctx.ArgCount == 2 && ctx.Server.Acl.Default.NoPass)
+        if (ctx.ArgCount == 2 && ctx.Acl.Default.NoPass)
         {
             ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
@@ -88,9 +88,9 @@ public static unsafe class ConnectionCommands
     static bool Authenticate(CommandContext ctx, ReadOnlySpan<byte> username, ReadOnlySpan<byte> password)
     {
         var name = Encoding.Latin1.GetString(username);
-        if (ctx.Server.Acl.Authenticate(name, password) is not { } user)
+        if (ctx.Acl.Authenticate(name, password) is not { } user)
         {
-            ctx.Server.Acl.LogDenial(ctx.Client, AclDenial.Auth, ctx.Client.InMulti ? "multi" : "toplevel", ctx.Arg(0).ToArray(), name, ctx.Server.Keyspace.NowMs);
+            ctx.Acl.LogDenial(ctx.Client, AclDenial.Auth, ctx.Client.InMulti ? "multi" : "toplevel", ctx.Arg(0).ToArray(), name, ctx.Keyspace.NowMs);
             ctx.Error(WrongPassError);
             return false;
         }
@@ -140,7 +140,7 @@ public static unsafe class ConnectionCommands
                 return;
             }
         }
-        if (ctx.Server.RequiresAuth(ctx.Client))
+        if (ctx.RequiresAuth(ctx.Client))
         {
             ctx.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
             return;

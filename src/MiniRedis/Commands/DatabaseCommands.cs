@@ -36,9 +36,9 @@ public static unsafe class DatabaseCommands
     static void FlushDb(CommandContext ctx)
     {
         if (!CheckFlushArgs(ctx)) return;
-        ctx.Server.Dirty += ctx.Db.Count;
+        ctx.Dirty += ctx.Db.Count;
         ctx.Db.Clear();
-        ctx.Server.Tracking.InvalidateAll();
+        ctx.Tracking.InvalidateAll();
         PropagateAsSent(ctx);
         ctx.Reply.Ok();
     }
@@ -51,16 +51,15 @@ public static unsafe class DatabaseCommands
     static void FlushAll(CommandContext ctx)
     {
         if (!CheckFlushArgs(ctx)) return;
-        var server = ctx.Server;
         var keyspace = ctx.Keyspace;
         for (int i = 0; i < keyspace.Count; i++)
         {
-            server.Dirty += keyspace[i].Count;
+            ctx.Dirty += keyspace[i].Count;
             keyspace[i].Clear();
         }
-        server.Tracking.InvalidateAll();
-        server.Rdb.CancelBackgroundSave();
-        if (server.Config.SaveRules.Count > 0) server.Rdb.Save();
+        ctx.Tracking.InvalidateAll();
+        ctx.Rdb.CancelBackgroundSave();
+        if (ctx.Config.SaveRules.Count > 0) ctx.Rdb.Save();
         PropagateAsSent(ctx);
         ctx.Reply.Ok();
     }
@@ -78,10 +77,10 @@ public static unsafe class DatabaseCommands
         if (first != second)
         {
             keyspace[first].SwapContents(keyspace[second]);
-            ctx.Server.Blocked.SignalExistingKeys(keyspace[first]);
-            ctx.Server.Blocked.SignalExistingKeys(keyspace[second]);
+            ctx.Blocked.SignalExistingKeys(keyspace[first]);
+            ctx.Blocked.SignalExistingKeys(keyspace[second]);
         }
-        ctx.Server.Dirty++;
+        ctx.Dirty++;
         ctx.Reply.Ok();
     }
 }

@@ -242,7 +242,7 @@ public static unsafe class DebugCommands
             ctx.Error("ERR Not a listpack encoded object.");
             return;
         }
-        ctx.Server.Logger.LogInformation("Listpack of key {Key}: {Type} value, {Encoding} encoding, {Bytes} bytes accounted",
+        ctx.Logger.LogInformation("Listpack of key {Key}: {Type} value, {Encoding} encoding, {Bytes} bytes accounted",
             ArgVector.CString(entry.Key), entry.Type, EncodingName(entry.Encoding), entry.AccountedBytes);
         ctx.Reply.SimpleString("Listpack structure printed on stdout"u8);
     }
@@ -250,13 +250,13 @@ public static unsafe class DebugCommands
     /// <summary>DEBUG CHANGE-REPL-ID: a new master_replid, and master_replid2 cleared (it is always clear here).</summary>
     static void ChangeReplicationId(CommandContext ctx)
     {
-        ctx.Server.Replication.ChangeReplicationId();
+        ctx.Replication.ChangeReplicationId();
         ctx.Reply.Ok();
     }
 
     static void Log(CommandContext ctx)
     {
-        ctx.Server.Logger.LogWarning("DEBUG LOG: {Message}", ctx.ArgCString(2));
+        ctx.Logger.LogWarning("DEBUG LOG: {Message}", ctx.ArgCString(2));
         ctx.Reply.Ok();
     }
 
@@ -297,8 +297,7 @@ public static unsafe class DebugCommands
                 return;
             }
         }
-        var server = ctx.Server;
-        if (save && !server.Rdb.Save())
+        if (save && !ctx.Rdb.Save())
         {
             ctx.Error("ERR");
             return;
@@ -307,14 +306,14 @@ public static unsafe class DebugCommands
         {
             for (int i = 0; i < ctx.Keyspace.Count; i++) ctx.Keyspace[i].Clear();
             // Redis's emptyData flushes the function libraries too (only FLUSHALL keeps them).
-            server.Functions.Flush();
+            ctx.Functions.Flush();
         }
-        if (!RdbLoading.LoadNow(server.Persistence.Host, server.Rdb, server.Rdb.FilePath, RdbLoadOptions.DebugReload(server.Rdb.FilePath, merge)))
+        if (!RdbLoading.LoadNow(ctx.Persistence.Host, ctx.Rdb, ctx.Rdb.FilePath, RdbLoadOptions.DebugReload(ctx.Rdb.FilePath, merge)))
         {
             ctx.Error("ERR Error trying to load the RDB dump");
             return;
         }
-        server.Logger.LogWarning("DB reloaded by DEBUG RELOAD");
+        ctx.Logger.LogWarning("DB reloaded by DEBUG RELOAD");
         ctx.Reply.Ok();
     }
 

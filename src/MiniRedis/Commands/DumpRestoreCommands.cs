@@ -28,7 +28,7 @@ public static unsafe class DumpRestoreCommands
             ctx.Reply.NullBulk();
             return;
         }
-        ctx.Reply.Bulk(RdbWriter.DumpPayload(entry, ctx.Server.Config.RdbCompression));
+        ctx.Reply.Bulk(RdbWriter.DumpPayload(entry, ctx.Config.RdbCompression));
     }
 
     /// <summary>RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], checked in Redis's order.</summary>
@@ -79,7 +79,7 @@ public static unsafe class DumpRestoreCommands
             ctx.Error("ERR Invalid TTL value, must be >= 0");
             return;
         }
-        if (RdbReader.ReadDumpPayload(ctx.Arg(3), ctx.Server.Config, out var restored) is { } error)
+        if (RdbReader.ReadDumpPayload(ctx.Arg(3), ctx.Config, out var restored) is { } error)
         {
             ctx.Error("ERR " + error);
             return;
@@ -108,7 +108,7 @@ public static unsafe class DumpRestoreCommands
     /// <summary>A replaced key whose restored TTL has passed: logged as DEL (UNLINK under lazyfree-lazy-server-del).</summary>
     static void DeletedInstead(CommandContext ctx, ReadOnlySpan<byte> key)
     {
-        ctx.Propagate().Arg(ctx.Server.Config.LazyfreeLazyServerDel ? "UNLINK"u8 : "DEL"u8).Arg(key);
+        ctx.Propagate().Arg(ctx.Config.LazyfreeLazyServerDel ? "UNLINK"u8 : "DEL"u8).Arg(key);
         ctx.KeyModified(ctx.Db, key);
         ctx.Notify(NotifyClass.Generic, "del"u8, key);
         ctx.Reply.Ok();

@@ -13,7 +13,7 @@ public static unsafe class FailoverCommand
 
     static void Run(CommandContext ctx)
     {
-        var failover = ctx.Server.Replication.Failover;
+        var failover = ctx.Replication.Failover;
         if (ctx.ArgCount == 2 && ctx.ArgIs(1, "ABORT"u8))
         {
             if (failover.State == FailoverState.None)
@@ -55,7 +55,7 @@ public static unsafe class FailoverCommand
                 return;
             }
         }
-        if (failover.Start(ctx.Server.Pause, host, (int)port, timeoutMs, force) is { } error)
+        if (failover.Start(ctx.Pause, host, (int)port, timeoutMs, force) is { } error)
         {
             ctx.Error(error);
             return;

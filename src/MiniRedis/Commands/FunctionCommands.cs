@@ -72,7 +72,7 @@ public static unsafe class FunctionCommands
     /// <summary>Redis's fcallCommandGeneric and scriptPrepareForRun's write check.</summary>
     static void Call(CommandContext ctx, bool readOnly)
     {
-        var engine = ctx.Server.Functions;
+        var engine = ctx.Functions;
         var function = engine.Find(ctx.Arg(1));
         if (function is null)
         {
@@ -101,24 +101,24 @@ public static unsafe class FunctionCommands
             replace = true;
             position++;
         }
-        var name = ctx.Server.Functions.Load(ctx.Arg(position).ToArray(), replace, timed: !ctx.Client.IsAofLoader, out var error);
+        var name = ctx.Functions.Load(ctx.Arg(position).ToArray(), replace, timed: !ctx.Client.IsAofLoader, out var error);
         if (name is null)
         {
             ctx.Error("ERR " + error);
             return;
         }
-        ctx.Server.Dirty++;
+        ctx.Dirty++;
         ctx.Reply.Bulk(name);
     }
 
     static void Delete(CommandContext ctx)
     {
-        if (!ctx.Server.Functions.Delete(ctx.ArgString(2)))
+        if (!ctx.Functions.Delete(ctx.ArgString(2)))
         {
             ctx.Error("ERR Library not found");
             return;
         }
-        ctx.Server.Dirty++;
+        ctx.Dirty++;
         ctx.Reply.Ok();
     }
 
@@ -135,8 +135,8 @@ public static unsafe class FunctionCommands
             ctx.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             return;
         }
-        ctx.Server.Functions.Flush();
-        ctx.Server.Dirty++;
+        ctx.Functions.Flush();
+        ctx.Dirty++;
         ctx.Reply.Ok();
     }
 
@@ -168,7 +168,7 @@ public static unsafe class FunctionCommands
         var reply = ctx.Reply;
         int start = reply.BeginDeferredArray();
         int count = 0;
-        foreach (var library in ctx.Server.Functions.Libraries)
+        foreach (var library in ctx.Functions.Libraries)
         {
             if (pattern is not null && !GlobPattern.Match(pattern, Encoding.Latin1.GetBytes(library.Name), ignoreCase: true)) continue;
             count++;
@@ -203,7 +203,7 @@ public static unsafe class FunctionCommands
         reply.EndDeferredArray(start, count);
     }
 
-    static void Dump(CommandContext ctx) => ctx.Reply.Bulk(ctx.Server.Functions.Dump(ctx.Server.Config.RdbCompression));
+    static void Dump(CommandContext ctx) => ctx.Reply.Bulk(ctx.Functions.Dump(ctx.Config.RdbCompression));
 
     /// <summary>FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE] (APPEND by default).</summary>
     static void Restore(CommandContext ctx)
@@ -225,13 +225,13 @@ public static unsafe class FunctionCommands
                 return;
             }
         }
-        var error = ctx.Server.Functions.Restore(ctx.Arg(2), policy);
+        var error = ctx.Functions.Restore(ctx.Arg(2), policy);
         if (error is not null)
         {
             ctx.Error("ERR " + error);
             return;
         }
-        ctx.Server.Dirty++;
+        ctx.Dirty++;
         ctx.Reply.Ok();
     }
 
@@ -239,10 +239,10 @@ public static unsafe class FunctionCommands
     static void Stats(CommandContext ctx)
     {
         var reply = ctx.Reply;
-        var engine = ctx.Server.Functions;
+        var engine = ctx.Functions;
         reply.MapHeader(2);
         reply.Bulk("running_script"u8);
-        if (ctx.Server.BusyScript.TryGetRunning(out var name, out var command, out long durationMs))
+        if (ctx.BusyScript.TryGetRunning(out var name, out var command, out long durationMs))
         {
             reply.MapHeader(3);
             reply.Bulk("name"u8);

@@ -155,9 +155,9 @@ public static unsafe class GeoCommands
             if (!TryGetLongLat(ctx, first + i * 3, out double longitude, out double latitude)) return;
             scores[i] = GeoHash.Score(longitude, latitude);
         }
-        long dirtyBefore = ctx.Server.Dirty;
+        long dirtyBefore = ctx.Dirty;
         SortedSetCommands.AddScored(ctx, scores, first + 2, 3, flags);
-        if (ctx.Server.Dirty == dirtyBefore) return;
+        if (ctx.Dirty == dirtyBefore) return;
         var record = ctx.Propagate().Arg("zadd"u8);
         for (int i = 1; i < first; i++) record.Arg(ctx.Arg(i));
         for (int i = 0; i < elements; i++) record.Arg((long)scores[i]).Arg(ctx.Arg(first + i * 3 + 2));
@@ -530,7 +530,7 @@ public static unsafe class GeoCommands
             var point = found[i];
             result.Insert(point.Member, storeDistance ? point.Distance / conversion : point.Score, long.MaxValue, long.MaxValue);
         }
-        result.ConvertToCompactIfFits(ctx.Server.Config.ZsetMaxListpackEntries, ctx.Server.Config.ZsetMaxListpackValue);
+        result.ConvertToCompactIfFits(ctx.Config.ZsetMaxListpackEntries, ctx.Config.ZsetMaxListpackValue);
         SortedSetCommands.StoreResult(ctx, destination, result);
     }
 }

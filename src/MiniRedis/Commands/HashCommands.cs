@@ -50,7 +50,7 @@ public static unsafe class HashCommands
         return entry ?? HashValue.Add(ctx.Db, ctx.Arg(1));
     }
 
-    static ListpackLimits Limits(CommandContext ctx) => ctx.Server.Config.HashListpackLimits;
+    static ListpackLimits Limits(CommandContext ctx) => ctx.Config.HashListpackLimits;
 
     /// <summary>A collection element as a bulk string (listpack/intset integers are formatted).</summary>
     internal static void BulkEntry(ReplyBuffer reply, ListpackEntry entry)

@@ -56,7 +56,7 @@ public static unsafe class HyperLogLogCommands
         if (HyperLogLog.IsSparse(value))
         {
             var hll = new HyperLogLog(value);
-            long sparseMax = ctx.Server.Config.HllSparseMaxBytes;
+            long sparseMax = ctx.Config.HllSparseMaxBytes;
             for (int i = 2; i < ctx.ArgCount; i++)
             {
                 int result = hll.Add(ctx.Arg(i), sparseMax);
@@ -160,7 +160,7 @@ public static unsafe class HyperLogLogCommands
             ctx.Error(HyperLogLog.InvalidObjectError);
             return;
         }
-        long sparseMax = ctx.Server.Config.HllSparseMaxBytes;
+        long sparseMax = ctx.Config.HllSparseMaxBytes;
         for (int i = 0; i < HyperLogLog.Registers; i++)
         {
             if (max[i] != 0) hll.Set(i, max[i], sparseMax);
@@ -223,13 +223,13 @@ public static unsafe class HyperLogLogCommands
         }
         entry.Value = hll.ToArray();
         // Redis only counts the change as dirty, without signalling the key.
-        ctx.Server.Dirty++;
+        ctx.Dirty++;
         return true;
     }
 
     static void PfSelfTest(CommandContext ctx)
     {
-        var failure = HyperLogLog.SelfTest(ctx.Server.Config.HllSparseMaxBytes);
+        var failure = HyperLogLog.SelfTest(ctx.Config.HllSparseMaxBytes);
         if (failure is null) ctx.Reply.Ok();
         else ctx.Error(failure);
     }

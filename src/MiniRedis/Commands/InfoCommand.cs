@@ -20,7 +20,7 @@ public static unsafe class InfoCommand
     static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
 
     /// <summary>Every section in Redis's output order; "all" is these.</summary>
-    static readonly (string Name, Action<RedisServer, StringBuilder> Write)[] Sections =
+    static readonly (string Name, Action<CommandContext, StringBuilder> Write)[] Sections =
     [
         ("server", Server),
         ("clients", Clients),
@@ -52,18 +52,18 @@ public static unsafe class InfoCommand
             else if (name == "module_list") requested.Add("modules");
             else requested.Add(name);
         }
-        ctx.Reply.Verbatim(Generate(ctx.Server, section => all || requested.Contains(section)));
+        ctx.Reply.Verbatim(Generate(ctx, section => all || requested.Contains(section)));
     }
 
     /// <summary>The INFO text for the sections <paramref name="include"/> selects, CRLF line endings, blank line between sections.</summary>
-    public static string Generate(RedisServer server, Func<string, bool> include)
+    public static string Generate(CommandContext ctx, Func<string, bool> include)
     {
         var text = new StringBuilder();
         foreach (var (name, write) in Sections)
         {
             if (!include(name)) continue;
             if (text.Length > 0) text.Append("\r\n");
-            write(server, text);
+            write(ctx, text);
         }
         return text.ToString();
     }
@@ -73,10 +73,10 @@ public static unsafe class InfoCommand
 
     static string Fixed(double value, int decimals) => value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    static void Server(RedisServer server, StringBuilder text)
+    static void Server(CommandContext ctx, StringBuilder text)
     {
         long nowUs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
-        long uptime = (long)(DateTimeOffset.UtcNow - server.StartTime).TotalSeconds;
+        long uptime = (long)(DateTimeOffset.UtcNow - ctx.Server.StartTime).TotalSeconds;
         text.Append("# Server\r\n");
         Line(text, "redis_version", ServerConfig.RedisVersion);
         Line(text, "redis_git_sha1", "00000000");
@@ -92,21 +92,21 @@ public static unsafe class InfoCommand
         Line(text, "gcc_version", "0.0.0");
         Line(text, "process_id", Environment.ProcessId);
         Line(text, "process_supervised", "no");
-        Line(text, "run_id", server.RunId);
-        Line(text, "tcp_port", server.TcpPort);
+        Line(text, "run_id", ctx.Server.RunId);
+        Line(text, "tcp_port", ctx.TcpPort);
         Line(text, "server_time_usec", nowUs);
         Line(text, "uptime_in_seconds", uptime);
         Line(text, "uptime_in_days", uptime / 86400);
-        Line(text, "hz", server.Config.Hz);
-        Line(text, "configured_hz", server.Config.Hz);
-        Line(text, "lru_clock", server.Keyspace.LruClock & ((1 << 24) - 1));
+        Line(text, "hz", ctx.Config.Hz);
+        Line(text, "configured_hz", ctx.Config.Hz);
+        Line(text, "lru_clock", ctx.Keyspace.LruClock & ((1 << 24) - 1));
         Line(text, "executable", Environment.ProcessPath ?? "");
-        Line(text, "config_file", server.Config.ConfigFile ?? "");
+        Line(text, "config_file", ctx.Config.ConfigFile ?? "");
         Line(text, "io_threads_active", 0);
     }
 
     /// <summary>Redis hashes its build's facts; here the build is the engine assembly, named by its module version id.</summary>
-    static readonly string BuildId = typeof(RedisServer).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..16];
+    static readonly string BuildId = typeof(InfoCommand).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..16];
 
     /// <summary>As uname -s -r -m, which is what Redis prints.</summary>
     static string OperatingSystemName()
@@ -133,27 +133,27 @@ public static unsafe class InfoCommand
         return null;
     }
 
-    static void Clients(RedisServer server, StringBuilder text)
+    static void Clients(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Clients\r\n");
-        Line(text, "connected_clients", server.Clients.Count);
+        Line(text, "connected_clients", ctx.Clients.Count);
         Line(text, "cluster_connections", 0);
-        Line(text, "maxclients", server.Config.MaxClients);
-        Line(text, "client_recent_max_input_buffer", server.Stats.RecentMaxInputBuffer);
-        Line(text, "client_recent_max_output_buffer", server.Stats.RecentMaxOutputBuffer);
-        Line(text, "blocked_clients", server.Blocked.Count + server.Pause.PostponedCount);
-        Line(text, "tracking_clients", server.Tracking.Clients);
-        Line(text, "clients_in_timeout_table", server.Clients.Count(c => c.Blocked is { DeadlineMs: not 0 }));
+        Line(text, "maxclients", ctx.Config.MaxClients);
+        Line(text, "client_recent_max_input_buffer", ctx.Stats.RecentMaxInputBuffer);
+        Line(text, "client_recent_max_output_buffer", ctx.Stats.RecentMaxOutputBuffer);
+        Line(text, "blocked_clients", ctx.Blocked.Count + ctx.Pause.PostponedCount);
+        Line(text, "tracking_clients", ctx.Tracking.Clients);
+        Line(text, "clients_in_timeout_table", ctx.Clients.Count(c => c.Blocked is { DeadlineMs: not 0 }));
     }
 
-    static void Memory(RedisServer server, StringBuilder text)
+    static void Memory(CommandContext ctx, StringBuilder text)
     {
-        var memory = server.Memory;
+        var memory = ctx.Memory;
         var f = memory.Measure();
         var overhead = f.Overhead;
         long used = overhead.Used;
         long total = ProcessMemory.TotalSystemMemory();
-        long maxmemory = server.Config.Maxmemory;
+        long maxmemory = ctx.Config.Maxmemory;
         text.Append("# Memory\r\n");
         Line(text, "used_memory", used);
         Line(text, "used_memory_human", BytesToHuman(used));
@@ -171,10 +171,10 @@ public static unsafe class InfoCommand
         Line(text, "allocator_resident", f.Resident);
         Line(text, "total_system_memory", total);
         Line(text, "total_system_memory_human", BytesToHuman(total));
-        Scripts(server, text);
+        Scripts(ctx, text);
         Line(text, "maxmemory", maxmemory);
         Line(text, "maxmemory_human", BytesToHuman(maxmemory));
-        Line(text, "maxmemory_policy", server.Config.Get("maxmemory-policy")[0].Value);
+        Line(text, "maxmemory_policy", ctx.Config.Get("maxmemory-policy")[0].Value);
         Line(text, "allocator_frag_ratio", Fixed(f.AllocatorFragmentation, 2));
         Line(text, "allocator_frag_bytes", f.Active - f.Allocated);
         Line(text, "allocator_rss_ratio", Fixed(f.AllocatorRss, 2));
@@ -194,11 +194,11 @@ public static unsafe class InfoCommand
         Line(text, "active_defrag_running", 0);
         Line(text, "lazyfree_pending_objects", 0);
         Line(text, "lazyfreed_objects", 0);
-        ManagedHeap(server, text);
+        ManagedHeap(ctx, text);
     }
 
     /// <summary>The managed runtime's own figures, beyond Redis's fields: what the process really holds beside the model.</summary>
-    static void ManagedHeap(RedisServer server, StringBuilder text)
+    static void ManagedHeap(CommandContext ctx, StringBuilder text)
     {
         var gc = GC.GetGCMemoryInfo();
         Line(text, "dotnet_gc_heap_size", gc.HeapSizeBytes);
@@ -218,14 +218,14 @@ public static unsafe class InfoCommand
         Line(text, "dotnet_gc_pause_max_kind", GcPauses.MaxKind);
         Line(text, "dotnet_gc_pause_p99_ms", Fixed(pauses.P99Ms, 2));
         Line(text, "dotnet_gc_pauses_over_5ms", pauses.Over5Ms);
-        Line(text, "dotnet_gc_heap_compactions", server.HeapCompaction.Compactions);
+        Line(text, "dotnet_gc_heap_compactions", ctx.HeapCompaction.Compactions);
     }
 
     /// <summary>The scripting fields of the memory section, in Redis 7.0's order: EVAL's Lua state and cache, then the functions'.</summary>
-    static void Scripts(RedisServer server, StringBuilder text)
+    static void Scripts(CommandContext ctx, StringBuilder text)
     {
-        var scripts = server.Scripts;
-        var functions = server.Functions;
+        var scripts = ctx.Scripts;
+        var functions = ctx.Functions;
         long lua = scripts.LuaMemory;
         long cache = scripts.ScriptsMemory;
         long functionsVm = functions.VmMemory;
@@ -263,17 +263,17 @@ public static unsafe class InfoCommand
     /// snapshot (BGSAVE or rewrite, never both) copied because commands reached keys before its
     /// walk; that count only grows, so the peak is the current value and its age is always 0.
     /// </summary>
-    static void Persistence(RedisServer server, StringBuilder text)
+    static void Persistence(CommandContext ctx, StringBuilder text)
     {
-        var aof = server.Aof;
-        var rewrite = server.AofRewrite;
-        var rdb = server.Rdb;
+        var aof = ctx.Aof;
+        var rewrite = ctx.AofRewrite;
+        var rdb = ctx.Rdb;
         bool rdbRunning = rdb.InProgress;
         long cow = rdbRunning ? rdb.CurrentCowSize : rewrite.CurrentCowSize;
         long processed = rdbRunning ? rdb.CurrentKeysProcessed : rewrite.CurrentKeysProcessed;
         long total = rdbRunning ? rdb.CurrentKeysTotal : rewrite.CurrentKeysTotal;
         text.Append("# Persistence\r\n");
-        Line(text, "loading", server.Keyspace.Loading ? 1 : 0);
+        Line(text, "loading", ctx.Keyspace.Loading ? 1 : 0);
         Line(text, "async_loading", 0);
         Line(text, "current_cow_peak", cow);
         Line(text, "current_cow_size", cow);
@@ -312,7 +312,7 @@ public static unsafe class InfoCommand
             Line(text, "aof_pending_bio_fsync", aof.PendingBioFsync);
             Line(text, "aof_delayed_fsync", aof.DelayedFsync);
         }
-        if (server.Persistence.Loading is { Active: true } loading)
+        if (ctx.Persistence.Loading is { Active: true } loading)
         {
             Line(text, "loading_start_time", loading.StartTime);
             Line(text, "loading_total_bytes", loading.TotalBytes);
@@ -323,11 +323,11 @@ public static unsafe class InfoCommand
         }
     }
 
-    static void Stats(RedisServer server, StringBuilder text)
+    static void Stats(CommandContext ctx, StringBuilder text)
     {
-        var stats = server.Stats;
-        var diagnostics = server.Diagnostics;
-        var keyspace = server.Keyspace;
+        var stats = ctx.Stats;
+        var diagnostics = ctx.Diagnostics;
+        var keyspace = ctx.Keyspace;
         text.Append("# Stats\r\n");
         Line(text, "total_connections_received", Interlocked.Read(ref stats.TotalConnectionsReceived));
         Line(text, "total_commands_processed", stats.TotalCommandsProcessed);
@@ -341,22 +341,22 @@ public static unsafe class InfoCommand
         Line(text, "instantaneous_input_repl_kbps", Fixed(0, 2));
         Line(text, "instantaneous_output_repl_kbps", Fixed(0, 2));
         Line(text, "rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
-        Line(text, "sync_full", server.Replication.SyncFull);
-        Line(text, "sync_partial_ok", server.Replication.SyncPartialOk);
-        Line(text, "sync_partial_err", server.Replication.SyncPartialErr);
+        Line(text, "sync_full", ctx.Replication.SyncFull);
+        Line(text, "sync_partial_ok", ctx.Replication.SyncPartialOk);
+        Line(text, "sync_partial_err", ctx.Replication.SyncPartialErr);
         Line(text, "expired_keys", keyspace.ExpiredKeys);
         Line(text, "expired_stale_perc", Fixed(keyspace.ExpiredStalePercent, 2));
         Line(text, "expired_time_cap_reached_count", keyspace.ExpiredTimeCapReached);
         Line(text, "expire_cycle_cpu_milliseconds", stats.ExpireCycleMicroseconds / 1000);
-        Line(text, "evicted_keys", server.Evictor.EvictedKeys);
-        Line(text, "evicted_clients", server.Evictor.EvictedClients);
-        Line(text, "total_eviction_exceeded_time", server.Evictor.ExceededTotalMs);
-        Line(text, "current_eviction_exceeded_time", server.Evictor.ExceededCurrentMs);
+        Line(text, "evicted_keys", ctx.Evictor.EvictedKeys);
+        Line(text, "evicted_clients", ctx.Evictor.EvictedClients);
+        Line(text, "total_eviction_exceeded_time", ctx.Evictor.ExceededTotalMs);
+        Line(text, "current_eviction_exceeded_time", ctx.Evictor.ExceededCurrentMs);
         Line(text, "keyspace_hits", stats.KeyspaceHits);
         Line(text, "keyspace_misses", stats.KeyspaceMisses);
-        Line(text, "pubsub_channels", server.PubSub.Channels.Count);
-        Line(text, "pubsub_patterns", server.PubSub.PatternCount);
-        Line(text, "pubsubshard_channels", server.PubSub.ShardChannels.Count);
+        Line(text, "pubsub_channels", ctx.PubSub.Channels.Count);
+        Line(text, "pubsub_patterns", ctx.PubSub.PatternCount);
+        Line(text, "pubsubshard_channels", ctx.PubSub.ShardChannels.Count);
         Line(text, "latest_fork_usec", 0);
         Line(text, "total_forks", 0);
         Line(text, "migrate_cached_sockets", 0);
@@ -367,9 +367,9 @@ public static unsafe class InfoCommand
         Line(text, "active_defrag_key_misses", 0);
         Line(text, "total_active_defrag_time", 0);
         Line(text, "current_active_defrag_time", 0);
-        Line(text, "tracking_total_keys", server.Tracking.TotalKeys);
-        Line(text, "tracking_total_items", server.Tracking.TotalItems);
-        Line(text, "tracking_total_prefixes", server.Tracking.TotalPrefixes);
+        Line(text, "tracking_total_keys", ctx.Tracking.TotalKeys);
+        Line(text, "tracking_total_items", ctx.Tracking.TotalItems);
+        Line(text, "tracking_total_prefixes", ctx.Tracking.TotalPrefixes);
         Line(text, "unexpected_error_replies", stats.UnexpectedErrorReplies);
         Line(text, "total_error_replies", stats.TotalErrorReplies);
         Line(text, "dump_payload_sanitizations", 0);
@@ -381,14 +381,14 @@ public static unsafe class InfoCommand
         Line(text, "reply_buffer_expands", 0);
     }
 
-    static void Replication(RedisServer server, StringBuilder text)
+    static void Replication(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Replication\r\n");
-        server.Replication.WriteInfo((name, value) => Line(text, name, value));
+        ctx.Replication.WriteInfo((name, value) => Line(text, name, value));
     }
 
     /// <summary>getrusage of the process, its children (none: nothing forks) and the executor thread, which INFO runs on (Redis's main thread).</summary>
-    static void Cpu(RedisServer server, StringBuilder text)
+    static void Cpu(CommandContext ctx, StringBuilder text)
     {
         var self = ResourceUsage.Process();
         var children = ResourceUsage.Children();
@@ -402,12 +402,12 @@ public static unsafe class InfoCommand
         Line(text, "used_cpu_user_main_thread", Fixed(thread.UserSeconds, 6));
     }
 
-    static void Modules(RedisServer server, StringBuilder text) => text.Append("# Modules\r\n");
+    static void Modules(CommandContext ctx, StringBuilder text) => text.Append("# Modules\r\n");
 
-    static void CommandStats(RedisServer server, StringBuilder text)
+    static void CommandStats(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Commandstats\r\n");
-        foreach (var def in server.Commands.All)
+        foreach (var def in ctx.Commands.All)
         {
             WriteCommandStats(def, text);
             if (def.Subcommands is null) continue;
@@ -428,22 +428,22 @@ public static unsafe class InfoCommand
             .Append("\r\n");
     }
 
-    static void ErrorStats(RedisServer server, StringBuilder text)
+    static void ErrorStats(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Errorstats\r\n");
-        foreach (var (code, count) in server.Stats.ErrorsByCode.OrderBy(e => e.Key, StringComparer.Ordinal))
+        foreach (var (code, count) in ctx.Stats.ErrorsByCode.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             text.Append("errorstat_").Append(code).Append(":count=").Append(count.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
         }
     }
 
     /// <summary>Redis's genRedisInfoStringLatencyStats: each called command's percentiles (latency-tracking-info-percentiles), in microseconds.</summary>
-    static void LatencyStats(RedisServer server, StringBuilder text)
+    static void LatencyStats(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Latencystats\r\n");
-        if (!server.Config.LatencyTracking) return;
-        var percentiles = server.Config.LatencyTrackingInfoPercentiles;
-        foreach (var def in server.Commands.All)
+        if (!ctx.Config.LatencyTracking) return;
+        var percentiles = ctx.Config.LatencyTrackingInfoPercentiles;
+        foreach (var def in ctx.Commands.All)
         {
             WritePercentiles(def, percentiles, text);
             if (def.Subcommands is null) continue;
@@ -464,18 +464,18 @@ public static unsafe class InfoCommand
         text.Append("\r\n");
     }
 
-    static void Cluster(RedisServer server, StringBuilder text)
+    static void Cluster(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Cluster\r\n");
         Line(text, "cluster_enabled", 0);
     }
 
-    static void Keyspace(RedisServer server, StringBuilder text)
+    static void Keyspace(CommandContext ctx, StringBuilder text)
     {
         text.Append("# Keyspace\r\n");
-        for (int i = 0; i < server.Keyspace.Count; i++)
+        for (int i = 0; i < ctx.Keyspace.Count; i++)
         {
-            var db = server.Keyspace[i];
+            var db = ctx.Keyspace[i];
             if (db.Count == 0) continue;
             text.Append(CultureInfo.InvariantCulture, $"db{i}:keys={db.Count},expires={db.ExpiresCount},avg_ttl={db.AverageTtl}\r\n");
         }

@@ -77,9 +77,9 @@ public static unsafe class KeyCommands
         if (entry is null)
         {
             ctx.Notify(NotifyClass.KeyMiss, "keymiss"u8, key);
-            ctx.Server.Stats.KeyspaceMisses++;
+            ctx.Stats.KeyspaceMisses++;
         }
-        else ctx.Server.Stats.KeyspaceHits++;
+        else ctx.Stats.KeyspaceHits++;
         return entry;
     }
 
@@ -506,7 +506,7 @@ public static unsafe class KeyCommands
         {
             db.Delete(entry);
             ctx.Notify(NotifyClass.Generic, "del"u8, key);
-            ctx.Propagate(db).Arg(ctx.Server.Config.LazyfreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(key);
+            ctx.Propagate(db).Arg(ctx.Config.LazyfreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(key);
             return;
         }
         db.SetExpire(entry, when);

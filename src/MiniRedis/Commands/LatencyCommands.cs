@@ -39,7 +39,7 @@ public static unsafe class LatencyCommands
         t.Add("latency|help", &Help);
     }
 
-    static LatencyMonitor Monitor(CommandContext ctx) => ctx.Server.Diagnostics.Latency;
+    static LatencyMonitor Monitor(CommandContext ctx) => ctx.Diagnostics.Latency;
 
     static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "LATENCY", HelpLines);
 
@@ -100,9 +100,8 @@ public static unsafe class LatencyCommands
 
     static void Doctor(CommandContext ctx)
     {
-        var server = ctx.Server;
-        ctx.Reply.Verbatim(Monitor(ctx).Doctor(server.Config.SlowlogLogSlowerThan,
-            server.Config.AppendFsync == Config.AppendFsyncPolicy.Always, server.Config.Hz, AnonHugePages() > 0));
+        ctx.Reply.Verbatim(Monitor(ctx).Doctor(ctx.Config.SlowlogLogSlowerThan,
+            ctx.Config.AppendFsync == Config.AppendFsyncPolicy.Always, ctx.Config.Hz, AnonHugePages() > 0));
     }
 
     /// <summary>Redis's THPGetAnonHugePagesSize: the process's transparent huge pages, from /proc/self/smaps.</summary>
@@ -128,7 +127,7 @@ public static unsafe class LatencyCommands
         var commands = new List<CommandDef>();
         if (ctx.ArgCount == 2)
         {
-            foreach (var def in ctx.Server.Commands.All)
+            foreach (var def in ctx.Commands.All)
             {
                 commands.Add(def);
                 if (def.Subcommands is not null) commands.AddRange(def.Subcommands.Values);
@@ -169,7 +168,7 @@ public static unsafe class LatencyCommands
     {
         var parts = fullName.Split('|');
         if (parts.Length > 2) return null;
-        var def = ctx.Server.Commands.Find(Encoding.Latin1.GetBytes(parts[0]));
+        var def = ctx.Commands.Find(Encoding.Latin1.GetBytes(parts[0]));
         if (parts.Length == 1 || def is null) return def;
         return def.Subcommands?.GetValueOrDefault(parts[1].ToLowerInvariant());
     }

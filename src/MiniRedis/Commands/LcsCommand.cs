@@ -51,7 +51,7 @@ public static unsafe class LcsCommand
         }
 
         long cells = (a.Length + 1L) * (b.Length + 1L);
-        if (cells * sizeof(uint) > ctx.Server.Config.ProtoMaxBulkLen)
+        if (cells * sizeof(uint) > ctx.Config.ProtoMaxBulkLen)
         {
             ctx.Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
             return;

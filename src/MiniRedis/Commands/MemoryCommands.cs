@@ -67,8 +67,7 @@ public static unsafe class MemoryCommands
 
     static void Stats(CommandContext ctx)
     {
-        var server = ctx.Server;
-        var f = server.Memory.Measure();
+        var f = ctx.Memory.Measure();
         var o = f.Overhead;
         var reply = ctx.Reply;
         reply.MapHeader(27 + o.Databases.Count);
@@ -77,11 +76,11 @@ public static unsafe class MemoryCommands
         Pair(reply, "startup.allocated", ServerMemory.StartupBytes);
         Pair(reply, "replication.backlog", 0);
         Pair(reply, "clients.slaves", 0);
-        Pair(reply, "clients.normal", server.Memory.ClientsBytes);
+        Pair(reply, "clients.normal", ctx.Memory.ClientsBytes);
         Pair(reply, "cluster.links", 0);
-        Pair(reply, "aof.buffer", server.Memory.AofBufferBytes);
-        Pair(reply, "lua.caches", server.Memory.ScriptCacheBytes);
-        Pair(reply, "functions.caches", server.Memory.FunctionsBytes);
+        Pair(reply, "aof.buffer", ctx.Memory.AofBufferBytes);
+        Pair(reply, "lua.caches", ctx.Memory.ScriptCacheBytes);
+        Pair(reply, "functions.caches", ctx.Memory.FunctionsBytes);
         foreach (var (db, main, expires) in o.Databases)
         {
             reply.Bulk("db." + db.ToString(CultureInfo.InvariantCulture));
@@ -125,8 +124,7 @@ public static unsafe class MemoryCommands
     /// <summary>getMemoryDoctorReport's checks and texts; below 5 MB the instance counts as empty.</summary>
     static void Doctor(CommandContext ctx)
     {
-        var server = ctx.Server;
-        var f = server.Memory.Measure();
+        var f = ctx.Memory.Measure();
         var issues = new StringBuilder();
         bool empty = f.Overhead.Used < 5 << 20;
         if (!empty)
@@ -141,9 +139,9 @@ public static unsafe class MemoryCommands
                 issues.Append(" * High allocator RSS overhead: This instance has an RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the allocator is much larger than the sum what the allocator actually holds). This problem is usually due to a large peak memory (check if there is a peak memory entry above in the report), you can try the MEMORY PURGE command to reclaim it.\n\n");
             if (f.RssOverhead > 1.1 && f.Rss - f.Resident > TenMegabytes)
                 issues.Append(" * High process RSS overhead: This instance has non-allocator RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the Redis process is much larger than the RSS the allocator holds). This problem may be due to Lua scripts or Modules.\n\n");
-            if (server.Clients.Count > 0 && server.Memory.ClientsBytes / server.Clients.Count > 1024 * 200)
+            if (ctx.Clients.Count > 0 && ctx.Memory.ClientsBytes / ctx.Clients.Count > 1024 * 200)
                 issues.Append(" * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n");
-            if (server.Scripts.CachedScripts > 1000)
+            if (ctx.Scripts.CachedScripts > 1000)
                 issues.Append(" * Many scripts: There seem to be many cached scripts in this instance (more than 1000). This may be because scripts are generated and `EVAL`ed, instead of being parameterized (with KEYS and ARGV), `SCRIPT LOAD`ed and `EVALSHA`ed. Unless `SCRIPT FLUSH` is called periodically, the scripts' caches may end up consuming most of your memory.\n\n");
         }
         ctx.Reply.Verbatim(empty

@@ -111,7 +111,7 @@ public static unsafe class MigrateCommand
             commands.Bulk("RESTORE"u8);
             commands.Bulk(key);
             commands.Bulk(ttl);
-            commands.Bulk(RdbWriter.DumpPayload(entry, ctx.Server.Config.RdbCompression));
+            commands.Bulk(RdbWriter.DumpPayload(entry, ctx.Config.RdbCompression));
             if (replace) commands.Bulk("REPLACE"u8);
             sent.Add(key);
         }

@@ -51,7 +51,7 @@ public static unsafe class ModuleCommands
                 i += 2;
                 continue;
             }
-            ctx.Server.Logger.LogWarning("Syntax Error from arguments to loadex around {Argument}.", ctx.ArgString(i));
+            ctx.Logger.LogWarning("Syntax Error from arguments to loadex around {Argument}.", ctx.ArgString(i));
             ctx.Error(LoadFailed);
             return;
         }
@@ -61,7 +61,7 @@ public static unsafe class ModuleCommands
     static void FailLoad(CommandContext ctx)
     {
         string path = ctx.ArgString(2);
-        ctx.Server.Logger.LogWarning("Module {Path} failed to load: {File}: this server cannot load native modules", path, path);
+        ctx.Logger.LogWarning("Module {Path} failed to load: {File}: this server cannot load native modules", path, path);
         ctx.Error(LoadFailed);
     }
 

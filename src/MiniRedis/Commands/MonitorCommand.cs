@@ -17,7 +17,7 @@ public static unsafe class MonitorCommand
         }
         // Already monitoring: nothing happens, not even a reply, as in Redis.
         if (ctx.Client.Monitor) return;
-        ctx.Server.Monitors.Add(ctx.Client);
+        ctx.Monitors.Add(ctx.Client);
         ctx.Reply.Ok();
     }
 }

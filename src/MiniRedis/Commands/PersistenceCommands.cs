@@ -22,7 +22,7 @@ public static unsafe class PersistenceCommands
 
     static void Save(CommandContext ctx)
     {
-        var rdb = ctx.Server.Rdb;
+        var rdb = ctx.Rdb;
         if (rdb.InProgress) ctx.Error(SaveInProgressError);
         else if (rdb.SaveCommand()) ctx.Reply.Ok();
         else ctx.Error("ERR");
@@ -41,16 +41,15 @@ public static unsafe class PersistenceCommands
             }
             schedule = true;
         }
-        var server = ctx.Server;
-        if (server.Rdb.InProgress)
+        if (ctx.Rdb.InProgress)
         {
             ctx.Error(SaveInProgressError);
         }
-        else if (server.AofRewrite.InProgress || ctx.Client.InExec)
+        else if (ctx.AofRewrite.InProgress || ctx.Client.InExec)
         {
             if (schedule || ctx.Client.InExec)
             {
-                server.Rdb.Schedule();
+                ctx.Rdb.Schedule();
                 ctx.Reply.SimpleString("Background saving scheduled"u8);
             }
             else
@@ -58,7 +57,7 @@ public static unsafe class PersistenceCommands
                 ctx.Error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
             }
         }
-        else if (!server.Rdb.StartBackgroundSave())
+        else if (!ctx.Rdb.StartBackgroundSave())
         {
             ctx.Error(DatasetGate.RefusedError);
         }
@@ -68,21 +67,20 @@ public static unsafe class PersistenceCommands
         }
     }
 
-    static void LastSave(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.Rdb.LastSaveTime);
+    static void LastSave(CommandContext ctx) => ctx.Reply.Integer(ctx.Rdb.LastSaveTime);
 
     static void BgRewriteAof(CommandContext ctx)
     {
-        var server = ctx.Server;
-        if (server.AofRewrite.InProgress)
+        if (ctx.AofRewrite.InProgress)
         {
             ctx.Error("ERR Background append only file rewriting already in progress");
         }
-        else if (server.Rdb.InProgress || ctx.Client.InExec)
+        else if (ctx.Rdb.InProgress || ctx.Client.InExec)
         {
-            server.AofRewrite.Schedule();
+            ctx.AofRewrite.Schedule();
             ctx.Reply.SimpleString("Background append only file rewriting scheduled"u8);
         }
-        else if (server.AofRewrite.Start() is { } error)
+        else if (ctx.AofRewrite.Start() is { } error)
         {
             ctx.Error(error);
         }

@@ -61,7 +61,7 @@ public static unsafe class PubSubCommands
 
     static void Subscribe(CommandContext ctx)
     {
-        var hub = ctx.Server.PubSub;
+        var hub = ctx.PubSub;
         for (int i = 1; i < ctx.ArgCount; i++)
         {
             hub.Channels.Subscribe(ctx.Client, ctx.Arg(i).ToArray());
@@ -71,7 +71,7 @@ public static unsafe class PubSubCommands
 
     static void PSubscribe(CommandContext ctx)
     {
-        var hub = ctx.Server.PubSub;
+        var hub = ctx.PubSub;
         for (int i = 1; i < ctx.ArgCount; i++)
         {
             hub.SubscribePattern(ctx.Client, ctx.Arg(i).ToArray());
@@ -87,7 +87,7 @@ public static unsafe class PubSubCommands
             ctx.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
             return;
         }
-        var hub = ctx.Server.PubSub;
+        var hub = ctx.PubSub;
         for (int i = 1; i < ctx.ArgCount; i++)
         {
             hub.ShardChannels.Subscribe(ctx.Client, ctx.Arg(i).ToArray());
@@ -110,7 +110,7 @@ public static unsafe class PubSubCommands
     /// </summary>
     static void Leave(CommandContext ctx, ReadOnlySpan<byte> kind, HashSet<byte[]>? own, Func<PubSubHub, ClientSession, byte[], bool> remove, Func<ClientSession, int> count)
     {
-        var hub = ctx.Server.PubSub;
+        var hub = ctx.PubSub;
         var client = ctx.Client;
         if (ctx.ArgCount > 1)
         {
@@ -133,13 +133,13 @@ public static unsafe class PubSubCommands
         }
     }
 
-    static void Publish(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.PubSub.Publish(ctx.Arg(1), ctx.Arg(2)));
+    static void Publish(CommandContext ctx) => ctx.Reply.Integer(ctx.PubSub.Publish(ctx.Arg(1), ctx.Arg(2)));
 
-    static void SPublish(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.PubSub.PublishShard(ctx.Arg(1), ctx.Arg(2)));
+    static void SPublish(CommandContext ctx) => ctx.Reply.Integer(ctx.PubSub.PublishShard(ctx.Arg(1), ctx.Arg(2)));
 
-    static void Channels(CommandContext ctx) => ListChannels(ctx, ctx.Server.PubSub.Channels);
+    static void Channels(CommandContext ctx) => ListChannels(ctx, ctx.PubSub.Channels);
 
-    static void ShardChannels(CommandContext ctx) => ListChannels(ctx, ctx.Server.PubSub.ShardChannels);
+    static void ShardChannels(CommandContext ctx) => ListChannels(ctx, ctx.PubSub.ShardChannels);
 
     /// <summary>PUBSUB CHANNELS / SHARDCHANNELS [pattern]: the active channels, those matching the pattern.</summary>
     static void ListChannels(CommandContext ctx, ChannelSpace space)
@@ -162,9 +162,9 @@ public static unsafe class PubSubCommands
         reply.EndDeferredArray(handle, n);
     }
 
-    static void NumSub(CommandContext ctx) => CountSubscribers(ctx, ctx.Server.PubSub.Channels);
+    static void NumSub(CommandContext ctx) => CountSubscribers(ctx, ctx.PubSub.Channels);
 
-    static void ShardNumSub(CommandContext ctx) => CountSubscribers(ctx, ctx.Server.PubSub.ShardChannels);
+    static void ShardNumSub(CommandContext ctx) => CountSubscribers(ctx, ctx.PubSub.ShardChannels);
 
     /// <summary>PUBSUB NUMSUB / SHARDNUMSUB: each named channel and its subscriber count (a flat array, also in RESP3).</summary>
     static void CountSubscribers(CommandContext ctx, ChannelSpace space)
@@ -177,7 +177,7 @@ public static unsafe class PubSubCommands
         }
     }
 
-    static void NumPat(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.PubSub.PatternCount);
+    static void NumPat(CommandContext ctx) => ctx.Reply.Integer(ctx.PubSub.PatternCount);
 
     static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "PUBSUB", HelpLines);
 }

@@ -24,7 +24,7 @@ public static unsafe class ReplicationCommands
     /// <summary>REPLICAOF host port | NO ONE (and its old name SLAVEOF).</summary>
     static void ReplicaOf(CommandContext ctx)
     {
-        var replication = ctx.Server.Replication;
+        var replication = ctx.Replication;
         if (replication.Failover.State != FailoverState.None)
         {
             ctx.Error("ERR REPLICAOF not allowed while failing over.");
@@ -59,7 +59,7 @@ public static unsafe class ReplicationCommands
 
     static void Sync(CommandContext ctx)
     {
-        if (MaySync(ctx)) ctx.Server.Replication.Sync(ctx.Client, null, 0);
+        if (MaySync(ctx)) ctx.Replication.Sync(ctx.Client, null, 0);
     }
 
     /// <summary>PSYNC replid offset: the replica's history and the offset of the next byte it needs.</summary>
@@ -67,7 +67,7 @@ public static unsafe class ReplicationCommands
     {
         if (!ctx.TryGetLong(2, out long offset) || !MaySync(ctx)) return;
         if (ctx.ArgCount > 3 && ctx.ArgIs(3, "FAILOVER"u8) && !FailoverFromMaster(ctx)) return;
-        ctx.Server.Replication.Sync(ctx.Client, ctx.ArgString(1), offset);
+        ctx.Replication.Sync(ctx.Client, ctx.ArgString(1), offset);
     }
 
     /// <summary>
@@ -76,8 +76,8 @@ public static unsafe class ReplicationCommands
     /// </summary>
     static bool FailoverFromMaster(CommandContext ctx)
     {
-        var replication = ctx.Server.Replication;
-        ctx.Server.Logger.LogWarning("Failover request received for replid {Replid}.", ctx.ArgString(1));
+        var replication = ctx.Replication;
+        ctx.Logger.LogWarning("Failover request received for replid {Replid}.", ctx.ArgString(1));
         if (!ctx.ArgString(1).Equals(replication.ReplicationId, StringComparison.OrdinalIgnoreCase))
         {
             ctx.Error("ERR PSYNC FAILOVER replid must match my replid.");
@@ -134,12 +134,12 @@ public static unsafe class ReplicationCommands
             {
                 // Never replied to: the replica does not read them.
                 if (ctx.Client.IsReplica && RedisNumbersParse(ctx, i + 1, out long offset))
-                    ctx.Server.Replication.Acknowledged(ctx.Client, offset);
+                    ctx.Replication.Acknowledged(ctx.Client, offset);
                 return;
             }
             else if (ctx.ArgIs(i, "GETACK"u8))
             {
-                ctx.Server.Replication.SendAckToMaster();
+                ctx.Replication.SendAckToMaster();
                 return;
             }
             else if (ctx.ArgIs(i, "RDB-ONLY"u8))
@@ -169,12 +169,12 @@ public static unsafe class ReplicationCommands
         Data.RedisNumbers.TryParseInt64(ctx.Arg(index), out value);
 
     /// <summary>ROLE: master, its offset and its replicas; or slave, its master and link state.</summary>
-    static void Role(CommandContext ctx) => ctx.Server.Replication.WriteRole(ctx.Reply);
+    static void Role(CommandContext ctx) => ctx.Replication.WriteRole(ctx.Reply);
 
     /// <summary>WAIT numreplicas timeout: how many replicas acknowledged this client's writes, waiting up to timeout ms for enough.</summary>
     static void Wait(CommandContext ctx)
     {
-        var replication = ctx.Server.Replication;
+        var replication = ctx.Replication;
         if (replication.IsReplica)
         {
             ctx.Error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");

@@ -65,7 +65,7 @@ public static unsafe class ScriptingCommands
             return;
         }
         if (!TryGetNumKeys(ctx, CommandContext.NotIntegerError, out int numKeys)) return;
-        var engine = ctx.Server.Scripts;
+        var engine = ctx.Scripts;
         CachedScript? script;
         string? error = null;
         try
@@ -95,7 +95,7 @@ public static unsafe class ScriptingCommands
     internal static bool MayRun(CommandContext ctx, ScriptDeclaration declared)
     {
         if (!declared.Declared) return true;
-        var replication = ctx.Server.Replication;
+        var replication = ctx.Replication;
         string? error = !declared.NoWrites ? replication.WriteDeniedError(ctx.Client) : null;
         if (error is null && !declared.AllowStale && replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
         if (error is not null) ctx.Error(error);
@@ -109,7 +109,7 @@ public static unsafe class ScriptingCommands
     internal static bool PreparedToRun(CommandContext ctx, ScriptDeclaration declared, bool readOnlyCommand)
     {
         string? error = null;
-        if (!declared.Declared && ctx.Server.Replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
+        if (!declared.Declared && ctx.Replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
         else if (declared.Declared && readOnlyCommand && !declared.NoWrites) error = "ERR Can not execute a script with write flag using *_ro command.";
         if (error is not null) ctx.Error(error);
         return error is null;
@@ -144,8 +144,8 @@ public static unsafe class ScriptingCommands
         var client = ctx.Client;
         var command = ctx.Command;
         var args = ctx.Args;
-        ctx.Server.ScriptHost.Begin(client);
-        var busy = ctx.Server.BusyScript;
+        ctx.ScriptHost.Begin(client);
+        var busy = ctx.BusyScript;
         busy.Begin(client, args, name, isEval);
         bool completed;
         try
@@ -172,7 +172,7 @@ public static unsafe class ScriptingCommands
 
     static void Load(CommandContext ctx)
     {
-        var script = ctx.Server.Scripts.Load(ctx.Arg(2), out var error);
+        var script = ctx.Scripts.Load(ctx.Arg(2), out var error);
         if (script is null) ctx.Error(error!);
         else ctx.Reply.Bulk(script.Sha);
     }
@@ -180,7 +180,7 @@ public static unsafe class ScriptingCommands
     static void Exists(CommandContext ctx)
     {
         ctx.Reply.ArrayHeader(ctx.ArgCount - 2);
-        for (int i = 2; i < ctx.ArgCount; i++) ctx.Reply.Integer(ctx.Server.Scripts.Exists(ctx.Arg(i)) ? 1 : 0);
+        for (int i = 2; i < ctx.ArgCount; i++) ctx.Reply.Integer(ctx.Scripts.Exists(ctx.Arg(i)) ? 1 : 0);
     }
 
     static void Flush(CommandContext ctx)
@@ -191,7 +191,7 @@ public static unsafe class ScriptingCommands
             ctx.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
             return;
         }
-        ctx.Server.Scripts.Flush();
+        ctx.Scripts.Flush();
         ctx.Reply.Ok();
     }
 
@@ -200,7 +200,7 @@ public static unsafe class ScriptingCommands
     /// <summary>SCRIPT KILL and FUNCTION KILL (allow-busy: served while a script is busy): the script stops at its hook's next check.</summary>
     internal static void Kill(CommandContext ctx, bool isEval)
     {
-        if (ctx.Server.BusyScript.Kill(isEval) is { } error) ctx.Error(error);
+        if (ctx.BusyScript.Kill(isEval) is { } error) ctx.Error(error);
         else ctx.Reply.Ok();
     }
 
@@ -223,12 +223,14 @@ public static unsafe class ScriptingCommands
 /// </summary>
 public sealed class ScriptHost : IScriptHost
 {
-    readonly RedisServer _server;
+    readonly ExecutionHost _server;
+    readonly BusyScript _busy;
     readonly ClientSession _client;
 
-    public ScriptHost(RedisServer server)
+    public ScriptHost(ExecutionHost server, BusyScript busy)
     {
         _server = server;
+        _busy = busy;
         _client = new ClientSession(null, server.Keyspace[0], 0) { Authenticated = true, IsScriptClient = true };
     }
 
@@ -253,7 +255,7 @@ public sealed class ScriptHost : IScriptHost
     }
 
     public string? WriteRefusal(CommandDef command) =>
-        command.IsWrite && !_server.BusyScript.Wrote && _server.Replication.WriteDeniedError(_caller ?? _client) is { } error ? error : null;
+        command.IsWrite && !_busy.Wrote && _server.Replication.WriteDeniedError(_caller ?? _client) is { } error ? error : null;
 
     public string? StaleRefusal(CommandDef command) =>
         (command.Flags & CommandFlags.Stale) == 0 && _server.Replication.DeniesStaleData(_caller ?? _client)
@@ -261,7 +263,7 @@ public sealed class ScriptHost : IScriptHost
 
     public string? OutOfMemoryRefusal(CommandDef command) =>
         _server.Config.Maxmemory != 0 && _server.Evictor.OutOfMemoryAtCommandStart && _server.Dirty == _dirtyAtStart
-        && (command.Flags & CommandFlags.DenyOom) != 0 ? Memory.Evictor.OomError : null;
+        && (command.Flags & CommandFlags.DenyOom) != 0 ? CommandContext.OomError : null;
 
     public CommandDef? Find(ArgVector args)
     {
@@ -270,11 +272,11 @@ public sealed class ScriptHost : IScriptHost
         return command.Subcommands.GetValueOrDefault(Encoding.Latin1.GetString(args[1]));
     }
 
-    public BusyScript Busy => _server.BusyScript;
+    public BusyScript Busy => _busy;
 
     public ReplyBuffer Run(CommandDef command, ArgVector args, bool resp3)
     {
-        if (command.IsWrite) _server.BusyScript.MarkWrite();
+        if (command.IsWrite) _busy.MarkWrite();
         var reply = _client.Reply;
         reply.Clear();
         reply.Resp3 = resp3;

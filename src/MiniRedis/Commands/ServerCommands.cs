@@ -72,9 +72,9 @@ public static unsafe class ServerCommands
             return;
         }
         // Redis's shutdownCommand: inside a busy script only NOSAVE goes through.
-        if (!noSave && ctx.Server.BusyScript.TimedOut)
+        if (!noSave && ctx.BusyScript.TimedOut)
         {
-            ctx.Error(ctx.Server.BusyScript.BusyError);
+            ctx.Error(ctx.BusyScript.BusyError);
             return;
         }
         if (abort)
@@ -83,15 +83,14 @@ public static unsafe class ServerCommands
             ctx.Error("ERR No shutdown in progress.");
             return;
         }
-        var server = ctx.Server;
-        var logger = server.Logger;
+        var logger = ctx.Logger;
         logger.LogWarning("User requested shutdown...");
         bool saved = false;
         // Like Redis during loading: a dataset that is not the complete one is not saved, and the
         // shutdown goes on as NOSAVE.
-        if ((save || (!noSave && server.Config.SaveRules.Count > 0)) && DatasetGate.Allows(server.Persistence.Host, "SHUTDOWN's save"))
+        if ((save || (!noSave && ctx.Config.SaveRules.Count > 0)) && DatasetGate.Allows(ctx.Persistence.Host, "SHUTDOWN's save"))
         {
-            saved = server.Rdb.SaveForShutdown();
+            saved = ctx.Rdb.SaveForShutdown();
             if (!saved && force) logger.LogWarning("Error trying to save the DB. Exit anyway.");
             else if (!saved)
             {
@@ -102,7 +101,7 @@ public static unsafe class ServerCommands
             }
         }
         // The stop that follows saves again only what changed after this save, or nothing.
-        if (!saved) server.Rdb.SkipShutdownSave();
+        if (!saved) ctx.Rdb.SkipShutdownSave();
         ctx.Client.CloseAfterReply = true;
         ctx.Server.RequestShutdown();
     }

@@ -36,7 +36,7 @@ public static unsafe class SetCommands
         t.Add("sscan", &SScan);
     }
 
-    static long MaxIntsetEntries(CommandContext ctx) => ctx.Server.Config.SetMaxIntsetEntries;
+    static long MaxIntsetEntries(CommandContext ctx) => ctx.Config.SetMaxIntsetEntries;
 
     static KeyEntry? LookupRead(CommandContext ctx, int index, out bool wrongType)
     {

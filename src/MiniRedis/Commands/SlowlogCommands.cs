@@ -32,11 +32,11 @@ public static unsafe class SlowlogCommands
 
     static void Help(CommandContext ctx) => ServerCommands.ReplyHelp(ctx, "SLOWLOG", HelpLines);
 
-    static void Len(CommandContext ctx) => ctx.Reply.Integer(ctx.Server.Diagnostics.SlowLog.Count);
+    static void Len(CommandContext ctx) => ctx.Reply.Integer(ctx.Diagnostics.SlowLog.Count);
 
     static void Reset(CommandContext ctx)
     {
-        ctx.Server.Diagnostics.SlowLog.Reset();
+        ctx.Diagnostics.SlowLog.Reset();
         ctx.Reply.Ok();
     }
 
@@ -48,7 +48,7 @@ public static unsafe class SlowlogCommands
             ServerCommands.SubcommandSyntaxError(ctx);
             return;
         }
-        var log = ctx.Server.Diagnostics.SlowLog;
+        var log = ctx.Diagnostics.SlowLog;
         long count = DefaultCount;
         if (ctx.ArgCount == 3)
         {

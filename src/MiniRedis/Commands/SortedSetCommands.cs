@@ -71,8 +71,8 @@ public static unsafe partial class SortedSetCommands
         return null;
     }
 
-    static long MaxEntries(CommandContext ctx) => ctx.Server.Config.ZsetMaxListpackEntries;
-    static long MaxValue(CommandContext ctx) => ctx.Server.Config.ZsetMaxListpackValue;
+    static long MaxEntries(CommandContext ctx) => ctx.Config.ZsetMaxListpackEntries;
+    static long MaxValue(CommandContext ctx) => ctx.Config.ZsetMaxListpackValue;
 
     /// <summary>Keeps the entry's reported encoding in step with the value (it may have converted).</summary>
     static void SyncEncoding(KeyEntry entry) => entry.Encoding = ((SortedSetValue)entry.Value).Encoding;

@@ -254,7 +254,7 @@ public static unsafe class StreamCommands
         }
         else if (args.Approx)
         {
-            args.Limit = 100 * ctx.Server.Config.StreamNodeMaxEntries;
+            args.Limit = 100 * ctx.Config.StreamNodeMaxEntries;
             if (args.Limit <= 0 || args.Limit > 1_000_000) args.Limit = 10_000;
         }
         else args.Limit = 0;
@@ -316,7 +316,7 @@ public static unsafe class StreamCommands
             ctx.Error("ERR Elements are too large to be stored");
             return;
         }
-        var config = ctx.Server.Config;
+        var config = ctx.Config;
         stream.Append(id, in fields, config.StreamNodeMaxBytes, config.StreamNodeMaxEntries);
         ReplyId(ctx.Reply, id);
         ctx.KeyModified(ctx.Db, key);
@@ -716,7 +716,7 @@ public static unsafe class StreamCommands
                 var consumer = StreamGroupCommands.ConsumerForRead(ctx, groups[k], keyArg, ctx.Arg(groupIndex), ctx.Arg(groupIndex + 1), noAck);
                 if (history) ReplyHistory(ctx, stream, consumer, start, count);
                 else ReplyNewToGroup(ctx, stream, keyArg, groups[k], ctx.Arg(groupIndex), consumer, start, count, noAck);
-                ctx.Server.Dirty++;
+                ctx.Dirty++;
             }
         }
         if (served > 0)

@@ -87,7 +87,7 @@ public static unsafe class StreamGroupCommands
     {
         var consumer = group.CreateConsumer(name, ctx.NowMs)!;
         ctx.Notify(NotifyClass.Stream, "xgroup-createconsumer"u8, key);
-        ctx.Server.Dirty++;
+        ctx.Dirty++;
         return consumer;
     }
 
@@ -473,7 +473,7 @@ public static unsafe class StreamGroupCommands
                 {
                     PropagateClaim(ctx, key, group, groupName, id, pending);
                     propagateLastId = false;
-                    ctx.Server.Dirty++;
+                    ctx.Dirty++;
                     group.Acknowledge(pending);
                 }
                 continue;
@@ -498,12 +498,12 @@ public static unsafe class StreamGroupCommands
             emitted++;
             PropagateClaim(ctx, key, group, groupName, id, pending);
             propagateLastId = false;
-            ctx.Server.Dirty++;
+            ctx.Dirty++;
         }
         if (propagateLastId)
         {
             PropagateGroupId(ctx, key, group, groupName);
-            ctx.Server.Dirty++;
+            ctx.Dirty++;
         }
         reply.EndDeferredArray(handle, emitted);
     }
@@ -566,7 +566,7 @@ public static unsafe class StreamGroupCommands
             if (!stream!.Contains(id))
             {
                 PropagateClaim(ctx, key, group, groupName, id, pending);
-                ctx.Server.Dirty++;
+                ctx.Dirty++;
                 group.Acknowledge(pending);
                 deleted.Add(id);
                 count--;
@@ -581,7 +581,7 @@ public static unsafe class StreamGroupCommands
             claimed.Add(id);
             count--;
             PropagateClaim(ctx, key, group, groupName, id, pending);
-            ctx.Server.Dirty++;
+            ctx.Dirty++;
         }
         StreamCommands.ReplyId(reply, hasNext ? next : StreamId.Zero);
         reply.ArrayHeader(claimed.Count);

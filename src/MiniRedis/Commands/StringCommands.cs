@@ -315,7 +315,7 @@ public static unsafe class StringCommands
     /// <summary>Redis's checkStringLength: <paramref name="size"/> + <paramref name="append"/> bytes must fit, without overflowing.</summary>
     static bool CheckLength(CommandContext ctx, long size, long append)
     {
-        if (size <= ctx.Server.Config.ProtoMaxBulkLen - append) return true;
+        if (size <= ctx.Config.ProtoMaxBulkLen - append) return true;
         ctx.Error(StringTooLongError);
         return false;
     }

@@ -34,7 +34,7 @@ public static unsafe class TrackingCommands
                     return;
                 }
                 if (!ctx.TryGetLong(i, out redirect)) return;
-                if (ctx.Server.FindClient(redirect) is null)
+                if (ctx.FindClient(redirect) is null)
                 {
                     ctx.Error("ERR The client ID you want redirect to does not exist");
                     return;
@@ -54,7 +54,7 @@ public static unsafe class TrackingCommands
         var client = ctx.Client;
         if (ctx.ArgIs(2, "OFF"u8))
         {
-            ctx.Server.Tracking.Disable(client);
+            ctx.Tracking.Disable(client);
             ctx.Reply.Ok();
             return;
         }
@@ -78,7 +78,7 @@ public static unsafe class TrackingCommands
             return;
         }
         if (bcast && !CheckPrefixCollisions(ctx, current, prefixes)) return;
-        ctx.Server.Tracking.Enable(client, new TrackingState { Redirect = redirect, Bcast = bcast, OptIn = optIn, OptOut = optOut, NoLoop = noLoop }, prefixes);
+        ctx.Tracking.Enable(client, new TrackingState { Redirect = redirect, Bcast = bcast, OptIn = optIn, OptOut = optOut, NoLoop = noLoop }, prefixes);
         ctx.Reply.Ok();
     }
 

@@ -65,9 +65,9 @@ public static unsafe class TransactionCommands
         foreach (var (command, args) in client.Queued)
         {
             // As Redis: permissions are checked again, in case they changed since the command was queued.
-            if (client.User is { AllowsEverything: false } user && ctx.Server.Acl.Deny(client, user, command, args, "multi", ctx.Server.Keyspace.NowMs) is { } denial)
+            if (client.User is { AllowsEverything: false } user && ctx.Acl.Deny(client, user, command, args, "multi", ctx.Keyspace.NowMs) is { } denial)
                 ctx.Error(Security.AclStore.ChangedSinceQueuedError(denial));
-            else ctx.Server.Executor.Call(command, args, client);
+            else ctx.Executor.Call(command, args, client);
         }
         client.InExec = false;
         client.DiscardTransaction();

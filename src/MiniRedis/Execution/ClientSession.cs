@@ -74,8 +74,11 @@ public sealed class ClientSession : IKeyWatcher
         || connection.RemoteAddress.AsSpan(0, Math.Max(0, connection.RemoteAddress.LastIndexOf(':'))) is "127.0.0.1" or "::1";
     public ReplyBuffer Reply { get; } = new();
 
+    /// <summary>A connected client in Redis: the client struct and its 16 KB static reply buffer.</summary>
+    public const long FixedBytes = 16 * 1024 + 2 * 1024;
+
     /// <summary>Redis's per-client memory (getClientMemoryUsage): fixed part plus what its buffers hold now.</summary>
-    public long MemoryBytes => Memory.ServerMemory.ClientFixedBytes + Reply.Length + (Connection?.BufferedBytes ?? 0);
+    public long MemoryBytes => FixedBytes + Reply.Length + (Connection?.BufferedBytes ?? 0);
 
     public Database Db { get; set; }
     public string? Name { get; set; }

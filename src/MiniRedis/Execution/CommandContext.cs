@@ -1,12 +1,16 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Notifications;
+using MiniRedis.Observability;
 using MiniRedis.Protocol;
+using MiniRedis.Security;
 
 namespace MiniRedis.Execution;
 
 /// <summary>
-/// What a command handler sees: its arguments, the client, the server, and helpers for replies,
+/// What a command handler sees: its arguments, the client, the server's services, and helpers for replies,
 /// errors and propagation. One instance, reused by the executor for every command.
 /// </summary>
 public sealed class CommandContext
@@ -18,11 +22,14 @@ public sealed class CommandContext
     public const string OverflowError = "ERR increment or decrement would overflow";
     /// <summary>Redis's shared.masterdownerr, without its dash: a stale replica refusing a command.</summary>
     public const string MasterDownError = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+    /// <summary>Redis's shared.oomerr: maxmemory reached and eviction could not free enough (or the policy is noeviction).</summary>
+    public const string OomError = "OOM command not allowed when used memory > 'maxmemory'.";
 
-    internal CommandContext(RedisServer server) => Server = server;
+    readonly ExecutionHost _host;
 
-    public RedisServer Server { get; }
-    public Keyspace Keyspace => Server.Keyspace;
+    internal CommandContext(ExecutionHost host) => _host = host;
+
+    public Keyspace Keyspace => _host.Keyspace;
     public ClientSession Client { get; internal set; } = null!;
     public CommandDef Command { get; internal set; } = null!;
     public ArgVector Args { get; internal set; }
@@ -32,6 +39,34 @@ public sealed class CommandContext
     public int ArgCount => Args.Count;
     public ReadOnlySpan<byte> Arg(int index) => Args[index];
     public long NowMs => Keyspace.NowMs;
+
+    // The services of the executor's layer and below that handlers use; those of the layers above
+    // (pub/sub, replication, persistence, scripting, memory) are the Commands folder's, over HandlerServices.
+    public ServerConfig Config => _host.Config;
+    public ILogger Logger => _host.Logger;
+    public CommandTable Commands => _host.Commands;
+    public Executor Executor => _host.Executor;
+    public ServerStats Stats => _host.Stats;
+    public Diagnostics Diagnostics => _host.Diagnostics;
+    public PropagationQueue Propagation => _host.Propagation;
+    public BlockedClients Blocked => _host.Blocked;
+    public MonitorFeed Monitors => _host.Monitors;
+    public ClientPause Pause => _host.Pause;
+    public AclStore Acl => _host.Acl;
+    public KeyspaceEvents Events => _host.Events;
+
+    /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
+    public long Dirty { get => _host.Dirty; set => _host.Dirty = value; }
+
+    public int TcpPort => _host.TcpPort;
+    public IReadOnlyCollection<ClientSession> Clients => _host.Clients;
+    public ClientSession? FindClient(long id) => _host.FindClient(id);
+    public void Disconnect(ClientSession session) => _host.Disconnect(session);
+    public bool RequiresAuth(ClientSession session) => _host.RequiresAuth(session);
+    public bool DefaultUserNeedsNoPassword => _host.DefaultUserNeedsNoPassword;
+
+    /// <summary>What the layers above the executor give handlers; the Commands folder defines its type.</summary>
+    public object HandlerServices => _host.HandlerServices;
 
     /// <summary>Set when this command replied with an error (INFO commandstats failed_calls).</summary>
     public bool Failed { get; internal set; }
@@ -65,7 +100,7 @@ public sealed class CommandContext
     /// EVAL and EVALSHA are shown to monitors before they run, so the script's commands follow them
     /// (Redis's evalCommand feeds them itself; they are skip_monitor for call()).
     /// </summary>
-    public void FeedMonitors() => Server.Monitors.Feed(Client, Db.Index, Args, 0);
+    public void FeedMonitors() => Monitors.Feed(Client, Db.Index, Args, 0);
 
     /// <summary>Set by <see cref="BlockForKeys"/>: the command did not complete and the client waits.</summary>
     internal bool BlockedNow;
@@ -87,7 +122,7 @@ public sealed class CommandContext
         if (IsRetry) return;
         var blockedKeys = new List<(Database, byte[])>(keys.Count);
         foreach (var key in keys) blockedKeys.Add((Db, key));
-        Server.Blocked.Block(Client, new BlockState(Command, retryArgs ?? Args.Clone(), blockedKeys, deadlineMs, timeoutReply));
+        Blocked.Block(Client, new BlockState(Command, retryArgs ?? Args.Clone(), blockedKeys, deadlineMs, timeoutReply));
     }
 
     /// <summary>
@@ -99,7 +134,7 @@ public sealed class CommandContext
     {
         BlockedNow = true;
         if (IsRetry) return;
-        Server.Blocked.Block(Client, new BlockState(Command, retryArgs, [(Db, key)], deadlineMs, BlockedReply.NullBulk) { TimeoutCount = count });
+        Blocked.Block(Client, new BlockState(Command, retryArgs, [(Db, key)], deadlineMs, BlockedReply.NullBulk) { TimeoutCount = count });
     }
 
     internal static void WriteTimeoutReply(ReplyBuffer reply, BlockState state)
@@ -118,7 +153,7 @@ public sealed class CommandContext
     /// Wakes clients blocked on an existing <paramref name="key"/> that got new elements once this command is
     /// done; keys created or replaced are signalled by the keyspace itself (<see cref="Keyspace.KeyReady"/>).
     /// </summary>
-    public void SignalKeyAsReady(Database db, ReadOnlySpan<byte> key) => Server.Blocked.SignalKeyAsReady(db, key);
+    public void SignalKeyAsReady(Database db, ReadOnlySpan<byte> key) => Blocked.SignalKeyAsReady(db, key);
 
     /// <summary>
     /// Parses a blocking command's timeout in seconds (a float, 0 = forever) into an absolute deadline in
@@ -164,7 +199,7 @@ public sealed class CommandContext
     public void Error(string message)
     {
         Failed = true;
-        Server.Stats.CountError(message);
+        Stats.CountError(message);
         Reply.Error(message);
     }
 
@@ -193,7 +228,7 @@ public sealed class CommandContext
     public void KeyModified(Database db, ReadOnlySpan<byte> key, long changes = 1)
     {
         db.Touch(key);
-        Server.Dirty += changes;
+        Dirty += changes;
     }
 
     public void KeyModified(ReadOnlySpan<byte> key) => KeyModified(Db, key);
@@ -205,15 +240,15 @@ public sealed class CommandContext
     public RecordBuilder Propagate(Database db)
     {
         PropagationReplaced = true;
-        return Server.Propagation.Begin(db.Index);
+        return Propagation.Begin(db.Index);
     }
 
     public RecordBuilder Propagate() => Propagate(Db);
 
     /// <summary>Announces a keyspace event of this command on a key of the client's database (Redis's notifyKeyspaceEvent).</summary>
-    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key) => Server.Events.Notify(type, eventName, key, Db.Index);
+    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key) => Events.Notify(type, eventName, key, Db.Index);
 
-    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key, Database db) => Server.Events.Notify(type, eventName, key, db.Index);
+    public void Notify(NotifyClass type, ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> key, Database db) => Events.Notify(type, eventName, key, db.Index);
 
     /// <summary>Looks a key up for reading, counting keyspace hits and misses (a miss announces <c>keymiss</c>).</summary>
     public KeyEntry? LookupRead(ReadOnlySpan<byte> key)
@@ -222,11 +257,11 @@ public sealed class CommandContext
         if (entry is null)
         {
             Notify(NotifyClass.KeyMiss, "keymiss"u8, key);
-            Server.Stats.KeyspaceMisses++;
+            Stats.KeyspaceMisses++;
         }
         else
         {
-            Server.Stats.KeyspaceHits++;
+            Stats.KeyspaceHits++;
             if (!Client.NoTouch) Keyspace.Touch(entry);
         }
         return entry;

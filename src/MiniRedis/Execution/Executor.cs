@@ -21,7 +21,7 @@ namespace MiniRedis.Execution;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_wake lives as long as the server and other threads may Set it after Stop; it makes no wait handle unless asked, so it is never disposed.")]
 public sealed class Executor
 {
-    readonly RedisServer _server;
+    readonly ExecutionHost _server;
     readonly WorkQueue _queue = new();
     readonly ManualResetEventSlim _wake = new(false);
     readonly List<ClientSession> _roundReplies = [];
@@ -95,7 +95,7 @@ public sealed class Executor
         }
     }
 
-    internal Executor(RedisServer server)
+    internal Executor(ExecutionHost server)
     {
         _server = server;
         _context = new CommandContext(server);
@@ -633,7 +633,7 @@ public sealed class Executor
         }
         if (_server.Config.Maxmemory != 0 && _server.Evictor.StillOutOfMemoryBefore(args) && DeniedOutOfMemory(session, command))
         {
-            Reject(session, command, Memory.Evictor.OomError);
+            Reject(session, command, CommandContext.OomError);
             return;
         }
         if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MiniRedis.Data;
+using MiniRedis.Execution;
 
 namespace MiniRedis.Memory;
 
@@ -12,7 +13,7 @@ public enum EvictionResult { Ok, Running, Fail }
 /// policies take a random key. A pass stops after its time budget (maxmemory-eviction-tenacity) and
 /// resumes after the round's replies, as Redis's eviction timer proc does.
 /// </summary>
-public sealed class Evictor(RedisServer server)
+public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemoryGate
 {
     const int PoolSize = 16;
 
@@ -45,13 +46,11 @@ public sealed class Evictor(RedisServer server)
     {
         long maxmemory = server.Config.Maxmemory;
         if (maxmemory == 0) return 0;
-        long used = server.Memory.Used + pendingBytes;
+        long used = memory.Used + pendingBytes;
         if (used <= maxmemory) return 0;
-        used -= server.Memory.NotCountedForEvict;
+        used -= memory.NotCountedForEvict;
         return used <= maxmemory ? 0 : used - maxmemory;
     }
-
-    public const string OomError = "OOM command not allowed when used memory > 'maxmemory'.";
 
     /// <summary>Whether the eviction before the current client command left memory over the limit (Redis's pre_command_oom_state).</summary>
     public bool OutOfMemoryAtCommandStart { get; private set; }

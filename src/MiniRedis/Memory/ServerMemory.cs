@@ -1,3 +1,7 @@
+using MiniRedis.Execution;
+using MiniRedis.Persistence.Aof;
+using MiniRedis.Scripting;
+
 namespace MiniRedis.Memory;
 
 /// <summary>
@@ -6,7 +10,7 @@ namespace MiniRedis.Memory;
 /// the keyspace (<see cref="Data.Keyspace.UsedBytes"/>), client buffers (refreshed by the cron, as
 /// Redis's clientsCron does), the AOF buffer and the script cache.
 /// </summary>
-public sealed class ServerMemory(RedisServer server)
+public sealed class ServerMemory(ExecutionHost server, AofState aof, ScriptEngine scripts, FunctionEngine functions)
 {
     /// <summary>
     /// used_memory_startup: what Redis 7.0.15 itself allocates before any client or key (shared objects,
@@ -15,20 +19,17 @@ public sealed class ServerMemory(RedisServer server)
     /// </summary>
     public const long StartupBytes = 876_040;
 
-    /// <summary>A connected client in Redis: the client struct and its 16 KB static reply buffer.</summary>
-    public const long ClientFixedBytes = 16 * 1024 + 2 * 1024;
-
     long _clientsBytes;
 
     /// <summary>Clients' memory as of the last cron (mem_clients_normal).</summary>
     public long ClientsBytes => _clientsBytes;
 
-    public long AofBufferBytes => server.Aof.BufferLength;
+    public long AofBufferBytes => aof.BufferLength;
 
-    public long ScriptCacheBytes => server.Scripts.ScriptsMemory;
+    public long ScriptCacheBytes => scripts.ScriptsMemory;
 
     /// <summary>The function libraries' code and names (used_memory_functions, MEMORY STATS functions.caches).</summary>
-    public long FunctionsBytes => server.Functions.OverheadMemory;
+    public long FunctionsBytes => functions.OverheadMemory;
 
     /// <summary>used_memory.</summary>
     public long Used => StartupBytes + server.Keyspace.UsedBytes + _clientsBytes + AofBufferBytes + ScriptCacheBytes + FunctionsBytes;
@@ -52,9 +53,9 @@ public sealed class ServerMemory(RedisServer server)
     }
 
     /// <summary>A new client counts at once, so a flood of connections shows before the next cron.</summary>
-    public void ClientConnected() => _clientsBytes += ClientFixedBytes;
+    public void ClientConnected() => _clientsBytes += ClientSession.FixedBytes;
 
-    public void ClientDisconnected() => _clientsBytes = Math.Max(0, _clientsBytes - ClientFixedBytes);
+    public void ClientDisconnected() => _clientsBytes = Math.Max(0, _clientsBytes - ClientSession.FixedBytes);
 
     /// <summary>Redis's getMemoryOverheadData: what is not the dataset.</summary>
     public Overhead ComputeOverhead()

@@ -32,7 +32,7 @@ public sealed class ClientConnection : IClientConnection
     // What a connection leaves behind when it closes (its batches, buffers, socket state), for MemoryReturn.
     const int ApproximateConnectionBytes = 16 * 1024;
 
-    readonly RedisServer _server;
+    readonly ExecutionHost _server;
     readonly Socket _socket;
     readonly PipeReader _reader;
     // On the tls-port: the reader reads through it and every reply goes out through the queued sender.
@@ -74,7 +74,7 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
-    public ClientConnection(RedisServer server, Socket socket, TlsContext? tls = null, SocketEventLoop? events = null)
+    public ClientConnection(ExecutionHost server, Socket socket, TlsContext? tls = null, SocketEventLoop? events = null)
     {
         _server = server;
         _socket = socket;

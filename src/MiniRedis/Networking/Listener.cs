@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Execution;
 
 namespace MiniRedis.Networking;
 
@@ -19,7 +20,7 @@ public sealed partial class Listener : IAsyncDisposable
         "4) Setup a an authentication password for the default user. " +
         "NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-    readonly RedisServer _server;
+    readonly ExecutionHost _server;
     readonly HashSet<ClientConnection> _connections = [];
     readonly CancellationTokenSource _stopping = new();
     // Every listening socket (plain, TLS, Unix) with whether it is TLS; accepts from any of them hold _acceptLock.
@@ -38,7 +39,7 @@ public sealed partial class Listener : IAsyncDisposable
     // Reads the plain clients' sockets (TLS ones read through their streams on the socket engine).
     readonly SocketEventLoop? _events;
 
-    public Listener(RedisServer server)
+    public Listener(ExecutionHost server)
     {
         _server = server;
         if (SocketEventLoop.IsSupported) _events = new SocketEventLoop(server.Executor);

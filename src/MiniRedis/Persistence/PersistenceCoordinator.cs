@@ -1,3 +1,4 @@
+using MiniRedis.Execution;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Dataset;
 using MiniRedis.Io;
@@ -13,7 +14,7 @@ namespace MiniRedis.Persistence;
 /// services under it that do not reach each other. Executor thread only, except
 /// <see cref="LoadAtStart"/> and <see cref="RemoveLeftovers"/> before the executor serves.
 /// </summary>
-public sealed class PersistenceCoordinator
+public sealed class PersistenceCoordinator : IDiskWriteGate
 {
     readonly PersistenceHost _server;
 

@@ -14,13 +14,13 @@ namespace MiniRedis.PubSub;
 /// round, before the replies go out. An invalidation for the client whose own command modified the
 /// key is sent after that command's reply. Runs on the executor thread only.
 /// </summary>
-public sealed class ClientTracking : IModifiedKeyObserver
+public sealed class ClientTracking : IModifiedKeyObserver, IClientTracking
 {
     static readonly byte[] InvalidateChannel = "__redis__:invalidate"u8.ToArray();
     static readonly byte[] Resp3Null = "_\r\n"u8.ToArray();
     static readonly byte[] Resp2Null = "$-1\r\n"u8.ToArray();
 
-    readonly RedisServer _server;
+    readonly ExecutionHost _server;
     readonly Dictionary<byte[], List<long>> _table = new(ByteArrayComparer.Instance);
     readonly SortedDictionary<byte[], BroadcastPrefix> _prefixes = new(StreamValue.ByteOrder.Instance);
     // Keys (null: a flush) modified by a running command's own client, sent after its reply.
@@ -28,7 +28,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
     readonly ReplyBuffer _payload = new();
     int _overLimitRuns;
 
-    internal ClientTracking(RedisServer server) => _server = server;
+    internal ClientTracking(ExecutionHost server) => _server = server;
 
     /// <summary>Clients with tracking on (INFO tracking_clients).</summary>
     public int Clients { get; private set; }
@@ -88,7 +88,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
     /// table is kept within its limit. Returns the client it replaces (a blocked client's pipeline
     /// resumes inside another client's command), for <see cref="AfterCommand"/> to restore.
     /// </summary>
-    internal ClientSession? BeforeCommand(ClientSession client)
+    public ClientSession? BeforeCommand(ClientSession client)
     {
         var previous = _current;
         _current = client;
@@ -101,7 +101,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
     /// CLIENT CACHING's one-shot flag is spent unless the command was CLIENT or ran inside MULTI
     /// (Redis's resetClient).
     /// </summary>
-    internal void AfterCommand(ClientSession client, ReadOnlySpan<byte> commandName, ClientSession? previous)
+    public void AfterCommand(ClientSession client, ReadOnlySpan<byte> commandName, ClientSession? previous)
     {
         _current = previous;
         if (_pendingForCurrent.Count > 0) SendPendingFor(client);
@@ -129,7 +129,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
     /// Redis's trackingRememberKeys, after a read-only command: its keys are remembered for the
     /// client of the command (a script's caller), unless OPTIN/OPTOUT and CLIENT CACHING say otherwise.
     /// </summary>
-    internal void RememberKeys(ClientSession executing, CommandDef command, ArgVector args)
+    public void RememberKeys(ClientSession executing, CommandDef command, ArgVector args)
     {
         var client = _current ?? executing;
         if (client.Tracking is not { Bcast: false } state) return;
@@ -198,7 +198,7 @@ public sealed class ClientTracking : IModifiedKeyObserver
     }
 
     /// <summary>Redis's trackingBroadcastInvalidationMessages (beforeSleep): each prefix's modified keys, in one message per client.</summary>
-    internal void BroadcastPending()
+    public void BroadcastPending()
     {
         if (Clients == 0) return;
         foreach (var entry in _prefixes.Values)

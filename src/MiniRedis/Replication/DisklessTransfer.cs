@@ -23,7 +23,7 @@ sealed class DisklessTransfer : IRdbSaveTarget
     readonly CancellationTokenSource _stop = new();
     readonly ManualResetEventSlim _delivered = new();
     readonly ILogger _logger;
-    readonly byte[] _mark = Encoding.ASCII.GetBytes(RedisServer.RandomHexId());
+    readonly byte[] _mark = Encoding.ASCII.GetBytes(Io.RandomId.NewHex());
     readonly ChunkStream _sink;
 
     public DisklessTransfer(List<ReplicaLink> replicas, ILogger logger)

@@ -24,7 +24,7 @@ namespace MiniRedis.Replication;
 /// <c>$&lt;len&gt;\r\n&lt;bytes&gt;</c>. <see cref="BulkSender"/> moves both. A replica serves its own
 /// replicas the same way, and relays its master's stream to them byte for byte. Executor thread only.
 /// </summary>
-public sealed class ReplicationState : IPropagationSink
+public sealed class ReplicationState : IPropagationSink, IReplicationGate
 {
     readonly ServerConfig _config;
     readonly ILogger _logger;
@@ -87,7 +87,7 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>FAILOVER's state: writes held, this master turning into a replica of one of its replicas.</summary>
     public Failover Failover { get; }
 
-    static string NewId() => RedisServer.RandomHexId();
+    static string NewId() => Io.RandomId.NewHex();
 
     /// <summary>DEBUG CHANGE-REPL-ID and a new history: a new ID, the old one forgotten (changeReplicationId + clearReplicationId2).</summary>
     public void ChangeReplicationId()

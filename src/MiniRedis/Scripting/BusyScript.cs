@@ -15,14 +15,14 @@ namespace MiniRedis.Scripting;
 /// hook raise Redis's error in the script. EVAL and FCALL bracket their run with
 /// <see cref="Begin"/> and <see cref="End"/>; SCRIPT KILL and FUNCTION KILL call <see cref="Kill"/>.
 /// </summary>
-public sealed unsafe class BusyScript
+public sealed unsafe class BusyScript : IBusyScript
 {
     public const string EvalBusyError = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
     public const string FunctionBusyError = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
     const string NotBusyError = "NOTBUSY No scripts in execution right now.";
     const string UnkillableError = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 
-    readonly RedisServer _server;
+    readonly ExecutionHost _server;
     readonly GCHandle _self;
     long _startTimestamp;
     bool _running;
@@ -33,7 +33,7 @@ public sealed unsafe class BusyScript
     ClientSession? _caller;
     ArgVector _callerArgs;
 
-    internal BusyScript(RedisServer server)
+    internal BusyScript(ExecutionHost server)
     {
         _server = server;
         _self = GCHandle.Alloc(this);

@@ -1,5 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Config;
+using MiniRedis.Data;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Security;
@@ -12,12 +14,16 @@ namespace MiniRedis.Security;
 /// </summary>
 public sealed class AclStore
 {
-    readonly RedisServer _server;
+    readonly ServerConfig _config;
+    readonly ILogger _logger;
+    readonly Keyspace _keyspace;
     readonly SortedDictionary<string, AclUser> _users = new(StringComparer.Ordinal);
 
-    public AclStore(RedisServer server, AclCatalog catalog)
+    public AclStore(ServerConfig config, ILogger logger, Keyspace keyspace, AclCatalog catalog)
     {
-        _server = server;
+        _config = config;
+        _logger = logger;
+        _keyspace = keyspace;
         Catalog = catalog;
         Default = NewDefaultUser();
         _users["default"] = Default;
@@ -29,7 +35,7 @@ public sealed class AclStore
     public AclLog Log { get; } = new();
     public IEnumerable<AclUser> Users => _users.Values;
 
-    bool PubsubAllChannels => _server.Config.AclPubsubAllChannels;
+    bool PubsubAllChannels => _config.AclPubsubAllChannels;
 
     AclUser NewDefaultUser()
     {
@@ -51,7 +57,7 @@ public sealed class AclStore
     {
         DefaultUserChanging?.Invoke();
         Default.Apply("resetpass"u8, PubsubAllChannels);
-        var password = _server.Config.RequirePass;
+        var password = _config.RequirePass;
         Default.Apply(password is null ? "nopass"u8 : Encoding.UTF8.GetBytes(">" + password), PubsubAllChannels);
     }
 
@@ -198,7 +204,7 @@ public sealed class AclStore
         var loaded = new SortedDictionary<string, AclUser>(StringComparer.Ordinal);
         var errors = new StringBuilder();
         var lines = text.Split('\n');
-        string file = _server.Config.AclFile;
+        string file = _config.AclFile;
         for (int i = 0; i < lines.Length; i++)
         {
             int number = i + 1;
@@ -279,7 +285,7 @@ public sealed class AclStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _server.Logger.LogWarning("Writing ACL file for ACL SAVE: {Error}", e.Message);
+            _logger.LogWarning("Writing ACL file for ACL SAVE: {Error}", e.Message);
             try { File.Delete(temp); } catch (IOException) { }
             return false;
         }
@@ -323,7 +329,7 @@ public sealed class AclStore
 
     /// <summary>addACLLogEntry: <paramref name="clientInfo"/> is the CLIENT LIST line of the client that sent the command (a script's caller).</summary>
     public void AddLog(AclDenial reason, string context, byte[] obj, string username, string clientInfo)
-        => Log.Add(reason, context, obj, username, _server.Keyspace.NowMs, clientInfo, _server.Config.AclLogMaxLen);
+        => Log.Add(reason, context, obj, username, _keyspace.NowMs, clientInfo, _config.AclLogMaxLen);
 
     /// <summary>EXEC's error for a queued command its user may no longer run.</summary>
     public static string ChangedSinceQueuedError(AclDenial denial) =>

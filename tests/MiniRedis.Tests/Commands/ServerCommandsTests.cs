@@ -221,7 +221,7 @@ public sealed class ServerCommandsTests : IDisposable
     [Fact]
     public async Task ClientListAndKill_OverConnections()
     {
-        await using var listener = new Listener(_server);
+        await using var listener = new Listener(_server.Host);
         listener.Start();
         int port = listener.Endpoints[0].Port;
         using var first = RespConnection.Open(port);

@@ -36,7 +36,7 @@ public sealed class HandlerExceptionTests : IDisposable
     /// <summary>Starts accepting clients over TCP; the port.</summary>
     int Listen()
     {
-        _listener = new Listener(_server);
+        _listener = new Listener(_server.Host);
         _listener.Start();
         return _listener.Endpoints[0].Port;
     }

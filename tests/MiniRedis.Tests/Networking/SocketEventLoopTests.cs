@@ -22,7 +22,7 @@ public sealed class SocketEventLoopTests : IAsyncDisposable
     {
         _server = new RedisServer(ServerConfig.Parse("port 0\nsave \"\""));
         _server.Start();
-        _listener = new Listener(_server);
+        _listener = new Listener(_server.Host);
         _listener.Start();
         _port = _listener.Endpoints[0].Port;
     }

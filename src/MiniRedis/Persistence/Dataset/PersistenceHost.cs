@@ -14,13 +14,13 @@ namespace MiniRedis.Persistence.Dataset;
 /// and hands it to the <see cref="PersistenceCoordinator"/>; the services under it keep it as their
 /// <c>_server</c>.
 /// </summary>
-public sealed class PersistenceHost(ServerConfig config, ILogger logger, Keyspace keyspace, Executor executor,
+public sealed class PersistenceHost(ServerConfig config, ILogger logger, Keyspace keyspace, ExecutionHost execution,
     CommandTable commands, PropagationQueue propagation, FunctionEngine functions, LatencyMonitor latency)
 {
     public ServerConfig Config { get; } = config;
     public ILogger Logger { get; } = logger;
     public Keyspace Keyspace { get; } = keyspace;
-    public Executor Executor { get; } = executor;
+    public Executor Executor { get; } = execution.Executor;
 
     /// <summary>The command table the AOF loader replays commands from.</summary>
     public CommandTable Commands { get; } = commands;
@@ -40,6 +40,6 @@ public sealed class PersistenceHost(ServerConfig config, ILogger logger, Keyspac
     /// <summary>Ends the process at once (an AOF write failed under <c>appendfsync always</c>); replaceable for tests.</summary>
     public required Action<string> Fatal { get; set; }
 
-    /// <summary>Changes to the dataset since start (Redis's server.dirty).</summary>
-    public long Dirty { get; set; }
+    /// <summary>Changes to the dataset since start (Redis's server.dirty), which commands count.</summary>
+    public long Dirty { get => execution.Dirty; set => execution.Dirty = value; }
 }

@@ -128,7 +128,7 @@ public sealed class RdbInteropTests
         public OurServer()
         {
             Server = InProcessClient.StartServer(ServerConfig.Load(MiniRedis.Config.CommandLine.Parse(["--port", "0"])));
-            _listener = new Listener(Server);
+            _listener = new Listener(Server.Host);
             _listener.Start();
         }
 
