@@ -138,7 +138,7 @@ public static unsafe class StringCommands
         }
 
         var db = ctx.Db;
-        entry = db.SetString(key, value, keepTtl: (flags & SetFlags.KeepTtl) != 0);
+        entry = db.SetString(entry, key, value, keepTtl: (flags & SetFlags.KeepTtl) != 0);
         ctx.KeyModified(key);
         ctx.Notify(NotifyClass.String, "set"u8, key);
         if (expireArg >= 0)
@@ -450,7 +450,7 @@ public static unsafe class StringCommands
         value += by;
         Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
         int n = RedisNumbers.FormatInt64(value, digits);
-        ctx.Db.SetString(key, digits[..n], keepTtl: true);
+        ctx.Db.SetString(entry, key, digits[..n], keepTtl: true);
         ctx.KeyModified(key);
         ctx.Notify(NotifyClass.String, "incrby"u8, key);
         ctx.Reply.Integer(value);
@@ -473,7 +473,7 @@ public static unsafe class StringCommands
         if (length < 0) return;
         var formatted = text[..length];
         // Redis stores the printed sum as it is, without tryObjectEncoding: "3" is an embstr, not a shared integer.
-        ctx.Db.SetString(key, formatted, keepTtl: true, StringEncoding.NotInteger(formatted));
+        ctx.Db.SetString(entry, key, formatted, keepTtl: true, StringEncoding.NotInteger(formatted));
         ctx.KeyModified(key);
         ctx.Notify(NotifyClass.String, "incrbyfloat"u8, key);
         ctx.Reply.Bulk(formatted);

@@ -119,9 +119,15 @@ public sealed class Database
     /// The encoding is tryObjectEncoding's unless the caller gives it.
     /// </summary>
     public KeyEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false, ObjectEncoding? encodingAs = null)
+        => SetString(Lookup(key), key, value, keepTtl, encodingAs);
+
+    /// <summary>
+    /// <see cref="SetString(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool, ObjectEncoding?)"/> for a caller that has just
+    /// looked <paramref name="key"/> up (<paramref name="entry"/>: what <see cref="Lookup"/> returned), so SET finds its key once.
+    /// </summary>
+    public KeyEntry SetString(KeyEntry? entry, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false, ObjectEncoding? encodingAs = null)
     {
         var encoding = encodingAs ?? StringEncoding.Of(value);
-        var entry = Lookup(key);
         if (entry is null) return Insert(new KeyEntry(key, value, encoding));
         BeforeOverwrite(entry);
         entry.SetString(value, encoding);
