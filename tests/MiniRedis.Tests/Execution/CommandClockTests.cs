@@ -22,7 +22,7 @@ public sealed class CommandClockTests : IAsyncDisposable
     {
         _server = new RedisServer(ServerConfig.Parse("port 0\nsave \"\"\nenable-debug-command yes\nslowlog-log-slower-than 1000000"));
         _server.Start();
-        _listener = new Listener(_server);
+        _listener = new Listener(_server.Host);
         _listener.Start();
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 30_000 };
         _socket.Connect(IPAddress.Loopback, _listener.Endpoints[0].Port);
