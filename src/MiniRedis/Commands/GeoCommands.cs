@@ -193,8 +193,33 @@ public static unsafe class GeoCommands
     static void ReplyDistance(ReplyBuffer reply, double distance)
     {
         Span<byte> text = stackalloc byte[64];
-        if (double.IsFinite(distance) && distance.TryFormat(text, out int length, "F4", CultureInfo.InvariantCulture)) reply.Bulk(text[..length]);
+        int length = FormatDistance(distance, text);
+        if (length > 0) reply.Bulk(text[..length]);
+        else if (double.IsFinite(distance) && distance.TryFormat(text, out length, "F4", CultureInfo.InvariantCulture)) reply.Bulk(text[..length]);
         else reply.Bulk(CFixed(distance, 4));
+    }
+
+    /// <summary>
+    /// C's "%.4f" of a distance from 0 to 10^11 (any distance on the earth, in any unit), or 0 for others:
+    /// the double's exact value rounded to 4 decimals, a tie to even, as glibc rounds. Computed on integers:
+    /// the product by 10^4 is exactly p + rest (FusedMultiplyAdd's remainder). .NET's fixed-point
+    /// formatting takes the big-integer path, a sixth of GEOSEARCH WITHDIST's time on the native binary.
+    /// </summary>
+    internal static int FormatDistance(double distance, Span<byte> destination)
+    {
+        if (!(distance >= 0 && distance < 1e11)) return 0;
+        double product = distance * 10000;
+        double rest = Math.FusedMultiplyAdd(distance, 10000, -product);
+        double floor = Math.Floor(product);
+        // Exact: both are multiples of the product's ulp, which exceeds |rest| unless the difference is 0.
+        double aboveHalf = product - floor - 0.5;
+        long units = (long)floor;
+        if (aboveHalf > 0 || (aboveHalf == 0 && (rest > 0 || (rest == 0 && (units & 1) == 1)))) units++;
+        int length = RedisNumbers.FormatInt64(units / 10000, destination);
+        destination[length++] = (byte)'.';
+        long fraction = units % 10000;
+        for (int i = 3; i >= 0; i--, fraction /= 10) destination[length + i] = (byte)('0' + fraction % 10);
+        return length + 4;
     }
 
     /// <summary>addReplyHumanLongDouble: a bulk string in RESP2, a double in RESP3, printed as "%.17Lf" trimmed.</summary>

@@ -45,14 +45,15 @@ public static unsafe class HyperLogLogCommands
         var key = ctx.Arg(1);
         var entry = ctx.LookupWrite(key);
         int updated = 0;
+        byte[]? value;
         if (entry is null)
         {
             entry = ctx.Db.Add(key, HyperLogLog.CreateEmpty(), RedisType.String, ObjectEncoding.Raw);
+            value = entry.StringArray();
             updated++;
         }
-        else if (ReadHll(ctx, entry) is null) return;
+        else if ((value = ReadHll(ctx, entry)) is null) return;
 
-        var value = entry.StringArray();
         if (HyperLogLog.IsSparse(value))
         {
             var hll = new HyperLogLog(value);

@@ -13,10 +13,11 @@ namespace MiniRedis.Data;
 /// XZERO 01xxxxxx yyyyyyyy, VAL 1vvvvvxx). A sparse value is edited exactly as Redis edits it (the same
 /// splits and merges), so both servers hold the same bytes after the same PFADDs; it is promoted to
 /// dense once a register exceeds 32 or it would grow past hll-sparse-max-bytes.
-/// An instance wraps one value while a command edits it: dense registers change in place, a sparse
-/// value is copied into a roomier buffer on its first growth and trimmed by <see cref="ToArray"/>.
+/// An instance (a struct: wrapping a value per PFADD allocates nothing) wraps one value while a command
+/// edits it: dense registers change in place, a sparse value is copied into a roomier buffer on its first
+/// growth and trimmed by <see cref="ToArray"/>.
 /// </summary>
-public sealed class HyperLogLog
+public struct HyperLogLog
 {
     public const int Registers = 1 << P;
     public const int HeaderSize = 16;
@@ -45,10 +46,10 @@ public sealed class HyperLogLog
         _length = value.Length;
     }
 
-    public bool IsDense => _buffer[4] == Dense;
+    public readonly bool IsDense => _buffer[4] == Dense;
 
     /// <summary>The edited value: the same array when its length did not change.</summary>
-    public byte[] ToArray() => _buffer.Length == _length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
+    public readonly byte[] ToArray() => _buffer.Length == _length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
 
     /// <summary>Redis's createHLLObject: a sparse HLL of one XZERO covering every register, cardinality 0 cached.</summary>
     public static byte[] CreateEmpty()
@@ -115,17 +116,18 @@ public sealed class HyperLogLog
         const ulong m = 0xc6a4a7935bd1e995;
         const int r = 47;
         ulong h = seed ^ ((ulong)data.Length * m);
-        int blocks = data.Length / 8;
-        for (int i = 0; i < blocks; i++)
+        // Whole words read in place (no slice and bounds check per block).
+        var blocks = MemoryMarshal.Cast<byte, ulong>(data);
+        foreach (ulong block in blocks)
         {
-            ulong k = BinaryPrimitives.ReadUInt64LittleEndian(data[(i * 8)..]);
+            ulong k = BitConverter.IsLittleEndian ? block : BinaryPrimitives.ReverseEndianness(block);
             k *= m;
             k ^= k >> r;
             k *= m;
             h ^= k;
             h *= m;
         }
-        var tail = data[(blocks * 8)..];
+        var tail = data[(blocks.Length * 8)..];
         if (tail.Length > 0)
         {
             for (int i = tail.Length - 1; i >= 0; i--) h ^= (ulong)tail[i] << (8 * i);
@@ -155,10 +157,23 @@ public sealed class HyperLogLog
             registers[b + 1] = (byte)((registers[b + 1] & ~(RegisterMax >> (8 - shift))) | (value >> (8 - shift)));
     }
 
+    /// <summary>Raises a dense register (Redis's hllDenseSet): read and written where it lies, in one byte or across two.</summary>
     static bool DenseSet(Span<byte> registers, int index, int count)
     {
-        if (count <= DenseGet(registers, index)) return false;
-        DenseWrite(registers, index, count);
+        int bit = index * Bits;
+        int b = bit >> 3, shift = bit & 7;
+        if (shift <= 8 - Bits)
+        {
+            // The six bits lie in one byte (the last register's do: nothing is read past the array).
+            ref byte register = ref registers[b];
+            if (count <= ((register >> shift) & RegisterMax)) return false;
+            register = (byte)((register & ~(RegisterMax << shift)) | (count << shift));
+            return true;
+        }
+        var pair = registers.Slice(b, 2);
+        int word = BinaryPrimitives.ReadUInt16LittleEndian(pair);
+        if (count <= ((word >> shift) & RegisterMax)) return false;
+        BinaryPrimitives.WriteUInt16LittleEndian(pair, (ushort)((word & ~(RegisterMax << shift)) | (count << shift)));
         return true;
     }
 

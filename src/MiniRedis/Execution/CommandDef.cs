@@ -36,7 +36,7 @@ public enum CommandFlags
 /// </summary>
 public sealed unsafe class CommandDef
 {
-    public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep, Resp.RespValue info, Resp.RespValue? docs)
+    public CommandDef(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int keyStep, Resp.RespValue info)
     {
         Name = name;
         Arity = arity;
@@ -45,7 +45,6 @@ public sealed unsafe class CommandDef
         LastKey = lastKey;
         KeyStep = keyStep;
         Info = info;
-        Docs = docs;
         HasKeys = CommandKeys.HasKeys(this);
     }
 
@@ -60,9 +59,8 @@ public sealed unsafe class CommandDef
     /// <summary>Redis's doesCommandHaveKeys, fixed with the metadata (the ACL key check skips commands without keys).</summary>
     public bool HasKeys { get; }
 
-    /// <summary>Redis's COMMAND INFO and COMMAND DOCS entries for this command, replayed as-is.</summary>
+    /// <summary>Redis's COMMAND INFO entry for this command, replayed as-is (its COMMAND DOCS entry: CommandTable.DocsOf).</summary>
     public Resp.RespValue Info { get; }
-    public Resp.RespValue? Docs { get; }
 
     public delegate*<CommandContext, void> Handler { get; internal set; }
 
