@@ -11,7 +11,7 @@ public sealed partial class RedisServer
 {
     public ServerMemory Memory { get; }
     public Evictor Evictor { get; }
-    public HeapCompaction HeapCompaction { get; } = new();
+    public HeapReturn HeapReturn { get; } = new();
 
     void WatchMemoryConfig()
     {
@@ -47,7 +47,7 @@ public sealed partial class RedisServer
     {
         Memory.Cron();
         EvictClients();
-        HeapCompaction.Cron();
+        HeapReturn.Cron(Memory.Used);
     }
 
     /// <summary>

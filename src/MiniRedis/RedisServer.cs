@@ -77,7 +77,7 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
         {
             Server = this, PubSub = PubSub, Tracking = Tracking, Replication = Replication, Persistence = Persistence,
             Scripts = Scripts, Functions = Functions, BusyScript = BusyScript, ScriptHost = ScriptHost,
-            Memory = Memory, Evictor = Evictor, HeapCompaction = HeapCompaction,
+            Memory = Memory, Evictor = Evictor, HeapReturn = HeapReturn,
         };
         WatchMemoryConfig();
         RunId = RandomId.NewHex();

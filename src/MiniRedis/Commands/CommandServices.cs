@@ -28,7 +28,7 @@ public sealed class CommandServices
     public required ScriptHost ScriptHost { get; init; }
     public required ServerMemory Memory { get; init; }
     public required Evictor Evictor { get; init; }
-    public required HeapCompaction HeapCompaction { get; init; }
+    public required HeapReturn HeapReturn { get; init; }
 }
 
 /// <summary>The server's own facts and controls that commands reach (INFO server, SHUTDOWN, CONFIG RESETSTAT, DEBUG).</summary>
@@ -66,7 +66,7 @@ public static class CommandContextServices
         public ScriptHost ScriptHost => Of(ctx).ScriptHost;
         public ServerMemory Memory => Of(ctx).Memory;
         public Evictor Evictor => Of(ctx).Evictor;
-        public HeapCompaction HeapCompaction => Of(ctx).HeapCompaction;
+        public HeapReturn HeapReturn => Of(ctx).HeapReturn;
     }
 
     static CommandServices Of(CommandContext ctx) => (CommandServices)ctx.HandlerServices;

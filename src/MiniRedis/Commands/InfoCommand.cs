@@ -218,7 +218,7 @@ public static unsafe class InfoCommand
         Line(text, "dotnet_gc_pause_max_kind", GcPauses.MaxKind);
         Line(text, "dotnet_gc_pause_p99_ms", Fixed(pauses.P99Ms, 2));
         Line(text, "dotnet_gc_pauses_over_5ms", pauses.Over5Ms);
-        Line(text, "dotnet_gc_heap_compactions", ctx.HeapCompaction.Compactions);
+        Line(text, "dotnet_gc_heap_compactions", ctx.HeapReturn.Compactions);
     }
 
     /// <summary>The scripting fields of the memory section, in Redis 7.0's order: EVAL's Lua state and cache, then the functions'.</summary>

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
 using MiniRedis.Execution;
+using MiniRedis.Memory;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Networking;
@@ -29,7 +30,7 @@ public sealed class ClientConnection : IClientConnection
     const int MaxBatchBytes = 1 << 20;
     // Past this much unsent output the client stops being read from (back-pressure).
     const int MaxPendingOutput = 4 << 20;
-    // What a connection leaves behind when it closes (its batches, buffers, socket state), for MemoryReturn.
+    // What a connection leaves behind when it closes (its batches, buffers, socket state), for HeapReturn.
     const int ApproximateConnectionBytes = 16 * 1024;
 
     readonly ExecutionHost _server;
@@ -468,10 +469,10 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
-    /// <summary>Once the queue is empty, its buffers are garbage: the moment to let MemoryReturn collect them.</summary>
+    /// <summary>Once the queue is empty, its buffers are garbage: the moment to let HeapReturn collect them.</summary>
     void ReportReleased()
     {
-        MemoryReturn.Released(_releasedBytes);
+        HeapReturn.Released(_releasedBytes);
         _releasedBytes = 0;
     }
 
@@ -520,6 +521,6 @@ public sealed class ClientConnection : IClientConnection
             // The peer is already gone.
         }
         _socket.Dispose();
-        MemoryReturn.Released(ApproximateConnectionBytes);
+        HeapReturn.Released(ApproximateConnectionBytes);
     }
 }
