@@ -98,13 +98,14 @@ public sealed class Database
     public KeyEntry? Peek(ReadOnlySpan<byte> key) => _dict.Find(key);
 
     public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) =>
-        Insert(type == RedisType.String && value is byte[] bytes && KeyEntry.Inlines(bytes.Length, encoding) ? new KeyEntry(key, bytes, encoding) : new KeyEntry(key.ToArray(), value, type, encoding));
+        Insert(new KeyEntry(key.ToArray(), value, type, encoding));
 
     /// <summary>Puts a new entry into the table with a fresh access stamp and the running snapshot's epoch, and announces it.</summary>
     KeyEntry Insert(KeyEntry entry)
     {
         entry.LastAccess = _keyspace.NewAccessStamp;
         entry.SnapshotEpoch = _keyspace.NewKeyEpoch;
+        entry.Attach();
         _dict.Insert(entry);
         entry.SetAccounted(0);
         _keyspace.MarkChanging(this, entry);
@@ -197,6 +198,7 @@ public sealed class Database
     /// <summary>Re-inserts an existing entry object (MOVE, RENAME keep the node).</summary>
     internal void Adopt(KeyEntry entry)
     {
+        entry.Attach();
         _dict.Insert(entry);
         if (entry.ExpireAt != 0) AddVolatile(entry);
         entry.SetAccounted(0);
@@ -210,6 +212,7 @@ public sealed class Database
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
+        entry.Detach();
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
         if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
@@ -280,6 +283,8 @@ public sealed class Database
         // Keys being changed by the running command are measured before they go, so none comes back.
         _keyspace.Settle();
         _keyspace.StreamKeyGone?.Invoke(this, null);
+        // A running snapshot still walks the old table, so its entries keep their values (in arrays).
+        foreach (var entry in _dict) entry.Detach();
         _dict = new Dict();
         _volatile = [];
         _keyBytes = 0;

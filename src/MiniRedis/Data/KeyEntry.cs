@@ -10,68 +10,59 @@ public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intse
 /// One key of the keyspace: the hash table node, the value and its metadata in one object. Owned by
 /// the executor thread.
 ///
-/// Memory per key is the point of this layout (issue 18: a million small keys must stay near Redis's
-/// size). The key's bytes live in one array, and a string value of up to <see cref="InlineLimit"/>
-/// bytes follows them in the same array, as Redis's embstr puts robj and sds in one allocation: a
-/// small string key costs this object and one array. Longer strings, strings edited in place
-/// (<see cref="StringArray"/>) and every other type keep their value in <see cref="Value"/>. The
-/// fields fit 48 bytes: the table does not cache the key's hash (chains are short; a resize hashes the
-/// key again), type, encoding and a flag share a byte, and the expiry lives in a small object that only
-/// keys with a TTL have.
+/// Memory per key and the GC's work per write are the point of this layout (issue 18). The key's bytes
+/// live in one array. A string value of up to <see cref="InlineLimit"/> bytes (Redis's embstr) lives
+/// in a slot of the <see cref="StringArena"/>, which the GC neither traces nor moves piece by piece:
+/// a SET that replaces it writes the slot (or takes another of the right size class) and stores no
+/// reference, so no young object is born and no card of the old generation is marked. Only a key in
+/// a database's table holds a slot (<see cref="Attach"/> / <see cref="Detach"/>); a detached entry
+/// (a snapshot's copy, one deleted or flushed) keeps its value in an array, so whoever still holds it
+/// reads it safely. Longer strings, strings edited in place (<see cref="StringArray"/>) and every
+/// other type keep their value in <see cref="Value"/>. The fields fit 48 bytes: the table does not
+/// cache the key's hash (chains are short; a resize hashes the key again), type, encoding and a flag
+/// share a byte, and the expiry lives in a small object that only keys with a TTL have.
 /// </summary>
 public sealed class KeyEntry : IChainedNode<KeyEntry>
 {
-    /// <summary>Longest string value kept in the key's array: Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.</summary>
+    /// <summary>Longest string value kept in the arena: Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.</summary>
     public const int InlineLimit = 44;
 
-    /// <summary>
-    /// Takes <paramref name="key"/> without a copy (the RDB reader hands its array over) unless a
-    /// string value is to be inlined beside it.
-    /// </summary>
+    /// <summary>A detached entry; takes <paramref name="key"/> and a byte[] value without a copy (the RDB reader hands its arrays over).</summary>
     public KeyEntry(byte[] key, object value, RedisType type, ObjectEncoding encoding)
     {
-        _blob = key;
-        _keyLength = key.Length;
+        _key = key;
+        _value = value;
         Type = type;
         Encoding = encoding;
-        if (type == RedisType.String && value is byte[] bytes && Inlines(bytes.Length, encoding)) SetInlineString(bytes);
-        else _value = value;
     }
 
-    /// <summary>A key holding a string value, inlined when short; the hot path of SET (one allocation).</summary>
+    /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry and the key's array).</summary>
     internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        _keyLength = key.Length;
+        _key = key.ToArray();
         Type = RedisType.String;
         Encoding = encoding;
-        if (Inlines(value.Length, encoding))
-        {
-            _blob = new byte[key.Length + value.Length];
-            value.CopyTo(_blob.AsSpan(key.Length));
-        }
-        else
-        {
-            _blob = new byte[key.Length];
-            _value = value.ToArray();
-        }
-        key.CopyTo(_blob);
+        if (Inlines(value.Length, encoding)) SetInlineString(value);
+        else _value = value.ToArray();
     }
 
     /// <summary>Redis's embstr rule: a raw string (long, or made raw to be edited in place) has an array of its own.</summary>
     internal static bool Inlines(int length, ObjectEncoding encoding) => encoding != ObjectEncoding.Raw && length <= InlineLimit;
 
-    /// <summary>The key's bytes, then an inline string value's.</summary>
-    byte[] _blob;
-    readonly int _keyLength;
+    readonly byte[] _key;
 
-    /// <summary>The collection object, or a string's own array; null for a string inlined in <see cref="_blob"/>.</summary>
+    /// <summary>The collection object, or a string's own array; null for a string in the arena.</summary>
     object? _value;
+
+    /// <summary>An arena string's slot (<see cref="StringArena"/>) and length; no slot for the empty string.</summary>
+    uint _slot;
+    byte _inlineLength;
 
     internal KeyEntry? Next;
 
     KeyEntry? IChainedNode<KeyEntry>.Next { get => Next; set => Next = value; }
 
-    public ReadOnlySpan<byte> Key => _blob.AsSpan(0, _keyLength);
+    public ReadOnlySpan<byte> Key => _key;
 
     /// <summary>The key's hash as the keyspace table computes it (not cached: see the class comment).</summary>
     public uint Hash => Dict.HashKey(Key);
@@ -82,38 +73,52 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// </summary>
     public object Value
     {
-        get => _value ?? throw new InvalidOperationException("an inline string has no value object");
+        get => _value ?? throw new InvalidOperationException("an arena string has no value object");
         set
         {
-            if (_value is null && _blob.Length != _keyLength) _blob = _blob.AsSpan(0, _keyLength).ToArray();
+            if (IsInline) FreeInline();
             _value = value;
         }
     }
 
     bool IsInline => _value is null;
 
+    Span<byte> InlineSpan => _inlineLength == 0 ? [] : StringArena.Slot(_slot, _inlineLength);
+
     /// <summary>A string's bytes, wherever they are kept.</summary>
-    public ReadOnlySpan<byte> StringValue => _value is null ? _blob.AsSpan(_keyLength) : (byte[])_value;
+    public ReadOnlySpan<byte> StringValue => _value is null ? InlineSpan : (byte[])_value;
 
     /// <summary>
     /// A string's bytes in an array of their own that the caller may keep or edit in place (bitmaps,
-    /// HLLs, SETRANGE): an inline value is moved out first, as Redis's dbUnshareStringValue copies an
+    /// HLLs, SETRANGE): an arena value is moved out first, as Redis's dbUnshareStringValue copies an
     /// embstr. The encoding is the caller's to set.
     /// </summary>
     public byte[] StringArray()
     {
-        if (_value is null) Value = _blob.AsSpan(_keyLength).ToArray();
+        if (IsInline) Value = InlineSpan.ToArray();
         return (byte[])_value!;
     }
 
     /// <summary>
-    /// Gives the key a string value (SET over any type): written over the old one when both are inline
-    /// and the same length (no allocation), otherwise in a new array.
+    /// Gives the key a string value (SET over any type): a short one is written over the old arena value
+    /// when both are of one size class (no allocation, nothing for the GC), otherwise into a new slot or
+    /// array; a long one over an own array of the same length, or into a new array.
     /// </summary>
     internal void SetString(ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        if (IsInline && Type == RedisType.String && _blob.Length - _keyLength == value.Length) value.CopyTo(_blob.AsSpan(_keyLength));
-        else if (Inlines(value.Length, encoding)) SetInlineString(value);
+        if (Inlines(value.Length, encoding))
+        {
+            if (IsInline && StringArena.SameClass(_inlineLength, value.Length))
+            {
+                _inlineLength = (byte)value.Length;
+                value.CopyTo(InlineSpan);
+            }
+            else
+            {
+                if (IsInline) FreeInline();
+                SetInlineString(value);
+            }
+        }
         else if (_value is byte[] old && Type == RedisType.String && old.Length == value.Length) value.CopyTo(old);
         else Value = value.ToArray();
         Type = RedisType.String;
@@ -122,11 +127,31 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     void SetInlineString(ReadOnlySpan<byte> value)
     {
-        var blob = new byte[_keyLength + value.Length];
-        _blob.AsSpan(0, _keyLength).CopyTo(blob);
-        value.CopyTo(blob.AsSpan(_keyLength));
-        _blob = blob;
         _value = null;
+        _inlineLength = (byte)value.Length;
+        if (value.Length > 0) _slot = StringArena.Allocate(value.Length);
+        value.CopyTo(InlineSpan);
+    }
+
+    void FreeInline()
+    {
+        if (_inlineLength > 0) StringArena.Free(_slot, _inlineLength);
+        _inlineLength = 0;
+    }
+
+    /// <summary>The key enters a table (insert, MOVE, RENAME, load): a short string moves into the arena.</summary>
+    internal void Attach()
+    {
+        if (Type == RedisType.String && _value is byte[] bytes && Inlines(bytes.Length, Encoding)) SetInlineString(bytes);
+    }
+
+    /// <summary>The key leaves its table: an arena string moves into an array of its own, and the slot is free again.</summary>
+    internal void Detach()
+    {
+        if (!IsInline) return;
+        var bytes = InlineSpan.ToArray();
+        FreeInline();
+        _value = bytes;
     }
 
     /// <summary>Type (bits 0-2), encoding (bits 3-6) and <see cref="OwnsInteger"/> (bit 7).</summary>
@@ -217,7 +242,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// <summary>A deep copy of the value (COPY): strings and compact encodings are arrays; other types copy themselves.</summary>
     public object CopyValue() => _value switch
     {
-        null => StringValue.ToArray(),
+        null => InlineSpan.ToArray(),
         byte[] bytes => bytes.Clone(),
         ICopyableValue copyable => copyable.DeepCopy(),
         _ => throw new InvalidOperationException($"a {Type} value cannot be copied"),
@@ -229,9 +254,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// </summary>
     public KeyEntry CopyAs(ReadOnlySpan<byte> key, bool deep)
     {
-        var copy = _value is null
-            ? new KeyEntry(key, StringValue, Encoding)
-            : new KeyEntry(key.ToArray(), deep ? CopyValue() : _value, Type, Encoding);
+        var copy = new KeyEntry(key.ToArray(), deep || IsInline ? CopyValue() : _value!, Type, Encoding);
         copy.OwnsInteger = OwnsInteger;
         copy.ExpireAt = ExpireAt;
         return copy;
