@@ -131,17 +131,6 @@ public sealed partial class RedisServer
         Functions.Flush();
     }
 
-    /// <summary>
-    /// A full sync's RDB into the emptied keyspace (the one call of the RDB loader for replication). With
-    /// the AOF on, the file is rewritten from the new dataset, as Redis's restartAOFAfterSYNC starts it over.
-    /// </summary>
-    int? LoadFullSync(string path)
-    {
-        if (!RdbLoading.LoadNow(Persistence.Host, Rdb, path, RdbLoadOptions.ReplicaSync(path), out var replication)) return null;
-        if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
-        return replication?.StreamDb ?? 0;
-    }
-
     /// <summary>Replicas acknowledged: clients in WAIT (blocked on the replication's key in their database) check again.</summary>
     void SignalAcks(byte[] key)
     {
@@ -197,7 +186,7 @@ public sealed partial class RedisServer
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
-        Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
+        Replication.Start(new ReplicaHost(EmptyData, Persistence.LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
             Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort != 0 ? TcpPort : Config.Port));
     }
 

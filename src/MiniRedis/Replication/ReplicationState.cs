@@ -756,9 +756,31 @@ public sealed class ReplicationState : IPropagationSink
     }
 
     /// <summary>
+    /// +FULLRESYNC: our history cannot be continued any more (Redis's replicationDiscardCachedMaster).
+    /// Until the load ends a PSYNC asks for a full sync again, a dump saves no replication history,
+    /// and INFO shows the offsets of a replica without a master (1).
+    /// </summary>
+    internal void FullSyncAccepted()
+    {
+        if (!_hasHistory) return;
+        _hasHistory = false;
+        _logger.LogInformation("Discarding previously cached master state.");
+    }
+
+    /// <summary>
+    /// The full sync's RDB is received, before the dataset is emptied for it (Redis's
+    /// replicationAttachToNewMaster): our replicas sync again, and the backlog of the old history goes.
+    /// </summary>
+    internal void FullSyncReceived()
+    {
+        DisconnectReplicas();
+        DropBacklog();
+    }
+
+    /// <summary>
     /// The full sync's RDB is loaded: our history is the master's from its offset, in the database
     /// its stream had selected (the dump's repl-stream-db: a relayed stream need not start with a
-    /// SELECT); a new backlog from there, and our replicas sync again (replicationAttachToNewMaster).
+    /// SELECT), with a new backlog from there.
     /// </summary>
     internal void FullSyncLoaded(string replid, long offset, int streamDb)
     {
@@ -768,8 +790,6 @@ public sealed class ReplicationState : IPropagationSink
         MasterOffset = offset;
         StreamDb = streamDb;
         _hasHistory = true;
-        DisconnectReplicas();
-        DropBacklog();
         CreateBacklog();
     }
 
@@ -849,10 +869,12 @@ public sealed class ReplicationState : IPropagationSink
             line("master_host", link.MasterHost);
             line("master_port", Str(link.MasterPort));
             line("master_link_status", link.Connected ? "up" : "down");
-            line("master_last_io_seconds_ago", link.LastIoMs == 0 ? "-1" : Str((now - link.LastIoMs) / 1000));
+            line("master_last_io_seconds_ago", link.Connected ? Str((now - link.LastIoMs) / 1000) : "-1");
             line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
-            line("slave_read_repl_offset", Str(MasterOffset + _heldTransaction.WrittenCount));
-            line("slave_repl_offset", Str(MasterOffset));
+            // Without a master or a cached one (never synced, or a full sync under way) Redis shows 1.
+            bool hasOffset = link.Connected || _hasHistory;
+            line("slave_read_repl_offset", hasOffset ? Str(MasterOffset + _heldTransaction.WrittenCount) : "1");
+            line("slave_repl_offset", hasOffset ? Str(MasterOffset) : "1");
             if (link.SyncInProgress)
             {
                 line("master_sync_total_bytes", Str(link.SyncTotalBytes));
