@@ -321,7 +321,8 @@ public sealed partial class RedisServer
     /// <summary>Redis's activeExpireCycle accounting: its time (expire_cycle_cpu_milliseconds) and the expire-cycle latency event.</summary>
     void ActiveExpireCycle()
     {
-        if (!ActiveExpireEnabled) return;
+        // A replica's keys go with its master's DELs (Redis runs the cycle only when iAmMaster).
+        if (!ActiveExpireEnabled || Replication.IsReplica) return;
         long start = Stopwatch.GetTimestamp();
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
         long microseconds = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;

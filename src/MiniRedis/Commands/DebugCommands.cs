@@ -309,7 +309,7 @@ public static unsafe class DebugCommands
             // Redis's emptyData flushes the function libraries too (only FLUSHALL keeps them).
             server.Functions.Flush();
         }
-        if (!RdbLoading.LoadNow(server.Persistence.Host, server.Rdb, server.Rdb.FilePath, RdbLoadOptions.DebugReload(server.Rdb.FilePath, merge)))
+        if (!RdbLoading.LoadNow(server.Persistence.Host, server.Rdb, server.Rdb.FilePath, RdbLoadOptions.DebugReload(server.Rdb.FilePath, merge, asMaster: server.Config.MasterHost is null)))
         {
             ctx.Error("ERR Error trying to load the RDB dump");
             return;

@@ -60,6 +60,7 @@ public sealed class ReplicationState : IPropagationSink
         persistence.Rdb.SaveDone = BackgroundSaveDone;
         persistence.Rdb.ReplicationInfo = SaveInfo;
         persistence.Rdb.ReplicationInfoLoaded = RestoreFromRdb;
+        persistence.Rdb.ExpiredAtLoad = FeedExpiredAtLoad;
         _noReplicasSinceMs = nowMs();
     }
 
@@ -720,24 +721,52 @@ public sealed class ReplicationState : IPropagationSink
     /// <summary>
     /// At start (loadDataFromDisk), a dump with a replication history: a replica takes it as its
     /// cached master, so it continues with PSYNC instead of a full sync; a master keeps it as its
-    /// second ID, valid up to that offset, with a backlog from there, so its former replicas continue.
+    /// second ID, valid up to that offset, with a backlog from there (after the DELs of the keys the
+    /// load found expired), so its former replicas continue. A master's dump without one keeps no
+    /// backlog, though its offset counts those DELs, as Redis's does.
     /// </summary>
-    void RestoreFromRdb(RdbReplicationInfo info)
+    void RestoreFromRdb(RdbReplicationInfo? info)
     {
         if (!IsReplica)
         {
+            if (info is null)
+            {
+                DropBacklog();
+                return;
+            }
             ReplicationId2 = info.ReplId;
             SecondOffset = info.Offset + 1;
-            MasterOffset = info.Offset;
-            CreateBacklog();
+            // The DELs fed during the load follow the saved history.
+            MasterOffset += info.Offset;
+            if (Backlog is null) CreateBacklog();
+            else Backlog.Rebase(info.Offset);
             _noReplicasSinceMs = _nowMs();
             return;
         }
+        if (info is null) return;
         ReplicationId = info.ReplId;
         MasterOffset = info.Offset;
         StreamDb = info.StreamDb;
         _hasHistory = true;
         _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+    }
+
+    readonly CommandBatch _expiredAtLoad = new();
+
+    /// <summary>
+    /// A master's load at start skipped a key whose TTL had passed: its DEL (UNLINK under
+    /// lazyfree-lazy-expire) goes to a backlog made for the load, so replicas continuing after the
+    /// restart delete it too (Redis's RDBFLAGS_FEED_REPL).
+    /// </summary>
+    void FeedExpiredAtLoad(int db, byte[] key)
+    {
+        if (Backlog is null) CreateBacklog();
+        _expiredAtLoad.Clear();
+        _expiredAtLoad.BeginCommand();
+        var command = _config.LazyfreeLazyExpire ? "UNLINK"u8 : "DEL"u8;
+        command.CopyTo(_expiredAtLoad.AddArgument(command.Length));
+        key.CopyTo(_expiredAtLoad.AddArgument(key.Length));
+        Append(db, _expiredAtLoad[0]);
     }
 
     /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>

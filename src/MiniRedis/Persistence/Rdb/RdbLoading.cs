@@ -78,7 +78,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
             return;
         }
         var elapsed = Stopwatch.StartNew();
-        Run(server, state, path, stream, RdbLoadOptions.StartUp(path), (loaded, replication) =>
+        Run(server, state, path, stream, RdbLoadOptions.StartUp(path, asMaster: server.Config.MasterHost is null), (loaded, replication) =>
         {
             if (!loaded)
             {
@@ -88,7 +88,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
                 done(false);
                 return;
             }
-            if (replication is not null) state.ReplicationInfoLoaded?.Invoke(replication);
+            state.ReplicationInfoLoaded?.Invoke(replication);
             server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
                 elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
             done(true);
