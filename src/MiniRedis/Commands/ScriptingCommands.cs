@@ -265,7 +265,8 @@ public sealed class ScriptHost : IScriptHost
     }
 
     public string? WriteRefusal(CommandDef command) =>
-        command.IsWrite && !_server.BusyScript.Wrote && _server.Replication.WriteDeniedError(_caller ?? _client) is { } error ? error : null;
+        command.IsWrite && !_server.BusyScript.Wrote
+            && (_server.Persistence.WriteDeniedError ?? _server.Replication.WriteDeniedError(_caller ?? _client)) is { } error ? error : null;
 
     public string? StaleRefusal(CommandDef command) =>
         (command.Flags & CommandFlags.Stale) == 0 && _server.Replication.DeniesStaleData(_caller ?? _client)
