@@ -146,17 +146,6 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
         Functions.Flush();
     }
 
-    /// <summary>
-    /// A full sync's RDB into the emptied keyspace (the one call of the RDB loader for replication). With
-    /// the AOF on, the file is rewritten from the new dataset, as Redis's restartAOFAfterSYNC starts it over.
-    /// </summary>
-    int? LoadFullSync(string path)
-    {
-        if (!RdbLoading.LoadNow(Persistence.Host, Rdb, path, RdbLoadOptions.ReplicaSync(path), out var replication)) return null;
-        if (Aof.Enabled && (Persistence.BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
-        return replication?.StreamDb ?? 0;
-    }
-
     /// <summary>Replicas acknowledged: clients in WAIT (blocked on the replication's key in their database) check again.</summary>
     void SignalAcks(byte[] key)
     {
@@ -209,7 +198,7 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
-        Replication.Start(new ReplicaHost(EmptyData, LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
+        Replication.Start(new ReplicaHost(EmptyData, Persistence.LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
             Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort != 0 ? TcpPort : Config.Port));
     }
 
@@ -330,7 +319,8 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
     /// <summary>Redis's activeExpireCycle accounting: its time (expire_cycle_cpu_milliseconds) and the expire-cycle latency event.</summary>
     void ActiveExpireCycle()
     {
-        if (!ActiveExpireEnabled) return;
+        // A replica's keys go with its master's DELs (Redis runs the cycle only when iAmMaster).
+        if (!ActiveExpireEnabled || Replication.IsReplica) return;
         long start = Stopwatch.GetTimestamp();
         Keyspace.ActiveExpireCycle(TimeSpan.FromMilliseconds(250.0 / Math.Max(1, Config.Hz)));
         long microseconds = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;

@@ -308,7 +308,7 @@ public static unsafe class DebugCommands
             // Redis's emptyData flushes the function libraries too (only FLUSHALL keeps them).
             ctx.Functions.Flush();
         }
-        if (!RdbLoading.LoadNow(ctx.Persistence.Host, ctx.Rdb, ctx.Rdb.FilePath, RdbLoadOptions.DebugReload(ctx.Rdb.FilePath, merge)))
+        if (!RdbLoading.LoadNow(ctx.Persistence.Host, ctx.Rdb, ctx.Rdb.FilePath, RdbLoadOptions.DebugReload(ctx.Rdb.FilePath, merge, asMaster: ctx.Config.MasterHost is null)))
         {
             ctx.Error("ERR Error trying to load the RDB dump");
             return;

@@ -83,7 +83,7 @@ public static unsafe class FunctionCommands
         if (!ScriptingCommands.TryGetNumKeys(ctx, "ERR Bad number of keys provided", out int numKeys)) return;
         if (!ScriptingCommands.PreparedToRun(ctx, function.Declaration, readOnly)) return;
 
-        ScriptingCommands.RunAndReply(ctx, engine.Lua, function.CallbackRef, function.Name, isEval: false, numKeys, function.NoWrites);
+        ScriptingCommands.RunAndReply(ctx, engine.Lua, function.CallbackRef, function.Name, isEval: false, numKeys, function.NoWrites, function.Declaration.AllowOom);
     }
 
     /// <summary>FUNCTION LOAD [REPLACE] code: options come before the code, which is the last argument.</summary>

@@ -84,19 +84,26 @@ public static unsafe class ScriptingCommands
         }
 
         if (!MayRun(ctx, script.Declaration) || !PreparedToRun(ctx, script.Declaration, readOnly)) return;
-        RunAndReply(ctx, engine, script.FunctionRef, script.Sha, isEval: true, numKeys, readOnly || script.NoWrites);
+        RunAndReply(ctx, engine, script.FunctionRef, script.Sha, isEval: true, numKeys, readOnly || script.NoWrites, script.Declaration.AllowOom);
     }
 
     /// <summary>
-    /// Redis 7.0 runs a script that declares flags as a command of those flags: refused like any command
-    /// on a read-only replica or without enough good replicas when it may write, and on a stale replica
-    /// (its link down, replica-serve-stale-data no) unless it allows stale data. False once refused.
+    /// Redis 7.0 runs a script that declares flags as a command of those flags (scriptFlagsToCmdFlags),
+    /// refused in processCommand's order: out of memory unless it allows it or writes nothing (-OOM),
+    /// after a failed save or AOF write (-MISCONF), on a read-only replica or without enough good
+    /// replicas when it may write, and on a stale replica (its link down, replica-serve-stale-data no)
+    /// unless it allows stale data. False once refused.
     /// </summary>
     internal static bool MayRun(CommandContext ctx, ScriptDeclaration declared)
     {
         if (!declared.Declared) return true;
         var replication = ctx.Replication;
-        string? error = !declared.NoWrites ? replication.WriteDeniedError(ctx.Client) : null;
+        string? error = null;
+        if (!declared.NoWrites)
+        {
+            if (!declared.AllowOom && ctx.Config.Maxmemory != 0 && ctx.Evictor.OutOfMemoryAtCommandStart && !ctx.Client.IsAofLoader) error = CommandContext.OomError;
+            error ??= ctx.Persistence.WriteDeniedError ?? replication.WriteDeniedError(ctx.Client);
+        }
         if (error is null && !declared.AllowStale && replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
         if (error is not null) ctx.Error(error);
         return error is null;
@@ -139,12 +146,12 @@ public static unsafe class ScriptingCommands
     /// clock, and replies its result. The script's commands run through the executor's call path, which
     /// takes over the shared context; the caller's own view is restored before replying, as EXEC does.
     /// </summary>
-    internal static void RunAndReply(CommandContext ctx, ScriptEngine lua, int functionRef, string name, bool isEval, int numKeys, bool readOnly)
+    internal static void RunAndReply(CommandContext ctx, ScriptEngine lua, int functionRef, string name, bool isEval, int numKeys, bool readOnly, bool allowOom)
     {
         var client = ctx.Client;
         var command = ctx.Command;
         var args = ctx.Args;
-        ctx.ScriptHost.Begin(client);
+        ctx.ScriptHost.Begin(client, allowOom);
         var busy = ctx.BusyScript;
         busy.Begin(client, args, name, isEval);
         bool completed;
@@ -238,10 +245,14 @@ public sealed class ScriptHost : IScriptHost
 
     ClientSession? _caller;
 
+    // The running script declared allow-oom: its commands may grow memory past maxmemory.
+    bool _allowOom;
+
     /// <summary>A script starts in its caller's database (SELECT inside it does not change the caller's) and runs as its caller's user.</summary>
-    internal void Begin(ClientSession caller)
+    internal void Begin(ClientSession caller, bool allowOom)
     {
         _caller = caller;
+        _allowOom = allowOom;
         _client.Db = caller.Db;
         _client.User = caller.User;
         _dirtyAtStart = _server.Dirty;
@@ -255,14 +266,15 @@ public sealed class ScriptHost : IScriptHost
     }
 
     public string? WriteRefusal(CommandDef command) =>
-        command.IsWrite && !_busy.Wrote && _server.Replication.WriteDeniedError(_caller ?? _client) is { } error ? error : null;
+        command.IsWrite && !_busy.Wrote
+            && (_server.Persistence.WriteDeniedError ?? _server.Replication.WriteDeniedError(_caller ?? _client)) is { } error ? error : null;
 
     public string? StaleRefusal(CommandDef command) =>
         (command.Flags & CommandFlags.Stale) == 0 && _server.Replication.DeniesStaleData(_caller ?? _client)
             ? "ERR Can not execute the command on a stale replica" : null;
 
     public string? OutOfMemoryRefusal(CommandDef command) =>
-        _server.Config.Maxmemory != 0 && _server.Evictor.OutOfMemoryAtCommandStart && _server.Dirty == _dirtyAtStart
+        !_allowOom && _server.Config.Maxmemory != 0 && _server.Evictor.OutOfMemoryAtCommandStart && _server.Dirty == _dirtyAtStart
         && (command.Flags & CommandFlags.DenyOom) != 0 ? CommandContext.OomError : null;
 
     public CommandDef? Find(ArgVector args)

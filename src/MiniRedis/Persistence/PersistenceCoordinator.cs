@@ -63,6 +63,25 @@ public sealed class PersistenceCoordinator : IDiskWriteGate
     }
 
     /// <summary>
+    /// A replica's full sync: the received dump into the emptied keyspace, in slices (clients get
+    /// -LOADING meanwhile). With the AOF on, the file is then rewritten from the new dataset, as
+    /// Redis's restartAOFAfterSYNC starts it over. <paramref name="done"/> (on the executor) gets the
+    /// database the master's stream has selected (the dump's repl-stream-db, else 0), or null when
+    /// the dump could not be loaded.
+    /// </summary>
+    public void LoadFullSync(string path, Action<int?> done) =>
+        RdbLoading.StartReplicaSync(_server, Rdb, path, (loaded, replication) =>
+        {
+            if (!loaded)
+            {
+                done(null);
+                return;
+            }
+            if (Aof.Enabled && (BackgroundJobRunning || AofRewrite.Start() is not null)) AofRewrite.Schedule();
+            done(replication?.StreamDb ?? 0);
+        });
+
+    /// <summary>
     /// The text after "-" when write commands are refused because the disk failed (a background save
     /// under stop-writes-on-bgsave-error, an AOF write or fsync); null when writes are allowed.
     /// </summary>

@@ -12,23 +12,23 @@ namespace MiniRedis.Replication;
 
 /// <summary>What the replica side needs of the server: the keyspace emptied and loaded from a received RDB, and the master's commands run.</summary>
 /// <param name="EmptyData">Redis's emptyData: every database and the function libraries (executor).</param>
-/// <param name="LoadRdb">Loads a received RDB file into the empty keyspace (executor): the database its replication stream has selected (its repl-stream-db, else 0), or null when it is invalid. The one call of the RDB loader.</param>
+/// <param name="LoadRdb">Starts loading a received RDB file into the empty keyspace (executor), in slices while clients get -LOADING; the callback (executor) gets the database its replication stream has selected (its repl-stream-db, else 0), or null when it is invalid.</param>
 /// <param name="NewSession">A session for the master's connection, in the given database.</param>
 /// <param name="Submit">Queues a batch of the master's commands to the executor.</param>
 /// <param name="Connect">Registers the master's session with the clients (executor), as a connection's is.</param>
 /// <param name="Disconnect">Forgets it (executor).</param>
 /// <param name="Ready">The data on disk is loaded: a full sync may replace it.</param>
 /// <param name="ListeningPort">The port listened on, which REPLCONF listening-port announces unless replica-announce-port is set.</param>
-public sealed record ReplicaHost(Action EmptyData, Func<string, int?> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
+public sealed record ReplicaHost(Action EmptyData, Action<string, Action<int?>> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
     Action<ClientSession, CommandBatch> Submit, Action<ClientSession> Connect, Action<ClientSession> Disconnect, Func<bool> Ready, Func<int> ListeningPort);
 
 /// <summary>
 /// The replica side (Redis's replication.c, replica half): one link to the master, on a thread of its
 /// own. It connects, handshakes (PING, AUTH, REPLCONF listening-port and capa, PSYNC), receives a
-/// full sync's RDB (<c>$len</c> or EOF-marked) into a temporary file and has the executor load it,
-/// then reads the stream: one command per batch, so the processed offset is exact; the commands run
-/// as the master client (no replies, no write checks), and once run their bytes, exactly as
-/// received, go on to the backlog and this server's own replicas. A lost link is retried every
+/// full sync's RDB (<c>$len</c> or EOF-marked) into a temporary file and waits while the executor
+/// loads it in slices (clients get -LOADING), then reads the stream: one command per batch, so the
+/// processed offset is exact; the commands run as the master client (no replies, no write checks),
+/// and once run their bytes, exactly as received, go on to the backlog and this server's own replicas. A lost link is retried every
 /// second with PSYNC from the cached replid and offset.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_stop and _batchSlots are shared by the link thread and Stop (called from the executor) with no point where both are done; one link per REPLICAOF, so their wait handles are left to the finalizer.")]
@@ -208,6 +208,7 @@ public sealed class MasterLink : IClientConnection
             if (parts.Length < 3 || !long.TryParse(parts[2], CultureInfo.InvariantCulture, out long masterOffset))
                 throw new ReplicationException("Master replied with wrong +FULLRESYNC syntax.");
             _logger.LogInformation("Full resync from master: {Id}:{Offset}", parts[1], masterOffset);
+            Invoke(_replication.FullSyncAccepted);
             FullSync(parts[1], masterOffset);
         }
         else if (reply.StartsWith("+CONTINUE", StringComparison.Ordinal))
@@ -262,16 +263,7 @@ public sealed class MasterLink : IClientConnection
                 }
                 else throw new ReplicationException($"Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?");
             }
-            bool loaded = Invoke(() =>
-            {
-                _logger.LogInformation("MASTER <-> REPLICA sync: Flushing old data");
-                _host.EmptyData();
-                _logger.LogInformation("MASTER <-> REPLICA sync: Loading DB in memory");
-                if (_host.LoadRdb(path) is not { } streamDb) return false;
-                _replication.FullSyncLoaded(replid, offset, streamDb);
-                return true;
-            });
-            if (!loaded)
+            if (!Load(path, replid, offset))
             {
                 throw new ReplicationException("Failed trying to load the MASTER synchronization DB from disk, check server logs.");
             }
@@ -281,6 +273,29 @@ public sealed class MasterLink : IClientConnection
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>
+    /// The received RDB replaces the dataset (Redis's readSyncBulkPayload after the transfer): the
+    /// link thread waits while the executor loads it in slices, serving -LOADING meanwhile, as Redis
+    /// reads no more of the master's link during its load. False when it could not be loaded.
+    /// </summary>
+    bool Load(string path, string replid, long offset)
+    {
+        var loaded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Invoke(() =>
+        {
+            _replication.FullSyncReceived();
+            _logger.LogInformation("MASTER <-> REPLICA sync: Flushing old data");
+            _host.EmptyData();
+            _logger.LogInformation("MASTER <-> REPLICA sync: Loading DB in memory");
+            _host.LoadRdb(path, streamDb =>
+            {
+                if (streamDb is { } db) _replication.FullSyncLoaded(replid, offset, db);
+                loaded.SetResult(streamDb is not null);
+            });
+        });
+        return loaded.Task.GetAwaiter().GetResult();
     }
 
     void ReceiveExactly(Stream file, long length)

@@ -67,6 +67,9 @@ public sealed class ReplicationBacklog
         return length;
     }
 
+    /// <summary>The history held moves <paramref name="delta"/> bytes later in the stream (a master restarted from its dump: the DELs fed while loading follow the saved offset).</summary>
+    public void Rebase(long delta) => FirstOffset += delta;
+
     /// <summary>CONFIG SET repl-backlog-size: a new buffer holding as much of the history as fits.</summary>
     public void Resize(long size)
     {

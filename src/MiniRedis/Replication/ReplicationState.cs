@@ -60,6 +60,7 @@ public sealed class ReplicationState : IPropagationSink, IReplicationGate
         persistence.Rdb.SaveDone = BackgroundSaveDone;
         persistence.Rdb.ReplicationInfo = SaveInfo;
         persistence.Rdb.ReplicationInfoLoaded = RestoreFromRdb;
+        persistence.Rdb.ExpiredAtLoad = FeedExpiredAtLoad;
         _noReplicasSinceMs = nowMs();
     }
 
@@ -720,24 +721,52 @@ public sealed class ReplicationState : IPropagationSink, IReplicationGate
     /// <summary>
     /// At start (loadDataFromDisk), a dump with a replication history: a replica takes it as its
     /// cached master, so it continues with PSYNC instead of a full sync; a master keeps it as its
-    /// second ID, valid up to that offset, with a backlog from there, so its former replicas continue.
+    /// second ID, valid up to that offset, with a backlog from there (after the DELs of the keys the
+    /// load found expired), so its former replicas continue. A master's dump without one keeps no
+    /// backlog, though its offset counts those DELs, as Redis's does.
     /// </summary>
-    void RestoreFromRdb(RdbReplicationInfo info)
+    void RestoreFromRdb(RdbReplicationInfo? info)
     {
         if (!IsReplica)
         {
+            if (info is null)
+            {
+                DropBacklog();
+                return;
+            }
             ReplicationId2 = info.ReplId;
             SecondOffset = info.Offset + 1;
-            MasterOffset = info.Offset;
-            CreateBacklog();
+            // The DELs fed during the load follow the saved history.
+            MasterOffset += info.Offset;
+            if (Backlog is null) CreateBacklog();
+            else Backlog.Rebase(info.Offset);
             _noReplicasSinceMs = _nowMs();
             return;
         }
+        if (info is null) return;
         ReplicationId = info.ReplId;
         MasterOffset = info.Offset;
         StreamDb = info.StreamDb;
         _hasHistory = true;
         _logger.LogInformation("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
+    }
+
+    readonly CommandBatch _expiredAtLoad = new();
+
+    /// <summary>
+    /// A master's load at start skipped a key whose TTL had passed: its DEL (UNLINK under
+    /// lazyfree-lazy-expire) goes to a backlog made for the load, so replicas continuing after the
+    /// restart delete it too (Redis's RDBFLAGS_FEED_REPL).
+    /// </summary>
+    void FeedExpiredAtLoad(int db, byte[] key)
+    {
+        if (Backlog is null) CreateBacklog();
+        _expiredAtLoad.Clear();
+        _expiredAtLoad.BeginCommand();
+        var command = _config.LazyfreeLazyExpire ? "UNLINK"u8 : "DEL"u8;
+        command.CopyTo(_expiredAtLoad.AddArgument(command.Length));
+        key.CopyTo(_expiredAtLoad.AddArgument(key.Length));
+        Append(db, _expiredAtLoad[0]);
     }
 
     /// <summary>What the link asks PSYNC with: our history, or none (PSYNC ? -1).</summary>
@@ -756,9 +785,31 @@ public sealed class ReplicationState : IPropagationSink, IReplicationGate
     }
 
     /// <summary>
+    /// +FULLRESYNC: our history cannot be continued any more (Redis's replicationDiscardCachedMaster).
+    /// Until the load ends a PSYNC asks for a full sync again, a dump saves no replication history,
+    /// and INFO shows the offsets of a replica without a master (1).
+    /// </summary>
+    internal void FullSyncAccepted()
+    {
+        if (!_hasHistory) return;
+        _hasHistory = false;
+        _logger.LogInformation("Discarding previously cached master state.");
+    }
+
+    /// <summary>
+    /// The full sync's RDB is received, before the dataset is emptied for it (Redis's
+    /// replicationAttachToNewMaster): our replicas sync again, and the backlog of the old history goes.
+    /// </summary>
+    internal void FullSyncReceived()
+    {
+        DisconnectReplicas();
+        DropBacklog();
+    }
+
+    /// <summary>
     /// The full sync's RDB is loaded: our history is the master's from its offset, in the database
     /// its stream had selected (the dump's repl-stream-db: a relayed stream need not start with a
-    /// SELECT); a new backlog from there, and our replicas sync again (replicationAttachToNewMaster).
+    /// SELECT), with a new backlog from there.
     /// </summary>
     internal void FullSyncLoaded(string replid, long offset, int streamDb)
     {
@@ -768,8 +819,6 @@ public sealed class ReplicationState : IPropagationSink, IReplicationGate
         MasterOffset = offset;
         StreamDb = streamDb;
         _hasHistory = true;
-        DisconnectReplicas();
-        DropBacklog();
         CreateBacklog();
     }
 
@@ -849,10 +898,12 @@ public sealed class ReplicationState : IPropagationSink, IReplicationGate
             line("master_host", link.MasterHost);
             line("master_port", Str(link.MasterPort));
             line("master_link_status", link.Connected ? "up" : "down");
-            line("master_last_io_seconds_ago", link.LastIoMs == 0 ? "-1" : Str((now - link.LastIoMs) / 1000));
+            line("master_last_io_seconds_ago", link.Connected ? Str((now - link.LastIoMs) / 1000) : "-1");
             line("master_sync_in_progress", link.SyncInProgress ? "1" : "0");
-            line("slave_read_repl_offset", Str(MasterOffset + _heldTransaction.WrittenCount));
-            line("slave_repl_offset", Str(MasterOffset));
+            // Without a master or a cached one (never synced, or a full sync under way) Redis shows 1.
+            bool hasOffset = link.Connected || _hasHistory;
+            line("slave_read_repl_offset", hasOffset ? Str(MasterOffset + _heldTransaction.WrittenCount) : "1");
+            line("slave_repl_offset", hasOffset ? Str(MasterOffset) : "1");
             if (link.SyncInProgress)
             {
                 line("master_sync_total_bytes", Str(link.SyncTotalBytes));

@@ -13,7 +13,7 @@ public sealed class LibraryFunction(string name, byte[]? description, IReadOnlyL
     /// <summary>The flags given, lowercase, without repeats.</summary>
     public IReadOnlyList<string> Flags { get; } = flags;
     public bool NoWrites => Flags.Contains("no-writes");
-    public ScriptDeclaration Declaration => new(true, NoWrites, Flags.Contains("allow-stale"));
+    public ScriptDeclaration Declaration => new(true, NoWrites, Flags.Contains("allow-stale"), Flags.Contains("allow-oom"));
     internal int CallbackRef { get; } = callbackRef;
     public FunctionLibrary Library { get; internal set; } = null!;
 }

@@ -12,7 +12,7 @@ namespace MiniRedis.Scripting;
 /// anything (a script without a shebang runs in Redis's EVAL compatibility mode), never writes, and may
 /// run on a stale replica.
 /// </summary>
-public readonly record struct ScriptDeclaration(bool Declared, bool NoWrites, bool AllowStale);
+public readonly record struct ScriptDeclaration(bool Declared, bool NoWrites, bool AllowStale, bool AllowOom);
 
 /// <summary>A compiled script in the cache: its function in the Lua registry, and what its shebang declares.</summary>
 public sealed class CachedScript(string sha, int functionRef, ScriptDeclaration declaration)
@@ -162,7 +162,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
 
     /// <summary>
     /// Redis's evalExtractShebangFlags: an optional first line "#!lua flags=a,b". No-writes and
-    /// allow-stale change what a script may do here (no cluster exists to make the others matter).
+    /// allow-stale and allow-oom change what a script may do here (no cluster exists to make the others matter).
     /// </summary>
     static bool TryParseShebang(ReadOnlySpan<byte> body, out int length, out ScriptDeclaration declaration, out string? error)
     {
@@ -170,7 +170,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         declaration = default;
         error = null;
         if (!body.StartsWith("#!"u8)) return true;
-        bool noWrites = false, allowStale = false;
+        bool noWrites = false, allowStale = false, allowOom = false;
         length = body.IndexOf((byte)'\n');
         if (length < 0)
         {
@@ -208,9 +208,10 @@ public sealed unsafe partial class ScriptEngine : IDisposable
                 }
                 noWrites |= flag == "no-writes";
                 allowStale |= flag == "allow-stale";
+                allowOom |= flag == "allow-oom";
             }
         }
-        declaration = new ScriptDeclaration(true, noWrites, allowStale);
+        declaration = new ScriptDeclaration(true, noWrites, allowStale, allowOom);
         return true;
     }
 

@@ -10,7 +10,8 @@ namespace MiniRedis.Tests.Replication;
 /// keeps the saved ID as its second one (valid up to the saved offset) with a backlog from there, so
 /// its replica continues with a partial resync; and a replica's dump taken while its master's MULTI
 /// is half received is at the offset before that MULTI (Redis's master->reploff), so a replica
-/// restarted from it receives the whole transaction again.
+/// restarted from it receives the whole transaction again. Keys a master's dump holds expired reach
+/// its replicas as DELs after the saved offset.
 /// </summary>
 [Trait("Category", "Differential")]
 public sealed class MasterHistoryTests
@@ -58,6 +59,121 @@ public sealed class MasterHistoryTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>SELECT 0, DEL gone1, SELECT 2, DEL gone2: what a master restarted from its dump feeds for the two keys it found expired.</summary>
+    static readonly int ExpiredDelsBytes = new[] { Command("SELECT", "0"), Command("DEL", "gone1"), Command("SELECT", "2"), Command("DEL", "gone2") }.Sum(command => command.Length);
+
+    /// <summary>Keys gone1 (database 0) and gone2 (database 2) that expire in 50 ms, with active expiry off so only a load or a lookup removes them; and live.</summary>
+    static void WriteKeysThatExpire(RespConnection connection)
+    {
+        Assert.Equal("+OK\r\n", connection.Text("DEBUG", "SET-ACTIVE-EXPIRE", "0"));
+        connection.Call("SET", "live", "1");
+        connection.Call("SET", "gone1", "v", "PX", "50");
+        connection.Call("SELECT", "2");
+        connection.Call("SET", "gone2", "v", "PX", "50");
+        connection.Call("SELECT", "0");
+    }
+
+    /// <summary>The server's clock (TIME) in ms: waiting on it orders the save after the keys' expiry without touching them.</summary>
+    static long ServerTimeMs(ServerProcess server)
+    {
+        using var connection = server.Connect();
+        var parts = connection.Text("TIME").Split("\r\n");
+        return long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) * 1000 + long.Parse(parts[4], System.Globalization.CultureInfo.InvariantCulture) / 1000;
+    }
+
+    /// <summary>
+    /// Redis 7.0's loadDataFromDisk on a master: the keys its dump holds with a TTL already passed are
+    /// not loaded, and their DELs go to the backlog after the saved offset (RDBFLAGS_FEED_REPL), so
+    /// the replica continuing with PSYNC deletes them too.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void KeysExpiredInTheDumpReachTheContinuingReplicaAsDels(bool realMaster)
+    {
+        string dir = Directory.CreateTempSubdirectory("repl-expired-dump-").FullName;
+        try
+        {
+            using var replica = new RealRedisProcess();
+            long oldOffset;
+            using (var master = Server(realMaster, "--dir", dir, "--repl-ping-replica-period", "3600"))
+            {
+                using (var connection = replica.Connect()) connection.Call("REPLICAOF", "127.0.0.1", master.Port.ToString());
+                long written = ServerTimeMs(master);
+                using (var connection = master.Connect()) WriteKeysThatExpire(connection);
+                ReplicationChecks.WaitCaughtUp(master, replica);
+                Assert.True(Wait.Until(() => ServerTimeMs(master) > written + 100));
+                oldOffset = ReplicationChecks.Offset(master, "master_repl_offset");
+                using (var connection = master.Connect()) Assert.Equal("+OK\r\n", connection.Text("SAVE"));
+            }
+            Assert.Equal(2, DbSize(replica, 0));
+            Assert.Equal(1, DbSize(replica, 2));
+
+            using var restarted = Server(realMaster, "--dir", dir, "--repl-ping-replica-period", "3600");
+            Assert.True(Wait.Until(() => restarted.Output.Contains("Done loading RDB, keys loaded: 1, keys expired: 2.", StringComparison.Ordinal)), restarted.Output);
+            Assert.Equal(oldOffset + 1, ReplicationChecks.Offset(restarted, "second_repl_offset"));
+            Assert.Equal(oldOffset + ExpiredDelsBytes, ReplicationChecks.Offset(restarted, "master_repl_offset"));
+            Assert.Equal(oldOffset + 1, ReplicationChecks.Offset(restarted, "repl_backlog_first_byte_offset"));
+            Assert.Equal(ExpiredDelsBytes, ReplicationChecks.Offset(restarted, "repl_backlog_histlen"));
+
+            using (var connection = replica.Connect()) connection.Call("REPLICAOF", "127.0.0.1", restarted.Port.ToString());
+            Assert.True(Wait.Until(() => restarted.Output.Contains($"Partial resynchronization request from 127.0.0.1:{replica.Port} accepted. Sending {ExpiredDelsBytes} bytes of backlog starting from offset {oldOffset + 1}.", StringComparison.Ordinal)), restarted.Output);
+            ReplicationChecks.WaitCaughtUp(restarted, replica);
+            Assert.Equal(1, DbSize(replica, 0));
+            Assert.Equal(0, DbSize(replica, 2));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A dump without a replication history: the restarted master keeps no backlog, but its offset
+    /// counts the DELs it fed while loading (Redis's quirk); the same dump loaded by a replica keeps
+    /// the expired keys (a replica waits for its master's DELs).
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ExpiredKeysInADumpWithoutHistory(bool realServer)
+    {
+        string dir = Directory.CreateTempSubdirectory("expired-dump-").FullName;
+        try
+        {
+            using (var master = Server(realServer, "--dir", dir))
+            {
+                long written = ServerTimeMs(master);
+                using var connection = master.Connect();
+                WriteKeysThatExpire(connection);
+                Assert.True(Wait.Until(() => ServerTimeMs(master) > written + 100));
+                Assert.Equal("+OK\r\n", connection.Text("SAVE"));
+            }
+            using (var restarted = Server(realServer, "--dir", dir))
+            {
+                Assert.True(Wait.Until(() => restarted.Output.Contains("Done loading RDB, keys loaded: 1, keys expired: 2.", StringComparison.Ordinal)), restarted.Output);
+                Assert.Equal(ExpiredDelsBytes, ReplicationChecks.Offset(restarted, "master_repl_offset"));
+                Assert.Equal("0", ReplicationChecks.InfoField(restarted, "repl_backlog_active"));
+                Assert.Equal(1, DbSize(restarted, 0));
+            }
+            using var replica = Server(realServer, "--dir", dir, "--replicaof", "127.0.0.1", ServerProcess.FreePort().ToString());
+            Assert.True(Wait.Until(() => replica.Output.Contains("Done loading RDB, keys loaded: 3, keys expired: 0.", StringComparison.Ordinal)), replica.Output);
+            Assert.Equal(2, DbSize(replica, 0));
+            Assert.Equal(1, DbSize(replica, 2));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    static long DbSize(ServerProcess server, int db)
+    {
+        using var connection = server.Connect();
+        connection.Call("SELECT", db.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return long.Parse(connection.Text("DBSIZE")[1..^2], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>

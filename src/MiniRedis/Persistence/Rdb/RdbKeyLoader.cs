@@ -15,17 +15,20 @@ public sealed record RdbLoadOptions(string Source)
     /// </summary>
     public bool SkipExpired { get; init; } = true;
 
+    /// <summary>Each key skipped as expired is told to <see cref="RdbState.ExpiredAtLoad"/>, for the replication stream (a master's load at start).</summary>
+    public bool FeedExpired { get; init; }
+
     /// <summary>A key or function library of the image replaces one already there (DEBUG RELOAD MERGE, Redis's RDBFLAGS_ALLOW_DUP); otherwise a duplicate makes the image invalid.</summary>
     public bool ReplaceExisting { get; init; }
 
     /// <summary>Bytes of the files read before this image, counted in the loading progress (the AOF files before an AOF's preamble).</summary>
     public long ProgressBase { get; init; }
 
-    /// <summary>The dump at start (sliced, <see cref="RdbLoading.Start"/>).</summary>
-    public static RdbLoadOptions StartUp(string path) => new(path);
+    /// <summary>The dump at start (sliced, <see cref="RdbLoading.Start"/>): a master skips expired keys and feeds their DELs to the replication stream, a replica keeps them.</summary>
+    public static RdbLoadOptions StartUp(string path, bool asMaster) => new(path) { SkipExpired = asMaster, FeedExpired = asMaster };
 
-    /// <summary>DEBUG RELOAD: the dump in one go; with <paramref name="merge"/> its keys replace existing ones.</summary>
-    public static RdbLoadOptions DebugReload(string path, bool merge) => new(path) { ReplaceExisting = merge };
+    /// <summary>DEBUG RELOAD: the dump in one go; with <paramref name="merge"/> its keys replace existing ones; a master skips expired keys.</summary>
+    public static RdbLoadOptions DebugReload(string path, bool merge, bool asMaster) => new(path) { ReplaceExisting = merge, SkipExpired = asMaster };
 
     /// <summary>The RDB image an AOF file starts with (aof-use-rdb-preamble), inside the AOF's own load.</summary>
     public static RdbLoadOptions AofPreamble(string path, long bytesBefore) => new(path) { SkipExpired = false, ProgressBase = bytesBefore };
@@ -137,6 +140,7 @@ public sealed class RdbKeyLoader
         if (_options.SkipExpired && entry.ExpireAt != 0 && entry.ExpireAt < keyspace.NowMs)
         {
             _stats.LastLoadKeysExpired++;
+            if (_options.FeedExpired) _stats.ExpiredAtLoad?.Invoke(entry.Db, entry.Key);
             return true;
         }
         _stats.LastLoadKeysLoaded++;

@@ -7,11 +7,11 @@ namespace MiniRedis.Persistence.Rdb;
 
 /// <summary>
 /// Loads a dump into the keyspace (Redis's rdbLoad) with the one <see cref="RdbKeyLoader"/>. At
-/// start it runs on the executor as a <see cref="SlicedJob"/>, so connections are served meanwhile
-/// (they get -LOADING) and INFO shows the loading fields; DEBUG RELOAD and a replica's full sync load
-/// in one go (<see cref="LoadNow"/>, <see cref="Load"/>). A dump that is corrupt or truncated
-/// anywhere is refused as a whole: at start the server does not start, and what was loaded so far is
-/// never served.
+/// start and for a replica's full sync it runs on the executor as a <see cref="SlicedJob"/>, so
+/// connections are served meanwhile (they get -LOADING) and INFO shows the loading fields; DEBUG
+/// RELOAD loads in one go (<see cref="LoadNow"/>, <see cref="Load"/>). A dump that is corrupt or
+/// truncated anywhere is refused as a whole: at start the server does not start, and what was
+/// loaded so far is never served.
 /// </summary>
 public sealed class RdbLoading : SlicedJob, IDisposable
 {
@@ -23,18 +23,19 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     readonly string _path;
     readonly FileStream _stream;
     readonly RdbKeyLoader _loader;
-    readonly Action<bool> _done;
+    readonly Action<bool, RdbReplicationInfo?> _done;
     readonly Stopwatch _elapsed = Stopwatch.StartNew();
     TimeSpan _nextProgressLog = ProgressLogInterval;
 
-    RdbLoading(PersistenceHost server, RdbState state, string path, FileStream stream, Action<bool> done) : base(server.Executor, SliceBudget)
+    RdbLoading(PersistenceHost server, RdbState state, string path, FileStream stream, RdbLoadOptions options, Action<bool, RdbReplicationInfo?> done)
+        : base(server.Executor, SliceBudget)
     {
         _server = server;
         _state = state;
         _path = path;
         _stream = stream;
         _done = done;
-        _loader = new RdbKeyLoader(server, state, state.Loading, stream, RdbLoadOptions.StartUp(path));
+        _loader = new RdbKeyLoader(server, state, state.Loading, stream, options);
     }
 
     /// <summary>The dump opened for reading; null (and why) when it cannot be.</summary>
@@ -52,13 +53,13 @@ public sealed class RdbLoading : SlicedJob, IDisposable
         }
     }
 
+#pragma warning disable CA2000 // the stream opened goes to the job made in Run, which owns itself and it: it disposes of them when it ends (Slice)
     /// <summary>
     /// At start: loads <paramref name="path"/> in slices on the executor; <paramref name="done"/> (on
     /// the executor) gets whether the server may start. No dump is an empty dataset.
     /// </summary>
     public static void Start(PersistenceHost server, RdbState state, string path, Action<bool> done)
     {
-#pragma warning disable CA2000 // the job made below owns itself and the stream: it disposes of them when it ends (Slice)
         var stream = TryOpen(path, out var error);
         if (stream is null)
         {
@@ -76,30 +77,64 @@ public sealed class RdbLoading : SlicedJob, IDisposable
             server.Executor.Post(() => done(false));
             return;
         }
-        state.Loading.Begin(stream.Length);
-        new RdbLoading(server, state, path, stream, done).Continue();
-#pragma warning restore CA2000
+        var elapsed = Stopwatch.StartNew();
+        Run(server, state, path, stream, RdbLoadOptions.StartUp(path, asMaster: server.Config.MasterHost is null), (loaded, replication) =>
+        {
+            if (!loaded)
+            {
+                // Keys loaded so far are dropped and the server stays in loading until it exits.
+                for (int i = 0; i < server.Keyspace.Count; i++) server.Keyspace[i].Clear();
+                server.Logger.LogWarning("Terminating server after rdb file reading failure.");
+                done(false);
+                return;
+            }
+            state.ReplicationInfoLoaded?.Invoke(replication);
+            server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
+                elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
+            done(true);
+        });
     }
 
     /// <summary>
-    /// DEBUG RELOAD (<see cref="RdbLoadOptions.DebugReload"/>) and a replica's received dump
-    /// (<see cref="RdbLoadOptions.ReplicaSync"/>): loads <paramref name="path"/> now, on the executor.
-    /// False (logged) when it could not be loaded.
+    /// A replica's full sync (<see cref="RdbLoadOptions.ReplicaSync"/>): the received dump, loaded
+    /// into the emptied keyspace in slices as at start, so clients get -LOADING meanwhile (Redis's
+    /// rdbLoad serving events while it loads). <paramref name="done"/> (on the executor) gets the
+    /// dump's replication history, or false (logged) when it could not be loaded: the dataset is then
+    /// incomplete (the keys loaded so far stay, and writers of the dataset refuse) until the next sync.
     /// </summary>
-    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options) =>
-        LoadNow(server, state, path, options, out _);
-
-    /// <summary>As above; <paramref name="replication"/> gets the dump's replication history (its AUX fields), when it has one.</summary>
-    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options, out RdbReplicationInfo? replication)
+    public static void StartReplicaSync(PersistenceHost server, RdbState state, string path, Action<bool, RdbReplicationInfo?> done)
     {
-        replication = null;
+        var stream = TryOpen(path, out var error);
+        if (stream is null)
+        {
+            server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, error!.Message);
+            done(false, null);
+            return;
+        }
+        Run(server, state, path, stream, RdbLoadOptions.ReplicaSync(path), (loaded, replication) =>
+        {
+            if (!loaded) state.Loading.End(false);
+            done(loaded, replication);
+        });
+    }
+
+    static void Run(PersistenceHost server, RdbState state, string path, FileStream stream, RdbLoadOptions options, Action<bool, RdbReplicationInfo?> done)
+    {
+        state.Loading.Begin(stream.Length);
+        new RdbLoading(server, state, path, stream, options, done).Continue();
+    }
+#pragma warning restore CA2000
+
+    /// <summary>DEBUG RELOAD (<see cref="RdbLoadOptions.DebugReload"/>): loads <paramref name="path"/> now, on the executor. False (logged) when it could not be loaded.</summary>
+    public static bool LoadNow(PersistenceHost server, RdbState state, string path, RdbLoadOptions options)
+    {
         using var stream = TryOpen(path, out var error);
         if (stream is null)
         {
             server.Logger.LogWarning("Error opening the RDB {Path}: {Error}", path, error!.Message);
             return false;
         }
-        return Load(server, state, stream, stream.Length, options, out replication);
+        return Load(server, state, stream, stream.Length, options);
     }
 
     /// <summary>
@@ -113,17 +148,13 @@ public sealed class RdbLoading : SlicedJob, IDisposable
     /// incomplete (the keys loaded so far stay, and writers of the dataset refuse) until the caller
     /// empties it or loads again.
     /// </summary>
-    public static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options) =>
-        Load(server, state, source, totalBytes, options, out _);
-
-    static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options, out RdbReplicationInfo? replication)
+    public static bool Load(PersistenceHost server, RdbState state, Stream source, long totalBytes, RdbLoadOptions options)
     {
         var loader = new RdbKeyLoader(server, state, state.Loading, source, options);
         state.Loading.Begin(totalBytes);
         bool loaded = loader.Load(long.MaxValue, out _);
         if (!loaded) LogError(server, options.Source, loader);
         state.Loading.End(loaded);
-        replication = loaded ? loader.ReplicationInfo : null;
         return loaded;
     }
 
@@ -136,10 +167,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
         {
             Dispose();
             LogError(_server, _path, _loader);
-            // Keys loaded so far are dropped and the server stays in loading until it exits.
-            for (int i = 0; i < _server.Keyspace.Count; i++) _server.Keyspace[i].Clear();
-            _server.Logger.LogWarning("Terminating server after rdb file reading failure.");
-            _done(false);
+            _done(false, null);
             return false;
         }
         if (!finished)
@@ -149,10 +177,7 @@ public sealed class RdbLoading : SlicedJob, IDisposable
         }
         Dispose();
         _state.Loading.End(true);
-        if (_loader.ReplicationInfo is { } replication) _state.ReplicationInfoLoaded?.Invoke(replication);
-        _server.Logger.LogInformation("DB loaded from disk: {Seconds} seconds",
-            _elapsed.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture));
-        _done(true);
+        _done(true, _loader.ReplicationInfo);
         return false;
     }
 

@@ -186,8 +186,15 @@ public sealed class RdbState
     /// <summary>The replication history a dump taken now is at (Redis's rdbPopulateSaveInfo, on the executor); null when there is none.</summary>
     internal Func<RdbReplicationInfo?>? ReplicationInfo { get; set; }
 
-    /// <summary>Told (on the executor) the replication history of the dump loaded at start, when it has one.</summary>
-    internal Action<RdbReplicationInfo>? ReplicationInfoLoaded { get; set; }
+    /// <summary>Told (on the executor) that the dump loaded at start is in, with its replication history when it has one.</summary>
+    internal Action<RdbReplicationInfo?>? ReplicationInfoLoaded { get; set; }
+
+    /// <summary>
+    /// Told (on the executor, during the load at start of a master) each key the dump holds whose TTL
+    /// already passed: it is not loaded, and its database and name go to the replication stream as a
+    /// DEL (Redis's RDBFLAGS_FEED_REPL).
+    /// </summary>
+    internal Action<int, byte[]>? ExpiredAtLoad { get; set; }
 
     /// <summary>Told (on the executor) when a background save ends, saved or not, or is abandoned: replicas wait for it.</summary>
     internal Action<bool>? SaveDone { get; set; }
