@@ -85,12 +85,12 @@ public sealed class Database
         // Every command reaches a key through here before changing it in place, so a running
         // snapshot takes the key's current value first (reads included: the key must be taken once anyway).
         _keyspace.BeforeAccess(_dict, entry);
-        if (entry.ExpireAt == 0 || !_keyspace.IsExpired(entry))
+        if (entry.ExpireAt == 0 || !_keyspace.IsExpired(entry) || _keyspace.LazyExpiry == LazyExpiry.KeepAlive)
         {
             _keyspace.MarkChanging(this, entry);
             return entry;
         }
-        if (!_keyspace.ExpiryPaused) ExpireNow(entry);
+        if (_keyspace.LazyExpiry == LazyExpiry.Delete && !_keyspace.ExpiryPaused) ExpireNow(entry);
         return null;
     }
 

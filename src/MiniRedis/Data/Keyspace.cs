@@ -173,6 +173,12 @@ public sealed class Keyspace
     /// </summary>
     public bool ExpiryPaused { get; set; }
 
+    /// <summary>
+    /// What a lookup does with the key whose TTL has passed, for the command running now (Redis's
+    /// expireIfNeeded): set by the executor before each command.
+    /// </summary>
+    public LazyExpiry LazyExpiry { get; set; }
+
     public bool IsExpired(KeyEntry entry) => !Loading && entry.ExpireAt != 0 && entry.ExpireAt <= NowMs;
 
     internal void OnKeyExpired(Database db, byte[] key)

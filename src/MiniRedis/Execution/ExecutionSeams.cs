@@ -1,3 +1,4 @@
+using MiniRedis.Data;
 using MiniRedis.Protocol;
 
 namespace MiniRedis.Execution;
@@ -33,6 +34,7 @@ public interface IReplicationGate
 {
     string? WriteDeniedError(ClientSession session);
     bool DeniesStaleData(ClientSession session);
+    LazyExpiry LazyExpiryFor(ClientSession session, bool write);
 }
 
 /// <summary>A script that ran past busy-reply-threshold: only commands allowed while busy run.</summary>

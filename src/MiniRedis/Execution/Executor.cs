@@ -816,6 +816,7 @@ public sealed class Executor
         ctx.Failed = false;
         ctx.PropagationReplaced = false;
         long dirtyBefore = _server.Dirty;
+        _server.Keyspace.LazyExpiry = _server.Replication.LazyExpiryFor(session, command.IsWrite);
         if (session.IsAofLoader)
         {
             // Like Redis, replayed commands are not timed or counted (INFO commandstats,

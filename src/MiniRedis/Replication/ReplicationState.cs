@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Config;
+using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Persistence;
 using MiniRedis.Persistence.Aof;
@@ -585,6 +586,16 @@ public sealed class ReplicationState : IPropagationSink, IReplicationGate
     /// </summary>
     public bool DeniesStaleData(ClientSession session) =>
         _link is { Connected: false } && !_config.ReplicaServeStaleData && !IsMasterSession(session);
+
+    /// <summary>
+    /// Redis's expireIfNeeded on a replica: its master's commands see expired keys alive, a write on a
+    /// writable replica deletes them, anything else only hides them until the master's DEL arrives.
+    /// </summary>
+    public LazyExpiry LazyExpiryFor(ClientSession session, bool write) =>
+        !IsReplica ? LazyExpiry.Delete
+        : IsMasterSession(session) ? LazyExpiry.KeepAlive
+        : write && !_config.ReplicaReadOnly ? LazyExpiry.Delete
+        : LazyExpiry.Hide;
 
     /// <summary>Replicas whose acknowledged offset reached <paramref name="offset"/> (replicationCountAcksByOffset).</summary>
     public int CountAcks(long offset)
