@@ -6,7 +6,8 @@
 # Prints a markdown table: throughput and server CPU µs per operation of both (on a loaded machine the CPU
 # ratio is the figure to read), ROUNDS times. redis-benchmark's __rand_int__ has leading zeros, which a bit offset refuses,
 # so random offsets are not possible: the random part goes into key names and elements instead.
-# Usage: benchmarks/bits-compare.sh   Environment overrides: REQUESTS, BITCOUNT_REQUESTS, CLIENTS, PIPELINES,
+# Usage: benchmarks/bits-compare.sh   Environment overrides: REQUESTS (of a cheap row at -P 1; at -P N it sends
+# N times as many), BITCOUNT_REQUESTS (of BITCOUNT and PFCOUNT, at every depth), CLIENTS, PIPELINES,
 # ROUNDS, SERVER_DLL/SERVER_BIN/AOT=1 (see lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
