@@ -38,6 +38,26 @@ public sealed class TypeCommandAllocationTests : IDisposable
     }
 
     [Fact]
+    public void Geoadd_moving_a_member_of_a_skiplist_set_allocates_nothing_per_call()
+    {
+        var client = new InProcessClient(_server);
+        client.Run("CONFIG SET zset-max-listpack-entries 0");
+        client.Run("GEOADD geo 13.361389 38.115556 Palermo 15.087269 37.502669 Catania");
+        Assert.Equal("$8\r\nskiplist\r\n", client.Run("OBJECT ENCODING geo"));
+        // Each call moves Palermo away and the call after it back: the score update's dictionary write and skiplist relink every time.
+        var back = AllocationProbe.Batch("GEOADD", "geo", "2.352222", "48.856613", "Palermo");
+        long allocated = AllocationProbe.BytesFor10000Calls(_server, client, () =>
+        {
+            _server.Executor.ProcessBatch(client.Session, back);
+            client.Session.Reply.Clear();
+        }, "GEOADD", "geo", "13.361389", "38.115556", "Palermo");
+        // The last move (the one after the last call) left Palermo at the other place.
+        client.Run("GEOADD other 2.352222 48.856613 Palermo");
+        Assert.Equal(client.Run("ZSCORE other Palermo"), client.Run("ZSCORE geo Palermo"));
+        Assert.True(allocated < 10_000, $"10,000 GEOADD score moves allocated {allocated} bytes");
+    }
+
+    [Fact]
     public void Xadd_allocates_no_more_than_the_entries_it_stores()
     {
         var client = new InProcessClient(_server);

@@ -23,9 +23,7 @@ public static class AllocationProbe
         // A call the machine stalls past slowlog-log-slower-than (10 ms) gets a slow log entry: an
         // allocation of the slow log's, not the command's (seen on a loaded machine).
         client.Run("CONFIG SET slowlog-log-slower-than 1000000");
-        var batch = new CommandBatch();
-        batch.BeginCommand();
-        foreach (var arg in args) Encoding.ASCII.GetBytes(arg).CopyTo(batch.AddArgument(arg.Length));
+        var batch = Batch(args);
         return server.Executor.InvokeAsync(() =>
         {
             void Call()
@@ -39,5 +37,14 @@ public static class AllocationProbe
             for (int i = 0; i < 10_000; i++) Call();
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }).GetAwaiter().GetResult();
+    }
+
+    /// <summary>A batch of the one command <paramref name="args"/>, as a connection's parser fills it.</summary>
+    public static CommandBatch Batch(params string[] args)
+    {
+        var batch = new CommandBatch();
+        batch.BeginCommand();
+        foreach (var arg in args) Encoding.ASCII.GetBytes(arg).CopyTo(batch.AddArgument(arg.Length));
+        return batch;
     }
 }
