@@ -157,7 +157,6 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     void RunWriter()
     {
-        BackgroundPriority.LowerCurrentThread();
         try
         {
             foreach (var item in _queue.GetConsumingEnumerable())

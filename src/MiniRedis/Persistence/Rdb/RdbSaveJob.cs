@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MiniRedis.Persistence.Dataset;
-using MiniRedis.Io;
 using MiniRedis.Persistence.Snapshot;
 
 namespace MiniRedis.Persistence.Rdb;
@@ -106,7 +105,6 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     void RunWriter()
     {
-        BackgroundPriority.LowerCurrentThread();
         var config = _server.Config;
         try
         {
