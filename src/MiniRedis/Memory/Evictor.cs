@@ -127,12 +127,21 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
     /// </summary>
     void EvictKey(Database db, KeyEntry entry)
     {
-        db.Delete(entry);
+        db.Delete(entry, keepValue: false);
         db.Touch(entry.Key);
         server.Events.KeyEvicted(db.Index, entry.Key);
         EvictedKeys++;
         server.Propagation.Begin(db.Index).Arg(server.Config.LazyfreeLazyEviction ? "UNLINK"u8 : "DEL"u8).Arg(entry.Key);
         if (!server.Executor.InCommand) server.Propagation.EndUnit();
+        // The pool is the last holder of the entry (sampled more than once): once out of it, a new key
+        // may take it. The pool stays a sorted run from its start.
+        int kept = 0;
+        for (int k = 0; k < PoolSize; k++)
+        {
+            if (_pool[k].Entry != entry) _pool[kept++] = _pool[k];
+        }
+        Array.Clear(_pool, kept, PoolSize - kept);
+        server.Keyspace.Recycle(entry);
     }
 
     /// <summary>evictionTimeLimitUs: 50 µs per tenacity step up to 10, then growing 15% per step; 100 means no limit.</summary>
