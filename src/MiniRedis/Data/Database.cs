@@ -129,7 +129,7 @@ public sealed class Database
     public KeyEntry SetString(KeyEntry? entry, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false, ObjectEncoding? encodingAs = null)
     {
         var encoding = encodingAs ?? StringEncoding.Of(value);
-        if (entry is null) return Insert(new KeyEntry(key, value, encoding));
+        if (entry is null) return Insert(_keyspace.NewStringEntry(key, value, encoding));
         BeforeOverwrite(entry);
         entry.SetString(value, encoding);
         AfterOverwrite(entry, keepTtl);
@@ -207,12 +207,17 @@ public sealed class Database
         SignalIfBlockable(entry);
     }
 
-    public void Delete(KeyEntry entry)
+    /// <summary>
+    /// Takes the key out of the table. The entry keeps its value for whoever still holds it (GETDEL,
+    /// MOVE, lazy free...) unless <paramref name="keepValue"/> is false: then its string's arena slot is
+    /// only freed, not copied out first (eviction and expiry, which read nothing but the key after).
+    /// </summary>
+    public void Delete(KeyEntry entry, bool keepValue = true)
     {
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
-        entry.Detach();
+        entry.Detach(keepValue);
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
         if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
@@ -221,7 +226,7 @@ public sealed class Database
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
     internal void ExpireNow(KeyEntry entry)
     {
-        Delete(entry);
+        Delete(entry, keepValue: false);
         Touch(entry.Key);
         _keyspace.OnKeyExpired(this, entry.Key.ToArray());
     }

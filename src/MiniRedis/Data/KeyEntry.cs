@@ -10,21 +10,25 @@ public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intse
 /// One key of the keyspace: the hash table node, the value and its metadata in one object. Owned by
 /// the executor thread.
 ///
-/// Memory per key and the GC's work per write are the point of this layout (issue 18). The key's bytes
-/// live in one array. A string value of up to <see cref="InlineLimit"/> bytes (Redis's embstr) lives
-/// in a slot of the <see cref="StringArena"/>, which the GC neither traces nor moves piece by piece:
-/// a SET that replaces it writes the slot (or takes another of the right size class) and stores no
-/// reference, so no young object is born and no card of the old generation is marked. Only a key in
-/// a database's table holds a slot (<see cref="Attach"/> / <see cref="Detach"/>); a detached entry
-/// (a snapshot's copy, one deleted or flushed) keeps its value in an array, so whoever still holds it
-/// reads it safely. Longer strings, strings edited in place (<see cref="StringArray"/>) and every
-/// other type keep their value in <see cref="Value"/>. The fields fit 48 bytes: the table does not
+/// Memory per key and the GC's work per write are the point of this layout (issues 13 and 18). The
+/// key's bytes live in one array. A string value SET to up to <see cref="StringArena.LongestValue"/>
+/// bytes lives in a slot of the <see cref="StringArena"/>, which the GC neither traces nor moves piece
+/// by piece: a SET that replaces it writes the slot (or takes another of the right size class) and
+/// stores no reference, so no young object is born and no card of the old generation is marked, and a
+/// deleted or evicted key's slot serves the next SET. Only a key in a database's table holds a slot
+/// (<see cref="Attach"/> / <see cref="Detach"/>); a detached entry (a snapshot's copy, one deleted or
+/// flushed) keeps its value in an array, so whoever still holds it reads it safely, unless its deleter
+/// said nobody does (eviction, expiry). Longer strings, strings edited in place
+/// (<see cref="StringArray"/>) and every other type keep their value in <see cref="Value"/>. The fields fit 48 bytes: the table does not
 /// cache the key's hash (chains are short; a resize hashes the key again), type, encoding and a flag
 /// share a byte, and the expiry lives in a small object that only keys with a TTL have.
 /// </summary>
 public sealed class KeyEntry : IChainedNode<KeyEntry>
 {
-    /// <summary>Longest string value kept in the arena: Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT.</summary>
+    /// <summary>
+    /// Longest string value an entry entering a table with an array (<see cref="Attach"/>) moves into the
+    /// arena: Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT. A raw array stays: its creator (SETBIT, SETRANGE) may still write it.
+    /// </summary>
     public const int InlineLimit = 44;
 
     /// <summary>A detached entry; takes <paramref name="key"/> and a byte[] value without a copy (the RDB reader hands its arrays over).</summary>
@@ -40,21 +44,48 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
         _key = key.ToArray();
+        InitString(value, encoding);
+    }
+
+    /// <summary>
+    /// Makes an evicted key's entry, which nobody holds any more (<see cref="Keyspace.Recycle"/>), the
+    /// entry of a new key holding a string, as the constructor would, without a new object: a cache
+    /// replaces evicted keys all the time, and each new entry would otherwise die in the old generation.
+    /// </summary>
+    internal void Reuse(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    {
+        if (key.Length == _key.Length) key.CopyTo(_key);
+        else _key = key.ToArray();
+        Next = null;
+        _expiry = null;
+        _kind = 0;
+        LastAccess = 0;
+        SnapshotEpoch = 0;
+        _accountedUnits = Detached;
+        InitString(value, encoding);
+    }
+
+    void InitString(ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    {
         Type = RedisType.String;
         Encoding = encoding;
-        if (Inlines(value.Length, encoding)) SetInlineString(value);
+        if (value.Length <= StringArena.LongestValue) SetInlineString(value);
         else _value = value.ToArray();
     }
 
-    /// <summary>Redis's embstr rule: a raw string (long, or made raw to be edited in place) has an array of its own.</summary>
-    internal static bool Inlines(int length, ObjectEncoding encoding) => encoding != ObjectEncoding.Raw && length <= InlineLimit;
+    /// <summary>Redis's embstr rule: a raw string (long, or made raw to be edited in place) keeps the array it came with.</summary>
+    static bool Inlines(int length, ObjectEncoding encoding) => encoding != ObjectEncoding.Raw && length <= InlineLimit;
 
-    readonly byte[] _key;
+    /// <summary>In place of an evicted or expired key's value, which nobody reads again: reading it fails loudly.</summary>
+    static readonly object s_discarded = new();
+
+    /// <summary>The key's bytes; written again only when the entry is reused (<see cref="Reuse"/>).</summary>
+    byte[] _key;
 
     /// <summary>The collection object, or a string's own array; null for a string in the arena.</summary>
     object? _value;
 
-    /// <summary>An arena string's slot (<see cref="StringArena"/>) and length; no slot for the empty string.</summary>
+    /// <summary>An arena string's slot (<see cref="StringArena"/>) and length code (<see cref="StringArena.CodeOf"/>); no slot for the empty string.</summary>
     uint _slot;
     byte _inlineLength;
 
@@ -83,7 +114,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     bool IsInline => _value is null;
 
-    Span<byte> InlineSpan => _inlineLength == 0 ? [] : StringArena.Slot(_slot, _inlineLength);
+    Span<byte> InlineSpan => _inlineLength == 0 ? [] : StringArena.Value(_slot, _inlineLength);
 
     /// <summary>A string's bytes, wherever they are kept.</summary>
     public ReadOnlySpan<byte> StringValue => _value is null ? InlineSpan : (byte[])_value;
@@ -100,19 +131,15 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     }
 
     /// <summary>
-    /// Gives the key a string value (SET over any type): a short one is written over the old arena value
-    /// when both are of one size class (no allocation, nothing for the GC), otherwise into a new slot or
-    /// array; a long one over an own array of the same length, or into a new array.
+    /// Gives the key a string value (SET over any type): one that fits the arena is written over the old
+    /// arena value when both are of one size class (no allocation, nothing for the GC), otherwise into a
+    /// new slot; a longer one over an own array of the same length, or into a new array.
     /// </summary>
     internal void SetString(ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        if (Inlines(value.Length, encoding))
+        if (value.Length <= StringArena.LongestValue)
         {
-            if (IsInline && StringArena.SameClass(_inlineLength, value.Length))
-            {
-                _inlineLength = (byte)value.Length;
-                value.CopyTo(InlineSpan);
-            }
+            if (IsInline && StringArena.SameClass(InlineSpan.Length, value.Length)) _inlineLength = StringArena.Write(_slot, value);
             else
             {
                 if (IsInline) FreeInline();
@@ -128,14 +155,15 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     void SetInlineString(ReadOnlySpan<byte> value)
     {
         _value = null;
-        _inlineLength = (byte)value.Length;
-        if (value.Length > 0) _slot = StringArena.Allocate(value.Length);
-        value.CopyTo(InlineSpan);
+        _inlineLength = 0;
+        if (value.Length == 0) return;
+        _slot = StringArena.Allocate(value.Length);
+        _inlineLength = StringArena.Write(_slot, value);
     }
 
     void FreeInline()
     {
-        if (_inlineLength > 0) StringArena.Free(_slot, _inlineLength);
+        if (_inlineLength > 0) StringArena.Free(_slot, InlineSpan.Length);
         _inlineLength = 0;
     }
 
@@ -145,11 +173,15 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         if (Type == RedisType.String && _value is byte[] bytes && Inlines(bytes.Length, Encoding)) SetInlineString(bytes);
     }
 
-    /// <summary>The key leaves its table: an arena string moves into an array of its own, and the slot is free again.</summary>
-    internal void Detach()
+    /// <summary>
+    /// The key leaves its table: an arena string moves into an array of its own, and the slot is free
+    /// again; unless nobody reads the value again (<paramref name="keepValue"/> false: eviction, expiry),
+    /// when the slot is only freed.
+    /// </summary>
+    internal void Detach(bool keepValue = true)
     {
         if (!IsInline) return;
-        var bytes = InlineSpan.ToArray();
+        var bytes = keepValue ? InlineSpan.ToArray() : s_discarded;
         FreeInline();
         _value = bytes;
     }

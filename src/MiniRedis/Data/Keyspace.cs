@@ -54,6 +54,29 @@ public sealed class Keyspace
     /// <summary>A command's lookup of <paramref name="entry"/> (Redis's lookupKey touch).</summary>
     public void Touch(KeyEntry entry) => Access.Touch(entry, NowMs);
 
+    /// <summary>Entries of evicted keys that new string keys take (<see cref="KeyEntry.Reuse"/>); a few are enough, one eviction makes room for one SET.</summary>
+    readonly KeyEntry?[] _recycled = new KeyEntry?[16];
+    int _recycledCount;
+
+    /// <summary>
+    /// Keeps an entry deleted without its value (<see cref="Database.Delete"/>) for a new key. Only for
+    /// one that nothing refers to any more: the evictor's, after it has told everyone the key went.
+    /// </summary>
+    internal void Recycle(KeyEntry entry)
+    {
+        if (_recycledCount < _recycled.Length) _recycled[_recycledCount++] = entry;
+    }
+
+    /// <summary>The entry of a new key holding a string: a recycled one if there is one.</summary>
+    internal KeyEntry NewStringEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    {
+        if (_recycledCount == 0) return new KeyEntry(key, value, encoding);
+        var entry = _recycled[--_recycledCount]!;
+        _recycled[_recycledCount] = null;
+        entry.Reuse(key, value, encoding);
+        return entry;
+    }
+
     /// <summary>Keys a command reached and may have resized; re-measured by <see cref="Settle"/>.</summary>
     readonly List<(Database Db, KeyEntry Entry)> _changing = [];
 

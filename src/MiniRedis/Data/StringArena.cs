@@ -1,13 +1,19 @@
+using System.Buffers.Binary;
+
 namespace MiniRedis.Data;
 
 /// <summary>
-/// Where the keyspace keeps short string values (Redis's embstr sizes, up to
-/// <see cref="KeyEntry.InlineLimit"/> bytes): slots in 1 MB arrays allocated once, addressed by a
-/// 32-bit handle, with a free list per 8-byte size class, as jemalloc serves small sizes. The arrays
+/// Where the keyspace keeps string values of up to <see cref="LongestValue"/> bytes: slots in 1 MB
+/// arrays allocated once, addressed by a 32-bit handle, with a free list per size class, as jemalloc
+/// serves small sizes (classes 8 bytes apart up to 128, then four per doubling up to 4 KB). The arrays
 /// hold no references, so the GC never scans them, and a SET that replaces a value takes a slot from
 /// the free list instead of allocating: 1M SETs over 1M keys cause no collection (issue 18; with an
 /// array per value every SET made a young object referenced from the old generation, and each young
-/// collection copied all of them and scanned the cards of most entries: 50-250 ms pauses).
+/// collection copied all of them and scanned the cards of most entries: 50-250 ms pauses), and under
+/// eviction the evicted key's slot is the next SET's, so the heap stays at the live data's size
+/// instead of filling with dead values between compactions (issue 13's cache workload).
+/// A value shorter than <see cref="PrefixedLength"/> has its length in the key's entry (one byte);
+/// a longer one carries it in the slot's first two bytes. No size class holds both kinds.
 /// One arena for the process: every server in it (tests run several) allocates under a lock, which
 /// the executor thread never contends for in a server process.
 /// </summary>
@@ -15,7 +21,18 @@ static class StringArena
 {
     /// <summary>A handle is the chunk's index above <see cref="SlotBits"/> and the slot's offset in 8-byte units below (32 GB in all).</summary>
     const int ChunkBits = 20, ChunkSize = 1 << ChunkBits, SlotBits = ChunkBits - 3;
-    const int Classes = (KeyEntry.InlineLimit + 7) / 8;
+    const int LargestSlot = 4096, LengthPrefix = 2;
+
+    /// <summary>The longest value the arena keeps.</summary>
+    public const int LongestValue = LargestSlot - LengthPrefix;
+
+    /// <summary>The length code of a value whose length is in its slot (see <see cref="CodeOf"/>).</summary>
+    public const byte PrefixedLength = byte.MaxValue;
+
+    /// <summary>Slot sizes per class, and the class of each size in 8-byte units.</summary>
+    static readonly int[] s_slotSizes = SlotSizes();
+    static readonly byte[] s_classOfUnits = ClassesByUnits();
+    static int Classes => s_slotSizes.Length;
 
     static readonly Lock s_lock = new();
     static byte[][] s_chunks = new byte[16][];
@@ -31,13 +48,39 @@ static class StringArena
     internal static int Growths => Volatile.Read(ref s_growths);
     static int s_growths;
 
-    /// <summary>The size class of a non-empty value: 1-8 bytes, 9-16, ...; the empty string has no slot (-1).</summary>
-    static int ClassOf(int length) => (length - 1) >> 3;
+    static int[] SlotSizes()
+    {
+        var sizes = new List<int>();
+        for (int size = 8; size <= 128; size += 8) sizes.Add(size);
+        for (int group = 128; group < LargestSlot; group *= 2)
+        {
+            for (int step = 1; step <= 4; step++) sizes.Add(group + step * group / 4);
+        }
+        return [.. sizes];
+    }
+
+    static byte[] ClassesByUnits()
+    {
+        var classes = new byte[LargestSlot / 8 + 1];
+        int c = 0;
+        for (int units = 1; units < classes.Length; units++)
+        {
+            if (units * 8 > s_slotSizes[c]) c++;
+            classes[units] = (byte)c;
+        }
+        return classes;
+    }
+
+    /// <summary>What the entry keeps of a value's length: the length itself, or <see cref="PrefixedLength"/>.</summary>
+    public static byte CodeOf(int length) => length < PrefixedLength ? (byte)length : PrefixedLength;
+
+    /// <summary>The size class of a non-empty value (its bytes and, when long, its length prefix); the empty string has no slot.</summary>
+    static int ClassOf(int length) => s_classOfUnits[((length < PrefixedLength ? length : length + LengthPrefix) + 7) >> 3];
 
     /// <summary>Whether values of these lengths share a slot size (a value may then replace the other in place).</summary>
-    public static bool SameClass(int length, int other) => ClassOf(length) == ClassOf(other);
+    public static bool SameClass(int length, int other) => length > 0 && other > 0 && ClassOf(length) == ClassOf(other);
 
-    /// <summary>A slot for a value of 1 to <see cref="KeyEntry.InlineLimit"/> bytes.</summary>
+    /// <summary>A slot for a value of 1 to <see cref="LongestValue"/> bytes; <see cref="Write"/> fills it.</summary>
     public static uint Allocate(int length)
     {
         int c = ClassOf(length);
@@ -46,7 +89,7 @@ static class StringArena
             if (s_freeCount[c] > 0) return s_free[c][--s_freeCount[c]];
             if (s_next[c] == s_end[c]) NewChunk(c);
             uint handle = s_next[c];
-            s_next[c] += (uint)(c + 1);
+            s_next[c] += (uint)(s_slotSizes[c] >> 3);
             return handle;
         }
     }
@@ -55,10 +98,10 @@ static class StringArena
     {
         if (s_chunkCount == s_chunks.Length) Array.Resize(ref s_chunks, s_chunkCount * 2);
         if (s_chunkCount == 1 << (32 - SlotBits)) throw new InvalidOperationException("the string arena is full");
-        // Uninitialized: every slot is written before it is read.
+        // Uninitialized: every slot is written before it is read, and pages not yet written stay untouched.
         s_chunks[s_chunkCount] = GC.AllocateUninitializedArray<byte>(ChunkSize);
         uint first = (uint)s_chunkCount << SlotBits;
-        int slotUnits = c + 1;
+        int slotUnits = s_slotSizes[c] >> 3;
         s_next[c] = first;
         s_end[c] = first + (uint)((ChunkSize / 8) / slotUnits * slotUnits);
         s_chunkCount++;
@@ -80,6 +123,26 @@ static class StringArena
         }
     }
 
-    public static Span<byte> Slot(uint handle, int length) =>
-        s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3, length);
+    /// <summary>Puts <paramref name="value"/> into a slot of its size class (its length prefix too) and returns its length code.</summary>
+    public static byte Write(uint handle, ReadOnlySpan<byte> value)
+    {
+        byte code = CodeOf(value.Length);
+        var start = Start(handle);
+        if (code == PrefixedLength)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(start, (ushort)value.Length);
+            start = start[LengthPrefix..];
+        }
+        value.CopyTo(start);
+        return code;
+    }
+
+    /// <summary>The bytes of the value in the slot, given the length code <see cref="Write"/> returned.</summary>
+    public static Span<byte> Value(uint handle, byte code)
+    {
+        var start = Start(handle);
+        return code == PrefixedLength ? start.Slice(LengthPrefix, BinaryPrimitives.ReadUInt16LittleEndian(start)) : start[..code];
+    }
+
+    static Span<byte> Start(uint handle) => s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3);
 }

@@ -71,9 +71,10 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
     /// <summary>Evicts until used memory (plus <paramref name="pendingBytes"/> about to be held) is under maxmemory, or the time budget is spent.</summary>
     public EvictionResult PerformEvictions(long pendingBytes = 0)
     {
-        long start = Stopwatch.GetTimestamp();
-        var result = Evict(pendingBytes);
-        server.Diagnostics.Latency.AddSampleIfNeeded(Observability.LatencyEvents.EvictionCycle, (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        // Most commands find memory under the limit: that costs no clock reading (Redis's getMaxmemoryState first).
+        long toFree = server.Keyspace.Loading ? 0 : BytesToFree(pendingBytes);
+        if (toFree == 0 && _exceededSinceTicks == 0) return EvictionResult.Ok;
+        var result = toFree == 0 ? EvictionResult.Ok : TimedEvict(toFree);
         // performEvictions' update_metrics: time over the limit runs from the first pass that did not get under it.
         if (result != EvictionResult.Ok)
         {
@@ -87,16 +88,22 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
         return result;
     }
 
-    EvictionResult Evict(long pendingBytes)
+    EvictionResult TimedEvict(long toFree)
     {
-        if (server.Keyspace.Loading) return EvictionResult.Ok;
-        long toFree = BytesToFree(pendingBytes);
-        if (toFree == 0) return EvictionResult.Ok;
+        long start = Stopwatch.GetTimestamp();
+        var result = Evict(toFree, start);
+        server.Diagnostics.Latency.AddSampleIfNeeded(Observability.LatencyEvents.EvictionCycle, (long)Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        return result;
+    }
+
+    EvictionResult Evict(long toFree, long start)
+    {
         var policy = server.Config.MaxmemoryPolicy;
         if (policy == MaxmemoryPolicy.NoEviction) return EvictionResult.Fail;
 
         long limitTicks = TimeLimitTicks(server.Config.MaxmemoryEvictionTenacity);
-        long start = Stopwatch.GetTimestamp();
+        // Each deletion is timed only for the latency monitor (Redis's latencyStartMonitor reads no clock when it is off).
+        bool timeDeletions = server.Config.LatencyMonitorThreshold != 0;
         long freed = 0;
         int evicted = 0;
         server.Keyspace.Settle();
@@ -109,9 +116,9 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
             };
             if (entry is null) return EvictionResult.Fail;
             freed += entry.AccountedBytes;
-            long deleteStart = Stopwatch.GetTimestamp();
+            long deleteStart = timeDeletions ? Stopwatch.GetTimestamp() : 0;
             EvictKey(db!, entry);
-            server.Diagnostics.Latency.AddSampleIfNeeded(Observability.LatencyEvents.EvictionDel, (long)Stopwatch.GetElapsedTime(deleteStart).TotalMilliseconds);
+            if (timeDeletions) server.Diagnostics.Latency.AddSampleIfNeeded(Observability.LatencyEvents.EvictionDel, (long)Stopwatch.GetElapsedTime(deleteStart).TotalMilliseconds);
             if (++evicted % 16 == 0 && Stopwatch.GetTimestamp() - start > limitTicks)
             {
                 ScheduleResume();
@@ -127,12 +134,21 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
     /// </summary>
     void EvictKey(Database db, KeyEntry entry)
     {
-        db.Delete(entry);
+        db.Delete(entry, keepValue: false);
         db.Touch(entry.Key);
         server.Events.KeyEvicted(db.Index, entry.Key);
         EvictedKeys++;
         server.Propagation.Begin(db.Index).Arg(server.Config.LazyfreeLazyEviction ? "UNLINK"u8 : "DEL"u8).Arg(entry.Key);
         if (!server.Executor.InCommand) server.Propagation.EndUnit();
+        // The pool is the last holder of the entry (sampled more than once): once out of it, a new key
+        // may take it. The pool stays a sorted run from its start.
+        int kept = 0;
+        for (int k = 0; k < PoolSize; k++)
+        {
+            if (_pool[k].Entry != entry) _pool[kept++] = _pool[k];
+        }
+        Array.Clear(_pool, kept, PoolSize - kept);
+        server.Keyspace.Recycle(entry);
     }
 
     /// <summary>evictionTimeLimitUs: 50 µs per tenacity step up to 10, then growing 15% per step; 100 means no limit.</summary>

@@ -145,6 +145,63 @@ public class KeyEntryTests
     }
 
     [Fact]
+    public void Long_values_live_in_the_arena_and_an_evicted_keys_slot_serves_the_next_set_without_allocating_a_value()
+    {
+        var keyspace = new Keyspace(1);
+        var db = keyspace[0];
+        const int Live = 1000, Churn = 4000;
+        var value = new byte[500];
+        var keys = Enumerable.Range(0, Live + Churn).Select(i => Bytes($"key:{i:D6}")).ToArray();
+        keyspace.ReserveKeys(0, Live + 1);
+        for (int i = 0; i < Live; i++) db.SetString(keys[i], value);
+        keyspace.Settle();
+        var longest = new string('z', StringArena.LongestValue);
+        var entry = db.SetString(Key, Bytes(longest));
+        AssertHolds(entry, longest);
+        // Past the arena's longest, a value has an array of its own again.
+        db.SetString(Key, Bytes(longest + "z"));
+        AssertHolds(entry, longest + "z");
+        Assert.IsType<byte[]>(entry.Value);
+        db.Delete(entry);
+
+        // The cache workload: a new key replaces an evicted one, its 500-byte value in the freed slot. Only the
+        // entry (64 bytes) and the key's array (40) are new; the value was a 524-byte array per SET before.
+        long allocated;
+        int growths;
+        do
+        {
+            growths = StringArena.Growths;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = Live; i < Live + Churn; i++)
+            {
+                db.Delete(db.Lookup(keys[i - Live])!, keepValue: false);
+                value[0] = (byte)i;
+                db.SetString(keys[i], value);
+                keyspace.Settle();
+            }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before - Churn * 104L;
+            // Another test may have taken the freed slots meanwhile (the arena is the process's): then again.
+            for (int i = Churn; i < Churn + Live; i++) db.Delete(db.Lookup(keys[i])!, keepValue: false);
+            for (int i = 0; i < Live; i++) db.SetString(keys[i], value);
+            keyspace.Settle();
+        }
+        while (growths != StringArena.Growths);
+        Assert.InRange(allocated, long.MinValue, 0);
+
+        // Overwrites in one size class write the slot; a deleted key keeps its value while its slot is reused.
+        var kept = db.Lookup(keys[0])!;
+        db.SetString(keys[0], Bytes(new string('k', 450)));
+        db.Delete(kept);
+        for (int i = 1; i < 50; i++) db.SetString(keys[i], Bytes(new string('o', 300 + i * 4)));
+        Assert.Equal(new string('k', 450), Encoding.ASCII.GetString(kept.StringValue));
+        Assert.Equal(new string('o', 496), Encoding.ASCII.GetString(db.Lookup(keys[49])!.StringValue));
+        // An evicted key's value is gone, not silently empty.
+        var evicted = db.Lookup(keys[1])!;
+        db.Delete(evicted, keepValue: false);
+        Assert.ThrowsAny<InvalidCastException>(() => evicted.StringValue.Length);
+    }
+
+    [Fact]
     public void A_raw_string_stays_in_its_own_array_until_set_again()
     {
         var keyspace = new Keyspace(1);

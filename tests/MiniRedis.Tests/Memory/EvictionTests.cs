@@ -124,6 +124,40 @@ public sealed class EvictionTests(MiniRedisFixture fixture) : IClassFixture<Mini
         Assert.True(hot >= 285, $"only {hot} of 300 recently read keys survived");
     }
 
+    [Theory]
+    [InlineData("allkeys-lru")]
+    [InlineData("allkeys-lfu")]
+    [InlineData("volatile-ttl")]
+    public void Keys_set_over_evicted_ones_hold_their_own_values(string policy)
+    {
+        // A new key takes an evicted key's entry and its value's arena slot: every key read back must be
+        // the one written, with its value, TTL and type, whatever entry and slot it got.
+        using var connection = Fresh(policy);
+        long limit = LimitAt(connection, 1 << 20);
+        string ValueOf(int i) => $"{i}:" + new string((char)('a' + i % 26), 300 + i % 700);
+        var replies = Run(connection, Enumerable.Range(0, 8000).Select(i => i % 5 == 0
+            ? new[] { "SET", $"c:{i}", ValueOf(i), "EX", "100000" }
+            : ["SET", $"c:{i}", ValueOf(i), "EX", "200000"]));
+        Assert.All(replies, r => Assert.Equal("+OK\r\n", r));
+        AssertUnderLimit(connection, limit);
+        Assert.True(Field(connection, "stats", "evicted_keys") > 1000);
+        int kept = 0;
+        // In small batches: the replies' buffer counts in used_memory and would evict keys meanwhile.
+        for (int from = 0; from < 8000; from += 100)
+        {
+            var batch = Run(connection, Enumerable.Range(from, 100).SelectMany(i => new[] { new[] { "TTL", $"c:{i}" }, ["GET", $"c:{i}"] }));
+            for (int i = from; i < from + 100; i++)
+            {
+                string ttl = batch[2 * (i - from)], value = batch[2 * (i - from) + 1];
+                if (value == "$-1\r\n") continue;
+                kept++;
+                Assert.Equal($"${ValueOf(i).Length}\r\n{ValueOf(i)}\r\n", value);
+                Assert.InRange(long.Parse(ttl.AsSpan(1, ttl.Length - 3), CultureInfo.InvariantCulture), i % 5 == 0 ? 99000 : 199000, i % 5 == 0 ? 100000 : 200000);
+            }
+        }
+        Assert.InRange(kept, 100, 7000);
+    }
+
     [Fact]
     public void Allkeys_lfu_keeps_the_hot_set()
     {
