@@ -635,7 +635,7 @@ public static unsafe class StreamGroupCommands
         var reply = ctx.Reply;
         reply.ArrayHeader(stream.GroupCount);
         if (stream.Groups is null) return;
-        foreach (var group in stream.Groups.Values)
+        foreach (var group in stream.Groups)
         {
             reply.MapHeader(6);
             Pair(reply, "name"u8, group.Name);
@@ -712,7 +712,7 @@ public static unsafe class StreamGroupCommands
         reply.Bulk("groups"u8);
         reply.ArrayHeader(stream.GroupCount);
         if (stream.Groups is null) return;
-        foreach (var group in stream.Groups.Values)
+        foreach (var group in stream.Groups)
         {
             reply.MapHeader(7);
             Pair(reply, "name"u8, group.Name);

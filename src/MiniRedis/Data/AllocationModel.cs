@@ -95,9 +95,10 @@ public static class AllocationModel
     {
         const int StreamHeader = 80 + 32, PerNode = 96, PerPending = 112, PerGroupOrConsumer = 96;
         long bytes = StreamHeader + stream.NodeBytes + (long)stream.Nodes.Count * PerNode;
-        if (stream.Groups is null) return bytes;
-        foreach (var group in stream.Groups.Values)
-            bytes += PerGroupOrConsumer * (1 + group.Consumers.Count) + (long)group.Pending.Count * PerPending;
+        if (stream.Groups is not { } groups) return bytes;
+        // By index: runs after every command on a stream key, and an interface's enumerator would be an allocation.
+        for (int i = 0; i < groups.Count; i++)
+            bytes += PerGroupOrConsumer * (1 + groups[i].Consumers.Count) + (long)groups[i].Pending.Count * PerPending;
         return bytes;
     }
 

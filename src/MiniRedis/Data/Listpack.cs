@@ -111,6 +111,30 @@ public static class Listpack
         return b < 0x80 ? b : Get(lp, offset).Integer;
     }
 
+    /// <summary>
+    /// The entry at <paramref name="offset"/> and where the one after it starts (the end marker's offset
+    /// after the last), in one reading of its header: a walk over known counts (a stream entry's fields)
+    /// needs no second pass through <see cref="Next"/>.
+    /// </summary>
+    public static ListpackEntry Read(byte[] lp, int offset, out int next)
+    {
+        byte b = lp[offset];
+        if (b < 0x80)
+        {
+            next = offset + 2;
+            return new ListpackEntry(b);
+        }
+        if ((b & 0xC0) == 0x80)
+        {
+            // A string of up to 63 bytes: one header byte, a one-byte back-length.
+            int length = b & 0x3F;
+            next = offset + 2 + length;
+            return new ListpackEntry(new ReadOnlySpan<byte>(lp, offset + 1, length));
+        }
+        next = NextAfter(lp, offset);
+        return Get(lp, offset);
+    }
+
     public static ListpackEntry Get(byte[] lp, int offset)
     {
         byte b = lp[offset];

@@ -110,6 +110,24 @@ public readonly record struct StreamId(ulong Ms, ulong Seq) : IComparable<Stream
     /// </summary>
     static bool TryParseUnsigned(ReadOnlySpan<byte> text, out ulong value)
     {
+        // Digits only, at most 19 (below 2^63): both of Redis's parsers read the same number, leading zeros
+        // included (XACK's IDs from redis-benchmark are zero-padded, which string2ll refuses and strtoull reads).
+        if (text.Length is > 0 and <= 19)
+        {
+            ulong digitsOnly = 0;
+            int at = 0;
+            for (; at < text.Length; at++)
+            {
+                uint digit = (uint)(text[at] - '0');
+                if (digit > 9) break;
+                digitsOnly = digitsOnly * 10 + digit;
+            }
+            if (at == text.Length)
+            {
+                value = digitsOnly;
+                return true;
+            }
+        }
         value = 0;
         if (RedisNumbers.TryParseInt64(text, out long strict))
         {

@@ -46,10 +46,16 @@ public sealed class StreamValue : ICopyableValue
     /// <summary>The nodes' listpack bytes in total (for used_memory), kept as nodes grow, shrink and go.</summary>
     public long NodeBytes { get; private set; }
 
-    /// <summary>Consumer groups by name, in byte order as Redis's rax lists them; null until the first.</summary>
-    public SortedDictionary<byte[], StreamGroup>? Groups;
+    /// <summary>
+    /// Consumer groups in byte order of their names, as Redis's rax lists them; null until the first. A
+    /// sorted list: a stream has a few groups, and used_memory's re-measure after every command on the
+    /// key walks them (a sorted dictionary's enumerator allocated its stack of nodes each time).
+    /// </summary>
+    public IReadOnlyList<StreamGroup>? Groups => _groups;
 
-    public int GroupCount => Groups?.Count ?? 0;
+    List<StreamGroup>? _groups;
+
+    public int GroupCount => _groups?.Count ?? 0;
 
     /// <summary>
     /// Redis's streamEstimateDistanceFromFirstEverEntry: the entries-read counter of <paramref name="id"/>,
@@ -77,24 +83,42 @@ public sealed class StreamValue : ICopyableValue
     public StreamGroup? FindGroup(ReadOnlySpan<byte> name)
     {
         if (_lastFound is { } last && name.SequenceEqual(last.Name)) return last;
-        if (Groups is null || !Groups.TryGetValue(name.ToArray(), out var group)) return null;
-        return _lastFound = group;
+        int at = IndexOfGroup(name);
+        return at < 0 ? null : _lastFound = _groups![at];
+    }
+
+    /// <summary>The group's index in <see cref="Groups"/>, or the complement of where it would go.</summary>
+    int IndexOfGroup(ReadOnlySpan<byte> name)
+    {
+        if (_groups is null) return ~0;
+        int low = 0, high = _groups.Count - 1;
+        while (low <= high)
+        {
+            int middle = (low + high) >>> 1;
+            int order = _groups[middle].Name.AsSpan().SequenceCompareTo(name);
+            if (order == 0) return middle;
+            if (order < 0) low = middle + 1;
+            else high = middle - 1;
+        }
+        return ~low;
     }
 
     public StreamGroup? CreateGroup(ReadOnlySpan<byte> name, StreamId lastId, long entriesRead)
     {
-        Groups ??= new SortedDictionary<byte[], StreamGroup>(ByteOrder.Instance);
-        var key = name.ToArray();
-        if (Groups.ContainsKey(key)) return null;
-        var group = new StreamGroup(key, lastId, entriesRead);
-        Groups.Add(key, group);
+        int at = IndexOfGroup(name);
+        if (at >= 0) return null;
+        var group = new StreamGroup(name.ToArray(), lastId, entriesRead);
+        (_groups ??= []).Insert(~at, group);
         return group;
     }
 
     public bool RemoveGroup(ReadOnlySpan<byte> name)
     {
         _lastFound = null;
-        return Groups is not null && Groups.Remove(name.ToArray());
+        int at = IndexOfGroup(name);
+        if (at < 0) return false;
+        _groups!.RemoveAt(at);
+        return true;
     }
 
     /// <summary>
@@ -312,11 +336,7 @@ public sealed class StreamValue : ICopyableValue
             EntriesAdded = EntriesAdded,
         };
         foreach (var node in Nodes) copy.AddNode(node.Copy());
-        if (Groups is not null)
-        {
-            copy.Groups = new SortedDictionary<byte[], StreamGroup>(ByteOrder.Instance);
-            foreach (var (name, group) in Groups) copy.Groups.Add(name, group.Copy());
-        }
+        if (_groups is not null) copy._groups = _groups.ConvertAll(group => group.Copy());
         return copy;
     }
 
@@ -661,6 +681,9 @@ public sealed class StreamNode
 
     public ListpackEntry Get(int offset) => Listpack.Get(_buffer, offset);
 
+    /// <summary>The element at <paramref name="offset"/> and the offset of the one after it (<see cref="Listpack.Read"/>).</summary>
+    public ListpackEntry Read(int offset, out int next) => Listpack.Read(_buffer, offset, out next);
+
     public int Next(int offset) => NextOffset(offset);
 }
 
@@ -761,19 +784,10 @@ public struct StreamIterator
         Span<byte> valueScratch = stackalloc byte[RedisNumbers.MaxInt64Length];
         for (int i = 0; i < _fieldCount; i++)
         {
-            scoped ReadOnlySpan<byte> field;
-            if (_sameFields)
-            {
-                field = node.Get(master).AsBytes(fieldScratch);
-                master = node.Next(master);
-            }
-            else
-            {
-                field = node.Get(p).AsBytes(fieldScratch);
-                p = node.Next(p);
-            }
-            var value = node.Get(p).AsBytes(valueScratch);
-            p = node.Next(p);
+            var field = _sameFields
+                ? node.Read(master, out master).AsBytes(fieldScratch)
+                : node.Read(p, out p).AsBytes(fieldScratch);
+            var value = node.Read(p, out p).AsBytes(valueScratch);
             visit.Visit(field, value);
         }
     }

@@ -44,7 +44,7 @@ public sealed partial class AofRewriteEmitter
         _encoder.Bulk("MAXDELETEDID"u8);
         WriteId(stream.MaxDeletedId);
         if (stream.Groups is null) return;
-        foreach (var group in stream.Groups.Values)
+        foreach (var group in stream.Groups)
         {
             _encoder.BeginCommand(7);
             _encoder.Bulk("XGROUP"u8);

@@ -28,7 +28,7 @@ public sealed partial class RdbWriter
         WriteLength((ulong)stream.EntriesAdded);
         WriteLength((ulong)stream.GroupCount);
         if (stream.Groups is null) return;
-        foreach (var group in stream.Groups.Values)
+        foreach (var group in stream.Groups)
         {
             WriteString(group.Name);
             WriteStreamId(group.LastId);
