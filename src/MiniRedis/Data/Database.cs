@@ -207,12 +207,22 @@ public sealed class Database
         SignalIfBlockable(entry);
     }
 
-    public void Delete(KeyEntry entry)
+    /// <summary>Removes a key whose entry its caller goes on using (RENAME, MOVE, GETDEL's reply): its value stays readable.</summary>
+    public void Delete(KeyEntry entry) => Remove(entry, keepValue: true);
+
+    /// <summary>
+    /// Removes a key nobody reads the value of again (DEL, expiry, eviction): a short string's arena slot is freed
+    /// without copying it out. A running snapshot has already taken the key (BeforeAccess).
+    /// </summary>
+    public void Discard(KeyEntry entry) => Remove(entry, keepValue: false);
+
+    void Remove(KeyEntry entry, bool keepValue)
     {
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
-        entry.Detach();
+        if (keepValue) entry.Detach();
+        else entry.Release();
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
         if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
@@ -221,7 +231,7 @@ public sealed class Database
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
     internal void ExpireNow(KeyEntry entry)
     {
-        Delete(entry);
+        Discard(entry);
         Touch(entry.Key);
         _keyspace.OnKeyExpired(this, entry.Key.ToArray());
     }
@@ -283,8 +293,16 @@ public sealed class Database
         // Keys being changed by the running command are measured before they go, so none comes back.
         _keyspace.Settle();
         _keyspace.StreamKeyGone?.Invoke(this, null);
-        // A running snapshot still walks the old table, so its entries keep their values (in arrays).
-        foreach (var entry in _dict) entry.Detach();
+        // A running snapshot still walks the old table, so its entries keep their values (in arrays); otherwise
+        // nothing reads them again and the arena slots are only freed.
+        if (_keyspace.Snapshot is null)
+        {
+            foreach (var entry in _dict) entry.Release();
+        }
+        else
+        {
+            foreach (var entry in _dict) entry.Detach();
+        }
         _dict = new Dict();
         _volatile = [];
         _keyBytes = 0;

@@ -154,6 +154,17 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         _value = bytes;
     }
 
+    /// <summary>
+    /// The key leaves its table and nobody reads its value again (DEL, expiry, eviction, FLUSHALL with no snapshot
+    /// walking): an arena string's slot is freed without the copy <see cref="Detach"/> makes; the value reads empty.
+    /// </summary>
+    internal void Release()
+    {
+        if (!IsInline) return;
+        FreeInline();
+        _value = Array.Empty<byte>();
+    }
+
     /// <summary>Type (bits 0-2), encoding (bits 3-6) and <see cref="OwnsInteger"/> (bit 7).</summary>
     byte _kind;
 
