@@ -118,7 +118,7 @@ public static unsafe class KeyCommands
         {
             var entry = ctx.Db.Lookup(ctx.Arg(i));
             if (entry is null) continue;
-            ctx.Db.Delete(entry);
+            ctx.Db.Discard(entry);
             ctx.KeyModified(ctx.Arg(i));
             ctx.Notify(NotifyClass.Generic, "del"u8, ctx.Arg(i));
             deleted++;

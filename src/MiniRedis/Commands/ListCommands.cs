@@ -1,3 +1,4 @@
+using System.Buffers;
 using MiniRedis.Data;
 using MiniRedis.Execution;
 using MiniRedis.Notifications;
@@ -119,7 +120,7 @@ public static unsafe class ListCommands
             entry = CreateList(ctx, key);
             list = (ListValue)entry.Value;
         }
-        for (int i = 2; i < ctx.ArgCount; i++) list.Push(ctx.Arg(i).ToArray(), head);
+        for (int i = 2; i < ctx.ArgCount; i++) list.Push(ctx.Arg(i), head);
         ctx.KeyModified(ctx.Db, key, ctx.ArgCount - 2);
         ctx.Notify(NotifyClass.List, PushEvent(head), key);
         ctx.Reply.Integer(list.Count);
@@ -182,9 +183,8 @@ public static unsafe class ListCommands
         int length = list is null ? 0 : ClampRange(list.Count, ref start, ref end);
         ctx.Reply.ArrayHeader(length);
         if (length == 0) return;
-        var (first, second) = list!.Range((int)start, length);
-        foreach (var item in first.Span) ctx.Reply.Bulk(item);
-        foreach (var item in second.Span) ctx.Reply.Bulk(item);
+        var cursor = list!.At((int)start);
+        for (int i = 0; i < length; i++, cursor.Advance()) ctx.Reply.Bulk(cursor.Current);
     }
 
     /// <summary>Normalizes a start..end range (negative = from the end) to the list; returns its length (0 if empty).</summary>
@@ -234,7 +234,7 @@ public static unsafe class ListCommands
             ctx.Error(IndexOutOfRangeError);
             return;
         }
-        list![position] = ctx.Arg(3).ToArray();
+        list!.Set(position, ctx.Arg(3));
         ctx.KeyModified(ctx.Db, entry.Key);
         ctx.Notify(NotifyClass.List, "lset"u8, entry.Key);
         ctx.Reply.Ok();
@@ -261,7 +261,7 @@ public static unsafe class ListCommands
             ctx.Reply.Integer(-1);
             return;
         }
-        list.Insert(after ? pivot + 1 : pivot, ctx.Arg(4).ToArray());
+        list.Insert(after ? pivot + 1 : pivot, ctx.Arg(4));
         ctx.KeyModified(ctx.Db, entry!.Key);
         ctx.Notify(NotifyClass.List, "linsert"u8, entry.Key);
         ctx.Reply.Integer(list.Count);
@@ -348,10 +348,11 @@ public static unsafe class ListCommands
         long matches = 0, found = 0, lastMatch = -1;
         int length = list.Count;
         long scanned = maxLength == 0 ? length : Math.Min(maxLength, length);
-        for (int i = 0; i < scanned; i++)
+        var cursor = list.At(fromTail ? length - 1 : 0, reverse: fromTail);
+        for (int i = 0; i < scanned; i++, cursor.Advance())
         {
             int position = fromTail ? length - 1 - i : i;
-            if (!list[position].AsSpan().SequenceEqual(element)) continue;
+            if (!cursor.Current.SequenceEqual(element)) continue;
             matches++;
             if (matches < rank) continue;
             lastMatch = position;
@@ -403,7 +404,11 @@ public static unsafe class ListCommands
         var destination = ctx.LookupWrite(destinationKey);
         if (!TryGetList(ctx, destination, out var destinationList)) return;
 
-        var value = sourceList!.Pop(fromHead);
+        // The popped element is a view into the source's storage, which the push may reuse when both are one list.
+        var popped = sourceList!.Pop(fromHead);
+        byte[]? rented = null;
+        var value = (popped.Length <= 256 ? stackalloc byte[256] : rented = ArrayPool<byte>.Shared.Rent(popped.Length))[..popped.Length];
+        popped.CopyTo(value);
         destinationList ??= (ListValue)CreateList(ctx, destinationKey).Value;
         destinationList.Push(value, toHead);
         ctx.KeyModified(ctx.Db, destinationKey, 0);
@@ -415,6 +420,7 @@ public static unsafe class ListCommands
             else ctx.Propagate().Arg("RPOPLPUSH"u8).Arg(sourceKey).Arg(destinationKey);
         }
         ctx.Reply.Bulk(value);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
     }
 
     static void BLPop(CommandContext ctx) => BlockingPop(ctx, head: true);

@@ -205,7 +205,8 @@ public static unsafe class SortCommand
             return items;
         }
         var list = (ListValue)entry.Value;
-        for (int i = 0; i < count; i++) items[i].Element = list[reverse ? list.Count - 1 - start - i : start + i];
+        var elements = list.At(reverse ? list.Count - 1 - start : start, reverse);
+        for (int i = 0; i < count; i++, elements.Advance()) items[i].Element = elements.Current.ToArray();
         return items;
     }
 

@@ -207,12 +207,16 @@ public sealed class Database
         SignalIfBlockable(entry);
     }
 
+    /// <summary>Removes a key whose entry its caller goes on using (RENAME, MOVE, GETDEL's reply): its value stays readable.</summary>
+    public void Delete(KeyEntry entry) => Remove(entry, keepValue: true);
+
     /// <summary>
-    /// Takes the key out of the table. The entry keeps its value for whoever still holds it (GETDEL,
-    /// MOVE, lazy free...) unless <paramref name="keepValue"/> is false: then its string's arena slot is
-    /// only freed, not copied out first (eviction and expiry, which read nothing but the key after).
+    /// Removes a key nobody reads the value of again (DEL, expiry, eviction): an arena string's slot is freed
+    /// without copying it out. A running snapshot has already taken the key (BeforeAccess).
     /// </summary>
-    public void Delete(KeyEntry entry, bool keepValue = true)
+    public void Discard(KeyEntry entry) => Remove(entry, keepValue: false);
+
+    void Remove(KeyEntry entry, bool keepValue)
     {
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
@@ -226,7 +230,7 @@ public sealed class Database
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
     internal void ExpireNow(KeyEntry entry)
     {
-        Delete(entry, keepValue: false);
+        Discard(entry);
         Touch(entry.Key);
         _keyspace.OnKeyExpired(this, entry.Key.ToArray());
     }
@@ -288,8 +292,10 @@ public sealed class Database
         // Keys being changed by the running command are measured before they go, so none comes back.
         _keyspace.Settle();
         _keyspace.StreamKeyGone?.Invoke(this, null);
-        // A running snapshot still walks the old table, so its entries keep their values (in arrays).
-        foreach (var entry in _dict) entry.Detach();
+        // A running snapshot still walks the old table, so its entries keep their values (in arrays); otherwise
+        // nothing reads them again and the arena slots are only freed.
+        bool keepValues = _keyspace.Snapshot is not null;
+        foreach (var entry in _dict) entry.Detach(keepValues);
         _dict = new Dict();
         _volatile = [];
         _keyBytes = 0;

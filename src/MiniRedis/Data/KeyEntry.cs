@@ -175,8 +175,8 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     /// <summary>
     /// The key leaves its table: an arena string moves into an array of its own, and the slot is free
-    /// again; unless nobody reads the value again (<paramref name="keepValue"/> false: eviction, expiry),
-    /// when the slot is only freed.
+    /// again; unless nobody reads the value again (<paramref name="keepValue"/> false: DEL, expiry, eviction,
+    /// FLUSHALL with no snapshot walking), when the slot is only freed and the value reads as discarded.
     /// </summary>
     internal void Detach(bool keepValue = true)
     {

@@ -134,7 +134,7 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
     /// </summary>
     void EvictKey(Database db, KeyEntry entry)
     {
-        db.Delete(entry, keepValue: false);
+        db.Discard(entry);
         db.Touch(entry.Key);
         server.Events.KeyEvicted(db.Index, entry.Key);
         EvictedKeys++;

@@ -82,7 +82,8 @@ public static class DatasetDigest
                 break;
             case RedisType.List:
                 var list = (ListValue)entry.Value;
-                for (int i = 0; i < list.Count; i++) Mix(digest, list[i]);
+                var elements = list.At(0);
+                for (int i = 0; i < list.Count; i++, elements.Advance()) Mix(digest, elements.Current);
                 break;
             case RedisType.Set:
                 for (var members = new SetValue.Enumerator(entry); members.MoveNext();) Xor(digest, members.Current.AsBytes(scratch));

@@ -87,10 +87,11 @@ public sealed partial class AofRewriteEmitter(Stream sink)
     {
         var list = (ListValue)entry.Value;
         var batch = new Batch(_encoder, "RPUSH"u8, entry.Key, list.Count, 1);
-        for (int i = 0; i < list.Count; i++)
+        var elements = list.At(0);
+        for (int i = 0; i < list.Count; i++, elements.Advance())
         {
             batch.NextItem();
-            _encoder.Bulk(list[i]);
+            _encoder.Bulk(elements.Current);
         }
     }
 

@@ -78,7 +78,7 @@ public sealed partial class RdbReader
         long count = ReadCount();
         if (rdbType == RdbType.List)
         {
-            for (long i = 0; i < count; i++) list.Push(ReadStringArray(), head: false);
+            for (long i = 0; i < count; i++) list.Push(ReadStringScratch(ref _scratch), head: false);
             return list;
         }
         for (long node = 0; node < count; node++)
@@ -87,8 +87,8 @@ public sealed partial class RdbReader
             if (container is not (RdbFormat.QuicklistPacked or RdbFormat.QuicklistPlain)) throw Corrupt("Quicklist integrity check failed.");
             if (container == RdbFormat.QuicklistPlain)
             {
-                var element = ReadStringArray();
-                if (element.Length == 0) throw Corrupt("Quicklist integrity check failed.");
+                var element = ReadStringScratch(ref _scratch);
+                if (element.IsEmpty) throw Corrupt("Quicklist integrity check failed.");
                 list.Push(element, head: false);
                 continue;
             }
@@ -113,7 +113,8 @@ public sealed partial class RdbReader
     /// <summary>Appends the entries of a validated listpack lying at the start of <paramref name="listpack"/> (a scratch or the builder's buffer).</summary>
     static void PushAll(ListValue list, byte[] listpack)
     {
-        for (int p = Listpack.First(listpack); p >= 0; p = Listpack.Next(listpack, p)) list.Push(Listpack.Get(listpack, p).ToArray(), head: false);
+        Span<byte> scratch = stackalloc byte[RedisNumbers.MaxInt64Length];
+        for (int p = Listpack.First(listpack); p >= 0; p = Listpack.Next(listpack, p)) list.Push(Listpack.Get(listpack, p).AsBytes(scratch), head: false);
     }
 
     /// <summary>

@@ -186,9 +186,10 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
         _nodeSizes.Clear();
         int inNode = 0;
         long nodeBytes = 0;
-        for (int i = 0; i < list.Count; i++)
+        var elements = list.At(0);
+        for (int i = 0; i < list.Count; i++, elements.Advance())
         {
-            var element = list[i];
+            var element = elements.Current;
             bool large = element.Length >= RdbFormat.QuicklistLargeElement;
             if (inNode > 0 && (large || nodeBytes + element.Length + RdbFormat.QuicklistEntryOverhead > RdbFormat.QuicklistNodeBytes))
             {
@@ -207,17 +208,18 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
         if (inNode > 0) _nodeSizes.Add(inNode);
 
         WriteLength((ulong)_nodeSizes.Count);
-        int next = 0;
+        elements = list.At(0);
         foreach (int size in _nodeSizes)
         {
-            if (size == 1 && list[next].Length >= RdbFormat.QuicklistLargeElement)
+            if (size == 1 && elements.Current.Length >= RdbFormat.QuicklistLargeElement)
             {
                 WriteLength(RdbFormat.QuicklistPlain);
-                WriteString(list[next++]);
+                WriteString(elements.Current);
+                elements.Advance();
                 continue;
             }
             _listpack.Reset();
-            for (int i = 0; i < size; i++) _listpack.Append(list[next++]);
+            for (int i = 0; i < size; i++, elements.Advance()) _listpack.Append(elements.Current);
             WriteLength(RdbFormat.QuicklistPacked);
             WriteString(_listpack.Finish());
         }
