@@ -106,7 +106,9 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     void RunWriter()
     {
-        BackgroundPriority.LowerCurrentThread();
+        // Replicas wait on a transfer, which their sockets pace: it keeps the server's priority, as
+        // Redis's child does; a save to disk yields to the executor.
+        if (!_target.IsSocket) BackgroundPriority.LowerCurrentThread();
         var config = _server.Config;
         try
         {
