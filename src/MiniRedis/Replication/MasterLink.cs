@@ -364,8 +364,10 @@ public sealed class MasterLink : IClientConnection
             _ackAfterLoad = false;
             SendAck(Invoke(() => _replication.MasterOffset));
         }
-        // The master is authenticated (Redis marks its client so): no small limits on its commands.
-        var limits = new ParseLimits(_config.ProtoMaxBulkLen, int.MaxValue, Unauthenticated: false);
+        // One command per batch (a batch is closed once it holds any argument byte), so the processed
+        // offset and the MULTI tracking are exact; the master is authenticated (Redis marks its client
+        // so): none of the small limits of a client that must still AUTH.
+        var limits = new ParseLimits(_config.ProtoMaxBulkLen, MaxBatchBytes: 1, Unauthenticated: false);
         while (!_stop.IsCancellationRequested)
         {
             if (_start == _end) Fill();
