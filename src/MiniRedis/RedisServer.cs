@@ -73,6 +73,7 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
         Host.Replication = Replication;
         Host.BusyScript = BusyScript;
         Host.Evictor = Evictor;
+        Host.ScriptFlags = new ScriptCommandFlags(Scripts, Functions);
         Host.HandlerServices = new CommandServices
         {
             Server = this, PubSub = PubSub, Tracking = Tracking, Replication = Replication, Persistence = Persistence,
@@ -198,7 +199,7 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
     {
         Persistence.RemoveLeftovers();
         Executor.Start();
-        Replication.Start(new ReplicaHost(EmptyData, Persistence.LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
+        Replication.Start(new ReplicaHost(Persistence.StopJobsForFullSync, EmptyData, Persistence.LoadFullSync, (connection, db) => NewSession(connection, Keyspace[db]),
             Executor.Submit, Connect, Disconnect, () => Keyspace.Complete, () => TcpPort != 0 ? TcpPort : Config.Port));
     }
 

@@ -79,7 +79,6 @@ public static unsafe class FunctionCommands
             ctx.Error("ERR Function not found");
             return;
         }
-        if (!ScriptingCommands.MayRun(ctx, function.Declaration)) return;
         if (!ScriptingCommands.TryGetNumKeys(ctx, "ERR Bad number of keys provided", out int numKeys)) return;
         if (!ScriptingCommands.PreparedToRun(ctx, function.Declaration, readOnly)) return;
 

@@ -83,30 +83,9 @@ public static unsafe class ScriptingCommands
             return;
         }
 
-        if (!MayRun(ctx, script.Declaration) || !PreparedToRun(ctx, script.Declaration, readOnly)) return;
+        // Declared flags were checked before the call, as the command's (Scripting's ScriptCommandFlags).
+        if (!PreparedToRun(ctx, script.Declaration, readOnly)) return;
         RunAndReply(ctx, engine, script.FunctionRef, script.Sha, isEval: true, numKeys, readOnly || script.NoWrites, script.Declaration.AllowOom);
-    }
-
-    /// <summary>
-    /// Redis 7.0 runs a script that declares flags as a command of those flags (scriptFlagsToCmdFlags),
-    /// refused in processCommand's order: out of memory unless it allows it or writes nothing (-OOM),
-    /// after a failed save or AOF write (-MISCONF), on a read-only replica or without enough good
-    /// replicas when it may write, and on a stale replica (its link down, replica-serve-stale-data no)
-    /// unless it allows stale data. False once refused.
-    /// </summary>
-    internal static bool MayRun(CommandContext ctx, ScriptDeclaration declared)
-    {
-        if (!declared.Declared) return true;
-        var replication = ctx.Replication;
-        string? error = null;
-        if (!declared.NoWrites)
-        {
-            if (!declared.AllowOom && ctx.Config.Maxmemory != 0 && ctx.Evictor.OutOfMemoryAtCommandStart && !ctx.Client.IsAofLoader) error = CommandContext.OomError;
-            error ??= ctx.Persistence.WriteDeniedError ?? replication.WriteDeniedError(ctx.Client);
-        }
-        if (error is null && !declared.AllowStale && replication.DeniesStaleData(ctx.Client)) error = CommandContext.MasterDownError;
-        if (error is not null) ctx.Error(error);
-        return error is null;
     }
 
     /// <summary>

@@ -39,6 +39,8 @@ public sealed partial class ServerConfig
     private static NoEffectReason Lazyfree =>
         new("values are released by the .NET garbage collector, never on the command path, whatever the setting");
     private static NoEffectReason ListNodes => new("not implemented: lists are not split into listpack nodes, nor compressed");
+    private static NoEffectReason DisklessLoad =>
+        new("every value loads as `disabled`: through a temporary file, `-LOADING` meanwhile (see Replication)");
     private static NoEffectReason LoadingEvents => new("not implemented: loading does not pause to serve clients at a byte interval");
 
     private const ConfigFlags Hidden = ConfigFlags.Hidden;
@@ -83,7 +85,7 @@ public sealed partial class ServerConfig
         ConfigDirective.Bool("replica-lazy-flush", false, Lazyfree).WithAlias("slave-lazy-flush"),
         ConfigDirective.Bool("replica-ignore-maxmemory", true, Replication).WithAlias("slave-ignore-maxmemory"),
         ConfigDirective.Bool("replica-ignore-disk-write-errors", false, Replication),
-        ConfigDirective.Enum("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"], Replication),
+        ConfigDirective.Enum("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"], DisklessLoad),
         ConfigDirective.String("bind-source-addr", "", true, Replication),
         ConfigDirective.Enum("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"], Replication),
         ConfigDirective.Integer("shutdown-timeout", 0, IntMax, 10, Replication),

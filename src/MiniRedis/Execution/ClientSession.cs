@@ -150,6 +150,21 @@ public sealed class ClientSession : IKeyWatcher
     public bool DirtyExec { get; set; }
     public bool DirtyCas { get; set; }
     public List<(CommandDef Command, ArgVector Args)> Queued { get; } = [];
+
+    /// <summary>
+    /// The flags of the commands queued so far, and those some queued command lacks (Redis's
+    /// mstate.cmd_flags / cmd_inv_flags): EXEC is checked as a command of them. A script's are the
+    /// ones it declares.
+    /// </summary>
+    public CommandFlags QueuedFlags { get; private set; }
+    public CommandFlags QueuedMissingFlags { get; private set; }
+
+    public void Queue(CommandDef command, CommandFlags flags, ArgVector args)
+    {
+        Queued.Add((command, args));
+        QueuedFlags |= flags;
+        QueuedMissingFlags |= ~flags;
+    }
     public List<(Database Db, byte[] Key, bool ExpiredAtWatch)> Watched { get; } = [];
 
     /// <summary>Channels, patterns and shard channels the client listens to; null when none.</summary>
@@ -173,6 +188,7 @@ public sealed class ClientSession : IKeyWatcher
     public void DiscardTransaction()
     {
         Queued.Clear();
+        QueuedFlags = QueuedMissingFlags = CommandFlags.None;
         InMulti = false;
         DirtyExec = false;
         UnwatchAll();

@@ -46,6 +46,7 @@ public sealed unsafe class CommandDef
         KeyStep = keyStep;
         Info = info;
         HasKeys = CommandKeys.HasKeys(this);
+        FlagsFromScript = name is "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro";
     }
 
     /// <summary>Lowercase, "parent|sub" for subcommands, as INFO commandstats names it.</summary>
@@ -55,6 +56,9 @@ public sealed unsafe class CommandDef
     public int FirstKey { get; }
     public int LastKey { get; }
     public int KeyStep { get; }
+
+    /// <summary>EVAL and FCALL and their forms: the script or function they run may declare the flags they are checked with (<see cref="IScriptCommandFlags"/>).</summary>
+    public bool FlagsFromScript { get; }
 
     /// <summary>Redis's doesCommandHaveKeys, fixed with the metadata (the ACL key check skips commands without keys).</summary>
     public bool HasKeys { get; }

@@ -77,6 +77,9 @@ public sealed class ExecutionHost
     /// <summary>maxmemory: eviction before a command, OOM when it cannot free enough (Memory's Evictor).</summary>
     public IMemoryGate Evictor { get; set; } = null!;
 
+    /// <summary>The flags a script or function declares, for the checks before it runs or is queued (Scripting's ScriptCommandFlags).</summary>
+    public IScriptCommandFlags ScriptFlags { get; set; } = null!;
+
     /// <summary>
     /// What the layers above the executor give command handlers (pub/sub, replication, persistence,
     /// scripting, memory, the server's own controls): carried here without being used, read by the

@@ -50,3 +50,12 @@ public interface IMemoryGate
     bool StillOutOfMemoryBefore(ArgVector args);
     bool OutOfMemoryAtCommandStart { get; }
 }
+
+/// <summary>
+/// Redis's getCommandFlags for EVAL/EVALSHA/FCALL and their _RO forms: a script or function that
+/// declares flags is checked before it runs, or is queued, as a command of those flags.
+/// </summary>
+public interface IScriptCommandFlags
+{
+    CommandFlags FlagsOf(CommandDef command, ArgVector args);
+}

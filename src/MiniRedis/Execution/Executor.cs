@@ -642,18 +642,19 @@ public sealed class Executor
             Reject(session, command, Security.AclStore.NoPermError(denial, command.Name));
             return;
         }
-        if (_server.Config.Maxmemory != 0 && _server.Evictor.StillOutOfMemoryBefore(args) && DeniedOutOfMemory(session, command))
+        var flags = command.FlagsFromScript ? _server.ScriptFlags.FlagsOf(command, args) : command.Flags;
+        if (_server.Config.Maxmemory != 0 && _server.Evictor.StillOutOfMemoryBefore(args) && DeniedOutOfMemory(session, command, flags))
         {
             Reject(session, command, CommandContext.OomError);
             return;
         }
-        if ((command.IsWrite || command.Name == "ping" || (command.Name == "exec" && QueuedWrite(session)))
-            && _server.Persistence.WriteDeniedError is { } diskError)
+        bool write = (flags & CommandFlags.Write) != 0 || (command.Name == "exec" && (session.QueuedFlags & CommandFlags.Write) != 0);
+        if ((write || command.Name == "ping") && _server.Persistence.WriteDeniedError is { } diskError)
         {
             Reject(session, command, diskError);
             return;
         }
-        if ((command.IsWrite || (command.Name == "exec" && QueuedWrite(session))) && _server.Replication.WriteDeniedError(session) is { } replicationError)
+        if (write && _server.Replication.WriteDeniedError(session) is { } replicationError)
         {
             Reject(session, command, replicationError);
             return;
@@ -663,7 +664,7 @@ public sealed class Executor
             Reject(session, command, $"ERR Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
-        if (_server.Replication.DeniesStaleData(session) && ((command.Flags & CommandFlags.Stale) == 0 || (command.Name == "exec" && QueuedNonStale(session))))
+        if (_server.Replication.DeniesStaleData(session) && ((flags & CommandFlags.Stale) == 0 || (command.Name == "exec" && (session.QueuedMissingFlags & CommandFlags.Stale) != 0)))
         {
             Reject(session, command, CommandContext.MasterDownError);
             return;
@@ -696,7 +697,7 @@ public sealed class Executor
                 Reject(session, command, "ERR Command not allowed inside a transaction");
                 return;
             }
-            session.Queued.Add((command, args.Clone()));
+            session.Queue(command, flags, args.Clone());
             session.Reply.SimpleString("QUEUED"u8);
             return;
         }
@@ -726,10 +727,10 @@ public sealed class Executor
     /// processCommand's maxmemory step, second half: with memory still over, a deny-oom command is refused,
     /// as is an EXEC holding one and anything but EXEC/DISCARD/QUIT/RESET queued inside MULTI.
     /// </summary>
-    static bool DeniedOutOfMemory(ClientSession session, CommandDef command)
+    static bool DeniedOutOfMemory(ClientSession session, CommandDef command, CommandFlags flags)
     {
-        if ((command.Flags & CommandFlags.DenyOom) != 0) return true;
-        if (command.Name == "exec") return session.Queued.Exists(q => (q.Command.Flags & CommandFlags.DenyOom) != 0);
+        if ((flags & CommandFlags.DenyOom) != 0) return true;
+        if (command.Name == "exec") return (session.QueuedFlags & CommandFlags.DenyOom) != 0;
         return session.InMulti && command.Name is not ("exec" or "discard" or "quit" or "reset");
     }
 
@@ -746,25 +747,6 @@ public sealed class Executor
         diagnostics.Latency.AddSampleIfNeeded((command.Flags & CommandFlags.Fast) != 0 ? LatencyEvents.FastCommand : LatencyEvents.Command, microseconds / 1000);
         if (diagnostics.SlowLog.IsSlow(microseconds))
             diagnostics.SlowLog.Push(args, redacted, microseconds, session.Connection?.RemoteAddress ?? "", session.Name ?? "");
-    }
-
-    static bool QueuedWrite(ClientSession session)
-    {
-        foreach (var (queued, _) in session.Queued)
-        {
-            if (queued.IsWrite) return true;
-        }
-        return false;
-    }
-
-    /// <summary>A queued command a stale replica refuses (Redis's cmd_inv_flags with CMD_STALE).</summary>
-    static bool QueuedNonStale(ClientSession session)
-    {
-        foreach (var (queued, _) in session.Queued)
-        {
-            if ((queued.Flags & CommandFlags.Stale) == 0) return true;
-        }
-        return false;
     }
 
     /// <summary>What a RESP2 client in subscribed mode may still send (its replies are push-like arrays).</summary>

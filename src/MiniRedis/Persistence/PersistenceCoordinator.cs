@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MiniRedis.Execution;
 using MiniRedis.Persistence.Aof;
 using MiniRedis.Persistence.Dataset;
@@ -60,6 +61,20 @@ public sealed class PersistenceCoordinator : IDiskWriteGate
             if (loaded) Aof.Start(done);
             else done(false);
         });
+    }
+
+    /// <summary>
+    /// Before a replica's full sync empties the dataset (Redis's readSyncBulkPayload): a running AOF
+    /// rewrite and background save are stopped, as Redis kills their children, so neither puts the
+    /// old dataset over the new one on disk when it ends (the rewrite is started again after the load).
+    /// </summary>
+    public void StopJobsForFullSync()
+    {
+        AofRewrite.Cancel();
+        if (!Rdb.InProgress) return;
+        _server.Logger.LogInformation("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process {Pid} and removing its temp file to avoid any race",
+            Environment.ProcessId);
+        Rdb.CancelBackgroundSave();
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ namespace MiniRedis.Replication;
 /// <param name="Disconnect">Forgets it (executor).</param>
 /// <param name="Ready">The data on disk is loaded: a full sync may replace it.</param>
 /// <param name="ListeningPort">The port listened on, which REPLCONF listening-port announces unless replica-announce-port is set.</param>
-public sealed record ReplicaHost(Action EmptyData, Action<string, Action<int?>> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
+public sealed record ReplicaHost(Action StopBackgroundJobs, Action EmptyData, Action<string, Action<int?>> LoadRdb, Func<IClientConnection, int, ClientSession> NewSession,
     Action<ClientSession, CommandBatch> Submit, Action<ClientSession> Connect, Action<ClientSession> Disconnect, Func<bool> Ready, Func<int> ListeningPort);
 
 /// <summary>
@@ -285,6 +285,7 @@ public sealed class MasterLink : IClientConnection
         var loaded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         Invoke(() =>
         {
+            _host.StopBackgroundJobs();
             _replication.FullSyncReceived();
             _logger.LogInformation("MASTER <-> REPLICA sync: Flushing old data");
             _host.EmptyData();
@@ -363,7 +364,10 @@ public sealed class MasterLink : IClientConnection
             _ackAfterLoad = false;
             SendAck(Invoke(() => _replication.MasterOffset));
         }
-        var limits = new ParseLimits(_config.ProtoMaxBulkLen, int.MaxValue, Unauthenticated: true);
+        // One command per batch (a batch is closed once it holds any argument byte), so the processed
+        // offset and the MULTI tracking are exact; the master is authenticated (Redis marks its client
+        // so): none of the small limits of a client that must still AUTH.
+        var limits = new ParseLimits(_config.ProtoMaxBulkLen, MaxBatchBytes: 1, Unauthenticated: false);
         while (!_stop.IsCancellationRequested)
         {
             if (_start == _end) Fill();

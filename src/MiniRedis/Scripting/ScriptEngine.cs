@@ -160,6 +160,10 @@ public sealed unsafe partial class ScriptEngine : IDisposable
 
     static readonly string[] ShebangFlags = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
 
+    /// <summary>What a script body's shebang declares (not declared when it has none or a bad one), without compiling it.</summary>
+    public static ScriptDeclaration DeclarationOf(ReadOnlySpan<byte> body) =>
+        TryParseShebang(body, out _, out var declaration, out _) ? declaration : default;
+
     /// <summary>
     /// Redis's evalExtractShebangFlags: an optional first line "#!lua flags=a,b". No-writes and
     /// allow-stale and allow-oom change what a script may do here (no cluster exists to make the others matter).

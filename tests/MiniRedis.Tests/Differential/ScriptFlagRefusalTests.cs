@@ -7,8 +7,9 @@ namespace MiniRedis.Tests.Differential;
 /// Redis 7.0 runs a script or function that declares flags as a command of those flags: out of memory
 /// under noeviction one that may write is refused with -OOM before it runs unless it declares
 /// allow-oom (whose writes then go through), and after a failed background save one that may write
-/// gets -MISCONF (out of memory, inside MULTI every queued command is refused and EXEC aborts).
-/// Compared reply for reply with real Redis 7.0.15.
+/// gets -MISCONF. Inside MULTI they are checked when queued, with the flags they declare (out of
+/// memory every queued command is refused; after a failed save a declared writing script is, and
+/// EXEC aborts). Compared reply for reply with real Redis 7.0.15.
 /// </summary>
 [Trait("Category", "Differential")]
 public sealed class ScriptFlagRefusalTests
@@ -33,7 +34,17 @@ public sealed class ScriptFlagRefusalTests
         ["FCALL_RO", "writer", "0"],
         ["MULTI"],
         ["EVAL", "#!lua flags=no-writes\nreturn 1", "0"],
+        ["FCALL", "ro", "0"],
+        ["EXEC"],
+        ["MULTI"],
+        ["EVAL", "#!lua flags=no-writes\nreturn 1", "0"],
         ["EVAL", "#!lua\nreturn 1", "0"],
+        ["EXEC"],
+        ["MULTI"],
+        ["FCALL", "writer", "0"],
+        ["EXEC"],
+        ["MULTI"],
+        ["EVAL", "return redis.call('SET', 'plain', '1')", "0"],
         ["EXEC"],
     ];
 
@@ -48,6 +59,8 @@ public sealed class ScriptFlagRefusalTests
         Assert.Contains("OOM EVAL #!lua\\nreturn 1 0 => -OOM command not allowed when used memory > 'maxmemory'.", expected);
         Assert.Contains("OOM EVAL #!lua flags=allow-oom\\nreturn redis.call('SET', 'x', '1') 0 => +OK", expected);
         Assert.Contains("MISCONF FCALL writer 0 => " + Misconf, expected);
+        // Queued with its declared flags: refused when queued, and the EXEC aborts.
+        Assert.Equal(2, expected.Count(line => line == "MISCONF EXEC => -EXECABORT Transaction discarded because of previous errors."));
     }
 
     const string Misconf = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
@@ -66,9 +79,7 @@ public sealed class ScriptFlagRefusalTests
         Directory.CreateDirectory(Path.Combine(dir, "dump.rdb"));
         Assert.Equal("+Background saving started\r\n", Text(connection.Call("BGSAVE")));
         Assert.True(Wait.Until(() => connection.InfoField("persistence", "rdb_last_bgsave_status") == "err"), server.Output);
-        // Not the MULTI part: a declared script's flags are not checked at queue time yet (README), so
-        // after a failed save MiniRedis queues it and refuses it inside EXEC where Redis aborts the EXEC.
-        seen.AddRange(Scripts.TakeWhile(call => call[0] != "MULTI").Select(call => "MISCONF " + Shown(call) + " => " + Text(connection.Call(call)).Trim()));
+        seen.AddRange(Scripts.Select(call => "MISCONF " + Shown(call) + " => " + Text(connection.Call(call)).Trim()));
         return seen;
     }
 

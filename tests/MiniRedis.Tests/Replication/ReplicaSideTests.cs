@@ -47,6 +47,27 @@ public sealed class ReplicaSideTests
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
     }
 
+    /// <summary>
+    /// The master's client is authenticated: its commands of more than 10 arguments or with values
+    /// over 16 KB (the limits for clients that must still AUTH) are run, not a protocol error that
+    /// dropped the link after every partial resync (found by LargeDatasetTests at 1M keys).
+    /// </summary>
+    [Fact]
+    public void RunsTheMastersLargeCommands()
+    {
+        using var master = new RealRedisProcess();
+        using var replica = new MiniRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString());
+        ReplicationChecks.WaitCaughtUp(master, replica);
+        using (var connection = master.Connect())
+        {
+            Assert.Equal("+OK\r\n", connection.Text("MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5", "f", "6"));
+            Assert.Equal("+OK\r\n", connection.Text("SET", "big", new string('x', 20_000)));
+        }
+        ReplicationChecks.WaitCaughtUp(master, replica);
+        Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
+        Assert.DoesNotContain("Protocol error", replica.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ReplicaOfMiniRedisThenNoOne()
     {

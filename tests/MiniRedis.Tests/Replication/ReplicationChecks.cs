@@ -100,7 +100,7 @@ static class ReplicationChecks
 
 /// <summary>
 /// A large dataset of every type for the full-sync tests, loaded with redis-cli --pipe, and its
-/// key-by-key comparison with pipelined reads (the one-call-per-key <see cref="ReplicationChecks.Dataset"/> is too slow for it).
+/// key-by-key comparison, a page of keys per call (the one-call-per-key <see cref="ReplicationChecks.Dataset"/> is too slow for it).
 /// </summary>
 static class LargeDataset
 {
@@ -122,10 +122,17 @@ static class LargeDataset
                     string[] command = (i % 6) switch
                     {
                         0 when i % 10 == 0 => ["SET", key, "value:" + n, "EX", "100000"],
+                        0 when i % 1000 == 6 => ["SET", key, new string('s', 100 + i % 1000)],
                         0 => ["SET", key, "value:" + n],
+                        // Now and then a key of each type in its large encoding (quicklist, hashtable, skiplist).
+                        1 when i % 10_000 == 1 => ["RPUSH", key, .. Many("e", i)],
                         1 => ["RPUSH", key, "a" + n, "b", n],
+                        2 when i % 10_000 == 2 => ["HSET", key, .. Many("f", i).SelectMany(field => new[] { field, "v" + field })],
                         2 => ["HSET", key, "f1", n, "f2", "v" + n],
+                        3 when i % 10_000 == 3 => ["SADD", key, .. Many("m", i)],
+                        3 when i % 12 == 9 => ["SADD", key, n, "7", "-3"],
                         3 => ["SADD", key, n, "m" + n, "x"],
+                        4 when i % 10_000 == 4 => ["ZADD", key, .. Many("z", i).SelectMany((member, rank) => new[] { (rank * 0.5).ToString(CultureInfo.InvariantCulture), member })],
                         4 => ["ZADD", key, n, "a", "-1.5", "b" + n],
                         _ when i % 60 == 5 => ["XADD", key, $"{pass + 1}-{i % 1000 + 1}", "f", n],
                         _ => ["SET", key, n],
@@ -149,42 +156,64 @@ static class LargeDataset
         }
     }
 
-    /// <summary>Every key of database 0 with its type, whether it has a TTL, and its value's digest (a stream's entries), sorted.</summary>
+    /// <summary>300 elements, past every small encoding's size.</summary>
+    static IEnumerable<string> Many(string prefix, int key) =>
+        Enumerable.Range(0, 300).Select(j => prefix + (key + j).ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// Every key of database 0 with its DEBUG DIGEST-VALUE, sorted: Redis's xorObjectDigest mixes in the
+    /// type, the value and whether the key has a TTL. MiniRedis's does not know streams yet: a stream's
+    /// line has its entries and TTL presence instead. SCAN hands out the keys 10,000 at a time, and
+    /// each page costs one DEBUG DIGEST-VALUE call.
+    /// </summary>
     public static List<string> Lines(ServerProcess server)
     {
         using var connection = RespConnection.Open(server.Port, receiveTimeoutMs: 120_000);
         connection.Call("SELECT", "0");
-        connection.Send(Encoding.ASCII.GetString(RespConnection.EncodeCommand([.. new[] { "KEYS", "*" }.Select(Encoding.ASCII.GetBytes)])));
-        var keys = connection.ReadReply().Children.Select(BulkText).ToList();
-        var types = Pipelined(connection, keys, key => ["TYPE", key]).Select(reply => reply.Text.Trim()).ToList();
-        var ttls = Pipelined(connection, keys, key => ["PTTL", key]).Select(reply => reply.Text != ":-1\r\n").ToList();
-        var values = new string[keys.Count];
-        var streams = Enumerable.Range(0, keys.Count).Where(i => types[i] == "+stream").ToList();
-        var streamValues = Pipelined(connection, [.. streams.Select(i => keys[i])], key => ["XRANGE", key, "-", "+"]).ToList();
-        for (int s = 0; s < streams.Count; s++) values[streams[s]] = streamValues[s].Text;
-        var others = Enumerable.Range(0, keys.Count).Where(i => types[i] != "+stream").ToList();
-        foreach (var chunk in others.Chunk(1000))
+        var streams = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var page in Scan(connection, "TYPE", "stream")) streams.UnionWith(page);
+        var lines = StreamLines(connection, [.. streams]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var page in Scan(connection))
         {
-            connection.Send(RespConnection.EncodeCommand([.. new[] { "DEBUG", "DIGEST-VALUE" }.Concat(chunk.Select(i => keys[i])).Select(Encoding.Latin1.GetBytes)]));
+            // SCAN may return a key twice (never miss one) when the table is resized between calls.
+            var keys = page.Where(key => !streams.Contains(key) && seen.Add(key)).ToList();
+            if (keys.Count == 0) continue;
+            connection.Send(Command(["DEBUG", "DIGEST-VALUE", .. keys]));
             var digests = connection.ReadReply().Children;
-            for (int j = 0; j < chunk.Length; j++) values[chunk[j]] = digests[j].Text.Trim();
+            lines.AddRange(keys.Select((key, i) => $"{key} {digests[i].Text.Trim()}"));
         }
-        var lines = Enumerable.Range(0, keys.Count).Select(i => $"{keys[i]} {types[i]} ttl={ttls[i]} {values[i]}").ToList();
         lines.Sort(StringComparer.Ordinal);
         return lines;
     }
 
-    static string BulkText(RespNode bulk) => bulk.Text[(bulk.Text.IndexOf('\n') + 1)..^2];
-
-    /// <summary>One command per key, sent in batches of 10,000 before their replies are read.</summary>
-    static IEnumerable<RespNode> Pipelined(RespConnection connection, IReadOnlyList<string> keys, Func<string, string[]> command)
+    /// <summary>The pages of a whole SCAN with <paramref name="filter"/> (TYPE t), 10,000 keys asked for at a time.</summary>
+    static IEnumerable<List<string>> Scan(RespConnection connection, params string[] filter)
     {
-        foreach (var chunk in keys.Chunk(10_000))
+        string cursor = "0";
+        do
         {
-            var batch = new MemoryStream();
-            foreach (var key in chunk) batch.Write(RespConnection.EncodeCommand([.. command(key).Select(Encoding.Latin1.GetBytes)]));
-            connection.Send(batch.ToArray());
-            for (int i = 0; i < chunk.Length; i++) yield return connection.ReadReply();
-        }
+            connection.Send(Command(["SCAN", cursor, "COUNT", "10000", .. filter]));
+            var page = connection.ReadReply();
+            cursor = BulkText(page.Children[0]);
+            yield return [.. page.Children[1].Children.Select(BulkText)];
+        } while (cursor != "0");
     }
+
+    /// <summary>Each stream's entries and whether it has a TTL, in one round trip.</summary>
+    static List<string> StreamLines(RespConnection connection, List<string> streams)
+    {
+        var batch = new MemoryStream();
+        foreach (var key in streams)
+        {
+            batch.Write(Command("XRANGE", key, "-", "+"));
+            batch.Write(Command("PTTL", key));
+        }
+        connection.Send(batch.ToArray());
+        return [.. streams.Select(key => $"{key} stream {connection.ReadReply().Text} ttl={connection.ReadReply().Text != ":-1\r\n"}")];
+    }
+
+    static byte[] Command(params string[] args) => RespConnection.EncodeCommand([.. args.Select(Encoding.Latin1.GetBytes)]);
+
+    static string BulkText(RespNode bulk) => bulk.Text[(bulk.Text.IndexOf('\n') + 1)..^2];
 }

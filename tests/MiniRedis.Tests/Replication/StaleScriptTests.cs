@@ -6,7 +6,7 @@ namespace MiniRedis.Tests.Replication;
 /// Scripts and functions on a replica, as Redis 7.0.15 runs them: with its link down and
 /// <c>replica-serve-stale-data no</c> (only scripts flagged <c>allow-stale</c> run, and inside them only
 /// commands with the stale flag), and on a read-only replica (a script without <c>no-writes</c> is
-/// refused before it runs; one without a shebang fails at its first write).
+/// refused before it runs, or when MULTI queues it; one without a shebang fails at its first write).
 /// </summary>
 [Trait("Category", "Differential")]
 public sealed class StaleScriptTests
@@ -45,6 +45,12 @@ public sealed class StaleScriptTests
         ["FCALL_RO", "stale", "0"],
         ["FCALL", "stale_get", "1", "k"],
         ["FCALL", "stale_writer", "1", "k"],
+        // Queued scripts are checked with the flags they declare: a refusal when queued aborts the EXEC.
+        ["MULTI"], ["EVAL", "#!lua\nreturn 1", "0"], ["EXEC"],
+        ["MULTI"], ["EVAL", "#!lua flags=no-writes,allow-stale\nreturn 1", "0"], ["FCALL", "stale", "0"], ["EXEC"],
+        ["MULTI"], ["FCALL", "stale_writer", "1", "k"], ["EXEC"],
+        ["MULTI"], ["FCALL", "ro", "0"], ["EXEC"],
+        ["MULTI"], ["EVAL", "return 1", "0"], ["EXEC"],
         ["FUNCTION", "LIST", "LIBRARYNAME", "nolib"],
         ["FUNCTION", "STATS"],
         ["FUNCTION", "DELETE", "nolib"],
