@@ -35,7 +35,7 @@ public class LoadingProgressTests
         var keyspace = new Keyspace(1);
         var progress = new LoadingProgress(keyspace);
 
-        progress.Begin(1000, heapBytes: 1);
+        progress.Begin(1000, heapBytes: 32 << 20);
         var kept = new List<byte[]>();
         for (int i = 0; i < 64; i++) kept.Add(new byte[1 << 20]);
         progress.End(succeeded: false);
@@ -43,5 +43,18 @@ public class LoadingProgressTests
         Assert.Equal(64, kept.Count);
         Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
         Assert.False(keyspace.Complete);
+    }
+
+    [Fact]
+    public void A_small_load_keeps_the_usual_collections()
+    {
+        var keyspace = new Keyspace(1);
+        var progress = new LoadingProgress(keyspace);
+
+        progress.Begin(1000, heapBytes: 1 << 20);
+        Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
+        Assert.True(keyspace.Loading);
+        progress.End(succeeded: true);
+        Assert.True(keyspace.Complete);
     }
 }
