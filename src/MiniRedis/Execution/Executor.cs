@@ -222,7 +222,8 @@ public sealed class Executor
         while (!_stopping)
         {
             _wake.Reset();
-            if (TryTakeRole())
+            bool tookRole = TryTakeRole();
+            if (tookRole)
             {
                 _onExecutorThread = true;
                 while (true)
@@ -237,9 +238,14 @@ public sealed class Executor
             }
             // Sleep until the next timer, or until a holder of the role wakes us (LeaveRole compares
             // the timer it saw with ours after publishing its own: one of the two sees the other's).
+            // A timer that is due while another thread holds the role is that holder's to run (each round
+            // runs due timers): waiting at least 1 ms keeps this thread from spinning on it meanwhile (19% of
+            // the server's CPU under pipelined XRANGE, session 8).
             long until = Volatile.Read(ref _nextTimerTicks);
             Interlocked.Exchange(ref _sleepUntilTicks, until);
-            if (Volatile.Read(ref _nextTimerTicks) == until && !_stopping) _wake.Wait(MillisecondsUntil(until));
+            int wait = MillisecondsUntil(until);
+            if (!tookRole && wait == 0) wait = 1;
+            if (Volatile.Read(ref _nextTimerTicks) == until && !_stopping) _wake.Wait(wait);
         }
     }
 
