@@ -18,8 +18,8 @@ Each measuring command prints one JSON object (labels: server, round) on stdout.
 """
 import json, os, statistics, subprocess, sys, threading, time
 
-from rdb_probe import memory
-from rewrite_probe import Conn, command
+from rdb_probe import connect_when_serving, memory
+from rewrite_probe import Conn, command, info
 
 STRINGS, LISTS, HASHES, SETS, ZSETS = 700_000, 100_000, 100_000, 50_000, 50_000
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -56,26 +56,11 @@ def labels(argv):
     return {"server": argv[0], "round": int(argv[1])}
 
 
-def info(c, field):
-    for line in c.call("INFO", "persistence").decode().splitlines():
-        name, _, value = line.partition(":")
-        if name == field:
-            return value.strip()
-    return None
-
-
 def load(port, pid, start, *label_args):
-    c = None
-    while c is None:
-        try:
-            c = Conn(port)
-        except OSError:
-            if not os.path.exists(f"/proc/{pid}"):
-                print(json.dumps({**labels(label_args), "phase": "load", "error": "server exited"}))
-                return
-            time.sleep(0.002)
-    while c.call("PING") != b"PONG":
-        time.sleep(0.002)
+    c = connect_when_serving(port, pid)
+    if c is None:
+        print(json.dumps({**labels(label_args), "phase": "load", "error": "server exited"}))
+        return
     elapsed = time.time() - float(start)
     cpu = cpu_seconds(pid)
     print(json.dumps({**labels(label_args), "phase": "load", "wall_s": round(elapsed, 3), "cpu_s": round(cpu, 2),

@@ -181,19 +181,27 @@ def bgsave(port, pid, *label_args):
     print(json.dumps(r))
 
 
-def load(port, pid, start, log, *label_args):
-    start = float(start)
+def connect_when_serving(port, pid):
+    """A connection once the server answers PING (a load at start has ended), or None if it exited first."""
     c = None
     while c is None:
         try:
             c = Conn(port)
         except OSError:
             if not os.path.exists(f"/proc/{pid}"):
-                print(json.dumps({**labels(label_args), "phase": "load", "reply": "server exited"}))
-                return
+                return None
             time.sleep(0.002)
     while c.call("PING") != b"PONG":
         time.sleep(0.002)
+    return c
+
+
+def load(port, pid, start, log, *label_args):
+    start = float(start)
+    c = connect_when_serving(port, pid)
+    if c is None:
+        print(json.dumps({**labels(label_args), "phase": "load", "reply": "server exited"}))
+        return
     elapsed = time.time() - start
     keys = int(c.call("DBSIZE"))
     with open(log, errors="replace") as f:
