@@ -59,7 +59,7 @@ public sealed class Keyspace
     int _recycledCount;
 
     /// <summary>
-    /// Keeps an entry deleted without its value (<see cref="Database.Delete"/>) for a new key. Only for
+    /// Keeps an entry deleted without its value (<see cref="Database.Discard"/>) for a new key. Only for
     /// one that nothing refers to any more: the evictor's, after it has told everyone the key went.
     /// </summary>
     internal void Recycle(KeyEntry entry)
