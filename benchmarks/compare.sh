@@ -3,7 +3,8 @@
 # see start_garnet_in in lib.sh) started side by side on free local ports, none persisting anything, and
 # prints a markdown table of throughput. Each test/pipeline pair runs on every server before moving to the
 # next pair, so machine noise spreads over them; the load average is printed first.
-# Usage: benchmarks/compare.sh        Environment overrides: REQUESTS, CLIENTS, TESTS, PIPELINES, GARNET=0.
+# Usage: benchmarks/compare.sh        Environment overrides: REQUESTS (of a -P 1 row; a -P N row sends N times as
+# many), CLIENTS, TESTS, PIPELINES, GARNET=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh

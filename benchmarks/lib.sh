@@ -143,6 +143,8 @@ warm_up() {
 # bench_rows <leading cells> <tests> <pipelines> [redis-benchmark options...]: one markdown row per
 # benchmark (`-t ping` gives two), each pair run on every server back to back (Redis, MiniRedis, and
 # Garnet when started), the server that goes first rotating so machine noise and warm caches spread over all.
+# A row at -P N sends N × REQUESTS requests, so it lasts about as long as its -P 1 row: 150,000 pipelined SETs
+# take ~0.2 s, and one late wake-up of a server or of redis-benchmark then moved the ratio by ±0.3.
 bench_rows() {
     local leading=$1 tests=$2 pipelines=$3
     shift 3
@@ -166,7 +168,7 @@ bench_rows() {
                     [ "$name" = test ] && continue
                     [ -n "${seen[$name]+set}" ] || { names+=("$name"); seen[$name]=1; }
                     rps[$name|$server]=${value//\"/}
-                done < <(redis-benchmark -p "${!port_var}" -c "$clients" -n "$requests" -t "$test" -P "$pipeline" --csv "$@" 2>/dev/null || true)
+                done < <(redis-benchmark -p "${!port_var}" -c "$clients" -n $(( requests * pipeline )) -t "$test" -P "$pipeline" --csv "$@" 2>/dev/null || true)
             done
             for name in "${names[@]}"; do
                 awk -v lead="${leading:+$leading | }" -v name="$name" -v p="$pipeline" -v r="${rps[$name|redis]:-0}" -v m="${rps[$name|miniredis]:-0}" \
