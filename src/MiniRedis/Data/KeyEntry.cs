@@ -43,7 +43,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         Encoding = encoding;
     }
 
-    /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry and the key's array).</summary>
+    /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry alone: key and value go to the arena).</summary>
     internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
         SetKey(key);
