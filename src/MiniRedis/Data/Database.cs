@@ -98,7 +98,7 @@ public sealed class Database
     public KeyEntry? Peek(ReadOnlySpan<byte> key) => _dict.Find(key);
 
     public KeyEntry Add(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) =>
-        Insert(new KeyEntry(key.ToArray(), value, type, encoding));
+        Insert(new KeyEntry(key, value, type, encoding));
 
     /// <summary>Puts a new entry into the table with a fresh access stamp and the running snapshot's epoch, and announces it.</summary>
     KeyEntry Insert(KeyEntry entry)
@@ -208,31 +208,33 @@ public sealed class Database
     }
 
     /// <summary>Removes a key whose entry its caller goes on using (RENAME, MOVE, GETDEL's reply): its value stays readable.</summary>
-    public void Delete(KeyEntry entry) => Remove(entry, keepValue: true);
+    public void Delete(KeyEntry entry) => Remove(entry, keep: true);
 
     /// <summary>
-    /// Removes a key nobody reads the value of again (DEL, expiry, eviction): an arena string's slot is freed
-    /// without copying it out. A running snapshot has already taken the key (BeforeAccess).
+    /// Removes a key nobody reads again, neither its value nor its key (DEL, expiry, eviction): the arena
+    /// slots are freed without copying anything out, and the entry's key reads as empty afterwards (a caller
+    /// that announces the key keeps its own copy). A running snapshot has already taken the key (BeforeAccess).
     /// </summary>
-    public void Discard(KeyEntry entry) => Remove(entry, keepValue: false);
+    public void Discard(KeyEntry entry) => Remove(entry, keep: false);
 
-    void Remove(KeyEntry entry, bool keepValue)
+    void Remove(KeyEntry entry, bool keep)
     {
         _keyspace.BeforeAccess(_dict, entry);
         if (entry.VolatileIndex >= 0) RemoveVolatile(entry);
         _dict.Remove(entry);
-        entry.Detach(keepValue);
+        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
+        entry.Detach(keepValue: keep, keepKey: keep);
         _keyBytes -= entry.AccountedBytes;
         entry.SetAccounted(-1);
-        if (entry.Type == RedisType.Stream) _keyspace.StreamKeyGone?.Invoke(this, entry.Key.ToArray());
     }
 
     /// <summary>Deletes a key whose TTL passed and reports it, as Redis's deleteExpiredKeyAndPropagate.</summary>
     internal void ExpireNow(KeyEntry entry)
     {
+        var key = entry.Key.ToArray();
         Discard(entry);
-        Touch(entry.Key);
-        _keyspace.OnKeyExpired(this, entry.Key.ToArray());
+        Touch(key);
+        _keyspace.OnKeyExpired(this, key);
     }
 
     public void SetExpire(KeyEntry entry, long expireAtMs)
@@ -292,10 +294,10 @@ public sealed class Database
         // Keys being changed by the running command are measured before they go, so none comes back.
         _keyspace.Settle();
         _keyspace.StreamKeyGone?.Invoke(this, null);
-        // A running snapshot still walks the old table, so its entries keep their values (in arrays); otherwise
-        // nothing reads them again and the arena slots are only freed.
-        bool keepValues = _keyspace.Snapshot is not null;
-        foreach (var entry in _dict) entry.Detach(keepValues);
+        // A running snapshot still walks the old table, so its entries keep their keys and values (in arrays);
+        // otherwise nothing reads them again and the arena slots are only freed.
+        bool keep = _keyspace.Snapshot is not null;
+        foreach (var entry in _dict) entry.Detach(keepValue: keep, keepKey: keep);
         _dict = new Dict();
         _volatile = [];
         _keyBytes = 0;

@@ -10,8 +10,10 @@ public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intse
 /// One key of the keyspace: the hash table node, the value and its metadata in one object. Owned by
 /// the executor thread.
 ///
-/// Memory per key and the GC's work per write are the point of this layout (issues 13 and 18). The
-/// key's bytes live in one array. A string value SET to up to <see cref="StringArena.LongestValue"/>
+/// Memory per key and the GC's work per write are the point of this layout (issues 13 and 18). A key
+/// in a table keeps its bytes in a slot of the <see cref="StringArena"/> (no array of its own: 24 bytes
+/// less per key, and one object less for the GC to trace); a detached entry, or a key longer than the
+/// arena takes, keeps them in an array. A string value SET to up to <see cref="StringArena.LongestValue"/>
 /// bytes lives in a slot of the <see cref="StringArena"/>, which the GC neither traces nor moves piece
 /// by piece: a SET that replaces it writes the slot (or takes another of the right size class) and
 /// stores no reference, so no young object is born and no card of the old generation is marked, and a
@@ -21,7 +23,8 @@ public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intse
 /// said nobody does (eviction, expiry). Longer strings, strings edited in place
 /// (<see cref="StringArray"/>) and every other type keep their value in <see cref="Value"/>. The fields fit 48 bytes: the table does not
 /// cache the key's hash (chains are short; a resize hashes the key again), type, encoding and a flag
-/// share a byte, and the expiry lives in a small object that only keys with a TTL have.
+/// share a byte, and the expiry lives in a small object that only keys with a TTL have, in the field
+/// that otherwise holds the key's array when it has one.
 /// </summary>
 public sealed class KeyEntry : IChainedNode<KeyEntry>
 {
@@ -34,17 +37,26 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// <summary>A detached entry; takes <paramref name="key"/> and a byte[] value without a copy (the RDB reader hands its arrays over).</summary>
     public KeyEntry(byte[] key, object value, RedisType type, ObjectEncoding encoding)
     {
-        _key = key;
+        _extra = key;
         _value = value;
         Type = type;
         Encoding = encoding;
     }
 
-    /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry and the key's array).</summary>
+    /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry alone: key and value go to the arena).</summary>
     internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        _key = key.ToArray();
+        SetKey(key);
         InitString(value, encoding);
+    }
+
+    /// <summary>A key about to enter a table holding <paramref name="value"/>: its bytes go straight to the arena, with no array on the way.</summary>
+    internal KeyEntry(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
+    {
+        SetKey(key);
+        _value = value;
+        Type = type;
+        Encoding = encoding;
     }
 
     /// <summary>
@@ -54,10 +66,9 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// </summary>
     internal void Reuse(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        if (key.Length == _key.Length) key.CopyTo(_key);
-        else _key = key.ToArray();
+        _extra = null;
+        SetKey(key);
         Next = null;
-        _expiry = null;
         _kind = 0;
         LastAccess = 0;
         SnapshotEpoch = 0;
@@ -79,8 +90,16 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// <summary>In place of an evicted or expired key's value, which nobody reads again: reading it fails loudly.</summary>
     static readonly object s_discarded = new();
 
-    /// <summary>The key's bytes; written again only when the entry is reused (<see cref="Reuse"/>).</summary>
-    byte[] _key;
+    /// <summary>
+    /// The key's array when its bytes are not in the arena (<see cref="_keyInArena"/>), or the key's
+    /// <see cref="Expiry"/> (which then holds that array, if any), or null: a key in the arena without a TTL.
+    /// </summary>
+    object? _extra;
+
+    /// <summary>The key's bytes are in <see cref="_keySlot"/> (length code <see cref="_keyLength"/>; no slot for the empty key).</summary>
+    bool _keyInArena;
+    byte _keyLength;
+    uint _keySlot;
 
     /// <summary>The collection object, or a string's own array; null for a string in the arena.</summary>
     object? _value;
@@ -93,7 +112,46 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
 
     KeyEntry? IChainedNode<KeyEntry>.Next { get => Next; set => Next = value; }
 
-    public ReadOnlySpan<byte> Key => _key;
+    public ReadOnlySpan<byte> Key => _keyInArena ? ArenaKey : KeyArray!;
+
+    Span<byte> ArenaKey => _keyLength == 0 ? [] : StringArena.Value(_keySlot, _keyLength);
+
+    byte[]? KeyArray => _extra as byte[] ?? (_extra as Expiry)?.Key;
+
+    /// <summary>Sets the key's array (or none) beside the expiry, if there is one.</summary>
+    void SetKeyArray(byte[]? key)
+    {
+        if (_extra is Expiry expiry) expiry.Key = key;
+        else _extra = key;
+    }
+
+    /// <summary>The key of an entry entering a table: into the arena when it fits, else an array.</summary>
+    void SetKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length > StringArena.LongestValue)
+        {
+            _keyInArena = false;
+            SetKeyArray(key.ToArray());
+            return;
+        }
+        SetKeyArray(null);
+        _keyInArena = true;
+        _keyLength = 0;
+        if (key.Length == 0) return;
+        _keySlot = StringArena.Allocate(key.Length);
+        _keyLength = StringArena.Write(_keySlot, key);
+    }
+
+    /// <summary>Gives the arena key's slot back; the key moves to an array unless nobody reads it again.</summary>
+    void FreeKey(bool keepKey)
+    {
+        if (!_keyInArena) return;
+        var key = keepKey ? ArenaKey.ToArray() : [];
+        if (_keyLength > 0) StringArena.Free(_keySlot, ArenaKey.Length);
+        _keyInArena = false;
+        _keyLength = 0;
+        SetKeyArray(key);
+    }
 
     /// <summary>The key's hash as the keyspace table computes it (not cached: see the class comment).</summary>
     public uint Hash => Dict.HashKey(Key);
@@ -167,19 +225,23 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         _inlineLength = 0;
     }
 
-    /// <summary>The key enters a table (insert, MOVE, RENAME, load): a short string moves into the arena.</summary>
+    /// <summary>The key enters a table (insert, MOVE, RENAME, load): its bytes and a short string move into the arena.</summary>
     internal void Attach()
     {
+        if (!_keyInArena && KeyArray!.Length <= StringArena.LongestValue) SetKey(KeyArray);
         if (Type == RedisType.String && _value is byte[] bytes && Inlines(bytes.Length, Encoding)) SetInlineString(bytes);
     }
 
     /// <summary>
-    /// The key leaves its table: an arena string moves into an array of its own, and the slot is free
-    /// again; unless nobody reads the value again (<paramref name="keepValue"/> false: DEL, expiry, eviction,
-    /// FLUSHALL with no snapshot walking), when the slot is only freed and the value reads as discarded.
+    /// The key leaves its table: its bytes and an arena string move into arrays of their own, and the
+    /// slots are free again; unless nobody reads the value again (<paramref name="keepValue"/> false: DEL,
+    /// expiry, eviction, FLUSHALL with no snapshot walking), when the value's slot is only freed and the
+    /// value reads as discarded. The key stays readable (the deleter announces it) unless
+    /// <paramref name="keepKey"/> is false (FLUSHALL with no snapshot walking: nobody sees those entries again).
     /// </summary>
-    internal void Detach(bool keepValue = true)
+    internal void Detach(bool keepValue = true, bool keepKey = true)
     {
+        FreeKey(keepKey);
         if (!IsInline) return;
         var bytes = keepValue ? InlineSpan.ToArray() : s_discarded;
         FreeInline();
@@ -208,34 +270,52 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         set => _kind = (byte)(value ? _kind | 128 : _kind & 127);
     }
 
-    /// <summary>Only keys with a TTL have one: the time and the key's place in its database's list of such keys.</summary>
+    /// <summary>
+    /// Only keys with a TTL have one: the time and the key's place in its database's list of such keys;
+    /// and the key's array, if it has one (<see cref="_extra"/>).
+    /// </summary>
     sealed class Expiry
     {
         public long At;
         public int VolatileIndex = -1;
+        public byte[]? Key;
     }
 
-    Expiry? _expiry;
+    Expiry? TtlState => _extra as Expiry;
+
+    Expiry NewTtlState()
+    {
+        if (_extra is Expiry expiry) return expiry;
+        expiry = new Expiry { Key = _extra as byte[] };
+        _extra = expiry;
+        return expiry;
+    }
+
+    /// <summary>The key no longer has a TTL: only its array, if any, stays.</summary>
+    void DropTtlState()
+    {
+        if (_extra is Expiry expiry) _extra = expiry.Key;
+    }
 
     /// <summary>Absolute expiry in unix milliseconds; 0 when the key is persistent.</summary>
     public long ExpireAt
     {
-        get => _expiry?.At ?? 0;
+        get => TtlState?.At ?? 0;
         set
         {
-            if (value != 0 || VolatileIndex >= 0) (_expiry ??= new Expiry()).At = value;
-            else _expiry = null;
+            if (value != 0 || VolatileIndex >= 0) NewTtlState().At = value;
+            else DropTtlState();
         }
     }
 
     /// <summary>Position in the database's list of keys with a TTL, or -1.</summary>
     internal int VolatileIndex
     {
-        get => _expiry?.VolatileIndex ?? -1;
+        get => TtlState?.VolatileIndex ?? -1;
         set
         {
-            if (value >= 0 || ExpireAt != 0) (_expiry ??= new Expiry()).VolatileIndex = value;
-            else _expiry = null;
+            if (value >= 0 || ExpireAt != 0) NewTtlState().VolatileIndex = value;
+            else DropTtlState();
         }
     }
 

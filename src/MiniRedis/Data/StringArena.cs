@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace MiniRedis.Data;
 
@@ -138,11 +139,14 @@ static class StringArena
     }
 
     /// <summary>The bytes of the value in the slot, given the length code <see cref="Write"/> returned.</summary>
+    /// <remarks>Inlined: every key comparison of a table lookup reads a key through it.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Span<byte> Value(uint handle, byte code)
     {
         var start = Start(handle);
         return code == PrefixedLength ? start.Slice(LengthPrefix, BinaryPrimitives.ReadUInt16LittleEndian(start)) : start[..code];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Span<byte> Start(uint handle) => s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3);
 }

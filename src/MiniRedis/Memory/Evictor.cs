@@ -18,6 +18,9 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
     const int PoolSize = 16;
 
     readonly PoolEntry[] _pool = new PoolEntry[PoolSize];
+
+    /// <summary>The evicted key's name while it is announced (<see cref="EvictKey"/>).</summary>
+    byte[] _evictedKey = new byte[64];
     int _nextRandomDb;
     bool _resumeScheduled;
 
@@ -134,11 +137,15 @@ public sealed class Evictor(ExecutionHost server, ServerMemory memory) : IMemory
     /// </summary>
     void EvictKey(Database db, KeyEntry entry)
     {
+        // The entry's key goes with its arena slot: the announcements read a copy, kept for the next eviction.
+        if (_evictedKey.Length < entry.Key.Length) _evictedKey = new byte[entry.Key.Length];
+        var key = _evictedKey.AsSpan(0, entry.Key.Length);
+        entry.Key.CopyTo(key);
         db.Discard(entry);
-        db.Touch(entry.Key);
-        server.Events.KeyEvicted(db.Index, entry.Key);
+        db.Touch(key);
+        server.Events.KeyEvicted(db.Index, key);
         EvictedKeys++;
-        server.Propagation.Begin(db.Index).Arg(server.Config.LazyfreeLazyEviction ? "UNLINK"u8 : "DEL"u8).Arg(entry.Key);
+        server.Propagation.Begin(db.Index).Arg(server.Config.LazyfreeLazyEviction ? "UNLINK"u8 : "DEL"u8).Arg(key);
         if (!server.Executor.InCommand) server.Propagation.EndUnit();
         // The pool is the last holder of the entry (sampled more than once): once out of it, a new key
         // may take it. The pool stays a sorted run from its start.
