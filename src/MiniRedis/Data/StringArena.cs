@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace MiniRedis.Data;
 
@@ -143,6 +144,9 @@ static class StringArena
         var start = Start(handle);
         return code == PrefixedLength ? start.Slice(LengthPrefix, BinaryPrimitives.ReadUInt16LittleEndian(start)) : start[..code];
     }
+
+    /// <summary>Hints the CPU to bring the slot in (<see cref="MiniRedis.Data.Prefetch"/>): a snapshot's walk, a few keys ahead of reading them.</summary>
+    public static void Prefetch(uint handle) => Data.Prefetch.Bytes(ref MemoryMarshal.GetReference(Start(handle)));
 
     static Span<byte> Start(uint handle) => s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3);
 }
