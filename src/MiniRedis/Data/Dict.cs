@@ -194,6 +194,35 @@ public sealed class Dict
         return cursor;
     }
 
+    /// <summary>
+    /// For a walk over every key in memory order (a snapshot's, which takes each key once and so
+    /// tolerates seeing one again): the bucket array to walk after <paramref name="walked"/> (null to
+    /// start), or null when every key present throughout has been seen. Keys only move from the array
+    /// being resized into its target, so after the first array comes the target. An array retired
+    /// meanwhile (its resize ended) may have lost unwalked keys anywhere in the live ones:
+    /// <paramref name="retired"/> is then set and the walk must finish with <see cref="Scan"/>, whose
+    /// cursor survives any number of resizes (restarting in memory order could go on for ever while
+    /// keys are added as fast as they are walked).
+    /// </summary>
+    internal KeyEntry?[]? ArrayAfter(KeyEntry?[]? walked, out bool retired)
+    {
+        retired = walked is not null && walked != _buckets && walked != _rehashTarget;
+        if (walked is null) return _buckets;
+        return walked == _buckets ? _rehashTarget : null;
+    }
+
+    /// <summary>
+    /// Visits every chain of buckets [<paramref name="start"/>, <paramref name="end"/>) of one of the
+    /// table's arrays (<see cref="ArrayAfter"/>). The heads are prefetched first, then their values,
+    /// so the cache misses of a few dozen keys overlap instead of coming one after another.
+    /// </summary>
+    internal static void VisitBuckets<TVisitor>(KeyEntry?[] array, int start, int end, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
+    {
+        for (int i = start; i < end; i++) Prefetch.Object(array[i]);
+        for (int i = start; i < end; i++) array[i]?.PrefetchValue();
+        for (int i = start; i < end; i++) VisitChain(array[i], ref visitor);
+    }
+
     static void VisitChain<TVisitor>(KeyEntry? e, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
     {
         for (; e is not null; e = e.Next) visitor.Visit(e);

@@ -177,6 +177,14 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// <summary>A string's bytes, wherever they are kept.</summary>
     public ReadOnlySpan<byte> StringValue => _value is null ? InlineSpan : (byte[])_value;
 
+    /// <summary>Hints the CPU to bring the key's arena slot and the value's first bytes in: an arena string's slot, or the value object.</summary>
+    internal void PrefetchValue()
+    {
+        if (_keyInArena && _keyLength > 0) StringArena.Prefetch(_keySlot);
+        if (_value is not null) Prefetch.Object(_value);
+        else if (_inlineLength > 0) StringArena.Prefetch(_slot);
+    }
+
     /// <summary>
     /// A string's bytes in an array of their own that the caller may keep or edit in place (bitmaps,
     /// HLLs, SETRANGE): an arena value is moved out first, as Redis's dbUnshareStringValue copies an

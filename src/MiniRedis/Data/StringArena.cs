@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace MiniRedis.Data;
 
@@ -146,6 +147,9 @@ static class StringArena
         var start = Start(handle);
         return code == PrefixedLength ? start.Slice(LengthPrefix, BinaryPrimitives.ReadUInt16LittleEndian(start)) : start[..code];
     }
+
+    /// <summary>Hints the CPU to bring the slot in (<see cref="MiniRedis.Data.Prefetch"/>): a snapshot's walk, a few keys ahead of reading them.</summary>
+    public static void Prefetch(uint handle) => Data.Prefetch.Bytes(ref MemoryMarshal.GetReference(Start(handle)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Span<byte> Start(uint handle) => s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3);

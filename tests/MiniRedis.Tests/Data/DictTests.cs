@@ -99,6 +99,60 @@ public class DictTests
         Assert.Empty(stable.Except(seen));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void WalkInMemoryOrderSeesEveryKeyPresentThroughoutWhileTheTableResizes(bool growing)
+    {
+        var dict = new Dict();
+        var stable = new List<string>();
+        var churn = new Queue<KeyEntry>();
+        for (int i = 0; i < 3_000; i++)
+        {
+            dict.Insert(Entry("stable" + i));
+            stable.Add("stable" + i);
+        }
+        for (int i = 0; i < (growing ? 0 : 40_000); i++)
+        {
+            var entry = Entry("churn" + i);
+            dict.Insert(entry);
+            churn.Enqueue(entry);
+        }
+        var seen = new List<string>();
+        var collector = new Collector(seen);
+        int extra = 0, arraysWalked = 0, scanned = 0;
+        bool sawRehash = false, retired;
+        void Change()
+        {
+            // Between steps the table changes, resizing (and finishing resizes) over the walk: growth
+            // adds keys as fast as buckets are walked, shrinking removes churn keys.
+            for (int i = 0; i < 4 && growing; i++) dict.Insert(Entry("extra" + extra++));
+            for (int i = 0; i < 20 && !growing && churn.Count > 0; i++) dict.Remove(churn.Dequeue());
+            sawRehash |= dict.IsRehashing;
+        }
+        for (var array = dict.ArrayAfter(null, out retired); array is not null; array = dict.ArrayAfter(array, out retired))
+        {
+            arraysWalked++;
+            for (int index = 0; index < array.Length; index += 4)
+            {
+                Dict.VisitBuckets(array, index, Math.Min(index + 4, array.Length), ref collector);
+                Change();
+            }
+        }
+        // An array retired under the walk: the SCAN cursor finishes it, whatever resizes follow.
+        for (ulong cursor = 0; retired;)
+        {
+            cursor = dict.Scan(cursor, ref collector);
+            retired = cursor != 0;
+            scanned++;
+            Change();
+        }
+        Assert.True(sawRehash);
+        // A resize met the walk: it went on into the resize's target, or finished with the cursor.
+        Assert.True(arraysWalked > 1 || scanned > 0, "no resize met the walk");
+        Assert.Empty(stable.Except(seen));
+    }
+
     [Fact]
     public void RandomEntryDuringAResizeReturnsKeysOfBothArrays()
     {

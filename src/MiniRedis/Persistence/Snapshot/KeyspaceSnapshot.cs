@@ -25,7 +25,7 @@ public interface ISnapshotConsumer
 /// <summary>
 /// A fork-less point-in-time snapshot of the keyspace (the Dragonfly approach), shared by AOF
 /// rewrite and BGSAVE. Starting it is O(1): it records each database's hash table and a fresh
-/// epoch. The executor then walks the tables with the SCAN cursor in ~1 ms slices (a <see cref="SlicedJob"/>), and any key a
+/// epoch. The executor then walks the tables' bucket arrays in memory order in ~1 ms slices (a <see cref="SlicedJob"/>), and any key a
 /// command reaches first (lookup, delete, expiry; see <see cref="Keyspace.BeforeAccess"/>) is taken
 /// right then, before it can change. Each key is taken exactly once (its epoch is set); keys created
 /// after the instant carry the epoch already and are never taken; deleted keys were taken on their
@@ -39,11 +39,18 @@ public interface ISnapshotConsumer
 public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
 {
     static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(1);
+    /// <summary>Buckets visited between two looks at the clock and the consumer's backlog; their heads are prefetched together.</summary>
+    const int BucketsPerStep = 32;
 
     readonly Keyspace _keyspace;
     readonly ISnapshotConsumer _consumer;
     readonly Dict[] _tables;
     int _walkDb;
+    /// <summary>The bucket array of <see cref="_walkDb"/>'s table being walked (see <see cref="Dict.ArrayAfter"/>), and the next bucket.</summary>
+    KeyEntry?[]? _array;
+    int _index;
+    /// <summary>The walk finishes the table with the SCAN cursor (an array it walked was retired by a resize).</summary>
+    bool _scanning;
     ulong _cursor;
     int _paused;
     bool _finished;
@@ -120,15 +127,42 @@ public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
         while (_walkDb < _tables.Length)
         {
             if (_consumer.Backlogged && Pause()) return false;
+            var table = _tables[_walkDb];
             visitor.Db = _walkDb;
-            _cursor = _tables[_walkDb].Scan(_cursor, ref visitor);
-            if (_cursor == 0) _walkDb++;
+            if (_scanning)
+            {
+                for (int i = 0; i < BucketsPerStep && _scanning; i++)
+                {
+                    _cursor = table.Scan(_cursor, ref visitor);
+                    _scanning = _cursor != 0;
+                }
+                if (!_scanning) NextDb();
+            }
+            else if (_array is null || _index == _array.Length)
+            {
+                _array = table.ArrayAfter(_array, out _scanning);
+                _index = 0;
+                if (_array is null && !_scanning) NextDb();
+                continue;
+            }
+            else
+            {
+                int end = Math.Min(_index + BucketsPerStep, _array.Length);
+                Dict.VisitBuckets(_array, _index, end, ref visitor);
+                _index = end;
+            }
             if (Expired(deadline)) return true;
         }
         _finished = true;
         _keyspace.EndSnapshot(this);
         _consumer.Completed();
         return false;
+    }
+
+    void NextDb()
+    {
+        _walkDb++;
+        _array = null;
     }
 
     /// <summary>Pauses unless the backlog drained meanwhile (then the consumer's Resume may have missed us).</summary>
