@@ -117,9 +117,11 @@ public sealed class SocketEventLoopTests : IAsyncDisposable
             Assert.Equal(Encoding.ASCII.GetBytes($":{++expected}\r\n"), Receive(socket, $":{expected}\r\n".Length));
             // Split: the first part waits in the pipe (qbuf shows it), then the rest comes with a whole command behind it.
             var split = Command("INCR", "n");
-            int cut = 3 + round % (split.Length - 4);
+            // Inside a line, so the part is never all consumed (qbuf counts what is left of it and the open command's arguments).
+            int cut = 1 + round % (split.Length - 2);
+            if (split[cut - 1] == (byte)'\n') cut++;
             socket.Send(split.AsSpan(0, cut));
-            Assert.True(Wait.Until(() => QueryBuffer(admin, "splitter") == cut), "the partial command never showed in qbuf");
+            Assert.True(Wait.Until(() => QueryBuffer(admin, "splitter") > 0), "the partial command never showed in qbuf");
             socket.Send([.. split.AsSpan(cut), .. Command("INCR", "n")]);
             var replies = $":{expected + 1}\r\n:{expected + 2}\r\n";
             expected += 2;
