@@ -25,7 +25,7 @@ namespace MiniRedis.Networking;
 /// (the peer closed or half-closed), the replies to its last commands are sent first, as Redis does.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The executor may release _freeBatches and Close may cancel _closed after the loops ended; neither holds a handle unless asked (no timer, no AvailableWaitHandle), so they are left to the GC.")]
-public sealed class ClientConnection : IClientConnection
+public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirectReader
 {
     const int MaxBatchBytes = 1 << 20;
     // Past this much unsent output the client stops being read from (back-pressure).
@@ -46,6 +46,9 @@ public sealed class ClientConnection : IClientConnection
     readonly CancellationTokenSource _closed = new();
     readonly ClientSession _session;
     int _nextBatch;
+    // The read loop waits on the event loop's thread with nothing left over: the loop may hand a read
+    // of whole commands straight to TryTake. Set and cleared on the loop's thread only (see TryTake).
+    bool _directReads;
 
     // Output the socket did not take at once, sent by SendPendingAsync; guarded by _sendLock.
     readonly Queue<ReplySegment> _pending = new();
@@ -88,7 +91,7 @@ public sealed class ClientConnection : IClientConnection
         // Made at accept, before the clients accepted with it run: it takes the password setting of now.
         _session = server.NewSession(this);
         if (tls is not null) _tls = new TlsTransport(tls, socket);
-        else _events = events?.Create(socket);
+        else _events = events?.Create(socket, this);
         // Zero-byte reads: an idle client holds no receive buffer while it waits (the event loop's pipe holds none once parsed).
         _reader = _events?.Reader ?? PipeReader.Create(_tls?.Stream ?? (Stream)new NetworkStream(socket, ownsSocket: false),
             new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, useZeroByteReads: true));
@@ -127,6 +130,7 @@ public sealed class ClientConnection : IClientConnection
         }
         finally
         {
+            _directReads = false;
             await _reader.CompleteAsync().ConfigureAwait(false);
             // Queued behind any in-flight batches, so they finish first.
             _server.Executor.Submit(Finish);
@@ -148,9 +152,14 @@ public sealed class ClientConnection : IClientConnection
         // The batch being filled. It is kept across reads while it only holds an open command,
         // so a big command resumes where it stopped instead of being parsed again.
         CommandBatch? filling = null;
+        bool drained = true;
         while (true)
         {
+            // Only on the event loop's thread, which also makes the reads: it cannot be between a read it
+            // gave the pipe and this loop's taking of it, so what TryTake takes comes after all that did.
+            _directReads = drained && SocketEventLoop.OnLoopThread;
             var result = await _reader.ReadAsync(_closed.Token).ConfigureAwait(false);
+            _directReads = false;
             var buffer = result.Buffer;
             Interlocked.Increment(ref _server.Stats.TotalReadsProcessed);
             if (OverQueryBufferLimit(buffer.Length + (filling?.OpenCommandBytes ?? 0))) return;
@@ -187,7 +196,43 @@ public sealed class ClientConnection : IClientConnection
             Volatile.Write(ref _queryBytes, buffer.Length + (filling?.OpenCommandBytes ?? 0));
             _reader.AdvanceTo(buffer.Start, result.Buffer.End);
             if (result.IsCompleted) return;
+            drained = buffer.IsEmpty && filling is null;
         }
+    }
+
+    /// <summary>
+    /// Event loop thread: a read of whole commands while the read loop waits with nothing left over
+    /// (a request at pipeline 1) is parsed into a free batch and submitted here, as the read loop would,
+    /// without the pipe's copy and the loop's resumption. Anything else (a partial or malformed command,
+    /// no free batch, a client that must authenticate first) goes back to the pipe, whose read loop then
+    /// takes every read until it waits drained again. One read (16 KB) is below any query buffer limit
+    /// (1 MB at least).
+    /// </summary>
+    bool SocketEventLoop.IDirectReader.TryTake(ReadOnlyMemory<byte> data)
+    {
+        if (!_directReads) return false;
+        if (_server.RequiresAuth(_session) || !_freeBatches.Wait(0))
+        {
+            _directReads = false;
+            return false;
+        }
+        var batch = _batches[_nextBatch];
+        batch.Clear();
+        var input = new ReadOnlySequence<byte>(data);
+        var consumed = RespParser.Parse(input, batch, new ParseLimits(_server.Config.ProtoMaxBulkLen, MaxBatchBytes, Unauthenticated: false));
+        if (batch.Count == 0 || batch.HasOpenCommand || batch.ProtocolError is not null || !input.Slice(consumed).IsEmpty)
+        {
+            // The read loop parses it again from the pipe, where a partial command can wait for the rest.
+            batch.Clear();
+            _freeBatches.Release();
+            _directReads = false;
+            return false;
+        }
+        Interlocked.Increment(ref _server.Stats.TotalReadsProcessed);
+        Interlocked.Add(ref _server.Stats.NetInputBytes, data.Length);
+        _nextBatch ^= 1;
+        _server.Executor.Submit(_session, batch);
+        return true;
     }
 
     bool OverQueryBufferLimit(long bytes)

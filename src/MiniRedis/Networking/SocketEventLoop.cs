@@ -83,22 +83,39 @@ public sealed partial class SocketEventLoop : IDisposable
         _thread.Start();
     }
 
-    /// <summary>A socket in the loop: what it reads goes into <see cref="Reader"/>'s pipe.</summary>
+    /// <summary>
+    /// Takes a read straight from the loop's buffer, without the pipe, when its owner can (its read loop
+    /// waits with nothing left over, the read is whole commands): false leaves the read to the pipe.
+    /// </summary>
+    public interface IDirectReader
+    {
+        bool TryTake(ReadOnlyMemory<byte> data);
+    }
+
+    /// <summary>True on the loop's thread: a read loop resumed by the pipe runs here (inline), between the loop's reads.</summary>
+    public static bool OnLoopThread => t_onLoopThread;
+
+    [ThreadStatic]
+    static bool t_onLoopThread;
+
+    /// <summary>A socket in the loop: what it reads goes to its <see cref="IDirectReader"/> or into <see cref="Reader"/>'s pipe.</summary>
     public sealed class Registration
     {
         readonly SocketEventLoop _loop;
         readonly Pipe _pipe = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
 
-        internal Registration(SocketEventLoop loop, Socket socket, ulong id)
+        internal Registration(SocketEventLoop loop, Socket socket, ulong id, IDirectReader? direct)
         {
             _loop = loop;
             Socket = socket;
             Id = id;
+            Direct = direct;
         }
 
         internal Socket Socket { get; }
         internal ulong Id { get; }
+        internal IDirectReader? Direct { get; }
         internal PipeWriter Writer => _pipe.Writer;
         public PipeReader Reader => _pipe.Reader;
 
@@ -116,9 +133,9 @@ public sealed partial class SocketEventLoop : IDisposable
     }
 
     /// <summary>A registration for <paramref name="socket"/>; it is watched once <see cref="Registration.Start"/> is called.</summary>
-    public Registration Create(Socket socket)
+    public Registration Create(Socket socket, IDirectReader? direct = null)
     {
-        lock (_registrations) return new Registration(this, socket, _nextId++);
+        lock (_registrations) return new Registration(this, socket, _nextId++, direct);
     }
 
     void Add(Registration registration)
@@ -167,6 +184,7 @@ public sealed partial class SocketEventLoop : IDisposable
     unsafe void Run()
     {
         var events = stackalloc EpollEvent[MaxEvents];
+        t_onLoopThread = true;
         while (!_stopping)
         {
             int count = epoll_wait(_epoll, events, MaxEvents, -1);
@@ -196,7 +214,11 @@ public sealed partial class SocketEventLoop : IDisposable
         _ = read(_wakeFd, &value, sizeof(ulong));
     }
 
-    /// <summary>One read of what the socket holds into its pipe; the pipe's reader parses it here and now.</summary>
+    /// <summary>
+    /// One read of what the socket holds, taken straight from the buffer when the connection can (a
+    /// request at pipeline 1: no pipe write, no resumed read loop), else into its pipe, whose reader
+    /// parses it here and now.
+    /// </summary>
     void Read(Registration registration)
     {
         int n;
@@ -218,7 +240,9 @@ public sealed partial class SocketEventLoop : IDisposable
             registration.Writer.Complete();
             return;
         }
-        var flush = registration.Writer.WriteAsync(_readBuffer.AsMemory(0, n));
+        var data = _readBuffer.AsMemory(0, n);
+        if (registration.Direct?.TryTake(data) == true) return;
+        var flush = registration.Writer.WriteAsync(data);
         // Never paused (no writer threshold): the write completed, and the reader ran inline.
         if (!flush.IsCompleted) _ = flush.AsTask();
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Networking;
+using MiniRedis.Tests.Support;
 
 namespace MiniRedis.Tests.Networking;
 
@@ -10,6 +11,8 @@ namespace MiniRedis.Tests.Networking;
 /// The event loop that reads the plain client sockets: many clients whose pipelines one wait finds
 /// ready run in shared rounds and each gets its own replies in order; a command longer than one read
 /// is assembled across reads; a client that half-closes gets its replies before the end of stream.
+/// A request read whole while the client's read loop waits drained is taken straight from the loop's
+/// buffer (no pipe); a partial one goes to the pipe, and the two ways never reorder a client's commands.
 /// </summary>
 [Trait("Category", "Process")]
 public sealed class SocketEventLoopTests : IAsyncDisposable
@@ -88,6 +91,60 @@ public sealed class SocketEventLoopTests : IAsyncDisposable
         {
             foreach (var socket in sockets) socket.Dispose();
         }
+    }
+
+    /// <summary>CLIENT LIST's qbuf of the client named <paramref name="name"/>.</summary>
+    static long QueryBuffer(RespConnection admin, string name)
+    {
+        var list = Encoding.ASCII.GetString(admin.Call("CLIENT", "LIST"));
+        var line = list.Split('\n').Single(l => l.Contains($" name={name} ", StringComparison.Ordinal));
+        var field = line.Split(' ').Single(f => f.StartsWith("qbuf=", StringComparison.Ordinal));
+        return long.Parse(field["qbuf=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public void Whole_requests_and_split_ones_alternate_in_order()
+    {
+        using var socket = Connect();
+        using var admin = RespConnection.Open(_port);
+        socket.Send(Command("CLIENT", "SETNAME", "splitter"));
+        Assert.Equal("+OK\r\n"u8.ToArray(), Receive(socket, 5));
+        long expected = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            // Whole: read straight from the loop's buffer.
+            socket.Send(Command("INCR", "n"));
+            Assert.Equal(Encoding.ASCII.GetBytes($":{++expected}\r\n"), Receive(socket, $":{expected}\r\n".Length));
+            // Split: the first part waits in the pipe (qbuf shows it), then the rest comes with a whole command behind it.
+            var split = Command("INCR", "n");
+            // Inside a line, so the part is never all consumed (qbuf counts what is left of it and the open command's arguments).
+            int cut = 1 + round % (split.Length - 2);
+            if (split[cut - 1] == (byte)'\n') cut++;
+            socket.Send(split.AsSpan(0, cut));
+            Assert.True(Wait.Until(() => QueryBuffer(admin, "splitter") > 0), "the partial command never showed in qbuf");
+            socket.Send([.. split.AsSpan(cut), .. Command("INCR", "n")]);
+            var replies = $":{expected + 1}\r\n:{expected + 2}\r\n";
+            expected += 2;
+            Assert.Equal(Encoding.ASCII.GetBytes(replies), Receive(socket, replies.Length));
+        }
+        socket.Send(Command("GET", "n"));
+        var last = $"${expected.ToString(System.Globalization.CultureInfo.InvariantCulture).Length}\r\n{expected}\r\n";
+        Assert.Equal(Encoding.ASCII.GetBytes(last), Receive(socket, last.Length));
+    }
+
+    [Fact]
+    public void A_request_sent_just_before_the_client_goes_away_still_runs()
+    {
+        for (int i = 1; i <= 20; i++)
+        {
+            using (var socket = Connect())
+            {
+                socket.Send(Command("INCR", "left"));
+                socket.Close(0);
+            }
+        }
+        using var checker = RespConnection.Open(_port);
+        Assert.True(Wait.Until(() => checker.Call("GET", "left").SequenceEqual("$2\r\n20\r\n"u8.ToArray())), "not every request of the departed clients ran");
     }
 
     [Fact]
