@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace MiniRedis.Data;
 
@@ -71,6 +73,29 @@ public sealed class Dict
             if (key.SequenceEqual(e.Key)) return e;
         }
         return null;
+    }
+
+    /// <summary>
+    /// Starts fetching into the cache what a lookup of a key hashing to <paramref name="hash"/> reads,
+    /// one step of its chain at a time: <paramref name="step"/> 0 its bucket, 1 the bucket's first
+    /// entry, 2 that entry's key (each step reads what the one before fetched). A bulk loader calls the
+    /// steps for keys it will insert a few keys later, so those cache misses overlap its decoding of the
+    /// keys between instead of stalling each insert (on 1M keys the misses were a third of an RDB
+    /// load). Only a hint: nothing changes, and a step made stale by a resize fetches for nothing.
+    /// </summary>
+    public unsafe void Prefetch(uint hash, int step)
+    {
+        if (!Sse.IsSupported) return;
+        ref var slot = ref _buckets[hash & (_buckets.Length - 1)];
+        if (step == 0)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref slot));
+            return;
+        }
+        var head = slot;
+        if (head is null) return;
+        if (step == 1) Sse.Prefetch0(*(void**)Unsafe.AsPointer(ref slot));
+        else if (!head.Key.IsEmpty) Sse.Prefetch0(Unsafe.AsPointer(ref MemoryMarshal.GetReference(head.Key)));
     }
 
     /// <summary>Inserts an entry whose key is known to be absent.</summary>
