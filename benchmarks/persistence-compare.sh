@@ -8,7 +8,8 @@
 # BGSAVE run back to back for its whole length, then with BGREWRITEAOF likewise; restart on the AOF (the
 # same command file: Redis's multi-part directory, MiniRedis's appendonly.aof) and time that load. Prints one markdown table of medians with MiniRedis / Redis ratios and the goals.
 # Usage: benchmarks/persistence-compare.sh     Environment: ROUNDS (default 3), CLIENTS (20),
-# REQUESTS (1000000 per SET run), AOT=1 for the native binary (see lib.sh).
+# REQUESTS (1000000 per SET run), AOT=1 for the native binary (see lib.sh), LOAD_ONLY=1 for the two load
+# rows alone (no snapshots, no SET runs: quick iterations on the load path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -65,10 +66,10 @@ for round in $(seq "$rounds"); do
         start=$EPOCHREALTIME
         start_server "$server" "$dir" --appendonly no
         python3 "$probe" load "$port" "$pid" "$start" "$server" "$round" | sed 's/"load"/"load rdb"/' >> "$results"
-        for kind in BGSAVE BGREWRITEAOF; do
+        [ "${LOAD_ONLY:-0}" = 1 ] || for kind in BGSAVE BGREWRITEAOF; do
             python3 "$probe" idle "$port" "$pid" "$kind" "$server" "$round" >> "$results"
         done
-        for kind in none BGSAVE BGREWRITEAOF; do
+        [ "${LOAD_ONLY:-0}" = 1 ] || for kind in none BGSAVE BGREWRITEAOF; do
             python3 "$probe" busy "$port" "$pid" "$kind" "$clients" "$requests" "$server" "$round" >> "$results"
         done
         stop_servers

@@ -169,6 +169,8 @@ def report(path):
         for server in ("redis", "miniredis"):
             values = [r[field] for r in rows if r["server"] == server and r["phase"] == phase and r.get(field) is not None]
             cells.append(round(statistics.median(values), 3) if values else None)
+        if cells == [None, None]:
+            continue  # a row LOAD_ONLY=1 did not run
         ratio = f"{cells[1] / cells[0]:.2f}" if None not in cells and cells[0] else ""
         print(f"| {label} | {cells[0]} | {cells[1]} | {ratio} | {goal} |")
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace MiniRedis.Data;
 
@@ -71,6 +72,28 @@ public sealed class Dict
             if (key.SequenceEqual(e.Key)) return e;
         }
         return null;
+    }
+
+    /// <summary>
+    /// Starts fetching into the cache what a lookup of a key hashing to <paramref name="hash"/> reads,
+    /// one step of its chain at a time: <paramref name="step"/> 0 its bucket, 1 the bucket's first
+    /// entry, 2 that entry's key (each step reads what the one before fetched). A bulk loader calls the
+    /// steps for keys it will insert a few keys later, so those cache misses overlap its decoding of the
+    /// keys between instead of stalling each insert (on 1M keys the misses were a third of an RDB
+    /// load). Only a hint: nothing changes, and a step made stale by a resize fetches for nothing.
+    /// </summary>
+    public void Prefetch(uint hash, int step)
+    {
+        ref var slot = ref _buckets[hash & (_buckets.Length - 1)];
+        if (step == 0)
+        {
+            Data.Prefetch.Bytes(ref Unsafe.As<KeyEntry?, byte>(ref slot));
+            return;
+        }
+        var head = slot;
+        if (head is null) return;
+        if (step == 1) Data.Prefetch.Object(head);
+        else if (!head.Key.IsEmpty) Data.Prefetch.Bytes(ref MemoryMarshal.GetReference(head.Key));
     }
 
     /// <summary>Inserts an entry whose key is known to be absent.</summary>
@@ -218,7 +241,7 @@ public sealed class Dict
     /// </summary>
     internal static void VisitBuckets<TVisitor>(KeyEntry?[] array, int start, int end, ref TVisitor visitor) where TVisitor : struct, IEntryVisitor
     {
-        for (int i = start; i < end; i++) Prefetch.Object(array[i]);
+        for (int i = start; i < end; i++) Data.Prefetch.Object(array[i]);
         for (int i = start; i < end; i++) array[i]?.PrefetchValue();
         for (int i = start; i < end; i++) VisitChain(array[i], ref visitor);
     }

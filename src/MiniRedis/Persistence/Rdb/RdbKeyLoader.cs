@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Data;
 using MiniRedis.Persistence.Dataset;
 
 namespace MiniRedis.Persistence.Rdb;
@@ -52,6 +53,20 @@ public sealed class RdbKeyLoader
     /// <summary>Progress and the slice's deadline are looked at once per this many keys.</summary>
     const int CheckEvery = 256;
 
+    /// <summary>
+    /// Keys read between two prefetch steps of one key (<see cref="Dict.Prefetch"/>): a key's bucket is
+    /// fetched when it is read, its chain's first entry <see cref="PrefetchLag"/> keys later, that entry's
+    /// key as many again, and the key is added after that. Decoding two keys outlasts a cache miss.
+    /// </summary>
+    const int PrefetchLag = 2;
+    const int PrefetchSteps = 3;
+
+    /// <summary>Keys read and not yet added, in the order of the image (a ring; <see cref="_pendingCount"/> from <see cref="_pendingFirst"/>).</summary>
+    readonly RdbEntry[] _pending = new RdbEntry[PrefetchSteps * PrefetchLag + 1];
+    readonly uint[] _pendingHashes = new uint[PrefetchSteps * PrefetchLag + 1];
+    int _pendingFirst;
+    int _pendingCount;
+
     readonly PersistenceHost _server;
     readonly RdbState _stats;
     readonly LoadingProgress _progress;
@@ -69,6 +84,7 @@ public sealed class RdbKeyLoader
         _options = options;
         _reader = new RdbReader(source, server.Config, verifyChecksum: server.Config.RdbChecksum)
         {
+            StringsInArena = true,
             ResizeDb = server.Keyspace.ReserveKeys,
             FunctionLibrary = server.Functions.RdbLoader(replace: options.ReplaceExisting),
         };
@@ -90,6 +106,13 @@ public sealed class RdbKeyLoader
     /// </summary>
     public bool Load(long deadline, out bool finished)
     {
+        if (LoadKeys(deadline, out finished)) return true;
+        while (_pendingCount > 0) TakeOldestPending().Discard();
+        return false;
+    }
+
+    bool LoadKeys(long deadline, out bool finished)
+    {
         finished = false;
         _server.Keyspace.NowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         try
@@ -105,13 +128,17 @@ public sealed class RdbKeyLoader
                 LogAuxFields();
                 if (!more)
                 {
+                    while (_pendingCount > 0)
+                    {
+                        if (!AddOldestPending()) return false;
+                    }
                     _server.Logger.LogInformation("Done loading RDB, keys loaded: {Loaded}, keys expired: {Expired}.",
                         _stats.LastLoadKeysLoaded, _stats.LastLoadKeysExpired);
                     _progress.LoadedBytes = _options.ProgressBase + _reader.Position;
                     finished = true;
                     return true;
                 }
-                if (!Add(entry)) return false;
+                if (!Queue(entry)) return false;
                 // key-load-delay slows the load down so tests can act while it runs.
                 int delay = _server.Config.KeyLoadDelay;
                 if (delay > 0) Thread.Sleep(TimeSpan.FromMicroseconds(delay));
@@ -129,18 +156,56 @@ public sealed class RdbKeyLoader
         }
     }
 
+    /// <summary>
+    /// Queues a key just read and advances the prefetch steps of the keys before it; adds the oldest
+    /// once its steps are done. Keys are added in the image's order, so duplicates, expired keys and
+    /// errors are found as without the queue; a load that fails never adds the keys still queued.
+    /// </summary>
+    bool Queue(in RdbEntry entry)
+    {
+        var keyspace = _server.Keyspace;
+        int capacity = _pending.Length;
+        int newest = (_pendingFirst + _pendingCount) % capacity;
+        _pending[newest] = entry;
+        _pendingHashes[newest] = Dict.HashKey(entry.Key);
+        _pendingCount++;
+        for (int step = 0; step < PrefetchSteps; step++)
+        {
+            int age = step * PrefetchLag;
+            if (age >= _pendingCount) break;
+            int index = (newest - age + capacity) % capacity;
+            int db = _pending[index].Db;
+            if (db < keyspace.Count) keyspace[db].Table.Prefetch(_pendingHashes[index], step);
+        }
+        return _pendingCount < capacity || AddOldestPending();
+    }
+
+    bool AddOldestPending() => Add(TakeOldestPending());
+
+    RdbEntry TakeOldestPending()
+    {
+        ref var oldest = ref _pending[_pendingFirst];
+        var entry = oldest;
+        oldest = default;
+        _pendingFirst = (_pendingFirst + 1) % _pending.Length;
+        _pendingCount--;
+        return entry;
+    }
+
     bool Add(in RdbEntry entry)
     {
         var keyspace = _server.Keyspace;
         if (entry.Db >= keyspace.Count)
         {
             Error = $"FATAL: Data file was created with a Redis server configured to handle more than {keyspace.Count} databases. Exiting";
+            entry.Discard();
             return false;
         }
         if (_options.SkipExpired && entry.ExpireAt != 0 && entry.ExpireAt < keyspace.NowMs)
         {
             _stats.LastLoadKeysExpired++;
             if (_options.FeedExpired) _stats.ExpiredAtLoad?.Invoke(entry.Db, entry.Key);
+            entry.Discard();
             return true;
         }
         _stats.LastLoadKeysLoaded++;
@@ -152,6 +217,7 @@ public sealed class RdbKeyLoader
             if (entry.AddTo(keyspace)) return true;
         }
         Error = $"RDB has duplicated key '{Encoding.Latin1.GetString(entry.Key)}' in DB {entry.Db}";
+        entry.Discard();
         return false;
     }
 

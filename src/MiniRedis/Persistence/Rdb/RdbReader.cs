@@ -5,19 +5,28 @@ using MiniRedis.Data;
 
 namespace MiniRedis.Persistence.Rdb;
 
-/// <summary>A key read from an RDB image: a value built in our in-memory form, not yet in any database.</summary>
-public readonly record struct RdbEntry(int Db, byte[] Key, object Value, RedisType Type, ObjectEncoding Encoding, long ExpireAt)
+/// <summary>A key read from an RDB image: its entry in our in-memory form (holding <see cref="Key"/>, the same array), not yet in any database.</summary>
+public readonly record struct RdbEntry(int Db, byte[] Key, KeyEntry Entry)
 {
+    public object Value => Entry.Value;
+    public RedisType Type => Entry.Type;
+    public ObjectEncoding Encoding => Entry.Encoding;
+    public long ExpireAt => Entry.ExpireAt;
+
     /// <summary>Puts the key into its database with its TTL; false when the key is there already (a corrupt image).</summary>
     public bool AddTo(Keyspace keyspace)
     {
         var db = keyspace[Db];
         if (db.Peek(Key) is not null) return false;
-        // The key array was allocated by the reader for this entry: the new node takes it rather than a
-        // copy (Database.Add copies its span), one allocation fewer per key when loading millions.
-        db.Adopt(new KeyEntry(Key, Value, Type, Encoding) { ExpireAt = ExpireAt, LastAccess = keyspace.NewAccessStamp, SnapshotEpoch = keyspace.NewKeyEpoch });
+        // The entry, and the key array the reader allocated for it, go in as they are: no copy.
+        Entry.LastAccess = keyspace.NewAccessStamp;
+        Entry.SnapshotEpoch = keyspace.NewKeyEpoch;
+        db.Adopt(Entry);
         return true;
     }
+
+    /// <summary>The key is not added after all (expired at load, or the load failed): a string the reader put in the arena gives its slot back.</summary>
+    public void Discard() => Entry.Detach(keepValue: false);
 }
 
 /// <summary>The image is not a valid RDB: bad magic or version, unknown opcode or type, bad encoding, truncated, checksum mismatch.</summary>
@@ -64,6 +73,14 @@ public sealed partial class RdbReader(Stream source, ServerConfig config, bool v
     readonly List<long> _integers = [];
     uint[] _fieldHashes = [];
     int[] _fieldOffsets = [];
+
+    /// <summary>
+    /// Short strings go into the <see cref="StringArena"/> as they are read (<see cref="KeyEntry.LoadedString"/>),
+    /// not into an array of their own that the key's insert would copy there and drop: a loader on the
+    /// executor thread, which adds or <see cref="RdbEntry.Discard"/>s every entry it reads. Off for readers
+    /// whose entries go elsewhere (RESTORE, the checker).
+    /// </summary>
+    public bool StringsInArena { get; init; }
 
     /// <summary>The RDB version from the header.</summary>
     public int Version => _version >= 0 ? _version : throw new InvalidOperationException("the header has not been read");
@@ -257,13 +274,21 @@ public sealed partial class RdbReader(Stream source, ServerConfig config, bool v
                     return false;
             }
             var key = ReadStringArray();
+            if ((RdbType)opcode == RdbType.String && StringsInArena)
+            {
+                var text = ReadStringScratch(ref _scratch);
+                var loaded = KeyEntry.LoadedString(key, text, StringEncoding.Of(text));
+                loaded.ExpireAt = expireAt;
+                entry = new RdbEntry(_db, key, loaded);
+                return true;
+            }
             if (!TryReadValue((RdbType)opcode, key, out var value, out var type, out var encoding))
             {
                 EmptyKeysSkipped++;
                 expireAt = 0;
                 continue;
             }
-            entry = new RdbEntry(_db, key, value, type, encoding, expireAt);
+            entry = new RdbEntry(_db, key, new KeyEntry(key, value, type, encoding) { ExpireAt = expireAt });
             return true;
         }
     }

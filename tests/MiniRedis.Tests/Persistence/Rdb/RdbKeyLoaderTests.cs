@@ -1,0 +1,88 @@
+using MiniRedis.Config;
+using MiniRedis.Data;
+using MiniRedis.Persistence.Rdb;
+using MiniRedis.Tests.Support;
+
+namespace MiniRedis.Tests.Persistence.Rdb;
+
+/// <summary>
+/// The loader adds keys a few behind the reader (it prefetches their table slots meanwhile) and reads
+/// short strings straight into the arena: the keys, their values, encodings and TTLs, and the image's
+/// refusals come out as when each key was added as soon as it was read.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class RdbKeyLoaderTests() : AofBootTests("rdb-key-loader-")
+{
+    RedisServer Start()
+    {
+        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\ndir {Dir}"));
+        Servers.Add(server);
+        return server;
+    }
+
+    static bool Load(RedisServer server, byte[] image, RdbLoadOptions options) => server.Executor.InvokeAsync(() =>
+    {
+        using var stream = new MemoryStream(image, writable: false);
+        return RdbLoading.Load(server.Persistence.Host, server.Rdb, stream, image.Length, options);
+    }).GetAwaiter().GetResult();
+
+    [Fact]
+    public void Strings_of_every_encoding_load_with_their_values_and_ttls_and_expired_ones_are_skipped()
+    {
+        string longValue = new('x', 60);
+        var image = new RdbImage(10).SelectDb(0)
+            .Key(RdbType.String, "int").String("12345")
+            .Key(RdbType.String, "encoded-int").IntString(RdbFormat.EncodingInt16, -300)
+            .Key(RdbType.String, "short").String("value")
+            .Key(RdbType.String, "empty").String("")
+            .Byte(RdbFormat.OpExpireTimeMs).Int64(1_000).Key(RdbType.String, "expired").String("gone")
+            .Byte(RdbFormat.OpExpireTimeMs).Int64(4_102_444_800_123).Key(RdbType.String, "volatile").String("later")
+            .Key(RdbType.String, "long").String(longValue)
+            .End();
+        var server = Start();
+        Assert.True(Load(server, image, RdbLoadOptions.DebugReload("test", merge: false, asMaster: true)));
+        var client = new InProcessClient(server);
+        Assert.Equal(":6\r\n", client.Run("DBSIZE"));
+        Assert.Equal(1, server.Rdb.LastLoadKeysExpired);
+        Assert.Equal(6, server.Rdb.LastLoadKeysLoaded);
+        Assert.Equal("$5\r\n12345\r\n", client.Run("GET int"));
+        Assert.Equal("$4\r\n-300\r\n", client.Run("GET encoded-int"));
+        Assert.Equal("$5\r\nvalue\r\n", client.Run("GET short"));
+        Assert.Equal("$0\r\n\r\n", client.Run("GET empty"));
+        Assert.Equal("$5\r\nlater\r\n", client.Run("GET volatile"));
+        Assert.Equal($"$60\r\n{longValue}\r\n", client.Run("GET long"));
+        Assert.Equal(":0\r\n", client.Run("EXISTS expired"));
+        Assert.Equal("$3\r\nint\r\n", client.Run("OBJECT ENCODING int"));
+        Assert.Equal("$6\r\nembstr\r\n", client.Run("OBJECT ENCODING short"));
+        Assert.Equal("$3\r\nraw\r\n", client.Run("OBJECT ENCODING long"));
+        Assert.Equal(":4102444800123\r\n", client.Run("PEXPIRETIME volatile"));
+        Assert.Equal(":-1\r\n", client.Run("PEXPIRETIME short"));
+    }
+
+    [Fact]
+    public void A_duplicate_near_the_end_is_refused_after_the_keys_before_it_and_none_after_it()
+    {
+        var builder = new RdbImage(10).SelectDb(0);
+        for (int i = 0; i < 8; i++) builder.Key(RdbType.String, $"key:{i}").String($"v{i}");
+        var image = builder.Key(RdbType.String, "key:0").String("again").Key(RdbType.String, "after").String("v").End();
+        var server = Start();
+        Assert.False(Load(server, image, RdbLoadOptions.ReplicaSync("test")));
+        var client = new InProcessClient(server);
+        Assert.Equal(":8\r\n", client.Run("DBSIZE"));
+        Assert.Equal("$2\r\nv0\r\n", client.Run("GET key:0"));
+        Assert.Equal("$2\r\nv7\r\n", client.Run("GET key:7"));
+        Assert.Equal(":0\r\n", client.Run("EXISTS after"));
+        Assert.False(server.Keyspace.Complete);
+    }
+
+    [Fact]
+    public void Fewer_keys_than_the_loader_keeps_back_all_load()
+    {
+        var image = new RdbImage(10).SelectDb(0).Key(RdbType.String, "a").String("1").Key(RdbType.String, "b").String("2").End();
+        var server = Start();
+        Assert.True(Load(server, image, RdbLoadOptions.ReplicaSync("test")));
+        var client = new InProcessClient(server);
+        Assert.Equal(":2\r\n", client.Run("DBSIZE"));
+        Assert.Equal("$1\r\n2\r\n", client.Run("GET b"));
+    }
+}
