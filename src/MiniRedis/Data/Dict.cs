@@ -108,6 +108,10 @@ public sealed class Dict
         if (!value.IsEmpty) Sse.Prefetch0(Unsafe.AsPointer(ref MemoryMarshal.GetReference(value)));
     }
 
+    /// <summary>The entry of <paramref name="key"/> (its <paramref name="hash"/> given) without moving a bucket of a resize: a look-ahead changes nothing.</summary>
+    public KeyEntry? Peek(ReadOnlySpan<byte> key, uint hash)
+        => FindIn(_buckets, key, hash) ?? (_rehashTarget is { } target ? FindIn(target, key, hash) : null);
+
     /// <summary>Inserts an entry whose key is known to be absent.</summary>
     public void Insert(KeyEntry entry)
     {
