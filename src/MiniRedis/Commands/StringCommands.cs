@@ -263,6 +263,7 @@ public static unsafe class StringCommands
 
     static void MGet(CommandContext ctx)
     {
+        PrefetchKeys(ctx, step: 1);
         ctx.Reply.ArrayHeader(ctx.ArgCount - 1);
         for (int i = 1; i < ctx.ArgCount; i++)
         {
@@ -285,12 +286,21 @@ public static unsafe class StringCommands
 
     static void SetPairs(CommandContext ctx)
     {
+        PrefetchKeys(ctx, step: 2);
         for (int i = 1; i < ctx.ArgCount; i += 2)
         {
             ctx.Db.SetString(ctx.Arg(i), ctx.Arg(i + 1));
             ctx.KeyModified(ctx.Arg(i));
             ctx.Notify(NotifyClass.String, "set"u8, ctx.Arg(i));
         }
+    }
+
+    /// <summary>A command's own keys start loading together (<see cref="KeyPrefetch"/>): the batch's look-ahead reaches only its first few commands of ten keys.</summary>
+    static void PrefetchKeys(CommandContext ctx, int step)
+    {
+        var prefetch = new KeyPrefetch(ctx.Db.Table, stackalloc uint[16]);
+        for (int i = 1; i < ctx.ArgCount && !prefetch.IsFull; i += step) prefetch.Add(ctx.Arg(i));
+        prefetch.Start();
     }
 
     static void MSetNx(CommandContext ctx)

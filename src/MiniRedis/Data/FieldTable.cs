@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace MiniRedis.Data;
 
@@ -38,14 +40,31 @@ public sealed class FieldTable : ICopyableValue
     /// <summary>What Redis would allocate for the elements' sds strings (keys and values), kept as elements come and go.</summary>
     public long StringBytes { get; private set; }
 
-    Node? Find(ReadOnlySpan<byte> key)
+    Node? Find(ReadOnlySpan<byte> key) => Find(key, Dict.HashKey(key));
+
+    Node? Find(ReadOnlySpan<byte> key, uint hash)
     {
-        uint hash = Dict.HashKey(key);
         for (var n = _buckets[hash & (_buckets.Length - 1)]; n is not null; n = n.Next)
         {
             if (n.Hash == hash && key.SequenceEqual(n.Key)) return n;
         }
         return null;
+    }
+
+    /// <summary>
+    /// A pipelined batch's look-ahead for an element (<see cref="KeyPrefetch"/>'s stages, one table level
+    /// down): the bucket of <paramref name="hash"/>, then its first node, then that node's key bytes.
+    /// </summary>
+    public void PrefetchBucket(uint hash) => Prefetch.Bytes(ref Unsafe.As<Node?, byte>(ref _buckets[hash & (_buckets.Length - 1)]));
+
+    /// <inheritdoc cref="PrefetchBucket"/>
+    public void PrefetchNode(uint hash) => Prefetch.Object(_buckets[hash & (_buckets.Length - 1)]);
+
+    /// <inheritdoc cref="PrefetchBucket"/>
+    public void PrefetchKey(uint hash)
+    {
+        var head = _buckets[hash & (_buckets.Length - 1)];
+        if (head is not null && head.Hash == hash) Prefetch.Bytes(ref MemoryMarshal.GetArrayDataReference(head.Key));
     }
 
     public bool Contains(ReadOnlySpan<byte> key) => Find(key) is not null;
@@ -60,21 +79,23 @@ public sealed class FieldTable : ICopyableValue
     /// <summary>Adds the key or replaces its value; true when the key is new.</summary>
     public bool Set(ReadOnlySpan<byte> key, byte[]? value)
     {
-        if (Find(key) is { } existing)
+        uint hash = Dict.HashKey(key);
+        if (Find(key, hash) is { } existing)
         {
             StringBytes += ValueCost(value) - ValueCost(existing.Value);
             existing.Value = value;
             return false;
         }
-        Insert(key.ToArray(), value);
+        Insert(key.ToArray(), value, hash);
         return true;
     }
 
     /// <summary>Adds a key known to be absent, taking ownership of <paramref name="key"/>.</summary>
-    public void Insert(byte[] key, byte[]? value)
+    public void Insert(byte[] key, byte[]? value) => Insert(key, value, Dict.HashKey(key));
+
+    void Insert(byte[] key, byte[]? value, uint hash)
     {
         if (Count >= _buckets.Length) Resize(_buckets.Length * 2);
-        uint hash = Dict.HashKey(key);
         ref var head = ref _buckets[hash & (_buckets.Length - 1)];
         head = new Node(key, value, hash, head);
         Count++;

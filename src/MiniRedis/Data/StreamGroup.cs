@@ -115,7 +115,10 @@ public sealed class PendingEntry(StreamId id, long deliveryTime, long deliveryCo
 /// list of sorted chunks of at most <see cref="ChunkSize"/> entries with the first ID of each in one
 /// array: a lookup is a binary search over those IDs and one within a chunk, over contiguous memory
 /// (a red-black tree of a million acknowledgements-to-be spent XACK in cache misses). Delivery
-/// appends at the end nearly always; a full chunk splits in two.
+/// appends at the end nearly always; a full chunk splits in two. A removal (XACK) leaves a tombstone,
+/// its ID with no entry, instead of shifting the rest of the chunk down: a chunk is compacted once half
+/// of it is tombstones (acknowledgements in delivery order shift each chunk once, not once per entry),
+/// and an ID added again where its tombstone is takes its slot back.
 /// </summary>
 public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntry>>
 {
@@ -124,8 +127,12 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
     sealed class Chunk(int capacity)
     {
         public StreamId[] Ids = new StreamId[capacity];
-        public PendingEntry[] Entries = new PendingEntry[capacity];
+        /// <summary>Null at a tombstone.</summary>
+        public PendingEntry?[] Entries = new PendingEntry?[capacity];
+        /// <summary>Slots in use, tombstones included.</summary>
         public int Count;
+        /// <summary>Slots holding an entry.</summary>
+        public int Live;
 
         public int Search(StreamId id) => BinarySearch(Ids.AsSpan(0, Count), id);
 
@@ -142,14 +149,21 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
             Ids[at] = id;
             Entries[at] = entry;
             Count++;
+            Live++;
         }
 
-        public void RemoveAt(int at)
+        /// <summary>Drops the tombstones, keeping the entries' order.</summary>
+        public void Compact()
         {
-            Count--;
-            Array.Copy(Ids, at + 1, Ids, at, Count - at);
-            Array.Copy(Entries, at + 1, Entries, at, Count - at);
-            Entries[Count] = null!;
+            int kept = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                if (Entries[i] is null) continue;
+                Ids[kept] = Ids[i];
+                Entries[kept++] = Entries[i];
+            }
+            Array.Clear(Entries, kept, Count - kept);
+            Count = kept;
         }
     }
 
@@ -189,7 +203,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         int at = chunk.Search(id);
         if (at < 0) return false;
         entry = chunk.Entries[at];
-        return true;
+        return entry is not null;
     }
 
     public bool ContainsKey(StreamId id) => TryGetValue(id, out _);
@@ -209,8 +223,23 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         int index = ChunkFor(id);
         var chunk = _chunks[index];
         int at = chunk.Search(id);
-        if (at >= 0) return false;
+        if (at >= 0)
+        {
+            if (chunk.Entries[at] is not null) return false;
+            chunk.Entries[at] = entry;
+            chunk.Live++;
+            Count++;
+            _version++;
+            return true;
+        }
         at = ~at;
+        if (chunk.Count == ChunkSize && chunk.Live < ChunkSize)
+        {
+            // A chunk is never half tombstones (Remove compacts it then), so entries stay.
+            chunk.Compact();
+            _firsts[index] = chunk.Ids[0];
+            at = ~chunk.Search(id);
+        }
         if (chunk.Count == ChunkSize)
         {
             // Appending past a full last chunk starts a new one; elsewhere the chunk splits in halves.
@@ -230,7 +259,9 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
             Array.Copy(chunk.Entries, half, upper.Entries, 0, half);
             Array.Clear(chunk.Entries, half, half);
             upper.Count = half;
+            upper.Live = half;
             chunk.Count = half;
+            chunk.Live = half;
             _chunks.Insert(index + 1, upper);
             _firsts.Insert(index + 1, upper.Ids[0]);
             if (at > half)
@@ -272,23 +303,47 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         int index = ChunkFor(id);
         var chunk = _chunks[index];
         int at = chunk.Search(id);
-        if (at < 0) return false;
-        entry = chunk.Entries[at];
-        chunk.RemoveAt(at);
-        if (chunk.Count == 0)
+        if (at < 0 || chunk.Entries[at] is not { } found) return false;
+        entry = found;
+        chunk.Entries[at] = null;
+        chunk.Live--;
+        if (chunk.Live == 0)
         {
             _chunks.RemoveAt(index);
             _firsts.RemoveAt(index);
         }
-        else if (at == 0) _firsts[index] = chunk.Ids[0];
+        else if (chunk.Live * 2 <= chunk.Count)
+        {
+            chunk.Compact();
+            _firsts[index] = chunk.Ids[0];
+        }
         Count--;
         _version++;
         return true;
     }
 
     /// <summary>The lowest and highest IDs listed (the list must not be empty).</summary>
-    public StreamId FirstId => _firsts[0];
-    public StreamId LastId => _chunks[^1].Ids[_chunks[^1].Count - 1];
+    public StreamId FirstId
+    {
+        get
+        {
+            var chunk = _chunks[0];
+            int i = 0;
+            while (chunk.Entries[i] is null) i++;
+            return chunk.Ids[i];
+        }
+    }
+
+    public StreamId LastId
+    {
+        get
+        {
+            var chunk = _chunks[^1];
+            int i = chunk.Count - 1;
+            while (chunk.Entries[i] is null) i--;
+            return chunk.Ids[i];
+        }
+    }
 
     public IEnumerable<StreamId> Keys => this.Select(pair => pair.Key);
     public IEnumerable<PendingEntry> Values => this.Select(pair => pair.Value);
@@ -301,7 +356,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
             for (int i = 0; i < chunk.Count; i++)
             {
                 if (version != _version) throw new InvalidOperationException("the pending entries list changed during the enumeration");
-                yield return new(chunk.Ids[i], chunk.Entries[i]);
+                if (chunk.Entries[i] is { } entry) yield return new(chunk.Ids[i], entry);
             }
         }
     }

@@ -46,6 +46,7 @@ public sealed unsafe class CommandDef
         KeyStep = keyStep;
         Info = info;
         HasKeys = CommandKeys.HasKeys(this);
+        NamesElementAfterKey = info.Items is { Length: > 6 } items && items[6].Items is { } categories && categories.Any(c => c.Text is "@set" or "@hash");
         FlagsFromScript = name is "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro";
     }
 
@@ -62,6 +63,9 @@ public sealed unsafe class CommandDef
 
     /// <summary>Redis's doesCommandHaveKeys, fixed with the metadata (the ACL key check skips commands without keys).</summary>
     public bool HasKeys { get; }
+
+    /// <summary>A set or hash command (its ACL categories): the argument after its key, if any, is a member or field (BatchPrefetch looks it up ahead).</summary>
+    public bool NamesElementAfterKey { get; }
 
     /// <summary>Redis's COMMAND INFO entry for this command, replayed as-is (its COMMAND DOCS entry: CommandTable.DocsOf).</summary>
     public Resp.RespValue Info { get; }

@@ -446,6 +446,7 @@ public sealed class Executor
         session.LastInteractionMs = _server.Keyspace.NowMs;
         if (!session.Closed)
         {
+            BatchPrefetch.Keys(_server.Commands, session.Db, batch, start);
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
                 var caller = _server.Tracking.BeforeCommand(session);

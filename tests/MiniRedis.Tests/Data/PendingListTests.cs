@@ -53,6 +53,50 @@ public sealed class PendingListTests
         Assert.Equal(model.ToList(), list.ToList());
     }
 
+    /// <summary>
+    /// XACK's pattern: deliveries appended, acknowledged mostly in delivery order (tombstones at the fronts of
+    /// chunks, compacted at half), some entries claimed again after their acknowledgement (a tombstone's slot
+    /// taken back) and insertions into full chunks that still hold tombstones.
+    /// </summary>
+    [Fact]
+    public void Acknowledging_in_delivery_order_and_adding_again_matches_a_sorted_dictionary()
+    {
+        var random = new Random(7);
+        var list = new PendingList();
+        var model = new SortedDictionary<StreamId, PendingEntry>();
+        ulong next = 0;
+        var acknowledged = new List<StreamId>();
+        for (int step = 0; step < 30000; step++)
+        {
+            int action = random.Next(10);
+            StreamId id;
+            if (action < 4) id = new StreamId(next += 2, 0);
+            else if (action < 8 && model.Count > 0) id = model.Keys.ElementAt(Math.Min(model.Count - 1, random.Next(3)));
+            else if (action == 8 && acknowledged.Count > 0) id = acknowledged[random.Next(acknowledged.Count)];
+            else id = new StreamId((ulong)random.Next((int)next + 2) | 1, 0);
+            if (action is >= 4 and < 8)
+            {
+                Assert.Equal(model.Remove(id), list.Remove(id));
+                acknowledged.Add(id);
+            }
+            else
+            {
+                var entry = new PendingEntry(id, step, 1);
+                Assert.Equal(model.TryAdd(id, entry), list.TryAdd(id, entry));
+            }
+            Assert.Equal(model.Count, list.Count);
+            Assert.Equal(model.TryGetValue(id, out var expected), list.TryGetValue(id, out var actual));
+            Assert.Same(expected, actual);
+            if (model.Count > 0)
+            {
+                Assert.Equal(model.Keys.First(), list.FirstId);
+                Assert.Equal(model.Keys.Last(), list.LastId);
+            }
+            if (step % 500 == 0) Assert.Equal(model.ToList(), list.ToList());
+        }
+        Assert.Equal(model.ToList(), list.ToList());
+    }
+
     [Fact]
     public void Enumerating_while_changing_throws()
     {
