@@ -16,13 +16,13 @@ Usage:
 
 Each measuring command prints one JSON object (labels: server, round) on stdout.
 """
-import json, os, statistics, subprocess, sys, threading, time
+import json, statistics, subprocess, sys, threading, time
 
 from rdb_probe import connect_when_serving, memory
 from rewrite_probe import Conn, command, info
+from runtime_probe import cpu_seconds
 
 STRINGS, LISTS, HASHES, SETS, ZSETS = 700_000, 100_000, 100_000, 50_000, 50_000
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def dataset(out):
@@ -44,12 +44,6 @@ def dataset(out):
             out.write(b"".join(buf))
             buf.clear()
     out.write(b"".join(buf))
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def labels(argv):
@@ -86,20 +80,13 @@ def snapshot(c, kind, on_poll=None):
         time.sleep(0.005)
 
 
-def cpu_with_children(pid):
-    """The server's CPU seconds plus its reaped children's (Redis's fork child, once it ended)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
-
-
 def idle(port, pid, kind, *label_args):
     c = Conn(port)
-    cpu0 = cpu_with_children(pid)
+    cpu0 = cpu_seconds(pid, with_children=True)
     wall, status = snapshot(c, kind)
     time.sleep(0.05)  # Redis reaps its child on the next cron tick
     print(json.dumps({**labels(label_args), "phase": f"idle {kind}", "wall_s": round(wall, 3) if wall else None,
-                      "cpu_s": round(cpu_with_children(pid) - cpu0, 2), "status": status}))
+                      "cpu_s": round(cpu_seconds(pid, with_children=True) - cpu0, 2), "status": status}))
 
 
 def busy(port, pid, kind, clients, requests, *label_args):

@@ -42,32 +42,22 @@ public sealed class ClientPause
         _keyspace.ExpiryPaused = true;
     }
 
-    /// <summary>Whether <paramref name="command"/> of <paramref name="client"/> must wait now.</summary>
-    public bool Holds(ClientSession client, CommandDef command)
+    /// <summary>
+    /// Whether <paramref name="command"/> of <paramref name="client"/> must wait now. <paramref name="flags"/>
+    /// are those it is checked with: a script's or function's declared ones for EVAL and FCALL (Redis's
+    /// getCommandFlags), so one declared no-writes runs during a write pause. An EXEC waits when a
+    /// command it queued may replicate, by the flags it was queued with.
+    /// </summary>
+    public bool Holds(ClientSession client, CommandDef command, CommandFlags flags)
     {
         var mode = Effective;
         if (mode == PauseMode.None || client.Monitor) return false;
         if (mode == PauseMode.All) return true;
-        return MayReplicate(command) || (command.Name == "exec" && QueuedMayReplicate(client));
+        return MayReplicate(flags) || (command.Name == "exec" && MayReplicate(client.QueuedFlags));
     }
 
-    /// <summary>
-    /// Redis's is_may_replicate_command: a write, or a command flagged may_replicate in Redis's command
-    /// table. COMMAND INFO does not list that flag, so the table's metadata lacks it: these are the
-    /// commands of 7.0 that carry it (a script without a shebang may write).
-    /// </summary>
-    public static bool MayReplicate(CommandDef command)
-        => (command.Flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0
-           || command.Name is "eval" or "evalsha" or "fcall" or "publish" or "spublish" or "pfcount";
-
-    static bool QueuedMayReplicate(ClientSession client)
-    {
-        foreach (var (queued, _) in client.Queued)
-        {
-            if (MayReplicate(queued)) return true;
-        }
-        return false;
-    }
+    /// <summary>Redis's is_may_replicate_command: a write, or a command flagged may_replicate.</summary>
+    public static bool MayReplicate(CommandFlags flags) => (flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0;
 
     internal void Postpone(ClientSession client)
     {

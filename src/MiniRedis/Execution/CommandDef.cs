@@ -40,7 +40,9 @@ public sealed unsafe class CommandDef
     {
         Name = name;
         Arity = arity;
-        Flags = flags;
+        // COMMAND INFO does not list may_replicate, so the table's metadata lacks it: these are the
+        // commands of Redis 7.0 that carry it (a script that declares no flags may write).
+        Flags = name is "eval" or "evalsha" or "fcall" or "publish" or "spublish" or "pfcount" ? flags | CommandFlags.MayReplicate : flags;
         FirstKey = firstKey;
         LastKey = lastKey;
         KeyStep = keyStep;

@@ -687,12 +687,12 @@ public sealed class Executor
             return;
         }
         // A monitor is a replica to Redis: it may not touch the keyspace, and a pause never holds it.
-        if (session.Monitor && ((command.Flags & CommandFlags.ReadOnly) != 0 || ClientPause.MayReplicate(command)))
+        if (session.Monitor && ((flags & CommandFlags.ReadOnly) != 0 || ClientPause.MayReplicate(flags)))
         {
             Reject(session, command, "ERR Replica can't interact with the keyspace");
             return;
         }
-        if (_server.Pause.Holds(session, command))
+        if (_server.Pause.Holds(session, command, flags))
         {
             _server.Pause.Postpone(session);
             return;

@@ -64,13 +64,15 @@ public sealed class PersistenceCoordinator : IDiskWriteGate
     }
 
     /// <summary>
-    /// Before a replica's full sync empties the dataset (Redis's readSyncBulkPayload): a running AOF
-    /// rewrite and background save are stopped, as Redis kills their children, so neither puts the
-    /// old dataset over the new one on disk when it ends (the rewrite is started again after the load).
+    /// Before a replica's full sync empties the dataset (Redis's readSyncBulkPayload): a running
+    /// background save is stopped, as Redis kills its child, so it does not put the old dataset over
+    /// the new one on disk when it ends. A running AOF rewrite is stopped only with the AOF on (Redis
+    /// stops the AOF, which kills the rewrite, and starts both again after the load); with the AOF
+    /// off a BGREWRITEAOF goes on, as in Redis.
     /// </summary>
     public void StopJobsForFullSync()
     {
-        AofRewrite.Cancel();
+        if (Aof.Enabled) AofRewrite.Cancel();
         if (!Rdb.InProgress) return;
         _server.Logger.LogInformation("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process {Pid} and removing its temp file to avoid any race",
             Environment.ProcessId);
@@ -129,6 +131,7 @@ public sealed class PersistenceCoordinator : IDiskWriteGate
     /// <summary>Redis's order at exit: the rewrite abandoned, the AOF flushed and fsynced, then the final save.</summary>
     internal void Shutdown()
     {
+        if (AofRewrite.InProgress) _server.Logger.LogWarning("There is a child rewriting the AOF. Killing it!");
         AofRewrite.Cancel();
         Aof.Shutdown();
         Rdb.Shutdown();

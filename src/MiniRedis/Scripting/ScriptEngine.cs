@@ -528,7 +528,7 @@ public sealed unsafe partial class ScriptEngine : IDisposable
         if ((command.Flags & CommandFlags.NoScript) != 0) return "ERR This Redis command is not allowed from script";
         if (_host.AclRefusal(command, args, logDenial: true) is { } denied) return denied;
         // As Redis's scriptVerifyWriteCommandAllow, may-replicate commands (PUBLISH, PFCOUNT) count as writes here.
-        if (_readOnly && ClientPause.MayReplicate(command)) return "ERR Write commands are not allowed from read-only scripts.";
+        if (_readOnly && ClientPause.MayReplicate(command.Flags)) return "ERR Write commands are not allowed from read-only scripts.";
         if (_host.WriteRefusal(command) is { } refused) return refused;
         if (_host.OutOfMemoryRefusal(command) is { } oom) return oom;
         if (_host.StaleRefusal(command) is { } stale) return stale;

@@ -319,6 +319,75 @@ public sealed partial class ClientControlTests(ServerPairFixture servers) : ICla
         return seen;
     }
 
+    const string PauseLibrary = "#!lua name=pauselib\n" +
+        "redis.register_function{function_name='pause_ro', callback=function() return 'ro' end, flags={'no-writes'}}\n" +
+        "redis.register_function('pause_rw', function() return 'rw' end)";
+
+    [Fact]
+    public void Client_pause_write_judges_scripts_by_their_declared_flags_as_redis()
+    {
+        Assert.Equal(Joined(PauseScriptFlagsScenario(servers.Redis)), Joined(PauseScriptFlagsScenario(servers.Mini)));
+    }
+
+    /// <summary>
+    /// Under CLIENT PAUSE WRITE, EVAL/EVALSHA/FCALL are judged by the flags their script or function
+    /// declares (Redis's getCommandFlags): no-writes ones run, as do the _RO forms and a transaction
+    /// of them; a script with a shebang but no no-writes flag, a function without flags, and a script
+    /// without a shebang wait, each on its own client, until the pause ends.
+    /// </summary>
+    static List<string> PauseScriptFlagsScenario(ServerProcess server)
+    {
+        using var admin = server.Connect();
+        using var reader = server.Connect();
+        admin.Call("FLUSHALL");
+        admin.Call("SET", "pause:k", "v");
+        var seen = new List<string> { Text(admin.Call("FUNCTION", "LOAD", "REPLACE", PauseLibrary)) };
+        string readOnlySha = Encoding.ASCII.GetString(admin.Call("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])"))[5..^2];
+        seen.Add(Text(admin.Call("CLIENT", "PAUSE", "100000", "WRITE")));
+        string[][] running =
+        [
+            ["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "pause:k"],
+            ["EVALSHA", readOnlySha, "1", "pause:k"],
+            ["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "pause:k"],
+            ["EVALSHA_RO", readOnlySha, "1", "pause:k"],
+            ["FCALL", "pause_ro", "0"],
+            ["FCALL_RO", "pause_ro", "0"],
+            ["MULTI"],
+            ["EVAL", "#!lua flags=no-writes\nreturn 'in multi'", "0"],
+            ["FCALL", "pause_ro", "0"],
+            ["EXEC"],
+        ];
+        seen.AddRange(running.Select(command => Text(reader.Call(command))));
+        string[][] held =
+        [
+            ["EVAL", "#!lua\nreturn 'declared, may write'", "0"],
+            ["EVAL_RO", "#!lua\nreturn 'declared, may write'", "0"],
+            ["FCALL", "pause_rw", "0"],
+            ["EVAL", "return 'no shebang'", "0"],
+        ];
+        var waiting = new List<RespConnection>();
+        try
+        {
+            foreach (var command in held)
+            {
+                var client = server.Connect();
+                waiting.Add(client);
+                var clientId = Encoding.ASCII.GetString(client.Call("CLIENT", "ID"))[1..^2];
+                SendAll(client, [command]);
+                WaitUntilBlocked(admin, clientId);
+            }
+            seen.Add(Regex.Match(Encoding.Latin1.GetString(admin.Call("INFO", "clients")), @"blocked_clients:\d+").Value);
+            seen.Add(Text(admin.Call("CLIENT", "UNPAUSE")));
+            seen.AddRange(waiting.Select(client => client.ReadReply().ToString()));
+        }
+        finally
+        {
+            foreach (var client in waiting) client.Dispose();
+            admin.Call("FUNCTION", "DELETE", "pauselib");
+        }
+        return seen;
+    }
+
     [Fact]
     public void Client_pause_all_holds_every_client_but_a_monitor_as_redis()
     {

@@ -166,6 +166,8 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
                 {
                     case Kind.Record:
                         WriteRecord(item.Record);
+                        // Redis's rewrite honours rdb-key-save-delay too; a cancel waits out at most one key's delay.
+                        if (KeySaveDelay.After(_server.Config.RdbKeySaveDelay) is { Ticks: > 0 } delay) Thread.Sleep(delay);
                         if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
                         break;
                     case Kind.Tail:

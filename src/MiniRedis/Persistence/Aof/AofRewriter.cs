@@ -176,7 +176,7 @@ public sealed class AofRewriter
     public void Cancel()
     {
         if (_job is null) return;
-        _server.Logger.LogInformation("Killing running AOF rewrite child");
+        _server.Logger.LogInformation("Killing running AOF rewrite child: {Pid}", Environment.ProcessId);
         Stop();
     }
 

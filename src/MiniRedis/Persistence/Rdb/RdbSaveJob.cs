@@ -114,7 +114,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
                 long copied = _image!.Write(record);
                 if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
                 if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
-                DelayForTesting(config.RdbKeySaveDelay);
+                if (KeySaveDelay.After(config.RdbKeySaveDelay) is { Ticks: > 0 } delay) _cancelled.Wait(delay);
             }
             if (_cancelled.IsSet) return;
             _image!.End();
@@ -129,15 +129,5 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
         bool saved = _target.Complete();
         if (saved) _server.Logger.LogInformation("Snapshot CoW for RDB: current {Mb} MB", CowBytes / (1024 * 1024));
         _server.Executor.Post(() => Finished?.Invoke(this, saved));
-    }
-
-    /// <summary>
-    /// Redis's debugDelay: a positive value sleeps that many µs (here rounded up to whole ms); a
-    /// negative one sleeps 1 µs once every |value| keys on average. Read per key: CONFIG SET applies at once.
-    /// </summary>
-    void DelayForTesting(int micros)
-    {
-        if (micros < 0) micros = Random.Shared.NextInt64(-(long)micros) == 0 ? 1 : 0;
-        if (micros > 0) _cancelled.Wait(TimeSpan.FromMilliseconds(Math.Ceiling(micros / 1000.0)));
     }
 }

@@ -241,11 +241,24 @@ public sealed class RdbState
         LastBgsaveTimeSec = UnixSeconds() - _jobStartSeconds;
     }
 
+    /// <summary>The signal Redis kills its children with (SIGUSR1 on Linux), which its logs of a killed save name.</summary>
+    const int KillSignal = 10;
+
     /// <summary>
-    /// Abandons a running background save (FLUSHALL, SHUTDOWN): the dump stays as it was. Not a
-    /// failure, as Redis's SIGUSR1 kill of its child is not.
+    /// Abandons a running background save (FLUSHALL, a replica's full sync, the last diskless replica
+    /// gone): the dump stays as it was. Logged as Redis logs the child it killed with SIGUSR1 once it
+    /// reaps it, and, as that signal is, not a failure.
     /// </summary>
     public void CancelBackgroundSave()
+    {
+        if (_job is not { } job) return;
+        Abandon();
+        if (job.ToSockets) _server.Logger.LogWarning("Background transfer terminated by signal {Signal}", KillSignal);
+        else _server.Logger.LogWarning("Background saving terminated by signal {Signal}", KillSignal);
+    }
+
+    /// <summary>Stops the running job; at shutdown, where Redis exits without reaping its killed child (nothing more is logged).</summary>
+    void Abandon()
     {
         if (_job is not { } job) return;
         _job = null;
@@ -290,7 +303,7 @@ public sealed class RdbState
     public bool SaveForShutdown()
     {
         if (_job is not null) _server.Logger.LogWarning("There is a child saving an .rdb. Killing it!");
-        CancelBackgroundSave();
+        Abandon();
         _server.Logger.LogInformation("Saving the final RDB snapshot before exiting.");
         if (!Save()) return false;
         _shutdownPlan = ShutdownPlan.Saved;
@@ -309,7 +322,7 @@ public sealed class RdbState
     internal void Shutdown()
     {
         if (_job is not null) _server.Logger.LogWarning("There is a child saving an .rdb. Killing it!");
-        CancelBackgroundSave();
+        Abandon();
         bool save = _shutdownPlan switch
         {
             ShutdownPlan.NoSave => false,
