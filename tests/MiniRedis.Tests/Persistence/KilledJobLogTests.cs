@@ -23,9 +23,7 @@ public sealed partial class KilledJobLogTests
     {
         static List<string> Run(ServerProcess server)
         {
-            using var client = server.Connect();
-            Assert.Equal("+OK\r\n", client.Text("DEBUG", "POPULATE", "100", "old", "10"));
-            Assert.Equal("+Background saving started\r\n", client.Text("BGSAVE"));
+            using var client = StartJob(server, "BGSAVE", "+Background saving started\r\n");
             Assert.Equal("+OK\r\n", client.Text("FLUSHALL"));
             // Redis reaps the killed child in its next cron.
             Assert.True(Wait.Until(() => client.InfoField("persistence", "rdb_bgsave_in_progress") == "0"
@@ -35,33 +33,14 @@ public sealed partial class KilledJobLogTests
             return lines;
         }
 
-        using var redis = new RealRedisProcess(SlowJobs);
-        var expected = Run(redis);
-        using var mini = new MiniRedisProcess(SlowJobs);
-        Assert.Equal(["# Background saving terminated by signal 10", "rdb_last_bgsave_status:ok"], expected);
-        Assert.Equal(expected, Run(mini));
+        SameAsRedis(SlowJobs, Run, ["# Background saving terminated by signal 10", "rdb_last_bgsave_status:ok"]);
     }
 
     [Fact]
     public void ShutdownDuringABackgroundSaveLogsOnlyTheKill()
     {
-        static List<string> Run(ServerProcess server)
-        {
-            using (var client = server.Connect())
-            {
-                Assert.Equal("+OK\r\n", client.Text("DEBUG", "POPULATE", "100", "old", "10"));
-                Assert.Equal("+Background saving started\r\n", client.Text("BGSAVE"));
-                client.Send("SHUTDOWN NOSAVE\r\n");
-            }
-            Assert.NotNull(server.WaitForExit(TimeSpan.FromSeconds(30)));
-            return Logged(server, [.. JobLines, "There is a child"]);
-        }
-
-        using var redis = new RealRedisProcess(SlowJobs);
-        var expected = Run(redis);
-        using var mini = new MiniRedisProcess(SlowJobs);
-        Assert.Equal(["# There is a child saving an .rdb. Killing it!"], expected);
-        Assert.Equal(expected, Run(mini));
+        SameAsRedis(SlowJobs, server => ShutdownDuring(server, "BGSAVE", "+Background saving started\r\n"),
+            ["# There is a child saving an .rdb. Killing it!"]);
     }
 
     [Fact]
@@ -69,9 +48,7 @@ public sealed partial class KilledJobLogTests
     {
         static List<string> Run(ServerProcess server)
         {
-            using var client = server.Connect();
-            Assert.Equal("+OK\r\n", client.Text("DEBUG", "POPULATE", "100", "old", "10"));
-            Assert.Equal("+Background append only file rewriting started\r\n", client.Text("BGREWRITEAOF"));
+            using var client = StartJob(server, "BGREWRITEAOF", RewriteStarted);
             Assert.Equal("+OK\r\n", client.Text("CONFIG", "SET", "appendonly", "no"));
             // The kill is synchronous; its log line reaches the test through the server's output stream.
             Assert.True(Wait.Until(() => client.InfoField("persistence", "aof_rewrite_in_progress") == "0"
@@ -81,34 +58,41 @@ public sealed partial class KilledJobLogTests
             return lines;
         }
 
-        string[] aofOn = [.. SlowJobs, "--appendonly", "yes"];
-        using var redis = new RealRedisProcess(aofOn);
-        var expected = Run(redis);
-        using var mini = new MiniRedisProcess(aofOn);
-        Assert.Equal(["* Killing running AOF rewrite child: <pid>", "aof_last_bgrewrite_status:ok"], expected);
-        Assert.Equal(expected, Run(mini));
+        SameAsRedis([.. SlowJobs, "--appendonly", "yes"], Run, ["* Killing running AOF rewrite child: <pid>", "aof_last_bgrewrite_status:ok"]);
     }
 
     [Fact]
     public void ShutdownDuringARewriteLogsTheKilledChild()
     {
-        static List<string> Run(ServerProcess server)
-        {
-            using (var client = server.Connect())
-            {
-                Assert.Equal("+OK\r\n", client.Text("DEBUG", "POPULATE", "100", "old", "10"));
-                Assert.Equal("+Background append only file rewriting started\r\n", client.Text("BGREWRITEAOF"));
-                client.Send("SHUTDOWN NOSAVE\r\n");
-            }
-            Assert.NotNull(server.WaitForExit(TimeSpan.FromSeconds(30)));
-            return Logged(server, [.. JobLines, "There is a child"]);
-        }
+        SameAsRedis(SlowJobs, server => ShutdownDuring(server, "BGREWRITEAOF", RewriteStarted),
+            ["# There is a child rewriting the AOF. Killing it!", "* Killing running AOF rewrite child: <pid>"]);
+    }
 
-        using var redis = new RealRedisProcess(SlowJobs);
-        var expected = Run(redis);
-        using var mini = new MiniRedisProcess(SlowJobs);
-        Assert.Equal(["# There is a child rewriting the AOF. Killing it!", "* Killing running AOF rewrite child: <pid>"], expected);
-        Assert.Equal(expected, Run(mini));
+    const string RewriteStarted = "+Background append only file rewriting started\r\n";
+
+    /// <summary>Runs the scenario on real Redis, whose lines must be <paramref name="redisSaw"/>, then on MiniRedis, whose lines must be the same.</summary>
+    static void SameAsRedis(string[] directives, Func<ServerProcess, List<string>> scenario, List<string> redisSaw)
+    {
+        using (var redis = new RealRedisProcess(directives)) Assert.Equal(redisSaw, scenario(redis));
+        using var mini = new MiniRedisProcess(directives);
+        Assert.Equal(redisSaw, scenario(mini));
+    }
+
+    /// <summary>100 keys, then the slow background job <paramref name="command"/>; the client that started it.</summary>
+    static RespConnection StartJob(ServerProcess server, string command, string reply)
+    {
+        var client = server.Connect();
+        Assert.Equal("+OK\r\n", client.Text("DEBUG", "POPULATE", "100", "old", "10"));
+        Assert.Equal(reply, client.Text(command));
+        return client;
+    }
+
+    /// <summary>SHUTDOWN NOSAVE while the job <paramref name="command"/> runs; the lines logged once the server exited.</summary>
+    static List<string> ShutdownDuring(ServerProcess server, string command, string reply)
+    {
+        using (var client = StartJob(server, command, reply)) client.Send("SHUTDOWN NOSAVE\r\n");
+        Assert.NotNull(server.WaitForExit(TimeSpan.FromSeconds(30)));
+        return Logged(server, [.. JobLines, "There is a child"]);
     }
 
     /// <summary>The server's log lines (a master's or a replica's, not those of Redis's children) holding one of <paramref name="fragments"/>: level mark and text, pids blanked.</summary>
