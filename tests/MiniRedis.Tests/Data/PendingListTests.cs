@@ -40,17 +40,23 @@ public sealed class PendingListTests
                     Assert.Equal(model.Remove(victim), list.Remove(victim));
                     break;
             }
-            Assert.Equal(model.Count, list.Count);
-            Assert.Equal(model.TryGetValue(id, out var expected), list.TryGetValue(id, out var actual));
-            Assert.Same(expected, actual);
-            if (model.Count > 0)
-            {
-                Assert.Equal(model.Keys.First(), list.FirstId);
-                Assert.Equal(model.Keys.Last(), list.LastId);
-            }
+            AssertAgrees(model, list, id);
             if (step % 1000 == 0) Assert.Equal(model.ToList(), list.ToList());
         }
         Assert.Equal(model.ToList(), list.ToList());
+    }
+
+    /// <summary>After each step: the count, the entry of the step's ID and both ends as the model has them.</summary>
+    static void AssertAgrees(SortedDictionary<StreamId, PendingEntry> model, PendingList list, StreamId id)
+    {
+        Assert.Equal(model.Count, list.Count);
+        Assert.Equal(model.TryGetValue(id, out var expected), list.TryGetValue(id, out var actual));
+        Assert.Same(expected, actual);
+        if (model.Count > 0)
+        {
+            Assert.Equal(model.Keys.First(), list.FirstId);
+            Assert.Equal(model.Keys.Last(), list.LastId);
+        }
     }
 
     /// <summary>
@@ -84,14 +90,7 @@ public sealed class PendingListTests
                 var entry = new PendingEntry(id, step, 1);
                 Assert.Equal(model.TryAdd(id, entry), list.TryAdd(id, entry));
             }
-            Assert.Equal(model.Count, list.Count);
-            Assert.Equal(model.TryGetValue(id, out var expected), list.TryGetValue(id, out var actual));
-            Assert.Same(expected, actual);
-            if (model.Count > 0)
-            {
-                Assert.Equal(model.Keys.First(), list.FirstId);
-                Assert.Equal(model.Keys.Last(), list.LastId);
-            }
+            AssertAgrees(model, list, id);
             if (step % 500 == 0) Assert.Equal(model.ToList(), list.ToList());
         }
         Assert.Equal(model.ToList(), list.ToList());
