@@ -37,11 +37,11 @@ public sealed class ChainedReplicaTests
             connection.Call("SELECT", "4");
             connection.Call("INCRBY", "counter", "5");
         }
-        Assert.True(Wait.Until(() => middle.Output.Contains($"Partial resynchronization request from 127.0.0.1:{bottom.Port} accepted", StringComparison.Ordinal)), middle.Output);
+        middle.WaitForOutput($"Partial resynchronization request from 127.0.0.1:{bottom.Port} accepted");
         ReplicationChecks.WaitCaughtUp(top, middle);
         ReplicationChecks.WaitCaughtUp(middle, bottom);
         AssertSameHistoryAndData(top, middle, bottom);
-        Assert.True(Wait.Until(() => bottom.Output.Contains("Successful partial resynchronization with master.", StringComparison.Ordinal)), bottom.Output);
+        bottom.WaitForOutput("Successful partial resynchronization with master.");
     }
 
     /// <summary>A middle whose own link is down refuses sub-replicas with -NOMASTERLINK, as Redis does; they sync once it is up.</summary>
@@ -53,7 +53,7 @@ public sealed class ChainedReplicaTests
         int topPort = top.Port;
         using var middle = new MiniRedisProcess("--replicaof", "127.0.0.1", ServerProcess.FreePort().ToString());
         using var bottom = new RealRedisProcess("--replicaof", "127.0.0.1", middle.Port.ToString());
-        Assert.True(Wait.Until(() => bottom.Output.Contains("NOMASTERLINK Can't SYNC while not connected with my master", StringComparison.Ordinal)), bottom.Output);
+        bottom.WaitForOutput("NOMASTERLINK Can't SYNC while not connected with my master");
         using (var connection = middle.Connect()) connection.Call("REPLICAOF", "127.0.0.1", topPort.ToString());
         ReplicationChecks.WaitCaughtUp(top, middle);
         ReplicationChecks.WaitCaughtUp(middle, bottom);

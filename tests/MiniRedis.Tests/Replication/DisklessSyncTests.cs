@@ -20,7 +20,7 @@ public sealed class DisklessSyncTests
         using var master = new MiniRedisProcess("--repl-diskless-sync-delay", "600", "--repl-diskless-sync-max-replicas", "2");
         using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
         using var first = new RealRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString());
-        Assert.True(Wait.Until(() => master.Output.Contains("Delay next BGSAVE for diskless SYNC", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("Delay next BGSAVE for diskless SYNC");
         using var second = new RealRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString());
         ReplicationChecks.WaitCaughtUp(master, first);
         ReplicationChecks.WaitCaughtUp(master, second);
@@ -36,7 +36,7 @@ public sealed class DisklessSyncTests
         {
             Assert.Contains($"Streamed RDB transfer with replica 127.0.0.1:{replica.Port} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming", log);
             Assert.Contains($"Synchronization with replica 127.0.0.1:{replica.Port} succeeded", log);
-            Assert.Contains("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk", replica.Output);
+            replica.WaitForOutput("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
         }
         Assert.Empty(Directory.GetFiles(master.DataDirectory, "*.rdb"));
         using (var connection = master.Connect())
@@ -116,12 +116,12 @@ public sealed class DisklessSyncTests
             Assert.True(exitCode == 0, output);
             File.Delete(file);
         }
-        Assert.True(Wait.Until(() => master.Output.Contains("Starting BGSAVE for SYNC with target: replicas sockets", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("Starting BGSAVE for SYNC with target: replicas sockets");
 
         using var plain = new RawReplica(master.Port);
         plain.Send("SYNC");
         Assert.Matches("^\\$[0-9]+$", plain.Line());
-        Assert.True(Wait.Until(() => master.Output.Contains("Starting BGSAVE for SYNC with target: disk", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("Starting BGSAVE for SYNC with target: disk");
     }
 
     [Theory]
@@ -134,13 +134,13 @@ public sealed class DisklessSyncTests
         using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
         using (var first = new RealRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString()))
         {
-            Assert.True(Wait.Until(() => master.Output.Contains("Starting BGSAVE for SYNC", StringComparison.Ordinal)), master.Output);
+            master.WaitForOutput("Starting BGSAVE for SYNC");
         }
-        Assert.True(Wait.Until(() => master.Output.Contains("lost.", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("lost.");
         if (diskless == "yes")
         {
             // Nobody reads the transfer any more: it stops, as Redis kills its child.
-            Assert.True(Wait.Until(() => master.Output.Contains("Diskless rdb transfer, last replica dropped, killing fork child.", StringComparison.Ordinal)), master.Output);
+            master.WaitForOutput("Diskless rdb transfer, last replica dropped, killing fork child.");
             using var connection = master.Connect();
             Assert.True(Wait.Until(() => connection.InfoField("persistence", "rdb_bgsave_in_progress") == "0"));
         }

@@ -91,10 +91,10 @@ public sealed class FailoverTests
                 Assert.True(Wait.Until(() => AfterLast(master.Output, "failing over.").Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), master.Output);
                 Assert.Equal("-READONLY You can't write against a read only replica.\r\n", connection.Text("SET", "k", "v"));
             }
-            Logged(master, $"* FAILOVER requested to 127.0.0.1:{replica.Port}.");
-            Logged(master, $"* Failover target 127.0.0.1:{replica.Port} is synced, failing over.");
-            Logged(replica, "# Failover request received for replid ");
-            Logged(replica, "* MASTER MODE enabled (failover request from 'id=");
+            master.WaitForOutput($"* FAILOVER requested to 127.0.0.1:{replica.Port}.");
+            master.WaitForOutput($"* Failover target 127.0.0.1:{replica.Port} is synced, failing over.");
+            replica.WaitForOutput("# Failover request received for replid ");
+            replica.WaitForOutput("* MASTER MODE enabled (failover request from 'id=");
             using (var onNewMaster = replica.Connect()) ReplicationChecks.LiveWrites(onNewMaster);
             ReplicationChecks.WaitCaughtUp(replica, master);
             Assert.Equal(ReplicationChecks.Dataset(replica), ReplicationChecks.Dataset(master));
@@ -128,7 +128,7 @@ public sealed class FailoverTests
             Assert.Equal("+OK\r\n", writer.ReadReply().Text);
             Assert.Equal("no-failover", ReplicationChecks.InfoField(master, "master_failover_state"));
             Assert.Equal("master", ReplicationChecks.InfoField(master, "role"));
-            Logged(master, "* FAILOVER to any replica aborted: Failover manually aborted");
+            master.WaitForOutput("* FAILOVER to any replica aborted: Failover manually aborted");
         }
     }
 
@@ -146,7 +146,7 @@ public sealed class FailoverTests
             onReplica.Call("CLIENT", "PAUSE", "60000", "WRITE");
             connection.Call("SET", "moved", "on");
             Assert.Equal("+OK\r\n", connection.Text("FAILOVER", "TIMEOUT", "100"));
-            Assert.True(Wait.Until(() => master.Output.Contains("* FAILOVER to any replica aborted: Replica never caught up before timeout", StringComparison.Ordinal)), master.Output);
+            master.WaitForOutput("* FAILOVER to any replica aborted: Replica never caught up before timeout");
             Assert.Equal("master", ReplicationChecks.InfoField(master, "role"));
             Assert.Equal("+OK\r\n", connection.Text("SET", "after-abort", "1"));
 
@@ -155,17 +155,13 @@ public sealed class FailoverTests
             using var writer = master.Connect();
             writer.Send("SET held 1\r\n");
             Assert.Equal("-READONLY You can't write against a read only replica.\r\n", writer.ReadReply().Text);
-            Logged(master, $"* FAILOVER to 127.0.0.1:{replica.Port} time out exceeded, failing over.");
+            master.WaitForOutput($"* FAILOVER to 127.0.0.1:{replica.Port} time out exceeded, failing over.");
             Assert.Equal("master", ReplicationChecks.InfoField(replica, "role"));
             onReplica.Call("CLIENT", "UNPAUSE");
             ReplicationChecks.WaitCaughtUp(replica, master);
             Assert.Equal(ReplicationChecks.Dataset(replica), ReplicationChecks.Dataset(master));
         }
     }
-
-    /// <summary>Waits for a log line: the server's output is read as it comes.</summary>
-    static void Logged(ServerProcess server, string text) =>
-        Assert.True(Wait.Until(() => server.Output.Contains(text, StringComparison.Ordinal)), $"'{text}' not logged:\n{server.Output}");
 
     static string AfterLast(string log, string marker)
     {

@@ -50,7 +50,7 @@ public sealed class MasterFaultTests
             for (int i = 0; i < 100; i++) connection.Call("SET", "big" + i, new string('x', 1000));
         }
         sleeping.Wait();
-        Assert.True(Wait.Until(() => master.Output.Contains("for lack of backlog", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("for lack of backlog");
         ReplicationChecks.WaitCaughtUp(master, replica);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
     }

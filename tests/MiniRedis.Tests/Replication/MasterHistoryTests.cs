@@ -50,7 +50,7 @@ public sealed class MasterHistoryTests
             Assert.Equal(0, ReplicationChecks.Offset(restarted, "repl_backlog_histlen"));
 
             using (var connection = replica.Connect()) connection.Call("REPLICAOF", "127.0.0.1", restarted.Port.ToString());
-            Assert.True(Wait.Until(() => restarted.Output.Contains($"Partial resynchronization request from 127.0.0.1:{replica.Port} accepted. Sending 0 bytes of backlog starting from offset {oldOffset + 1}.", StringComparison.Ordinal)), restarted.Output);
+            restarted.WaitForOutput($"Partial resynchronization request from 127.0.0.1:{replica.Port} accepted. Sending 0 bytes of backlog starting from offset {oldOffset + 1}.");
             using (var connection = restarted.Connect()) ReplicationChecks.LiveWrites(connection);
             ReplicationChecks.WaitCaughtUp(restarted, replica);
             Assert.Equal(ReplicationChecks.Dataset(restarted), ReplicationChecks.Dataset(replica));
@@ -112,14 +112,14 @@ public sealed class MasterHistoryTests
             Assert.Equal(1, DbSize(replica, 2));
 
             using var restarted = Server(realMaster, "--dir", dir, "--repl-ping-replica-period", "3600");
-            Assert.True(Wait.Until(() => restarted.Output.Contains("Done loading RDB, keys loaded: 1, keys expired: 2.", StringComparison.Ordinal)), restarted.Output);
+            restarted.WaitForOutput("Done loading RDB, keys loaded: 1, keys expired: 2.");
             Assert.Equal(oldOffset + 1, ReplicationChecks.Offset(restarted, "second_repl_offset"));
             Assert.Equal(oldOffset + ExpiredDelsBytes, ReplicationChecks.Offset(restarted, "master_repl_offset"));
             Assert.Equal(oldOffset + 1, ReplicationChecks.Offset(restarted, "repl_backlog_first_byte_offset"));
             Assert.Equal(ExpiredDelsBytes, ReplicationChecks.Offset(restarted, "repl_backlog_histlen"));
 
             using (var connection = replica.Connect()) connection.Call("REPLICAOF", "127.0.0.1", restarted.Port.ToString());
-            Assert.True(Wait.Until(() => restarted.Output.Contains($"Partial resynchronization request from 127.0.0.1:{replica.Port} accepted. Sending {ExpiredDelsBytes} bytes of backlog starting from offset {oldOffset + 1}.", StringComparison.Ordinal)), restarted.Output);
+            restarted.WaitForOutput($"Partial resynchronization request from 127.0.0.1:{replica.Port} accepted. Sending {ExpiredDelsBytes} bytes of backlog starting from offset {oldOffset + 1}.");
             ReplicationChecks.WaitCaughtUp(restarted, replica);
             Assert.Equal(1, DbSize(replica, 0));
             Assert.Equal(0, DbSize(replica, 2));
@@ -153,13 +153,13 @@ public sealed class MasterHistoryTests
             }
             using (var restarted = Server(realServer, "--dir", dir))
             {
-                Assert.True(Wait.Until(() => restarted.Output.Contains("Done loading RDB, keys loaded: 1, keys expired: 2.", StringComparison.Ordinal)), restarted.Output);
+                restarted.WaitForOutput("Done loading RDB, keys loaded: 1, keys expired: 2.");
                 Assert.Equal(ExpiredDelsBytes, ReplicationChecks.Offset(restarted, "master_repl_offset"));
                 Assert.Equal("0", ReplicationChecks.InfoField(restarted, "repl_backlog_active"));
                 Assert.Equal(1, DbSize(restarted, 0));
             }
             using var replica = Server(realServer, "--dir", dir, "--replicaof", "127.0.0.1", ServerProcess.FreePort().ToString());
-            Assert.True(Wait.Until(() => replica.Output.Contains("Done loading RDB, keys loaded: 3, keys expired: 0.", StringComparison.Ordinal)), replica.Output);
+            replica.WaitForOutput("Done loading RDB, keys loaded: 3, keys expired: 0.");
             Assert.Equal(2, DbSize(replica, 0));
             Assert.Equal(1, DbSize(replica, 2));
         }

@@ -31,7 +31,7 @@ public sealed class RealReplicaTests
         Assert.True(Wait.Until(() => ReplicationChecks.Dataset(master).All(line => !line.Contains(" gone ", StringComparison.Ordinal))));
         ReplicationChecks.WaitCaughtUp(master, replica);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
-        Assert.True(Wait.Until(() => master.Output.Contains("Synchronization with replica 127.0.0.1:" + replica.Port + " succeeded", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("Synchronization with replica 127.0.0.1:" + replica.Port + " succeeded");
 
         using (var connection = master.Connect())
         {
@@ -53,9 +53,9 @@ public sealed class RealReplicaTests
             Assert.Equal(":1\r\n", connection.Text("CLIENT", "KILL", "TYPE", "replica"));
             connection.Call("SET", "after-kill", "1");
         }
-        Assert.True(Wait.Until(() => master.Output.Contains("Partial resynchronization request from 127.0.0.1:" + replica.Port + " accepted", StringComparison.Ordinal)), master.Output);
+        master.WaitForOutput("Partial resynchronization request from 127.0.0.1:" + replica.Port + " accepted");
         ReplicationChecks.WaitCaughtUp(master, replica);
-        Assert.True(Wait.Until(() => replica.Output.Contains("Successful partial resynchronization with master.", StringComparison.Ordinal)), replica.Output);
+        replica.WaitForOutput("Successful partial resynchronization with master.");
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
     }
 

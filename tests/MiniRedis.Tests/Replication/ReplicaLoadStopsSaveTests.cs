@@ -42,7 +42,7 @@ public sealed class ReplicaLoadStopsSaveTests
         Assert.Equal("+Background saving started\r\n", client.Text("BGSAVE"));
         Assert.Equal("+OK\r\n", client.Text("REPLICAOF", "127.0.0.1", master.Port.ToString(CultureInfo.InvariantCulture)));
         ReplicationChecks.WaitCaughtUp(master, replica);
-        Assert.True(Wait.Until(() => replica.Output.Contains(KillLine, StringComparison.Ordinal)), replica.Output);
+        replica.WaitForOutput(KillLine);
         // Redis reaps its killed child in its next cron; without the stop the save would go on for 100 s.
         Assert.True(Wait.Until(() => client.InfoField("persistence", "rdb_bgsave_in_progress") == "0", TimeSpan.FromSeconds(10)), replica.Output);
         return $"rdb_bgsave_in_progress:{client.InfoField("persistence", "rdb_bgsave_in_progress")} " +

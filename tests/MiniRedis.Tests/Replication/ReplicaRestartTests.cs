@@ -27,7 +27,7 @@ public sealed class ReplicaRestartTests
             using (var replica = new MiniRedisProcess("--dir", dir, "--replicaof", "127.0.0.1", port))
             {
                 AssertContinued(master, replica, expectedPartialSyncs: 1);
-                Assert.True(Wait.Until(() => replica.Output.Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), replica.Output);
+                replica.WaitForOutput("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
                 Shutdown(replica, master, writer, "2");
             }
 
@@ -119,7 +119,7 @@ public sealed class ReplicaRestartTests
         using (var connection = first.Connect()) Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "NO", "ONE"));
         using (var connection = second.Connect()) Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "127.0.0.1", first.Port.ToString()));
         ReplicationChecks.WaitCaughtUp(first, second);
-        Assert.True(Wait.Until(() => second.Output.Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), second.Output);
+        second.WaitForOutput("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         using (var connection = first.Connect())
         {
             Assert.Contains("sync_partial_ok:1\r\n", connection.Text("INFO", "stats"));

@@ -20,7 +20,7 @@ public sealed class ReplicaSideTests
         using var replica = new MiniRedisProcess("--replicaof", "127.0.0.1", master.Port.ToString());
         ReplicationChecks.WaitCaughtUp(master, replica);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
-        Assert.True(Wait.Until(() => replica.Output.Contains("MASTER <-> REPLICA sync: Finished with success", StringComparison.Ordinal)), replica.Output);
+        replica.WaitForOutput("MASTER <-> REPLICA sync: Finished with success");
 
         using (var connection = master.Connect())
         {
@@ -42,7 +42,7 @@ public sealed class ReplicaSideTests
             connection.Call("CLIENT", "KILL", "TYPE", "replica");
             connection.Call("SET", "after-kill", "1");
         }
-        Assert.True(Wait.Until(() => replica.Output.Contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.", StringComparison.Ordinal)), replica.Output);
+        replica.WaitForOutput("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         ReplicationChecks.WaitCaughtUp(master, replica);
         Assert.Equal(ReplicationChecks.Dataset(master), ReplicationChecks.Dataset(replica));
     }
@@ -91,7 +91,7 @@ public sealed class ReplicaSideTests
         }
         Assert.Equal("master", ReplicationChecks.InfoField(replica, "role"));
         Assert.Equal(ReplicationChecks.InfoField(master, "master_replid"), ReplicationChecks.InfoField(replica, "master_replid2"));
-        Assert.True(Wait.Until(() => replica.Output.Contains("MASTER MODE enabled (user request from 'id=", StringComparison.Ordinal)), replica.Output);
+        replica.WaitForOutput("MASTER MODE enabled (user request from 'id=");
         // The log's role char: S while a replica, M once a master again.
         var lines = replica.Output.Split('\n');
         Assert.Contains(lines, line => line.StartsWith($"{replica.ProcessId}:S ", StringComparison.Ordinal) && line.Contains("* REPLICAOF 127.0.0.1:", StringComparison.Ordinal));
@@ -115,9 +115,9 @@ public sealed class ReplicaSideTests
         int garbagePort = ((IPEndPoint)garbage.LocalEndpoint).Port;
         using var connection = server.Connect();
         Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "127.0.0.1", server.Port.ToString()));
-        Assert.True(Wait.Until(() => server.Output.Contains("Can't SYNC while not connected with my master", StringComparison.Ordinal)), server.Output);
+        server.WaitForOutput("Can't SYNC while not connected with my master");
         Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "127.0.0.1", garbagePort.ToString()));
-        Assert.True(Wait.Until(() => server.Output.Contains("Error reply to PING from master: 'HTTP/1.1 400 Bad Request'", StringComparison.Ordinal)), server.Output);
+        server.WaitForOutput("Error reply to PING from master: 'HTTP/1.1 400 Bad Request'");
         Assert.Equal("-ERR Invalid master port\r\n", connection.Text("REPLICAOF", "127.0.0.1", "99999"));
         Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "NO", "ONE"));
         Assert.Equal("+PONG\r\n", connection.Text("PING"));
@@ -169,7 +169,7 @@ public sealed class ReplicaSideTests
             using (var connection = master.Connect()) ReplicationChecks.Fill(connection);
             using var onReplica = replica.Connect();
             onReplica.Call("REPLICAOF", "127.0.0.1", master.Port.ToString());
-            Assert.True(Wait.Until(() => replica.Output.Contains("receiving streamed RDB", StringComparison.Ordinal)), replica.Output);
+            replica.WaitForOutput("receiving streamed RDB");
         }
         Assert.True(Wait.Until(() => replica.Output.Contains("Connection with master lost.", StringComparison.Ordinal)
             || replica.Output.Contains("Error condition on socket for SYNC", StringComparison.Ordinal)), replica.Output);

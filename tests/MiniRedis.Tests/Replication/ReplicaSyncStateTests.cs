@@ -38,8 +38,8 @@ public sealed class ReplicaSyncStateTests
         Assert.Equal(expected, ReplicationChecks.Dataset(replica));
         using var onReplica = replica.Connect();
         Assert.Equal("0", onReplica.InfoField("persistence", "loading"));
-        Assert.Contains("MASTER <-> REPLICA sync: Loading DB in memory", replica.Output, StringComparison.Ordinal);
-        Assert.Contains("MASTER <-> REPLICA sync: Finished with success", replica.Output, StringComparison.Ordinal);
+        replica.WaitForOutput("MASTER <-> REPLICA sync: Loading DB in memory");
+        replica.WaitForOutput("MASTER <-> REPLICA sync: Finished with success");
     }
 
     /// <summary>

@@ -51,7 +51,7 @@ public sealed class WaitDurabilityTests
         using (var connection = promoted.Connect()) Assert.Equal("+OK\r\n", connection.Text("REPLICAOF", "NO", "ONE"));
         using (var connection = other.Connect()) connection.Call("REPLICAOF", "127.0.0.1", promoted.Port.ToString());
         ReplicationChecks.WaitCaughtUp(promoted, other);
-        Assert.True(Wait.Until(() => other.Output.Contains("Successful partial resynchronization with master.", StringComparison.Ordinal)), other.Output);
+        other.WaitForOutput("Successful partial resynchronization with master.");
         foreach (var server in new ServerProcess[] { promoted, other })
         {
             using var connection = server.Connect();

@@ -25,6 +25,13 @@ public abstract class ServerProcess : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="text"/> was logged: output is read as it comes, so a line written
+    /// just before a reply can reach <see cref="Output"/> after it.
+    /// </summary>
+    public void WaitForOutput(string text) =>
+        Assert.True(Wait.Until(() => Output.Contains(text, StringComparison.Ordinal)), $"'{text}' not logged:\n{Output}");
+
     /// <param name="arguments">The command line for a given port.</param>
     /// <param name="environment">Variables added to the server's environment (a supervisor's NOTIFY_SOCKET...).</param>
     protected void Start(string fileName, Func<int, IEnumerable<string>> arguments, string? workingDirectory = null,
