@@ -139,8 +139,9 @@ public sealed class DisklessSyncTests
         master.WaitForOutput("lost.");
         if (diskless == "yes")
         {
-            // Nobody reads the transfer any more: it stops, as Redis kills its child.
+            // Nobody reads the transfer any more: it stops, as Redis kills its child and logs the signal.
             master.WaitForOutput("Diskless rdb transfer, last replica dropped, killing fork child.");
+            master.WaitForOutput("# Background transfer terminated by signal 10");
             using var connection = master.Connect();
             Assert.True(Wait.Until(() => connection.InfoField("persistence", "rdb_bgsave_in_progress") == "0"));
         }
