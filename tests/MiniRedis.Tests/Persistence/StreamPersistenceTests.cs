@@ -101,16 +101,22 @@ public sealed partial class StreamPersistenceTests
             Assert.Equal(NormalizeTimes(redisAof), NormalizeTimes(ourAof));
 
             // Replayed (a logged trim keeps its LIMIT beside "=", which only a client may not send), our file gives both servers the same data.
-            File.Copy(Path.Combine(ourDir, "appendonly.aof"), Path.Combine(copyDir, "appendonly.aof"));
-            File.Copy(Path.Combine(ourDir, "appendonly.aof"), Path.Combine(oursCopyDir, "appendonly.aof"));
-            using var redisLoadingOurs = AofServerProcess.Redis(copyDir);
-            using var oursLoadingOurs = AofServerProcess.MiniRedis(oursCopyDir);
-            Assert.Equal(State(redisLoadingOurs, maskSeenTime: true), State(oursLoadingOurs, maskSeenTime: true));
+            AssertBothLoadTheSame(Path.Combine(ourDir, "appendonly.aof"), copyDir, oursCopyDir);
         }
         finally
         {
             foreach (var dir in new[] { ourDir, redisDir, copyDir, oursCopyDir }) Directory.Delete(dir, true);
         }
+    }
+
+    /// <summary>Redis started on a copy of <paramref name="aof"/> in <paramref name="redisDir"/> and MiniRedis on one in <paramref name="ourDir"/> hold the same streams.</summary>
+    static void AssertBothLoadTheSame(string aof, string redisDir, string ourDir)
+    {
+        File.Copy(aof, Path.Combine(redisDir, "appendonly.aof"));
+        File.Copy(aof, Path.Combine(ourDir, "appendonly.aof"));
+        using var redis = AofServerProcess.Redis(redisDir);
+        using var ours = AofServerProcess.MiniRedis(ourDir);
+        Assert.Equal(State(redis, maskSeenTime: true), State(ours, maskSeenTime: true));
     }
 
     static void RewriteAndWait(ServerProcess server)
@@ -148,11 +154,7 @@ public sealed partial class StreamPersistenceTests
             Assert.Equal(NormalizeTimes(File.ReadAllBytes(redisBase)), NormalizeTimes(ourAof));
 
             // Replayed, the file gives Redis and us the same data (a pending entry whose entry was deleted is dropped by both).
-            File.Copy(Path.Combine(ourDir, "appendonly.aof"), Path.Combine(copyDir, "appendonly.aof"));
-            File.Copy(Path.Combine(ourDir, "appendonly.aof"), Path.Combine(oursCopyDir, "appendonly.aof"));
-            using var redisLoadingOurs = AofServerProcess.Redis(copyDir);
-            using var oursLoadingOurs = AofServerProcess.MiniRedis(oursCopyDir);
-            Assert.Equal(State(redisLoadingOurs, maskSeenTime: true), State(oursLoadingOurs, maskSeenTime: true));
+            AssertBothLoadTheSame(Path.Combine(ourDir, "appendonly.aof"), copyDir, oursCopyDir);
         }
         finally
         {
