@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Data;
 using MiniRedis.Observability;
 using MiniRedis.Protocol;
 
@@ -87,6 +88,28 @@ public sealed class Executor
                 Interlocked.Decrement(ref _count);
                 return true;
             }
+        }
+
+        /// <summary>
+        /// Copies the commands of the first queued batches that hold one command each (clients at pipeline 1)
+        /// into <paramref name="commands"/>, those of sessions on the first one's database; none unless two wait.
+        /// </summary>
+        public int OneCommandBatches(ArgVector[] commands, out Database? db)
+        {
+            db = null;
+            int count = 0;
+            lock (_items)
+            {
+                if (_items.Count < 2) return 0;
+                foreach (var item in _items)
+                {
+                    if (count == commands.Length) break;
+                    if (item.Batch is not { Count: 1 } batch || item.Session is not { } session) continue;
+                    db ??= session.Db;
+                    if (session.Db == db) commands[count++] = batch[0];
+                }
+            }
+            return count;
         }
 
         public bool NextIsAnyThread
@@ -289,12 +312,23 @@ public sealed class Executor
 
     void RunRound()
     {
+        PrefetchRound();
         // Bound the round so replies of early clients are not held back by a flood.
         for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || TakeQueued(out item)); n++)
         {
             if (item.Action is not null) RunGuarded(item.Action);
             else ProcessBatch(item.Session!, item.Batch!);
         }
+    }
+
+    /// <summary>
+    /// Several clients' one-command batches wait (each at pipeline 1, read in one wake-up of the event loop):
+    /// their keys start loading together before the first runs, as a pipelined batch's do (<see cref="BatchPrefetch"/>).
+    /// </summary>
+    void PrefetchRound()
+    {
+        int count = _queue.OneCommandBatches(BatchPrefetch.Commands, out var db);
+        if (count > 0) BatchPrefetch.Keys(_server.Commands, db!, count);
     }
 
     /// <summary>The next queued item, unless it is the executor thread's and this is a socket thread (it stays first in line).</summary>
