@@ -37,6 +37,20 @@ static class BatchPrefetch
     public static ArgVector[] Commands => t_args ??= new ArgVector[Window];
 
     /// <summary>
+    /// As the event loop queues a client's one-command batch (pipeline 1), before the round that runs it: the
+    /// bucket of its first key starts loading while the loop reads the other ready sockets, so the round's
+    /// look-ahead (or the lookup itself, alone in its round) finds it loaded. Any thread, also while another
+    /// holds the executor role: the bucket step reads only the table's arrays (<see cref="Dict.Prefetch"/>).
+    /// </summary>
+    public static void FirstKeyBucket(CommandTable commands, Database db, CommandBatch batch)
+    {
+        if (batch.Count != 1) return;
+        var args = batch[0];
+        if (args.Count < 2 || commands.Find(args[0]) is not { FirstKey: > 0 } command || command.FirstKey >= args.Count) return;
+        db.Table.Prefetch(Dict.HashKey(args[command.FirstKey]), step: 0);
+    }
+
+    /// <summary>
     /// The first <paramref name="count"/> of <see cref="Commands"/>, all on <paramref name="db"/>: a batch's, or the
     /// one-command batches of a round's clients (each at pipeline 1), whose lookups would miss one after another as well.
     /// </summary>

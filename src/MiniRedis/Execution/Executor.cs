@@ -152,7 +152,11 @@ public sealed class Executor
     /// cores its wake-ups, spin and context switches cost more than that overlap won: pipelines of 16
     /// ran at 0.6-0.8x Redis's throughput that way and at 1.1x inline (benchmarks/RESULTS.md, session 6).
     /// </summary>
-    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null, AnyThread: true));
+    public void Submit(ClientSession session, CommandBatch batch)
+    {
+        if (t_deferring) BatchPrefetch.FirstKeyBucket(_server.Commands, session.Db, batch);
+        Enqueue(new WorkItem(session, batch, null, AnyThread: true));
+    }
 
     /// <summary>From a connection's socket thread: a connection event (connect, disconnect), run as <see cref="Submit(ClientSession, CommandBatch)"/> runs a batch.</summary>
     public void Submit(Action connectionEvent) => Enqueue(new WorkItem(null, null, connectionEvent, AnyThread: true));
