@@ -82,11 +82,13 @@ public sealed class Dict
     /// any up — a pipelined batch's keys (<see cref="KeyPrefetch"/>), an RDB loader's next keys — so
     /// their cache misses overlap instead of each lookup waiting for its own (a third of a pipelined SET's
     /// CPU, and of a 1M-key RDB load). Only a hint: nothing changes, and a step made stale by a resize
-    /// fetches for nothing.
+    /// fetches for nothing. Step 0 reads only the arrays (each once), so it may run on a thread other than the
+    /// executor role's holder (the event loop as it queues a batch) while the table changes.
     /// </summary>
     public void Prefetch(uint hash, int step)
     {
-        ref var slot = ref _buckets[hash & (_buckets.Length - 1)];
+        var buckets = _buckets;
+        ref var slot = ref buckets[hash & (buckets.Length - 1)];
         if (step == 0)
         {
             Data.Prefetch.Bytes(ref Unsafe.As<KeyEntry?, byte>(ref slot));

@@ -7,7 +7,8 @@ namespace MiniRedis.Execution;
 /// Before a pipelined batch runs: the keys its commands name (by their key specs) start loading into the
 /// cache together (<see cref="KeyPrefetch"/>), so the batch's lookups do not each wait for their misses;
 /// then, for a one-key command on a set or hash held as a table (SADD, HSET, SISMEMBER, HGET ...), the
-/// element after the key likewise, in the table's buckets.
+/// element after the key likewise, in the table's buckets. The same for a round's one-command batches
+/// (clients at pipeline 1, several per event loop wake-up), whose lookups would each wait for their misses too.
 /// </summary>
 static class BatchPrefetch
 {
@@ -17,38 +18,72 @@ static class BatchPrefetch
     /// </summary>
     const int Window = 24;
 
-    /// <summary>The executor thread's: the batch's commands found, and the tables of the elements announced (cleared after each batch).</summary>
+    /// <summary>The executor thread's: the commands looked at, those found, and the tables of the elements announced (cleared after each use).</summary>
+    [ThreadStatic] static ArgVector[]? t_args;
     [ThreadStatic] static CommandDef?[]? t_commands;
     [ThreadStatic] static FieldTable?[]? t_tables;
 
+    /// <summary>A pipelined batch's commands from <paramref name="start"/> on (a window of them).</summary>
     public static void Keys(CommandTable commands, Database db, CommandBatch batch, int start)
     {
         int end = Math.Min(batch.Count, start + Window);
         if (end - start < 2) return;
-        var found = t_commands ??= new CommandDef?[Window];
-        var prefetch = new KeyPrefetch(db.Table, stackalloc uint[Window]);
-        for (int i = start; i < end; i++)
-        {
-            var args = batch[i];
-            var command = found[i - start] = args.Count < 2 ? null : commands.Find(args[0]);
-            if (command is not { FirstKey: > 0 }) continue;
-            int last = command.LastKey < 0 ? args.Count + command.LastKey : Math.Min(command.LastKey, args.Count - 1);
-            for (int k = command.FirstKey; k <= last; k += Math.Max(1, command.KeyStep)) prefetch.Add(args[k]);
-        }
-        prefetch.Start();
-        Elements(found, db.Table, batch, start, end);
-        Array.Clear(found, 0, end - start);
+        var args = Commands;
+        for (int i = start; i < end; i++) args[i - start] = batch[i];
+        Keys(commands, db, end - start);
     }
 
-    static void Elements(CommandDef?[] found, Dict table, CommandBatch batch, int start, int end)
+    /// <summary>Where the caller puts the commands for <see cref="Keys(CommandTable, Database, int)"/>: up to <see cref="Window"/>.</summary>
+    public static ArgVector[] Commands => t_args ??= new ArgVector[Window];
+
+    /// <summary>
+    /// As the event loop queues a client's one-command batch (pipeline 1), before the round that runs it: the
+    /// bucket of its first key starts loading while the loop reads the other ready sockets, so the round's
+    /// look-ahead (or the lookup itself, alone in its round) finds it loaded. Any thread, also while another
+    /// holds the executor role: the bucket step reads only the table's arrays (<see cref="Dict.Prefetch"/>).
+    /// </summary>
+    public static void FirstKeyBucket(CommandTable commands, Database db, CommandBatch batch)
+    {
+        if (batch.Count != 1) return;
+        var args = batch[0];
+        if (args.Count < 2 || commands.Find(args[0]) is not { FirstKey: > 0 } command || command.FirstKey >= args.Count) return;
+        db.Table.Prefetch(Dict.HashKey(args[command.FirstKey]), step: 0);
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> of <see cref="Commands"/>, all on <paramref name="db"/>: a batch's, or the
+    /// one-command batches of a round's clients (each at pipeline 1), whose lookups would miss one after another as well.
+    /// </summary>
+    public static void Keys(CommandTable commands, Database db, int count)
+    {
+        var args = t_args!.AsSpan(0, count);
+        if (count >= 2)
+        {
+            var found = t_commands ??= new CommandDef?[Window];
+            var prefetch = new KeyPrefetch(db.Table, stackalloc uint[Window]);
+            for (int i = 0; i < count; i++)
+            {
+                var command = found[i] = args[i].Count < 2 ? null : commands.Find(args[i][0]);
+                if (command is not { FirstKey: > 0 }) continue;
+                int last = command.LastKey < 0 ? args[i].Count + command.LastKey : Math.Min(command.LastKey, args[i].Count - 1);
+                for (int k = command.FirstKey; k <= last; k += Math.Max(1, command.KeyStep)) prefetch.Add(args[i][k]);
+            }
+            prefetch.Start();
+            Elements(found, db.Table, args);
+            Array.Clear(found, 0, count);
+        }
+        args.Clear();
+    }
+
+    static void Elements(CommandDef?[] found, Dict table, ReadOnlySpan<ArgVector> commands)
     {
         var tables = t_tables ??= new FieldTable?[Window];
         Span<uint> hashes = stackalloc uint[Window];
         int count = 0;
-        for (int i = start; i < end; i++)
+        for (int i = 0; i < commands.Length; i++)
         {
-            if (found[i - start] is not { NamesElementAfterKey: true, FirstKey: > 0 } command || command.LastKey != command.FirstKey) continue;
-            var args = batch[i];
+            if (found[i] is not { NamesElementAfterKey: true, FirstKey: > 0 } command || command.LastKey != command.FirstKey) continue;
+            var args = commands[i];
             if (args.Count <= command.FirstKey + 1) continue;
             var key = args[command.FirstKey];
             if (table.Peek(key, Dict.HashKey(key)) is not { Type: RedisType.Set or RedisType.Hash } entry || entry.Value is not FieldTable elements) continue;

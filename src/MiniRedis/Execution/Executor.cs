@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Data;
 using MiniRedis.Observability;
 using MiniRedis.Protocol;
 
@@ -89,6 +90,28 @@ public sealed class Executor
             }
         }
 
+        /// <summary>
+        /// Copies the commands of the first queued batches that hold one command each (clients at pipeline 1)
+        /// into <paramref name="commands"/>, those of sessions on the first one's database; none unless two wait.
+        /// </summary>
+        public int OneCommandBatches(ArgVector[] commands, out Database? db)
+        {
+            db = null;
+            int count = 0;
+            lock (_items)
+            {
+                if (_items.Count < 2) return 0;
+                foreach (var item in _items)
+                {
+                    if (count == commands.Length) break;
+                    if (item.Batch is not { Count: 1 } batch || item.Session is not { } session) continue;
+                    db ??= session.Db;
+                    if (session.Db == db) commands[count++] = batch[0];
+                }
+            }
+            return count;
+        }
+
         public bool NextIsAnyThread
         {
             get
@@ -129,7 +152,11 @@ public sealed class Executor
     /// cores its wake-ups, spin and context switches cost more than that overlap won: pipelines of 16
     /// ran at 0.6-0.8x Redis's throughput that way and at 1.1x inline (benchmarks/RESULTS.md, session 6).
     /// </summary>
-    public void Submit(ClientSession session, CommandBatch batch) => Enqueue(new WorkItem(session, batch, null, AnyThread: true));
+    public void Submit(ClientSession session, CommandBatch batch)
+    {
+        if (t_deferring) BatchPrefetch.FirstKeyBucket(_server.Commands, session.Db, batch);
+        Enqueue(new WorkItem(session, batch, null, AnyThread: true));
+    }
 
     /// <summary>From a connection's socket thread: a connection event (connect, disconnect), run as <see cref="Submit(ClientSession, CommandBatch)"/> runs a batch.</summary>
     public void Submit(Action connectionEvent) => Enqueue(new WorkItem(null, null, connectionEvent, AnyThread: true));
@@ -289,12 +316,23 @@ public sealed class Executor
 
     void RunRound()
     {
+        PrefetchRound();
         // Bound the round so replies of early clients are not held back by a flood.
         for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || TakeQueued(out item)); n++)
         {
             if (item.Action is not null) RunGuarded(item.Action);
             else ProcessBatch(item.Session!, item.Batch!);
         }
+    }
+
+    /// <summary>
+    /// Several clients' one-command batches wait (each at pipeline 1, read in one wake-up of the event loop):
+    /// their keys start loading together before the first runs, as a pipelined batch's do (<see cref="BatchPrefetch"/>).
+    /// </summary>
+    void PrefetchRound()
+    {
+        int count = _queue.OneCommandBatches(BatchPrefetch.Commands, out var db);
+        if (count > 0) BatchPrefetch.Keys(_server.Commands, db!, count);
     }
 
     /// <summary>The next queued item, unless it is the executor thread's and this is a socket thread (it stays first in line).</summary>

@@ -9,7 +9,8 @@ namespace MiniRedis.Tests.Execution;
 /// The look-ahead that starts loading a pipelined batch's keys (BatchPrefetch, KeyPrefetch) changes
 /// nothing: a batch of mixed commands (missing keys, other types, arena and long strings, expired keys, a
 /// SELECT in the middle, a table in the middle of a resize, MSET/MGET's own look-ahead) replies byte for
-/// byte as the same commands sent one by one to a server holding the same data, and allocates nothing.
+/// byte as the same commands sent one by one to a server holding the same data, and allocates nothing;
+/// so does a round of one-command batches from many clients (each at pipeline 1), some on another database.
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed class BatchPrefetchTests : IDisposable
@@ -104,5 +105,40 @@ public sealed class BatchPrefetchTests : IDisposable
             return GC.GetAllocatedBytesForCurrentThread() - before;
         });
         Assert.True(allocated < 5000, $"5,000 batches of 12 commands allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void A_round_of_clients_one_command_each_replies_as_their_commands_sent_one_by_one()
+    {
+        Arrange(new InProcessClient(_batched));
+        Arrange(new InProcessClient(_single));
+        string[] lines = [.. Lines.Where(line => !line.StartsWith("SELECT", StringComparison.Ordinal))];
+        // Every third client on database 1: the round's look-ahead takes the first client's database only.
+        InProcessClient[] Clients(RedisServer server) => [.. lines.Select((_, i) =>
+        {
+            var client = new InProcessClient(server);
+            if (i % 3 == 2) client.Run("SELECT 1");
+            return client;
+        })];
+        var batchedClients = Clients(_batched);
+        var singleClients = Clients(_single);
+
+        // As the event loop does with the sockets one wait found ready: their batches queue, then run in one round.
+        var batches = lines.Select(line => BatchOf([line])).ToArray();
+        MiniRedis.Execution.Executor.Defer();
+        for (int i = 0; i < lines.Length; i++) _batched.Executor.Submit(batchedClients[i].Session, batches[i]);
+        _batched.Executor.RunDeferred();
+        // Queued behind the round: it has run when this runs.
+        string[] batched = batchedClients[0].OnExecutor(() => batchedClients.Select(client =>
+        {
+            var reply = Encoding.Latin1.GetString(client.Session.Reply.ToArray());
+            client.Session.Reply.Clear();
+            return reply;
+        }).ToArray());
+        string[] single = [.. lines.Select((line, i) => singleClients[i].Run(line))];
+        Assert.Equal(single, batched);
+        Assert.Contains("$8\r\nreplaced\r\n", batched);
+        Assert.Equal(singleClients[0].Run("GET k:1"), batchedClients[0].Run("GET k:1"));
+        Assert.Equal(singleClients[2].Run("GET k:1"), batchedClients[2].Run("GET k:1"));
     }
 }
