@@ -13,7 +13,7 @@ namespace MiniRedis.Persistence.Rdb;
 public sealed partial class RdbReader
 {
     /// <summary>Reads a value of <paramref name="rdbType"/>; false for an empty collection (skipped, as Redis does).</summary>
-    bool TryReadValue(RdbType rdbType, byte[] key, out object value, out RedisType type, out ObjectEncoding encoding)
+    bool TryReadValue(RdbType rdbType, out object value, out RedisType type, out ObjectEncoding encoding)
     {
         value = null!;
         encoding = default;
