@@ -16,7 +16,7 @@ public sealed class RdbKeyLoaderTests() : AofBootTests("rdb-key-loader-")
 {
     RedisServer Start()
     {
-        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\ndir {Dir}"));
+        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\ndir {Dir}\nenable-debug-command yes"));
         Servers.Add(server);
         return server;
     }
@@ -138,5 +138,28 @@ public sealed class RdbKeyLoaderTests() : AofBootTests("rdb-key-loader-")
         var client = new InProcessClient(server);
         Assert.Equal(":1\r\n", client.Run("DBSIZE"));
         Assert.Equal("$1\r\nv\r\n", client.Run("GET kept"));
+    }
+
+    [Fact]
+    public void Lists_reloaded_node_by_node_keep_their_elements_and_take_pushes_at_both_ends()
+    {
+        var server = Start();
+        var client = new InProcessClient(server);
+        string longElement = new('e', 300);
+        client.Run("RPUSH short a 12 -7 b");
+        client.Run("RPUSH long " + string.Join(' ', Enumerable.Range(0, 400).Select(i => $"{i} item-{i} {longElement}")));
+        string shortBefore = client.Run("LRANGE short 0 -1"), longBefore = client.Run("LRANGE long 0 -1");
+        string usageBefore = client.Run("MEMORY USAGE long");
+        Assert.Equal("+OK\r\n", client.Run("DEBUG RELOAD"));
+        Assert.Equal(shortBefore, client.Run("LRANGE short 0 -1"));
+        Assert.Equal(longBefore, client.Run("LRANGE long 0 -1"));
+        Assert.Equal(usageBefore, client.Run("MEMORY USAGE long"));
+        Assert.Equal(":6\r\n", client.Run("RPUSH short tail1 tail2"));
+        Assert.Equal(":7\r\n", client.Run("LPUSH short head"));
+        Assert.Equal("*7\r\n$4\r\nhead\r\n$1\r\na\r\n$2\r\n12\r\n$2\r\n-7\r\n$1\r\nb\r\n$5\r\ntail1\r\n$5\r\ntail2\r\n", client.Run("LRANGE short 0 -1"));
+        Assert.Equal(":1201\r\n", client.Run("LPUSH long first"));
+        Assert.Equal("$5\r\nfirst\r\n", client.Run("LINDEX long 0"));
+        Assert.Equal("$7\r\nitem-42\r\n", client.Run("LINDEX long 128"));
+        Assert.Equal($"$300\r\n{longElement}\r\n", client.Run("RPOP long"));
     }
 }
