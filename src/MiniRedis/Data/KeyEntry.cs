@@ -44,18 +44,21 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     }
 
     /// <summary>
-    /// A detached entry for a string read from a dump (the RDB loader, executor thread): takes
-    /// <paramref name="key"/> without a copy, and a value that <see cref="Attach"/> would inline goes into
-    /// the arena now, from the reader's buffer, rather than through an array of its own that would at once
-    /// be garbage (700k of them in a 1M-key load). Its loader adds it or <see cref="Detach"/>es it.
+    /// A detached entry for a string read from a dump (the RDB loader, executor thread): the key, and a
+    /// value that <see cref="Attach"/> would inline, go into the arena now, from the reader's buffers, rather
+    /// than through arrays of their own that would at once be garbage (1M keys and 700k values in a 1M-key
+    /// load). Its loader adds it or <see cref="Detach"/>es it.
     /// </summary>
-    internal static KeyEntry LoadedString(byte[] key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    internal static KeyEntry LoadedString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
         if (!Inlines(value.Length, encoding)) return new KeyEntry(key, value.ToArray(), RedisType.String, encoding);
         var entry = new KeyEntry(key, s_discarded, RedisType.String, encoding);
         entry.SetInlineString(value);
         return entry;
     }
+
+    /// <summary>A detached entry for a collection read from a dump: as <see cref="LoadedString"/>, its key goes into the arena now.</summary>
+    internal static KeyEntry Loaded(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) => new(key, value, type, encoding);
 
     /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry alone: key and value go to the arena).</summary>
     internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)

@@ -84,7 +84,7 @@ public sealed class RdbKeyLoader
         _options = options;
         _reader = new RdbReader(source, server.Config, verifyChecksum: server.Config.RdbChecksum)
         {
-            StringsInArena = true,
+            EntriesInArena = true,
             ResizeDb = server.Keyspace.ReserveKeys,
             FunctionLibrary = server.Functions.RdbLoader(replace: options.ReplaceExisting),
         };
@@ -204,7 +204,7 @@ public sealed class RdbKeyLoader
         if (_options.SkipExpired && entry.ExpireAt != 0 && entry.ExpireAt < keyspace.NowMs)
         {
             _stats.LastLoadKeysExpired++;
-            if (_options.FeedExpired) _stats.ExpiredAtLoad?.Invoke(entry.Db, entry.Key);
+            if (_options.FeedExpired) _stats.ExpiredAtLoad?.Invoke(entry.Db, entry.Key.ToArray());
             entry.Discard();
             return true;
         }

@@ -13,7 +13,7 @@ namespace MiniRedis.Persistence.Rdb;
 public sealed partial class RdbReader
 {
     /// <summary>Reads a value of <paramref name="rdbType"/>; false for an empty collection (skipped, as Redis does).</summary>
-    bool TryReadValue(RdbType rdbType, byte[] key, out object value, out RedisType type, out ObjectEncoding encoding)
+    bool TryReadValue(RdbType rdbType, out object value, out RedisType type, out ObjectEncoding encoding)
     {
         value = null!;
         encoding = default;
@@ -114,6 +114,9 @@ public sealed partial class RdbReader
     static void PushAll(ListValue list, byte[] listpack)
     {
         Span<byte> scratch = stackalloc byte[RedisNumbers.MaxInt64Length];
+        int bytes = 0;
+        for (int p = Listpack.First(listpack); p >= 0; p = Listpack.Next(listpack, p)) bytes += ListValue.EncodedSize(Listpack.Get(listpack, p).AsBytes(scratch).Length);
+        list.ReserveTail(bytes);
         for (int p = Listpack.First(listpack); p >= 0; p = Listpack.Next(listpack, p)) list.Push(Listpack.Get(listpack, p).AsBytes(scratch), head: false);
     }
 

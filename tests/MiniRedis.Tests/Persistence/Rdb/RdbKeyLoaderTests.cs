@@ -1,3 +1,4 @@
+using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Data;
 using MiniRedis.Persistence.Rdb;
@@ -7,15 +8,15 @@ namespace MiniRedis.Tests.Persistence.Rdb;
 
 /// <summary>
 /// The loader adds keys a few behind the reader (it prefetches their table slots meanwhile) and reads
-/// short strings straight into the arena: the keys, their values, encodings and TTLs, and the image's
-/// refusals come out as when each key was added as soon as it was read.
+/// keys and short strings straight into the arena: the keys, their values, encodings and TTLs, and the
+/// image's refusals come out as when each key was added as soon as it was read.
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed class RdbKeyLoaderTests() : AofBootTests("rdb-key-loader-")
 {
     RedisServer Start()
     {
-        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\ndir {Dir}"));
+        var server = InProcessClient.StartServer(ServerConfig.Parse($"save \"\"\ndir {Dir}\nenable-debug-command yes"));
         Servers.Add(server);
         return server;
     }
@@ -84,5 +85,81 @@ public sealed class RdbKeyLoaderTests() : AofBootTests("rdb-key-loader-")
         var client = new InProcessClient(server);
         Assert.Equal(":2\r\n", client.Run("DBSIZE"));
         Assert.Equal("$1\r\n2\r\n", client.Run("GET b"));
+    }
+
+    [Fact]
+    public void Keys_of_every_type_and_length_load_and_a_merge_replaces_the_keys_there()
+    {
+        string longKey = new('k', 5000);
+        var image = new RdbImage(10).SelectDb(0)
+            .Key(RdbType.String, "").String("empty key")
+            .Key(RdbType.List, longKey).Length(2).String("x").String("y")
+            .Byte(RdbFormat.OpExpireTimeMs).Int64(4_102_444_800_123).Key(RdbType.Set, "set").Length(2).String("a").String("b")
+            .Key(RdbType.Hash, "hash").Length(1).String("field").String("value")
+            .Key(RdbType.ZSet2, "zset").Length(1).String("m").Double(1.5)
+            .Key(RdbType.Set, "empty-set").Length(0)
+            .Key(RdbType.String, "string").String("from the dump")
+            .End();
+        var server = Start();
+        var client = new InProcessClient(server);
+        client.Run("SET hash not-a-hash");
+        client.Run("RPUSH string was-a-list");
+        client.Run("SET kept 1");
+        Assert.True(Load(server, image, RdbLoadOptions.DebugReload("test", merge: true, asMaster: true)));
+        Assert.Equal(":7\r\n", client.Run("DBSIZE"));
+        Assert.Equal("$9\r\nempty key\r\n", client.Run("GET \"\""));
+        Assert.Equal("*2\r\n$1\r\nx\r\n$1\r\ny\r\n", client.Run($"LRANGE {longKey} 0 -1"));
+        Assert.Equal(":2\r\n", client.Run("SCARD set"));
+        Assert.Equal(":4102444800123\r\n", client.Run("PEXPIRETIME set"));
+        Assert.Equal("$5\r\nvalue\r\n", client.Run("HGET hash field"));
+        Assert.Equal("$3\r\n1.5\r\n", client.Run("ZSCORE zset m"));
+        Assert.Equal(":0\r\n", client.Run("EXISTS empty-set"));
+        Assert.Equal("$13\r\nfrom the dump\r\n", client.Run("GET string"));
+        Assert.Equal("$1\r\n1\r\n", client.Run("GET kept"));
+        Assert.Equal($"*1\r\n$5000\r\n{longKey}\r\n", client.Run("KEYS kk*"));
+    }
+
+    [Fact]
+    public void Keys_skipped_as_expired_are_told_by_name_before_they_are_dropped()
+    {
+        var expired = new List<string>();
+        var image = new RdbImage(10).SelectDb(0)
+            .Byte(RdbFormat.OpExpireTimeMs).Int64(1_000).Key(RdbType.String, "gone:string").String("v")
+            .Key(RdbType.String, "kept").String("v")
+            .Byte(RdbFormat.OpExpireTimeMs).Int64(1_000).Key(RdbType.List, "gone:list").Length(1).String("x")
+            .Byte(RdbFormat.OpExpireTimeMs).Int64(1_000).Key(RdbType.String, new string('g', 5000)).String("v")
+            .End();
+        var server = Start();
+        server.Executor.InvokeAsync(() => server.Rdb.ExpiredAtLoad = (db, key) => expired.Add($"{db} {Encoding.Latin1.GetString(key)}"))
+            .GetAwaiter().GetResult();
+        Assert.True(Load(server, image, RdbLoadOptions.StartUp("test", asMaster: true)));
+        Assert.Equal(["0 gone:string", "0 gone:list", $"0 {new string('g', 5000)}"], expired);
+        Assert.Equal(3, server.Rdb.LastLoadKeysExpired);
+        var client = new InProcessClient(server);
+        Assert.Equal(":1\r\n", client.Run("DBSIZE"));
+        Assert.Equal("$1\r\nv\r\n", client.Run("GET kept"));
+    }
+
+    [Fact]
+    public void Lists_reloaded_node_by_node_keep_their_elements_and_take_pushes_at_both_ends()
+    {
+        var server = Start();
+        var client = new InProcessClient(server);
+        string longElement = new('e', 300);
+        client.Run("RPUSH short a 12 -7 b");
+        client.Run("RPUSH long " + string.Join(' ', Enumerable.Range(0, 400).Select(i => $"{i} item-{i} {longElement}")));
+        string shortBefore = client.Run("LRANGE short 0 -1"), longBefore = client.Run("LRANGE long 0 -1");
+        string usageBefore = client.Run("MEMORY USAGE long");
+        Assert.Equal("+OK\r\n", client.Run("DEBUG RELOAD"));
+        Assert.Equal(shortBefore, client.Run("LRANGE short 0 -1"));
+        Assert.Equal(longBefore, client.Run("LRANGE long 0 -1"));
+        Assert.Equal(usageBefore, client.Run("MEMORY USAGE long"));
+        Assert.Equal(":6\r\n", client.Run("RPUSH short tail1 tail2"));
+        Assert.Equal(":7\r\n", client.Run("LPUSH short head"));
+        Assert.Equal("*7\r\n$4\r\nhead\r\n$1\r\na\r\n$2\r\n12\r\n$2\r\n-7\r\n$1\r\nb\r\n$5\r\ntail1\r\n$5\r\ntail2\r\n", client.Run("LRANGE short 0 -1"));
+        Assert.Equal(":1201\r\n", client.Run("LPUSH long first"));
+        Assert.Equal("$5\r\nfirst\r\n", client.Run("LINDEX long 0"));
+        Assert.Equal("$7\r\nitem-42\r\n", client.Run("LINDEX long 128"));
+        Assert.Equal($"$300\r\n{longElement}\r\n", client.Run("RPOP long"));
     }
 }
