@@ -7,7 +7,8 @@ namespace MiniRedis.Execution;
 /// Before a pipelined batch runs: the keys its commands name (by their key specs) start loading into the
 /// cache together (<see cref="KeyPrefetch"/>), so the batch's lookups do not each wait for their misses;
 /// then, for a one-key command on a set or hash held as a table (SADD, HSET, SISMEMBER, HGET ...), the
-/// element after the key likewise, in the table's buckets.
+/// element after the key likewise, in the table's buckets. The commands it finds on the way are kept in
+/// the caller's <see cref="BatchCommands"/>, so each command's name is looked up once, not twice.
 /// </summary>
 static class BatchPrefetch
 {
@@ -15,17 +16,21 @@ static class BatchPrefetch
     /// Commands looked ahead at, and keys announced, at most: a -P 16 pipeline of one-key commands, or its first commands of several keys.
     /// More would outrun what the cache keeps in flight, and the later keys evict the first before their turn.
     /// </summary>
-    const int Window = 24;
+    public const int Window = 24;
 
-    /// <summary>The executor thread's: the batch's commands found, and the tables of the elements announced (cleared after each batch).</summary>
-    [ThreadStatic] static CommandDef?[]? t_commands;
+    /// <summary>The executor thread's: the tables of the elements announced (cleared after each batch).</summary>
     [ThreadStatic] static FieldTable?[]? t_tables;
 
-    public static void Keys(CommandTable commands, Database db, CommandBatch batch, int start)
+    /// <summary>
+    /// Commands <paramref name="start"/>... of the batch, up to <see cref="Window"/>: their keys start loading, and
+    /// <paramref name="found"/>[i - start] is command i's definition (null past the window, for a batch of one, or
+    /// for a name not found). A local of the caller's, not a static: a command may resume another client's
+    /// pipeline (a push serving a blocked pop), whose batch is looked ahead at meanwhile.
+    /// </summary>
+    public static void Keys(CommandTable commands, Database db, CommandBatch batch, int start, Span<CommandDef?> found)
     {
         int end = Math.Min(batch.Count, start + Window);
         if (end - start < 2) return;
-        var found = t_commands ??= new CommandDef?[Window];
         var prefetch = new KeyPrefetch(db.Table, stackalloc uint[Window]);
         for (int i = start; i < end; i++)
         {
@@ -37,10 +42,9 @@ static class BatchPrefetch
         }
         prefetch.Start();
         Elements(found, db.Table, batch, start, end);
-        Array.Clear(found, 0, end - start);
     }
 
-    static void Elements(CommandDef?[] found, Dict table, CommandBatch batch, int start, int end)
+    static void Elements(ReadOnlySpan<CommandDef?> found, Dict table, CommandBatch batch, int start, int end)
     {
         var tables = t_tables ??= new FieldTable?[Window];
         Span<uint> hashes = stackalloc uint[Window];
@@ -62,4 +66,11 @@ static class BatchPrefetch
         for (int i = 0; i < count; i++) tables[i]!.PrefetchKey(hashes[i]);
         Array.Clear(tables, 0, count);
     }
+}
+
+/// <summary>A batch's commands as <see cref="BatchPrefetch.Keys"/> found them, on the stack of the loop that runs the batch.</summary>
+[System.Runtime.CompilerServices.InlineArray(BatchPrefetch.Window)]
+struct BatchCommands
+{
+    CommandDef? _first;
 }
