@@ -4,7 +4,8 @@
 # prints a markdown table of throughput. Each test/pipeline pair runs on every server before moving to the
 # next pair, so machine noise spreads over them; the load average is printed first.
 # Usage: benchmarks/compare.sh        Environment overrides: REQUESTS (of a -P 1 row; a -P N row sends N times as
-# many), CLIENTS, TESTS, PIPELINES, GARNET=0.
+# many), CLIENTS, TESTS, PIPELINES, KEYSPACE (redis-benchmark -r: random keys, members and fields among that many,
+# as issue 18's goals are measured; 0 for the literal key every request of a row names), GARNET=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -13,6 +14,7 @@ requests=${REQUESTS:-200000}
 clients=${CLIENTS:-50}
 tests=${TESTS:-set,get,incr,lpush,hset,sadd,zadd,mset,ping}
 pipelines=${PIPELINES:-1 16}
+keyspace=${KEYSPACE:-100000}
 work=$(mktemp -d /tmp/compare-bench.XXXXXX)
 trap 'stop_servers; rm -rf "$work"' EXIT
 
@@ -24,4 +26,4 @@ warm_up "$tests"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 table_header ""
-bench_rows "" "$tests" "$pipelines"
+if [ "$keyspace" = 0 ]; then bench_rows "" "$tests" "$pipelines"; else bench_rows "" "$tests" "$pipelines" -r "$keyspace"; fi

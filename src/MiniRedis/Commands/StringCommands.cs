@@ -460,7 +460,8 @@ public static unsafe class StringCommands
         value += by;
         Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
         int n = RedisNumbers.FormatInt64(value, digits);
-        ctx.Db.SetString(entry, key, digits[..n], keepTtl: true);
+        // Digits of a long: the int encoding, known without parsing them again.
+        ctx.Db.SetString(entry, key, digits[..n], keepTtl: true, ObjectEncoding.Int);
         ctx.KeyModified(key);
         ctx.Notify(NotifyClass.String, "incrby"u8, key);
         ctx.Reply.Integer(value);

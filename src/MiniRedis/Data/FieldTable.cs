@@ -60,11 +60,13 @@ public sealed class FieldTable : ICopyableValue
     /// <inheritdoc cref="PrefetchBucket"/>
     public void PrefetchNode(uint hash) => Prefetch.Object(_buckets[hash & (_buckets.Length - 1)]);
 
-    /// <inheritdoc cref="PrefetchBucket"/>
+    /// <summary>The last stage: the first node's key bytes when its hash matches, else the node after it (where a third of a full table's lookups go on to).</summary>
     public void PrefetchKey(uint hash)
     {
         var head = _buckets[hash & (_buckets.Length - 1)];
-        if (head is not null && head.Hash == hash) Prefetch.Bytes(ref MemoryMarshal.GetArrayDataReference(head.Key));
+        if (head is null) return;
+        if (head.Hash == hash) Prefetch.Bytes(ref MemoryMarshal.GetArrayDataReference(head.Key));
+        else Prefetch.Object(head.Next);
     }
 
     public bool Contains(ReadOnlySpan<byte> key) => Find(key) is not null;

@@ -9,6 +9,7 @@ namespace MiniRedis.Execution;
 /// then, for a one-key command on a set or hash held as a table (SADD, HSET, SISMEMBER, HGET ...), the
 /// element after the key likewise, in the table's buckets. The same for a round's one-command batches
 /// (clients at pipeline 1, several per event loop wake-up), whose lookups would each wait for their misses too.
+/// The commands it finds on the way go to the caller's <see cref="BatchCommands"/>, so dispatch looks each name up once.
 /// </summary>
 static class BatchPrefetch
 {
@@ -16,21 +17,24 @@ static class BatchPrefetch
     /// Commands looked ahead at, and keys announced, at most: a -P 16 pipeline of one-key commands, or its first commands of several keys.
     /// More would outrun what the cache keeps in flight, and the later keys evict the first before their turn.
     /// </summary>
-    const int Window = 24;
+    public const int Window = 24;
 
-    /// <summary>The executor thread's: the commands looked at, those found, and the tables of the elements announced (cleared after each use).</summary>
+    /// <summary>The executor role's: the commands looked at and the tables of the elements announced (cleared after each use).</summary>
     [ThreadStatic] static ArgVector[]? t_args;
-    [ThreadStatic] static CommandDef?[]? t_commands;
     [ThreadStatic] static FieldTable?[]? t_tables;
 
-    /// <summary>A pipelined batch's commands from <paramref name="start"/> on (a window of them).</summary>
-    public static void Keys(CommandTable commands, Database db, CommandBatch batch, int start)
+    /// <summary>
+    /// A pipelined batch's commands from <paramref name="start"/> on (a window of them); <paramref name="found"/>[i - start]
+    /// is command i's definition (null past the window, for a batch of one, or for a name not found). The caller's local,
+    /// not a static: a command may resume another client's pipeline (a push serving a blocked pop), looked ahead at meanwhile.
+    /// </summary>
+    public static void Keys(CommandTable commands, Database db, CommandBatch batch, int start, Span<CommandDef?> found)
     {
         int end = Math.Min(batch.Count, start + Window);
         if (end - start < 2) return;
         var args = Commands;
         for (int i = start; i < end; i++) args[i - start] = batch[i];
-        Keys(commands, db, end - start);
+        Keys(commands, db, end - start, found);
     }
 
     /// <summary>Where the caller puts the commands for <see cref="Keys(CommandTable, Database, int)"/>: up to <see cref="Window"/>.</summary>
@@ -54,12 +58,11 @@ static class BatchPrefetch
     /// The first <paramref name="count"/> of <see cref="Commands"/>, all on <paramref name="db"/>: a batch's, or the
     /// one-command batches of a round's clients (each at pipeline 1), whose lookups would miss one after another as well.
     /// </summary>
-    public static void Keys(CommandTable commands, Database db, int count)
+    public static void Keys(CommandTable commands, Database db, int count, Span<CommandDef?> found)
     {
         var args = t_args!.AsSpan(0, count);
         if (count >= 2)
         {
-            var found = t_commands ??= new CommandDef?[Window];
             var prefetch = new KeyPrefetch(db.Table, stackalloc uint[Window]);
             for (int i = 0; i < count; i++)
             {
@@ -70,12 +73,11 @@ static class BatchPrefetch
             }
             prefetch.Start();
             Elements(found, db.Table, args);
-            Array.Clear(found, 0, count);
         }
         args.Clear();
     }
 
-    static void Elements(CommandDef?[] found, Dict table, ReadOnlySpan<ArgVector> commands)
+    static void Elements(ReadOnlySpan<CommandDef?> found, Dict table, ReadOnlySpan<ArgVector> commands)
     {
         var tables = t_tables ??= new FieldTable?[Window];
         Span<uint> hashes = stackalloc uint[Window];
@@ -97,4 +99,11 @@ static class BatchPrefetch
         for (int i = 0; i < count; i++) tables[i]!.PrefetchKey(hashes[i]);
         Array.Clear(tables, 0, count);
     }
+}
+
+/// <summary>A batch's commands as <see cref="BatchPrefetch.Keys"/> found them, on the stack of the loop that runs the batch.</summary>
+[System.Runtime.CompilerServices.InlineArray(BatchPrefetch.Window)]
+struct BatchCommands
+{
+    CommandDef? _first;
 }

@@ -332,7 +332,9 @@ public sealed class Executor
     void PrefetchRound()
     {
         int count = _queue.OneCommandBatches(BatchPrefetch.Commands, out var db);
-        if (count > 0) BatchPrefetch.Keys(_server.Commands, db!, count);
+        if (count == 0) return;
+        var found = new BatchCommands(); // each batch of the round looks its own command up as it runs
+        BatchPrefetch.Keys(_server.Commands, db!, count, found);
     }
 
     /// <summary>The next queued item, unless it is the executor thread's and this is a socket thread (it stays first in line).</summary>
@@ -484,12 +486,13 @@ public sealed class Executor
         session.LastInteractionMs = _server.Keyspace.NowMs;
         if (!session.Closed)
         {
-            BatchPrefetch.Keys(_server.Commands, session.Db, batch, start);
+            var found = new BatchCommands();
+            BatchPrefetch.Keys(_server.Commands, session.Db, batch, start, found);
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {
                 var caller = _server.Tracking.BeforeCommand(session);
                 long replyMark = session.Reply.Length;
-                ProcessCommand(session, batch[i]);
+                ProcessCommand(session, batch[i], i - start < BatchPrefetch.Window ? found[i - start] : null);
                 bool postponed = session.Postponed || session.AwaitsExecutorThread;
                 if (!postponed) ApplyReplyMode(session, replyMark);
                 _server.Tracking.AfterCommand(session, batch[i][0], caller);
@@ -640,15 +643,15 @@ public sealed class Executor
         }
     }
 
-    /// <summary>Redis's processCommand: look up, validate, queue inside MULTI, or call.</summary>
-    internal unsafe void ProcessCommand(ClientSession session, ArgVector args)
+    /// <summary>Redis's processCommand: look up (unless the batch's look-ahead <paramref name="found"/> it), validate, queue inside MULTI, or call.</summary>
+    internal unsafe void ProcessCommand(ClientSession session, ArgVector args, CommandDef? found = null)
     {
         var ctx = _context;
         ctx.Client = session;
         ctx.Args = args;
         ctx.Failed = false;
 
-        var command = _server.Commands.Find(args[0]);
+        var command = found ?? _server.Commands.Find(args[0]);
         if (command is null)
         {
             Reject(session, null, UnknownCommandError(args));

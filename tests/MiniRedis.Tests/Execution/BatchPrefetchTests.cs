@@ -85,6 +85,25 @@ public sealed class BatchPrefetchTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_that_resumes_a_blocked_pipeline_goes_on_with_its_own_commands()
+    {
+        // The look-ahead found the pusher's commands (LPUSH, SET, GET, INCR) before its LPUSH ran; serving the
+        // waiter runs the rest of the waiter's pipeline (SET, INCR, GET) inside that LPUSH, looked ahead at too.
+        var events = new RecordingDisk();
+        var waiter = new RecordingConnection(_batched, events, "waiter");
+        var pusher = new RecordingConnection(_batched, events, "pusher");
+        _batched.Executor.Submit(waiter.Session, BatchOf(["BLPOP q 0", "SET w:1 from-waiter", "INCR w:2", "GET w:1"]));
+        Assert.True(Wait.Until(() => _batched.Executor.InvokeAsync(() => waiter.Session.Blocked is not null).GetAwaiter().GetResult()));
+
+        Assert.Equal([":1\r\n", "+OK\r\n", "$11\r\nfrom-pusher\r\n", ":1\r\n"],
+            pusher.Pipeline(["LPUSH", "q", "v"], ["SET", "p:1", "from-pusher"], ["GET", "p:1"], ["INCR", "p:2"]));
+        string sent;
+        // A round that ran the batch up to its block sent nothing.
+        do sent = waiter.TakeSent(); while (sent.Length == 0);
+        Assert.Equal("*2\r\n$1\r\nq\r\n$1\r\nv\r\n+OK\r\n:1\r\n$11\r\nfrom-waiter\r\n", sent);
+    }
+
+    [Fact]
     public void A_pipelined_batch_allocates_nothing_per_run()
     {
         var client = new InProcessClient(_batched);
