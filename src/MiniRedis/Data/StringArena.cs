@@ -6,9 +6,12 @@ namespace MiniRedis.Data;
 
 /// <summary>
 /// Where the keyspace keeps string values of up to <see cref="LongestValue"/> bytes: slots in 1 MB
-/// arrays allocated once, addressed by a 32-bit handle, with a free list per size class, as jemalloc
-/// serves small sizes (classes 8 bytes apart up to 128, then four per doubling up to 4 KB). The arrays
-/// hold no references, so the GC never scans them, and a SET that replaces a value takes a slot from
+/// chunks allocated once, addressed by a 32-bit handle, with a free list per size class, as jemalloc
+/// serves small sizes (classes 8 bytes apart up to 128, then four per doubling up to 4 KB). The chunks
+/// are native memory, outside the GC's heap: the GC neither scans nor counts them, so 20 MB of a
+/// cache's values are no large-object allocations that start full collections while the cache fills,
+/// and the heap the GC sizes its generations and regions by is only the objects (issue 13: the
+/// cache workload's RSS followed when those collections happened). A SET that replaces a value takes a slot from
 /// the free list instead of allocating: 1M SETs over 1M keys cause no collection (issue 18; with an
 /// array per value every SET made a young object referenced from the old generation, and each young
 /// collection copied all of them and scanned the cards of most entries: 50-250 ms pauses), and under
@@ -21,7 +24,7 @@ namespace MiniRedis.Data;
 /// One arena for the process: every server in it (tests run several) allocates under a lock, which
 /// the executor thread never contends for in a server process.
 /// </summary>
-static class StringArena
+static unsafe class StringArena
 {
     /// <summary>A handle is the chunk's index above <see cref="SlotBits"/> and the slot's offset in 8-byte units below (32 GB in all).</summary>
     const int ChunkBits = 20, ChunkSize = 1 << ChunkBits, SlotBits = ChunkBits - 3;
@@ -42,7 +45,8 @@ static class StringArena
     static int Classes => s_slotSizes.Length;
 
     static readonly Lock s_lock = new();
-    static byte[][] s_chunks = new byte[16][];
+    /// <summary>The chunks' addresses: native memory, outside the GC's heap (see the class comment).</summary>
+    static nint[] s_chunks = new nint[16];
     static int s_chunkCount;
 
     /// <summary>Per size class: the freed slots, and the unused rest of its newest chunk.</summary>
@@ -111,8 +115,8 @@ static class StringArena
     {
         if (s_chunkCount == s_chunks.Length) Array.Resize(ref s_chunks, s_chunkCount * 2);
         if (s_chunkCount == 1 << (32 - SlotBits)) throw new InvalidOperationException("the string arena is full");
-        // Uninitialized: every slot is written before it is read, and pages not yet written stay untouched.
-        s_chunks[s_chunkCount] = GC.AllocateUninitializedArray<byte>(ChunkSize);
+        // Never freed (slots are reused), and never read before written: pages not yet written stay untouched.
+        s_chunks[s_chunkCount] = (nint)NativeMemory.Alloc(ChunkSize);
         uint first = (uint)s_chunkCount << SlotBits;
         int slotUnits = s_slotSizes[c] >> 3;
         s_next[c] = first;
@@ -162,12 +166,17 @@ static class StringArena
     /// <summary>The first <paramref name="length"/> bytes of the slot (a key, which has no length prefix).</summary>
     /// <remarks>Inlined: every key comparison of a table lookup reads a key through it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Span<byte> Bytes(uint handle, int length) =>
-        s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3, length);
+    public static Span<byte> Bytes(uint handle, int length) => new((byte*)s_chunks[handle >> SlotBits] + Offset(handle), length);
 
     /// <summary>Hints the CPU to bring the slot in (<see cref="MiniRedis.Data.Prefetch"/>): a snapshot's walk, a few keys ahead of reading them.</summary>
     public static void Prefetch(uint handle) => Data.Prefetch.Bytes(ref MemoryMarshal.GetReference(Start(handle)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Span<byte> Start(uint handle) => s_chunks[handle >> SlotBits].AsSpan((int)(handle & ((1u << SlotBits) - 1)) << 3);
+    static Span<byte> Start(uint handle) => new((byte*)s_chunks[handle >> SlotBits] + Offset(handle), ChunkSize - Offset(handle));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Offset(uint handle) => (int)(handle & ((1u << SlotBits) - 1)) << 3;
+
+    /// <summary>The native memory the arena holds (its chunks; what of it is resident is the pages written so far).</summary>
+    public static long ReservedBytes => (long)Volatile.Read(ref s_chunkCount) * ChunkSize;
 }
