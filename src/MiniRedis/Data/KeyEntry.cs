@@ -11,20 +11,22 @@ public enum ObjectEncoding : byte { Raw, Int, Embstr, Listpack, Quicklist, Intse
 /// the executor thread.
 ///
 /// Memory per key and the GC's work per write are the point of this layout (issues 13 and 18). A key
-/// in a table keeps its bytes in a slot of the <see cref="StringArena"/> (no array of its own: 24 bytes
-/// less per key, and one object less for the GC to trace); a detached entry, or a key longer than the
-/// arena takes, keeps them in an array. A string value SET to up to <see cref="StringArena.LongestValue"/>
-/// bytes lives in a slot of the <see cref="StringArena"/>, which the GC neither traces nor moves piece
-/// by piece: a SET that replaces it writes the slot (or takes another of the right size class) and
-/// stores no reference, so no young object is born and no card of the old generation is marked, and a
-/// deleted or evicted key's slot serves the next SET. Only a key in a database's table holds a slot
-/// (<see cref="Attach"/> / <see cref="Detach"/>); a detached entry (a snapshot's copy, one deleted or
-/// flushed) keeps its value in an array, so whoever still holds it reads it safely, unless its deleter
-/// said nobody does (eviction, expiry). Longer strings, strings edited in place
-/// (<see cref="StringArray"/>) and every other type keep their value in <see cref="Value"/>. The fields fit 48 bytes: the table does not
-/// cache the key's hash (chains are short; a resize hashes the key again), type, encoding and a flag
-/// share a byte, and the expiry lives in a small object that only keys with a TTL have, in the field
-/// that otherwise holds the key's array when it has one.
+/// in a table keeps its bytes in one slot of the <see cref="StringArena"/> with its string value after
+/// them (no array of its own, and one slot rounded to a size class instead of two: a cache key of 9
+/// bytes with a 500-byte value takes one 512-byte slot); a detached entry, or a key of
+/// <see cref="KeyInArray"/> bytes or more, keeps them in an array. A string value SET to what fits the
+/// slot beside the key (<see cref="StringArena.LargestSlot"/> bytes together) lives there, which the GC
+/// neither traces nor moves piece by piece: a SET that replaces it writes the slot (or takes another of
+/// the right size class) and stores no reference, so no young object is born and no card of the old
+/// generation is marked, and a deleted or evicted key's slot serves the next SET. Only a key in a
+/// database's table holds a slot (<see cref="Attach"/> / <see cref="Detach"/>); a detached entry (a
+/// snapshot's copy, one deleted or flushed) keeps its value in an array, so whoever still holds it
+/// reads it safely, unless its deleter said nobody does (eviction, expiry). Longer strings, strings
+/// edited in place (<see cref="StringArray"/>) and every other type keep their value in
+/// <see cref="Value"/>. The fields fit 40 bytes (a 56-byte object): the table does not cache the key's
+/// hash (chains are short; a resize hashes the key again), type, encoding and a flag share a word with
+/// the 24-bit access stamp, and the expiry lives in a small object that only keys with a TTL have, in
+/// the field that otherwise holds the key's array when it has one.
 /// </summary>
 public sealed class KeyEntry : IChainedNode<KeyEntry>
 {
@@ -38,6 +40,7 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     public KeyEntry(byte[] key, object value, RedisType type, ObjectEncoding encoding)
     {
         _extra = key;
+        _keyLength = KeyInArray;
         _value = value;
         Type = type;
         Encoding = encoding;
@@ -51,26 +54,20 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// </summary>
     internal static KeyEntry LoadedString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        if (!Inlines(value.Length, encoding)) return new KeyEntry(key, value.ToArray(), RedisType.String, encoding);
-        var entry = new KeyEntry(key, s_discarded, RedisType.String, encoding);
-        entry.SetInlineString(value);
-        return entry;
+        return Inlines(value.Length, encoding) ? new KeyEntry(key, value, encoding) : new KeyEntry(key, value.ToArray(), RedisType.String, encoding);
     }
 
     /// <summary>A detached entry for a collection read from a dump: as <see cref="LoadedString"/>, its key goes into the arena now.</summary>
     internal static KeyEntry Loaded(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) => new(key, value, type, encoding);
 
     /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry alone: key and value go to the arena).</summary>
-    internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
-    {
-        SetKey(key);
-        InitString(value, encoding);
-    }
+    internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding) => InitString(key, value, encoding);
 
     /// <summary>A key about to enter a table holding <paramref name="value"/>: its bytes go straight to the arena, with no array on the way.</summary>
     internal KeyEntry(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding)
     {
-        SetKey(key);
+        if (key.Length < KeyInArray) Lay(key, (byte)key.Length, false, []);
+        else SetLongKey(key);
         _value = value;
         Type = type;
         Encoding = encoding;
@@ -84,21 +81,29 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     internal void Reuse(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
         _extra = null;
-        SetKey(key);
         Next = null;
-        _kind = 0;
-        LastAccess = 0;
+        _access = 0;
         SnapshotEpoch = 0;
         _accountedUnits = Detached;
-        InitString(value, encoding);
+        InitString(key, value, encoding);
     }
 
-    void InitString(ReadOnlySpan<byte> value, ObjectEncoding encoding)
+    /// <summary>A new key's string: key and value into one slot, as long as they fit it together. The entry has no slot yet.</summary>
+    void InitString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
         Type = RedisType.String;
         Encoding = encoding;
-        if (value.Length <= StringArena.LongestValue) SetInlineString(value);
-        else _value = value.ToArray();
+        bool arenaKey = key.Length < KeyInArray;
+        if (!arenaKey) SetLongKey(key);
+        bool inline = StringArena.Fits((arenaKey ? key.Length : 0) + StringArena.Stored(value.Length));
+        Lay(arenaKey ? key : [], arenaKey ? (byte)key.Length : KeyInArray, inline, value);
+        if (!inline) _value = value.ToArray();
+    }
+
+    void SetLongKey(ReadOnlySpan<byte> key)
+    {
+        _keyLength = KeyInArray;
+        SetKeyArray(key.ToArray());
     }
 
     /// <summary>Redis's embstr rule: a raw string (long, or made raw to be edited in place) keeps the array it came with.</summary>
@@ -108,30 +113,40 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     static readonly object s_discarded = new();
 
     /// <summary>
-    /// The key's array when its bytes are not in the arena (<see cref="_keyInArena"/>), or the key's
-    /// <see cref="Expiry"/> (which then holds that array, if any), or null: a key in the arena without a TTL.
+    /// The key's array when its bytes are not in the arena (<see cref="_keyLength"/> is <see cref="KeyInArray"/>),
+    /// or the key's <see cref="Expiry"/> (which then holds that array, if any), or null: a key in the arena without a TTL.
     /// </summary>
     object? _extra;
-
-    /// <summary>The key's bytes are in <see cref="_keySlot"/> (length code <see cref="_keyLength"/>; no slot for the empty key).</summary>
-    bool _keyInArena;
-    byte _keyLength;
-    uint _keySlot;
 
     /// <summary>The collection object, or a string's own array; null for a string in the arena.</summary>
     object? _value;
 
-    /// <summary>An arena string's slot (<see cref="StringArena"/>) and length code (<see cref="StringArena.CodeOf"/>); no slot for the empty string.</summary>
+    /// <summary>
+    /// The arena slot (<see cref="StringArena"/>) of the key's bytes, then an arena string's; none when
+    /// both are empty or elsewhere.
+    /// </summary>
     uint _slot;
+
+    /// <summary>The key's length at the start of <see cref="_slot"/>, or <see cref="KeyInArray"/>.</summary>
+    byte _keyLength;
+
+    /// <summary>An arena string's length code (<see cref="StringArena.CodeOf"/>), after the key in <see cref="_slot"/>.</summary>
     byte _inlineLength;
+
+    /// <summary>A key this long or longer keeps an array of its own (its length would not fit <see cref="_keyLength"/>).</summary>
+    public const byte KeyInArray = byte.MaxValue;
 
     internal KeyEntry? Next;
 
     KeyEntry? IChainedNode<KeyEntry>.Next { get => Next; set => Next = value; }
 
-    public ReadOnlySpan<byte> Key => _keyInArena ? ArenaKey : KeyArray!;
+    public ReadOnlySpan<byte> Key => (uint)_keyLength - 1 < KeyInArray - 1 ? StringArena.Bytes(_slot, _keyLength)
+        : _keyLength == 0 ? [] : KeyArray!;
 
-    Span<byte> ArenaKey => _keyLength == 0 ? [] : StringArena.Value(_keySlot, _keyLength);
+    /// <summary>The bytes the key takes at the start of the slot.</summary>
+    int KeyBytes => _keyLength == KeyInArray ? 0 : _keyLength;
+
+    Span<byte> ArenaKey => KeyBytes == 0 ? [] : StringArena.Bytes(_slot, _keyLength);
 
     byte[]? KeyArray => _extra as byte[] ?? (_extra as Expiry)?.Key;
 
@@ -142,32 +157,32 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         else _extra = key;
     }
 
-    /// <summary>The key of an entry entering a table: into the arena when it fits, else an array.</summary>
-    void SetKey(ReadOnlySpan<byte> key)
-    {
-        if (key.Length > StringArena.LongestValue)
-        {
-            _keyInArena = false;
-            SetKeyArray(key.ToArray());
-            return;
-        }
-        SetKeyArray(null);
-        _keyInArena = true;
-        _keyLength = 0;
-        if (key.Length == 0) return;
-        _keySlot = StringArena.Allocate(key.Length);
-        _keyLength = StringArena.Write(_keySlot, key);
-    }
+    /// <summary>What the slot holds: the key's bytes and an arena string's (0: no slot).</summary>
+    int SlotBytes => KeyBytes + (IsInline ? StringArena.Stored(InlineSpan.Length) : 0);
 
-    /// <summary>Gives the arena key's slot back; the key moves to an array unless nobody reads it again.</summary>
-    void FreeKey(bool keepKey)
+    /// <summary>
+    /// Lays <paramref name="arenaKey"/> (the key's length code <paramref name="keyLength"/>) and, when
+    /// <paramref name="inline"/>, a string <paramref name="value"/> out in the slot: in place when the
+    /// key stays and the new size is of the old slot's class, else in a new slot, the old one freed
+    /// after (either may be read from it). Not inline: the caller sets <see cref="_value"/>.
+    /// </summary>
+    void Lay(ReadOnlySpan<byte> arenaKey, byte keyLength, bool inline, ReadOnlySpan<byte> value)
     {
-        if (!_keyInArena) return;
-        var key = keepKey ? ArenaKey.ToArray() : [];
-        if (_keyLength > 0) StringArena.Free(_keySlot, ArenaKey.Length);
-        _keyInArena = false;
-        _keyLength = 0;
-        SetKeyArray(key);
+        int old = SlotBytes;
+        int bytes = arenaKey.Length + (inline ? StringArena.Stored(value.Length) : 0);
+        uint slot = _slot;
+        bool inPlace = arenaKey.Length == KeyBytes && StringArena.SameClass(old, bytes);
+        if (!inPlace)
+        {
+            slot = bytes > 0 ? StringArena.Allocate(bytes) : 0;
+            if (arenaKey.Length > 0) arenaKey.CopyTo(StringArena.Bytes(slot, arenaKey.Length));
+        }
+        byte code = inline && value.Length > 0 ? StringArena.Write(slot, arenaKey.Length, value) : (byte)0;
+        if (!inPlace && old > 0) StringArena.Free(_slot, old);
+        _slot = slot;
+        _keyLength = keyLength;
+        _inlineLength = code;
+        if (inline) _value = null;
     }
 
     /// <summary>The key's hash as the keyspace table computes it (not cached: see the class comment).</summary>
@@ -182,24 +197,23 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         get => _value ?? throw new InvalidOperationException("an arena string has no value object");
         set
         {
-            if (IsInline) FreeInline();
+            if (IsInline) Lay(ArenaKey, _keyLength, false, []);
             _value = value;
         }
     }
 
     bool IsInline => _value is null;
 
-    Span<byte> InlineSpan => _inlineLength == 0 ? [] : StringArena.Value(_slot, _inlineLength);
+    Span<byte> InlineSpan => _inlineLength == 0 ? [] : StringArena.Value(_slot, KeyBytes, _inlineLength);
 
     /// <summary>A string's bytes, wherever they are kept.</summary>
     public ReadOnlySpan<byte> StringValue => _value is null ? InlineSpan : (byte[])_value;
 
-    /// <summary>Hints the CPU to bring the key's arena slot and the value's first bytes in: an arena string's slot, or the value object.</summary>
+    /// <summary>Hints the CPU to bring the slot (the key's bytes, an arena string's first ones) and a value object in.</summary>
     internal void PrefetchValue()
     {
-        if (_keyInArena && _keyLength > 0) StringArena.Prefetch(_keySlot);
+        if (KeyBytes > 0 || _inlineLength > 0) StringArena.Prefetch(_slot);
         if (_value is not null) Prefetch.Object(_value);
-        else if (_inlineLength > 0) StringArena.Prefetch(_slot);
     }
 
     /// <summary>
@@ -214,47 +228,29 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     }
 
     /// <summary>
-    /// Gives the key a string value (SET over any type): one that fits the arena is written over the old
-    /// arena value when both are of one size class (no allocation, nothing for the GC), otherwise into a
-    /// new slot; a longer one over an own array of the same length, or into a new array.
+    /// Gives the key a string value (SET over any type): one that fits the slot beside the key is written
+    /// over the old arena value when the slot keeps its size class (no allocation, nothing for the GC),
+    /// otherwise into a new slot with the key; a longer one over an own array of the same length, or into a new array.
     /// </summary>
     internal void SetString(ReadOnlySpan<byte> value, ObjectEncoding encoding)
     {
-        if (value.Length <= StringArena.LongestValue)
-        {
-            if (IsInline && StringArena.SameClass(InlineSpan.Length, value.Length)) _inlineLength = StringArena.Write(_slot, value);
-            else
-            {
-                if (IsInline) FreeInline();
-                SetInlineString(value);
-            }
-        }
+        if (StringArena.Fits(KeyBytes + StringArena.Stored(value.Length))) Lay(ArenaKey, _keyLength, true, value);
         else if (_value is byte[] old && Type == RedisType.String && old.Length == value.Length) value.CopyTo(old);
         else Value = value.ToArray();
         Type = RedisType.String;
         Encoding = encoding;
     }
 
-    void SetInlineString(ReadOnlySpan<byte> value)
-    {
-        _value = null;
-        _inlineLength = 0;
-        if (value.Length == 0) return;
-        _slot = StringArena.Allocate(value.Length);
-        _inlineLength = StringArena.Write(_slot, value);
-    }
-
-    void FreeInline()
-    {
-        if (_inlineLength > 0) StringArena.Free(_slot, InlineSpan.Length);
-        _inlineLength = 0;
-    }
-
     /// <summary>The key enters a table (insert, MOVE, RENAME, load): its bytes and a short string move into the arena.</summary>
     internal void Attach()
     {
-        if (!_keyInArena && KeyArray!.Length <= StringArena.LongestValue) SetKey(KeyArray);
-        if (Type == RedisType.String && _value is byte[] bytes && Inlines(bytes.Length, Encoding)) SetInlineString(bytes);
+        var key = _keyLength == KeyInArray && KeyArray!.Length < KeyInArray ? KeyArray : null;
+        var moving = Type == RedisType.String && _value is byte[] bytes && Inlines(bytes.Length, Encoding) ? bytes : null;
+        if (key is null && moving is null) return;
+        // Short enough to fit any slot together (a key below KeyInArray, a value up to InlineLimit).
+        ReadOnlySpan<byte> arenaKey = key is null ? ArenaKey : key, value = moving is null ? InlineSpan : moving;
+        Lay(arenaKey, key is null ? _keyLength : (byte)key.Length, moving is not null || IsInline, value);
+        if (key is not null) SetKeyArray(null);
     }
 
     /// <summary>
@@ -266,33 +262,40 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// </summary>
     internal void Detach(bool keepValue = true, bool keepKey = true)
     {
-        FreeKey(keepKey);
-        if (!IsInline) return;
-        var bytes = keepValue ? InlineSpan.ToArray() : s_discarded;
-        FreeInline();
-        _value = bytes;
+        int bytes = SlotBytes;
+        if (IsInline) _value = keepValue ? InlineSpan.ToArray() : s_discarded;
+        if (_keyLength != KeyInArray) SetKeyArray(keepKey ? ArenaKey.ToArray() : []);
+        if (bytes > 0) StringArena.Free(_slot, bytes);
+        _keyLength = KeyInArray;
+        _inlineLength = 0;
     }
 
-    /// <summary>Type (bits 0-2), encoding (bits 3-6) and <see cref="OwnsInteger"/> (bit 7).</summary>
-    byte _kind;
+    /// <summary>
+    /// <see cref="LastAccess"/> (bits 0-23), then type (bits 24-26), encoding (bits 27-30) and
+    /// <see cref="OwnsInteger"/> (bit 31): one word, as Redis's robj packs type, encoding and lru.
+    /// </summary>
+    uint _access;
+
+    const int KindShift = 24;
+    const uint AccessMask = (1 << KindShift) - 1;
 
     public RedisType Type
     {
-        get => (RedisType)(_kind & 7);
-        set => _kind = (byte)((_kind & ~7) | (int)value);
+        get => (RedisType)((_access >> KindShift) & 7);
+        set => _access = (_access & ~(7u << KindShift)) | ((uint)value << KindShift);
     }
 
     public ObjectEncoding Encoding
     {
-        get => (ObjectEncoding)((_kind >> 3) & 15);
-        set => _kind = (byte)((_kind & ~(15 << 3)) | ((int)value << 3));
+        get => (ObjectEncoding)((_access >> (KindShift + 3)) & 15);
+        set => _access = (_access & ~(15u << (KindShift + 3))) | ((uint)value << (KindShift + 3));
     }
 
     /// <summary>An int-encoded value held as an object of its own, as COPY's dupStringObject makes it, not the shared integer.</summary>
     public bool OwnsInteger
     {
-        get => (_kind & 128) != 0;
-        set => _kind = (byte)(value ? _kind | 128 : _kind & 127);
+        get => (_access & (1u << 31)) != 0;
+        set => _access = value ? _access | (1u << 31) : _access & ~(1u << 31);
     }
 
     /// <summary>
@@ -348,7 +351,11 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
     /// Redis's 24-bit lru field: the LRU clock (seconds) of the last access under an LRU or no policy,
     /// or under an LFU policy the minutes of the last decrement (16 bits) and the log counter (8 bits).
     /// </summary>
-    public uint LastAccess;
+    public uint LastAccess
+    {
+        get => _access & AccessMask;
+        set => _access = (_access & ~AccessMask) | (value & AccessMask);
+    }
 
     /// <summary>
     /// What this key adds to used_memory (<see cref="AllocationModel.Entry"/>) in 8-byte units

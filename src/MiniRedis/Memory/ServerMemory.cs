@@ -90,8 +90,10 @@ public sealed class ServerMemory(ExecutionHost server, AofState aof, ScriptEngin
         var overhead = ComputeOverhead();
         long peak = server.Stats.ObservePeakMemory(overhead.Used);
         long rss = ProcessMemory.ResidentSetSize();
-        long allocated = GC.GetTotalMemory(false);
-        long active = Math.Max(allocated, GC.GetGCMemoryInfo().TotalCommittedBytes);
+        // The string arena's chunks are native memory beside the GC's heap: allocated by both measures.
+        long arena = Data.StringArena.ReservedBytes;
+        long allocated = GC.GetTotalMemory(false) + arena;
+        long active = Math.Max(allocated, GC.GetGCMemoryInfo().TotalCommittedBytes + arena);
         return new Figures(overhead, peak, rss, allocated, active, Math.Max(rss, active));
     }
 

@@ -51,8 +51,8 @@ public class KeyEntryTests
         keyspace.Settle();
         AssertHolds(entry, "v000000000000016");
         Assert.Equal(ObjectEncoding.Embstr, entry.Encoding);
-        // The entry object (64 bytes); the key and the value are in the arena.
-        Assert.InRange(added, 1, 64);
+        // The entry object (56 bytes); the key and the value are in one slot of the arena.
+        Assert.InRange(added, 1, 56);
 
         foreach (var next in new[] { "w000000000000016", "shorter by 7", "longer, next size class", "back to 16 bytes" })
         {
@@ -211,17 +211,19 @@ public class KeyEntryTests
         keyspace.ReserveKeys(0, Live + 1);
         for (int i = 0; i < Live; i++) db.SetString(keys[i], value);
         keyspace.Settle();
-        var longest = new string('z', StringArena.LongestValue);
+        // The longest value that shares the largest slot with its key (and its 2-byte length).
+        var longest = new string('z', StringArena.LargestSlot - Key.Length - 2);
         var entry = db.SetString(Key, Bytes(longest));
         AssertHolds(entry, longest);
-        // Past the arena's longest, a value has an array of its own again.
+        Assert.ThrowsAny<InvalidOperationException>(() => entry.Value);
+        // Past it, a value has an array of its own again.
         db.SetString(Key, Bytes(longest + "z"));
         AssertHolds(entry, longest + "z");
         Assert.IsType<byte[]>(entry.Value);
         db.Delete(entry);
 
         // The cache workload: a new key replaces an evicted one, its 500-byte value in the freed slot. Only the
-        // entry (64 bytes) is new; the value was a 524-byte array per SET before, the key a 40-byte one.
+        // entry (56 bytes) is new; the value was a 524-byte array per SET before, the key a 40-byte one.
         long allocated;
         int growths;
         do
@@ -235,7 +237,7 @@ public class KeyEntryTests
                 db.SetString(keys[i], value);
                 keyspace.Settle();
             }
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before - Churn * 64L;
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before - Churn * 56L;
             // Another test may have taken the freed slots meanwhile (the arena is the process's): then again.
             for (int i = Churn; i < Churn + Live; i++) db.Discard(db.Lookup(keys[i])!);
             for (int i = 0; i < Live; i++) db.SetString(keys[i], value);
@@ -348,5 +350,87 @@ public class KeyEntryTests
         db.SetString(Bytes("other"), Bytes("new value"));
         Assert.Equal(0, renamed.ExpireAt);
         Assert.Equal(0, db.ExpiresCount);
+    }
+
+    /// <summary>
+    /// The key and its string share one slot: every change of the value's size (across size classes, to
+    /// and from a length prefix, out of the slot and back), of the type, and every way in and out of a
+    /// table keeps both, for keys from empty to past the arena's key limit, checked against a model of
+    /// every key after each step (a slot shared by two entries would show as another key's bytes).
+    /// </summary>
+    [Fact]
+    public void A_key_and_its_string_share_one_slot_through_every_change_of_size_type_and_table()
+    {
+        var keyspace = new Keyspace(1);
+        var db = keyspace[0];
+        int[] keyLengths = [0, 1, 9, 200, KeyEntry.KeyInArray - 1, KeyEntry.KeyInArray, 300];
+        int[] valueLengths = [0, 1, 9, 44, 45, 253, 254, 255, 256, 500, 503, 3800, StringArena.LargestSlot - 1 - 2 - 9, StringArena.LongestValue, StringArena.LongestValue + 1, 5000];
+        var keys = keyLengths.Select((length, i) => Enumerable.Range(0, length).Select(j => (byte)('a' + (i + j) % 26)).ToArray()).ToArray();
+        var model = new Dictionary<int, byte[]>();
+        var random = new Random(13);
+
+        void Check()
+        {
+            Assert.Equal(model.Count, db.Count);
+            foreach (var (k, value) in model)
+            {
+                var entry = db.Lookup(keys[k]);
+                Assert.NotNull(entry);
+                Assert.Equal(keys[k], entry.Key.ToArray());
+                Assert.Equal(value, entry.StringValue.ToArray());
+            }
+        }
+
+        byte[] NewValue(int step) => Enumerable.Repeat((byte)step, valueLengths[random.Next(valueLengths.Length)]).ToArray();
+
+        for (int step = 0; step < 3000; step++)
+        {
+            int k = random.Next(keys.Length);
+            var key = keys[k];
+            var entry = db.Lookup(key);
+            switch (random.Next(8))
+            {
+                case 0 or 1 or 2:
+                    model[k] = NewValue(step);
+                    db.SetString(key, model[k]);
+                    break;
+                case 3 when entry is not null:
+                    // SETRANGE's way: the value leaves the slot for an array edited in place; the key stays.
+                    var array = entry.StringArray();
+                    if (array.Length > 0) array[0] = (byte)~array[0];
+                    model[k] = [.. array];
+                    break;
+                case 4 when entry is not null:
+                    // Another type and back (the slot keeps only the key meanwhile).
+                    db.SetKey(key, Listpack.AppendPair(Listpack.Create(), Bytes("f"), Bytes("v")), RedisType.Hash, ObjectEncoding.Listpack);
+                    Assert.Equal(key, entry.Key.ToArray());
+                    model[k] = NewValue(step);
+                    db.SetString(key, model[k]);
+                    break;
+                case 5 when entry is not null:
+                    // MOVE's way: out of the table (key and value to arrays) and in again.
+                    db.Delete(entry);
+                    for (int i = 0; i < 20; i++) db.SetString(Bytes($"filler:{i}"), NewValue(step));
+                    Assert.Equal(key, entry.Key.ToArray());
+                    Assert.Equal(model[k], entry.StringValue.ToArray());
+                    db.Adopt(entry);
+                    for (int i = 0; i < 20; i++) db.Discard(db.Lookup(Bytes($"filler:{i}"))!);
+                    break;
+                case 6 when entry is not null:
+                    db.Discard(entry);
+                    model.Remove(k);
+                    break;
+                case 7:
+                    // The RDB loader's way: a key's array and a short value put into the arena before the entry enters the table.
+                    if (entry is not null) db.Discard(entry);
+                    var value = Enumerable.Repeat((byte)step, valueLengths[random.Next(4)]).ToArray();
+                    var loaded = KeyEntry.LoadedString([.. key], value, ObjectEncoding.Embstr);
+                    Assert.Equal(value, loaded.StringValue.ToArray());
+                    db.Adopt(loaded);
+                    model[k] = value;
+                    break;
+            }
+            Check();
+        }
     }
 }
