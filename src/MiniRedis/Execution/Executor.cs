@@ -172,6 +172,9 @@ public sealed class Executor
     /// </summary>
     public void RunAfterReplies(Action action) => _afterReplies.Add(action);
 
+    /// <summary>Clients' batches (or posted work) are queued: a background slice that gives way to clients ends early.</summary>
+    internal bool WorkWaiting => !_queue.IsEmpty;
+
     /// <summary>Runs a function on the executor thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<T> function)
     {
@@ -276,7 +279,12 @@ public sealed class Executor
         }
     }
 
-    /// <summary>One round: the queued work, timeouts, released clients, the cron, then the replies, then one background slice each.</summary>
+    /// <summary>
+    /// One round: the queued work, timeouts, released clients, the cron, then the replies, then (on the
+    /// executor thread only) one background slice each. A socket thread leaves the slices to the executor
+    /// thread (<see cref="LeaveRole"/> wakes it): a slice there would hold back the reads of its sockets,
+    /// and a slice that gives way to queued clients (<see cref="WorkWaiting"/>) would never see them.
+    /// </summary>
     void RunRoundAndBackground()
     {
         if (_onExecutorThread) ResumeHandedOver();
@@ -287,7 +295,7 @@ public sealed class Executor
         ResumeReleasedClients();
         RunCronIfDue();
         FinishRound();
-        RunBackgroundSlices();
+        if (_onExecutorThread) RunBackgroundSlices();
     }
 
     void RunBackgroundSlices()

@@ -25,7 +25,7 @@ public interface ISnapshotConsumer
 /// <summary>
 /// A fork-less point-in-time snapshot of the keyspace (the Dragonfly approach), shared by AOF
 /// rewrite and BGSAVE. Starting it is O(1): it records each database's hash table and a fresh
-/// epoch. The executor then walks the tables' bucket arrays in memory order in ~1 ms slices (a <see cref="SlicedJob"/>), and any key a
+/// epoch. The executor then walks the tables' bucket arrays in memory order in ~1 ms slices that give way to waiting clients (a <see cref="SlicedJob"/>), and any key a
 /// command reaches first (lookup, delete, expiry; see <see cref="Keyspace.BeforeAccess"/>) is taken
 /// right then, before it can change. Each key is taken exactly once (its epoch is set); keys created
 /// after the instant carry the epoch already and are never taken; deleted keys were taken on their
@@ -39,6 +39,8 @@ public interface ISnapshotConsumer
 public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
 {
     static readonly TimeSpan SliceBudget = TimeSpan.FromMilliseconds(1);
+    /// <summary>How long a slice goes on while clients' batches wait (they wait at most this, plus one step).</summary>
+    static readonly TimeSpan GivesWayAfter = TimeSpan.FromMicroseconds(100);
     /// <summary>Buckets visited between two looks at the clock and the consumer's backlog; their heads are prefetched together.</summary>
     const int BucketsPerStep = 32;
 
@@ -55,7 +57,7 @@ public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
     int _paused;
     bool _finished;
 
-    KeyspaceSnapshot(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer) : base(executor, SliceBudget)
+    KeyspaceSnapshot(Keyspace keyspace, Executor executor, ISnapshotConsumer consumer) : base(executor, SliceBudget, GivesWayAfter)
     {
         _keyspace = keyspace;
         _consumer = consumer;
@@ -151,7 +153,7 @@ public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
                 Dict.VisitBuckets(_array, _index, end, ref visitor);
                 _index = end;
             }
-            if (Expired(deadline)) return true;
+            if (SliceOver(deadline)) return true;
         }
         _finished = true;
         _keyspace.EndSnapshot(this);
