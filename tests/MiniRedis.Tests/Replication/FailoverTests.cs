@@ -18,6 +18,9 @@ public sealed class FailoverTests
             string[] follow = ["--replicaof", "127.0.0.1", master.Port.ToString()];
             ServerProcess replica = realRedis ? new RealRedisProcess(follow) : new MiniRedisProcess(follow);
             ReplicationChecks.WaitCaughtUp(master, replica);
+            // The replica's side is up before the master has its first REPLCONF ACK (after a diskless sync): FAILOVER wants it online.
+            Assert.True(Wait.Until(() => ReplicationChecks.InfoField(master, "slave0")?.Contains("state=online", StringComparison.Ordinal) == true),
+                master.Output);
             return (master, replica);
         }
         catch
