@@ -19,7 +19,6 @@ public abstract class SlicedJob
     readonly long _sliceTicks;
     readonly long _minimumTicks;
     readonly Action _runSlice;
-    long _sliceStart;
 
     /// <param name="executor">The executor whose rounds the slices follow.</param>
     /// <param name="sliceBudget">A slice's time.</param>
@@ -43,11 +42,11 @@ public abstract class SlicedJob
     /// <summary>Whether the slice ending at <paramref name="deadline"/> has used its time (also for the loops a job drives, as the RDB key loader).</summary>
     public static bool Expired(long deadline) => Stopwatch.GetTimestamp() > deadline;
 
-    /// <summary>Whether this job's slice should end: its time is used, or it gives way to clients who are waiting.</summary>
+    /// <summary>Whether this job's slice ending at <paramref name="deadline"/> should end: its time is used, or it gives way to clients who are waiting.</summary>
     protected bool SliceOver(long deadline)
     {
         long now = Stopwatch.GetTimestamp();
-        return now > deadline || (now - _sliceStart > _minimumTicks && _executor.WorkWaiting);
+        return now > deadline || (now > deadline - _sliceTicks + _minimumTicks && _executor.WorkWaiting);
     }
 
     /// <summary>Runs the first slice, or the next one of a paused job, in a following executor round (any thread).</summary>
@@ -57,7 +56,6 @@ public abstract class SlicedJob
     {
         // After this round's replies: a re-posted slice would run in the same round, slice after
         // slice, holding back the replies (-LOADING ones too) until the round's bound.
-        _sliceStart = Stopwatch.GetTimestamp();
-        if (Slice(_sliceStart + _sliceTicks)) _executor.RunAfterReplies(_runSlice);
+        if (Slice(Stopwatch.GetTimestamp() + _sliceTicks)) _executor.RunAfterReplies(_runSlice);
     }
 }
