@@ -57,9 +57,6 @@ public sealed class KeyEntry : IChainedNode<KeyEntry>
         return Inlines(value.Length, encoding) ? new KeyEntry(key, value, encoding) : new KeyEntry(key, value.ToArray(), RedisType.String, encoding);
     }
 
-    /// <summary>A detached entry for a collection read from a dump: as <see cref="LoadedString"/>, its key goes into the arena now.</summary>
-    internal static KeyEntry Loaded(ReadOnlySpan<byte> key, object value, RedisType type, ObjectEncoding encoding) => new(key, value, type, encoding);
-
     /// <summary>A key holding a string value, about to enter a table; the hot path of SET (the entry alone: key and value go to the arena).</summary>
     internal KeyEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ObjectEncoding encoding) => InitString(key, value, encoding);
 

@@ -77,8 +77,8 @@ public sealed partial class RdbReader(Stream source, ServerConfig config, bool v
     int[] _fieldOffsets = [];
 
     /// <summary>
-    /// Keys and short strings go into the <see cref="StringArena"/> as they are read (<see cref="KeyEntry.Loaded"/>,
-    /// <see cref="KeyEntry.LoadedString"/>), not into arrays of their own that the key's insert would copy
+    /// Keys and short strings go into the <see cref="StringArena"/> as they are read (an entry made from the key's
+    /// bytes, <see cref="KeyEntry.LoadedString"/>), not into arrays of their own that the key's insert would copy
     /// there and drop: a 1M-key load's million dead key arrays, strewn among the entries it keeps, made the
     /// collection that ends the load compact the whole heap (a third of its CPU time). For a loader on the
     /// executor thread, which adds or <see cref="RdbEntry.Discard"/>s every entry it reads. Off for readers
@@ -292,7 +292,7 @@ public sealed partial class RdbReader(Stream source, ServerConfig config, bool v
                 expireAt = 0;
                 continue;
             }
-            else loaded = key is null ? KeyEntry.Loaded(keyBytes, value, type, encoding) : new KeyEntry(key, value, type, encoding);
+            else loaded = key is null ? new KeyEntry(keyBytes, value, type, encoding) : new KeyEntry(key, value, type, encoding);
             loaded.ExpireAt = expireAt;
             entry = new RdbEntry(_db, loaded);
             return true;
