@@ -14,12 +14,14 @@ public sealed class FieldTable : ICopyableValue
 {
     const int MinBuckets = 4;
 
-    internal sealed class Node(byte[] key, byte[]? value, uint hash, Node? next) : IChainedNode<Node>
+    internal sealed class Node(byte[] key, byte[]? value, uint hash, Node? next, bool ownsValue) : IChainedNode<Node>
     {
         public readonly byte[] Key = key;
         public byte[]? Value = value;
         public uint Hash { get; } = hash;
         public Node? Next = next;
+        /// <summary>No copy of the table shares <see cref="Value"/>'s array, so a new value of its length may overwrite it.</summary>
+        public bool OwnsValue = ownsValue;
 
         Node? IChainedNode<Node>.Next { get => Next; set => Next = value; }
     }
@@ -78,28 +80,47 @@ public sealed class FieldTable : ICopyableValue
         return node is not null;
     }
 
-    /// <summary>Adds the key or replaces its value; true when the key is new.</summary>
-    public bool Set(ReadOnlySpan<byte> key, byte[]? value)
+    /// <summary>
+    /// Adds the key with a copy of <paramref name="value"/> or replaces its value; true when the key is new. A value
+    /// of the old one's length is written over it when no copy shares it (as Redis's hashTypeSet reuses the sds
+    /// when it fits), so overwriting a field allocates nothing.
+    /// </summary>
+    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         uint hash = Dict.HashKey(key);
         if (Find(key, hash) is { } existing)
         {
-            StringBytes += ValueCost(value) - ValueCost(existing.Value);
-            existing.Value = value;
+            if (existing.OwnsValue && existing.Value!.Length == value.Length)
+            {
+                value.CopyTo(existing.Value);
+                return false;
+            }
+            StringBytes += AllocationModel.Sds(value.Length) - ValueCost(existing.Value);
+            existing.Value = value.ToArray();
+            existing.OwnsValue = true;
             return false;
         }
-        Insert(key.ToArray(), value, hash);
+        Insert(key.ToArray(), value.ToArray(), hash, ownsValue: true);
         return true;
     }
 
-    /// <summary>Adds a key known to be absent, taking ownership of <paramref name="key"/>.</summary>
-    public void Insert(byte[] key, byte[]? value) => Insert(key, value, Dict.HashKey(key));
+    /// <summary>Adds the key without a value (a set's member); true when it is new.</summary>
+    public bool Add(ReadOnlySpan<byte> key)
+    {
+        uint hash = Dict.HashKey(key);
+        if (Find(key, hash) is not null) return false;
+        Insert(key.ToArray(), null, hash, ownsValue: true);
+        return true;
+    }
 
-    void Insert(byte[] key, byte[]? value, uint hash)
+    /// <summary>Adds a key known to be absent, taking ownership of <paramref name="key"/> and <paramref name="value"/>.</summary>
+    public void Insert(byte[] key, byte[]? value) => Insert(key, value, Dict.HashKey(key), ownsValue: true);
+
+    void Insert(byte[] key, byte[]? value, uint hash, bool ownsValue)
     {
         if (Count >= _buckets.Length) Resize(_buckets.Length * 2);
         ref var head = ref _buckets[hash & (_buckets.Length - 1)];
-        head = new Node(key, value, hash, head);
+        head = new Node(key, value, hash, head, ownsValue);
         Count++;
         StringBytes += AllocationModel.Sds(key.Length) + ValueCost(value);
     }
@@ -137,11 +158,19 @@ public sealed class FieldTable : ICopyableValue
         return (node.Key, node.Value);
     }
 
-    /// <summary>Keys and values are never changed in place (a new value replaces the old array), so copies share them.</summary>
+    /// <summary>
+    /// Copies share the keys, which never change, and the values, which from then on neither table writes over
+    /// (the next value of each field, in either, is a new array).
+    /// </summary>
     public object DeepCopy()
     {
         var copy = new FieldTable(Count);
-        foreach (var (key, value) in this) copy.Insert(key, value);
+        for (var nodes = new ChainedBuckets.Enumerator<Node>(_buckets); nodes.MoveNext();)
+        {
+            var node = nodes.Current;
+            node.OwnsValue = false;
+            copy.Insert(node.Key, node.Value, node.Hash, ownsValue: false);
+        }
         return copy;
     }
 

@@ -66,7 +66,7 @@ public static class HashValue
             }
             ConvertToTable(hash);
         }
-        return ((FieldTable)hash.Value).Set(field, value.ToArray());
+        return ((FieldTable)hash.Value).Set(field, value);
     }
 
     /// <summary>

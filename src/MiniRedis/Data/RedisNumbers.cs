@@ -145,7 +145,7 @@ public static class RedisNumbers
     /// </summary>
     public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
     {
-        value = 0;
+        if (TryParseShortInteger(s, out value)) return true;
         if (!FloatSyntax.TryScan(s, out var number))
         {
             return false;
@@ -166,6 +166,26 @@ public static class RedisNumbers
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// Digits with an optional '-', at most 15 of them (below 2^53, so the double is exact): most scores and
+    /// increments, read without the general parser. "-0" is -0.0, as strtod reads it.
+    /// </summary>
+    static bool TryParseShortInteger(ReadOnlySpan<byte> s, out double value)
+    {
+        value = 0;
+        int start = s.Length > 0 && s[0] == '-' ? 1 : 0;
+        if (s.Length == start || s.Length - start > 15) return false;
+        long magnitude = 0;
+        for (int i = start; i < s.Length; i++)
+        {
+            uint digit = (uint)(s[i] - '0');
+            if (digit > 9) return false;
+            magnitude = magnitude * 10 + digit;
+        }
+        value = start == 1 ? -(double)magnitude : magnitude;
+        return true;
     }
 
     private static bool TryConvertHex(ReadOnlySpan<byte> s, in FloatSyntax number, out double value)

@@ -50,7 +50,7 @@ public static class SetValue
             }
             ConvertToTable(set);
         }
-        return ((FieldTable)set.Value).Set(member, null);
+        return ((FieldTable)set.Value).Add(member);
     }
 
     public static bool Remove(KeyEntry set, ReadOnlySpan<byte> member)

@@ -141,4 +141,42 @@ public sealed class SortedSetValueTests
         Assert.Equal(B("m01999"), list.Member(list.Last));
         Assert.Equal(B("m01997"), list.Member(list.Previous(list.Last)));
     }
+
+    [Fact]
+    public void Skiplist_score_moves_keep_every_link_rank_and_span()
+    {
+        // Moves in both directions, next to the old place (where the new position's predecessor is the moved node
+        // itself) and far away, onto tied scores, with enough elements for nodes of several levels.
+        var random = new Random(7);
+        var list = new SkipList();
+        var scores = new double[3000];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            scores[i] = random.Next(1000);
+            list.Insert(B($"m{i:D5}"), scores[i]);
+        }
+        for (int step = 0; step < 20000; step++)
+        {
+            int i = random.Next(scores.Length);
+            double moved = random.Next(3) switch { 0 => scores[i] + random.Next(-2, 3) * 0.5, 1 => random.Next(1000), _ => 500 };
+            if (moved == scores[i]) continue;
+            list.UpdateScore(B($"m{i:D5}"), scores[i], moved);
+            scores[i] = moved;
+            if (step % 2000 != 0) continue;
+            var expected = Enumerable.Range(0, scores.Length).OrderBy(k => scores[k]).ThenBy(k => k).ToList();
+            int node = list.First, previous = SkipList.None;
+            for (int rank = 0; rank < expected.Count; rank++)
+            {
+                Assert.Equal(B($"m{expected[rank]:D5}"), list.Member(node));
+                Assert.Equal(scores[expected[rank]], list.Score(node));
+                Assert.Equal(previous, list.Previous(node));
+                Assert.Equal(node, list.NodeAt(rank));
+                Assert.Equal(rank, list.RankOf(list.Member(node), list.Score(node)));
+                previous = node;
+                node = list.Next(node);
+            }
+            Assert.Equal(SkipList.None, node);
+            Assert.Equal(previous, list.Last);
+        }
+    }
 }
