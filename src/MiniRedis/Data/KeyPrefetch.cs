@@ -16,10 +16,12 @@ public ref struct KeyPrefetch(Dict table, Span<uint> hashes)
 
     public readonly bool IsFull => _count == _hashes.Length;
 
-    public void Add(ReadOnlySpan<byte> key)
+    public void Add(ReadOnlySpan<byte> key) => Add(Dict.HashKey(key));
+
+    /// <summary>A key whose hash (<see cref="Dict.HashKey"/>) the caller has already.</summary>
+    public void Add(uint hash)
     {
         if (IsFull) return;
-        uint hash = Dict.HashKey(key);
         _table.Prefetch(hash, step: 0);
         _hashes[_count++] = hash;
     }

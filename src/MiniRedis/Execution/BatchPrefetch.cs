@@ -19,8 +19,8 @@ static class BatchPrefetch
     /// </summary>
     public const int Window = 24;
 
-    /// <summary>The executor role's: the commands looked at and the tables of the elements announced (cleared after each use).</summary>
-    [ThreadStatic] static ArgVector[]? t_args;
+    /// <summary>The executor role's: the commands looked at, and the tables of the elements announced (cleared after each use).</summary>
+    [ThreadStatic] static LookedUp[]? t_commands;
     [ThreadStatic] static FieldTable?[]? t_tables;
 
     /// <summary>
@@ -32,13 +32,17 @@ static class BatchPrefetch
     {
         int end = Math.Min(batch.Count, start + Window);
         if (end - start < 2) return;
-        var args = Commands;
-        for (int i = start; i < end; i++) args[i - start] = batch[i];
-        Keys(commands, db, end - start, found);
+        var looked = Commands;
+        for (int i = start; i < end; i++)
+        {
+            looked[i - start] = LookedUp.Of(commands, batch[i]);
+            found[i - start] = looked[i - start].Command;
+        }
+        Keys(db, end - start);
     }
 
-    /// <summary>Where the caller puts the commands for <see cref="Keys(CommandTable, Database, int)"/>: up to <see cref="Window"/>.</summary>
-    public static ArgVector[] Commands => t_args ??= new ArgVector[Window];
+    /// <summary>Where the caller puts the commands for <see cref="Keys(Database, int)"/>: up to <see cref="Window"/>.</summary>
+    public static LookedUp[] Commands => t_commands ??= new LookedUp[Window];
 
     /// <summary>
     /// As the event loop queues a client's one-command batch (pipeline 1), before the round that runs it: the
@@ -46,49 +50,47 @@ static class BatchPrefetch
     /// look-ahead (or the lookup itself, alone in its round) finds it loaded. Any thread, also while another
     /// holds the executor role: the bucket step reads only the table's arrays (<see cref="Dict.Prefetch"/>).
     /// </summary>
-    public static void FirstKeyBucket(CommandTable commands, Database db, CommandBatch batch)
+    public static void FirstKeyBucket(Database db, in LookedUp command)
     {
-        if (batch.Count != 1) return;
-        var args = batch[0];
-        if (args.Count < 2 || commands.Find(args[0]) is not { FirstKey: > 0 } command || command.FirstKey >= args.Count) return;
-        db.Table.Prefetch(Dict.HashKey(args[command.FirstKey]), step: 0);
+        if (command.NamesKey) db.Table.Prefetch(command.KeyHash, step: 0);
     }
 
     /// <summary>
     /// The first <paramref name="count"/> of <see cref="Commands"/>, all on <paramref name="db"/>: a batch's, or the
     /// one-command batches of a round's clients (each at pipeline 1), whose lookups would miss one after another as well.
     /// </summary>
-    public static void Keys(CommandTable commands, Database db, int count, Span<CommandDef?> found)
+    public static void Keys(Database db, int count)
     {
-        var args = t_args!.AsSpan(0, count);
+        var looked = t_commands!.AsSpan(0, count);
         if (count >= 2)
         {
             var prefetch = new KeyPrefetch(db.Table, stackalloc uint[Window]);
-            for (int i = 0; i < count; i++)
+            foreach (ref readonly var item in looked)
             {
-                var command = found[i] = args[i].Count < 2 ? null : commands.Find(args[i][0]);
-                if (command is not { FirstKey: > 0 }) continue;
-                int last = command.LastKey < 0 ? args[i].Count + command.LastKey : Math.Min(command.LastKey, args[i].Count - 1);
-                for (int k = command.FirstKey; k <= last; k += Math.Max(1, command.KeyStep)) prefetch.Add(args[i][k]);
+                if (!item.NamesKey) continue;
+                var command = item.Command!;
+                var args = item.Args;
+                prefetch.Add(item.KeyHash);
+                int last = command.LastKey < 0 ? args.Count + command.LastKey : Math.Min(command.LastKey, args.Count - 1);
+                for (int k = command.FirstKey + Math.Max(1, command.KeyStep); k <= last; k += Math.Max(1, command.KeyStep)) prefetch.Add(args[k]);
             }
             prefetch.Start();
-            Elements(found, db.Table, args);
+            Elements(db.Table, looked);
         }
-        args.Clear();
+        looked.Clear();
     }
 
-    static void Elements(ReadOnlySpan<CommandDef?> found, Dict table, ReadOnlySpan<ArgVector> commands)
+    static void Elements(Dict table, ReadOnlySpan<LookedUp> commands)
     {
         var tables = t_tables ??= new FieldTable?[Window];
         Span<uint> hashes = stackalloc uint[Window];
         int count = 0;
-        for (int i = 0; i < commands.Length; i++)
+        foreach (ref readonly var item in commands)
         {
-            if (found[i] is not { NamesElementAfterKey: true, FirstKey: > 0 } command || command.LastKey != command.FirstKey) continue;
-            var args = commands[i];
+            if (item.Command is not { NamesElementAfterKey: true, FirstKey: > 0 } command || command.LastKey != command.FirstKey) continue;
+            var args = item.Args;
             if (args.Count <= command.FirstKey + 1) continue;
-            var key = args[command.FirstKey];
-            if (table.Peek(key, Dict.HashKey(key)) is not { Type: RedisType.Set or RedisType.Hash } entry || entry.Value is not FieldTable elements) continue;
+            if (table.Peek(args[command.FirstKey], item.KeyHash) is not { Type: RedisType.Set or RedisType.Hash } entry || entry.Value is not FieldTable elements) continue;
             uint hash = Dict.HashKey(args[command.FirstKey + 1]);
             elements.PrefetchBucket(hash);
             tables[count] = elements;
@@ -98,6 +100,27 @@ static class BatchPrefetch
         for (int i = 0; i < count; i++) tables[i]!.PrefetchNode(hashes[i]);
         for (int i = 0; i < count; i++) tables[i]!.PrefetchKey(hashes[i]);
         Array.Clear(tables, 0, count);
+    }
+}
+
+/// <summary>
+/// A command as the look-ahead sees it: its arguments, its definition (null for a name not found) and the hash of
+/// its first key (when <see cref="NamesKey"/>). A one-command batch's is found once, as the batch is queued, and its
+/// work item carries it to the round's look-ahead and to dispatch, which find the name and hash the key no more.
+/// </summary>
+readonly struct LookedUp(ArgVector args, CommandDef? command, uint keyHash)
+{
+    public ArgVector Args { get; } = args;
+    public CommandDef? Command { get; } = command;
+    public uint KeyHash { get; } = keyHash;
+
+    /// <summary>The command names at least one key (a key spec whose first key is sent).</summary>
+    public bool NamesKey => Command is { FirstKey: > 0 } command && command.FirstKey < Args.Count;
+
+    public static LookedUp Of(CommandTable commands, ArgVector args)
+    {
+        var command = args.Count == 0 ? null : commands.Find(args[0]);
+        return new LookedUp(args, command, command is { FirstKey: > 0 } && command.FirstKey < args.Count ? Dict.HashKey(args[command.FirstKey]) : 0);
     }
 }
 

@@ -24,7 +24,8 @@ public sealed class Executor
 {
     readonly ExecutionHost _server;
     readonly WorkQueue _queue = new();
-    readonly ManualResetEventSlim _wake = new(false);
+    // No spin before it sleeps: it sleeps until the next timer (the cron's 100 ms), and its spin yielded the CPU ~50 times a wake-up.
+    readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     readonly List<ClientSession> _roundReplies = [];
     readonly List<Action> _afterReplies = [];
     // Work a busy script's serving set aside (posted actions, the script caller's commands): it runs first once the script ends.
@@ -52,8 +53,11 @@ public sealed class Executor
     // end, which the next command takes as its start; 0 outside a batch (a command then reads the clock).
     long _clockTicks;
 
-    /// <summary>A batch or an action; <paramref name="AnyThread"/> when a socket thread may run it inline.</summary>
-    readonly record struct WorkItem(ClientSession? Session, CommandBatch? Batch, Action? Action, bool AnyThread);
+    /// <summary>
+    /// A batch or an action; <paramref name="AnyThread"/> when a socket thread may run it inline. A one-command batch
+    /// carries its command as found when it was queued (<paramref name="Command"/>: its definition and its first key's hash).
+    /// </summary>
+    readonly record struct WorkItem(ClientSession? Session, CommandBatch? Batch, Action? Action, bool AnyThread, CommandDef? Command = null, uint KeyHash = 0);
 
     /// <summary>
     /// The queue of work from every thread, under a lock. ConcurrentQueue was here: its TryPeek, which a
@@ -91,10 +95,10 @@ public sealed class Executor
         }
 
         /// <summary>
-        /// Copies the commands of the first queued batches that hold one command each (clients at pipeline 1)
-        /// into <paramref name="commands"/>, those of sessions on the first one's database; none unless two wait.
+        /// Copies the commands of the first queued batches that hold one command each (clients at pipeline 1), as their
+        /// items found them, into <paramref name="commands"/>, those of sessions on the first one's database; none unless two wait.
         /// </summary>
-        public int OneCommandBatches(ArgVector[] commands, out Database? db)
+        public int OneCommandBatches(LookedUp[] commands, out Database? db)
         {
             db = null;
             int count = 0;
@@ -106,7 +110,7 @@ public sealed class Executor
                     if (count == commands.Length) break;
                     if (item.Batch is not { Count: 1 } batch || item.Session is not { } session) continue;
                     db ??= session.Db;
-                    if (session.Db == db) commands[count++] = batch[0];
+                    if (session.Db == db) commands[count++] = new LookedUp(batch[0], item.Command, item.KeyHash);
                 }
             }
             return count;
@@ -154,8 +158,15 @@ public sealed class Executor
     /// </summary>
     public void Submit(ClientSession session, CommandBatch batch)
     {
-        if (t_deferring) BatchPrefetch.FirstKeyBucket(_server.Commands, session.Db, batch);
-        Enqueue(new WorkItem(session, batch, null, AnyThread: true));
+        if (batch.Count != 1)
+        {
+            Enqueue(new WorkItem(session, batch, null, AnyThread: true));
+            return;
+        }
+        // Found here once: the round's look-ahead and dispatch take the item's (the name's meaning never changes once serving).
+        var command = LookedUp.Of(_server.Commands, batch[0]);
+        if (t_deferring) BatchPrefetch.FirstKeyBucket(session.Db, command);
+        Enqueue(new WorkItem(session, batch, null, AnyThread: true, command.Command, command.KeyHash));
     }
 
     /// <summary>From a connection's socket thread: a connection event (connect, disconnect), run as <see cref="Submit(ClientSession, CommandBatch)"/> runs a batch.</summary>
@@ -329,7 +340,7 @@ public sealed class Executor
         for (int n = 0; n < 1024 && (_heldWhileBusy.TryDequeue(out var item) || TakeQueued(out item)); n++)
         {
             if (item.Action is not null) RunGuarded(item.Action);
-            else ProcessBatch(item.Session!, item.Batch!);
+            else ProcessBatch(item.Session!, item.Batch!, item.Command);
         }
     }
 
@@ -340,9 +351,7 @@ public sealed class Executor
     void PrefetchRound()
     {
         int count = _queue.OneCommandBatches(BatchPrefetch.Commands, out var db);
-        if (count == 0) return;
-        var found = new BatchCommands(); // each batch of the round looks its own command up as it runs
-        BatchPrefetch.Keys(_server.Commands, db!, count, found);
+        if (count > 0) BatchPrefetch.Keys(db!, count);
     }
 
     /// <summary>The next queued item, unless it is the executor thread's and this is a socket thread (it stays first in line).</summary>
@@ -402,7 +411,7 @@ public sealed class Executor
             for (int n = 0; n < 1024 && _queue.TryDequeue(out var item, anyThreadOnly: false); n++)
             {
                 if (item.Action is not null || item.Session == caller) _heldWhileBusy.Enqueue(item);
-                else ProcessBatch(item.Session!, item.Batch!);
+                else ProcessBatch(item.Session!, item.Batch!, item.Command);
             }
             SendRoundReplies(except: caller);
         }
@@ -475,8 +484,11 @@ public sealed class Executor
         _roundReplies.Add(session);
     }
 
-    /// <summary>Runs a client's batch as a round does (internal for the allocation probe of the tests).</summary>
-    internal void ProcessBatch(ClientSession session, CommandBatch batch)
+    /// <summary>
+    /// Runs a client's batch as a round does (internal for the allocation probe of the tests); <paramref name="first"/>:
+    /// a one-command batch's command, found as it was queued.
+    /// </summary>
+    internal void ProcessBatch(ClientSession session, CommandBatch batch, CommandDef? first = null)
     {
         // The later pipeline of a client that is blocked, held by a pause, or released but not yet resumed waits its turn.
         if (session.SuspendedBatch is not null || session.DeferredBatches.Count > 0)
@@ -484,10 +496,10 @@ public sealed class Executor
             session.DeferredBatches.Enqueue(batch);
             return;
         }
-        RunBatchFrom(session, batch, 0);
+        RunBatchFrom(session, batch, 0, first);
     }
 
-    void RunBatchFrom(ClientSession session, CommandBatch batch, int start)
+    void RunBatchFrom(ClientSession session, CommandBatch batch, int start, CommandDef? first = null)
     {
         _clockTicks = DateTime.UtcNow.Ticks;
         _server.Keyspace.SetNow(_clockTicks);
@@ -495,6 +507,7 @@ public sealed class Executor
         if (!session.Closed)
         {
             var found = new BatchCommands();
+            found[0] = first;
             BatchPrefetch.Keys(_server.Commands, session.Db, batch, start, found);
             for (int i = start; i < batch.Count && !session.CloseAfterReply; i++)
             {

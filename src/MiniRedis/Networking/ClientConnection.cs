@@ -374,7 +374,7 @@ public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirec
             var data = reply.Segment(i).Memory.Span;
             while (!data.IsEmpty)
             {
-                int n = _socket.Send(data, SocketFlags.None, out var error);
+                int n = _events is null ? _socket.Send(data, SocketFlags.None, out var error) : SocketEventLoop.Send(_socket, data, out error);
                 if (error == SocketError.WouldBlock) return total;
                 if (error != SocketError.Success)
                 {

@@ -13,6 +13,7 @@ namespace MiniRedis.Tests.Networking;
 /// is assembled across reads; a client that half-closes gets its replies before the end of stream.
 /// A request read whole while the client's read loop waits drained is taken straight from the loop's
 /// buffer (no pipe); a partial one goes to the pipe, and the two ways never reorder a client's commands.
+/// A client that takes the loop's slot of a closed one reads only its own.
 /// </summary>
 [Trait("Category", "Process")]
 public sealed class SocketEventLoopTests : IAsyncDisposable
@@ -145,6 +146,37 @@ public sealed class SocketEventLoopTests : IAsyncDisposable
         }
         using var checker = RespConnection.Open(_port);
         Assert.True(Wait.Until(() => checker.Call("GET", "left").SequenceEqual("$2\r\n20\r\n"u8.ToArray())), "not every request of the departed clients ran");
+    }
+
+    [Fact]
+    public void Clients_that_take_the_places_of_closed_ones_each_get_their_own_replies()
+    {
+        // 100 clients (past the loop's first 64 slots: its table grows), every other one closes, 100 more take the freed slots.
+        var first = Enumerable.Range(0, 100).Select(_ => Connect()).ToList();
+        var open = new List<(Socket Socket, string Name)>();
+        try
+        {
+            for (int i = 0; i < first.Count; i++)
+            {
+                if (i % 2 == 0) first[i].Close(0);
+                else open.Add((first[i], $"first:{i}"));
+            }
+            for (int i = 0; i < 100; i++) open.Add((Connect(), $"second:{i}"));
+            for (int round = 0; round < 3; round++)
+            {
+                foreach (var (socket, name) in open) socket.Send(Command("ECHO", $"{name}:{round}"));
+                foreach (var (socket, name) in open)
+                {
+                    var reply = $"${name.Length + 2}\r\n{name}:{round}\r\n";
+                    Assert.Equal(reply, Encoding.ASCII.GetString(Receive(socket, reply.Length)));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var socket in first) socket.Dispose();
+            foreach (var (socket, _) in open) socket.Dispose();
+        }
     }
 
     [Fact]
