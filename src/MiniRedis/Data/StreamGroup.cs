@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.InteropServices;
 
 namespace MiniRedis.Data;
 
@@ -111,20 +110,23 @@ public sealed class PendingEntry(StreamId id, long deliveryTime, long deliveryCo
 }
 
 /// <summary>
-/// A pending entries list: entries ordered by ID, as Redis's rax keyed by the big-endian ID. Held as a
-/// list of sorted chunks of at most <see cref="ChunkSize"/> entries with the first ID of each in one
-/// array: a lookup is a binary search over those IDs and one within a chunk, over contiguous memory
-/// (a red-black tree of a million acknowledgements-to-be spent XACK in cache misses). Delivery
+/// A pending entries list: entries ordered by ID, as Redis's rax keyed by the big-endian ID. Held as
+/// sorted chunks of at most <see cref="ChunkSize"/> entries, their descriptors in one array and the
+/// first ID of each in another: a lookup is a binary search over those IDs and one within a chunk, over
+/// contiguous memory (a red-black tree of a million acknowledgements-to-be spent XACK in cache misses;
+/// chunks as objects of their own cost one more miss per lookup, to reach the chunk's arrays). Delivery
 /// appends at the end nearly always; a full chunk splits in two. A removal (XACK) leaves a tombstone,
 /// its ID with no entry, instead of shifting the rest of the chunk down: a chunk is compacted once half
 /// of it is tombstones (acknowledgements in delivery order shift each chunk once, not once per entry),
-/// and an ID added again where its tombstone is takes its slot back.
+/// and an ID added again where its tombstone is takes its slot back. A compacted chunk is merged with a
+/// neighbour when both fit in half a chunk: acknowledgements that thin a long list out leave few chunks
+/// (and a lookup's few cache lines) rather than as many as the list once had.
 /// </summary>
 public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntry>>
 {
     const int ChunkSize = 128;
 
-    sealed class Chunk(int capacity)
+    struct Chunk(int capacity)
     {
         public StreamId[] Ids = new StreamId[capacity];
         /// <summary>Null at a tombstone.</summary>
@@ -134,7 +136,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         /// <summary>Slots holding an entry.</summary>
         public int Live;
 
-        public int Search(StreamId id) => BinarySearch(Ids.AsSpan(0, Count), id);
+        public readonly int Search(StreamId id) => BinarySearch(Ids.AsSpan(0, Count), id);
 
         public void Insert(int at, StreamId id, PendingEntry entry)
         {
@@ -165,10 +167,28 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
             Array.Clear(Entries, kept, Count - kept);
             Count = kept;
         }
+
+        /// <summary>Appends the entries of <paramref name="next"/> (all above this chunk's IDs), without its tombstones.</summary>
+        public void Absorb(in Chunk next)
+        {
+            if (Ids.Length < ChunkSize)
+            {
+                Array.Resize(ref Ids, ChunkSize);
+                Array.Resize(ref Entries, ChunkSize);
+            }
+            for (int i = 0; i < next.Count; i++)
+            {
+                if (next.Entries[i] is not { } entry) continue;
+                Ids[Count] = next.Ids[i];
+                Entries[Count++] = entry;
+            }
+            Live = Count;
+        }
     }
 
-    readonly List<Chunk> _chunks = [];
-    readonly List<StreamId> _firsts = [];
+    Chunk[] _chunks = [];
+    StreamId[] _firsts = [];
+    int _chunkCount;
     int _version;
 
     public int Count { get; private set; }
@@ -176,7 +196,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
     /// <summary>The chunk that holds or would hold <paramref name="id"/>: the last whose first ID is not above it (0 before all).</summary>
     int ChunkFor(StreamId id)
     {
-        int found = BinarySearch(CollectionsMarshal.AsSpan(_firsts), id);
+        int found = BinarySearch(_firsts.AsSpan(0, _chunkCount), id);
         return found >= 0 ? found : Math.Max(0, ~found - 1);
     }
 
@@ -195,11 +215,34 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         return ~low;
     }
 
+    void InsertChunk(int index, Chunk chunk, StreamId first)
+    {
+        if (_chunkCount == _chunks.Length)
+        {
+            int capacity = Math.Max(4, _chunks.Length * 2);
+            Array.Resize(ref _chunks, capacity);
+            Array.Resize(ref _firsts, capacity);
+        }
+        Array.Copy(_chunks, index, _chunks, index + 1, _chunkCount - index);
+        Array.Copy(_firsts, index, _firsts, index + 1, _chunkCount - index);
+        _chunks[index] = chunk;
+        _firsts[index] = first;
+        _chunkCount++;
+    }
+
+    void RemoveChunk(int index)
+    {
+        _chunkCount--;
+        Array.Copy(_chunks, index + 1, _chunks, index, _chunkCount - index);
+        Array.Copy(_firsts, index + 1, _firsts, index, _chunkCount - index);
+        _chunks[_chunkCount] = default;
+    }
+
     public bool TryGetValue(StreamId id, [MaybeNullWhen(false)] out PendingEntry entry)
     {
         entry = null;
         if (Count == 0) return false;
-        var chunk = _chunks[ChunkFor(id)];
+        ref var chunk = ref _chunks[ChunkFor(id)];
         int at = chunk.Search(id);
         if (at < 0) return false;
         entry = chunk.Entries[at];
@@ -214,14 +257,13 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         {
             var first = new Chunk(4);
             first.Insert(0, id, entry);
-            _chunks.Add(first);
-            _firsts.Add(id);
+            InsertChunk(0, first, id);
             Count = 1;
             _version++;
             return true;
         }
         int index = ChunkFor(id);
-        var chunk = _chunks[index];
+        ref var chunk = ref _chunks[index];
         int at = chunk.Search(id);
         if (at >= 0)
         {
@@ -243,12 +285,11 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         if (chunk.Count == ChunkSize)
         {
             // Appending past a full last chunk starts a new one; elsewhere the chunk splits in halves.
-            if (index == _chunks.Count - 1 && at == ChunkSize)
+            if (index == _chunkCount - 1 && at == ChunkSize)
             {
                 var tail = new Chunk(4);
                 tail.Insert(0, id, entry);
-                _chunks.Add(tail);
-                _firsts.Add(id);
+                InsertChunk(_chunkCount, tail, id);
                 Count++;
                 _version++;
                 return true;
@@ -262,14 +303,13 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
             upper.Live = half;
             chunk.Count = half;
             chunk.Live = half;
-            _chunks.Insert(index + 1, upper);
-            _firsts.Insert(index + 1, upper.Ids[0]);
+            InsertChunk(index + 1, upper, upper.Ids[0]);
             if (at > half)
             {
-                chunk = upper;
                 index++;
                 at -= half;
             }
+            chunk = ref _chunks[index];
         }
         chunk.Insert(at, id, entry);
         if (at == 0) _firsts[index] = id;
@@ -289,7 +329,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         set
         {
             if (TryAdd(id, value)) return;
-            var chunk = _chunks[ChunkFor(id)];
+            ref var chunk = ref _chunks[ChunkFor(id)];
             chunk.Entries[chunk.Search(id)] = value;
         }
     }
@@ -301,25 +341,35 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         entry = null;
         if (Count == 0) return false;
         int index = ChunkFor(id);
-        var chunk = _chunks[index];
+        ref var chunk = ref _chunks[index];
         int at = chunk.Search(id);
         if (at < 0 || chunk.Entries[at] is not { } found) return false;
         entry = found;
         chunk.Entries[at] = null;
         chunk.Live--;
-        if (chunk.Live == 0)
-        {
-            _chunks.RemoveAt(index);
-            _firsts.RemoveAt(index);
-        }
+        if (chunk.Live == 0) RemoveChunk(index);
         else if (chunk.Live * 2 <= chunk.Count)
         {
             chunk.Compact();
             _firsts[index] = chunk.Ids[0];
+            if (index + 1 < _chunkCount) TryMerge(index);
+            if (index > 0) TryMerge(index - 1);
         }
         Count--;
         _version++;
         return true;
+    }
+
+    /// <summary>Merges chunk <paramref name="index"/> + 1 into chunk <paramref name="index"/> when their entries fill at most half a chunk.</summary>
+    void TryMerge(int index)
+    {
+        ref var chunk = ref _chunks[index];
+        ref var next = ref _chunks[index + 1];
+        if (chunk.Live + next.Live > ChunkSize / 2) return;
+        chunk.Compact();
+        chunk.Absorb(next);
+        _firsts[index] = chunk.Ids[0];
+        RemoveChunk(index + 1);
     }
 
     /// <summary>The lowest and highest IDs listed (the list must not be empty).</summary>
@@ -327,7 +377,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
     {
         get
         {
-            var chunk = _chunks[0];
+            ref var chunk = ref _chunks[0];
             int i = 0;
             while (chunk.Entries[i] is null) i++;
             return chunk.Ids[i];
@@ -338,7 +388,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
     {
         get
         {
-            var chunk = _chunks[^1];
+            ref var chunk = ref _chunks[_chunkCount - 1];
             int i = chunk.Count - 1;
             while (chunk.Entries[i] is null) i--;
             return chunk.Ids[i];
@@ -351,12 +401,12 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
     public IEnumerator<KeyValuePair<StreamId, PendingEntry>> GetEnumerator()
     {
         int version = _version;
-        foreach (var chunk in _chunks)
+        for (int c = 0; c < _chunkCount; c++)
         {
-            for (int i = 0; i < chunk.Count; i++)
+            for (int i = 0; i < _chunks[c].Count; i++)
             {
                 if (version != _version) throw new InvalidOperationException("the pending entries list changed during the enumeration");
-                if (chunk.Entries[i] is { } entry) yield return new(chunk.Ids[i], entry);
+                if (_chunks[c].Entries[i] is { } entry) yield return new(_chunks[c].Ids[i], entry);
             }
         }
     }

@@ -96,6 +96,45 @@ public sealed class PendingListTests
         Assert.Equal(model.ToList(), list.ToList());
     }
 
+    /// <summary>
+    /// XACK of random delivered IDs (the benchmark's pattern): a long list thinned out to a few entries per
+    /// chunk, whose compacted chunks merge with their neighbours, then filled again in the gaps (splits of
+    /// merged chunks) and thinned again; every lookup, hit or miss, agrees with the model throughout.
+    /// </summary>
+    [Fact]
+    public void Thinning_a_long_list_out_and_filling_its_gaps_matches_a_sorted_dictionary()
+    {
+        var random = new Random(11);
+        var list = new PendingList();
+        var model = new SortedDictionary<StreamId, PendingEntry>();
+        for (ulong i = 0; i < 20000; i++)
+        {
+            var entry = new PendingEntry(new StreamId(1, i), 0, 1);
+            list.Add(entry.Id, entry);
+            model.Add(entry.Id, entry);
+        }
+        for (int pass = 0; pass < 3; pass++)
+        {
+            for (int step = 0; step < 60000; step++)
+            {
+                var id = new StreamId(1, (ulong)random.Next(20000));
+                Assert.Equal(model.Remove(id), list.Remove(id));
+                var probe = new StreamId(1, (ulong)random.Next(20000));
+                Assert.Equal(model.TryGetValue(probe, out var expected), list.TryGetValue(probe, out var actual));
+                Assert.Same(expected, actual);
+                if (step % 500 == 0) AssertAgrees(model, list, probe);
+            }
+            Assert.Equal(model.ToList(), list.ToList());
+            for (int step = 0; step < 8000; step++)
+            {
+                var entry = new PendingEntry(new StreamId(1, (ulong)random.Next(20000)), step, 1);
+                Assert.Equal(model.TryAdd(entry.Id, entry), list.TryAdd(entry.Id, entry));
+                if (step % 100 == 0) AssertAgrees(model, list, entry.Id);
+            }
+            Assert.Equal(model.ToList(), list.ToList());
+        }
+    }
+
     [Fact]
     public void Enumerating_while_changing_throws()
     {

@@ -151,6 +151,41 @@ public class RedisNumbersTests
         Assert.False(RedisNumbers.TryParseDouble(Encoding.ASCII.GetBytes(text), out _));
     }
 
+    /// <summary>
+    /// Decimals of every shape the short fast path takes and just past it (16+ digits, exponents past 22, leading
+    /// and trailing zeros, signs, a point anywhere or none, e/E with or without a sign): the same bits, zero's sign
+    /// included, as .NET's correctly rounded parse (strtod's value).
+    /// </summary>
+    [Fact]
+    public void TryParseDouble_of_random_decimals_is_correctly_rounded()
+    {
+        var random = new Random(5);
+        var text = new StringBuilder();
+        for (int n = 0; n < 200_000; n++)
+        {
+            text.Clear();
+            if (random.Next(4) == 0) text.Append(random.Next(2) == 0 ? '-' : '+');
+            for (int z = random.Next(3); z > 0; z--) text.Append('0');
+            int digits = random.Next(1, 19), pointAt = random.Next(-1, digits + 1);
+            for (int d = 0; d < digits; d++)
+            {
+                if (d == pointAt) text.Append('.');
+                text.Append((char)('0' + random.Next(10)));
+            }
+            if (pointAt == digits) text.Append('.');
+            if (random.Next(2) == 0)
+            {
+                text.Append(random.Next(2) == 0 ? 'e' : 'E');
+                if (random.Next(2) == 0) text.Append(random.Next(2) == 0 ? '-' : '+');
+                text.Append(random.Next(30));
+            }
+            var input = text.ToString();
+            double expected = double.Parse(input, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(RedisNumbers.TryParseDouble(Encoding.ASCII.GetBytes(input), out var value), input);
+            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(value), $"{input}: {value:R} against {expected:R}");
+        }
+    }
+
     [Theory]
     [InlineData("2.4703282292062328e-324", 4.9406564584124654e-324)]
     [InlineData("0e999999999999", 0.0)]
