@@ -19,12 +19,12 @@ namespace MiniRedis.Persistence.Rdb;
 public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 {
     /// <summary>The walk pauses above this many copied keys waiting to be written, and resumes below the low mark.</summary>
-    const int HighWaterRecords = 1024;
-    const int LowWaterRecords = 256;
+    const int HighWaterRecords = 4096;
+    const int LowWaterRecords = 1024;
 
     readonly PersistenceHost _server;
     readonly IRdbSaveTarget _target;
-    readonly BlockingCollection<SnapshotRecord> _queue = new();
+    readonly BlockingCollection<SnapshotChunk> _queue = new();
     readonly Thread _thread;
     readonly ManualResetEventSlim _cancelled = new();
     readonly long _startTicks = Stopwatch.GetTimestamp();
@@ -71,10 +71,10 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     // ---- executor side -------------------------------------------------------------------
 
-    public void Add(in SnapshotRecord record)
+    public void Add(SnapshotChunk chunk)
     {
-        Interlocked.Increment(ref _pendingRecords);
-        _queue.Add(record);
+        Interlocked.Add(ref _pendingRecords, chunk.Count);
+        _queue.Add(chunk);
     }
 
     public bool Backlogged => Volatile.Read(ref _pendingRecords) > HighWaterRecords;
@@ -108,13 +108,18 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
         var config = _server.Config;
         try
         {
-            foreach (var record in _queue.GetConsumingEnumerable())
+            foreach (var chunk in _queue.GetConsumingEnumerable())
             {
-                if (_cancelled.IsSet) return;
-                long copied = _image!.Write(record);
-                if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
-                if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
-                if (KeySaveDelay.After(config.RdbKeySaveDelay) is { Ticks: > 0 } delay) _cancelled.Wait(delay);
+                int count = chunk.Count;
+                for (int i = 0; i < count; i++)
+                {
+                    if (_cancelled.IsSet) return;
+                    long copied = _image!.Write(chunk, i);
+                    if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
+                    if (KeySaveDelay.After(config.RdbKeySaveDelay) is { Ticks: > 0 } delay) _cancelled.Wait(delay);
+                }
+                _snapshot!.Return(chunk);
+                if (Interlocked.Add(ref _pendingRecords, -count) <= LowWaterRecords) _snapshot.Resume();
             }
             if (_cancelled.IsSet) return;
             _image!.End();
