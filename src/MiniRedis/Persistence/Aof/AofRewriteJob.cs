@@ -24,8 +24,8 @@ namespace MiniRedis.Persistence.Aof;
 public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDisposable
 {
     /// <summary>The walk pauses above this many copied keys waiting to be written, and resumes below the low mark.</summary>
-    const int HighWaterRecords = 4096;
-    const int LowWaterRecords = 1024;
+    const int HighWaterRecords = 1024;
+    const int LowWaterRecords = 256;
     /// <summary>The final switch waits until at most this many rewrite-buffer chunks are queued.</summary>
     const int SwitchBacklog = 8;
 
@@ -157,6 +157,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     void RunWriter()
     {
+        Platform.LowerCurrentThreadPriority(KeyspaceSnapshot.WriterNiceness);
         try
         {
             foreach (var item in _queue.GetConsumingEnumerable())

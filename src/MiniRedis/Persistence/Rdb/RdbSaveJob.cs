@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Snapshot;
 
@@ -19,8 +20,8 @@ namespace MiniRedis.Persistence.Rdb;
 public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 {
     /// <summary>The walk pauses above this many copied keys waiting to be written, and resumes below the low mark.</summary>
-    const int HighWaterRecords = 4096;
-    const int LowWaterRecords = 1024;
+    const int HighWaterRecords = 1024;
+    const int LowWaterRecords = 256;
 
     readonly PersistenceHost _server;
     readonly IRdbSaveTarget _target;
@@ -105,6 +106,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     void RunWriter()
     {
+        Platform.LowerCurrentThreadPriority(KeyspaceSnapshot.WriterNiceness);
         var config = _server.Config;
         try
         {
