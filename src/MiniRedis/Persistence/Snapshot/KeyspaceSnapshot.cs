@@ -31,7 +31,7 @@ public interface ISnapshotConsumer
 /// the chunk's buffer, other values as a deep copy), and the consumer serializes the chunk on its own
 /// thread and gives it back: the executor's cost per key is a memory copy, the formatting (numbers,
 /// RESP framing) and the I/O happen elsewhere, and a walked value can be mutated right after without
-/// a second capture. A chunk is handed over when full and at the end of every slice.
+/// a second capture. A chunk is handed over when full, at the end of a slice once a quarter full, and at the end.
 /// </summary>
 public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
 {
@@ -58,7 +58,7 @@ public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
     readonly int _chunkCapacity;
     /// <summary>Chunks the consumer gave back, to fill again.</summary>
     readonly ConcurrentQueue<SnapshotChunk> _free = new();
-    /// <summary>The chunk being filled; handed over when full or at the end of a slice.</summary>
+    /// <summary>The chunk being filled; handed over when full, or at the end of a slice once a quarter full.</summary>
     SnapshotChunk? _chunk;
     int _walkDb;
     /// <summary>The bucket array of <see cref="_walkDb"/>'s table being walked (see <see cref="Dict.ArrayAfter"/>), and the next bucket.</summary>
@@ -152,20 +152,21 @@ public sealed class KeyspaceSnapshot : SlicedJob, ISnapshotCapture
         _keyspace.EndSnapshot(this);
     }
 
-    /// <summary>
-    /// Walks the tables until the deadline; stops (false) when the walk ended or paused for the consumer.
-    /// The keys taken (keys captured since the last slice too) go to the consumer either way.
-    /// </summary>
+    /// <summary>Walks the tables until the deadline; stops (false) when the walk ended or paused for the consumer.</summary>
     protected override bool Slice(long deadline)
     {
         if (_finished) return false;
         bool more = Walk(deadline);
-        HandOver();
         if (_finished)
         {
+            HandOver();
             _keyspace.EndSnapshot(this);
             _consumer.Completed();
         }
+        // A chunk a quarter full goes now, so the writer has work; a smaller one waits for more keys: under
+        // a client load a slice takes only a few dozen, and a chunk (~40 KB) handed over per slice piled up
+        // tens of MB while the writer was behind (the backlog counts keys, not chunks).
+        else if (_chunk is { } chunk && chunk.Count >= _chunkCapacity / 4) HandOver();
         return more;
     }
 
