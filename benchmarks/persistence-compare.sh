@@ -9,7 +9,9 @@
 # same command file: Redis's multi-part directory, MiniRedis's appendonly.aof) and time that load. Prints one markdown table of medians with MiniRedis / Redis ratios and the goals.
 # Usage: benchmarks/persistence-compare.sh     Environment: ROUNDS (default 3), CLIENTS (20),
 # REQUESTS (1000000 per SET run), AOT=1 for the native binary (see lib.sh), LOAD_ONLY=1 for the two load
-# rows alone (no snapshots, no SET runs: quick iterations on the load path).
+# rows alone (no snapshots, no SET runs: quick iterations on the load path), BUSY_ONLY=1 for the SET runs
+# alone with and without snapshots (the RDB load that fills the server, no idle snapshots, no AOF load:
+# quick iterations on the clients-during-a-snapshot rows; each row is measured as in the full run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -66,7 +68,7 @@ for round in $(seq "$rounds"); do
         start=$EPOCHREALTIME
         start_server "$server" "$dir" --appendonly no
         python3 "$probe" load "$port" "$pid" "$start" "$server" "$round" | sed 's/"load"/"load rdb"/' >> "$results"
-        [ "${LOAD_ONLY:-0}" = 1 ] || for kind in BGSAVE BGREWRITEAOF; do
+        [ "${LOAD_ONLY:-0}" = 1 ] || [ "${BUSY_ONLY:-0}" = 1 ] || for kind in BGSAVE BGREWRITEAOF; do
             python3 "$probe" idle "$port" "$pid" "$kind" "$server" "$round" >> "$results"
         done
         [ "${LOAD_ONLY:-0}" = 1 ] || for kind in none BGSAVE BGREWRITEAOF; do
@@ -74,6 +76,7 @@ for round in $(seq "$rounds"); do
         done
         stop_servers
         rm -rf "$dir"
+        [ "${BUSY_ONLY:-0}" = 0 ] || continue
 
         dir="$work/$server-$round-aof"
         mkdir -p "$dir"

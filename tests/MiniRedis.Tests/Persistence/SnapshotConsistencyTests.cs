@@ -14,19 +14,32 @@ namespace MiniRedis.Tests.Persistence;
 [Trait("Category", "Unit")]
 public sealed class SnapshotConsistencyTests
 {
-    /// <summary>Collects the records; with pausing on, reports a backlog after every 100 so the test decides when the walk goes on.</summary>
+    /// <summary>A key as the snapshot handed it over: its database, name, <see cref="Canonical"/> value, and whether a command captured it.</summary>
+    readonly record struct Taken(int Db, string Key, string Value, bool Captured);
+
+    /// <summary>
+    /// Collects the keys and gives each chunk back; with pausing on (chunks of 100 keys at most), reports a
+    /// backlog after every chunk so the test decides when the walk goes on.
+    /// </summary>
     sealed class Collector(bool pausing) : ISnapshotConsumer
     {
-        public readonly ConcurrentQueue<SnapshotRecord> Records = new();
+        public readonly ConcurrentQueue<Taken> Records = new();
         public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public KeyspaceSnapshot? Snapshot;
         volatile bool _backlogged;
-        int _added;
 
-        public void Add(in SnapshotRecord record)
+        public int ChunkCapacity => pausing ? 100 : SnapshotChunk.DefaultCapacity;
+
+        public void Add(SnapshotChunk chunk)
         {
-            Records.Enqueue(record);
-            if (pausing && ++_added % 100 == 0) _backlogged = true;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                var key = chunk[i];
+                string value = key.Entry is { } entry ? Canonical(entry) : CanonicalString(key.String, key.ExpireAt);
+                Records.Enqueue(new Taken(key.Db, Encoding.Latin1.GetString(key.Key), value, key.Captured));
+            }
+            Snapshot!.Return(chunk);
+            if (pausing) _backlogged = true;
         }
 
         public bool Backlogged => _backlogged;
@@ -41,6 +54,8 @@ public sealed class SnapshotConsistencyTests
 
         public void Completed() => Done.SetResult();
     }
+
+    static string CanonicalString(ReadOnlySpan<byte> value, long expireAt) => $"{RedisType.String} {Encoding.Latin1.GetString(value)} ttl={expireAt}";
 
     static string Canonical(KeyEntry entry)
     {
@@ -95,8 +110,10 @@ public sealed class SnapshotConsistencyTests
             client.Run($"SELECT {db}");
             for (int i = 0; i < keysPerType; i++)
             {
-                // Every third string is long enough to keep its length in its arena slot.
-                client.Run($"SET s{i} {(i % 3 == 0 ? new string('v', 250 + i % 400) : $"v{i}")}");
+                // Every third string is long enough to keep its length in its arena slot; every 100th is too
+                // long for a snapshot chunk's buffer (it travels as a copy of its own).
+                string value = i % 100 == 0 ? new string('w', 5000 + i) : i % 3 == 0 ? new string('v', 250 + i % 400) : $"v{i}";
+                client.Run($"SET s{i} {value}");
                 client.Run($"RPUSH l{i} a b c{i}");
                 client.Run($"HSET h{i} f1 x f2 {i}");
                 client.Run($"SADD t{i} 1 2 {i}");
@@ -152,7 +169,7 @@ public sealed class SnapshotConsistencyTests
             var expected = client.OnExecutor(() =>
             {
                 var live = Live(server.Keyspace);
-                collector.Snapshot = KeyspaceSnapshot.Start(server.Keyspace, server.Executor, collector);
+                collector.Snapshot = KeyspaceSnapshot.Start(server.Keyspace, server.Executor, collector, collector.ChunkCapacity);
                 return live;
             });
 
@@ -174,8 +191,8 @@ public sealed class SnapshotConsistencyTests
             var taken = new Dictionary<string, string>();
             foreach (var record in collector.Records)
             {
-                string key = $"{record.Db}:{Encoding.Latin1.GetString(record.Entry.Key)}";
-                Assert.True(taken.TryAdd(key, Canonical(record.Entry)), $"{key} taken twice");
+                string key = $"{record.Db}:{record.Key}";
+                Assert.True(taken.TryAdd(key, record.Value), $"{key} taken twice");
             }
             if (pausing)
             {

@@ -39,4 +39,5 @@ sealed class CommandImage : DatasetImageWriter
     public override void End() => _emitter.Flush();
     protected override void SelectDb(int db) => _emitter.WriteSelect(db);
     protected override void Write(KeyEntry entry) => _emitter.WriteKey(entry);
+    protected override void WriteString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt) => _emitter.WriteStringKey(key, value, expireAt);
 }

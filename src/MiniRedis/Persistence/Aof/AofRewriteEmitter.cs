@@ -43,11 +43,8 @@ public sealed partial class AofRewriteEmitter(Stream sink)
         switch (entry.Type)
         {
             case RedisType.String:
-                _encoder.BeginCommand(3);
-                _encoder.Bulk("SET"u8);
-                _encoder.Bulk(entry.Key);
-                _encoder.Bulk(entry.StringValue);
-                break;
+                WriteStringKey(entry.Key, entry.StringValue, entry.ExpireAt);
+                return;
             case RedisType.List:
                 WriteList(entry);
                 break;
@@ -66,12 +63,28 @@ public sealed partial class AofRewriteEmitter(Stream sink)
             default:
                 throw new NotSupportedException($"a {entry.Type} value cannot be written to the AOF yet");
         }
-        if (entry.ExpireAt != 0)
+        EndKey(entry.Key, entry.ExpireAt);
+    }
+
+    /// <summary>A string key given by its bytes, as <see cref="WriteKey"/> writes one (expiry: unix ms, or 0).</summary>
+    public void WriteStringKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt)
+    {
+        _encoder.BeginCommand(3);
+        _encoder.Bulk("SET"u8);
+        _encoder.Bulk(key);
+        _encoder.Bulk(value);
+        EndKey(key, expireAt);
+    }
+
+    /// <summary>The key's TTL, if any, after its value.</summary>
+    void EndKey(ReadOnlySpan<byte> key, long expireAt)
+    {
+        if (expireAt != 0)
         {
             _encoder.BeginCommand(3);
             _encoder.Bulk("PEXPIREAT"u8);
-            _encoder.Bulk(entry.Key);
-            _encoder.Bulk(entry.ExpireAt);
+            _encoder.Bulk(key);
+            _encoder.Bulk(expireAt);
         }
         if (_encoder.Length >= DrainThreshold) Flush();
     }

@@ -29,9 +29,9 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     /// <summary>The final switch waits until at most this many rewrite-buffer chunks are queued.</summary>
     const int SwitchBacklog = 8;
 
-    enum Kind : byte { Record, SnapshotWritten, Tail, Finish }
+    enum Kind : byte { Keys, SnapshotWritten, Tail, Finish }
 
-    readonly record struct Item(Kind Kind, SnapshotRecord Record = default, byte[]? Bytes = null);
+    readonly record struct Item(Kind Kind, SnapshotChunk? Keys = null, byte[]? Bytes = null);
 
     readonly PersistenceHost _server;
     readonly BlockingCollection<Item> _queue = new();
@@ -94,10 +94,10 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     // ---- executor side -------------------------------------------------------------------
 
-    public void Add(in SnapshotRecord record)
+    public void Add(SnapshotChunk chunk)
     {
-        Interlocked.Increment(ref _pendingRecords);
-        _queue.Add(new Item(Kind.Record, record));
+        Interlocked.Add(ref _pendingRecords, chunk.Count);
+        _queue.Add(new Item(Kind.Keys, chunk));
     }
 
     public bool Backlogged => Volatile.Read(ref _pendingRecords) > HighWaterRecords;
@@ -157,6 +157,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
 
     void RunWriter()
     {
+        Platform.LowerCurrentThreadPriority(KeyspaceSnapshot.WriterNiceness);
         try
         {
             foreach (var item in _queue.GetConsumingEnumerable())
@@ -164,11 +165,8 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
                 if (_cancelled) return;
                 switch (item.Kind)
                 {
-                    case Kind.Record:
-                        WriteRecord(item.Record);
-                        // Redis's rewrite honours rdb-key-save-delay too; a cancel waits out at most one key's delay.
-                        if (KeySaveDelay.After(_server.Config.RdbKeySaveDelay) is { Ticks: > 0 } delay) Thread.Sleep(delay);
-                        if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
+                    case Kind.Keys:
+                        if (!WriteKeys(item.Keys!)) return;
                         break;
                     case Kind.Tail:
                         (_snapshotWritten ? _temp.Stream : _spill!).Write(item.Bytes);
@@ -191,11 +189,22 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
         }
     }
 
-    void WriteRecord(in SnapshotRecord record)
+    /// <summary>Writes a chunk of the snapshot's keys and gives it back; false when the job was cancelled meanwhile.</summary>
+    bool WriteKeys(SnapshotChunk chunk)
     {
-        _keysWritten++;
-        long copied = _base!.Write(record);
-        if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
+        int count = chunk.Count;
+        for (int i = 0; i < count; i++)
+        {
+            if (_cancelled) return false;
+            _keysWritten++;
+            long copied = _base!.Write(chunk, i);
+            if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
+            // Redis's rewrite honours rdb-key-save-delay too; a cancel waits out at most one key's delay.
+            if (KeySaveDelay.After(_server.Config.RdbKeySaveDelay) is { Ticks: > 0 } delay) Thread.Sleep(delay);
+        }
+        _snapshot!.Return(chunk);
+        if (Interlocked.Add(ref _pendingRecords, -count) <= LowWaterRecords) _snapshot.Resume();
+        return true;
     }
 
     /// <summary>The snapshot's base is complete: the rewrite buffer spilled so far follows it as commands, then the live tail.</summary>

@@ -29,4 +29,5 @@ public sealed class RdbImageWriter : DatasetImageWriter
     public override void End() => _writer.WriteEnd();
     protected override void SelectDb(int db) => _writer.WriteSelectDb(db, _sizes[db].Keys, _sizes[db].Expires);
     protected override void Write(KeyEntry entry) => _writer.WriteKey(entry);
+    protected override void WriteString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt) => _writer.WriteStringKey(key, value, expireAt);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using MiniRedis.Io;
 using MiniRedis.Persistence.Dataset;
 using MiniRedis.Persistence.Snapshot;
 
@@ -24,7 +25,7 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     readonly PersistenceHost _server;
     readonly IRdbSaveTarget _target;
-    readonly BlockingCollection<SnapshotRecord> _queue = new();
+    readonly BlockingCollection<SnapshotChunk> _queue = new();
     readonly Thread _thread;
     readonly ManualResetEventSlim _cancelled = new();
     readonly long _startTicks = Stopwatch.GetTimestamp();
@@ -71,10 +72,10 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     // ---- executor side -------------------------------------------------------------------
 
-    public void Add(in SnapshotRecord record)
+    public void Add(SnapshotChunk chunk)
     {
-        Interlocked.Increment(ref _pendingRecords);
-        _queue.Add(record);
+        Interlocked.Add(ref _pendingRecords, chunk.Count);
+        _queue.Add(chunk);
     }
 
     public bool Backlogged => Volatile.Read(ref _pendingRecords) > HighWaterRecords;
@@ -105,16 +106,22 @@ public sealed class RdbSaveJob : ISnapshotConsumer, IDisposable
 
     void RunWriter()
     {
+        Platform.LowerCurrentThreadPriority(KeyspaceSnapshot.WriterNiceness);
         var config = _server.Config;
         try
         {
-            foreach (var record in _queue.GetConsumingEnumerable())
+            foreach (var chunk in _queue.GetConsumingEnumerable())
             {
-                if (_cancelled.IsSet) return;
-                long copied = _image!.Write(record);
-                if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
-                if (Interlocked.Decrement(ref _pendingRecords) <= LowWaterRecords) _snapshot!.Resume();
-                if (KeySaveDelay.After(config.RdbKeySaveDelay) is { Ticks: > 0 } delay) _cancelled.Wait(delay);
+                int count = chunk.Count;
+                for (int i = 0; i < count; i++)
+                {
+                    if (_cancelled.IsSet) return;
+                    long copied = _image!.Write(chunk, i);
+                    if (copied != 0) Interlocked.Add(ref _cowBytes, copied);
+                    if (KeySaveDelay.After(config.RdbKeySaveDelay) is { Ticks: > 0 } delay) _cancelled.Wait(delay);
+                }
+                _snapshot!.Return(chunk);
+                if (Interlocked.Add(ref _pendingRecords, -count) <= LowWaterRecords) _snapshot.Resume();
             }
             if (_cancelled.IsSet) return;
             _image!.End();

@@ -135,19 +135,14 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
     /// <summary>One key: its expiry (ms) if any, type, key and value in the encoding Redis 7.0 writes.</summary>
     public void WriteKey(KeyEntry entry)
     {
-        if (entry.ExpireAt != 0)
+        if (entry.Type == RedisType.String)
         {
-            var expiry = Reserve(9);
-            expiry[0] = RdbFormat.OpExpireTimeMs;
-            BinaryPrimitives.WriteInt64LittleEndian(expiry[1..], entry.ExpireAt);
-            _length += 9;
+            WriteStringKey(entry.Key, entry.StringValue, entry.ExpireAt);
+            return;
         }
+        WriteExpiry(entry.ExpireAt);
         switch (entry.Type)
         {
-            case RedisType.String:
-                WriteType(RdbType.String, entry.Key);
-                WriteString(entry.StringValue);
-                break;
             case RedisType.List:
                 WriteType(RdbType.ListQuicklist2, entry.Key);
                 WriteQuicklist((ListValue)entry.Value);
@@ -168,6 +163,23 @@ public sealed partial class RdbWriter(Stream sink, bool compress, bool checksum)
             default:
                 throw new NotSupportedException($"a {entry.Type} value cannot be written to an RDB file");
         }
+    }
+
+    /// <summary>A string key given by its bytes, as <see cref="WriteKey"/> writes one (expiry: unix ms, or 0).</summary>
+    public void WriteStringKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt)
+    {
+        WriteExpiry(expireAt);
+        WriteType(RdbType.String, key);
+        WriteString(value);
+    }
+
+    void WriteExpiry(long expireAt)
+    {
+        if (expireAt == 0) return;
+        var expiry = Reserve(9);
+        expiry[0] = RdbFormat.OpExpireTimeMs;
+        BinaryPrimitives.WriteInt64LittleEndian(expiry[1..], expireAt);
+        _length += 9;
     }
 
     void WriteType(RdbType type, ReadOnlySpan<byte> key)

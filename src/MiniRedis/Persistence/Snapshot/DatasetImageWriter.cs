@@ -16,25 +16,26 @@ public abstract class DatasetImageWriter
 
     public void WriteKey(int db, KeyEntry entry)
     {
-        if (db != _db)
-        {
-            SelectDb(db);
-            _db = db;
-        }
+        Select(db);
         Write(entry);
     }
 
-    /// <summary>Writes a snapshot's key; returns its bytes when a command captured it before the walk (copy-on-write), else 0.</summary>
-    public long Write(in SnapshotRecord record)
+    void Select(int db)
     {
-        if (!record.Captured)
-        {
-            WriteKey(record.Db, record.Entry);
-            return 0;
-        }
-        long before = Position;
-        WriteKey(record.Db, record.Entry);
-        return Position - before;
+        if (db == _db) return;
+        SelectDb(db);
+        _db = db;
+    }
+
+    /// <summary>Writes key <paramref name="index"/> of a snapshot's chunk; returns its bytes when a command captured it before the walk (copy-on-write), else 0.</summary>
+    public long Write(SnapshotChunk chunk, int index)
+    {
+        var key = chunk[index];
+        long before = key.Captured ? Position : 0;
+        Select(key.Db);
+        if (key.Entry is { } entry) Write(entry);
+        else WriteString(key.Key, key.String, key.ExpireAt);
+        return key.Captured ? Position - before : 0;
     }
 
     /// <summary>The image is complete: its end is written and everything handed to the sink.</summary>
@@ -42,4 +43,7 @@ public abstract class DatasetImageWriter
 
     protected abstract void SelectDb(int db);
     protected abstract void Write(KeyEntry entry);
+
+    /// <summary>A string key given by its bytes (as a <see cref="SnapshotChunk"/> holds it), with its expiry (unix ms) or 0.</summary>
+    protected abstract void WriteString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expireAt);
 }
