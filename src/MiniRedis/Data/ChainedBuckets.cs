@@ -15,9 +15,12 @@ public interface IChainedNode<TNode> where TNode : class, IChainedNode<TNode>
 public static class ChainedBuckets
 {
     /// <summary>A new bucket array of <paramref name="size"/> (a power of two) holding every node of <paramref name="buckets"/>.</summary>
-    public static TNode?[] Rehash<TNode>(TNode?[] buckets, int size) where TNode : class, IChainedNode<TNode>
+    public static TNode?[] Rehash<TNode>(TNode?[] buckets, int size) where TNode : class, IChainedNode<TNode> => Rehash(buckets, new TNode?[size]);
+
+    /// <summary>Moves every node of <paramref name="buckets"/> into <paramref name="resized"/> (empty, its length a power of two); returns it.</summary>
+    public static TNode?[] Rehash<TNode>(TNode?[] buckets, TNode?[] resized) where TNode : class, IChainedNode<TNode>
     {
-        var resized = new TNode?[size];
+        int size = resized.Length;
         foreach (var head in buckets)
         {
             for (var node = head; node is not null;)

@@ -176,12 +176,19 @@ public sealed class Dict
     {
         if (count <= BucketCount) return;
         while (_rehashTarget is not null) RehashStep();
-        _buckets = ChainedBuckets.Rehash(_buckets, (int)BitOperations.RoundUpToPowerOf2((uint)count));
+        _buckets = ChainedBuckets.Rehash(_buckets, NewBuckets((int)BitOperations.RoundUpToPowerOf2((uint)count)));
+    }
+
+    static KeyEntry?[] NewBuckets(int size)
+    {
+        var buckets = new KeyEntry?[size];
+        HugePages.Advise(buckets);
+        return buckets;
     }
 
     void BeginResize(int size)
     {
-        _rehashTarget = new KeyEntry?[size];
+        _rehashTarget = NewBuckets(size);
         _rehashIndex = 0;
     }
 

@@ -205,4 +205,56 @@ public class RedisNumbersTests
     {
         Assert.False(RedisNumbers.TryParseDouble("1.5\0"u8, out _));
     }
+
+    [Theory]
+    [InlineData(1.5, "1.5")]
+    [InlineData(-4.5, "-4.5")]
+    [InlineData(0.0, "0")]
+    [InlineData(-0.0, "-0")]
+    [InlineData(3.0, "3")]
+    [InlineData(100.0, "100")]
+    [InlineData(0.0625, "0.0625")]
+    [InlineData(0.0001220703125, "0.0001220703125")]
+    [InlineData(1234.0625, "1234.0625")]
+    [InlineData(99999999999999984.0, "99999999999999984")]
+    [InlineData(9007199254740993.5, "9007199254740994")]
+    public void FormatDouble_ExactDigitsAsPrintf(double value, string expected)
+    {
+        Span<byte> buffer = stackalloc byte[RedisNumbers.MaxDoubleLength];
+        var written = RedisNumbers.FormatDouble(value, buffer);
+        Assert.Equal(expected, Encoding.ASCII.GetString(buffer[..written]));
+    }
+
+    /// <summary>
+    /// The exact path (integers, fractions over small powers of two) against the rounding one on the values
+    /// it takes and around its limits (1e-4, 1e17, 17 digits): the same text, and it does take them.
+    /// </summary>
+    [Fact]
+    public void FormatDouble_exact_path_writes_what_the_rounding_path_writes()
+    {
+        var random = new Random(18);
+        Span<byte> exact = stackalloc byte[RedisNumbers.MaxDoubleLength];
+        Span<byte> rounded = stackalloc byte[RedisNumbers.MaxDoubleLength];
+        int taken = 0;
+        var values = new List<double> { 1e-4, 1e17, 1e17 - 16, 0.1, 1.0 / 3, double.Epsilon, double.MaxValue, -1e-5, 0.5, 0.00006103515625, 16777216.125 };
+        for (int i = 0; i < 200_000; i++)
+        {
+            long mantissa = random.NextInt64(1, 1L << 53);
+            int shift = random.Next(0, 40);
+            double value = mantissa / Math.Pow(2, shift) * (random.Next(2) == 0 ? 1 : -1);
+            values.Add(value);
+            values.Add(Math.Round(value));
+            values.Add(BitConverter.Int64BitsToDouble(random.NextInt64()));
+            values.Add(random.Next(-100000, 100000) / 16.0);
+        }
+        foreach (double value in values)
+        {
+            if (!RedisNumbers.TryFormatExactDouble(value, exact, out int length)) continue;
+            taken++;
+            int roundedLength = RedisNumbers.FormatDoubleRounded(value, rounded);
+            Assert.True(exact[..length].SequenceEqual(rounded[..roundedLength]),
+                $"{value:R}: exact {Encoding.ASCII.GetString(exact[..length])}, rounded {Encoding.ASCII.GetString(rounded[..roundedLength])}");
+        }
+        Assert.True(taken > values.Count / 3, $"only {taken} of {values.Count} values took the exact path");
+    }
 }

@@ -125,7 +125,7 @@ public sealed class RdbKeyLoader
             for (int n = 1; ; n++)
             {
                 bool more = _reader.TryReadEntry(out var entry);
-                LogAuxFields();
+                if (_auxLogged < _reader.AuxFields.Count) LogAuxFields();
                 if (!more)
                 {
                     while (_pendingCount > 0)

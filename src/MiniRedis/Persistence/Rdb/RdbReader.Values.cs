@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MiniRedis.Config;
 using MiniRedis.Data;
 
@@ -384,12 +386,49 @@ public sealed partial class RdbReader
         return true;
     }
 
+    /// <summary>Up to this many fields, comparing each field with those before it costs less than hashing and sorting them (most hashes and sorted sets of an image).</summary>
+    const int PairwiseFieldCheck = 8;
+
+    /// <summary>
+    /// The pairwise check: each field is read once (a string's place in the listpack, or an integer),
+    /// then compared with the ones before it; a string and an integer are compared as text, as the
+    /// hashed check does.
+    /// </summary>
+    static bool HasDuplicateFieldsPairwise(byte[] lp)
+    {
+        Span<int> starts = stackalloc int[PairwiseFieldCheck];
+        Span<int> lengths = stackalloc int[PairwiseFieldCheck];
+        Span<long> integers = stackalloc long[PairwiseFieldCheck];
+        Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
+        int fields = 0;
+        for (int p = Listpack.First(lp); p >= 0; p = Listpack.Next(lp, Listpack.Next(lp, p)))
+        {
+            var field = Listpack.Get(lp, p);
+            if (field.IsInteger) (starts[fields], integers[fields]) = (-1, field.Integer);
+            else (starts[fields], lengths[fields]) = ((int)Unsafe.ByteOffset(ref lp[0], ref MemoryMarshal.GetReference(field.Bytes)), field.Bytes.Length);
+            for (int before = 0; before < fields; before++)
+            {
+                bool same = (starts[fields] < 0, starts[before] < 0) switch
+                {
+                    (true, true) => integers[fields] == integers[before],
+                    (false, false) => lengths[fields] == lengths[before] && lp.AsSpan(starts[fields], lengths[fields]).SequenceEqual(lp.AsSpan(starts[before], lengths[before])),
+                    (true, false) => lp.AsSpan(starts[before], lengths[before]).SequenceEqual(digits[..RedisNumbers.FormatInt64(integers[fields], digits)]),
+                    (false, true) => lp.AsSpan(starts[fields], lengths[fields]).SequenceEqual(digits[..RedisNumbers.FormatInt64(integers[before], digits)]),
+                };
+                if (same) return true;
+            }
+            fields++;
+        }
+        return false;
+    }
+
     /// <summary>
     /// Whether a listpack of pairs repeats a field (hash fields, zset members): hashes of the fields
     /// sorted, then equal hashes compared, O(n log n) however big the thresholds are configured.
     /// </summary>
     bool HasDuplicateFields(byte[] lp)
     {
+        if (Listpack.Count(lp) <= 2 * PairwiseFieldCheck) return HasDuplicateFieldsPairwise(lp);
         int fields = 0;
         Span<byte> digits = stackalloc byte[RedisNumbers.MaxInt64Length];
         for (int p = Listpack.First(lp); p >= 0; p = Listpack.Next(lp, Listpack.Next(lp, p)))

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
 using MiniRedis.Config;
 using MiniRedis.Data;
@@ -345,6 +346,39 @@ public sealed class RdbCodecTests
         foreach (var entry in new[] { "f", "1", "g", "2", "f", "3" }) builder.Append(Encoding.ASCII.GetBytes(entry));
         var image = new RdbImage(10).SelectDb(0).Key(RdbType.HashListpack, "k").String(builder.ToArray()).End();
         Assert.Equal("Hash listpack integrity check failed.", Assert.Throws<RdbFormatException>(() => RdbTestData.Load(image, new ServerConfig())).Message);
+    }
+
+    /// <summary>
+    /// Small listpacks are checked field against field, larger ones by sorted hashes: either way every
+    /// repeated field (text or integer, first, middle or last) is found, and distinct fields load.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(40)]
+    public void Duplicate_fields_of_a_listpack_are_found_at_every_size(int fields)
+    {
+        static string Field(int i) => i % 2 == 0 ? $"field{i}" : (i * 7).ToString(CultureInfo.InvariantCulture);
+        byte[] Image(IEnumerable<string> names)
+        {
+            var builder = new ListpackBuilder();
+            foreach (var name in names)
+            {
+                builder.Append(Encoding.ASCII.GetBytes(name));
+                builder.Append("v"u8);
+            }
+            return new RdbImage(10).SelectDb(0).Key(RdbType.HashListpack, "k").String(builder.ToArray()).End();
+        }
+        var distinct = Enumerable.Range(0, fields).Select(Field).ToList();
+        var (keyspace, _) = RdbTestData.Load(Image(distinct), new ServerConfig());
+        Assert.Equal(fields, HashValue.Length(keyspace[0].Peek("k"u8)!));
+        for (int repeated = 0; repeated < fields; repeated++)
+        {
+            var names = distinct.Take(fields - 1).Append(Field(repeated == fields - 1 ? 0 : repeated));
+            Assert.Equal("Hash listpack integrity check failed.", Assert.Throws<RdbFormatException>(() => RdbTestData.Load(Image(names), new ServerConfig())).Message);
+        }
     }
 }
 
