@@ -42,7 +42,8 @@ public static class AllocationModel
         if (size <= 8) return 8;
         if (size <= 128) return (size + 15) & ~15L;
         long step = (long)BitOperations.RoundUpToPowerOf2((ulong)size) / 8;
-        return (size + step - 1) / step * step;
+        // step is a power of two: rounding up to a multiple of it is a mask, not a division.
+        return (size + step - 1) & -step;
     }
 
     /// <summary>sdsZmallocSize of a new sds string of <paramref name="length"/> bytes: header by type, data, NUL.</summary>
@@ -77,13 +78,14 @@ public static class AllocationModel
     const int AllocatedDictEntry = 32;
 
     /// <summary>objectComputeSize for the value, from figures the value types keep up to date (no walk over elements).</summary>
+    /// <remarks>The sealed types first: each test is one compare, where byte[]'s goes through the runtime's cast helper (arrays are covariant).</remarks>
     public static long Value(KeyEntry entry) => entry.Type == RedisType.String ? String(entry.StringValue.Length, entry.Encoding) : entry.Value switch
     {
-        byte[] compact => ObjectHeader + SizeClass(compact.Length),
         ListValue list => ObjectHeader + Quicklist(list.EntryBytes),
         FieldTable table => ObjectHeader + DictTable(table.BucketCount) + table.StringBytes + (long)table.Count * DictEntry,
         SortedSetValue zset => ObjectHeader + SortedSet(zset),
         StreamValue stream => ObjectHeader + Stream(stream),
+        byte[] compact => ObjectHeader + SizeClass(compact.Length),
         _ => ObjectHeader,
     };
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MiniRedis.Data;
 
 /// <summary>When a compact listpack value must become a hash table (hash-max-listpack-entries/-value).</summary>
@@ -21,7 +23,13 @@ public static class HashValue
 
     public static KeyEntry Add(Database db, ReadOnlySpan<byte> key) => db.Add(key, EmptyListpack, RedisType.Hash, ObjectEncoding.Listpack);
 
-    public static int Length(KeyEntry hash) => hash.Value is byte[] lp ? Listpack.Count(lp) / 2 : ((FieldTable)hash.Value).Count;
+    /// <summary>
+    /// The hash's listpack, or null when it is a table (its value is one or the other): the test for the sealed table
+    /// is one compare, where one for byte[] goes through the runtime's cast helper (arrays are covariant).
+    /// </summary>
+    static byte[]? ListpackOf(KeyEntry hash) => hash.Value is FieldTable ? null : Unsafe.As<byte[]>(hash.Value);
+
+    public static int Length(KeyEntry hash) => ListpackOf(hash) is { } lp ? Listpack.Count(lp) / 2 : ((FieldTable)hash.Value).Count;
 
     /// <summary>Offset of <paramref name="field"/>'s entry in a listpack hash, or -1.</summary>
     static int FindField(byte[] lp, ReadOnlySpan<byte> field)
@@ -32,7 +40,7 @@ public static class HashValue
 
     public static bool TryGet(KeyEntry hash, ReadOnlySpan<byte> field, out ListpackEntry value)
     {
-        if (hash.Value is byte[] lp)
+        if (ListpackOf(hash) is { } lp)
         {
             int p = FindField(lp, field);
             value = p < 0 ? default : Listpack.Get(lp, Listpack.Next(lp, p));
@@ -44,12 +52,12 @@ public static class HashValue
     }
 
     public static bool Contains(KeyEntry hash, ReadOnlySpan<byte> field) =>
-        hash.Value is byte[] lp ? FindField(lp, field) >= 0 : ((FieldTable)hash.Value).Contains(field);
+        ListpackOf(hash) is { } lp ? FindField(lp, field) >= 0 : ((FieldTable)hash.Value).Contains(field);
 
     /// <summary>Sets <paramref name="field"/> to <paramref name="value"/>; true when the field is new.</summary>
     public static bool Set(KeyEntry hash, ReadOnlySpan<byte> field, ReadOnlySpan<byte> value, ListpackLimits limits)
     {
-        if (hash.Value is byte[] lp)
+        if (ListpackOf(hash) is { } lp)
         {
             if (field.Length <= limits.MaxValueLength && value.Length <= limits.MaxValueLength)
             {
@@ -78,7 +86,7 @@ public static class HashValue
     /// </summary>
     public static int SetPairs<TPairs>(KeyEntry hash, in TPairs pairs, ListpackLimits limits) where TPairs : StreamValue.IFieldList, allows ref struct
     {
-        if (hash.Value is byte[] lp && AllFit(pairs, limits.MaxValueLength))
+        if (ListpackOf(hash) is { } lp && AllFit(pairs, limits.MaxValueLength))
         {
             int added = 0, addedBytes = 0;
             for (int i = 0; i < pairs.Count; i += 2)
@@ -160,7 +168,7 @@ public static class HashValue
 
     public static bool Delete(KeyEntry hash, ReadOnlySpan<byte> field)
     {
-        if (hash.Value is not byte[] lp) return ((FieldTable)hash.Value).Remove(field);
+        if (ListpackOf(hash) is not { } lp) return ((FieldTable)hash.Value).Remove(field);
         int p = FindField(lp, field);
         if (p < 0) return false;
         hash.Value = Listpack.Delete(lp, p, 2);
@@ -188,7 +196,7 @@ public static class HashValue
     /// <summary>A uniformly random field and its value of a non-empty hash.</summary>
     public static void Random(KeyEntry hash, out ListpackEntry field, out ListpackEntry value)
     {
-        if (hash.Value is byte[])
+        if (ListpackOf(hash) is not null)
         {
             GetAt(hash, System.Random.Shared.Next(Length(hash)), out field, out value);
             return;
@@ -207,7 +215,7 @@ public static class HashValue
 
         public Enumerator(KeyEntry hash)
         {
-            if (hash.Value is byte[] lp)
+            if (ListpackOf(hash) is { } lp)
             {
                 _listpack = lp;
                 _offset = -2;

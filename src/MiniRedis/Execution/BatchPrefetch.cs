@@ -35,7 +35,11 @@ static class BatchPrefetch
         var looked = Commands;
         for (int i = start; i < end; i++)
         {
-            looked[i - start] = LookedUp.Of(commands, batch[i]);
+            // A pipeline mostly repeats one command: a name of the same bytes as the one before it is that command.
+            var args = batch[i];
+            looked[i - start] = i > start && args.Count > 0 && looked[i - start - 1].Args is { Count: > 0 } before && args[0].SequenceEqual(before[0])
+                ? LookedUp.Of(looked[i - start - 1].Command, args)
+                : LookedUp.Of(commands, args);
             found[i - start] = looked[i - start].Command;
         }
         Keys(db, end - start);
@@ -117,11 +121,11 @@ readonly struct LookedUp(ArgVector args, CommandDef? command, uint keyHash)
     /// <summary>The command names at least one key (a key spec whose first key is sent).</summary>
     public bool NamesKey => Command is { FirstKey: > 0 } command && command.FirstKey < Args.Count;
 
-    public static LookedUp Of(CommandTable commands, ArgVector args)
-    {
-        var command = args.Count == 0 ? null : commands.Find(args[0]);
-        return new LookedUp(args, command, command is { FirstKey: > 0 } && command.FirstKey < args.Count ? Dict.HashKey(args[command.FirstKey]) : 0);
-    }
+    public static LookedUp Of(CommandTable commands, ArgVector args) => Of(args.Count == 0 ? null : commands.Find(args[0]), args);
+
+    /// <summary>The command named by <paramref name="args"/>, already found.</summary>
+    public static LookedUp Of(CommandDef? command, ArgVector args)
+        => new(args, command, command is { FirstKey: > 0 } && command.FirstKey < args.Count ? Dict.HashKey(args[command.FirstKey]) : 0);
 }
 
 /// <summary>A batch's commands as <see cref="BatchPrefetch.Keys"/> found them, on the stack of the loop that runs the batch.</summary>

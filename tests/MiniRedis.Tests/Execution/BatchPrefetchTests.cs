@@ -26,7 +26,7 @@ public sealed class BatchPrefetchTests : IDisposable
 
     static readonly string[] Lines =
     [
-        "GET missing", "GET k:1", "INCR n:7", "SET k:2 replaced", "GET k:2", "LPUSH list a b", "HSET hash f v",
+        "GET missing", "GET k:1", "get k:1", "GEt k:2", "GETX k:1", "INCR n:7", "SET k:2 replaced", "GET k:2", "LPUSH list a b", "HSET hash f v",
         "GET list", "GET long", "MSET k:3 x k:4 y k:5 z k:9999 w", "MGET k:3 nope k:5 hash k:6 long", "GET expired",
         "INCRBY n:8 5", "SELECT 1", "GET k:1", "SET k:1 other-db", "SELECT 0", "GET k:1", "DEL k:7", "GET k:7",
         "GET empty", "PING", "SET k:8 v EX 100", "GET k:8", "SADD set m:1 m:new", "SISMEMBER set m:5", "SISMEMBER set absent",
