@@ -300,7 +300,7 @@ public sealed partial class RedisServer : IClientRegistry, IServerControl
         MemoryCron();
         long now = Stopwatch.GetTimestamp();
         bool secondElapsed = now - _lastSecondCronTicks >= Stopwatch.Frequency;
-        Persistence.Cron(secondElapsed);
+        Persistence.Cron(secondElapsed, Stats.TotalCommandsProcessed);
         if (secondElapsed)
         {
             _lastSecondCronTicks = now;

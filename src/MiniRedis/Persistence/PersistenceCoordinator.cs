@@ -104,9 +104,10 @@ public sealed class PersistenceCoordinator : IDiskWriteGate
     /// </summary>
     public string? WriteDeniedError => Rdb.WriteDeniedError ?? Aof.WriteDeniedError;
 
-    /// <summary>Periodic work: a background job starts only while the other is not running.</summary>
-    internal void Cron(bool secondElapsed)
+    /// <summary>Periodic work: a background job starts only while the other is not running; <paramref name="commandsProcessed"/> tells an idle server.</summary>
+    internal void Cron(bool secondElapsed, long commandsProcessed)
     {
+        Loading.PromoteLoadedKeysWhenIdle(commandsProcessed);
         AofRewrite.Cron(mayStart: !Rdb.InProgress);
         Rdb.Cron(mayStart: !AofRewrite.InProgress);
         if (secondElapsed) Aof.Cron();

@@ -309,4 +309,47 @@ public sealed class RewriteBackgroundTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void A_rewrite_with_the_aof_off_holds_its_instant_alone_and_appendonly_yes_cancels_it()
+    {
+        string dir = AofTestData.NewDirectory("rewrite-aof-off-");
+        try
+        {
+            using var server = AofServerProcess.MiniRedis(dir, "--appendonly", "no", "--aof-use-rdb-preamble", "no", "--rdb-key-save-delay", "200");
+            using var connection = server.Connect();
+            Preload(connection, 20_000);
+            string file = Path.Combine(dir, "appendonly.aof");
+
+            // As Redis 7 with no INCR file: the rewritten file is the instant's dataset, later writes are not in it.
+            Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
+            connection.Call("SET", "after:instant", "1");
+            Assert.Equal("1", Info(connection, "aof_rewrite_in_progress"));
+            var clock = Stopwatch.StartNew();
+            while (Info(connection, "aof_rewrite_in_progress") != "0")
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the rewrite did not end");
+                Thread.Sleep(20);
+            }
+            Assert.Equal("ok", Info(connection, "aof_last_bgrewrite_status"));
+            string rewritten = File.ReadAllText(file);
+            Assert.Contains("pre:s:0\r\n", rewritten);
+            Assert.DoesNotContain("after:instant", rewritten);
+
+            // Turning the AOF on during such a rewrite stops it: renamed over the new AOF it would drop the writes since its instant.
+            Assert.Equal("+Background append only file rewriting started\r\n", Encoding.Latin1.GetString(connection.Call("BGREWRITEAOF")));
+            connection.Call("SET", "during:rewrite", "1");
+            Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Call("CONFIG", "SET", "appendonly", "yes")));
+            Assert.Equal("0", Info(connection, "aof_rewrite_in_progress"));
+            AssertLogged(server, "Killing running AOF rewrite child");
+            connection.Call("SET", "after:enable", "1");
+            string aof = File.ReadAllText(file);
+            Assert.Contains("during:rewrite", aof);
+            Assert.Contains("after:enable", aof);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }

@@ -37,6 +37,7 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     readonly BlockingCollection<Item> _queue = new();
     readonly Thread _thread;
     readonly string _targetPath;
+    readonly bool _keepsTail;
     readonly ReplacementFile _temp;
     DatasetImageWriter? _base;
     readonly ManualResetEventSlim _finished = new();
@@ -54,10 +55,16 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     volatile Exception? _error;
 
     /// <summary>Creates the temporary files; throws IOException when they cannot be.</summary>
-    public AofRewriteJob(PersistenceHost server, string targetPath)
+    /// <param name="keepsTail">
+    /// Writes after the instant follow the snapshot in the new file (the AOF is on). With the AOF off, as in
+    /// Redis 7 (no INCR file then), the file is the snapshot alone, and the clients' writes during the rewrite
+    /// are not propagated here (with no other sink, not at all).
+    /// </param>
+    public AofRewriteJob(PersistenceHost server, string targetPath, bool keepsTail)
     {
         _server = server;
         _targetPath = targetPath;
+        _keepsTail = keepsTail;
         string dir = Path.GetDirectoryName(Path.GetFullPath(targetPath))!;
         SpillPath = Path.Combine(dir, TempFiles.AofRewriteBuffer);
         // Unbuffered: the emitter and the rewrite buffer already write in large chunks, and a failed
@@ -86,9 +93,10 @@ public sealed class AofRewriteJob : ISnapshotConsumer, IPropagationSink, IDispos
     /// <summary>The instant: on the executor, between execution units (nothing half-propagated).</summary>
     public void Begin()
     {
+        if (_cancelled) return;
         _base = AofBase.NewWriter(_temp.Stream, _server.Config, _server.Keyspace, _server.Functions.Codes());
         _snapshot = KeyspaceSnapshot.Start(_server.Keyspace, _server.Executor, this);
-        _server.Propagation.AddSink(this);
+        if (_keepsTail) _server.Propagation.AddSink(this);
         _thread.Start();
     }
 

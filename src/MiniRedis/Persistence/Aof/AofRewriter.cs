@@ -54,7 +54,7 @@ public sealed class AofRewriter
         try
         {
             // Owned by _job from here: cancelled (and disposed) or switched when it ends.
-            _job = job = new AofRewriteJob(_server, _aof.FilePath);
+            _job = job = new AofRewriteJob(_server, _aof.FilePath, keepsTail: _aof.Enabled);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

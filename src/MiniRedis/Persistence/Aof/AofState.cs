@@ -172,6 +172,9 @@ public sealed class AofState
             return null;
         }
         if (!DatasetGate.Allows(_server, "Turning on the AOF")) return "Unable to turn on AOF. Check server logs.";
+        // A rewrite started with the AOF off keeps no tail: renamed over the file written now, it would lose
+        // the writes since its instant (Redis kills that child too).
+        _cancelRewrite();
         string path = FilePath;
         try
         {
