@@ -147,6 +147,13 @@ public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirec
         _server.Disconnect(_session);
     }
 
+    /// <summary>
+    /// Before it reads the pipe, and after a wait the thread pool ends (a batch given back): a plain socket's
+    /// read loop goes to the event loop's thread (see <see cref="SocketEventLoop.ToLoopThread"/>); a TLS one
+    /// stays where it is.
+    /// </summary>
+    SocketEventLoop.LoopThread ToLoopThread() => _events?.ToLoopThread() ?? default;
+
     async Task ReadLoopAsync()
     {
         // The batch being filled. It is kept across reads while it only holds an open command,
@@ -155,6 +162,7 @@ public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirec
         bool drained = true;
         while (true)
         {
+            await ToLoopThread();
             // Only on the event loop's thread, which also makes the reads: it cannot be between a read it
             // gave the pipe and this loop's taking of it, so what TryTake takes comes after all that did.
             _directReads = drained && SocketEventLoop.OnLoopThread;
@@ -261,6 +269,7 @@ public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirec
             if (await Task.WhenAny(freeBatch, read).ConfigureAwait(false) == freeBatch)
             {
                 await freeBatch.ConfigureAwait(false);
+                await ToLoopThread();
                 // The read in flight returns at once, with what arrived so far (IsCanceled unless more came).
                 _reader.CancelPendingRead();
                 return await read.ConfigureAwait(false);
@@ -282,6 +291,7 @@ public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirec
                 // left ~45 MB of it in gen2). A peer that hangs up meanwhile is noticed once reading resumes.
                 _events?.Pause();
                 await freeBatch.ConfigureAwait(false);
+                await ToLoopThread();
                 _events?.Resume();
                 return result;
             }
@@ -305,6 +315,7 @@ public sealed class ClientConnection : IClientConnection, SocketEventLoop.IDirec
         if (_server.RequiresAuth(_session) && _freeBatches.CurrentCount == 0)
         {
             await _freeBatches.WaitAsync(_closed.Token).ConfigureAwait(false);
+            await ToLoopThread();
             _freeBatches.Release();
         }
         return new ParseLimits(_server.Config.ProtoMaxBulkLen, MaxBatchBytes, _server.RequiresAuth(_session));

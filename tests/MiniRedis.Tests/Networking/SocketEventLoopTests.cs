@@ -188,6 +188,55 @@ public sealed class SocketEventLoopTests : IAsyncDisposable
         Assert.Equal("+OK\r\n:200000\r\n"u8.ToArray(), Receive(socket, 14));
     }
 
+    /// <summary>What the event loop's thread has allocated so far, read there.</summary>
+    Task<long> LoopAllocatedBytes()
+    {
+        var loop = _listener.EventLoop!;
+        var bytes = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.ToLoopThread().UnsafeOnCompleted(() => bytes.SetResult(GC.GetAllocatedBytesForCurrentThread()));
+        return bytes.Task;
+    }
+
+    [Fact]
+    public async Task A_pipeline_resumed_after_its_batches_were_held_is_read_without_piling_up()
+    {
+        // Elsewhere (not Linux x64) connections read through the socket engine.
+        if (_listener.EventLoop is null) return;
+        // The client's BLPOP blocks, so the pipeline behind it fills both batches and waits for one; the
+        // executor gives them back when the block ends, which resumed the read loop on the thread pool. From
+        // there it parsed and ran the commands while the loop read the rest into the pipe, where it piled up
+        // in new segments and buffers (5 MB); on the loop's thread, the pipe's buffers are reused.
+        const int commands = 200_000;
+        using var socket = Connect();
+        using var admin = RespConnection.Open(_port);
+        var pipeline = new MemoryStream();
+        for (int i = 0; i < commands; i++) pipeline.Write(Command("SET", "k", "v"));
+        var stream = pipeline.ToArray();
+        const string popped = "*2\r\n$4\r\nlist\r\n$1\r\nx\r\n";
+        int expected = popped.Length + commands * "+OK\r\n".Length;
+
+        async Task StreamBehindABlockedCommand()
+        {
+            socket.Send(Command("BLPOP", "list", "0"));
+            Wait.ForBlockedClients(admin, 1);
+            long input = admin.InfoNumber("stats", "total_net_input_bytes");
+            var replies = Task.Run(() => Receive(socket, expected));
+            var sent = Task.Run(() => socket.Send(stream));
+            Assert.True(Wait.Until(() => admin.InfoNumber("stats", "total_net_input_bytes") > input + 8 * 1024), "the pipeline never reached the server");
+            admin.Call("LPUSH", "list", "x");
+            Assert.Equal(expected, (await replies).Length);
+            await sent;
+        }
+
+        // Twice first: each of the two batches grows once to what was read ahead while they were held.
+        await StreamBehindABlockedCommand();
+        await StreamBehindABlockedCommand();
+        long before = await LoopAllocatedBytes();
+        await StreamBehindABlockedCommand();
+        long allocated = await LoopAllocatedBytes() - before;
+        Assert.True(allocated < commands, $"the loop's thread allocated {allocated} bytes for {commands} commands");
+    }
+
     [Fact]
     public void A_half_closed_client_gets_its_replies_then_the_end_of_stream()
     {
