@@ -77,6 +77,9 @@ public sealed class HeapReturn
     /// <summary>Garbage and holes as a share of the live data (what a compaction moves) that makes them worth one.</summary>
     const double MinFreeShare = 0.25;
 
+    /// <summary>An idle server keeps no client waiting: it compacts a live heap this large (a pause of a few tens of ms) once.</summary>
+    const long MaxLiveBytesWhenIdle = 128L << 20;
+
     /// <summary>Memory committed past the live data that an idle server gives back (an empty server holds ~2 MB: gen0's budget).</summary>
     const long MinIdleSpareBytes = 4L << 20;
 
@@ -123,8 +126,9 @@ public sealed class HeapReturn
         // are what a compaction returns; otherwise the garbage and holes have to be worth it.
         bool worthwhile = facts.AfterRequestedCollection
             ? live <= MaxLiveBytesAfterRelease
-            : facts.CollectedSinceCompaction && live <= MaxLiveBytes
-                && ((spare >= MinFreeBytes && spare >= live * MinFreeShare) || (facts.Idle && facts.CommittedBytes - live >= MinIdleSpareBytes));
+            : facts.CollectedSinceCompaction
+                && ((live <= MaxLiveBytes && spare >= MinFreeBytes && spare >= live * MinFreeShare)
+                    || (facts.Idle && live <= MaxLiveBytesWhenIdle && facts.CommittedBytes - live >= MinIdleSpareBytes));
         var interval = facts.LastCompactionPause * IntervalPerPause;
         if (worthwhile && facts.SinceCompaction >= (interval > MinInterval ? interval : MinInterval)) return HeapAction.Compact;
         return facts.ReleasedBytes >= ReleasedBytesPerCollection ? HeapAction.Collect : HeapAction.None;
