@@ -1,6 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace MiniRedis.Data;
 
@@ -202,33 +200,19 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
         return found >= 0 ? found : Math.Max(0, ~found - 1);
     }
 
-    /// <summary>
-    /// The index of <paramref name="id"/>, or the complement of where it would go. The halving takes no branch on
-    /// the comparisons (their outcome is added in), so the search runs its log2 steps without mispredictions: an
-    /// acknowledgement at random, whose outcome no predictor guesses, searched twice (group, consumer) per ID.
-    /// </summary>
+    /// <summary>Span.BinarySearch without its boxing of the ID (it takes an IComparable): the index, or the complement of where it would go.</summary>
     static int BinarySearch(ReadOnlySpan<StreamId> ids, StreamId id)
     {
-        int length = ids.Length;
-        if (length == 0) return ~0;
-        ref var first = ref MemoryMarshal.GetReference(ids);
-        int low = 0;
-        while (length > 1)
+        int low = 0, high = ids.Length - 1;
+        while (low <= high)
         {
-            int half = length >> 1;
-            low += half & -IsBelow(Unsafe.Add(ref first, low + half - 1), id);
-            length -= half;
+            int middle = (low + high) >>> 1;
+            var at = ids[middle];
+            if (at.Ms == id.Ms && at.Seq == id.Seq) return middle;
+            if (at.Ms < id.Ms || (at.Ms == id.Ms && at.Seq < id.Seq)) low = middle + 1;
+            else high = middle - 1;
         }
-        // The first ID not below id is at low, or just past it.
-        low += IsBelow(Unsafe.Add(ref first, low), id);
-        return low < ids.Length && ids[low] == id ? low : ~low;
-    }
-
-    /// <summary>1 when <paramref name="a"/> sorts before <paramref name="b"/>, else 0, computed without a branch.</summary>
-    static int IsBelow(StreamId a, StreamId b)
-    {
-        bool below = (a.Ms < b.Ms) | ((a.Ms == b.Ms) & (a.Seq < b.Seq));
-        return Unsafe.As<bool, byte>(ref below);
+        return ~low;
     }
 
     void InsertChunk(int index, Chunk chunk, StreamId first)
