@@ -47,7 +47,7 @@ public sealed partial class RedisServer
     {
         Memory.Cron();
         EvictClients();
-        HeapReturn.Cron(Memory.Used, Stats.TotalCommandsProcessed);
+        HeapReturn.Cron(Memory.Used, Stats.TotalCommandsProcessed, Keyspace.Loading);
     }
 
     /// <summary>

@@ -135,13 +135,14 @@ public sealed class HeapReturn
     }
 
     /// <summary>
-    /// The cron's look at the heap, with the data's size (used_memory) and the commands processed so far (for
-    /// idleness): acts on what <see cref="Decide"/> says.
+    /// The cron's look at the heap, with the data's size (used_memory), and for idleness the commands processed so
+    /// far and whether a dataset is loading (a load between the cron's runs is busy, not idle): acts on what
+    /// <see cref="Decide"/> says.
     /// </summary>
-    public void Cron(long usedMemory, long commandsProcessed)
+    public void Cron(long usedMemory, long commandsProcessed, bool loading)
     {
         long now = Stopwatch.GetTimestamp();
-        if (commandsProcessed != _commandsSeen)
+        if (commandsProcessed != _commandsSeen || loading)
         {
             _commandsSeen = commandsProcessed;
             _lastCommandTicks = now;
