@@ -31,6 +31,7 @@ public enum HeapAction
 /// <param name="LastCompactionPause">How long the last compaction paused the process.</param>
 /// <param name="CommittedBytes">Memory the GC holds from the operating system (the heap, its holes, and free regions it keeps).</param>
 /// <param name="Idle">No command has run for <see cref="HeapReturn.IdleAfter"/>.</param>
+/// <param name="AllocatedSinceCompaction">Bytes the process allocated on the heap since the last compaction.</param>
 public readonly record struct HeapFacts(
     long HeapBytes,
     long FreeBytes,
@@ -42,7 +43,8 @@ public readonly record struct HeapFacts(
     TimeSpan SinceCompaction,
     TimeSpan LastCompactionPause,
     long CommittedBytes,
-    bool Idle);
+    bool Idle,
+    long AllocatedSinceCompaction);
 
 /// <summary>
 /// When the process gives heap memory back to the operating system, in one policy. Two things leave
@@ -60,7 +62,9 @@ public readonly record struct HeapFacts(
 /// what the GC still holds past the live data (its young generation's regions, promoted regions part used,
 /// holes) is given back, as jemalloc purges dirty pages some time after they were freed: an idle server
 /// pauses nobody, and a one-off load of 1M stream entries kept ~4 MB (a sixth of its data) committed
-/// until its next collection, which an idle server never has. The cron reads the heap's figures and acts (<see cref="Cron"/>);
+/// until its next collection, which an idle server never has. Only after a burst: enough allocated since
+/// the last compaction (a collection commits gen0's budget again, so without that an idle second after
+/// every collection of steady light traffic would compact the whole heap each time). The cron reads the heap's figures and acts (<see cref="Cron"/>);
 /// connections report their released buffers through <see cref="Released"/>.
 /// </summary>
 public sealed class HeapReturn
@@ -82,6 +86,12 @@ public sealed class HeapReturn
 
     /// <summary>Memory committed past the live data that an idle server gives back (an empty server holds ~2 MB: gen0's budget).</summary>
     const long MinIdleSpareBytes = 4L << 20;
+
+    /// <summary>Allocation since the last compaction that makes an idle server's compaction worth it: at least this...</summary>
+    const long MinIdleAllocatedBytes = 8L << 20;
+
+    /// <summary>...and this share of the live data (what the compaction moves).</summary>
+    const double MinIdleAllocatedShare = 0.25;
 
     /// <summary>No command for this long makes the server idle.</summary>
     public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(1);
@@ -108,6 +118,7 @@ public sealed class HeapReturn
     TimeSpan _compactionPause;
     long _liveAtCompaction, _usedAtCompaction;
     long _commandsSeen = -1, _lastCommandTicks;
+    long _allocatedAtCompaction;
 
     /// <summary>Compactions run (INFO dotnet_gc_heap_compactions).</summary>
     public long Compactions { get; private set; }
@@ -128,7 +139,8 @@ public sealed class HeapReturn
             ? live <= MaxLiveBytesAfterRelease
             : facts.CollectedSinceCompaction
                 && ((live <= MaxLiveBytes && spare >= MinFreeBytes && spare >= live * MinFreeShare)
-                    || (facts.Idle && live <= MaxLiveBytesWhenIdle && facts.CommittedBytes - live >= MinIdleSpareBytes));
+                    || (facts.Idle && live <= MaxLiveBytesWhenIdle && facts.CommittedBytes - live >= MinIdleSpareBytes
+                        && facts.AllocatedSinceCompaction >= MinIdleAllocatedBytes && facts.AllocatedSinceCompaction >= live * MinIdleAllocatedShare));
         var interval = facts.LastCompactionPause * IntervalPerPause;
         if (worthwhile && facts.SinceCompaction >= (interval > MinInterval ? interval : MinInterval)) return HeapAction.Compact;
         return facts.ReleasedBytes >= ReleasedBytesPerCollection ? HeapAction.Collect : HeapAction.None;
@@ -166,7 +178,8 @@ public sealed class HeapReturn
             SinceCompaction: Stopwatch.GetElapsedTime(_compactionTicks, now),
             LastCompactionPause: _compactionPause,
             CommittedBytes: heap.TotalCommittedBytes,
-            Idle: Stopwatch.GetElapsedTime(_lastCommandTicks, now) >= IdleAfter);
+            Idle: Stopwatch.GetElapsedTime(_lastCommandTicks, now) >= IdleAfter,
+            AllocatedSinceCompaction: GC.GetTotalAllocatedBytes() - _allocatedAtCompaction);
         switch (Decide(facts))
         {
             case HeapAction.Collect:
@@ -185,6 +198,7 @@ public sealed class HeapReturn
                 _compactionIndex = compacted.Index;
                 _liveAtCompaction = compacted.HeapSizeBytes - compacted.FragmentedBytes;
                 _usedAtCompaction = usedMemory;
+                _allocatedAtCompaction = GC.GetTotalAllocatedBytes();
                 _requestedIndex = -1;
                 Compactions++;
                 break;

@@ -17,7 +17,8 @@ public sealed class HeapReturnTests
     /// estimate of the live data, nothing committed past the heap.
     /// </summary>
     static HeapFacts Heap(long live, long free) => new(HeapBytes: live + free, FreeBytes: free, ExpectedLiveBytes: 0, ReleasedBytes: 0, CollectionPending: false, AfterRequestedCollection: false,
-        CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10), CommittedBytes: live + free, Idle: false);
+        CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10), CommittedBytes: live + free, Idle: false,
+        AllocatedSinceCompaction: 0);
 
     [Theory]
     [InlineData(30 * MB, 32 * MB)] // a maxmemory 20mb cache after a long run: more holes than data
@@ -38,7 +39,7 @@ public sealed class HeapReturnTests
         // A cache at maxmemory: used_memory as at the last compaction (25 MB live), the heap 20 MB past it.
         var cache = new HeapFacts(HeapBytes: 45 * MB, FreeBytes: 0, ExpectedLiveBytes: 25 * MB, ReleasedBytes: 0, CollectionPending: false,
             AfterRequestedCollection: false, CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10),
-            CommittedBytes: 45 * MB, Idle: false);
+            CommittedBytes: 45 * MB, Idle: false, AllocatedSinceCompaction: 0);
         Assert.Equal(HeapAction.Compact, HeapReturn.Decide(cache));
         // The data grew as much as the heap did: nothing to return.
         Assert.Equal(HeapAction.None, HeapReturn.Decide(cache with { ExpectedLiveBytes = 45 * MB }));
@@ -97,10 +98,21 @@ public sealed class HeapReturnTests
     [InlineData(129, 40, true, false)] // past the idle limit: the pause would be too long
     public void Gives_committed_room_back_once_the_server_is_idle(long liveMB, long spareMB, bool idle, bool compacts)
     {
-        // Holes too small for the busy rule; the spare is committed past the heap.
-        var facts = Heap(liveMB * MB, MB) with { CommittedBytes = (liveMB + spareMB) * MB, Idle = idle };
+        // Holes too small for the busy rule; the spare is committed past the heap; the load allocated its data and more.
+        var facts = Heap(liveMB * MB, MB) with { CommittedBytes = (liveMB + spareMB) * MB, Idle = idle, AllocatedSinceCompaction = 2 * liveMB * MB };
         Assert.Equal(compacts ? HeapAction.Compact : HeapAction.None, HeapReturn.Decide(facts));
         // Compacted already and not collected since: the same figures, nothing more to give.
         Assert.Equal(HeapAction.None, HeapReturn.Decide(facts with { CollectedSinceCompaction = false }));
+    }
+
+    [Theory]
+    [InlineData(19, 19, true)] // the stream load: its data was allocated since
+    [InlineData(19, 7, false)] // below the floor: light traffic's collection, not a burst
+    [InlineData(100, 24, false)] // under a quarter of the live heap the compaction would move
+    [InlineData(100, 25, true)]
+    public void Compacts_an_idle_heap_only_after_a_burst_of_allocation(long liveMB, long allocatedMB, bool compacts)
+    {
+        var facts = Heap(liveMB * MB, MB) with { CommittedBytes = (liveMB + 6) * MB, Idle = true, AllocatedSinceCompaction = allocatedMB * MB };
+        Assert.Equal(compacts ? HeapAction.Compact : HeapAction.None, HeapReturn.Decide(facts));
     }
 }
