@@ -148,13 +148,13 @@ public sealed class HeapReturn
 
     /// <summary>
     /// The cron's look at the heap, with the data's size (used_memory), and for idleness the commands processed so
-    /// far and whether a dataset is loading (a load between the cron's runs is busy, not idle): acts on what
-    /// <see cref="Decide"/> says.
+    /// far and whether other work runs (a dataset loading, a snapshot being written or sent to a replica: busy, not
+    /// idle, and a compaction would only move what the snapshot walks): acts on what <see cref="Decide"/> says.
     /// </summary>
-    public void Cron(long usedMemory, long commandsProcessed, bool loading)
+    public void Cron(long usedMemory, long commandsProcessed, bool busy)
     {
         long now = Stopwatch.GetTimestamp();
-        if (commandsProcessed != _commandsSeen || loading)
+        if (commandsProcessed != _commandsSeen || busy)
         {
             _commandsSeen = commandsProcessed;
             _lastCommandTicks = now;
