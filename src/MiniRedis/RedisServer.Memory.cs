@@ -47,7 +47,7 @@ public sealed partial class RedisServer
     {
         Memory.Cron();
         EvictClients();
-        HeapReturn.Cron(Memory.Used);
+        HeapReturn.Cron(Memory.Used, Stats.TotalCommandsProcessed, busy: Keyspace.Loading || Persistence.BackgroundJobRunning);
     }
 
     /// <summary>

@@ -29,6 +29,9 @@ public enum HeapAction
 /// <param name="CollectedSinceCompaction">A collection ran since the last compaction (else the figures are that compaction's own).</param>
 /// <param name="SinceCompaction">Time since the last compaction.</param>
 /// <param name="LastCompactionPause">How long the last compaction paused the process.</param>
+/// <param name="CommittedBytes">Memory the GC holds from the operating system (the heap, its holes, and free regions it keeps).</param>
+/// <param name="Idle">No command has run for <see cref="HeapReturn.IdleAfter"/>.</param>
+/// <param name="AllocatedSinceCompaction">Bytes the process allocated on the heap since the last compaction.</param>
 public readonly record struct HeapFacts(
     long HeapBytes,
     long FreeBytes,
@@ -38,7 +41,10 @@ public readonly record struct HeapFacts(
     bool AfterRequestedCollection,
     bool CollectedSinceCompaction,
     TimeSpan SinceCompaction,
-    TimeSpan LastCompactionPause);
+    TimeSpan LastCompactionPause,
+    long CommittedBytes,
+    bool Idle,
+    long AllocatedSinceCompaction);
 
 /// <summary>
 /// When the process gives heap memory back to the operating system, in one policy. Two things leave
@@ -52,7 +58,13 @@ public readonly record struct HeapFacts(
 /// as the heap outgrows what used_memory explains, not only once a background collection has swept it
 /// into holes, which came ~20 MB of old-generation growth late), while the live heap is small
 /// enough for a short pause (larger after released buffers, a one-off), and never more often than keeps
-/// its pauses to a small share of the time. The cron reads the heap's figures and acts (<see cref="Cron"/>);
+/// its pauses to a small share of the time. And once a burst of writes is over (no command for a second),
+/// what the GC still holds past the live data (its young generation's regions, promoted regions part used,
+/// holes) is given back, as jemalloc purges dirty pages some time after they were freed: an idle server
+/// pauses nobody, and a one-off load of 1M stream entries kept ~4 MB (a sixth of its data) committed
+/// until its next collection, which an idle server never has. Only after a burst: enough allocated since
+/// the last compaction (a collection commits gen0's budget again, so without that an idle second after
+/// every collection of steady light traffic would compact the whole heap each time). The cron reads the heap's figures and acts (<see cref="Cron"/>);
 /// connections report their released buffers through <see cref="Released"/>.
 /// </summary>
 public sealed class HeapReturn
@@ -68,6 +80,21 @@ public sealed class HeapReturn
 
     /// <summary>Garbage and holes as a share of the live data (what a compaction moves) that makes them worth one.</summary>
     const double MinFreeShare = 0.25;
+
+    /// <summary>An idle server keeps no client waiting: it compacts a live heap this large (a pause of a few tens of ms) once.</summary>
+    const long MaxLiveBytesWhenIdle = 128L << 20;
+
+    /// <summary>Memory committed past the live data that an idle server gives back (an empty server holds ~2 MB: gen0's budget).</summary>
+    const long MinIdleSpareBytes = 4L << 20;
+
+    /// <summary>Allocation since the last compaction that makes an idle server's compaction worth it: at least this...</summary>
+    const long MinIdleAllocatedBytes = 8L << 20;
+
+    /// <summary>...and this share of the live data (what the compaction moves).</summary>
+    const double MinIdleAllocatedShare = 0.25;
+
+    /// <summary>No command for this long makes the server idle.</summary>
+    public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(1);
 
     /// <summary>Released buffers that make a collection worth asking for.</summary>
     const long ReleasedBytesPerCollection = 64L << 20;
@@ -90,6 +117,8 @@ public sealed class HeapReturn
     long _compactionTicks = Stopwatch.GetTimestamp();
     TimeSpan _compactionPause;
     long _liveAtCompaction, _usedAtCompaction;
+    long _commandsSeen = -1, _lastCommandTicks;
+    long _allocatedAtCompaction;
 
     /// <summary>Compactions run (INFO dotnet_gc_heap_compactions).</summary>
     public long Compactions { get; private set; }
@@ -108,16 +137,28 @@ public sealed class HeapReturn
         // are what a compaction returns; otherwise the garbage and holes have to be worth it.
         bool worthwhile = facts.AfterRequestedCollection
             ? live <= MaxLiveBytesAfterRelease
-            : facts.CollectedSinceCompaction && live <= MaxLiveBytes && spare >= MinFreeBytes && spare >= live * MinFreeShare;
+            : facts.CollectedSinceCompaction
+                && ((live <= MaxLiveBytes && spare >= MinFreeBytes && spare >= live * MinFreeShare)
+                    || (facts.Idle && live <= MaxLiveBytesWhenIdle && facts.CommittedBytes - live >= MinIdleSpareBytes
+                        && facts.AllocatedSinceCompaction >= MinIdleAllocatedBytes && facts.AllocatedSinceCompaction >= live * MinIdleAllocatedShare));
         var interval = facts.LastCompactionPause * IntervalPerPause;
         if (worthwhile && facts.SinceCompaction >= (interval > MinInterval ? interval : MinInterval)) return HeapAction.Compact;
         return facts.ReleasedBytes >= ReleasedBytesPerCollection ? HeapAction.Collect : HeapAction.None;
     }
 
-    /// <summary>The cron's look at the heap, with the data's size (used_memory): acts on what <see cref="Decide"/> says.</summary>
-    public void Cron(long usedMemory)
+    /// <summary>
+    /// The cron's look at the heap, with the data's size (used_memory), and for idleness the commands processed so
+    /// far and whether other work runs (a dataset loading, a snapshot being written or sent to a replica: busy, not
+    /// idle, and a compaction would only move what the snapshot walks): acts on what <see cref="Decide"/> says.
+    /// </summary>
+    public void Cron(long usedMemory, long commandsProcessed, bool busy)
     {
         long now = Stopwatch.GetTimestamp();
+        if (commandsProcessed != _commandsSeen || busy)
+        {
+            _commandsSeen = commandsProcessed;
+            _lastCommandTicks = now;
+        }
         var heap = GC.GetGCMemoryInfo();
         bool pending = _requestBackgroundIndex >= 0;
         if (pending && RequestReported(now))
@@ -135,7 +176,10 @@ public sealed class HeapReturn
             AfterRequestedCollection: heap.Index == _requestedIndex,
             CollectedSinceCompaction: heap.Index != _compactionIndex,
             SinceCompaction: Stopwatch.GetElapsedTime(_compactionTicks, now),
-            LastCompactionPause: _compactionPause);
+            LastCompactionPause: _compactionPause,
+            CommittedBytes: heap.TotalCommittedBytes,
+            Idle: Stopwatch.GetElapsedTime(_lastCommandTicks, now) >= IdleAfter,
+            AllocatedSinceCompaction: GC.GetTotalAllocatedBytes() - _allocatedAtCompaction);
         switch (Decide(facts))
         {
             case HeapAction.Collect:
@@ -154,6 +198,7 @@ public sealed class HeapReturn
                 _compactionIndex = compacted.Index;
                 _liveAtCompaction = compacted.HeapSizeBytes - compacted.FragmentedBytes;
                 _usedAtCompaction = usedMemory;
+                _allocatedAtCompaction = GC.GetTotalAllocatedBytes();
                 _requestedIndex = -1;
                 Compactions++;
                 break;

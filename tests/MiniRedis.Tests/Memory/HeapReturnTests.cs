@@ -12,9 +12,13 @@ public sealed class HeapReturnTests
 {
     const long MB = 1 << 20;
 
-    /// <summary>A heap collected since the last compaction, which was long ago and short, nothing released, no estimate of the live data.</summary>
+    /// <summary>
+    /// A busy server's heap collected since the last compaction, which was long ago and short, nothing released, no
+    /// estimate of the live data, nothing committed past the heap.
+    /// </summary>
     static HeapFacts Heap(long live, long free) => new(HeapBytes: live + free, FreeBytes: free, ExpectedLiveBytes: 0, ReleasedBytes: 0, CollectionPending: false, AfterRequestedCollection: false,
-        CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10));
+        CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10), CommittedBytes: live + free, Idle: false,
+        AllocatedSinceCompaction: 0);
 
     [Theory]
     [InlineData(30 * MB, 32 * MB)] // a maxmemory 20mb cache after a long run: more holes than data
@@ -34,7 +38,8 @@ public sealed class HeapReturnTests
     {
         // A cache at maxmemory: used_memory as at the last compaction (25 MB live), the heap 20 MB past it.
         var cache = new HeapFacts(HeapBytes: 45 * MB, FreeBytes: 0, ExpectedLiveBytes: 25 * MB, ReleasedBytes: 0, CollectionPending: false,
-            AfterRequestedCollection: false, CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10));
+            AfterRequestedCollection: false, CollectedSinceCompaction: true, SinceCompaction: TimeSpan.FromMinutes(1), LastCompactionPause: TimeSpan.FromMilliseconds(10),
+            CommittedBytes: 45 * MB, Idle: false, AllocatedSinceCompaction: 0);
         Assert.Equal(HeapAction.Compact, HeapReturn.Decide(cache));
         // The data grew as much as the heap did: nothing to return.
         Assert.Equal(HeapAction.None, HeapReturn.Decide(cache with { ExpectedLiveBytes = 45 * MB }));
@@ -81,6 +86,33 @@ public sealed class HeapReturnTests
     public void After_released_buffers_compacts_a_larger_heap(long liveMB, bool compacts)
     {
         var facts = Heap(liveMB * MB, 0) with { AfterRequestedCollection = true };
+        Assert.Equal(compacts ? HeapAction.Compact : HeapAction.None, HeapReturn.Decide(facts));
+    }
+
+    [Theory]
+    [InlineData(19, 5, true, true)] // 1M stream entries just loaded: young regions and holes past the data, no command since
+    [InlineData(19, 5, false, false)] // the same while commands run: the GC reuses that room
+    [InlineData(19, 3, true, false)] // too little to give back
+    [InlineData(1, 2, true, false)] // an empty server: gen0's budget
+    [InlineData(72, 8, true, true)] // the same load when its replies piled up: the last collection left their buffers in gen1
+    [InlineData(129, 40, true, false)] // past the idle limit: the pause would be too long
+    public void Gives_committed_room_back_once_the_server_is_idle(long liveMB, long spareMB, bool idle, bool compacts)
+    {
+        // Holes too small for the busy rule; the spare is committed past the heap; the load allocated its data and more.
+        var facts = Heap(liveMB * MB, MB) with { CommittedBytes = (liveMB + spareMB) * MB, Idle = idle, AllocatedSinceCompaction = 2 * liveMB * MB };
+        Assert.Equal(compacts ? HeapAction.Compact : HeapAction.None, HeapReturn.Decide(facts));
+        // Compacted already and not collected since: the same figures, nothing more to give.
+        Assert.Equal(HeapAction.None, HeapReturn.Decide(facts with { CollectedSinceCompaction = false }));
+    }
+
+    [Theory]
+    [InlineData(19, 19, true)] // the stream load: its data was allocated since
+    [InlineData(19, 7, false)] // below the floor: light traffic's collection, not a burst
+    [InlineData(100, 24, false)] // under a quarter of the live heap the compaction would move
+    [InlineData(100, 25, true)]
+    public void Compacts_an_idle_heap_only_after_a_burst_of_allocation(long liveMB, long allocatedMB, bool compacts)
+    {
+        var facts = Heap(liveMB * MB, MB) with { CommittedBytes = (liveMB + 6) * MB, Idle = true, AllocatedSinceCompaction = allocatedMB * MB };
         Assert.Equal(compacts ? HeapAction.Compact : HeapAction.None, HeapReturn.Decide(facts));
     }
 }
