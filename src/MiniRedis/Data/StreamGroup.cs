@@ -140,16 +140,7 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
 
         public void Insert(int at, StreamId id, PendingEntry entry)
         {
-            if (Count == Ids.Length)
-            {
-                int capacity = Math.Min(ChunkSize, Ids.Length * 2);
-                Array.Resize(ref Ids, capacity);
-                Array.Resize(ref Entries, capacity);
-            }
-            Array.Copy(Ids, at, Ids, at + 1, Count - at);
-            Array.Copy(Entries, at, Entries, at + 1, Count - at);
-            Ids[at] = id;
-            Entries[at] = entry;
+            InsertPair(ref Ids, ref Entries, Count, at, id, entry, Math.Min(ChunkSize, Ids.Length * 2));
             Count++;
             Live++;
         }
@@ -217,17 +208,25 @@ public sealed class PendingList : IEnumerable<KeyValuePair<StreamId, PendingEntr
 
     void InsertChunk(int index, Chunk chunk, StreamId first)
     {
-        if (_chunkCount == _chunks.Length)
-        {
-            int capacity = Math.Max(4, _chunks.Length * 2);
-            Array.Resize(ref _chunks, capacity);
-            Array.Resize(ref _firsts, capacity);
-        }
-        Array.Copy(_chunks, index, _chunks, index + 1, _chunkCount - index);
-        Array.Copy(_firsts, index, _firsts, index + 1, _chunkCount - index);
-        _chunks[index] = chunk;
-        _firsts[index] = first;
+        InsertPair(ref _chunks, ref _firsts, _chunkCount, index, chunk, first, Math.Max(4, _chunks.Length * 2));
         _chunkCount++;
+    }
+
+    /// <summary>
+    /// Inserts a pair at <paramref name="at"/> into two parallel arrays with <paramref name="count"/> slots in use,
+    /// both grown to <paramref name="grownCapacity"/> first when full (a chunk's IDs and entries, the chunks and their first IDs).
+    /// </summary>
+    static void InsertPair<TFirst, TSecond>(ref TFirst[] firsts, ref TSecond[] seconds, int count, int at, TFirst first, TSecond second, int grownCapacity)
+    {
+        if (count == firsts.Length)
+        {
+            Array.Resize(ref firsts, grownCapacity);
+            Array.Resize(ref seconds, grownCapacity);
+        }
+        Array.Copy(firsts, at, firsts, at + 1, count - at);
+        Array.Copy(seconds, at, seconds, at + 1, count - at);
+        firsts[at] = first;
+        seconds[at] = second;
     }
 
     void RemoveChunk(int index)
